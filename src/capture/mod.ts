@@ -16,3 +16,4 @@ export {
   parsePcapRecords,
   type PcapParseResult,
 } from "./pcap_records.ts";
+export { encodePcap, type EncodePcapOptions, type PacketToWrite } from "./pcap_writer.ts";
