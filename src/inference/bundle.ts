@@ -1,0 +1,328 @@
+/**
+ * The model bundle: a folder holding ONNX file(s) and `bundle.json`, which says
+ * what the models expect (feature set, column order, input width,
+ * preprocessing), what they output (class names, score outputs, calibrated
+ * thresholds) and how they were made. A model trained elsewhere (scikit-learn
+ * via skl2onnx, PyTorch) is used the same way once described by this JSON.
+ *
+ * `loadBundle` refuses a bundle whose feature set or width differs from what
+ * the sensor produces, naming the first difference.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+
+/** Current `formatVersion` of bundle.json. */
+export const BUNDLE_FORMAT_VERSION = 1;
+/** File name of the description inside a bundle folder. */
+export const BUNDLE_JSON = "bundle.json";
+
+/** One categorical source column expanded to one-hot columns (NSL-KDD style inputs). */
+export const CategoricalEncodingSchema = z.object({
+  /** Source field name, e.g. "service". */
+  column: z.string(),
+  /** Known values, in one-hot column order; the model column for value v is `${column}=${v}`. */
+  values: z.array(z.string()),
+  /** Model column that is 1 for a value outside `values` (never a crash). */
+  unknownColumn: z.string(),
+});
+
+/** Signed-log1p robust standardisation parameters, one entry per model column. */
+export const ScalingSchema = z.object({
+  /** 1: `sign(x) * log1p(|x|)` before standardising; 0: linear. */
+  logColumns: z.array(z.number().int().min(0).max(1)),
+  center: z.array(z.number()),
+  scale: z.array(z.number().positive()),
+  /** true: the anomaly graphs apply it themselves (feed raw rows). */
+  inGraph: z.boolean(),
+});
+
+/** How a raw feature row becomes model input; inference must reproduce it exactly. */
+export const PreprocessingSchema = z.object({
+  /** Model input columns, in order (equal to featureSet.columns). */
+  columns: z.array(z.string()),
+  /** Non-finite values (NaN, +-Infinity, e.g. CIC "Flow Bytes/s" at zero duration) become this. */
+  nonFiniteValue: z.number().default(0),
+  /** Categorical source fields expanded to one-hot columns, if any. */
+  categorical: z.array(CategoricalEncodingSchema).default([]),
+  /** Scaling used by the anomaly models (trees need none). */
+  scaling: ScalingSchema.optional(),
+});
+
+/** How a model (or the whole bundle) was trained. Free-form where tools differ. */
+export const TrainingInfoSchema = z.object({
+  dataSource: z.string().optional(),
+  rows: z.number().int().nonnegative().optional(),
+  classCounts: z.record(z.string(), z.number()).optional(),
+  hyperparameters: z.record(z.string(), z.unknown()).optional(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  tuning: z.unknown().optional(),
+  date: z.string().optional(),
+  tool: z.string().optional(),
+  seconds: z.number().optional(),
+  onnxAgreement: z.record(z.string(), z.unknown()).optional(),
+}).passthrough();
+
+const ModelCommonSchema = z.object({
+  /** Name reported in alerts. */
+  name: z.string().min(1),
+  /** ONNX file, relative to the bundle folder. */
+  file: z.string().min(1),
+  /** Graph input fed with the `[N, width]` float32 rows. */
+  inputName: z.string().min(1),
+  training: TrainingInfoSchema.optional(),
+});
+
+/** A known-attack classifier: per-class probabilities. */
+export const ClassifierModelSchema = ModelCommonSchema.extend({
+  role: z.literal("classifier"),
+  outputs: z.object({
+    /** Float `[N, classes]` output. */
+    probabilities: z.string(),
+    /** Optional int64 `[N]` label output (read probabilities instead: see README). */
+    label: z.string().optional(),
+  }),
+  classNames: z.array(z.string()).min(2),
+  /** Class meaning "no attack", or null when every class is an attack. */
+  benignClass: z.string().nullable(),
+  /** Per-class probability thresholds for a "known attack" verdict (benign entry unused). */
+  classThresholds: z.array(z.number().min(0).max(1)).optional(),
+});
+
+/** One score inside a combined anomaly model, with its own calibrated threshold. */
+export const AnomalyComponentSchema = z.object({
+  name: z.string(),
+  output: z.string(),
+  threshold: z.number(),
+});
+
+/** An anomaly detector trained on benign traffic: higher score = more anomalous. */
+export const AnomalyModelSchema = ModelCommonSchema.extend({
+  role: z.literal("anomaly"),
+  outputs: z.object({
+    /** Float `[N]` (or `[N, 1]`) score output; anomalous when strictly above `threshold`. */
+    score: z.string(),
+    /** Optional float `[N, width]` per-feature squared reconstruction error (scaled units). */
+    featureErrors: z.string().optional(),
+  }),
+  threshold: z.number(),
+  /** False-positive rate on held-out benign rows that `threshold` was calibrated to. */
+  targetFpr: z.number().min(0).max(1),
+  /** Rows above `threshold` in the calibration set, as a fraction. */
+  calibratedFpr: z.number().min(0).max(1).optional(),
+  components: z.array(AnomalyComponentSchema).default([]),
+  /** How components are combined into `score`, in words. */
+  combination: z.string().optional(),
+});
+
+export const ModelEntrySchema = z.discriminatedUnion("role", [
+  ClassifierModelSchema,
+  AnomalyModelSchema,
+]);
+
+/** bundle.json. */
+export const BundleSchema = z.object({
+  formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
+  featureSet: z.object({
+    name: z.string().min(1),
+    version: z.union([z.string(), z.number()]).transform(String),
+    columns: z.array(z.string()).min(1),
+  }),
+  input: z.object({
+    name: z.string().min(1),
+    width: z.number().int().positive(),
+  }),
+  preprocessing: PreprocessingSchema,
+  models: z.array(ModelEntrySchema).min(1),
+  training: TrainingInfoSchema.optional(),
+  createdAt: z.string().optional(),
+  tool: z.object({ name: z.string(), version: z.string() }).optional(),
+});
+
+export type BundleJson = z.infer<typeof BundleSchema>;
+/** bundle.json as written (before defaults are filled in). */
+export type BundleJsonInput = z.input<typeof BundleSchema>;
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+export type ClassifierModel = z.infer<typeof ClassifierModelSchema>;
+export type AnomalyModel = z.infer<typeof AnomalyModelSchema>;
+export type Preprocessing = z.infer<typeof PreprocessingSchema>;
+export type TrainingInfo = z.infer<typeof TrainingInfoSchema>;
+
+/** What the loader checks the bundle against: the sensor's own feature set. */
+export interface ExpectedFeatureSet {
+  featureSetName: string;
+  featureSetVersion: string | number;
+  columns: readonly string[];
+}
+
+/** A loaded bundle: the validated JSON plus each model's ONNX bytes, in `models` order. */
+export interface LoadedBundle {
+  dir: string;
+  json: BundleJson;
+  onnx: Uint8Array[];
+}
+
+/** Thrown when a bundle is malformed or does not fit the sensor. */
+export class BundleError extends Error {
+  override name = "BundleError";
+}
+
+/**
+ * Parses and cross-checks bundle.json text: width equals the column count,
+ * preprocessing columns equal the feature set's, class thresholds match class
+ * names, scaling vectors have the input width.
+ */
+export function parseBundleJson(text: string, source = BUNDLE_JSON): BundleJson {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new BundleError(`${source}: not JSON: ${(e as Error).message}`);
+  }
+  const parsed = BundleSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new BundleError(`${source}: invalid bundle description:\n  ${issues.join("\n  ")}`);
+  }
+  const json = parsed.data;
+  const width = json.input.width;
+  const columns = json.featureSet.columns;
+  if (columns.length !== width) {
+    throw new BundleError(
+      `${source}: input width ${width} but the feature set lists ${columns.length} columns`,
+    );
+  }
+  const diff = firstDifference(columns, json.preprocessing.columns);
+  if (diff) {
+    throw new BundleError(`${source}: preprocessing columns differ from the feature set: ${diff}`);
+  }
+  const scaling = json.preprocessing.scaling;
+  if (scaling) {
+    for (const key of ["logColumns", "center", "scale"] as const) {
+      if (scaling[key].length !== width) {
+        throw new BundleError(
+          `${source}: preprocessing.scaling.${key} has ${
+            scaling[key].length
+          } entries, width is ${width}`,
+        );
+      }
+    }
+  }
+  for (const model of json.models) {
+    if (model.role === "classifier") {
+      if (model.benignClass !== null && !model.classNames.includes(model.benignClass)) {
+        throw new BundleError(
+          `${source}: model ${model.name}: benignClass '${model.benignClass}' is not among classNames`,
+        );
+      }
+      if (model.classThresholds && model.classThresholds.length !== model.classNames.length) {
+        throw new BundleError(
+          `${source}: model ${model.name}: ${model.classThresholds.length} classThresholds for ${model.classNames.length} classes`,
+        );
+      }
+    }
+  }
+  return json;
+}
+
+/**
+ * Checks a parsed bundle against the sensor's feature set. Returns null when it
+ * fits, else a message naming exactly what differs.
+ */
+export function featureSetMismatch(json: BundleJson, expected: ExpectedFeatureSet): string | null {
+  const fs = json.featureSet;
+  if (fs.name !== expected.featureSetName) {
+    return `feature set name: bundle has '${fs.name}', sensor has '${expected.featureSetName}'`;
+  }
+  if (fs.version !== String(expected.featureSetVersion)) {
+    return `feature set ${fs.name} version: bundle has ${fs.version}, sensor has ${expected.featureSetVersion}`;
+  }
+  if (json.input.width !== expected.columns.length) {
+    const diff = firstDifference(fs.columns, expected.columns);
+    return `input width: bundle has ${json.input.width}, sensor has ${expected.columns.length}` +
+      (diff ? ` (${diff})` : "");
+  }
+  const diff = firstDifference(fs.columns, expected.columns);
+  return diff ? `columns differ: ${diff}` : null;
+}
+
+/** Describes the first position where two column lists differ, or null when equal. */
+export function firstDifference(a: readonly string[], b: readonly string[]): string | null {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) {
+      const show = (v: string | undefined) => v === undefined ? "(none)" : `'${v}'`;
+      return `first differing column is #${i}: bundle ${show(a[i])}, sensor ${show(b[i])}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Loads a bundle folder: validates bundle.json, checks it against `expected`
+ * (when given), and reads every model's ONNX bytes.
+ */
+export async function loadBundle(
+  dir: string,
+  expected?: ExpectedFeatureSet,
+): Promise<LoadedBundle> {
+  const jsonPath = join(dir, BUNDLE_JSON);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(jsonPath);
+  } catch (e) {
+    throw new BundleError(`cannot read ${jsonPath}: ${(e as Error).message}`);
+  }
+  const json = parseBundleJson(text, jsonPath);
+  if (expected) {
+    const mismatch = featureSetMismatch(json, expected);
+    if (mismatch) throw new BundleError(`bundle ${dir} does not fit this sensor: ${mismatch}`);
+  }
+  const onnx: Uint8Array[] = [];
+  for (const model of json.models) {
+    const path = join(dir, model.file);
+    try {
+      onnx.push(await Deno.readFile(path));
+    } catch (e) {
+      throw new BundleError(`model ${model.name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  }
+  return { dir, json, onnx };
+}
+
+/**
+ * Writes a bundle folder: each model's ONNX bytes under its `file` name, then
+ * bundle.json (validated first, so a bad description is never written).
+ */
+export async function writeBundle(
+  dir: string,
+  json: BundleJsonInput,
+  onnx: Uint8Array[],
+): Promise<BundleJson> {
+  const text = JSON.stringify(json, null, 2) + "\n";
+  const parsed = parseBundleJson(text);
+  if (onnx.length !== parsed.models.length) {
+    throw new BundleError(`${onnx.length} ONNX files for ${parsed.models.length} models`);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  for (let i = 0; i < onnx.length; i++) {
+    await Deno.writeFile(join(dir, parsed.models[i].file), onnx[i]);
+  }
+  await Deno.writeTextFile(join(dir, BUNDLE_JSON), text);
+  return parsed;
+}
+
+/**
+ * Applies the bundle's row preprocessing that happens outside the graphs:
+ * non-finite values become `nonFiniteValue`, in place. Returns how many were replaced.
+ */
+export function replaceNonFinite(spec: Preprocessing, x: Float32Array, length = x.length): number {
+  let replaced = 0;
+  const value = spec.nonFiniteValue;
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(x[i])) {
+      x[i] = value;
+      replaced++;
+    }
+  }
+  return replaced;
+}
