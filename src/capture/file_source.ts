@@ -95,10 +95,15 @@ export async function* readCaptureFile(
   path: string,
   options: ReadCaptureFileOptions = {},
 ): AsyncGenerator<PacketBatch> {
-  const chunkBytes = Math.max(options.chunkBytes ?? 16 << 20, 2 * (MAX_RECORD_BYTES + 64));
   const stats = options.stats ?? createCaptureFileStats(path);
   stats.path = path;
   const file = await Deno.open(path, { read: true });
+  // A small file gets a buffer of its own size; the floor keeps room for the largest record.
+  const fileBytes = (await file.stat()).size;
+  const chunkBytes = Math.max(
+    Math.min(options.chunkBytes ?? 16 << 20, fileBytes + 64),
+    2 * (MAX_RECORD_BYTES + 64),
+  );
   const reader = new ChunkReader(file, chunkBytes);
   try {
     await reader.fill();
