@@ -12,6 +12,8 @@ export {
 } from "./file_source.ts";
 export {
   MAX_RECORD_BYTES,
+  PCAP_FILE_HEADER_BYTES,
+  PCAP_RECORD_HEADER_BYTES,
   parsePcapFileHeader,
   parsePcapRecords,
   type PcapParseResult,
