@@ -1,0 +1,144 @@
+/**
+ * `deno task bench`: throughput of the sensor's stages on one multi-million
+ * packet capture, measured in the same run as the reference
+ * (`tcpdump -r FILE -w /dev/null`), reported as medians and ratios.
+ *
+ *   deno task bench [--packets N] [--runs N] [--file CAPTURE] [--json]
+ *
+ * Without --file a deterministic synthetic capture is written to a temp dir.
+ * Stages run in separate processes, interleaved run by run, so one stage's
+ * garbage or JIT state cannot help or hurt another and noise spreads evenly.
+ */
+import { Command } from "@commander-js/extra-typings";
+import { writeSyntheticCapture } from "./bench/synthetic_capture.ts";
+import { type StageResult, STAGES } from "./bench/stages.ts";
+
+const options = new Command()
+  .name("bench")
+  .option("--packets <n>", "packets in the synthetic capture", "2000000")
+  .option("--flows <n>", "concurrent conversations in the synthetic capture", "20000")
+  .option("--runs <n>", "runs per stage (median reported)", "5")
+  .option("--file <capture>", "benchmark this capture instead of a synthetic one")
+  .option("--stages <names>", `comma-separated subset of: ${Object.keys(STAGES).join(", ")}`)
+  .option("--json", "print one JSON object")
+  .parse(Deno.args, { from: "user" })
+  .opts();
+
+const runs = Number(options.runs);
+const tempDir = await Deno.makeTempDir({ prefix: "ids-bench-" });
+try {
+  let file = options.file;
+  if (!file) {
+    file = `${tempDir}/synthetic.pcap`;
+    const summary = await writeSyntheticCapture(file, {
+      packets: Number(options.packets),
+      concurrentFlows: Number(options.flows),
+    });
+    log(`wrote ${file}: ${summary.packets} packets, ${summary.conversations} conversations`);
+  }
+  const names = options.stages ? options.stages.split(",") : Object.keys(STAGES);
+  for (const name of names) if (!(name in STAGES)) throw new Error(`unknown stage ${name}`);
+  // Warm the page cache so the first stage does not pay for the disk.
+  await runStage("read", file);
+
+  const results: Record<string, StageResult[]> = {};
+  for (const name of names) results[name] = [];
+  const reference: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    reference.push(await timeTcpdump(file));
+    for (const name of names) results[name].push(await runStage(name, file));
+    log(`run ${run + 1}/${runs} done`);
+  }
+
+  const tcpdumpSeconds = median(reference);
+  const packets = results[names[0]]?.[0]?.packets ?? 0;
+  const report = {
+    file,
+    packets,
+    runs,
+    reference: {
+      command: `tcpdump -r ${file} -w /dev/null`,
+      medianSeconds: round(tcpdumpSeconds),
+      mpps: round(packets / tcpdumpSeconds / 1e6),
+    },
+    stages: Object.fromEntries(names.map((name) => {
+      const list = results[name];
+      const seconds = median(list.map((r) => r.seconds));
+      const extra: Record<string, number> = {};
+      for (const key of Object.keys(list[0].extra)) {
+        extra[key] = round(median(list.map((r) => r.extra[key])));
+      }
+      return [name, {
+        description: STAGES[name].description,
+        medianSeconds: round(seconds),
+        mpps: round(list[0].packets / seconds / 1e6),
+        ratioToTcpdump: round(tcpdumpSeconds / seconds),
+        peakRssMiB: round(median(list.map((r) => r.peakRssBytes)) / 2 ** 20),
+        ...extra,
+      }];
+    })),
+  };
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else printTable(report);
+} finally {
+  await Deno.remove(tempDir, { recursive: true });
+}
+
+async function runStage(name: string, file: string): Promise<StageResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./bench/stages.ts", import.meta.url).pathname, name, file],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!output.success) throw new Error(`stage ${name} failed`);
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as StageResult;
+}
+
+async function timeTcpdump(file: string): Promise<number> {
+  const start = performance.now();
+  const output = await new Deno.Command("tcpdump", {
+    args: ["-r", file, "-w", "/dev/null"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`tcpdump failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function log(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+function printTable(report: {
+  packets: number;
+  runs: number;
+  reference: { command: string; medianSeconds: number; mpps: number };
+  stages: Record<string, Record<string, number | string>>;
+}): void {
+  console.log(`${report.packets} packets, median of ${report.runs} runs`);
+  console.log(
+    `reference  ${report.reference.command}: ${report.reference.medianSeconds} s, ` +
+      `${report.reference.mpps} Mpps`,
+  );
+  for (const [name, stage] of Object.entries(report.stages)) {
+    const { description, medianSeconds, mpps, ratioToTcpdump, peakRssMiB, ...extra } = stage;
+    const more = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(", ");
+    console.log(
+      `${name.padEnd(10)} ${description}: ${medianSeconds} s, ${mpps} Mpps, ` +
+        `ratio to tcpdump ${ratioToTcpdump}, peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
+    );
+  }
+}
