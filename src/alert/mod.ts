@@ -1,0 +1,28 @@
+/**
+ * Alerts: the EVE-style record and its zod schema, plain-words naming,
+ * windowed aggregation, per-minute traffic statistics, and the sinks.
+ */
+export {
+  type Alert,
+  AlertSchema,
+  protocolName,
+  type TopFeature,
+  TopFeatureSchema,
+} from "./schema.ts";
+export {
+  type AlertName,
+  AUTH_SERVICE_PORTS,
+  type FlowEvidence,
+  nameAlert,
+  nameFromEvidence,
+  NAMING_LIMITS,
+  normaliseClassName,
+} from "./naming.ts";
+export {
+  type AggregatorOptions,
+  AlertAggregator,
+  type EmittedAlert,
+  findByteColumns,
+} from "./aggregator.ts";
+export { TrafficMinutes } from "./traffic.ts";
+export * from "./sinks/mod.ts";

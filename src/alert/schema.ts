@@ -1,0 +1,102 @@
+/**
+ * The alert record, in the shape of Suricata's EVE JSON so SIEMs that ingest
+ * EVE take it as is. One record stands for every flow of one
+ * (source, target, class) within one aggregation window; `alert.count` says
+ * how many. docs/alerts.md describes every field.
+ */
+import { z } from "zod";
+
+/** ISO 8601 timestamp with milliseconds and zone, e.g. `2026-01-02T03:04:05.678Z`. */
+const isoTimestamp = z.string().regex(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+  "ISO 8601 timestamp",
+);
+
+/** A feature that drove the alert, with how far it sits from normal. */
+export const TopFeatureSchema = z.object({
+  name: z.string(),
+  value: z.number(),
+  /** Benign mean of the feature (from the bundle's preprocessing spec), when known. */
+  baseline: z.number().optional(),
+  /** Standardised deviation from the benign mean, when the bundle keeps means and scales. */
+  zscore: z.number().optional(),
+  /** Autoencoder: this feature's squared reconstruction error (preprocessed units). */
+  reconstruction_error: z.number().optional(),
+});
+export type TopFeature = z.infer<typeof TopFeatureSchema>;
+
+/** Flow totals of the aggregated flows (Suricata's `flow` object). */
+export const AlertFlowSchema = z.object({
+  pkts_toserver: z.number().int().nonnegative(),
+  pkts_toclient: z.number().int().nonnegative(),
+  bytes_toserver: z.number().nonnegative(),
+  bytes_toclient: z.number().nonnegative(),
+  /** First packet of the first flow. */
+  start: isoTimestamp,
+  /** Last packet of the last flow. */
+  end: isoTimestamp,
+  /** Zeek connection state of the first flow (S0, SF, REJ, ...). */
+  state: z.string(),
+});
+
+/** The detection itself. */
+export const AlertBodySchema = z.object({
+  verdict: z.enum(["known", "unknown"]),
+  /** Classifier class name, or "unknown" for an anomaly. */
+  class: z.string(),
+  /** Plain words: "SYN flood", "port scan", "SSH brute force", ... */
+  name: z.string(),
+  /** Highest class probability (known) or anomaly score (unknown) in the window. */
+  score: z.number(),
+  threshold: z.number(),
+  /** Model name from the bundle. */
+  model: z.string(),
+  /** 1 high, 2 medium, 3 low (Suricata's convention). */
+  severity: z.number().int().min(1).max(3),
+  top_features: z.array(TopFeatureSchema),
+  /** Flows aggregated into this alert. */
+  count: z.number().int().positive(),
+  /** The aggregation window. */
+  window: z.object({ start: isoTimestamp, end: isoTimestamp, seconds: z.number().positive() }),
+  /** Distinct destination ports the source touched on this target in the window. */
+  distinct_dest_ports: z.number().int().nonnegative(),
+});
+
+/** One alert line. */
+export const AlertSchema = z.object({
+  /** When the alert was emitted. */
+  timestamp: isoTimestamp,
+  event_type: z.literal("alert"),
+  src_ip: z.string(),
+  src_port: z.number().int().min(0).max(65535),
+  dest_ip: z.string(),
+  dest_port: z.number().int().min(0).max(65535),
+  /** "TCP", "UDP", "ICMP", "IPv6-ICMP", or the protocol number as text. */
+  proto: z.string(),
+  vlan: z.array(z.number().int()).optional(),
+  community_id: z.string(),
+  flow: AlertFlowSchema,
+  alert: AlertBodySchema,
+});
+/** One alert, as written by every sink. */
+export type Alert = z.infer<typeof AlertSchema>;
+
+/** Suricata's protocol names for the common IP protocol numbers. */
+export function protocolName(protocol: number): string {
+  switch (protocol) {
+    case 1:
+      return "ICMP";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 58:
+      return "IPv6-ICMP";
+    case 132:
+      return "SCTP";
+    case 47:
+      return "GRE";
+    default:
+      return String(protocol);
+  }
+}

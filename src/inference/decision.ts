@@ -1,0 +1,126 @@
+/**
+ * Turns model scores into one verdict per flow:
+ * - known attack: some non-benign class has probability >= its threshold
+ *   (the most probable such class wins);
+ * - unknown attack: no attack class is confident, but the anomaly score
+ *   exceeds its calibrated threshold;
+ * - benign otherwise.
+ * Results are typed arrays, one entry per row, so nothing is allocated per flow.
+ */
+import type { ModelScores } from "./model_spec.ts";
+
+/** Verdict codes stored in `Decisions.verdict`. */
+export const VERDICT_BENIGN = 0;
+export const VERDICT_KNOWN = 1;
+export const VERDICT_UNKNOWN = 2;
+/** Names of the verdict codes, by code. */
+export const VERDICT_NAMES = ["benign", "known", "unknown"] as const;
+export type VerdictName = typeof VERDICT_NAMES[number];
+
+/** What the decision needs from the bundle (and the command line). */
+export interface DecisionConfig {
+  /** Classifier class names, by output column. */
+  classNames: readonly string[];
+  /** Column of the benign class, or -1 when the classifier has none. */
+  benignClass: number;
+  /** Per-class probability thresholds (the benign entry is ignored). */
+  classThresholds: ArrayLike<number>;
+  /** Calibrated anomaly threshold; scores strictly above it are anomalous. */
+  anomalyThreshold?: number;
+  /** `--threshold`: replaces every class threshold when set. */
+  thresholdOverride?: number;
+  /** `--anomaly-threshold`: replaces the anomaly threshold when set. */
+  anomalyThresholdOverride?: number;
+}
+
+/** Verdicts of a batch, one entry per row. */
+export interface Decisions {
+  rows: number;
+  /** VERDICT_BENIGN | VERDICT_KNOWN | VERDICT_UNKNOWN. */
+  verdict: Uint8Array;
+  /**
+   * Known: the attack class. Benign: the classifier's most probable class.
+   * Unknown, or no classifier: -1.
+   */
+  classIndex: Int16Array;
+  /** Known: the class probability. Unknown: the anomaly score. Benign: the top attack probability (or the anomaly score without a classifier). */
+  score: Float32Array;
+  /** The threshold `score` was compared with. */
+  threshold: Float32Array;
+}
+
+/** Decides every row of `scores` (uses the first classifier and the first anomaly model). */
+export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
+  const rows = scores.rows;
+  const verdict = new Uint8Array(rows);
+  const classIndex = new Int16Array(rows).fill(-1);
+  const score = new Float32Array(rows);
+  const threshold = new Float32Array(rows);
+
+  const classifier = scores.outputs.find((o) => o.role === "classifier");
+  const anomaly = scores.outputs.find((o) => o.role === "anomaly");
+  const classCount = classifier?.columns ?? 0;
+  if (classifier && classCount !== config.classNames.length) {
+    throw new Error(
+      `classifier ${classifier.name} outputs ${classCount} classes, the bundle names ${config.classNames.length}`,
+    );
+  }
+  const thresholds = new Float32Array(classCount);
+  for (let c = 0; c < classCount; c++) {
+    thresholds[c] = config.thresholdOverride ?? config.classThresholds[c];
+  }
+  const anomalyThreshold = config.anomalyThresholdOverride ?? config.anomalyThreshold ??
+    Number.POSITIVE_INFINITY;
+
+  for (let r = 0; r < rows; r++) {
+    let bestAttack = -1;
+    let bestAttackP = -1;
+    let topAttack = -1;
+    let topAttackP = -1;
+    let argmax = -1;
+    let argmaxP = -1;
+    if (classifier) {
+      const base = r * classCount;
+      for (let c = 0; c < classCount; c++) {
+        const p = classifier.values[base + c];
+        if (p > argmaxP) {
+          argmaxP = p;
+          argmax = c;
+        }
+        if (c === config.benignClass) continue;
+        if (p > topAttackP) {
+          topAttackP = p;
+          topAttack = c;
+        }
+        if (p >= thresholds[c] && p > bestAttackP) {
+          bestAttackP = p;
+          bestAttack = c;
+        }
+      }
+    }
+    if (bestAttack >= 0) {
+      verdict[r] = VERDICT_KNOWN;
+      classIndex[r] = bestAttack;
+      score[r] = bestAttackP;
+      threshold[r] = thresholds[bestAttack];
+      continue;
+    }
+    const a = anomaly ? anomaly.values[r] : Number.NaN;
+    if (a > anomalyThreshold) {
+      verdict[r] = VERDICT_UNKNOWN;
+      score[r] = a;
+      threshold[r] = anomalyThreshold;
+      continue;
+    }
+    verdict[r] = VERDICT_BENIGN;
+    classIndex[r] = argmax;
+    if (topAttack >= 0) {
+      score[r] = topAttackP;
+      threshold[r] = thresholds[topAttack];
+    } else {
+      score[r] = anomaly ? a : 0;
+      threshold[r] = anomaly ? anomalyThreshold : 0;
+    }
+  }
+  return { rows, verdict, classIndex, score, threshold };
+}

@@ -1,0 +1,314 @@
+/**
+ * The detection pipeline: flow batches -> inference pool -> decisions ->
+ * alert aggregation -> sinks, with per-minute traffic statistics and latency
+ * accounting. Live capture and offline analysis run the same code; offline
+ * runs as fast as the input allows (batches pipelined, several in flight).
+ */
+import { AlertAggregator, type EmittedAlert, findByteColumns } from "../alert/aggregator.ts";
+import type { Alert } from "../alert/schema.ts";
+import type { AlertSink } from "../alert/sinks/sink.ts";
+import { TrafficMinutes } from "../alert/traffic.ts";
+import type { FlowBatch, FlowRecord } from "../features/flow_batch.ts";
+import type { LoadedBundle } from "./bundle.ts";
+import { decide, type Decisions, VERDICT_KNOWN, VERDICT_UNKNOWN } from "./decision.ts";
+import {
+  decisionConfigFromBundle,
+  featureBaselineFromBundle,
+  inferenceModelsFromBundle,
+  modelNames,
+  type ThresholdOverrides,
+} from "./from_bundle.ts";
+import type { ModelScores } from "./model_spec.ts";
+import {
+  createInferencePool,
+  type InferencePool,
+  type InferencePoolOptions,
+  type InferencePoolStats,
+} from "./runner.ts";
+
+/** Configuration of a detector. */
+export interface DetectorOptions {
+  /** The loaded model bundle. */
+  bundle: LoadedBundle;
+  /** Where alerts and traffic statistics go. */
+  sinks: AlertSink[];
+  /** Row -> plain flow values (the flow meter's `flowRecordAt`). */
+  describeFlow: (batch: FlowBatch, i: number) => FlowRecord;
+  /** Batching of the inference pool (defaults: 4096 rows, 50 ms, 1 worker). */
+  pool?: InferencePoolOptions;
+  /** `--threshold` / `--anomaly-threshold`. */
+  thresholds?: ThresholdOverrides;
+  /** Alert aggregation window in seconds (default 60). */
+  windowSeconds?: number;
+  /**
+   * "flow": windows close as flow timestamps advance (offline analysis).
+   * "wall": the wall clock also closes them, so a quiet live link still reports (default "flow").
+   */
+  clock?: "flow" | "wall";
+  /** Flow batches scored concurrently before reading more input (default 8). */
+  maxInFlight?: number;
+  /** Sinks are flushed at least this often while running (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Called for each alert as it is emitted (dashboards, tests). */
+  onAlert?: (alert: Alert) => void;
+}
+
+/** Summary of latency samples, milliseconds. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** What a detector did. */
+export interface DetectorStats {
+  batches: number;
+  flows: number;
+  benign: number;
+  known: number;
+  unknown: number;
+  /** Alert lines emitted (after aggregation). */
+  alerts: number;
+  /** Wall time from the first batch read to the end of input, ms. */
+  elapsedMs: number;
+  inference: Readonly<InferencePoolStats>;
+  /** From a batch leaving the flow table (read by the detector) to its verdicts. */
+  decisionLatencyMs: LatencySummary;
+  /** From the first flow of an alert leaving the flow table to the alert reaching the sinks (includes the window wait). */
+  alertLatencyMs: LatencySummary;
+  /** Wall clock only: from the last packet of a batch's newest flow to its verdicts. */
+  flowEndToDecisionMs: LatencySummary;
+}
+
+/** A running detector. */
+export interface Detector {
+  /** Scores every batch of `source` until it ends; emits the remaining alerts; returns the totals. */
+  run(source: AsyncIterable<FlowBatch>): Promise<DetectorStats>;
+  /** Scores one batch (for callers that push instead of handing over an iterable). */
+  push(batch: FlowBatch): Promise<void>;
+  /** Waits for every pushed batch, emits every open alert, flushes the sinks. */
+  drain(): Promise<void>;
+  /** Totals so far. */
+  stats(): DetectorStats;
+  /** Drains, closes the sinks and stops the inference workers (for SIGINT/SIGTERM). */
+  close(): Promise<void>;
+}
+
+/** Keeps the latest samples for a latency summary without growing without bound. */
+class LatencySamples {
+  #values: number[] = [];
+  #count = 0;
+  #sum = 0;
+  #max = 0;
+  constructor(readonly capacity = 100_000) {}
+  add(ms: number): void {
+    this.#count++;
+    this.#sum += ms;
+    if (ms > this.#max) this.#max = ms;
+    if (this.#values.length < this.capacity) this.#values.push(ms);
+    else this.#values[this.#count % this.capacity] = ms;
+  }
+  summary(): LatencySummary {
+    const sorted = [...this.#values].sort((a, b) => a - b);
+    const at = (q: number) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+    return {
+      count: this.#count,
+      mean: this.#count ? this.#sum / this.#count : 0,
+      p50: at(0.5),
+      p99: at(0.99),
+      max: this.#max,
+    };
+  }
+}
+
+/** Copies the valid part of a batch (bulk copies) so the flow meter may reuse its buffers. */
+export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
+  const n = b.count;
+  return {
+    count: n,
+    width: b.width,
+    features: b.features.slice(0, n * b.width),
+    srcAddr: b.srcAddr.slice(0, n * 16),
+    dstAddr: b.dstAddr.slice(0, n * 16),
+    srcPort: b.srcPort.slice(0, n),
+    dstPort: b.dstPort.slice(0, n),
+    protocol: b.protocol.slice(0, n),
+    ipVersion: b.ipVersion.slice(0, n),
+    vlan: b.vlan.slice(0, n),
+    startMicros: b.startMicros.slice(0, n),
+    endMicros: b.endMicros.slice(0, n),
+    connState: b.connState.slice(0, n),
+    endReason: b.endReason.slice(0, n),
+    fwdPackets: b.fwdPackets.slice(0, n),
+    bwdPackets: b.bwdPackets.slice(0, n),
+  };
+}
+
+const wallMs = () => performance.timeOrigin + performance.now();
+
+/** Starts the inference workers for `options.bundle` and returns a detector. */
+export async function createDetector(options: DetectorOptions): Promise<Detector> {
+  const { bundle, sinks } = options;
+  const models = inferenceModelsFromBundle(bundle);
+  const decisionConfig = decisionConfigFromBundle(bundle, options.thresholds);
+  const featureNames = bundle.json.preprocessing.columns;
+  const pool: InferencePool = await createInferencePool(models, options.pool);
+  const aggregator = new AlertAggregator({
+    windowSeconds: options.windowSeconds,
+    featureNames,
+    classNames: decisionConfig.classNames,
+    modelNames: modelNames(bundle),
+    baseline: featureBaselineFromBundle(bundle),
+    describeFlow: options.describeFlow,
+    nowMs: wallMs,
+  });
+  const bytes = findByteColumns(featureNames);
+  const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 8);
+  const flushIntervalMs = options.flushIntervalMs ?? 1000;
+  const wallClock = options.clock === "wall";
+
+  const counts = { batches: 0, flows: 0, benign: 0, known: 0, unknown: 0, alerts: 0 };
+  const decisionLatency = new LatencySamples();
+  const alertLatency = new LatencySamples();
+  const flowEndLatency = new LatencySamples();
+  let startedMs = 0;
+  let endedMs = 0;
+  let closed = false;
+  // Results are processed strictly in input order on this chain; sink writes join it too.
+  let chain: Promise<void> = Promise.resolve();
+  const inFlight: Promise<void>[] = [];
+  let failure: unknown = null;
+
+  async function emit(emitted: EmittedAlert[]): Promise<void> {
+    if (emitted.length === 0) return;
+    const now = wallMs();
+    const alerts = emitted.map((e) => {
+      alertLatency.add(now - e.firstArrivalMs);
+      traffic.addAlert(Date.parse(e.alert.timestamp) * 1000);
+      return e.alert;
+    });
+    counts.alerts += alerts.length;
+    if (options.onAlert) { for (const a of alerts) options.onAlert(a); }
+    for (const sink of sinks) await sink.write(alerts);
+  }
+
+  async function writeTraffic(minutesDone: boolean): Promise<void> {
+    const minutes = minutesDone ? traffic.takeAll() : traffic.takeClosed(aggregator.watermark);
+    if (minutes.length === 0) return;
+    for (const sink of sinks) if (sink.writeTraffic) await sink.writeTraffic(minutes);
+  }
+
+  async function processResult(batch: FlowBatch, arrivalMs: number, scores: ModelScores) {
+    const decisions: Decisions = decide(scores, decisionConfig);
+    const now = wallMs();
+    decisionLatency.add(now - arrivalMs);
+    if (wallClock) {
+      let newest = 0;
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.endMicros[i] > newest) newest = batch.endMicros[i];
+      }
+      flowEndLatency.add(now - newest / 1000);
+    }
+    for (let i = 0; i < decisions.rows; i++) {
+      const v = decisions.verdict[i];
+      if (v === VERDICT_KNOWN) counts.known++;
+      else if (v === VERDICT_UNKNOWN) counts.unknown++;
+      else counts.benign++;
+    }
+    counts.flows += decisions.rows;
+    traffic.addBatch(batch, decisions);
+    await emit(aggregator.add(batch, decisions, scores));
+    await writeTraffic(false);
+  }
+
+  function enqueue(step: () => Promise<void>): Promise<void> {
+    const next = chain.then(step);
+    chain = next.catch((error) => {
+      failure ??= error;
+    });
+    return next;
+  }
+
+  const timer = setInterval(() => {
+    enqueue(async () => {
+      if (wallClock) {
+        await emit(aggregator.advance(Date.now() * 1000));
+        await writeTraffic(false);
+      }
+      for (const sink of sinks) await sink.flush();
+    });
+  }, flushIntervalMs);
+
+  async function push(input: FlowBatch): Promise<void> {
+    if (closed) throw new Error("detector is closed");
+    if (failure) throw failure;
+    if (input.count === 0) return;
+    if (input.width !== pool.width) {
+      throw new Error(
+        `flow batch has ${input.width} feature columns, the bundle expects ${pool.width}`,
+      );
+    }
+    const arrivalMs = wallMs();
+    if (startedMs === 0) startedMs = arrivalMs;
+    counts.batches++;
+    const batch = snapshotFlowBatch(input);
+    const scored = pool.infer(batch.features, batch.count);
+    const done = enqueue(async () => processResult(batch, arrivalMs, await scored));
+    inFlight.push(done);
+    done.finally(() => inFlight.splice(inFlight.indexOf(done), 1)).catch(() => {});
+    if (inFlight.length >= maxInFlight) {
+      // Backpressure: let the oldest batch finish before reading more input.
+      pool.flush();
+      await inFlight[0].catch(() => {});
+    }
+    if (failure) throw failure;
+  }
+
+  async function drain(): Promise<void> {
+    pool.flush();
+    await enqueue(async () => {
+      await emit(aggregator.flush());
+      await writeTraffic(true);
+      for (const sink of sinks) await sink.flush();
+    });
+    endedMs = wallMs();
+    if (failure) throw failure;
+  }
+
+  function stats(): DetectorStats {
+    return {
+      ...counts,
+      elapsedMs: (endedMs || wallMs()) - (startedMs || wallMs()),
+      inference: { ...pool.stats },
+      decisionLatencyMs: decisionLatency.summary(),
+      alertLatencyMs: alertLatency.summary(),
+      flowEndToDecisionMs: flowEndLatency.summary(),
+    };
+  }
+
+  return {
+    async run(source) {
+      for await (const batch of source) await push(batch);
+      await drain();
+      return stats();
+    },
+    push,
+    drain,
+    stats,
+    async close() {
+      if (closed) return;
+      try {
+        await drain();
+      } finally {
+        closed = true;
+        clearInterval(timer);
+        await pool.close();
+        for (const sink of sinks) await sink.close();
+      }
+    },
+  };
+}

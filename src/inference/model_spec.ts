@@ -1,0 +1,76 @@
+/**
+ * What the inference worker needs to know about each model: the ONNX bytes,
+ * its role, and how to turn raw feature rows into model input. This is the
+ * runner's own narrow view; `fromModelBundle` (see `bundle_adapter.ts`) builds
+ * it from a loaded model bundle.
+ */
+
+/** A model's job: class probabilities, or one anomaly score per row. */
+export type ModelRole = "classifier" | "anomaly";
+
+/**
+ * Per-column transform applied in the worker before the ONNX graph, for
+ * bundles that keep scaling outside the graph:
+ * `x' = (slog?(x) - mean) / scale` with `slog(x) = sign(x) * log1p(|x|)`
+ * (the same transform as src/train/onnx/scaling.ts). Non-finite inputs become 0 first
+ * (CICFlowMeter rates can be Infinity).
+ */
+export interface Preprocessing {
+  /** Per-column mean (subtracted). */
+  mean: ArrayLike<number>;
+  /** Per-column scale (divided); 0 is treated as 1. */
+  scale: ArrayLike<number>;
+  /** Columns to pass through `sign(x) * log1p(|x|)` before standardising. */
+  log1p?: ArrayLike<boolean>;
+}
+
+/** One model, as the worker loads it. */
+export interface ModelSpec {
+  /** Name reported in alerts (`alert.model`). */
+  name: string;
+  role: ModelRole;
+  /** The ONNX file's bytes. */
+  onnx: Uint8Array;
+  /** Graph input to feed; default: the graph's first input. */
+  inputName?: string;
+  /**
+   * Graph output to read. Default: for a classifier the first float output
+   * shaped [rows, classes] (so a tree ensemble's int64 `label` is skipped);
+   * for an anomaly model the first float output.
+   */
+  outputName?: string;
+  /** Anomaly models: graph output with per-feature squared errors `[N, width]`, if any. */
+  featureErrorsOutput?: string;
+  /** Scaling kept outside the graph; omit when the graph scales itself. */
+  preprocessing?: Preprocessing;
+}
+
+/** Everything the pool needs: the input width and the models to run on each row. */
+export interface InferenceModels {
+  /** Feature columns per row. */
+  width: number;
+  models: ModelSpec[];
+  /** What NaN and ±Infinity inputs become before any model sees them (default 0). */
+  nonFiniteValue?: number;
+}
+
+/** The scores of one model for a set of rows. */
+export interface ModelOutput {
+  name: string;
+  role: ModelRole;
+  /** Classifier: number of classes (columns of `values`); anomaly: 1. */
+  columns: number;
+  /** Classifier: row-major probabilities `rows * columns`; anomaly: one score per row. */
+  values: Float32Array;
+  /**
+   * Anomaly models that output a reconstruction (autoencoders): the squared
+   * error per feature, `rows * width`, in preprocessed units. The score is its row mean.
+   */
+  featureErrors?: Float32Array;
+}
+
+/** Scores of every model for the rows of one `infer` call, in model order. */
+export interface ModelScores {
+  rows: number;
+  outputs: ModelOutput[];
+}

@@ -1,0 +1,192 @@
+/**
+ * The inference worker: holds one onnxruntime-web (WASM + SIMD) session per
+ * model and scores batches of feature rows sent by `runner.ts`. Feature and
+ * score buffers cross the worker boundary by transfer, never by copy.
+ *
+ * Protocol (see `WorkerRequest` / `WorkerReply` in runner.ts):
+ * `init` -> `ready` | `error`; `run` -> `result` | `error`.
+ */
+import * as ort from "onnxruntime-web";
+import type { ModelOutput, ModelSpec, Preprocessing } from "./model_spec.ts";
+
+/** Where onnxruntime-web's wasm lives, resolved against this file so `deno compile --include` finds it. */
+const DEFAULT_WASM_DIR = new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url);
+const WASM_FILE = "ort-wasm-simd-threaded.wasm";
+
+interface LoadedModel {
+  spec: ModelSpec;
+  session: ort.InferenceSession;
+  inputName: string;
+}
+
+interface WorkerScope {
+  onmessage: ((event: MessageEvent) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+const scope = self as unknown as WorkerScope;
+let models: LoadedModel[] = [];
+let width = 0;
+let nonFiniteValue = 0;
+
+async function init(
+  specs: ModelSpec[],
+  inputWidth: number,
+  nonFinite: number,
+  wasmDir?: string,
+): Promise<void> {
+  const dir = wasmDir ? new URL(wasmDir) : DEFAULT_WASM_DIR;
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = dir.href;
+  // Handing the bytes over avoids a fetch and works the same inside a compiled binary.
+  ort.env.wasm.wasmBinary = await Deno.readFile(new URL(WASM_FILE, dir));
+  width = inputWidth;
+  nonFiniteValue = nonFinite;
+  models = [];
+  for (const spec of specs) {
+    const session = await ort.InferenceSession.create(spec.onnx, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+    const inputName = spec.inputName ?? session.inputNames[0];
+    if (!session.inputNames.includes(inputName)) {
+      throw new Error(
+        `model ${spec.name}: no input named ${inputName} (has ${session.inputNames.join(", ")})`,
+      );
+    }
+    models.push({ spec, session, inputName });
+  }
+}
+
+/** Applies the bundle's scaling into `out` (same shape as `raw`). */
+function preprocess(raw: Float32Array, rows: number, p: Preprocessing, out: Float32Array): void {
+  const mean = Float32Array.from(p.mean);
+  const inverseScale = Float32Array.from(p.scale, (s) => (s === 0 ? 1 : 1 / s));
+  const log = p.log1p ? Uint8Array.from(p.log1p, (b) => (b ? 1 : 0)) : null;
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    for (let c = 0; c < width; c++) {
+      let x = raw[base + c];
+      if (log !== null && log[c] === 1) x = Math.sign(x) * Math.log1p(Math.abs(x));
+      out[base + c] = (x - mean[c]) * inverseScale[c];
+    }
+  }
+}
+
+/** Replaces NaN and ±Infinity in place (the bundle's `nonFiniteValue`); WASM kernels would spread them. */
+function replaceNonFinite(values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) values[i] = nonFiniteValue;
+  }
+}
+
+function pickOutput(
+  model: LoadedModel,
+  results: ort.InferenceSession.OnnxValueMapType,
+  rows: number,
+) {
+  const { spec } = model;
+  if (spec.outputName) {
+    const t = results[spec.outputName];
+    if (!t) throw new Error(`model ${spec.name}: no output named ${spec.outputName}`);
+    return t;
+  }
+  for (const name of model.session.outputNames) {
+    const t = results[name];
+    if (!t || t.type !== "float32") continue;
+    if (spec.role === "anomaly") return t;
+    if (t.dims.length === 2 && t.dims[0] === rows) return t;
+  }
+  throw new Error(`model ${spec.name}: no float32 output fits role ${spec.role}`);
+}
+
+async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Promise<ModelOutput> {
+  const { spec } = model;
+  let input = raw;
+  if (spec.preprocessing) {
+    input = new Float32Array(raw.length);
+    preprocess(raw, rows, spec.preprocessing, input);
+  }
+  const feeds = { [model.inputName]: new ort.Tensor("float32", input, [rows, width]) };
+  const results = await model.session.run(feeds);
+  const tensor = pickOutput(model, results, rows);
+  const data = tensor.data as Float32Array;
+  if (spec.role === "classifier") {
+    const columns = tensor.dims.length === 2 ? Number(tensor.dims[1]) : 1;
+    return { name: spec.name, role: spec.role, columns, values: data.slice(0, rows * columns) };
+  }
+  if (data.length === rows) {
+    let featureErrors: Float32Array | undefined;
+    if (spec.featureErrorsOutput) {
+      const errors = results[spec.featureErrorsOutput];
+      if (!errors) {
+        throw new Error(`model ${spec.name}: no output named ${spec.featureErrorsOutput}`);
+      }
+      featureErrors = (errors.data as Float32Array).slice(0, rows * width);
+    }
+    return {
+      name: spec.name,
+      role: spec.role,
+      columns: 1,
+      values: data.slice(0, rows),
+      featureErrors,
+    };
+  }
+  if (data.length === rows * width) {
+    // An autoencoder: score each row by its mean squared reconstruction error.
+    const featureErrors = new Float32Array(rows * width);
+    const values = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let c = r * width, end = c + width; c < end; c++) {
+        const d = input[c] - data[c];
+        featureErrors[c] = d * d;
+        sum += d * d;
+      }
+      values[r] = sum / width;
+    }
+    return { name: spec.name, role: spec.role, columns: 1, values, featureErrors };
+  }
+  throw new Error(
+    `model ${spec.name}: anomaly output has ${data.length} values for ${rows} rows of width ${width}`,
+  );
+}
+
+scope.onmessage = async (event: MessageEvent) => {
+  const msg = event.data;
+  try {
+    if (msg.type === "init") {
+      await init(msg.models, msg.width, msg.nonFiniteValue ?? 0, msg.wasmDir);
+      scope.postMessage({ type: "ready" });
+    } else if (msg.type === "run") {
+      const started = performance.now();
+      const features = msg.features as Float32Array;
+      const rows = msg.rows as number;
+      // The batch buffer is sized for a full batch; only its first rows are valid.
+      const valid = features.subarray(0, rows * width);
+      replaceNonFinite(valid);
+      const outputs: ModelOutput[] = [];
+      for (const model of models) outputs.push(await runModel(model, valid, rows));
+      const transfer: Transferable[] = [features.buffer as ArrayBuffer];
+      for (const o of outputs) {
+        transfer.push(o.values.buffer as ArrayBuffer);
+        if (o.featureErrors) transfer.push(o.featureErrors.buffer as ArrayBuffer);
+      }
+      scope.postMessage({
+        type: "result",
+        id: msg.id,
+        rows,
+        outputs,
+        features,
+        workerMs: performance.now() - started,
+      }, transfer);
+    }
+  } catch (error) {
+    scope.postMessage({
+      type: "error",
+      id: msg.id,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+};
