@@ -1,0 +1,429 @@
+/**
+ * Packet decoding for the flow meter: packet `i` of a PacketBatch is decoded
+ * into one reused DecodedPacket (no object per packet). Every packet gets an
+ * outcome: metered (it feeds a flow) or a named reason why not, so that
+ * `metered + sum(notMetered) = packets` always holds. Bad bytes never throw.
+ *
+ * Fragments: only the first fragment of an IP datagram carries the L4 header,
+ * so it alone is metered, once per datagram. Non-first fragments are counted
+ * under "ip-fragment-non-first" and not attributed to a flow. This matches
+ * tshark's conversation tables, which (with its default reassembly) count one
+ * TCP/UDP frame per reassembled datagram. For UDP the payload size is taken
+ * from the UDP length field, which covers the whole datagram.
+ */
+import type { PacketBatch } from "../capture/packet_batch.ts";
+
+/** Why a packet did not feed a flow; index 0 means it did. */
+export const DECODE_OUTCOMES = [
+  "metered",
+  "unsupported-link-type",
+  "truncated-link-header",
+  "arp",
+  "other-ethertype",
+  "truncated-ip-header",
+  "bad-ip-version",
+  "bad-ip-header-length",
+  "bad-ip-total-length",
+  "truncated-ipv6-extension-header",
+  "ip-fragment-non-first",
+  "truncated-tcp-header",
+  "bad-tcp-header-length",
+  "truncated-udp-header",
+  "bad-udp-length",
+  "truncated-icmp-header",
+] as const;
+export type DecodeOutcome = typeof DECODE_OUTCOMES[number];
+
+/** Outcome indices, named for readability in the decoder. */
+const OK = 0,
+  UNSUPPORTED_LINK = 1,
+  TRUNCATED_LINK = 2,
+  ARP = 3,
+  OTHER_ETHERTYPE = 4,
+  TRUNCATED_IP = 5,
+  BAD_IP_VERSION = 6,
+  BAD_IP_HEADER_LENGTH = 7,
+  BAD_IP_TOTAL_LENGTH = 8,
+  TRUNCATED_IPV6_EXT = 9,
+  FRAGMENT_NON_FIRST = 10,
+  TRUNCATED_TCP = 11,
+  BAD_TCP_HEADER_LENGTH = 12,
+  TRUNCATED_UDP = 13,
+  BAD_UDP_LENGTH = 14,
+  TRUNCATED_ICMP = 15;
+
+/** TCP flag bits as in the TCP header (byte 13), plus NS as bit 8. */
+export const TCP_FIN = 0x01,
+  TCP_SYN = 0x02,
+  TCP_RST = 0x04,
+  TCP_PSH = 0x08,
+  TCP_ACK = 0x10,
+  TCP_URG = 0x20,
+  TCP_ECE = 0x40,
+  TCP_CWR = 0x80;
+
+export const PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMPV6 = 58, PROTO_SCTP = 132;
+
+/** The reused result of decoding one packet; valid until the next decode. */
+export class DecodedPacket {
+  /** 4 or 6. */
+  ipVersion = 0;
+  /** 16 bytes; IPv4 stored IPv4-mapped (::ffff:a.b.c.d). */
+  readonly srcAddr = new Uint8Array(16);
+  readonly dstAddr = new Uint8Array(16);
+  /** The same bytes as 32-bit words, for hashing and comparing. */
+  readonly srcWords = new Uint32Array(this.srcAddr.buffer);
+  readonly dstWords = new Uint32Array(this.dstAddr.buffer);
+  protocol = 0;
+  /**
+   * Ports; for ICMP/ICMPv6 the Community ID convention: srcPort = type,
+   * dstPort = the paired reply type (echo 8 -> 0) or else the code.
+   */
+  srcPort = 0;
+  dstPort = 0;
+  /** Outer VLAN id, 0 when untagged. */
+  vlan = 0;
+  /** TCP flags (0 for other protocols). */
+  tcpFlags = 0;
+  tcpWindow = 0;
+  /** MSS option value, -1 when absent. */
+  tcpMss = -1;
+  /** L4 header bytes (TCP data offset * 4, UDP 8, ICMP 8, else 0). */
+  l4HeaderBytes = 0;
+  /** L4 payload bytes as sent (from IP/UDP lengths, not the capture length). */
+  payloadBytes = 0;
+  /** IP datagram bytes from the IP header's length. */
+  ipBytes = 0;
+  /** True when this is the first fragment of a fragmented datagram. */
+  firstFragment = false;
+  /** For ICMP: true when the ICMP type is one-way (no reply type). */
+  icmpOneWay = false;
+}
+
+const IPV4_MAPPED_PREFIX_WORD2 = 0xffff0000; // bytes 10,11 = 0xff in little-endian word 2
+
+/**
+ * Decodes packet `index` of `batch` into `out`; returns the outcome index
+ * (0 = metered). `otherLinkTypes` counts packets of unsupported link types.
+ */
+export function decodePacket(
+  batch: PacketBatch,
+  index: number,
+  out: DecodedPacket,
+  otherLinkTypes?: Map<number, number>,
+): number {
+  const data = batch.data;
+  const start = batch.offset[index];
+  const end = start + batch.capturedLength[index];
+  const linkType = batch.linkType[index];
+  if (end > data.length) return TRUNCATED_LINK;
+  out.vlan = 0;
+  let at = start;
+  let etherType = 0;
+  switch (linkType) {
+    case 1: // Ethernet
+      if (end - at < 14) return TRUNCATED_LINK;
+      etherType = (data[at + 12] << 8) | data[at + 13];
+      at += 14;
+      break;
+    case 113: // Linux cooked v1: protocol at 14
+      if (end - at < 16) return TRUNCATED_LINK;
+      etherType = (data[at + 14] << 8) | data[at + 15];
+      at += 16;
+      break;
+    case 276: // Linux cooked v2: protocol at 0
+      if (end - at < 20) return TRUNCATED_LINK;
+      etherType = (data[at] << 8) | data[at + 1];
+      at += 20;
+      break;
+    case 101:
+    case 12:
+    case 14: // raw IP (DLT_RAW variants): version nibble decides
+      return decodeRawIp(data, at, end, out);
+    case 228:
+      return decodeIpv4(data, at, end, out);
+    case 229:
+      return decodeIpv6(data, at, end, out);
+    case 0: { // BSD null/loopback: address family in host byte order
+      if (end - at < 4) return TRUNCATED_LINK;
+      const le = data[at] | (data[at + 1] << 8);
+      const be = (data[at + 2] << 8) | data[at + 3];
+      const family = le !== 0 ? le : be;
+      at += 4;
+      return decodeByAddressFamily(family, data, at, end, out);
+    }
+    case 108: { // OpenBSD loop: address family in network byte order
+      if (end - at < 4) return TRUNCATED_LINK;
+      const family = (data[at + 2] << 8) | data[at + 3];
+      at += 4;
+      return decodeByAddressFamily(family, data, at, end, out);
+    }
+    default:
+      if (otherLinkTypes) otherLinkTypes.set(linkType, (otherLinkTypes.get(linkType) ?? 0) + 1);
+      return UNSUPPORTED_LINK;
+  }
+  // VLAN tags (802.1Q, 802.1ad QinQ, legacy 0x9100): keep the outer id.
+  let tags = 0;
+  while (etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) {
+    if (end - at < 4) return TRUNCATED_LINK;
+    if (tags === 0) out.vlan = ((data[at] << 8) | data[at + 1]) & 0x0fff;
+    etherType = (data[at + 2] << 8) | data[at + 3];
+    at += 4;
+    if (++tags > 8) return OTHER_ETHERTYPE;
+  }
+  if (etherType === 0x0800) return decodeIpv4(data, at, end, out);
+  if (etherType === 0x86dd) return decodeIpv6(data, at, end, out);
+  if (etherType === 0x0806) return ARP;
+  return OTHER_ETHERTYPE;
+}
+
+function decodeByAddressFamily(
+  family: number,
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+): number {
+  if (family === 2) return decodeIpv4(data, at, end, out);
+  // AF_INET6 differs by OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30.
+  if (family === 10 || family === 24 || family === 28 || family === 30) {
+    return decodeIpv6(data, at, end, out);
+  }
+  return OTHER_ETHERTYPE;
+}
+
+function decodeRawIp(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+  if (end - at < 1) return TRUNCATED_IP;
+  const version = data[at] >> 4;
+  if (version === 4) return decodeIpv4(data, at, end, out);
+  if (version === 6) return decodeIpv6(data, at, end, out);
+  return BAD_IP_VERSION;
+}
+
+function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+  if (end - at < 20) return TRUNCATED_IP;
+  if (data[at] >> 4 !== 4) return BAD_IP_VERSION;
+  const headerBytes = (data[at] & 0x0f) * 4;
+  if (headerBytes < 20) return BAD_IP_HEADER_LENGTH;
+  if (end - at < headerBytes) return TRUNCATED_IP;
+  let totalLength = (data[at + 2] << 8) | data[at + 3];
+  // Length 0 appears with TCP segmentation offload on the capturing host.
+  if (totalLength === 0) totalLength = end - at;
+  if (totalLength < headerBytes) return BAD_IP_TOTAL_LENGTH;
+  const fragmentField = (data[at + 6] << 8) | data[at + 7];
+  const fragmentOffset = fragmentField & 0x1fff;
+  if (fragmentOffset !== 0) return FRAGMENT_NON_FIRST;
+  out.firstFragment = (fragmentField & 0x2000) !== 0;
+  out.ipVersion = 4;
+  const src = out.srcWords, dst = out.dstWords;
+  src[0] = 0, src[1] = 0, src[2] = IPV4_MAPPED_PREFIX_WORD2;
+  dst[0] = 0, dst[1] = 0, dst[2] = IPV4_MAPPED_PREFIX_WORD2;
+  const s = out.srcAddr, d = out.dstAddr;
+  s[12] = data[at + 12], s[13] = data[at + 13], s[14] = data[at + 14], s[15] = data[at + 15];
+  d[12] = data[at + 16], d[13] = data[at + 17], d[14] = data[at + 18], d[15] = data[at + 19];
+  out.ipBytes = totalLength;
+  return decodeTransport(data, at + headerBytes, end, totalLength - headerBytes, data[at + 9], out);
+}
+
+function decodeIpv6(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+  if (end - at < 40) return TRUNCATED_IP;
+  if (data[at] >> 4 !== 6) return BAD_IP_VERSION;
+  let payloadLength = (data[at + 4] << 8) | data[at + 5];
+  // 0 means a jumbogram (or offload): fall back to what was captured.
+  if (payloadLength === 0) payloadLength = end - at - 40;
+  out.ipVersion = 6;
+  out.firstFragment = false;
+  const s = out.srcAddr, d = out.dstAddr;
+  for (let k = 0; k < 16; k++) {
+    s[k] = data[at + 8 + k];
+    d[k] = data[at + 24 + k];
+  }
+  out.ipBytes = payloadLength + 40;
+  let next = data[at + 6];
+  let cursor = at + 40;
+  let remaining = payloadLength;
+  // Walk extension headers; each step advances, and the chain is bounded.
+  for (let hops = 0; hops < 16; hops++) {
+    if (next === 0 || next === 43 || next === 60 || next === 135 || next === 139 || next === 140) {
+      if (end - cursor < 2) return TRUNCATED_IPV6_EXT;
+      const length = (data[cursor + 1] + 1) * 8;
+      if (length > remaining) return BAD_IP_TOTAL_LENGTH;
+      next = data[cursor];
+      cursor += length;
+      remaining -= length;
+    } else if (next === 51) { // AH: length in 4-byte units minus 2
+      if (end - cursor < 2) return TRUNCATED_IPV6_EXT;
+      const length = (data[cursor + 1] + 2) * 4;
+      if (length > remaining) return BAD_IP_TOTAL_LENGTH;
+      next = data[cursor];
+      cursor += length;
+      remaining -= length;
+    } else if (next === 44) { // fragment header
+      if (end - cursor < 8) return TRUNCATED_IPV6_EXT;
+      if (remaining < 8) return BAD_IP_TOTAL_LENGTH;
+      const field = (data[cursor + 2] << 8) | data[cursor + 3];
+      if ((field >> 3) !== 0) return FRAGMENT_NON_FIRST;
+      out.firstFragment = (field & 1) !== 0;
+      next = data[cursor];
+      cursor += 8;
+      remaining -= 8;
+    } else {
+      return decodeTransport(data, cursor, end, remaining, next, out);
+    }
+  }
+  return TRUNCATED_IPV6_EXT;
+}
+
+function decodeTransport(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  l4Bytes: number,
+  protocol: number,
+  out: DecodedPacket,
+): number {
+  out.protocol = protocol;
+  out.tcpFlags = 0;
+  out.tcpWindow = 0;
+  out.tcpMss = -1;
+  out.icmpOneWay = false;
+  const captured = end - at;
+  switch (protocol) {
+    case PROTO_TCP: {
+      if (captured < 20 || l4Bytes < 20) return TRUNCATED_TCP;
+      const headerBytes = (data[at + 12] >> 4) * 4;
+      if (headerBytes < 20 || headerBytes > l4Bytes) return BAD_TCP_HEADER_LENGTH;
+      out.srcPort = (data[at] << 8) | data[at + 1];
+      out.dstPort = (data[at + 2] << 8) | data[at + 3];
+      out.tcpFlags = data[at + 13] | ((data[at + 12] & 1) << 8);
+      out.tcpWindow = (data[at + 14] << 8) | data[at + 15];
+      out.l4HeaderBytes = headerBytes;
+      out.payloadBytes = l4Bytes - headerBytes;
+      if (headerBytes > 20) readTcpOptions(data, at + 20, Math.min(at + headerBytes, end), out);
+      return OK;
+    }
+    case PROTO_UDP: {
+      if (captured < 8 || l4Bytes < 8) return TRUNCATED_UDP;
+      const length = (data[at + 4] << 8) | data[at + 5];
+      // A first fragment carries less than `length`; otherwise it must fit.
+      if (length < 8 || (!out.firstFragment && length > l4Bytes)) return BAD_UDP_LENGTH;
+      out.srcPort = (data[at] << 8) | data[at + 1];
+      out.dstPort = (data[at + 2] << 8) | data[at + 3];
+      out.l4HeaderBytes = 8;
+      out.payloadBytes = length - 8;
+      return OK;
+    }
+    case PROTO_SCTP: {
+      if (captured < 12 || l4Bytes < 12) return TRUNCATED_UDP;
+      out.srcPort = (data[at] << 8) | data[at + 1];
+      out.dstPort = (data[at + 2] << 8) | data[at + 3];
+      out.l4HeaderBytes = 12;
+      out.payloadBytes = l4Bytes - 12;
+      return OK;
+    }
+    case PROTO_ICMP:
+    case PROTO_ICMPV6: {
+      if (captured < 4 || l4Bytes < 4) return TRUNCATED_ICMP;
+      const type = data[at], code = data[at + 1];
+      const reply = icmpCounterpart(protocol, type);
+      out.srcPort = type;
+      out.icmpOneWay = reply < 0;
+      out.dstPort = reply < 0 ? code : reply;
+      out.l4HeaderBytes = l4Bytes < 8 ? l4Bytes : 8;
+      out.payloadBytes = l4Bytes - out.l4HeaderBytes;
+      return OK;
+    }
+    default:
+      out.srcPort = 0;
+      out.dstPort = 0;
+      out.l4HeaderBytes = 0;
+      out.payloadBytes = l4Bytes;
+      return OK;
+  }
+}
+
+function readTcpOptions(data: Uint8Array, at: number, end: number, out: DecodedPacket): void {
+  while (at < end) {
+    const kind = data[at];
+    if (kind === 0) return; // end of options
+    if (kind === 1) { // no-op
+      at++;
+      continue;
+    }
+    if (at + 1 >= end) return;
+    const length = data[at + 1];
+    if (length < 2) return; // malformed: stop rather than loop
+    if (kind === 2 && length === 4 && at + 4 <= end) {
+      out.tcpMss = (data[at + 2] << 8) | data[at + 3];
+    }
+    at += length;
+  }
+}
+
+/**
+ * ICMP request/reply pairs as in the Community ID spec: the counterpart type
+ * of a two-way message, or -1 for one-way messages.
+ */
+export function icmpCounterpart(protocol: number, type: number): number {
+  if (protocol === PROTO_ICMP) {
+    switch (type) {
+      case 8:
+        return 0; // echo
+      case 0:
+        return 8;
+      case 13:
+        return 14; // timestamp
+      case 14:
+        return 13;
+      case 15:
+        return 16; // info
+      case 16:
+        return 15;
+      case 17:
+        return 18; // address mask
+      case 18:
+        return 17;
+      case 10:
+        return 9; // router solicitation / advertisement
+      case 9:
+        return 10;
+    }
+    return -1;
+  }
+  switch (type) {
+    case 128:
+      return 129; // echo
+    case 129:
+      return 128;
+    case 133:
+      return 134; // router
+    case 134:
+      return 133;
+    case 135:
+      return 136; // neighbor
+    case 136:
+      return 135;
+    case 130:
+      return 131; // multicast listener query / report
+    case 131:
+      return 130;
+    case 139:
+      return 140; // node information
+    case 140:
+      return 139;
+    case 144:
+      return 145; // home agent address discovery
+    case 145:
+      return 144;
+  }
+  return -1;
+}
+
+/** Counts of decode outcomes; `packets = metered + every other outcome`. */
+export interface DecodeCounters {
+  packets: number;
+  /** By outcome name, including "metered". */
+  byOutcome: Record<DecodeOutcome, number>;
+  /** Packets of unsupported link types, by link type number. */
+  unsupportedLinkTypes: Record<number, number>;
+}

@@ -1,0 +1,242 @@
+/**
+ * The flow meter: packet batches in, completed flows out as FlowBatch values.
+ * Decoding and flow tracking run per packet over typed arrays; output rows
+ * are written only when a flow ends. Every packet is accounted for: metered
+ * or counted under the reason it was not.
+ */
+import type { PacketBatch } from "../capture/packet_batch.ts";
+import { CONN_STATES, FLOW_END_REASONS, type FlowBatch, type FlowRecord } from "./flow_batch.ts";
+import {
+  DECODE_OUTCOMES,
+  type DecodeCounters,
+  DecodedPacket,
+  type DecodeOutcome,
+  decodePacket,
+} from "./decode.ts";
+import { END_INPUT, FlowTable } from "./flow_table.ts";
+import { createFlowBatch, writeFlowRow } from "./features.ts";
+import { communityIdV1 } from "./community_id.ts";
+import { FEATURE_COUNT } from "./schema.ts";
+
+/** Flow meter settings; defaults follow CICFlowMeter. */
+export interface FlowMeterOptions {
+  /** A flow with no packet for this long ends ("idle"). Default 120 s. */
+  idleTimeoutSeconds?: number;
+  /** A flow ends when a packet arrives this long after its first ("active"; CIC's flow timeout). Default 120 s. */
+  activeTimeoutSeconds?: number;
+  /** Gap that separates active periods from idle ones in the Active/Idle features. Default 5 s. */
+  activityTimeoutSeconds?: number;
+  /** After FIN both ways or RST, late packets (last ACKs) still join the flow for this long. Default 5 s (Zeek's tcp_close_delay). */
+  closeLingerSeconds?: number;
+  /** Most flows held at once; beyond it the least recently seen flow is evicted. Default 1,000,000. */
+  maxFlows?: number;
+  /** Flows per output batch. Default 4096. */
+  flowBatchSize?: number;
+}
+
+/** Everything the meter counted. */
+export interface FlowMeterCounters {
+  decode: DecodeCounters;
+  flowsCreated: number;
+  flowsEnded: number;
+  /** By FLOW_END_REASONS name ("evicted" counts the capacity bound at work). */
+  flowsEndedByReason: Record<string, number>;
+  /** Flows in the table right now. */
+  flowsLive: number;
+  /** Bytes held by the flow table's arrays. */
+  tableBytes: number;
+}
+
+/** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
+const MAX_ACTIVE_TIMEOUT_SECONDS = 3600;
+
+/** Meters packet batches into flows; `meterFlows` wraps it as a generator. */
+export class FlowMeter {
+  private readonly table: FlowTable;
+  private readonly packet = new DecodedPacket();
+  private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
+  private readonly otherLinkTypes = new Map<number, number>();
+  private packets = 0;
+  private now = -Infinity;
+  private readonly batchSize: number;
+  private current: FlowBatch;
+  private ready: FlowBatch[] = [];
+
+  constructor(options: FlowMeterOptions = {}) {
+    const active = options.activeTimeoutSeconds ?? 120;
+    if (!(active > 0 && active <= MAX_ACTIVE_TIMEOUT_SECONDS)) {
+      throw new RangeError(
+        `activeTimeoutSeconds must be in (0, ${MAX_ACTIVE_TIMEOUT_SECONDS}], got ${active}`,
+      );
+    }
+    const idle = Math.min(options.idleTimeoutSeconds ?? 120, active);
+    const maxFlows = options.maxFlows ?? 1_000_000;
+    if (!(maxFlows >= 1)) throw new RangeError(`maxFlows must be at least 1, got ${maxFlows}`);
+    this.batchSize = options.flowBatchSize ?? 4096;
+    this.current = createFlowBatch(this.batchSize);
+    this.table = new FlowTable({
+      idleTimeoutMicros: idle * 1e6,
+      activeTimeoutMicros: active * 1e6,
+      activityTimeoutMicros: (options.activityTimeoutSeconds ?? 5) * 1e6,
+      closeLingerMicros: (options.closeLingerSeconds ?? 5) * 1e6,
+      maxFlows,
+    }, (table, id, reason) => this.emit(table, id, reason));
+  }
+
+  /** Meters every packet of `batch`, then ends flows that timed out by the batch's last time. */
+  push(batch: PacketBatch): void {
+    const packet = this.packet;
+    const outcomes = this.outcomes;
+    const table = this.table;
+    const times = batch.timestampMicros;
+    let now = this.now;
+    for (let i = 0; i < batch.count; i++) {
+      const outcome = decodePacket(batch, i, packet, this.otherLinkTypes);
+      outcomes[outcome]++;
+      if (outcome !== 0) continue;
+      const ts = times[i];
+      if (ts > now) now = ts;
+      table.add(packet, ts);
+    }
+    this.packets += batch.count;
+    this.now = now;
+    if (batch.count > 0) table.expire(now);
+  }
+
+  /** Ends flows idle as of `nowMicros` (for live capture when no packets arrive). */
+  expire(nowMicros: number): void {
+    if (nowMicros > this.now) this.now = nowMicros;
+    this.table.expire(this.now);
+  }
+
+  /** Ends every flow ("end-of-input"; flows closed by FIN/RST keep that reason). */
+  flush(): void {
+    this.table.flushAll(END_INPUT);
+  }
+
+  /** Completed flows since the last drain, in batches (each a fresh object the caller may keep). */
+  drain(): FlowBatch[] {
+    if (this.current.count > 0) {
+      this.ready.push(this.current);
+      this.current = createFlowBatch(this.batchSize);
+    }
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+
+  /** A snapshot of the counters. */
+  counters(): FlowMeterCounters {
+    const byOutcome = {} as Record<DecodeOutcome, number>;
+    DECODE_OUTCOMES.forEach((name, index) => byOutcome[name] = this.outcomes[index]);
+    const flowsEndedByReason: Record<string, number> = {};
+    let flowsEnded = 0;
+    FLOW_END_REASONS.forEach((name, index) => {
+      flowsEndedByReason[name] = this.table.endedByReason[index];
+      flowsEnded += this.table.endedByReason[index];
+    });
+    return {
+      decode: {
+        packets: this.packets,
+        byOutcome,
+        unsupportedLinkTypes: Object.fromEntries(this.otherLinkTypes),
+      },
+      flowsCreated: this.table.flowsCreated,
+      flowsEnded,
+      flowsEndedByReason,
+      flowsLive: this.table.live,
+      tableBytes: this.table.bytesAllocated(),
+    };
+  }
+
+  /** Bytes per flow row of the table (arrays and index share). */
+  bytesPerFlow(): number {
+    return this.table.bytesPerFlow();
+  }
+
+  private emit(table: FlowTable, id: number, reason: number): void {
+    let out = this.current;
+    if (out.count === this.batchSize) {
+      this.ready.push(out);
+      out = this.current = createFlowBatch(this.batchSize);
+    }
+    writeFlowRow(table, id, reason, out, out.count);
+    out.count++;
+  }
+}
+
+/**
+ * Meters a stream of packet batches and yields completed flows in batches;
+ * at the end of input every remaining flow is flushed ("end-of-input").
+ * Pass a FlowMeter to read its counters afterwards.
+ */
+export async function* meterFlows(
+  batches: AsyncIterable<PacketBatch>,
+  options: FlowMeterOptions = {},
+  meter: FlowMeter = new FlowMeter(options),
+): AsyncGenerator<FlowBatch> {
+  for await (const batch of batches) {
+    meter.push(batch);
+    for (const flows of meter.drain()) yield flows;
+  }
+  meter.flush();
+  for (const flows of meter.drain()) yield flows;
+}
+
+/** Row `i` of `batch` as plain values (addresses as text, Community ID computed). */
+export function flowRecordAt(batch: FlowBatch, i: number): FlowRecord {
+  const src = batch.srcAddr.subarray(i * 16, i * 16 + 16);
+  const dst = batch.dstAddr.subarray(i * 16, i * 16 + 16);
+  const version = batch.ipVersion[i];
+  return {
+    srcIp: formatAddress(src, version),
+    srcPort: batch.srcPort[i],
+    dstIp: formatAddress(dst, version),
+    dstPort: batch.dstPort[i],
+    protocol: batch.protocol[i],
+    vlan: batch.vlan[i],
+    startMicros: batch.startMicros[i],
+    endMicros: batch.endMicros[i],
+    connState: CONN_STATES[batch.connState[i]],
+    endReason: FLOW_END_REASONS[batch.endReason[i]],
+    communityId: communityIdV1(
+      version,
+      src,
+      dst,
+      batch.srcPort[i],
+      batch.dstPort[i],
+      batch.protocol[i],
+    ),
+    fwdPackets: batch.fwdPackets[i],
+    bwdPackets: batch.bwdPackets[i],
+  };
+}
+
+/** Row `i`'s features as a view (no copy). */
+export function flowFeaturesAt(batch: FlowBatch, i: number): Float32Array {
+  return batch.features.subarray(i * batch.width, (i + 1) * batch.width);
+}
+
+/** Text form of a 16-byte address: dotted quad for IPv4, RFC 5952 for IPv6. */
+export function formatAddress(bytes: Uint8Array, ipVersion: number): string {
+  if (ipVersion === 4) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  const groups: number[] = [];
+  for (let k = 0; k < 16; k += 2) groups.push((bytes[k] << 8) | bytes[k + 1]);
+  // Longest run of two or more zero groups becomes "::".
+  let bestStart = -1, bestLength = 1;
+  for (let k = 0; k < 8;) {
+    if (groups[k] !== 0) {
+      k++;
+      continue;
+    }
+    let end = k;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - k > bestLength) bestStart = k, bestLength = end - k;
+    k = end;
+  }
+  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(":");
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
+
+export { FEATURE_COUNT };
