@@ -1,5 +1,7 @@
 /** The command line: one commander program, one module per subcommand. */
 import { Command } from "@commander-js/extra-typings";
+import { registerFeatures } from "./features.ts";
+import { registerFlows } from "./flows.ts";
 
 /** Builds the `ids-sensor` program with every subcommand registered. */
 export function buildCli() {
@@ -7,5 +9,7 @@ export function buildCli() {
     .name("ids-sensor")
     .description("Network intrusion detection sensor: capture, flow features, detection, alerts")
     .version("0.1.0");
+  registerFlows(program);
+  registerFeatures(program);
   return program;
 }
