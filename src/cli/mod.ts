@@ -2,6 +2,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { registerFeatures } from "./features.ts";
 import { registerFlows } from "./flows.ts";
+import { registerLab } from "./lab.ts";
+import { registerLabel } from "./label.ts";
 
 /** Builds the `ids-sensor` program with every subcommand registered. */
 export function buildCli() {
@@ -11,5 +13,7 @@ export function buildCli() {
     .version("0.1.0");
   registerFlows(program);
   registerFeatures(program);
+  registerLab(program);
+  registerLabel(program);
   return program;
 }

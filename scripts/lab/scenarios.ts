@@ -1,0 +1,234 @@
+/**
+ * Attacks and scenarios. An attack is a named command line for a Debian tool,
+ * run from an attacker's namespace against the victim, bounded in rate (by
+ * the tool's own options) and in time (by `timeout`). A scenario is benign
+ * traffic for the whole run plus a plan of attacks.
+ *
+ * Adding an attack is one entry in ATTACKS: a name (which becomes the flow
+ * label), the tool, and a function returning its argv. It is then also a
+ * scenario of its own and part of `mixed`.
+ */
+import type { SeededRandom } from "./seeded_random.ts";
+import { ATTACKERS, type LabHost, VICTIM } from "./topology.ts";
+
+/** What an attack's command line may depend on. */
+export interface AttackParameters {
+  /** Hard upper bound of the attack's duration, seconds. */
+  maxSeconds: number;
+  /** 1 = default rates; lower for small fixture captures. */
+  intensity: number;
+  /** Scratch directory (wordlists, tool state files). */
+  workDir: string;
+  rng: SeededRandom;
+}
+
+/** One attack kind. */
+export interface AttackDefinition {
+  /** Label of its flows, and the scenario name. */
+  name: string;
+  /** One line for the README and `--list`. */
+  description: string;
+  /** The executable (its Debian package is in tools.ts). */
+  tool: string;
+  /** Writes any input files and returns the argv to run in the attacker's namespace. */
+  command(p: AttackParameters): Promise<string[]> | string[];
+}
+
+const V = VICTIM.ip;
+
+function scaled(value: number, intensity: number, min: number): number {
+  return Math.max(min, Math.round(value * intensity));
+}
+
+/** Every attack the range knows. */
+// deno-fmt-ignore
+export const ATTACKS: readonly AttackDefinition[] = [
+  {
+    name: "syn-scan",
+    description: "nmap TCP SYN scan of the victim's first ports, rate-capped",
+    tool: "nmap",
+    command: ({ maxSeconds, intensity }) => [
+      "nmap",
+      "-n",
+      "-Pn",
+      "-sS",
+      "-T4",
+      "--max-retries",
+      "1",
+      "--max-rate",
+      `${scaled(400, intensity, 50)}`,
+      "--host-timeout",
+      `${Math.floor(maxSeconds)}s`,
+      "-p",
+      intensity >= 1 ? "1-5000" : "1-1500",
+      V,
+    ],
+  },
+  {
+    name: "udp-scan",
+    description: "nmap UDP scan of the victim's most common ports, rate-capped",
+    tool: "nmap",
+    command: ({ maxSeconds, intensity }) => [
+      "nmap",
+      "-n",
+      "-Pn",
+      "-sU",
+      "--max-retries",
+      "1",
+      "--max-rate",
+      `${scaled(200, intensity, 40)}`,
+      "--host-timeout",
+      `${Math.floor(maxSeconds)}s`,
+      "--top-ports",
+      `${scaled(300, intensity, 60)}`,
+      V,
+    ],
+  },
+  {
+    name: "syn-flood",
+    description: "hping3 SYN flood on the web server, fixed packet interval and count",
+    tool: "hping3",
+    command: ({ maxSeconds, intensity }) => {
+      const pps = scaled(800, intensity, 50);
+      return [
+        "hping3",
+        "-q",
+        "-S",
+        "-p",
+        "80",
+        "-i",
+        `u${Math.round(1e6 / pps)}`,
+        "-c",
+        `${Math.floor(pps * maxSeconds)}`,
+        V,
+      ];
+    },
+  },
+  {
+    name: "slowloris",
+    description: "slowhttptest slowloris: many slow, never-finished HTTP headers",
+    tool: "slowhttptest",
+    command: ({ maxSeconds, intensity }) => [
+      "slowhttptest",
+      "-H",
+      "-c",
+      `${scaled(300, intensity, 40)}`,
+      "-r",
+      `${scaled(60, intensity, 15)}`,
+      "-i",
+      "5",
+      "-x",
+      "24",
+      "-p",
+      "3",
+      "-l",
+      `${Math.max(5, Math.floor(maxSeconds) - 1)}`,
+      "-u",
+      `http://${V}/`,
+    ],
+  },
+  {
+    name: "http-brute-force",
+    description: "hydra password guessing against the HTTP basic-auth area /private/",
+    tool: "hydra",
+    command: async ({ intensity, workDir, rng }) => {
+      const base = ["123456", "password", "admin", "letmein", "qwerty", "welcome", "office"];
+      const words = Array.from(
+        { length: scaled(1500, intensity, 150) },
+        (_, i) => `${rng.pick(base)}${i}${rng.pick(["", "!", "2024", "#"])}`,
+      );
+      const list = `${workDir}/wordlist-${rng.int(0, 1e9)}.txt`;
+      await Deno.writeTextFile(list, [...base, ...words].join("\n") + "\n");
+      return [
+        "hydra",
+        "-I",
+        "-q",
+        "-l",
+        "admin",
+        "-P",
+        list,
+        "-t",
+        `${intensity >= 1 ? 4 : 2}`,
+        "-w",
+        "5",
+        "-s",
+        "80",
+        V,
+        "http-get",
+        "/private/",
+      ];
+    },
+  },
+];
+
+/** An attack placed on the run's timeline. */
+export interface PlannedAttack {
+  attack: AttackDefinition;
+  attacker: LabHost;
+  /** Seconds after traffic starts. */
+  startOffset: number;
+  /** Upper bound of its duration, seconds. */
+  maxSeconds: number;
+}
+
+/** A named scenario: benign traffic throughout plus the attacks it plans. */
+export interface ScenarioDefinition {
+  name: string;
+  description: string;
+  plan(totalSeconds: number, rng: SeededRandom): PlannedAttack[];
+}
+
+/** Looks an attack up by name. */
+export function findAttack(name: string): AttackDefinition {
+  const attack = ATTACKS.find((a) => a.name === name);
+  if (!attack) throw new Error(`unknown attack ${name}`);
+  return attack;
+}
+
+/** One attack from about a quarter of the run, for at most about half of it. */
+function singleAttack(attack: AttackDefinition): ScenarioDefinition {
+  return {
+    name: attack.name,
+    description: `benign traffic plus ${attack.description}`,
+    plan: (total, rng) => [{
+      attack,
+      attacker: rng.pick(ATTACKERS),
+      startOffset: total * rng.between(0.2, 0.3),
+      maxSeconds: Math.max(5, total * 0.5),
+    }],
+  };
+}
+
+/** Every scenario, by name. */
+export const SCENARIOS: readonly ScenarioDefinition[] = [
+  { name: "benign", description: "benign office traffic only", plan: () => [] },
+  ...ATTACKS.map(singleAttack),
+  {
+    name: "mixed",
+    description: "benign traffic throughout, several attacks at random, non-overlapping times",
+    plan: (total, rng) => {
+      const count = Math.min(ATTACKS.length, Math.max(2, Math.floor(total / 25)));
+      const kinds = rng.shuffle(ATTACKS).slice(0, count);
+      // Slots between 10% and 95% of the run; each attack ends well before the next slot.
+      const first = total * 0.1;
+      const slot = (total * 0.85) / count;
+      return kinds.map((attack, i) => ({
+        attack,
+        attacker: rng.pick(ATTACKERS),
+        startOffset: first + i * slot + rng.between(0, slot * 0.15),
+        maxSeconds: Math.max(4, slot * 0.7),
+      }));
+    },
+  },
+];
+
+/** Looks a scenario up by name, with the list of names in the error. */
+export function findScenario(name: string): ScenarioDefinition {
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario) {
+    throw new Error(
+      `unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`,
+    );
+  }
+  return scenario;
+}

@@ -1,0 +1,168 @@
+/**
+ * The range's network: one namespace per host, each joined by a veth pair to
+ * a bridge that lives in its own "tap" namespace, where the sensor captures.
+ *
+ *   idslab-victim    10.66.0.10  nginx, sshd, dnsmasq, redis, iperf3
+ *   idslab-client1   10.66.0.21  benign office users
+ *   idslab-client2   10.66.0.22
+ *   idslab-client3   10.66.0.23
+ *   idslab-attacker1 10.66.0.66  attack tools
+ *   idslab-attacker2 10.66.0.67
+ *   idslab-tap       bridge labbr0 (no address), tcpdump listens here
+ *
+ * Safety: the addresses exist only inside these namespaces, no namespace has
+ * a default route (only the connected /24), IPv6 is off, and nothing is
+ * attached to the host's own interfaces. Every name starts with LAB_PREFIX so
+ * a run can find and delete what a crashed run left behind.
+ */
+import { run } from "./process_group.ts";
+
+/** Every namespace, file and link the lab makes carries this prefix. */
+export const LAB_PREFIX = "idslab-";
+
+/** The lab subnet; never routed anywhere. */
+export const LAB_SUBNET = "10.66.0.0/24";
+
+/** Bridge name inside the tap namespace (what the sensor captures on). */
+export const BRIDGE = "labbr0";
+
+/** Namespace holding the bridge. */
+export const TAP_NAMESPACE = `${LAB_PREFIX}tap`;
+
+/** What a host does in the range. */
+export type HostRole = "victim" | "client" | "attacker";
+
+/** One host of the range. */
+export interface LabHost {
+  /** Short name, e.g. `client1`. */
+  name: string;
+  role: HostRole;
+  /** Network namespace name. */
+  namespace: string;
+  /** IPv4 address inside the lab subnet. */
+  ip: string;
+}
+
+function host(name: string, role: HostRole, lastOctet: number): LabHost {
+  return { name, role, namespace: `${LAB_PREFIX}${name}`, ip: `10.66.0.${lastOctet}` };
+}
+
+/** The fixed hosts of the range. */
+export const HOSTS: readonly LabHost[] = [
+  host("victim", "victim", 10),
+  host("client1", "client", 21),
+  host("client2", "client", 22),
+  host("client3", "client", 23),
+  host("attacker1", "attacker", 66),
+  host("attacker2", "attacker", 67),
+];
+
+/** The victim host. */
+export const VICTIM: LabHost = HOSTS[0];
+/** Benign clients. */
+export const CLIENTS: readonly LabHost[] = HOSTS.filter((h) => h.role === "client");
+/** Attackers. */
+export const ATTACKERS: readonly LabHost[] = HOSTS.filter((h) => h.role === "attacker");
+
+/** Per-namespace files (`ip netns exec` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf). */
+function netnsEtcDir(namespace: string): string {
+  return `/etc/netns/${namespace}`;
+}
+
+async function ipNetns(namespace: string, ...args: string[]): Promise<void> {
+  await run(["ip", "netns", "exec", namespace, ...args]);
+}
+
+/** Lists namespaces whose names start with LAB_PREFIX. */
+export async function listLabNamespaces(): Promise<string[]> {
+  const { stdout } = await run(["ip", "netns", "list"], true);
+  return stdout.split("\n")
+    .map((line) => line.trim().split(/\s+/)[0])
+    .filter((name) => name?.startsWith(LAB_PREFIX));
+}
+
+/**
+ * Deletes everything a lab run may have left: processes inside lab
+ * namespaces (killed by pid), the namespaces themselves (which removes their
+ * veth pairs and the bridge) and the per-namespace resolver files.
+ * Safe to call when nothing is there.
+ */
+export async function destroyTopology(): Promise<void> {
+  const namespaces = await listLabNamespaces();
+  for (const ns of namespaces) {
+    const { stdout } = await run(["ip", "netns", "pids", ns], true);
+    for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+  for (const ns of namespaces) await run(["ip", "netns", "del", ns], true);
+  for (const h of HOSTS) {
+    await Deno.remove(netnsEtcDir(h.namespace), { recursive: true }).catch(() => {});
+  }
+  // A veth end whose namespace vanished half-way may sit in the root namespace.
+  const { stdout } = await run(["ip", "-o", "link", "show"], true);
+  for (const match of stdout.matchAll(/^\d+: (lab[a-z0-9]+)[@:]/gm)) {
+    await run(["ip", "link", "del", match[1]], true);
+  }
+}
+
+/** Builds the range's namespaces, veth pairs and bridge. */
+export async function createTopology(): Promise<void> {
+  await run(["ip", "netns", "add", TAP_NAMESPACE]);
+  await ipNetns(TAP_NAMESPACE, "ip", "link", "set", "lo", "up");
+  await ipNetns(TAP_NAMESPACE, "ip", "link", "add", BRIDGE, "type", "bridge");
+  // Forward at once (no STP listening delay); a switch that ages out slowly.
+  await ipNetns(TAP_NAMESPACE, "ip", "link", "set", BRIDGE, "type", "bridge", "forward_delay", "0");
+  await ipNetns(TAP_NAMESPACE, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
+  await ipNetns(TAP_NAMESPACE, "ip", "link", "set", BRIDGE, "up");
+
+  for (const [index, h] of HOSTS.entries()) {
+    const hostEnd = `labh${index}`;
+    const bridgeEnd = `labp${index}`;
+    await run(["ip", "netns", "add", h.namespace]);
+    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
+    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+    await run(["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", bridgeEnd]);
+    await run(["ip", "link", "set", hostEnd, "netns", h.namespace]);
+    await run(["ip", "link", "set", bridgeEnd, "netns", TAP_NAMESPACE]);
+    await ipNetns(h.namespace, "ip", "link", "set", hostEnd, "name", "eth0");
+    await ipNetns(h.namespace, "ip", "link", "set", "lo", "up");
+    // Only the connected /24: no default route, nothing leaves the range.
+    await ipNetns(h.namespace, "ip", "addr", "add", `${h.ip}/24`, "dev", "eth0");
+    // Wire-sized packets: no TSO/GSO super-frames in the capture.
+    await ipNetns(h.namespace, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "gro", "off");
+    await ipNetns(h.namespace, "ip", "link", "set", "eth0", "up");
+    await ipNetns(
+      TAP_NAMESPACE,
+      "ethtool",
+      "-K",
+      bridgeEnd,
+      "tso",
+      "off",
+      "gso",
+      "off",
+      "gro",
+      "off",
+    );
+    await ipNetns(TAP_NAMESPACE, "ip", "link", "set", bridgeEnd, "master", BRIDGE);
+    await ipNetns(TAP_NAMESPACE, "ip", "link", "set", bridgeEnd, "up");
+    await Deno.mkdir(netnsEtcDir(h.namespace), { recursive: true });
+    await Deno.writeTextFile(
+      `${netnsEtcDir(h.namespace)}/resolv.conf`,
+      `nameserver ${VICTIM.ip}\nsearch office.lab\noptions timeout:2 attempts:1\n`,
+    );
+  }
+  await assertNoDefaultRoutes();
+}
+
+/** Refuses to go on if any lab namespace has a default route. */
+export async function assertNoDefaultRoutes(): Promise<void> {
+  for (const ns of await listLabNamespaces()) {
+    const { stdout } = await run(["ip", "netns", "exec", ns, "ip", "route", "show", "default"]);
+    if (stdout.trim() !== "") throw new Error(`namespace ${ns} has a default route: ${stdout}`);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The victim's real services, each a process inside the victim namespace with
+ * its own config in the run's work directory (nothing touches the host's
+ * /etc/nginx, sshd or redis): nginx (www, wiki, files, api sites and a
+ * basic-auth area), OpenSSH (key login), dnsmasq (the office.lab zone),
+ * Redis, and two iperf3 servers.
+ */
+import type { ProcessGroup } from "./process_group.ts";
+import { run } from "./process_group.ts";
+import type { SeededRandom } from "./seeded_random.ts";
+import { type SiteCatalogue, writeSites } from "./site_content.ts";
+import { ATTACKERS, CLIENTS, VICTIM } from "./topology.ts";
+
+/** Ports the victim listens on (TCP unless noted). */
+export const VICTIM_PORTS = {
+  http: 80,
+  ssh: 22,
+  dns: 53, // UDP and TCP
+  redis: 6379,
+  iperf: [5201, 5202],
+} as const;
+
+/** Names dnsmasq answers for (all point at the victim). */
+export const OFFICE_NAMES = ["www", "wiki", "files", "api", "mail", "intranet"].map((n) =>
+  `${n}.office.lab`
+);
+
+/** What clients need to talk to the victim. */
+export interface VictimAccess {
+  site: SiteCatalogue;
+  /** Basic-auth account for the `/private/` area. */
+  webUser: string;
+  webPassword: string;
+  /** Private key file the clients log in to sshd with. */
+  sshKeyFile: string;
+  /** Login name for ssh. */
+  sshUser: string;
+}
+
+function nginxConfig(dir: string): string {
+  const site = (name: string, root: string, extra = "", defaultServer = false) => `
+    server {
+      listen ${VICTIM.ip}:80${defaultServer ? " default_server" : ""};
+      server_name ${name};
+      root ${dir}/sites/${root};
+      ${extra}
+    }`;
+  return `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 768; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log ${dir}/nginx-access.log;
+  client_body_temp_path ${dir}/nginx-tmp/body;
+  proxy_temp_path ${dir}/nginx-tmp/proxy;
+  fastcgi_temp_path ${dir}/nginx-tmp/fastcgi;
+  sendfile on;
+  keepalive_timeout 15;
+  client_header_timeout 30;
+  ${
+    site(
+      "www.office.lab intranet.office.lab",
+      "www",
+      `location /private/ { auth_basic "Staff"; auth_basic_user_file ${dir}/htpasswd; }`,
+      true,
+    )
+  }
+  ${site("wiki.office.lab", "wiki")}
+  ${site("files.office.lab", "files")}
+  ${
+    site(
+      "api.office.lab",
+      "api",
+      `location = /api/events { return 204; }
+      location /api/ { add_header Cache-Control no-store; }`,
+    )
+  }
+}
+`;
+}
+
+function sshdConfig(dir: string): string {
+  return `
+Port ${VICTIM_PORTS.ssh}
+ListenAddress ${VICTIM.ip}
+HostKey ${dir}/ssh_host_ed25519_key
+PidFile ${dir}/sshd.pid
+AuthorizedKeysFile ${dir}/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+MaxStartups 40
+LogLevel ERROR
+`;
+}
+
+/**
+ * Writes configs, content and keys into `dir` and returns what clients need.
+ * `dir` must be readable by nginx's worker user (mode 0755).
+ */
+export async function prepareVictim(dir: string, rng: SeededRandom): Promise<VictimAccess> {
+  await Deno.mkdir(`${dir}/nginx-tmp`, { recursive: true });
+  const site = await writeSites(`${dir}/sites`, rng);
+  await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(dir));
+  const webUser = "alice";
+  const webPassword = `office-${rng.int(1000, 9999)}`;
+  await run(["htpasswd", "-b", "-c", "-m", `${dir}/htpasswd`, webUser, webPassword]);
+  // The admin account exists but its password is in no attacker's wordlist.
+  await run(["htpasswd", "-b", "-m", `${dir}/htpasswd`, "admin", `Adm!n-${rng.int(1e5, 1e6)}`]);
+  await Deno.chmod(`${dir}/htpasswd`, 0o644);
+
+  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", `${dir}/ssh_host_ed25519_key`]);
+  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", `${dir}/client_key`]);
+  await Deno.copyFile(`${dir}/client_key.pub`, `${dir}/authorized_keys`);
+  await Deno.writeTextFile(`${dir}/sshd_config`, sshdConfig(dir));
+  // sshd's privilege-separation directory; the package normally creates it at boot.
+  await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  return { site, webUser, webPassword, sshKeyFile: `${dir}/client_key`, sshUser: "root" };
+}
+
+/** Starts every victim service; resolves once all of them listen. */
+export async function startVictim(
+  group: ProcessGroup,
+  dir: string,
+  lifetimeSeconds: number,
+): Promise<void> {
+  const ns = VICTIM.namespace;
+  const opts = { timeoutSeconds: lifetimeSeconds, cwd: dir };
+  group.spawnIn(ns, ["nginx", "-c", `${dir}/nginx.conf`, "-p", dir], opts);
+  group.spawnIn(ns, ["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/sshd_config`], opts);
+  const hostRecords = OFFICE_NAMES.map((n) => `--host-record=${n},${VICTIM.ip}`);
+  const ptrRecords = [...CLIENTS, ...ATTACKERS].map((h) =>
+    `--host-record=${h.name}.office.lab,${h.ip}`
+  );
+  group.spawnIn(ns, [
+    "dnsmasq",
+    "--keep-in-foreground",
+    "--conf-file=/dev/null",
+    "--no-resolv",
+    "--no-hosts",
+    "--no-poll",
+    "--pid-file=",
+    "--bind-interfaces",
+    `--listen-address=${VICTIM.ip}`,
+    "--local=/office.lab/",
+    "--domain=office.lab",
+    "--cache-size=0",
+    ...hostRecords,
+    ...ptrRecords,
+  ], opts);
+  group.spawnIn(ns, [
+    "redis-server",
+    "--bind",
+    VICTIM.ip,
+    "--port",
+    `${VICTIM_PORTS.redis}`,
+    "--protected-mode",
+    "no",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--logfile",
+    `${dir}/redis.log`,
+  ], opts);
+  for (const port of VICTIM_PORTS.iperf) {
+    group.spawnIn(ns, ["iperf3", "-s", "-B", VICTIM.ip, "-p", `${port}`], opts);
+  }
+  await waitForListeners([
+    `tcp:${VICTIM_PORTS.http}`,
+    `tcp:${VICTIM_PORTS.ssh}`,
+    `udp:${VICTIM_PORTS.dns}`,
+    `tcp:${VICTIM_PORTS.redis}`,
+    ...VICTIM_PORTS.iperf.map((p) => `tcp:${p}`),
+  ]);
+}
+
+/** Polls `ss` inside the victim (no packets on the wire) until all ports listen. */
+async function waitForListeners(wanted: string[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let missing = wanted;
+  while (Date.now() < deadline) {
+    const { stdout } = await run(
+      ["ip", "netns", "exec", VICTIM.namespace, "ss", "-H", "-l", "-n", "-t", "-u"],
+      true,
+    );
+    const listening = new Set<string>();
+    for (const line of stdout.split("\n")) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 5) continue;
+      const port = cols[4].slice(cols[4].lastIndexOf(":") + 1);
+      listening.add(`${cols[0]}:${port}`);
+    }
+    missing = wanted.filter((w) => !listening.has(w));
+    if (missing.length === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`victim services not listening after 15 s: ${missing.join(", ")}`);
+}
