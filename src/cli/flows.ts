@@ -3,7 +3,7 @@
  * one row per flow (CSV loadable where CIC-IDS2017 CSVs load, or JSON lines),
  * with a summary of every counter on stderr.
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
 import { FlowMeter, type FlowMeterCounters, meterFlows } from "../features/mod.ts";
 import { flowCsvHeader, flowCsvLines, flowJsonLines } from "../features/flow_output.ts";
