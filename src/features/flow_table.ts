@@ -209,7 +209,13 @@ export class FlowTable {
     if (id !== NIL) {
       const offset = ts - this.startMicros[id];
       const closed = this.list[id] === CLOSED_LIST;
-      if (offset > this.limits.activeTimeoutMicros) {
+      const quiet = offset - this.lastSeen[id];
+      if (closed && quiet > this.limits.closeLingerMicros) {
+        this.end(id, this.closeReason[id]);
+      } else if (quiet > this.limits.idleTimeoutMicros) {
+        // Idle past the timeout but not yet swept (same batch): end it as idle.
+        this.end(id, END_IDLE);
+      } else if (offset > this.limits.activeTimeoutMicros) {
         this.end(id, END_ACTIVE);
       } else if (closed && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         // A new connection reusing the ports of one that just closed.
