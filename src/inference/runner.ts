@@ -7,6 +7,14 @@
  */
 import type { InferenceModels, ModelOutput, ModelScores } from "./model_spec.ts";
 
+/**
+ * The web Worker constructor, captured when this module loads: onnxruntime-web's
+ * Node-flavoured glue replaces `globalThis.Worker` with `worker_threads.Worker`
+ * the first time a session is created on this thread (training checks do that),
+ * and a worker started through that one has no `self` and never answers.
+ */
+const WebWorker: typeof Worker = globalThis.Worker;
+
 /** Tuning of an inference pool. */
 export interface InferencePoolOptions {
   /** Rows per worker batch (default 4096). Larger calls are split. */
@@ -274,7 +282,7 @@ export type WorkerReply =
   };
 
 function startWorker(models: InferenceModels, wasmDir?: string): Promise<WorkerSlot> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  const worker = new WebWorker(new URL("./worker.ts", import.meta.url), { type: "module" });
   return new Promise((resolve, reject) => {
     worker.onerror = (event) => {
       event.preventDefault();

@@ -24,7 +24,7 @@ interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
 }
 
-const scope = self as unknown as WorkerScope;
+const scope = globalThis as unknown as WorkerScope;
 let models: LoadedModel[] = [];
 let width = 0;
 let nonFiniteValue = 0;

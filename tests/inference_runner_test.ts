@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { createInferencePool } from "../src/inference/runner.ts";
+import { applyScaling, runOnnxModel } from "../src/train/onnx/mod.ts";
+import { autoencoder, mlpClassifier, random, treeClassifier } from "./support/inference_models.ts";
+
+const WIDTH = 6;
+
+function rows(n: number, seed: number): Float32Array {
+  const rand = random(seed);
+  return Float32Array.from({ length: n * WIDTH }, () => rand() * 4 - 2);
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-6) {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    assert(
+      Math.abs(actual[i] - expected[i]) <= tolerance * Math.max(1, Math.abs(expected[i])),
+      `value ${i}: ${actual[i]} vs ${expected[i]}`,
+    );
+  }
+}
+
+Deno.test("pool returns what a direct session returns, across merged and split batches (MLP)", async () => {
+  const onnx = mlpClassifier(WIDTH, 16, 4);
+  const pool = await createInferencePool(
+    { width: WIDTH, models: [{ name: "mlp", role: "classifier", onnx }] },
+    { maxBatchRows: 32, maxWaitMs: 10 },
+  );
+  try {
+    // 20 + 50 rows with 32-row batches: the first call shares a batch, the second spans three.
+    const a = rows(20, 1);
+    const b = rows(50, 2);
+    const [ra, rb] = await Promise.all([pool.infer(a, 20), pool.infer(b, 50)]);
+    const direct = await runOnnxModel(onnx, "input", concat(a, b), 70, WIDTH);
+    const expected = direct.probabilities.data as Float32Array;
+    assert.equal(ra.outputs[0].columns, 4);
+    assertClose(ra.outputs[0].values, expected.subarray(0, 20 * 4));
+    assertClose(rb.outputs[0].values, expected.subarray(20 * 4));
+    assert.equal(pool.stats.rows, 70);
+    assert.equal(pool.stats.batches, 3);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("pool reads a tree ensemble's probabilities, skipping its int64 label", async () => {
+  const onnx = treeClassifier(WIDTH, 3, 10, 4);
+  const pool = await createInferencePool(
+    { width: WIDTH, models: [{ name: "forest", role: "classifier", onnx }] },
+    { maxBatchRows: 64 },
+  );
+  try {
+    const x = rows(100, 3);
+    const result = await pool.infer(x, 100);
+    const direct = await runOnnxModel(onnx, "input", x, 100, WIDTH);
+    assert.equal(result.outputs[0].columns, 3);
+    assertClose(result.outputs[0].values, direct.probabilities.data as Float32Array);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("anomaly models: score and feature errors from the graph, or computed from a reconstruction", async () => {
+  const withErrors = autoencoder(WIDTH, 3, 5);
+  const reconstructionOnly = autoencoder(WIDTH, 3, 5, true);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [
+      {
+        name: "ae",
+        role: "anomaly",
+        onnx: withErrors,
+        outputName: "score",
+        featureErrorsOutput: "feature_errors",
+      },
+      { name: "ae-rec", role: "anomaly", onnx: reconstructionOnly },
+    ],
+  });
+  try {
+    const x = rows(40, 4);
+    const result = await pool.infer(x, 40);
+    pool.flush();
+    const direct = await runOnnxModel(withErrors, "input", x, 40, WIDTH);
+    const [graph, computed] = result.outputs;
+    assertClose(graph.values, direct.score.data as Float32Array);
+    assertClose(graph.featureErrors!, direct.feature_errors.data as Float32Array);
+    assertClose(computed.values, direct.score.data as Float32Array, 1e-5);
+    assertClose(computed.featureErrors!, direct.feature_errors.data as Float32Array, 1e-5);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("preprocessing outside the graph matches the writer's scaling", async () => {
+  const onnx = autoencoder(WIDTH, 2, 7);
+  const scaling = {
+    logColumns: [1, 0, 1, 0, 1, 0],
+    center: [0.5, -0.2, 0.1, 0, 1, 2],
+    scale: [2, 1, 0.5, 3, 1, 4],
+  };
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [{
+      name: "ae",
+      role: "anomaly",
+      onnx,
+      outputName: "score",
+      preprocessing: {
+        mean: scaling.center,
+        scale: scaling.scale,
+        log1p: scaling.logColumns.map((v) => v === 1),
+      },
+    }],
+  }, { maxWaitMs: 5 });
+  try {
+    const x = rows(30, 8);
+    const result = await pool.infer(x, 30);
+    const scaled = applyScaling(scaling, x, 30);
+    const direct = await runOnnxModel(onnx, "input", scaled, 30, WIDTH);
+    assertClose(result.outputs[0].values, direct.score.data as Float32Array, 1e-5);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a full batch is sent at once; the wait timer never fired", async () => {
+  const onnx = mlpClassifier(WIDTH, 4, 2);
+  // A wait far longer than any test run: only the size bound can send this batch.
+  const pool = await createInferencePool(
+    { width: WIDTH, models: [{ name: "mlp", role: "classifier", onnx }] },
+    { maxBatchRows: 8, maxWaitMs: 3_600_000 },
+  );
+  try {
+    const result = await pool.infer(rows(8, 9), 8);
+    assert.equal(result.rows, 8);
+    assert.equal(pool.stats.batchesBySize, 1);
+    assert.equal(pool.stats.batchesByWait, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a lone row on a quiet link is sent by the wait bound", async () => {
+  const onnx = mlpClassifier(WIDTH, 4, 2);
+  const pool = await createInferencePool(
+    { width: WIDTH, models: [{ name: "mlp", role: "classifier", onnx }] },
+    { maxBatchRows: 4096, maxWaitMs: 20 },
+  );
+  try {
+    const result = await pool.infer(rows(1, 10), 1);
+    assert.equal(result.rows, 1);
+    assert.equal(result.outputs[0].values.length, 2);
+    assert.equal(pool.stats.batchesByWait, 1);
+    assert.equal(pool.stats.batchesBySize, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("non-finite inputs are replaced before the model; caller buffers stay usable", async () => {
+  const onnx = mlpClassifier(WIDTH, 4, 3);
+  const pool = await createInferencePool(
+    { width: WIDTH, models: [{ name: "mlp", role: "classifier", onnx }], nonFiniteValue: 0 },
+    { maxWaitMs: 1 },
+  );
+  try {
+    const x = rows(2, 11);
+    x[0] = Number.NaN;
+    x[WIDTH + 1] = Number.POSITIVE_INFINITY;
+    const clean = x.slice();
+    clean[0] = 0;
+    clean[WIDTH + 1] = 0;
+    const result = await pool.infer(x, 2);
+    assert(Number.isNaN(x[0]), "the caller's buffer is copied, not modified or detached");
+    const direct = await runOnnxModel(onnx, "input", clean, 2, WIDTH);
+    assertClose(result.outputs[0].values, direct.probabilities.data as Float32Array);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("bad calls and bad models fail with a message", async () => {
+  const onnx = mlpClassifier(WIDTH, 4, 2);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [{ name: "mlp", role: "classifier", onnx }],
+  });
+  try {
+    await assert.rejects(() => pool.infer(new Float32Array(5), 1), /need 6 values/);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(
+    () =>
+      createInferencePool({
+        width: WIDTH,
+        models: [{ name: "broken", role: "classifier", onnx: new Uint8Array([1, 2, 3]) }],
+      }),
+    /inference worker/,
+  );
+});
