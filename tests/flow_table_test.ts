@@ -282,3 +282,20 @@ Deno.test("flow table: memory per flow is bounded and measured", () => {
   console.log(`flow table: ${perFlow.toFixed(1)} bytes per flow slot`);
   ok(perFlow > 100 && perFlow < 450, `bytes per flow ${perFlow}`);
 });
+
+Deno.test("flow table: grows past its first allocation and still finds every flow both ways", () => {
+  const packets: TestPacket[] = [];
+  const n = 10_000;
+  for (let k = 0; k < n; k++) packets.push({ ts: k, data: tcp4(1, 2, 1024 + k, 80, SYN) });
+  for (let k = 0; k < n; k++) {
+    packets.push({ ts: n + k, data: tcp4(2, 1, 80, 1024 + k, SYN | ACK) });
+  }
+  const m = new FlowMeter();
+  m.push(batchOf(packets));
+  m.flush();
+  const batches = m.drain();
+  assertEquals(batches.reduce((sum, b) => sum + b.count, 0), n);
+  for (const b of batches) {
+    for (let i = 0; i < b.count; i++) assertEquals([b.fwdPackets[i], b.bwdPackets[i]], [1, 1]);
+  }
+});
