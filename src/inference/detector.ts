@@ -9,6 +9,7 @@ import type { Alert } from "../alert/schema.ts";
 import type { AlertSink } from "../alert/sinks/sink.ts";
 import { TrafficMinutes } from "../alert/traffic.ts";
 import type { FlowBatch, FlowRecord } from "../features/flow_batch.ts";
+import { flowRecordAt } from "../features/mod.ts";
 import type { LoadedBundle } from "./bundle.ts";
 import { decide, type Decisions, VERDICT_KNOWN, VERDICT_UNKNOWN } from "./decision.ts";
 import {
@@ -32,8 +33,8 @@ export interface DetectorOptions {
   bundle: LoadedBundle;
   /** Where alerts and traffic statistics go. */
   sinks: AlertSink[];
-  /** Row -> plain flow values (the flow meter's `flowRecordAt`). */
-  describeFlow: (batch: FlowBatch, i: number) => FlowRecord;
+  /** Row -> plain flow values (default: the flow meter's `flowRecordAt`). */
+  describeFlow?: (batch: FlowBatch, i: number) => FlowRecord;
   /** Batching of the inference pool (defaults: 4096 rows, 50 ms, 1 worker). */
   pool?: InferencePoolOptions;
   /** `--threshold` / `--anomaly-threshold`. */
@@ -162,7 +163,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     classNames: decisionConfig.classNames,
     modelNames: modelNames(bundle),
     baseline: featureBaselineFromBundle(bundle),
-    describeFlow: options.describeFlow,
+    describeFlow: options.describeFlow ?? flowRecordAt,
     nowMs: wallMs,
   });
   const bytes = findByteColumns(featureNames);
