@@ -60,7 +60,10 @@ export function applyScaling(
     const base = r * width;
     for (let c = 0; c < width; c++) {
       const v = x[base + c];
-      const t = params.logColumns[c] ? Math.sign(v) * Math.fround(Math.log1p(Math.abs(v))) : v;
+      // Same float32 steps as the graph: Log(Abs(x) + 1), not log1p.
+      const t = params.logColumns[c]
+        ? Math.sign(v) * Math.fround(Math.log(Math.fround(Math.abs(v) + 1)))
+        : v;
       out[base + c] = Math.fround(Math.fround(t - center[c]) * invScale[c]);
     }
   }

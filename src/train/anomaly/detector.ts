@@ -1,0 +1,217 @@
+/**
+ * The anomaly detector trained on benign rows only: an isolation forest and
+ * an autoencoder, each calibrated on held-out benign rows, combined as
+ * `score = max(ifScore / ifThreshold, aeError / aeThreshold)` (each part is 1
+ * at its own threshold, so whichever model is more surprised decides), then
+ * the combined threshold is calibrated to the target false-positive rate on
+ * the same held-out rows. One ONNX graph computes all of it from raw rows.
+ */
+import { Random } from "../random.ts";
+import {
+  addScaling,
+  addTreeEnsembleRegressor,
+  applyScaling,
+  OnnxGraphBuilder,
+  type ScalingParameters,
+} from "../onnx/mod.ts";
+import { fitRobustScaling } from "./robust_scaling.ts";
+import {
+  type IsolationForest,
+  type IsolationForestParams,
+  isolationScores,
+  trainIsolationForest,
+} from "./isolation_forest.ts";
+import {
+  type Autoencoder,
+  type AutoencoderParams,
+  reconstructionErrors,
+  trainAutoencoder,
+} from "./autoencoder.ts";
+
+/** Output names of the exported anomaly graph. */
+export const ANOMALY_OUTPUTS = {
+  score: "score",
+  isolationForest: "if_score",
+  autoencoder: "ae_error",
+  featureErrors: "feature_errors",
+} as const;
+
+/** How the combined score is formed, for bundle.json. */
+export const COMBINATION_DESCRIPTION =
+  "score = max(if_score / if_threshold, ae_error / ae_threshold); threshold calibrated on held-out benign rows";
+
+export interface AnomalyTrainingOptions {
+  /** False-positive rate on held-out benign rows each threshold is set to; default 0.01. */
+  targetFpr: number;
+  /** Fraction of benign rows held out for calibration; default 0.2. */
+  calibrationFraction: number;
+  /** Autoencoder trains on at most this many rows (a random subset); default 50,000. */
+  autoencoderMaxRows: number;
+  forest: Partial<IsolationForestParams>;
+  autoencoder: Partial<AutoencoderParams>;
+  seed: number;
+}
+
+export const DEFAULT_ANOMALY_OPTIONS: AnomalyTrainingOptions = {
+  targetFpr: 0.01,
+  calibrationFraction: 0.2,
+  autoencoderMaxRows: 50_000,
+  forest: {},
+  autoencoder: {},
+  seed: 1,
+};
+
+export interface AnomalyDetector {
+  cols: number;
+  scaling: ScalingParameters;
+  forest: IsolationForest;
+  autoencoder: Autoencoder;
+  thresholds: { isolationForest: number; autoencoder: number; combined: number };
+  targetFpr: number;
+  /** Fraction of calibration rows above the combined threshold. */
+  calibratedFpr: number;
+  trainingRows: number;
+  calibrationRows: number;
+}
+
+/** Scores of each part and the combined score. */
+export interface AnomalyScores {
+  score: Float32Array;
+  isolationForest: Float32Array;
+  autoencoder: Float32Array;
+}
+
+/**
+ * The smallest threshold with at most `fpr` of `scores` strictly above it
+ * (so rows scoring above it are flagged).
+ */
+export function thresholdForFpr(scores: Float32Array, fpr: number): number {
+  const sorted = Float32Array.from(scores).sort();
+  const n = sorted.length;
+  if (n === 0) return Infinity;
+  const index = Math.min(n - 1, Math.max(0, Math.ceil(n * (1 - fpr)) - 1));
+  return sorted[index];
+}
+
+/** Trains on benign raw rows (`rows x cols`). */
+export function trainAnomalyDetector(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  options: Partial<AnomalyTrainingOptions> = {},
+  progress?: (stage: string, done: number, total: number) => void,
+): AnomalyDetector {
+  const o = { ...DEFAULT_ANOMALY_OPTIONS, ...options };
+  const rng = new Random(o.seed);
+  if (rows < 20) throw new Error(`anomaly detector needs at least 20 benign rows, got ${rows}`);
+  const order = rng.shuffle(Uint32Array.from({ length: rows }, (_, i) => i));
+  const calibrationRows = Math.max(10, Math.round(rows * o.calibrationFraction));
+  const trainIdx = order.subarray(calibrationRows);
+  const calIdx = order.subarray(0, calibrationRows);
+  const gather = (idx: Uint32Array) => {
+    const out = new Float32Array(idx.length * cols);
+    idx.forEach((r, i) => out.set(x.subarray(r * cols, (r + 1) * cols), i * cols));
+    return out;
+  };
+  const trainX = gather(trainIdx);
+  const calX = gather(calIdx);
+  const scaling = fitRobustScaling(trainX, trainIdx.length, cols);
+  progress?.("isolation forest", 0, 1);
+  const forest = trainIsolationForest(trainX, trainIdx.length, cols, scaling, rng, o.forest);
+  progress?.("isolation forest", 1, 1);
+  const aeRows = Math.min(trainIdx.length, o.autoencoderMaxRows);
+  const aeX = aeRows < trainIdx.length
+    ? gather(rng.shuffle(trainIdx.slice()).subarray(0, aeRows))
+    : trainX;
+  const z = applyScaling(scaling, aeX, aeRows);
+  const autoencoder = trainAutoencoder(
+    z,
+    aeRows,
+    cols,
+    rng,
+    o.autoencoder,
+    (e, total) => progress?.("autoencoder epoch", e, total),
+  );
+  const partial: AnomalyDetector = {
+    cols,
+    scaling,
+    forest,
+    autoencoder,
+    thresholds: { isolationForest: 1, autoencoder: 1, combined: 1 },
+    targetFpr: o.targetFpr,
+    calibratedFpr: 0,
+    trainingRows: trainIdx.length,
+    calibrationRows,
+  };
+  const cal = anomalyScores(partial, calX, calibrationRows);
+  partial.thresholds.isolationForest = thresholdForFpr(cal.isolationForest, o.targetFpr);
+  partial.thresholds.autoencoder = Math.max(thresholdForFpr(cal.autoencoder, o.targetFpr), 1e-12);
+  const combined = anomalyScores(partial, calX, calibrationRows).score;
+  partial.thresholds.combined = thresholdForFpr(combined, o.targetFpr);
+  let above = 0;
+  for (const s of combined) if (s > partial.thresholds.combined) above++;
+  partial.calibratedFpr = above / calibrationRows;
+  return partial;
+}
+
+/** Scores raw rows in TypeScript (what the ONNX graph computes). */
+export function anomalyScores(det: AnomalyDetector, x: Float32Array, rows: number): AnomalyScores {
+  const isolationForest = isolationScores(det.forest, x, rows);
+  const z = applyScaling(det.scaling, x, rows);
+  const autoencoder = reconstructionErrors(det.autoencoder, z, rows);
+  const score = new Float32Array(rows);
+  const invIf = Math.fround(1 / det.thresholds.isolationForest);
+  const invAe = Math.fround(1 / det.thresholds.autoencoder);
+  for (let i = 0; i < rows; i++) {
+    score[i] = Math.max(isolationForest[i] * invIf, autoencoder[i] * invAe);
+  }
+  return { score, isolationForest, autoencoder };
+}
+
+/**
+ * ONNX graph: input `[N, cols]` raw rows -> `score` `[N]` (combined),
+ * `if_score` `[N]`, `ae_error` `[N]`, `feature_errors` `[N, cols]`.
+ */
+export function anomalyDetectorToOnnx(det: AnomalyDetector, inputName = "input"): Uint8Array {
+  const g = new OnnxGraphBuilder("anomaly_detector");
+  const cols = det.cols;
+  g.addInput(inputName, "float32", ["N", cols]);
+  g.addInt64Initializer("flat_shape", [-1], [1]);
+  // Isolation forest on raw rows: mean path length, then 2^(-h / c(n)) = exp(-ln2 / c(n) * h).
+  addTreeEnsembleRegressor(g, inputName, det.forest.trees, {
+    nTargets: 1,
+    output: "if_path_length",
+    aggregate: "AVERAGE",
+  });
+  g.addFloatInitializer("if_exponent", [-Math.LN2 / det.forest.normaliser], [1]);
+  const [ifLogit] = g.addNode("Mul", ["if_path_length", "if_exponent"]);
+  const [ifScore2d] = g.addNode("Exp", [ifLogit]);
+  g.addNode("Reshape", [ifScore2d, "flat_shape"], { outputs: [ANOMALY_OUTPUTS.isolationForest] });
+  // Autoencoder on scaled rows.
+  const scaled = addScaling(g, inputName, det.scaling);
+  let h = scaled;
+  det.autoencoder.layers.forEach((L, l) => {
+    g.addFloatInitializer(`ae_w${l}`, L.weights, [L.inputs, L.outputs]);
+    g.addFloatInitializer(`ae_b${l}`, L.bias, [L.outputs]);
+    const [m] = g.addNode("MatMul", [h, `ae_w${l}`]);
+    const [a] = g.addNode("Add", [m, `ae_b${l}`]);
+    h = L.relu ? g.addNode("Relu", [a])[0] : a;
+  });
+  const [diff] = g.addNode("Sub", [h, scaled]);
+  g.addNode("Mul", [diff, diff], { outputs: [ANOMALY_OUTPUTS.featureErrors] });
+  g.addNode("ReduceMean", [ANOMALY_OUTPUTS.featureErrors], {
+    outputs: [ANOMALY_OUTPUTS.autoencoder],
+    attributes: { axes: { ints: [1] }, keepdims: 0 },
+  });
+  // Combined score.
+  g.addFloatInitializer("if_inv_threshold", [1 / det.thresholds.isolationForest], [1]);
+  g.addFloatInitializer("ae_inv_threshold", [1 / det.thresholds.autoencoder], [1]);
+  const [ifRatio] = g.addNode("Mul", [ANOMALY_OUTPUTS.isolationForest, "if_inv_threshold"]);
+  const [aeRatio] = g.addNode("Mul", [ANOMALY_OUTPUTS.autoencoder, "ae_inv_threshold"]);
+  g.addNode("Max", [ifRatio, aeRatio], { outputs: [ANOMALY_OUTPUTS.score] });
+  g.addOutput(ANOMALY_OUTPUTS.score, "float32", ["N"]);
+  g.addOutput(ANOMALY_OUTPUTS.isolationForest, "float32", ["N"]);
+  g.addOutput(ANOMALY_OUTPUTS.autoencoder, "float32", ["N"]);
+  g.addOutput(ANOMALY_OUTPUTS.featureErrors, "float32", ["N", cols]);
+  return g.build({ model: "isolation-forest+autoencoder", combination: COMBINATION_DESCRIPTION });
+}

@@ -1,0 +1,27 @@
+/** Anomaly detection trained on benign traffic only: isolation forest + autoencoder, calibrated. */
+export {
+  ANOMALY_OUTPUTS,
+  type AnomalyDetector,
+  anomalyDetectorToOnnx,
+  type AnomalyScores,
+  anomalyScores,
+  type AnomalyTrainingOptions,
+  COMBINATION_DESCRIPTION,
+  DEFAULT_ANOMALY_OPTIONS,
+  thresholdForFpr,
+  trainAnomalyDetector,
+} from "./detector.ts";
+export { fitRobustScaling } from "./robust_scaling.ts";
+export {
+  averagePathLength,
+  DEFAULT_ISOLATION_FOREST_PARAMS,
+  type IsolationForest,
+  isolationScores,
+  trainIsolationForest,
+} from "./isolation_forest.ts";
+export {
+  type Autoencoder,
+  DEFAULT_AUTOENCODER_PARAMS,
+  reconstructionErrors,
+  trainAutoencoder,
+} from "./autoencoder.ts";
