@@ -206,3 +206,38 @@ Deno.test("bad calls and bad models fail with a message", async () => {
     /inference worker/,
   );
 });
+
+Deno.test("two models, many batches in flight: every call gets its own rows of each model", async () => {
+  const classifier = mlpClassifier(WIDTH, 8, 3, 21);
+  const anomaly = autoencoder(WIDTH, 2, 22);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [
+      { name: "mlp", role: "classifier", onnx: classifier },
+      {
+        name: "ae",
+        role: "anomaly",
+        onnx: anomaly,
+        outputName: "score",
+        featureErrorsOutput: "feature_errors",
+      },
+    ],
+  }, { maxBatchRows: 64, maxWaitMs: 5 });
+  try {
+    const calls = Array.from({ length: 15 }, (_, k) => rows(37, 100 + k));
+    const results = await Promise.all(calls.map((x) => pool.infer(x, 37)));
+    for (let k = 0; k < calls.length; k++) {
+      const direct = await runOnnxModel(classifier, "input", calls[k], 37, WIDTH);
+      const directAnomaly = await runOnnxModel(anomaly, "input", calls[k], 37, WIDTH);
+      assertClose(results[k].outputs[0].values, direct.probabilities.data as Float32Array);
+      assertClose(results[k].outputs[1].values, directAnomaly.score.data as Float32Array);
+      assertClose(
+        results[k].outputs[1].featureErrors!,
+        directAnomaly.feature_errors.data as Float32Array,
+      );
+    }
+    assert(pool.stats.batches >= 9, `555 rows in 64-row batches, got ${pool.stats.batches}`);
+  } finally {
+    await pool.close();
+  }
+});

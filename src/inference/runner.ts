@@ -152,7 +152,13 @@ export async function createInferencePool(
     } else if (msg.type === "result") {
       stats.workerMs += msg.workerMs;
       if (msg.features.length === maxBatchRows * width) spareBuffers.push(msg.features);
-      for (const s of segments) deliver(s, msg.outputs);
+      for (const s of segments) {
+        try {
+          deliver(s, msg.outputs);
+        } catch (error) {
+          s.call.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
     }
     if (inFlightCount() === 0 && open === null) {
       const waiters = idleWaiters;

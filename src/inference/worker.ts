@@ -8,6 +8,7 @@
  */
 import * as ort from "onnxruntime-web";
 import type { ModelOutput, ModelSpec, Preprocessing } from "./model_spec.ts";
+import type { WorkerRequest } from "./runner.ts";
 
 /** Where onnxruntime-web's wasm lives, resolved against this file so `deno compile --include` finds it. */
 const DEFAULT_WASM_DIR = new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url);
@@ -153,16 +154,22 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
   );
 }
 
-scope.onmessage = async (event: MessageEvent) => {
-  const msg = event.data;
+// One message at a time: onnxruntime-web must not run two batches at once in one
+// WASM instance (overlapping runs mix up outputs and fault on unaligned accesses).
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (event: MessageEvent) => {
+  queue = queue.then(() => handle(event.data));
+};
+
+async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === "init") {
       await init(msg.models, msg.width, msg.nonFiniteValue ?? 0, msg.wasmDir);
       scope.postMessage({ type: "ready" });
     } else if (msg.type === "run") {
       const started = performance.now();
-      const features = msg.features as Float32Array;
-      const rows = msg.rows as number;
+      const features = msg.features;
+      const rows = msg.rows;
       // The batch buffer is sized for a full batch; only its first rows are valid.
       const valid = features.subarray(0, rows * width);
       replaceNonFinite(valid);
@@ -185,8 +192,8 @@ scope.onmessage = async (event: MessageEvent) => {
   } catch (error) {
     scope.postMessage({
       type: "error",
-      id: msg.id,
+      id: msg.type === "run" ? msg.id : undefined,
       message: error instanceof Error ? error.message : String(error),
     });
   }
-};
+}
