@@ -4,6 +4,7 @@ import { registerFeatures } from "./features.ts";
 import { registerFlows } from "./flows.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
+import { registerTrain } from "./train.ts";
 
 /** Builds the `ids-sensor` program with every subcommand registered. */
 export function buildCli() {
@@ -15,5 +16,6 @@ export function buildCli() {
   registerFeatures(program);
   registerLab(program);
   registerLabel(program);
+  registerTrain(program);
   return program;
 }

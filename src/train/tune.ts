@@ -1,0 +1,162 @@
+/**
+ * Hyperparameter search with a Tree-structured Parzen Estimator, the way
+ * Optuna's default sampler works: the first trials are random; after that,
+ * the trials so far are split into the best `gamma` fraction and the rest,
+ * each parameter gets a Parzen (Gaussian-kernel) density over the good values
+ * l(x) and over the others g(x), and the next value is the candidate drawn
+ * from l(x) with the largest l(x) / g(x). Parameters are sampled
+ * independently (univariate TPE). Scores are maximised.
+ */
+import { Random } from "./random.ts";
+
+/** One tunable parameter: a range, optionally log-scaled and/or integer. */
+export interface ParameterRange {
+  name: string;
+  low: number;
+  high: number;
+  log?: boolean;
+  integer?: boolean;
+}
+
+export interface Trial {
+  number: number;
+  params: Record<string, number>;
+  score: number;
+  /** "random" for startup trials, "tpe" for guided ones. */
+  sampler: "random" | "tpe";
+}
+
+export interface TpeOptions {
+  trials: number;
+  /** Random trials before TPE guides; default min(10, max(3, trials / 3)). */
+  startupTrials?: number;
+  /** Fraction of trials counted as good; default 0.25. */
+  gamma?: number;
+  /** Candidates drawn from l(x) per parameter; default 24. */
+  candidates?: number;
+  seed: number;
+}
+
+export interface TpeResult {
+  best: Trial;
+  trials: Trial[];
+}
+
+/** Runs `options.trials` evaluations of `objective`; returns the best and every trial. */
+export async function tpeSearch(
+  space: ParameterRange[],
+  objective: (params: Record<string, number>) => number | Promise<number>,
+  options: TpeOptions,
+  onTrial?: (trial: Trial, best: Trial) => void,
+): Promise<TpeResult> {
+  const rng = new Random(options.seed);
+  const startup = options.startupTrials ??
+    Math.min(10, Math.max(3, Math.floor(options.trials / 3)));
+  const gamma = options.gamma ?? 0.25;
+  const candidates = options.candidates ?? 24;
+  const trials: Trial[] = [];
+  // Trials store unit-interval positions too, so densities work in [0, 1].
+  const units: number[][] = [];
+  let best: Trial | undefined;
+  for (let t = 0; t < options.trials; t++) {
+    const guided = t >= startup;
+    const u = guided
+      ? proposeTpe(space, units, trials, gamma, candidates, rng)
+      : space.map(() => rng.next());
+    const params = Object.fromEntries(space.map((p, i) => [p.name, fromUnit(p, u[i])]));
+    // Integer rounding moves the point: store where it really is.
+    units.push(space.map((p, i) => toUnit(p, params[p.name])));
+    const score = await objective(params);
+    const trial: Trial = {
+      number: t,
+      params,
+      score: Number.isFinite(score) ? score : -Infinity,
+      sampler: guided ? "tpe" : "random",
+    };
+    trials.push(trial);
+    if (!best || trial.score > best.score) best = trial;
+    onTrial?.(trial, best);
+  }
+  if (!best) throw new Error("tpeSearch: no trials requested");
+  return { best, trials };
+}
+
+function proposeTpe(
+  space: ParameterRange[],
+  units: number[][],
+  trials: Trial[],
+  gamma: number,
+  candidates: number,
+  rng: Random,
+): number[] {
+  const order = trials.map((_, i) => i).sort((a, b) => trials[b].score - trials[a].score);
+  const nGood = Math.max(1, Math.ceil(gamma * trials.length));
+  const good = order.slice(0, nGood);
+  const bad = order.slice(nGood);
+  return space.map((_, d) => {
+    const goodPoints = good.map((i) => units[i][d]);
+    const badPoints = bad.map((i) => units[i][d]);
+    const goodWidth = bandwidth(goodPoints);
+    const badWidth = bandwidth(badPoints);
+    let bestX = rng.next();
+    let bestRatio = -Infinity;
+    for (let c = 0; c < candidates; c++) {
+      // Draw from l(x): a good point plus kernel noise, or the uniform prior.
+      const k = rng.int(goodPoints.length + 1);
+      const x = k === goodPoints.length
+        ? rng.next()
+        : clamp01(goodPoints[k] + rng.normal() * goodWidth);
+      const ratio = Math.log(parzen(x, goodPoints, goodWidth)) -
+        Math.log(parzen(x, badPoints, badWidth));
+      if (ratio > bestRatio) {
+        bestRatio = ratio;
+        bestX = x;
+      }
+    }
+    return bestX;
+  });
+}
+
+/** Kernel width: Scott's rule on the points, kept within [0.05, 0.5] of the unit range. */
+function bandwidth(points: number[]): number {
+  if (points.length < 2) return 0.25;
+  const mean = points.reduce((a, b) => a + b, 0) / points.length;
+  const std = Math.sqrt(points.reduce((a, b) => a + (b - mean) ** 2, 0) / points.length);
+  return Math.min(0.5, Math.max(0.05, 1.06 * std * points.length ** -0.2));
+}
+
+/** Mixture of Gaussian kernels at `points` plus one uniform prior component on [0, 1]. */
+function parzen(x: number, points: number[], width: number): number {
+  let sum = 1; // the prior's density on [0, 1]
+  const norm = 1 / (width * Math.sqrt(2 * Math.PI));
+  for (const p of points) sum += norm * Math.exp(-0.5 * ((x - p) / width) ** 2);
+  return sum / (points.length + 1);
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}
+
+function fromUnit(p: ParameterRange, u: number): number {
+  const v = p.log
+    ? Math.exp(Math.log(p.low) + u * (Math.log(p.high) - Math.log(p.low)))
+    : p.low + u * (p.high - p.low);
+  return p.integer ? Math.min(p.high, Math.max(p.low, Math.round(v))) : v;
+}
+
+function toUnit(p: ParameterRange, v: number): number {
+  if (p.high === p.low) return 0.5;
+  return p.log
+    ? (Math.log(v) - Math.log(p.low)) / (Math.log(p.high) - Math.log(p.low))
+    : (v - p.low) / (p.high - p.low);
+}
+
+/** The GBDT search space used by `--tune`. */
+export const GBDT_SEARCH_SPACE: ParameterRange[] = [
+  { name: "rounds", low: 20, high: 150, integer: true },
+  { name: "learningRate", low: 0.03, high: 0.5, log: true },
+  { name: "maxDepth", low: 3, high: 10, integer: true },
+  { name: "minLeafRows", low: 2, high: 100, log: true, integer: true },
+  { name: "lambda", low: 0.01, high: 10, log: true },
+  { name: "featureFraction", low: 0.3, high: 1 },
+];
