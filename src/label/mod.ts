@@ -25,3 +25,4 @@ export {
   labelledFlowCsvHeader,
   labelledFlowCsvLines,
 } from "./label_flows.ts";
+export { auditAttackTimeline, type LabelledFlow, type TimelineAudit } from "./timeline_audit.ts";
