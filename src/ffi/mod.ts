@@ -1,0 +1,28 @@
+/**
+ * Native bindings: libpcap (and the few libc calls it needs) through
+ * Deno.dlopen. Everything here runs in the calling thread; each worker opens
+ * its own binding.
+ */
+export {
+  type CaptureInterface,
+  defaultRouteInterface,
+  formatIpv6,
+  type InterfaceAddress,
+  type InterfaceFlags,
+  listInterfaces,
+} from "./interfaces.ts";
+export {
+  type Libpcap,
+  LIBPCAP_SONAMES,
+  libpcapVersion,
+  loadLibpcap,
+  PcapError,
+  type PcapErrorKind,
+} from "./libpcap.ts";
+export {
+  FileDumpTarget,
+  LiveHandle,
+  type LiveHandleOptions,
+  MemoryDumpTarget,
+  type PcapCounters,
+} from "./pcap_handle.ts";

@@ -1,0 +1,277 @@
+/**
+ * A live libpcap handle: create, configure, activate, filter, then dispatch
+ * whole batches into a `pcap_dump` target (a file, or memory through
+ * fmemopen) with one FFI call per batch.
+ */
+import { cString, errorBufferText, IONBF, libc, POLLIN, readCString, SEEK_SET } from "./libc.ts";
+import {
+  BPF_PROGRAM_BYTES,
+  loadLibpcap,
+  PCAP_ERRBUF_SIZE,
+  PCAP_ERROR_IFACE_NOT_UP,
+  PCAP_ERROR_NO_SUCH_DEVICE,
+  PCAP_ERROR_PERM_DENIED,
+  PCAP_ERROR_PROMISC_PERM_DENIED,
+  PCAP_NETMASK_UNKNOWN,
+  PCAP_STAT_BYTES,
+  PcapError,
+  type PcapErrorKind,
+} from "./libpcap.ts";
+
+/** How to open a live handle. */
+export interface LiveHandleOptions {
+  /** Interface name, as `ids-sensor interfaces` lists it. */
+  interfaceName: string;
+  /** Bytes kept of each packet (default 262144, libpcap's maximum). */
+  snapLength?: number;
+  /** Put the interface in promiscuous mode (default true). */
+  promiscuous?: boolean;
+  /** Deliver each packet at once instead of per kernel block (default false). */
+  immediate?: boolean;
+  /** Kernel capture buffer in bytes (default: libpcap's, 2 MiB). */
+  bufferBytes?: number;
+  /** libpcap read timeout in milliseconds (default 100). */
+  timeoutMs?: number;
+  /** BPF filter expression, tcpdump syntax. */
+  filter?: string;
+}
+
+/** Counters from `pcap_stats`. */
+export interface PcapCounters {
+  /** Packets the kernel received on the socket (after the filter). */
+  received: number;
+  /** Packets dropped because the capture buffer was full. */
+  kernelDropped: number;
+  /** Packets the interface or driver dropped. */
+  interfaceDropped: number;
+}
+
+/** An activated live capture handle owned by one thread. */
+export class LiveHandle {
+  /** Link type (DLT) of the interface. */
+  readonly linkType: number;
+  /** Snap length libpcap applies. */
+  readonly snapLength: number;
+  /** The interface captured. */
+  readonly interfaceName: string;
+  readonly #pointer: Deno.PointerObject;
+  readonly #pollFd = new Int32Array(2);
+  readonly #statBuffer = new Uint32Array(PCAP_STAT_BYTES / 4);
+  #closed = false;
+
+  private constructor(interfaceName: string, pointer: Deno.PointerObject) {
+    const pcap = loadLibpcap().symbols;
+    this.interfaceName = interfaceName;
+    this.#pointer = pointer;
+    this.linkType = pcap.pcap_datalink(pointer);
+    this.snapLength = pcap.pcap_snapshot(pointer);
+    this.#pollFd[0] = pcap.pcap_get_selectable_fd(pointer);
+    this.#pollFd[1] = POLLIN;
+  }
+
+  /**
+   * Creates, configures and activates a handle, then applies the filter.
+   * Throws PcapError with libpcap's message on any refusal.
+   */
+  static open(options: LiveHandleOptions): LiveHandle {
+    const pcap = loadLibpcap().symbols;
+    const name = options.interfaceName;
+    const errorBuffer = new Uint8Array(PCAP_ERRBUF_SIZE);
+    const pointer = pcap.pcap_create(cString(name), errorBuffer);
+    if (pointer === null) {
+      throw new PcapError("capture", `cannot open ${name}: ${errorBufferText(errorBuffer)}`);
+    }
+    try {
+      pcap.pcap_set_snaplen(pointer, options.snapLength ?? 262144);
+      pcap.pcap_set_promisc(pointer, options.promiscuous === false ? 0 : 1);
+      pcap.pcap_set_immediate_mode(pointer, options.immediate ? 1 : 0);
+      pcap.pcap_set_timeout(pointer, options.timeoutMs ?? 100);
+      if (options.bufferBytes) pcap.pcap_set_buffer_size(pointer, options.bufferBytes);
+      const status = pcap.pcap_activate(pointer);
+      if (status < 0) throw activationError(name, status, readCString(pcap.pcap_geterr(pointer)));
+      // libpcap's read timeout never fires on a quiet Linux link (TPACKET_V3),
+      // so the handle is non-blocking and waits happen in poll() with a timeout.
+      if (pcap.pcap_setnonblock(pointer, 1, errorBuffer) < 0) {
+        throw new PcapError("capture", `${name}: ${errorBufferText(errorBuffer)}`);
+      }
+      const handle = new LiveHandle(name, pointer);
+      if (options.filter) handle.#applyFilter(options.filter);
+      return handle;
+    } catch (error) {
+      pcap.pcap_close(pointer);
+      throw error;
+    }
+  }
+
+  #applyFilter(expression: string): void {
+    const pcap = loadLibpcap().symbols;
+    const program = new Uint8Array(BPF_PROGRAM_BYTES);
+    if (
+      pcap.pcap_compile(this.#pointer, program, cString(expression), 1, PCAP_NETMASK_UNKNOWN) < 0
+    ) {
+      throw new PcapError(
+        "bad-filter",
+        `bad BPF filter "${expression}": ${this.#lastError()}`,
+      );
+    }
+    const status = pcap.pcap_setfilter(this.#pointer, program);
+    pcap.pcap_freecode(program);
+    if (status < 0) {
+      throw new PcapError(
+        "bad-filter",
+        `cannot set filter on ${this.interfaceName}: ${this.#lastError()}`,
+      );
+    }
+  }
+
+  /**
+   * Runs `pcap_dispatch` with libpcap's `pcap_dump` as the callback: up to
+   * `maxPackets` packets are written by C into `dumper`'s stream. Returns the
+   * number of packets written (0 when none were waiting).
+   */
+  dispatchToDumper(dumper: Deno.PointerObject, maxPackets: number): number {
+    const pcap = loadLibpcap();
+    const count = pcap.symbols.pcap_dispatch(
+      this.#pointer,
+      maxPackets,
+      pcap.pcapDumpFunction,
+      dumper,
+    );
+    if (count < 0) {
+      throw new PcapError(
+        "capture",
+        `capture on ${this.interfaceName} failed: ${this.#lastError()}`,
+      );
+    }
+    return count;
+  }
+
+  /** Waits up to `timeoutMs` for packets; true when some may be ready. */
+  waitReadable(timeoutMs: number): boolean {
+    this.#pollFd[1] = POLLIN;
+    return libc().poll(new Uint8Array(this.#pollFd.buffer), 1n, timeoutMs) > 0;
+  }
+
+  /** Reads `pcap_stats` (32-bit counters that wrap, as libpcap keeps them). */
+  counters(): PcapCounters {
+    const pcap = loadLibpcap().symbols;
+    if (pcap.pcap_stats(this.#pointer, new Uint8Array(this.#statBuffer.buffer)) < 0) {
+      throw new PcapError("capture", `pcap_stats on ${this.interfaceName}: ${this.#lastError()}`);
+    }
+    return {
+      received: this.#statBuffer[0],
+      kernelDropped: this.#statBuffer[1],
+      interfaceDropped: this.#statBuffer[2],
+    };
+  }
+
+  /** Opens a pcap file for `pcap_dump` (the file header is written at once). */
+  openFileDumper(path: string): FileDumpTarget {
+    const dumper = loadLibpcap().symbols.pcap_dump_open(this.#pointer, cString(path));
+    if (dumper === null) {
+      throw new PcapError("output", `cannot write ${path}: ${this.#lastError()}`);
+    }
+    return new FileDumpTarget(dumper);
+  }
+
+  /**
+   * Opens a `pcap_dump` target on `memory` through libc fmemopen. The memory
+   * (which may be a SharedArrayBuffer view) must outlive the target.
+   */
+  openMemoryDumper(memory: Uint8Array): MemoryDumpTarget {
+    return new MemoryDumpTarget(this.#pointer, memory);
+  }
+
+  /** Closes the handle; later calls are no-ops. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    loadLibpcap().symbols.pcap_close(this.#pointer);
+  }
+
+  #lastError(): string {
+    return readCString(loadLibpcap().symbols.pcap_geterr(this.#pointer));
+  }
+}
+
+/** A `pcap_dump` stream writing a pcap file. */
+export class FileDumpTarget {
+  /** Pass this to LiveHandle.dispatchToDumper. */
+  readonly dumper: Deno.PointerObject;
+
+  constructor(dumper: Deno.PointerObject) {
+    this.dumper = dumper;
+  }
+
+  /** Pushes buffered records to the file, so a killed process keeps them. */
+  flush(): void {
+    loadLibpcap().symbols.pcap_dump_flush(this.dumper);
+  }
+
+  /** Flushes and closes the file. */
+  close(): void {
+    loadLibpcap().symbols.pcap_dump_close(this.dumper);
+  }
+}
+
+/**
+ * A `pcap_dump` stream writing into memory. After a dispatch, `flushedEnd()`
+ * says how many bytes of records the memory holds; `rewind()` starts over.
+ */
+export class MemoryDumpTarget {
+  /** Pass this to LiveHandle.dispatchToDumper. */
+  readonly dumper: Deno.PointerObject;
+  readonly #stream: Deno.PointerObject;
+
+  constructor(pcapPointer: Deno.PointerObject, memory: Uint8Array) {
+    const c = libc();
+    // "w" needs writable memory only; libc adds a NUL after the last byte
+    // written when there is room, which the record parser never reads.
+    const stream = c.fmemopen(memory, BigInt(memory.byteLength), cString("w"));
+    if (stream === null) throw new PcapError("output", "fmemopen failed");
+    // Unbuffered: pcap_dump's writes go straight into `memory`, one copy, and
+    // no flush is needed to see them.
+    c.setvbuf(stream, null, IONBF, 0n);
+    const dumper = loadLibpcap().symbols.pcap_dump_fopen(pcapPointer, stream);
+    if (dumper === null) {
+      c.fclose(stream);
+      throw new PcapError("output", "pcap_dump_fopen failed on an fmemopen stream");
+    }
+    this.dumper = dumper;
+    this.#stream = stream;
+  }
+
+  /** Next write goes to byte 0 (the file header written at open is overwritten). */
+  rewind(): void {
+    libc().fseek(this.#stream, 0n, SEEK_SET);
+  }
+
+  /** Bytes written since the last rewind. */
+  flushedEnd(): number {
+    const c = libc();
+    c.fflush(this.#stream);
+    return Number(c.ftell(this.#stream));
+  }
+
+  /** Closes the dumper and its stream. */
+  close(): void {
+    loadLibpcap().symbols.pcap_dump_close(this.dumper);
+  }
+}
+
+function activationError(name: string, status: number, detail: string): PcapError {
+  const statusText = readCString(loadLibpcap().symbols.pcap_statustostr(status));
+  let kind: PcapErrorKind = "capture";
+  let message = `cannot capture on ${name}: ${statusText}`;
+  if (status === PCAP_ERROR_NO_SUCH_DEVICE) {
+    kind = "no-such-device";
+    message = `no such interface "${name}" (see \`ids-sensor interfaces\`)`;
+  } else if (status === PCAP_ERROR_PERM_DENIED || status === PCAP_ERROR_PROMISC_PERM_DENIED) {
+    kind = "permission-denied";
+    message = `permission denied capturing on ${name} (run as root or grant CAP_NET_RAW)`;
+  } else if (status === PCAP_ERROR_IFACE_NOT_UP) {
+    kind = "interface-down";
+    message = `interface ${name} is not up`;
+  }
+  return new PcapError(kind, detail ? `${message}: ${detail}` : message, status);
+}
