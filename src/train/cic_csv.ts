@@ -100,11 +100,15 @@ export function loadCicCsv(text: string, options: CicCsvOptions = {}, source = "
   for (const line of it) {
     const fields = splitFields(line);
     if (fields.length !== header.length) {
-      // A repeated header (concatenated CIC files) or a truncated line: skip it, counted.
-      count(fields[labelIndex]?.trim() === labelColumn ? "repeated header" : "wrong field count");
+      count("wrong field count");
       continue;
     }
     const label = fields[labelIndex].trim();
+    if (label === labelColumn) {
+      // Concatenated CIC files repeat their header.
+      count("repeated header");
+      continue;
+    }
     if (label === "") {
       count("empty label");
       continue;

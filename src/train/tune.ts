@@ -30,7 +30,7 @@ export interface TpeOptions {
   trials: number;
   /** Random trials before TPE guides; default min(10, max(3, trials / 3)). */
   startupTrials?: number;
-  /** Fraction of trials counted as good; default 0.25. */
+  /** Fraction of trials counted as good (at most 25 trials), as Optuna; default 0.1. */
   gamma?: number;
   /** Candidates drawn from l(x) per parameter; default 24. */
   candidates?: number;
@@ -52,7 +52,7 @@ export async function tpeSearch(
   const rng = new Random(options.seed);
   const startup = options.startupTrials ??
     Math.min(10, Math.max(3, Math.floor(options.trials / 3)));
-  const gamma = options.gamma ?? 0.25;
+  const gamma = options.gamma ?? 0.1;
   const candidates = options.candidates ?? 24;
   const trials: Trial[] = [];
   // Trials store unit-interval positions too, so densities work in [0, 1].
@@ -90,24 +90,21 @@ function proposeTpe(
   rng: Random,
 ): number[] {
   const order = trials.map((_, i) => i).sort((a, b) => trials[b].score - trials[a].score);
-  const nGood = Math.max(1, Math.ceil(gamma * trials.length));
+  const nGood = Math.min(25, Math.max(1, Math.ceil(gamma * trials.length)));
   const good = order.slice(0, nGood);
   const bad = order.slice(nGood);
   return space.map((_, d) => {
-    const goodPoints = good.map((i) => units[i][d]);
-    const badPoints = bad.map((i) => units[i][d]);
-    const goodWidth = bandwidth(goodPoints);
-    const badWidth = bandwidth(badPoints);
+    const goodKernels = kernels(good.map((i) => units[i][d]));
+    const badKernels = kernels(bad.map((i) => units[i][d]));
     let bestX = rng.next();
     let bestRatio = -Infinity;
     for (let c = 0; c < candidates; c++) {
-      // Draw from l(x): a good point plus kernel noise, or the uniform prior.
-      const k = rng.int(goodPoints.length + 1);
-      const x = k === goodPoints.length
+      // Draw from l(x): one good kernel, or the uniform prior.
+      const k = rng.int(goodKernels.length + 1);
+      const x = k === goodKernels.length
         ? rng.next()
-        : clamp01(goodPoints[k] + rng.normal() * goodWidth);
-      const ratio = Math.log(parzen(x, goodPoints, goodWidth)) -
-        Math.log(parzen(x, badPoints, badWidth));
+        : clamp01(goodKernels[k].mu + rng.normal() * goodKernels[k].sigma);
+      const ratio = Math.log(parzen(x, goodKernels)) - Math.log(parzen(x, badKernels));
       if (ratio > bestRatio) {
         bestRatio = ratio;
         bestX = x;
@@ -117,20 +114,29 @@ function proposeTpe(
   });
 }
 
-/** Kernel width: Scott's rule on the points, kept within [0.05, 0.5] of the unit range. */
-function bandwidth(points: number[]): number {
-  if (points.length < 2) return 0.25;
-  const mean = points.reduce((a, b) => a + b, 0) / points.length;
-  const std = Math.sqrt(points.reduce((a, b) => a + (b - mean) ** 2, 0) / points.length);
-  return Math.min(0.5, Math.max(0.05, 1.06 * std * points.length ** -0.2));
+/**
+ * Gaussian kernels at `points` with Optuna's bandwidth rule: each kernel is as
+ * wide as the larger gap to its neighbours (the range ends count as
+ * neighbours), clipped to [1 / min(100, n + 1), 1]. Clustered points keep
+ * wide outer kernels, so the search keeps moving instead of collapsing.
+ */
+function kernels(points: number[]): { mu: number; sigma: number }[] {
+  const sorted = [...points].sort((a, b) => a - b);
+  const minSigma = 1 / Math.min(100, sorted.length + 1);
+  return sorted.map((mu, i) => {
+    const left = mu - (i > 0 ? sorted[i - 1] : 0);
+    const right = (i + 1 < sorted.length ? sorted[i + 1] : 1) - mu;
+    return { mu, sigma: Math.min(1, Math.max(minSigma, left, right)) };
+  });
 }
 
-/** Mixture of Gaussian kernels at `points` plus one uniform prior component on [0, 1]. */
-function parzen(x: number, points: number[], width: number): number {
+/** Mixture of the kernels plus one uniform prior component on [0, 1], equally weighted. */
+function parzen(x: number, ks: { mu: number; sigma: number }[]): number {
   let sum = 1; // the prior's density on [0, 1]
-  const norm = 1 / (width * Math.sqrt(2 * Math.PI));
-  for (const p of points) sum += norm * Math.exp(-0.5 * ((x - p) / width) ** 2);
-  return sum / (points.length + 1);
+  for (const { mu, sigma } of ks) {
+    sum += Math.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * Math.sqrt(2 * Math.PI));
+  }
+  return sum / (ks.length + 1);
 }
 
 function clamp01(x: number): number {

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { tpeSearch } from "../src/train/tune.ts";
+
+const space = [
+  { name: "a", low: 0, high: 1 },
+  { name: "b", low: 0.001, high: 10, log: true },
+  { name: "n", low: 1, high: 20, integer: true },
+];
+// Best at a = 0.7, b = 0.1, n = 12.
+const objective = (p: Record<string, number>) =>
+  -((p.a - 0.7) ** 2) - (Math.log10(p.b) + 1) ** 2 / 4 - ((p.n - 12) / 20) ** 2;
+
+Deno.test("TPE: startup is random, later trials concentrate near the optimum", async () => {
+  const result = await tpeSearch(space, objective, { trials: 40, seed: 3, startupTrials: 10 });
+  assert.equal(result.trials.length, 40);
+  assert.deepEqual(result.trials.map((t) => t.sampler).slice(8, 12), [
+    "random",
+    "random",
+    "tpe",
+    "tpe",
+  ]);
+  for (const t of result.trials) {
+    assert.ok(t.params.a >= 0 && t.params.a <= 1 && t.params.b >= 0.001 && t.params.b <= 10);
+    assert.ok(Number.isInteger(t.params.n));
+  }
+  const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
+  const startup = mean(result.trials.slice(0, 10).map((t) => t.score));
+  const guided = mean(result.trials.slice(30).map((t) => t.score));
+  assert.ok(guided > startup, `guided mean ${guided} should beat random mean ${startup}`);
+  assert.ok(result.best.score > -0.05, `best ${JSON.stringify(result.best)}`);
+});
+
+Deno.test("TPE is reproducible with a seed", async () => {
+  const a = await tpeSearch(space, objective, { trials: 15, seed: 9 });
+  const b = await tpeSearch(space, objective, { trials: 15, seed: 9 });
+  assert.deepEqual(a.trials, b.trials);
+});
