@@ -65,7 +65,7 @@ export async function tpeSearch(
       : space.map(() => rng.next());
     const params = Object.fromEntries(space.map((p, i) => [p.name, fromUnit(p, u[i])]));
     // Integer rounding moves the point: store where it really is.
-    units.push(space.map((p, i) => toUnit(p, params[p.name])));
+    units.push(space.map((p) => toUnit(p, params[p.name])));
     const score = await objective(params);
     const trial: Trial = {
       number: t,
