@@ -17,6 +17,8 @@ import {
   H_FWD_RST,
   H_FWD_SYN,
   H_FWD_SYNACK,
+  ROW,
+  ROW_SLOTS,
 } from "./flow_table.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 
@@ -116,11 +118,13 @@ export function writeFlowRow(
   row: number,
 ): void {
   const t = table;
-  const start = t.startMicros[id];
-  const duration = t.lastSeen[id];
-  const nf = t.fwdPackets[id], nb = t.bwdPackets[id];
+  // Row bases: u32, i32 and f32 views share slot numbers; the f64 view has its own.
+  const u32Row = id * ROW_SLOTS, f32Row = u32Row, f64Row = id * (ROW_SLOTS / 2);
+  const start = t.f64[f64Row + ROW.startMicros];
+  const duration = t.u32[u32Row + ROW.lastSeen];
+  const nf = t.u32[u32Row + ROW.fwdPackets], nb = t.u32[u32Row + ROW.bwdPackets];
   const n = nf + nb;
-  const sf = t.fwdBytes[id], sb = t.bwdBytes[id];
+  const sf = t.f64[f64Row + ROW.fwdBytes], sb = t.f64[f64Row + ROW.bwdBytes];
   const seconds = duration / 1e6;
   const f = out.features;
   let k = row * out.width;
@@ -131,55 +135,61 @@ export function writeFlowRow(
   f[k++] = sf;
   f[k++] = sb;
   // Fwd / Bwd Packet Length Max, Min, Mean, Std.
-  f[k++] = nf > 0 ? t.fwdLenMax[id] : 0;
-  f[k++] = nf > 0 ? t.fwdLenMin[id] : 0;
+  f[k++] = nf > 0 ? t.u32[u32Row + ROW.fwdLenMax] : 0;
+  f[k++] = nf > 0 ? t.u32[u32Row + ROW.fwdLenMin] : 0;
   f[k++] = nf > 0 ? sf / nf : 0;
-  f[k++] = std(t.fwdLenM2[id], nf);
-  f[k++] = nb > 0 ? t.bwdLenMax[id] : 0;
-  f[k++] = nb > 0 ? t.bwdLenMin[id] : 0;
+  f[k++] = std(t.f32[f32Row + ROW.fwdLenM2], nf);
+  f[k++] = nb > 0 ? t.u32[u32Row + ROW.bwdLenMax] : 0;
+  f[k++] = nb > 0 ? t.u32[u32Row + ROW.bwdLenMin] : 0;
   f[k++] = nb > 0 ? sb / nb : 0;
-  f[k++] = std(t.bwdLenM2[id], nb);
+  f[k++] = std(t.f32[f32Row + ROW.bwdLenM2], nb);
   // Flow Bytes/s, Packets/s.
   f[k++] = seconds > 0 ? (sf + sb) / seconds : 0;
   f[k++] = seconds > 0 ? n / seconds : 0;
   // Flow IAT Mean, Std, Max, Min.
   const nIat = n - 1;
   f[k++] = nIat > 0 ? duration / nIat : 0;
-  f[k++] = std(t.flowIatM2[id], nIat);
-  f[k++] = nIat > 0 ? t.flowIatMax[id] : 0;
-  f[k++] = nIat > 0 ? t.flowIatMin[id] : 0;
+  f[k++] = std(t.f32[f32Row + ROW.flowIatM2], nIat);
+  f[k++] = nIat > 0 ? t.u32[u32Row + ROW.flowIatMax] : 0;
+  f[k++] = nIat > 0 ? t.u32[u32Row + ROW.flowIatMin] : 0;
   // Fwd IAT Total, Mean, Std, Max, Min.
   const nfIat = nf - 1;
-  const fwdIatTotal = nfIat > 0 ? t.fwdLast[id] : 0;
+  const fwdIatTotal = nfIat > 0 ? t.u32[u32Row + ROW.fwdLast] : 0;
   f[k++] = fwdIatTotal;
   f[k++] = nfIat > 0 ? fwdIatTotal / nfIat : 0;
-  f[k++] = std(t.fwdIatM2[id], nfIat);
-  f[k++] = nfIat > 0 ? t.fwdIatMax[id] : 0;
-  f[k++] = nfIat > 0 ? t.fwdIatMin[id] : 0;
+  f[k++] = std(t.f32[f32Row + ROW.fwdIatM2], nfIat);
+  f[k++] = nfIat > 0 ? t.u32[u32Row + ROW.fwdIatMax] : 0;
+  f[k++] = nfIat > 0 ? t.u32[u32Row + ROW.fwdIatMin] : 0;
   // Bwd IAT Total, Mean, Std, Max, Min.
   const nbIat = nb - 1;
-  const bwdIatTotal = nbIat > 0 ? t.bwdLast[id] - t.bwdFirst[id] : 0;
+  const bwdIatTotal = nbIat > 0 ? t.u32[u32Row + ROW.bwdLast] - t.u32[u32Row + ROW.bwdFirst] : 0;
   f[k++] = bwdIatTotal;
   f[k++] = nbIat > 0 ? bwdIatTotal / nbIat : 0;
-  f[k++] = std(t.bwdIatM2[id], nbIat);
-  f[k++] = nbIat > 0 ? t.bwdIatMax[id] : 0;
-  f[k++] = nbIat > 0 ? t.bwdIatMin[id] : 0;
+  f[k++] = std(t.f32[f32Row + ROW.bwdIatM2], nbIat);
+  f[k++] = nbIat > 0 ? t.u32[u32Row + ROW.bwdIatMax] : 0;
+  f[k++] = nbIat > 0 ? t.u32[u32Row + ROW.bwdIatMin] : 0;
   // PSH / URG per direction, header lengths, per-direction rates.
-  f[k++] = t.fwdPsh[id];
-  f[k++] = t.bwdPsh[id];
-  f[k++] = t.fwdUrg[id];
-  f[k++] = t.bwdUrg[id];
-  const fwdHeader = t.fwdHeaderBytes[id];
+  f[k++] = t.u32[u32Row + ROW.fwdPsh];
+  f[k++] = t.u32[u32Row + ROW.bwdPsh];
+  f[k++] = t.u32[u32Row + ROW.fwdUrg];
+  f[k++] = t.u32[u32Row + ROW.bwdUrg];
+  const fwdHeader = t.f64[f64Row + ROW.fwdHeaderBytes];
   f[k++] = fwdHeader;
-  f[k++] = t.bwdHeaderBytes[id];
+  f[k++] = t.f64[f64Row + ROW.bwdHeaderBytes];
   f[k++] = seconds > 0 ? nf / seconds : 0;
   f[k++] = seconds > 0 ? nb / seconds : 0;
   // Packet length over both directions: the two Welford groups combined.
-  const minLen = Math.min(nf > 0 ? t.fwdLenMin[id] : Infinity, nb > 0 ? t.bwdLenMin[id] : Infinity);
+  const minLen = Math.min(
+    nf > 0 ? t.u32[u32Row + ROW.fwdLenMin] : Infinity,
+    nb > 0 ? t.u32[u32Row + ROW.bwdLenMin] : Infinity,
+  );
   f[k++] = n > 0 ? minLen : 0;
-  f[k++] = Math.max(nf > 0 ? t.fwdLenMax[id] : 0, nb > 0 ? t.bwdLenMax[id] : 0);
+  f[k++] = Math.max(
+    nf > 0 ? t.u32[u32Row + ROW.fwdLenMax] : 0,
+    nb > 0 ? t.u32[u32Row + ROW.bwdLenMax] : 0,
+  );
   const mean = n > 0 ? (sf + sb) / n : 0;
-  let m2 = t.fwdLenM2[id] + t.bwdLenM2[id];
+  let m2 = t.f32[f32Row + ROW.fwdLenM2] + t.f32[f32Row + ROW.bwdLenM2];
   if (nf > 0 && nb > 0) {
     const delta = sf / nf - sb / nb;
     m2 += delta * delta * nf * nb / n;
@@ -189,50 +199,81 @@ export function writeFlowRow(
   f[k++] = Math.sqrt(variance);
   f[k++] = variance;
   // Flag counts: FIN SYN RST PSH ACK URG CWR ECE.
-  for (let flag = 0; flag < 8; flag++) f[k++] = t.flagCounts[id * 8 + flag];
+  for (let flag = 0; flag < 8; flag++) f[k++] = t.u32[u32Row + ROW.flags + flag];
   f[k++] = nf > 0 ? Math.floor(nb / nf) : 0;
   f[k++] = mean;
   f[k++] = nf > 0 ? sf / nf : 0;
   f[k++] = nb > 0 ? sb / nb : 0;
   f[k++] = fwdHeader;
   // Bulk: bytes/bulk, packets/bulk, rate, each rounded down as in CICFlowMeter.
-  k = writeBulk(f, k, t.fBulkStates[id], t.fBulkBytes[id], t.fBulkPackets[id], t.fBulkDuration[id]);
-  k = writeBulk(f, k, t.bBulkStates[id], t.bBulkBytes[id], t.bBulkPackets[id], t.bBulkDuration[id]);
+  k = writeBulk(
+    f,
+    k,
+    t.u32[u32Row + ROW.fBulkStates],
+    t.f64[f64Row + ROW.fBulkBytes],
+    t.u32[u32Row + ROW.fBulkPackets],
+    t.u32[u32Row + ROW.fBulkDuration],
+  );
+  k = writeBulk(
+    f,
+    k,
+    t.u32[u32Row + ROW.bBulkStates],
+    t.f64[f64Row + ROW.bBulkBytes],
+    t.u32[u32Row + ROW.bBulkPackets],
+    t.u32[u32Row + ROW.bBulkDuration],
+  );
   // Subflows.
-  const subflows = t.subflows[id];
+  const subflows = t.u32[u32Row + ROW.subflows];
   f[k++] = Math.floor(nf / subflows);
   f[k++] = Math.floor(sf / subflows);
   f[k++] = Math.floor(nb / subflows);
   f[k++] = Math.floor(sb / subflows);
-  f[k++] = t.initWinFwd[id];
-  f[k++] = t.initWinBwd[id];
-  f[k++] = t.actDataFwd[id];
-  f[k++] = nf > 0 && t.minSegFwd[id] !== 0xffff ? t.minSegFwd[id] : 0;
+  f[k++] = t.i32[u32Row + ROW.initWinFwd];
+  f[k++] = t.i32[u32Row + ROW.initWinBwd];
+  f[k++] = t.u32[u32Row + ROW.actDataFwd];
+  f[k++] = nf > 0 && t.u32[u32Row + ROW.minSegFwd] !== 0xffff ? t.u32[u32Row + ROW.minSegFwd] : 0;
   // Active and idle periods.
   k = writePeriods(
     f,
     k,
-    t.activeCount[id],
-    t.activeSum[id],
-    t.activeM2[id],
-    t.activeMax[id],
-    t.activeMin[id],
+    t.u32[u32Row + ROW.activeCount],
+    t.u32[u32Row + ROW.activeSum],
+    t.f32[f32Row + ROW.activeM2],
+    t.u32[u32Row + ROW.activeMax],
+    t.u32[u32Row + ROW.activeMin],
   );
-  writePeriods(f, k, t.idleCount[id], t.idleSum[id], t.idleM2[id], t.idleMax[id], t.idleMin[id]);
+  writePeriods(
+    f,
+    k,
+    t.u32[u32Row + ROW.idleCount],
+    t.u32[u32Row + ROW.idleSum],
+    t.f32[f32Row + ROW.idleM2],
+    t.u32[u32Row + ROW.idleMax],
+    t.u32[u32Row + ROW.idleMin],
+  );
 
   // Identity and bookkeeping.
-  const srcBytes = new Uint8Array(t.srcWords.buffer, id * 16, 16);
-  const dstBytes = new Uint8Array(t.dstWords.buffer, id * 16, 16);
-  out.srcAddr.set(srcBytes, row * 16);
-  out.dstAddr.set(dstBytes, row * 16);
-  out.srcPort[row] = t.srcPort[id];
-  out.dstPort[row] = t.dstPort[id];
-  out.protocol[row] = t.protocol[id];
-  out.ipVersion[row] = t.ipVersion[id];
-  out.vlan[row] = t.vlan[id];
+  // Addresses: the row keeps them as 32-bit words in memory (little-endian) order.
+  for (let w = 0; w < 4; w++) {
+    const sw = t.u32[u32Row + ROW.srcWords + w], dw = t.u32[u32Row + ROW.dstWords + w];
+    for (let byte = 0; byte < 4; byte++) {
+      out.srcAddr[row * 16 + w * 4 + byte] = (sw >>> (8 * byte)) & 0xff;
+      out.dstAddr[row * 16 + w * 4 + byte] = (dw >>> (8 * byte)) & 0xff;
+    }
+  }
+  out.srcPort[row] = t.u32[u32Row + ROW.srcPort];
+  out.dstPort[row] = t.u32[u32Row + ROW.dstPort];
+  out.protocol[row] = t.u32[u32Row + ROW.protocol];
+  out.ipVersion[row] = t.u32[u32Row + ROW.ipVersion];
+  out.vlan[row] = t.u32[u32Row + ROW.vlan];
   out.startMicros[row] = start;
   out.endMicros[row] = start + duration;
-  out.connState[row] = connStateOf(t.protocol[id], t.tcpHistory[id], nb, nf);
+  out.connState[row] = connStateOf(
+    t.u32[u32Row + ROW.protocol],
+    t.u32[u32Row + ROW.tcpHistory],
+    nb,
+    nf,
+  );
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;

@@ -38,6 +38,175 @@ export const H_FWD_SYN = 1,
   H_FWD_DATA = 256,
   H_BWD_DATA = 512;
 
+/**
+ * One row per flow in one ArrayBuffer, read through u32/i32/f32/f64 views:
+ * a packet touches a few adjacent cache lines instead of one line per field.
+ * Slot numbers below are u32 slots; f64 fields use their own index space.
+ */
+const HASH = 0;
+const SRC_PORT = 1;
+const DST_PORT = 2;
+const PROTOCOL = 3;
+const VLAN = 4;
+const IP_VERSION = 5;
+const PREV = 6;
+const NEXT = 7;
+const LIST = 8;
+const INIT_WIN_FWD = 9;
+const INIT_WIN_BWD = 10;
+const MIN_SEG_FWD = 11;
+const TCP_HISTORY = 12;
+const CLOSE_REASON = 13;
+const SRC_WORDS = 14;
+const DST_WORDS = 18;
+const LAST_SEEN = 22;
+const FWD_LAST = 23;
+const BWD_FIRST = 24;
+const BWD_LAST = 25;
+const ACTIVE_START = 26;
+const ACTIVE_END = 27;
+const FWD_PACKETS = 28;
+const BWD_PACKETS = 29;
+const FWD_PSH = 30;
+const BWD_PSH = 31;
+const FWD_URG = 32;
+const BWD_URG = 33;
+const ACT_DATA_FWD = 34;
+const SUBFLOWS = 35;
+const FWD_LEN_MIN = 36;
+const FWD_LEN_MAX = 37;
+const BWD_LEN_MIN = 38;
+const BWD_LEN_MAX = 39;
+const FLOW_IAT_MIN = 40;
+const FLOW_IAT_MAX = 41;
+const FWD_IAT_MIN = 42;
+const FWD_IAT_MAX = 43;
+const BWD_IAT_MIN = 44;
+const BWD_IAT_MAX = 45;
+const ACTIVE_COUNT = 46;
+const ACTIVE_SUM = 47;
+const ACTIVE_MIN = 48;
+const ACTIVE_MAX = 49;
+const IDLE_COUNT = 50;
+const IDLE_SUM = 51;
+const IDLE_MIN = 52;
+const IDLE_MAX = 53;
+const F_BULK_STATES = 54;
+const F_BULK_PACKETS = 55;
+const F_BULK_DURATION = 56;
+const F_BULK_PACKET_HELPER = 57;
+const F_BULK_START = 58;
+const F_BULK_LAST = 59;
+const B_BULK_STATES = 60;
+const B_BULK_PACKETS = 61;
+const B_BULK_DURATION = 62;
+const B_BULK_PACKET_HELPER = 63;
+const B_BULK_START = 64;
+const B_BULK_LAST = 65;
+/** FIN, SYN, RST, PSH, ACK, URG, CWR, ECE counts: 8 consecutive slots. */
+const FLAGS = 66;
+const FWD_LEN_M2 = 74;
+const BWD_LEN_M2 = 75;
+const FLOW_IAT_M2 = 76;
+const FWD_IAT_M2 = 77;
+const BWD_IAT_M2 = 78;
+const ACTIVE_M2 = 79;
+const IDLE_M2 = 80;
+/** f64 index within the row. */
+const START_MICROS = 41;
+const FWD_BYTES = 42;
+const BWD_BYTES = 43;
+const FWD_HEADER_BYTES = 44;
+const BWD_HEADER_BYTES = 45;
+const F_BULK_BYTES = 46;
+const F_BULK_SIZE_HELPER = 47;
+const B_BULK_BYTES = 48;
+const B_BULK_SIZE_HELPER = 49;
+/** u32 slots per row (f64 slots per row: half of it). */
+export const ROW_SLOTS = 100;
+const ROW64 = 50;
+
+/** Row offsets by field name, for the feature writer (f64 fields index the f64 view). */
+export const ROW = {
+  hash: HASH,
+  srcPort: SRC_PORT,
+  dstPort: DST_PORT,
+  protocol: PROTOCOL,
+  vlan: VLAN,
+  ipVersion: IP_VERSION,
+  prev: PREV,
+  next: NEXT,
+  list: LIST,
+  initWinFwd: INIT_WIN_FWD,
+  initWinBwd: INIT_WIN_BWD,
+  minSegFwd: MIN_SEG_FWD,
+  tcpHistory: TCP_HISTORY,
+  closeReason: CLOSE_REASON,
+  lastSeen: LAST_SEEN,
+  fwdLast: FWD_LAST,
+  bwdFirst: BWD_FIRST,
+  bwdLast: BWD_LAST,
+  activeStart: ACTIVE_START,
+  activeEnd: ACTIVE_END,
+  fwdPackets: FWD_PACKETS,
+  bwdPackets: BWD_PACKETS,
+  fwdPsh: FWD_PSH,
+  bwdPsh: BWD_PSH,
+  fwdUrg: FWD_URG,
+  bwdUrg: BWD_URG,
+  actDataFwd: ACT_DATA_FWD,
+  subflows: SUBFLOWS,
+  fwdLenMin: FWD_LEN_MIN,
+  fwdLenMax: FWD_LEN_MAX,
+  bwdLenMin: BWD_LEN_MIN,
+  bwdLenMax: BWD_LEN_MAX,
+  flowIatMin: FLOW_IAT_MIN,
+  flowIatMax: FLOW_IAT_MAX,
+  fwdIatMin: FWD_IAT_MIN,
+  fwdIatMax: FWD_IAT_MAX,
+  bwdIatMin: BWD_IAT_MIN,
+  bwdIatMax: BWD_IAT_MAX,
+  activeCount: ACTIVE_COUNT,
+  activeSum: ACTIVE_SUM,
+  activeMin: ACTIVE_MIN,
+  activeMax: ACTIVE_MAX,
+  idleCount: IDLE_COUNT,
+  idleSum: IDLE_SUM,
+  idleMin: IDLE_MIN,
+  idleMax: IDLE_MAX,
+  fBulkStates: F_BULK_STATES,
+  fBulkPackets: F_BULK_PACKETS,
+  fBulkDuration: F_BULK_DURATION,
+  fBulkPacketHelper: F_BULK_PACKET_HELPER,
+  fBulkStart: F_BULK_START,
+  fBulkLast: F_BULK_LAST,
+  bBulkStates: B_BULK_STATES,
+  bBulkPackets: B_BULK_PACKETS,
+  bBulkDuration: B_BULK_DURATION,
+  bBulkPacketHelper: B_BULK_PACKET_HELPER,
+  bBulkStart: B_BULK_START,
+  bBulkLast: B_BULK_LAST,
+  fwdLenM2: FWD_LEN_M2,
+  bwdLenM2: BWD_LEN_M2,
+  flowIatM2: FLOW_IAT_M2,
+  fwdIatM2: FWD_IAT_M2,
+  bwdIatM2: BWD_IAT_M2,
+  activeM2: ACTIVE_M2,
+  idleM2: IDLE_M2,
+  startMicros: START_MICROS,
+  fwdBytes: FWD_BYTES,
+  bwdBytes: BWD_BYTES,
+  fwdHeaderBytes: FWD_HEADER_BYTES,
+  bwdHeaderBytes: BWD_HEADER_BYTES,
+  fBulkBytes: F_BULK_BYTES,
+  fBulkSizeHelper: F_BULK_SIZE_HELPER,
+  bBulkBytes: B_BULK_BYTES,
+  bBulkSizeHelper: B_BULK_SIZE_HELPER,
+  srcWords: SRC_WORDS,
+  dstWords: DST_WORDS,
+  flags: FLAGS,
+} as const;
+
 const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2;
 const NIL = -1;
 const U32_MAX = 0xffffffff;
@@ -68,94 +237,12 @@ export class FlowTable {
   private readonly heads = new Int32Array(3).fill(NIL);
   private readonly tails = new Int32Array(3).fill(NIL);
 
-  // Identity.
-  srcWords = new Uint32Array(0);
-  dstWords = new Uint32Array(0);
-  srcPort = new Uint16Array(0);
-  dstPort = new Uint16Array(0);
-  protocol = new Uint8Array(0);
-  ipVersion = new Uint8Array(0);
-  vlan = new Uint16Array(0);
-  hash = new Uint32Array(0);
-  // LRU lists.
-  prev = new Int32Array(0);
-  next = new Int32Array(0);
-  list = new Uint8Array(0);
-  // Time: start absolute, the rest offsets from start.
-  startMicros = new Float64Array(0);
-  lastSeen = new Uint32Array(0);
-  fwdLast = new Uint32Array(0);
-  bwdFirst = new Uint32Array(0);
-  bwdLast = new Uint32Array(0);
-  activeStart = new Uint32Array(0);
-  activeEnd = new Uint32Array(0);
-  // Counts.
-  fwdPackets = new Uint32Array(0);
-  bwdPackets = new Uint32Array(0);
-  /** FIN, SYN, RST, PSH, ACK, URG, CWR, ECE counts: 8 per flow. */
-  flagCounts = new Uint32Array(0);
-  fwdPsh = new Uint32Array(0);
-  bwdPsh = new Uint32Array(0);
-  fwdUrg = new Uint32Array(0);
-  bwdUrg = new Uint32Array(0);
-  actDataFwd = new Uint32Array(0);
-  subflows = new Uint32Array(0);
-  // Payload and header sums.
-  fwdBytes = new Float64Array(0);
-  bwdBytes = new Float64Array(0);
-  fwdHeaderBytes = new Float64Array(0);
-  bwdHeaderBytes = new Float64Array(0);
-  // Welford second moments.
-  fwdLenM2 = new Float32Array(0);
-  bwdLenM2 = new Float32Array(0);
-  flowIatM2 = new Float32Array(0);
-  fwdIatM2 = new Float32Array(0);
-  bwdIatM2 = new Float32Array(0);
-  // Min / max.
-  fwdLenMin = new Uint32Array(0);
-  fwdLenMax = new Uint32Array(0);
-  bwdLenMin = new Uint32Array(0);
-  bwdLenMax = new Uint32Array(0);
-  flowIatMin = new Uint32Array(0);
-  flowIatMax = new Uint32Array(0);
-  fwdIatMin = new Uint32Array(0);
-  fwdIatMax = new Uint32Array(0);
-  bwdIatMin = new Uint32Array(0);
-  bwdIatMax = new Uint32Array(0);
-  // Active / idle periods: count, sum, M2, min, max.
-  activeCount = new Uint32Array(0);
-  activeSum = new Uint32Array(0);
-  activeM2 = new Float32Array(0);
-  activeMin = new Uint32Array(0);
-  activeMax = new Uint32Array(0);
-  idleCount = new Uint32Array(0);
-  idleSum = new Uint32Array(0);
-  idleM2 = new Float32Array(0);
-  idleMin = new Uint32Array(0);
-  idleMax = new Uint32Array(0);
-  // Bulk state per direction (times are offset + 1, 0 = unset, as CIC uses 0).
-  fBulkStates = new Uint32Array(0);
-  fBulkPackets = new Uint32Array(0);
-  fBulkDuration = new Uint32Array(0);
-  fBulkPacketHelper = new Uint32Array(0);
-  fBulkStart = new Uint32Array(0);
-  fBulkLast = new Uint32Array(0);
-  fBulkBytes = new Float64Array(0);
-  fBulkSizeHelper = new Float64Array(0);
-  bBulkStates = new Uint32Array(0);
-  bBulkPackets = new Uint32Array(0);
-  bBulkDuration = new Uint32Array(0);
-  bBulkPacketHelper = new Uint32Array(0);
-  bBulkStart = new Uint32Array(0);
-  bBulkLast = new Uint32Array(0);
-  bBulkBytes = new Float64Array(0);
-  bBulkSizeHelper = new Float64Array(0);
-  // TCP.
-  initWinFwd = new Int32Array(0);
-  initWinBwd = new Int32Array(0);
-  minSegFwd = new Uint16Array(0);
-  tcpHistory = new Uint16Array(0);
-  closeReason = new Uint8Array(0);
+  /** The rows and their views (recreated when the table grows). */
+  rows = new ArrayBuffer(0);
+  u32 = new Uint32Array(0);
+  i32 = new Int32Array(0);
+  f32 = new Float32Array(0);
+  f64 = new Float64Array(0);
 
   /** Flows ended by reason (index as FLOW_END_REASONS). */
   readonly endedByReason = new Float64Array(6);
@@ -167,16 +254,7 @@ export class FlowTable {
 
   /** Bytes held by the per-flow arrays and the index (what one more flow costs, times capacity). */
   bytesAllocated(): number {
-    let total = 0;
-    for (const value of Object.values(this)) {
-      if (
-        ArrayBuffer.isView(value) && value !== this.endedByReason && value !== this.heads &&
-        value !== this.tails
-      ) {
-        total += value.byteLength;
-      }
-    }
-    return total;
+    return this.rows.byteLength + this.index.byteLength;
   }
 
   /** Bytes per flow slot (all per-flow arrays plus the index share). */
@@ -196,7 +274,7 @@ export class FlowTable {
       const entry = index[slot];
       if (entry === 0) break;
       const candidate = entry - 1;
-      if (this.hash[candidate] === h) {
+      if (this.u32[candidate * ROW_SLOTS + HASH] === h) {
         const m = this.match(candidate, p);
         if (m !== 0) {
           id = candidate;
@@ -207,11 +285,11 @@ export class FlowTable {
       slot = (slot + 1) & mask;
     }
     if (id !== NIL) {
-      const offset = ts - this.startMicros[id];
-      const closed = this.list[id] === CLOSED_LIST;
-      const quiet = offset - this.lastSeen[id];
+      const offset = ts - this.f64[id * ROW64 + START_MICROS];
+      const closed = this.u32[id * ROW_SLOTS + LIST] === CLOSED_LIST;
+      const quiet = offset - this.u32[id * ROW_SLOTS + LAST_SEEN];
       if (closed && quiet > this.limits.closeLingerMicros) {
-        this.end(id, this.closeReason[id]);
+        this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
       } else if (quiet > this.limits.idleTimeoutMicros) {
         // Idle past the timeout but not yet swept (same batch): end it as idle.
         this.end(id, END_IDLE);
@@ -219,7 +297,7 @@ export class FlowTable {
         this.end(id, END_ACTIVE);
       } else if (closed && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         // A new connection reusing the ports of one that just closed.
-        this.end(id, this.closeReason[id]);
+        this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
       } else {
         this.update(id, forward, p, offset < 0 ? 0 : offset);
         return;
@@ -232,12 +310,18 @@ export class FlowTable {
   expire(now: number): void {
     const closedCutoff = now - this.limits.closeLingerMicros;
     for (let id = this.heads[CLOSED_LIST]; id !== NIL; id = this.heads[CLOSED_LIST]) {
-      if (this.startMicros[id] + this.lastSeen[id] >= closedCutoff) break;
-      this.end(id, this.closeReason[id]);
+      if (
+        this.f64[id * ROW64 + START_MICROS] + this.u32[id * ROW_SLOTS + LAST_SEEN] >=
+          closedCutoff
+      ) break;
+      this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
     }
     const idleCutoff = now - this.limits.idleTimeoutMicros;
     for (let id = this.heads[OPEN_LIST]; id !== NIL; id = this.heads[OPEN_LIST]) {
-      if (this.startMicros[id] + this.lastSeen[id] >= idleCutoff) break;
+      if (
+        this.f64[id * ROW64 + START_MICROS] + this.u32[id * ROW_SLOTS + LAST_SEEN] >=
+          idleCutoff
+      ) break;
       this.end(id, END_IDLE);
     }
   }
@@ -246,25 +330,25 @@ export class FlowTable {
   flushAll(reason: number): void {
     for (const list of [CLOSED_LIST, OPEN_LIST]) {
       for (let id = this.heads[list]; id !== NIL; id = this.heads[list]) {
-        this.end(id, list === CLOSED_LIST ? this.closeReason[id] : reason);
+        this.end(id, list === CLOSED_LIST ? this.u32[id * ROW_SLOTS + CLOSE_REASON] : reason);
       }
     }
   }
 
   /** 1 when `p` goes forward in flow `id`, 2 when backward, 0 when not this flow. */
   private match(id: number, p: DecodedPacket): number {
-    if (this.protocol[id] !== p.protocol || this.vlan[id] !== p.vlan) return 0;
-    const o = id * 4;
-    const sw = this.srcWords, dw = this.dstWords, ps = p.srcWords, pd = p.dstWords;
+    const u = this.u32, r = id * ROW_SLOTS;
+    if (u[r + PROTOCOL] !== p.protocol || u[r + VLAN] !== p.vlan) return 0;
+    const ps = p.srcWords, pd = p.dstWords, s = r + SRC_WORDS, d = r + DST_WORDS;
     if (
-      this.srcPort[id] === p.srcPort && this.dstPort[id] === p.dstPort &&
-      sw[o] === ps[0] && sw[o + 1] === ps[1] && sw[o + 2] === ps[2] && sw[o + 3] === ps[3] &&
-      dw[o] === pd[0] && dw[o + 1] === pd[1] && dw[o + 2] === pd[2] && dw[o + 3] === pd[3]
+      u[r + SRC_PORT] === p.srcPort && u[r + DST_PORT] === p.dstPort &&
+      u[s] === ps[0] && u[s + 1] === ps[1] && u[s + 2] === ps[2] && u[s + 3] === ps[3] &&
+      u[d] === pd[0] && u[d + 1] === pd[1] && u[d + 2] === pd[2] && u[d + 3] === pd[3]
     ) return 1;
     if (
-      this.srcPort[id] === p.dstPort && this.dstPort[id] === p.srcPort &&
-      sw[o] === pd[0] && sw[o + 1] === pd[1] && sw[o + 2] === pd[2] && sw[o + 3] === pd[3] &&
-      dw[o] === ps[0] && dw[o + 1] === ps[1] && dw[o + 2] === ps[2] && dw[o + 3] === ps[3]
+      u[r + SRC_PORT] === p.dstPort && u[r + DST_PORT] === p.srcPort &&
+      u[s] === pd[0] && u[s + 1] === pd[1] && u[s + 2] === pd[2] && u[s + 3] === pd[3] &&
+      u[d] === ps[0] && u[d + 1] === ps[1] && u[d + 2] === ps[2] && u[d + 3] === ps[3]
     ) return 2;
     return 0;
   }
@@ -279,7 +363,7 @@ export class FlowTable {
     let id: number;
     if (this.freeHead !== NIL) {
       id = this.freeHead;
-      this.freeHead = this.next[id];
+      this.freeHead = this.i32[id * ROW_SLOTS + NEXT];
     } else {
       if (this.nextUnused >= this.capacity) {
         this.grow(Math.min(this.capacity * 2, this.limits.maxFlows));
@@ -288,176 +372,161 @@ export class FlowTable {
     }
     this.live++;
     this.flowsCreated++;
-    // Identity.
-    const o = id * 4;
-    this.srcWords.set(p.srcWords, o);
-    this.dstWords.set(p.dstWords, o);
-    this.srcPort[id] = p.srcPort;
-    this.dstPort[id] = p.dstPort;
-    this.protocol[id] = p.protocol;
-    this.ipVersion[id] = p.ipVersion;
-    this.vlan[id] = p.vlan;
-    this.hash[id] = h;
+    // Reset the whole row (rows are reused), then identity; minimums start at the top.
+    const u32 = this.u32, u = id * ROW_SLOTS;
+    u32.fill(0, u, u + ROW_SLOTS);
+    const ps = p.srcWords, pd = p.dstWords, sw = u + SRC_WORDS, dw = u + DST_WORDS;
+    u32[sw] = ps[0], u32[sw + 1] = ps[1], u32[sw + 2] = ps[2], u32[sw + 3] = ps[3];
+    u32[dw] = pd[0], u32[dw + 1] = pd[1], u32[dw + 2] = pd[2], u32[dw + 3] = pd[3];
+    u32[u + SRC_PORT] = p.srcPort;
+    u32[u + DST_PORT] = p.dstPort;
+    u32[u + PROTOCOL] = p.protocol;
+    u32[u + IP_VERSION] = p.ipVersion;
+    u32[u + VLAN] = p.vlan;
+    u32[u + HASH] = h;
     this.insertIndex(id, h);
     this.append(id, OPEN_LIST);
-    // Reset the statistics (rows are reused).
-    this.startMicros[id] = ts;
-    this.lastSeen[id] = 0;
-    this.fwdLast[id] = 0;
-    this.bwdFirst[id] = 0;
-    this.bwdLast[id] = 0;
-    this.activeStart[id] = 0;
-    this.activeEnd[id] = 0;
-    this.fwdPackets[id] = 0;
-    this.bwdPackets[id] = 0;
-    this.flagCounts.fill(0, id * 8, id * 8 + 8);
-    this.fwdPsh[id] = 0;
-    this.bwdPsh[id] = 0;
-    this.fwdUrg[id] = 0;
-    this.bwdUrg[id] = 0;
-    this.actDataFwd[id] = 0;
-    this.subflows[id] = 1;
-    this.fwdBytes[id] = 0;
-    this.bwdBytes[id] = 0;
-    this.fwdHeaderBytes[id] = 0;
-    this.bwdHeaderBytes[id] = 0;
-    this.fwdLenM2[id] = 0;
-    this.bwdLenM2[id] = 0;
-    this.flowIatM2[id] = 0;
-    this.fwdIatM2[id] = 0;
-    this.bwdIatM2[id] = 0;
-    this.fwdLenMin[id] = U32_MAX;
-    this.fwdLenMax[id] = 0;
-    this.bwdLenMin[id] = U32_MAX;
-    this.bwdLenMax[id] = 0;
-    this.flowIatMin[id] = U32_MAX;
-    this.flowIatMax[id] = 0;
-    this.fwdIatMin[id] = U32_MAX;
-    this.fwdIatMax[id] = 0;
-    this.bwdIatMin[id] = U32_MAX;
-    this.bwdIatMax[id] = 0;
-    this.activeCount[id] = 0;
-    this.activeSum[id] = 0;
-    this.activeM2[id] = 0;
-    this.activeMin[id] = U32_MAX;
-    this.activeMax[id] = 0;
-    this.idleCount[id] = 0;
-    this.idleSum[id] = 0;
-    this.idleM2[id] = 0;
-    this.idleMin[id] = U32_MAX;
-    this.idleMax[id] = 0;
-    this.fBulkStates[id] = 0;
-    this.fBulkPackets[id] = 0;
-    this.fBulkDuration[id] = 0;
-    this.fBulkPacketHelper[id] = 0;
-    this.fBulkStart[id] = 0;
-    this.fBulkLast[id] = 0;
-    this.fBulkBytes[id] = 0;
-    this.fBulkSizeHelper[id] = 0;
-    this.bBulkStates[id] = 0;
-    this.bBulkPackets[id] = 0;
-    this.bBulkDuration[id] = 0;
-    this.bBulkPacketHelper[id] = 0;
-    this.bBulkStart[id] = 0;
-    this.bBulkLast[id] = 0;
-    this.bBulkBytes[id] = 0;
-    this.bBulkSizeHelper[id] = 0;
-    this.initWinFwd[id] = -1;
-    this.initWinBwd[id] = -1;
-    this.minSegFwd[id] = 0xffff;
-    this.tcpHistory[id] = 0;
-    this.closeReason[id] = 0;
+    this.f64[id * ROW64 + START_MICROS] = ts;
+    u32[u + SUBFLOWS] = 1;
+    u32[u + FWD_LEN_MIN] = U32_MAX;
+    u32[u + BWD_LEN_MIN] = U32_MAX;
+    u32[u + FLOW_IAT_MIN] = U32_MAX;
+    u32[u + FWD_IAT_MIN] = U32_MAX;
+    u32[u + BWD_IAT_MIN] = U32_MAX;
+    u32[u + ACTIVE_MIN] = U32_MAX;
+    u32[u + IDLE_MIN] = U32_MAX;
+    this.i32[id * ROW_SLOTS + INIT_WIN_FWD] = -1;
+    this.i32[id * ROW_SLOTS + INIT_WIN_BWD] = -1;
+    this.u32[id * ROW_SLOTS + MIN_SEG_FWD] = 0xffff;
+    this.u32[id * ROW_SLOTS + TCP_HISTORY] = 0;
+    this.u32[id * ROW_SLOTS + CLOSE_REASON] = 0;
     this.update(id, true, p, 0);
   }
 
   /** Adds packet `p` at offset `t` (us from flow start) to flow `id`. */
   private update(id: number, forward: boolean, p: DecodedPacket, t: number): void {
-    const first = this.fwdPackets[id] === 0 && this.bwdPackets[id] === 0;
+    const first = this.u32[id * ROW_SLOTS + FWD_PACKETS] === 0 &&
+      this.u32[id * ROW_SLOTS + BWD_PACKETS] === 0;
     const size = p.payloadBytes;
     if (!first) {
       // Active/idle periods, as CICFlowMeter's updateActiveIdleTime.
-      const sinceActive = t - this.activeEnd[id];
+      const sinceActive = t - this.u32[id * ROW_SLOTS + ACTIVE_END];
       if (sinceActive > this.limits.activityTimeoutMicros) {
-        const active = this.activeEnd[id] - this.activeStart[id];
+        const active = this.u32[id * ROW_SLOTS + ACTIVE_END] -
+          this.u32[id * ROW_SLOTS + ACTIVE_START];
         if (active > 0) {
           addPeriod(
-            this.activeCount,
-            this.activeSum,
-            this.activeM2,
-            this.activeMin,
-            this.activeMax,
-            id,
+            this.u32,
+            id * ROW_SLOTS + ACTIVE_COUNT,
+            this.f32,
+            id * ROW_SLOTS + ACTIVE_M2,
             active,
           );
         }
         addPeriod(
-          this.idleCount,
-          this.idleSum,
-          this.idleM2,
-          this.idleMin,
-          this.idleMax,
-          id,
+          this.u32,
+          id * ROW_SLOTS + IDLE_COUNT,
+          this.f32,
+          id * ROW_SLOTS + IDLE_M2,
           sinceActive,
         );
-        this.activeStart[id] = t;
-        this.activeEnd[id] = t;
-      } else if (t > this.activeEnd[id]) {
-        this.activeEnd[id] = t;
+        this.u32[id * ROW_SLOTS + ACTIVE_START] = t;
+        this.u32[id * ROW_SLOTS + ACTIVE_END] = t;
+      } else if (t > this.u32[id * ROW_SLOTS + ACTIVE_END]) {
+        this.u32[id * ROW_SLOTS + ACTIVE_END] = t;
       }
       // Flow IAT.
-      const previous = this.lastSeen[id];
+      const previous = this.u32[id * ROW_SLOTS + LAST_SEEN];
       const iat = t > previous ? t - previous : 0;
-      if (iat > 1_000_000) this.subflows[id]++;
-      const n = this.fwdPackets[id] + this.bwdPackets[id]; // packets before = IATs after
-      this.flowIatM2[id] += welfordStep(previous, n - 1, iat);
-      if (iat < this.flowIatMin[id]) this.flowIatMin[id] = iat;
-      if (iat > this.flowIatMax[id]) this.flowIatMax[id] = iat;
-      if (t > previous) this.lastSeen[id] = t;
+      if (iat > 1_000_000) this.u32[id * ROW_SLOTS + SUBFLOWS]++;
+      const n = this.u32[id * ROW_SLOTS + FWD_PACKETS] + this.u32[id * ROW_SLOTS + BWD_PACKETS]; // packets before = IATs after
+      this.f32[id * ROW_SLOTS + FLOW_IAT_M2] += welfordStep(previous, n - 1, iat);
+      if (iat < this.u32[id * ROW_SLOTS + FLOW_IAT_MIN]) {
+        this.u32[id * ROW_SLOTS + FLOW_IAT_MIN] = iat;
+      }
+      if (iat > this.u32[id * ROW_SLOTS + FLOW_IAT_MAX]) {
+        this.u32[id * ROW_SLOTS + FLOW_IAT_MAX] = iat;
+      }
+      if (t > previous) this.u32[id * ROW_SLOTS + LAST_SEEN] = t;
     }
     const flags = p.tcpFlags;
     if (forward) {
-      const n = ++this.fwdPackets[id];
-      this.fwdLenM2[id] += welfordStep(this.fwdBytes[id], n - 1, size);
-      this.fwdBytes[id] += size;
-      if (size < this.fwdLenMin[id]) this.fwdLenMin[id] = size;
-      if (size > this.fwdLenMax[id]) this.fwdLenMax[id] = size;
-      this.fwdHeaderBytes[id] += p.l4HeaderBytes;
-      if (p.l4HeaderBytes < this.minSegFwd[id]) this.minSegFwd[id] = p.l4HeaderBytes;
-      if (size >= 1) this.actDataFwd[id]++;
+      const n = ++this.u32[id * ROW_SLOTS + FWD_PACKETS];
+      this.f32[id * ROW_SLOTS + FWD_LEN_M2] += welfordStep(
+        this.f64[id * ROW64 + FWD_BYTES],
+        n - 1,
+        size,
+      );
+      this.f64[id * ROW64 + FWD_BYTES] += size;
+      if (size < this.u32[id * ROW_SLOTS + FWD_LEN_MIN]) {
+        this.u32[id * ROW_SLOTS + FWD_LEN_MIN] = size;
+      }
+      if (size > this.u32[id * ROW_SLOTS + FWD_LEN_MAX]) {
+        this.u32[id * ROW_SLOTS + FWD_LEN_MAX] = size;
+      }
+      this.f64[id * ROW64 + FWD_HEADER_BYTES] += p.l4HeaderBytes;
+      if (p.l4HeaderBytes < this.u32[id * ROW_SLOTS + MIN_SEG_FWD]) {
+        this.u32[id * ROW_SLOTS + MIN_SEG_FWD] = p.l4HeaderBytes;
+      }
+      if (size >= 1) this.u32[id * ROW_SLOTS + ACT_DATA_FWD]++;
       if (n > 1) {
-        const last = this.fwdLast[id];
+        const last = this.u32[id * ROW_SLOTS + FWD_LAST];
         const iat = t > last ? t - last : 0;
         // Sum of earlier forward IATs is fwdLast (the first forward packet is at offset 0).
-        this.fwdIatM2[id] += welfordStep(last, n - 2, iat);
-        if (iat < this.fwdIatMin[id]) this.fwdIatMin[id] = iat;
-        if (iat > this.fwdIatMax[id]) this.fwdIatMax[id] = iat;
-        if (t > last) this.fwdLast[id] = t;
+        this.f32[id * ROW_SLOTS + FWD_IAT_M2] += welfordStep(last, n - 2, iat);
+        if (iat < this.u32[id * ROW_SLOTS + FWD_IAT_MIN]) {
+          this.u32[id * ROW_SLOTS + FWD_IAT_MIN] = iat;
+        }
+        if (iat > this.u32[id * ROW_SLOTS + FWD_IAT_MAX]) {
+          this.u32[id * ROW_SLOTS + FWD_IAT_MAX] = iat;
+        }
+        if (t > last) this.u32[id * ROW_SLOTS + FWD_LAST] = t;
       }
-      if (flags & TCP_PSH) this.fwdPsh[id]++;
-      if (flags & TCP_URG) this.fwdUrg[id]++;
-      if (p.protocol === PROTO_TCP && this.initWinFwd[id] < 0) this.initWinFwd[id] = p.tcpWindow;
+      if (flags & TCP_PSH) this.u32[id * ROW_SLOTS + FWD_PSH]++;
+      if (flags & TCP_URG) this.u32[id * ROW_SLOTS + FWD_URG]++;
+      if (p.protocol === PROTO_TCP && this.i32[id * ROW_SLOTS + INIT_WIN_FWD] < 0) {
+        this.i32[id * ROW_SLOTS + INIT_WIN_FWD] = p.tcpWindow;
+      }
       this.updateBulk(id, true, size, t);
     } else {
-      const n = ++this.bwdPackets[id];
-      this.bwdLenM2[id] += welfordStep(this.bwdBytes[id], n - 1, size);
-      this.bwdBytes[id] += size;
-      if (size < this.bwdLenMin[id]) this.bwdLenMin[id] = size;
-      if (size > this.bwdLenMax[id]) this.bwdLenMax[id] = size;
-      this.bwdHeaderBytes[id] += p.l4HeaderBytes;
-      if (n === 1) {
-        this.bwdFirst[id] = t;
-        this.bwdLast[id] = t;
-      } else {
-        const last = this.bwdLast[id];
-        const iat = t > last ? t - last : 0;
-        this.bwdIatM2[id] += welfordStep(last - this.bwdFirst[id], n - 2, iat);
-        if (iat < this.bwdIatMin[id]) this.bwdIatMin[id] = iat;
-        if (iat > this.bwdIatMax[id]) this.bwdIatMax[id] = iat;
-        if (t > last) this.bwdLast[id] = t;
+      const n = ++this.u32[id * ROW_SLOTS + BWD_PACKETS];
+      this.f32[id * ROW_SLOTS + BWD_LEN_M2] += welfordStep(
+        this.f64[id * ROW64 + BWD_BYTES],
+        n - 1,
+        size,
+      );
+      this.f64[id * ROW64 + BWD_BYTES] += size;
+      if (size < this.u32[id * ROW_SLOTS + BWD_LEN_MIN]) {
+        this.u32[id * ROW_SLOTS + BWD_LEN_MIN] = size;
       }
-      if (flags & TCP_PSH) this.bwdPsh[id]++;
-      if (flags & TCP_URG) this.bwdUrg[id]++;
-      if (p.protocol === PROTO_TCP && this.initWinBwd[id] < 0) this.initWinBwd[id] = p.tcpWindow;
+      if (size > this.u32[id * ROW_SLOTS + BWD_LEN_MAX]) {
+        this.u32[id * ROW_SLOTS + BWD_LEN_MAX] = size;
+      }
+      this.f64[id * ROW64 + BWD_HEADER_BYTES] += p.l4HeaderBytes;
+      if (n === 1) {
+        this.u32[id * ROW_SLOTS + BWD_FIRST] = t;
+        this.u32[id * ROW_SLOTS + BWD_LAST] = t;
+      } else {
+        const last = this.u32[id * ROW_SLOTS + BWD_LAST];
+        const iat = t > last ? t - last : 0;
+        this.f32[id * ROW_SLOTS + BWD_IAT_M2] += welfordStep(
+          last - this.u32[id * ROW_SLOTS + BWD_FIRST],
+          n - 2,
+          iat,
+        );
+        if (iat < this.u32[id * ROW_SLOTS + BWD_IAT_MIN]) {
+          this.u32[id * ROW_SLOTS + BWD_IAT_MIN] = iat;
+        }
+        if (iat > this.u32[id * ROW_SLOTS + BWD_IAT_MAX]) {
+          this.u32[id * ROW_SLOTS + BWD_IAT_MAX] = iat;
+        }
+        if (t > last) this.u32[id * ROW_SLOTS + BWD_LAST] = t;
+      }
+      if (flags & TCP_PSH) this.u32[id * ROW_SLOTS + BWD_PSH]++;
+      if (flags & TCP_URG) this.u32[id * ROW_SLOTS + BWD_URG]++;
+      if (p.protocol === PROTO_TCP && this.i32[id * ROW_SLOTS + INIT_WIN_BWD] < 0) {
+        this.i32[id * ROW_SLOTS + INIT_WIN_BWD] = p.tcpWindow;
+      }
       this.updateBulk(id, false, size, t);
     }
     if (p.protocol === PROTO_TCP) this.updateTcp(id, forward, flags, size);
@@ -465,8 +534,8 @@ export class FlowTable {
   }
 
   private updateTcp(id: number, forward: boolean, flags: number, size: number): void {
-    const f = id * 8;
-    const counts = this.flagCounts;
+    const f = id * ROW_SLOTS + FLAGS;
+    const counts = this.u32;
     if (flags & TCP_FIN) counts[f]++;
     if (flags & TCP_SYN) counts[f + 1]++;
     if (flags & TCP_RST) counts[f + 2]++;
@@ -475,21 +544,21 @@ export class FlowTable {
     if (flags & TCP_URG) counts[f + 5]++;
     if (flags & TCP_CWR) counts[f + 6]++;
     if (flags & TCP_ECE) counts[f + 7]++;
-    let history = this.tcpHistory[id];
+    let history = this.u32[id * ROW_SLOTS + TCP_HISTORY];
     const shift = forward ? 0 : 4;
     if (flags & TCP_SYN) history |= (flags & TCP_ACK ? H_FWD_SYNACK : H_FWD_SYN) << shift;
     if (flags & TCP_FIN) history |= H_FWD_FIN << shift;
     if (flags & TCP_RST) history |= H_FWD_RST << shift;
     if (size > 0) history |= forward ? H_FWD_DATA : H_BWD_DATA;
-    this.tcpHistory[id] = history;
-    if (this.list[id] === OPEN_LIST) {
+    this.u32[id * ROW_SLOTS + TCP_HISTORY] = history;
+    if (this.u32[id * ROW_SLOTS + LIST] === OPEN_LIST) {
       if (flags & TCP_RST) {
-        this.closeReason[id] = END_RST;
+        this.u32[id * ROW_SLOTS + CLOSE_REASON] = END_RST;
         this.moveTo(id, CLOSED_LIST);
         return;
       }
       if ((history & (H_FWD_FIN | H_BWD_FIN)) === (H_FWD_FIN | H_BWD_FIN)) {
-        this.closeReason[id] = END_FIN;
+        this.u32[id * ROW_SLOTS + CLOSE_REASON] = END_FIN;
         this.moveTo(id, CLOSED_LIST);
         return;
       }
@@ -500,37 +569,33 @@ export class FlowTable {
   /** CICFlowMeter's bulk detection (updateForwardBulk / updateBackwardBulk). */
   private updateBulk(id: number, forward: boolean, size: number, offset: number): void {
     const t = offset + 1; // 0 means unset, as in CICFlowMeter
-    const states = forward ? this.fBulkStates : this.bBulkStates;
-    const packets = forward ? this.fBulkPackets : this.bBulkPackets;
-    const duration = forward ? this.fBulkDuration : this.bBulkDuration;
-    const helper = forward ? this.fBulkPacketHelper : this.bBulkPacketHelper;
-    const start = forward ? this.fBulkStart : this.bBulkStart;
-    const last = forward ? this.fBulkLast : this.bBulkLast;
-    const bytes = forward ? this.fBulkBytes : this.bBulkBytes;
-    const sizeHelper = forward ? this.fBulkSizeHelper : this.bBulkSizeHelper;
-    const otherLast = forward ? this.bBulkLast[id] : this.fBulkLast[id];
-    if (otherLast > start[id]) start[id] = 0;
+    // The six u32 and two f64 bulk fields of each direction are laid out alike.
+    const u32 = this.u32, f64 = this.f64;
+    const u = id * ROW_SLOTS + (forward ? F_BULK_STATES : B_BULK_STATES) - F_BULK_STATES;
+    const d = id * ROW64 + (forward ? F_BULK_BYTES : B_BULK_BYTES) - F_BULK_BYTES;
+    const otherLast = u32[id * ROW_SLOTS + (forward ? B_BULK_LAST : F_BULK_LAST)];
+    if (otherLast > u32[u + F_BULK_START]) u32[u + F_BULK_START] = 0;
     if (size <= 0) return;
-    if (start[id] === 0 || t - last[id] > 1_000_000) {
-      start[id] = t;
-      last[id] = t;
-      helper[id] = 1;
-      sizeHelper[id] = size;
+    if (u32[u + F_BULK_START] === 0 || t - u32[u + F_BULK_LAST] > 1_000_000) {
+      u32[u + F_BULK_START] = t;
+      u32[u + F_BULK_LAST] = t;
+      u32[u + F_BULK_PACKET_HELPER] = 1;
+      f64[d + F_BULK_SIZE_HELPER] = size;
       return;
     }
-    helper[id]++;
-    sizeHelper[id] += size;
-    if (helper[id] === 4) {
-      states[id]++;
-      packets[id] += helper[id];
-      bytes[id] += sizeHelper[id];
-      duration[id] += t - start[id];
-    } else if (helper[id] > 4) {
-      packets[id]++;
-      bytes[id] += size;
-      duration[id] += t - last[id];
+    const helper = ++u32[u + F_BULK_PACKET_HELPER];
+    f64[d + F_BULK_SIZE_HELPER] += size;
+    if (helper === 4) {
+      u32[u + F_BULK_STATES]++;
+      u32[u + F_BULK_PACKETS] += helper;
+      f64[d + F_BULK_BYTES] += f64[d + F_BULK_SIZE_HELPER];
+      u32[u + F_BULK_DURATION] += t - u32[u + F_BULK_START];
+    } else if (helper > 4) {
+      u32[u + F_BULK_PACKETS]++;
+      f64[d + F_BULK_BYTES] += size;
+      u32[u + F_BULK_DURATION] += t - u32[u + F_BULK_LAST];
     }
-    last[id] = t;
+    u32[u + F_BULK_LAST] = t;
   }
 
   /** Hands the flow to the sink, then frees its row. */
@@ -539,8 +604,8 @@ export class FlowTable {
     this.endedByReason[reason]++;
     this.unlink(id);
     this.removeIndex(id);
-    this.list[id] = NO_LIST;
-    this.next[id] = this.freeHead;
+    this.u32[id * ROW_SLOTS + LIST] = NO_LIST;
+    this.i32[id * ROW_SLOTS + NEXT] = this.freeHead;
     this.freeHead = id;
     this.live--;
   }
@@ -549,26 +614,26 @@ export class FlowTable {
 
   private append(id: number, list: number): void {
     const tail = this.tails[list];
-    this.prev[id] = tail;
-    this.next[id] = NIL;
+    this.i32[id * ROW_SLOTS + PREV] = tail;
+    this.i32[id * ROW_SLOTS + NEXT] = NIL;
     if (tail === NIL) this.heads[list] = id;
-    else this.next[tail] = id;
+    else this.i32[tail * ROW_SLOTS + NEXT] = id;
     this.tails[list] = id;
-    this.list[id] = list;
+    this.u32[id * ROW_SLOTS + LIST] = list;
   }
 
   private unlink(id: number): void {
-    const list = this.list[id];
-    const before = this.prev[id], after = this.next[id];
+    const list = this.u32[id * ROW_SLOTS + LIST];
+    const before = this.i32[id * ROW_SLOTS + PREV], after = this.i32[id * ROW_SLOTS + NEXT];
     if (before === NIL) this.heads[list] = after;
-    else this.next[before] = after;
+    else this.i32[before * ROW_SLOTS + NEXT] = after;
     if (after === NIL) this.tails[list] = before;
-    else this.prev[after] = before;
+    else this.i32[after * ROW_SLOTS + PREV] = before;
   }
 
   /** Moves the flow to the most recent end of its list. */
   private touch(id: number): void {
-    const list = this.list[id];
+    const list = this.u32[id * ROW_SLOTS + LIST];
     if (this.tails[list] === id) return;
     this.unlink(id);
     this.append(id, list);
@@ -592,14 +657,14 @@ export class FlowTable {
   private removeIndex(id: number): void {
     const mask = this.indexMask;
     const index = this.index;
-    let hole = this.hash[id] & mask;
+    let hole = this.u32[id * ROW_SLOTS + HASH] & mask;
     while (index[hole] !== id + 1) hole = (hole + 1) & mask;
     let j = hole;
     for (;;) {
       j = (j + 1) & mask;
       const entry = index[j];
       if (entry === 0) break;
-      const home = this.hash[entry - 1] & mask;
+      const home = this.u32[(entry - 1) * ROW_SLOTS + HASH] & mask;
       // Move the entry back when its home is not inside (hole, j].
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
@@ -614,35 +679,24 @@ export class FlowTable {
   private grow(capacity: number): void {
     const old = this.capacity;
     if (capacity <= old) return;
-    for (const [key, value] of Object.entries(this)) {
-      if (
-        !ArrayBuffer.isView(value) || key === "endedByReason" || key === "heads" || key === "tails"
-      ) continue;
-      if (key === "index") continue;
-      const array = value as Uint32Array;
-      const perFlow = old === 0 ? perFlowWidth(key) : array.length / old;
-      const Constructor = array.constructor as Uint32ArrayConstructor;
-      const grown = new Constructor(capacity * perFlow);
-      grown.set(array);
-      (this as unknown as Record<string, unknown>)[key] = grown;
-    }
+    const rows = new ArrayBuffer(capacity * ROW_SLOTS * 4);
+    new Uint8Array(rows).set(new Uint8Array(this.rows));
+    this.rows = rows;
+    this.u32 = new Uint32Array(rows);
+    this.i32 = new Int32Array(rows);
+    this.f32 = new Float32Array(rows);
+    this.f64 = new Float64Array(rows);
     this.capacity = capacity;
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.index = new Int32Array(size);
     this.indexMask = size - 1;
     for (const list of [OPEN_LIST, CLOSED_LIST]) {
-      for (let id = this.heads[list]; id !== NIL; id = this.next[id]) {
-        this.insertIndex(id, this.hash[id]);
+      for (let id = this.heads[list]; id !== NIL; id = this.i32[id * ROW_SLOTS + NEXT]) {
+        this.insertIndex(id, this.u32[id * ROW_SLOTS + HASH]);
       }
     }
   }
-}
-
-function perFlowWidth(key: string): number {
-  if (key === "srcWords" || key === "dstWords") return 4;
-  if (key === "flagCounts") return 8;
-  return 1;
 }
 
 /**
@@ -656,21 +710,23 @@ function welfordStep(sumBefore: number, n: number, x: number): number {
   return (x - meanBefore) * (x - meanAfter);
 }
 
+/**
+ * Adds one active or idle period: `at` indexes its count, then sum, min and
+ * max follow in the u32 row (ACTIVE_* and IDLE_* are laid out alike).
+ */
 function addPeriod(
-  count: Uint32Array,
-  sum: Uint32Array,
-  m2: Float32Array,
-  min: Uint32Array,
-  max: Uint32Array,
-  id: number,
+  u32: Uint32Array,
+  at: number,
+  f32: Float32Array,
+  m2At: number,
   value: number,
 ): void {
-  const n = count[id];
-  m2[id] += welfordStep(sum[id], n, value);
-  count[id] = n + 1;
-  sum[id] += value;
-  if (value < min[id]) min[id] = value;
-  if (value > max[id]) max[id] = value;
+  const n = u32[at];
+  f32[m2At] += welfordStep(u32[at + 1], n, value);
+  u32[at] = n + 1;
+  u32[at + 1] += value;
+  if (value < u32[at + 2]) u32[at + 2] = value;
+  if (value > u32[at + 3]) u32[at + 3] = value;
 }
 
 /** Direction-independent hash of the flow key of `p`. */
