@@ -1,6 +1,7 @@
 /**
- * The bidirectional flow table: one row per live flow in typed arrays
- * (struct of arrays), found through an open-addressing index with linear
+ * The bidirectional flow table: one fixed-size row per live flow in a single
+ * ArrayBuffer (row-major, so one packet touches a few adjacent cache lines),
+ * found through an open-addressing index with linear
  * probing and backward-shift deletion. Both directions of a flow hash to the
  * same slot; "forward" is the sender of the flow's first packet.
  *
