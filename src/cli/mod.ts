@@ -1,7 +1,9 @@
 /** The command line: one commander program, one module per subcommand. */
 import { Command } from "@commander-js/extra-typings";
+import { registerCapture } from "./capture.ts";
 import { registerFeatures } from "./features.ts";
 import { registerFlows } from "./flows.ts";
+import { registerInterfaces } from "./interfaces.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerTrain } from "./train.ts";
@@ -13,6 +15,8 @@ export function buildCli() {
     .description("Network intrusion detection sensor: capture, flow features, detection, alerts")
     .version("0.1.0");
   registerFlows(program);
+  registerInterfaces(program);
+  registerCapture(program);
   registerFeatures(program);
   registerLab(program);
   registerLabel(program);
