@@ -13,11 +13,13 @@ import { findScenario, type PlannedAttack } from "./scenarios.ts";
 import { SeededRandom } from "./seeded_random.ts";
 import { ensureTools, isRoot, toolVersions } from "./tools.ts";
 import {
+  acquireLabLock,
   BRIDGE,
   CLIENTS,
   createTopology,
   destroyTopology,
   HOSTS,
+  LAB_PREFIX,
   LAB_SUBNET,
   TAP_NAMESPACE,
 } from "./topology.ts";
@@ -123,10 +125,12 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
   ];
+  const releaseLock = await acquireLabLock();
   for (const [sig, fn] of signals) Deno.addSignalListener(sig, fn);
-  const workDir = await Deno.makeTempDir({ prefix: "idslab-" });
+  let workDir = "";
   try {
     await destroyTopology(); // A crashed run's leftovers.
+    workDir = await Deno.makeTempDir({ prefix: LAB_PREFIX });
     await Deno.chmod(workDir, 0o755); // nginx workers (nobody) read the sites.
     log(`scenario ${scenario.name}, ${options.seconds} s, seed ${seed}, intensity ${intensity}`);
     await createTopology();
@@ -228,8 +232,9 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   } finally {
     await group.stopAll(500);
     await destroyTopology();
-    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    if (workDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
     for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+    await releaseLock();
   }
 }
 

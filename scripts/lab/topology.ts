@@ -103,6 +103,13 @@ export async function destroyTopology(): Promise<void> {
   for (const h of HOSTS) {
     await Deno.remove(netnsEtcDir(h.namespace), { recursive: true }).catch(() => {});
   }
+  // Work directories (configs, keys, sites) of earlier runs.
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  for await (const entry of Deno.readDir(tmp)) {
+    if (entry.isDirectory && entry.name.startsWith(LAB_PREFIX)) {
+      await Deno.remove(`${tmp}/${entry.name}`, { recursive: true }).catch(() => {});
+    }
+  }
   // A veth end whose namespace vanished half-way may sit in the root namespace.
   const { stdout } = await run(["ip", "-o", "link", "show"], true);
   for (const match of stdout.matchAll(/^\d+: (lab[a-z0-9]+)[@:]/gm)) {
@@ -165,4 +172,28 @@ export async function assertNoDefaultRoutes(): Promise<void> {
     const { stdout } = await run(["ip", "netns", "exec", ns, "ip", "route", "show", "default"]);
     if (stdout.trim() !== "") throw new Error(`namespace ${ns} has a default route: ${stdout}`);
   }
+}
+
+const LOCK_FILE = `/run/${LAB_PREFIX}lock`;
+
+/**
+ * Takes the lab-wide lock (one range per machine: a second run would delete
+ * the first one's namespaces as leftovers). A lock left by a dead process is
+ * taken over. Returns a release function.
+ */
+export async function acquireLabLock(): Promise<() => Promise<void>> {
+  const holder = Number(await Deno.readTextFile(LOCK_FILE).catch(() => "0"));
+  if (holder > 0 && holder !== Deno.pid) {
+    const alive = await Deno.stat(`/proc/${holder}`).then(() => true, () => false);
+    if (alive) {
+      throw new Error(
+        `another lab run (pid ${holder}) is active; wait for it, or stop it, or remove ${LOCK_FILE}`,
+      );
+    }
+  }
+  await Deno.writeTextFile(LOCK_FILE, `${Deno.pid}\n`);
+  return async () => {
+    const now = Number(await Deno.readTextFile(LOCK_FILE).catch(() => "0"));
+    if (now === Deno.pid) await Deno.remove(LOCK_FILE).catch(() => {});
+  };
 }
