@@ -11,7 +11,7 @@ import { runBenignClient } from "./benign.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { findScenario, type PlannedAttack } from "./scenarios.ts";
 import { SeededRandom } from "./seeded_random.ts";
-import { ensureTools, isRoot, toolVersions } from "./tools.ts";
+import { ensureTools, isRoot, missingTools, packagesFor, toolVersions } from "./tools.ts";
 import {
   acquireLabLock,
   BRIDGE,
@@ -98,9 +98,16 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     throw new Error(`--seconds must be between 5 and 3600, got ${options.seconds}`);
   }
   if (!isRoot()) {
-    throw new Error("the lab needs root (network namespaces, raw sockets, packet capture)");
+    const missing = missingTools();
+    throw new Error(
+      "the lab needs root (network namespaces, raw sockets, packet capture)" +
+        (missing.length > 0
+          ? `; missing tools: ${missing.join(", ")} (as root it installs them: ` +
+            `apt-get install --no-install-recommends ${packagesFor(missing).join(" ")})`
+          : ""),
+    );
   }
-  if (options.install === false) await ensureToolsWithoutInstall();
+  if (options.install === false) ensureToolsWithoutInstall();
   else await ensureTools(log);
 
   const seed = options.seed ?? (Date.now() % 2 ** 31);
@@ -238,8 +245,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   }
 }
 
-async function ensureToolsWithoutInstall(): Promise<void> {
-  const { missingTools, packagesFor } = await import("./tools.ts");
+function ensureToolsWithoutInstall(): void {
   const missing = missingTools();
   if (missing.length > 0) {
     throw new Error(
