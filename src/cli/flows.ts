@@ -1,10 +1,13 @@
 /**
- * `ids-sensor flows <capture>`: meters a capture file into flows and prints
- * one row per flow (CSV loadable where CIC-IDS2017 CSVs load, or JSON lines),
- * with a summary of every counter on stderr.
+ * `ids-sensor flows <capture>` (or `--iface IF --duration S` for live
+ * traffic): meters packets into flows and prints one row per flow (CSV
+ * loadable where CIC-IDS2017 CSVs load, or JSON lines), with a summary of
+ * every counter on stderr.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
+import { openLiveCapture } from "../capture/live_source.ts";
+import type { PacketBatch } from "../capture/packet_batch.ts";
 import { FlowMeter, type FlowMeterCounters, meterFlows } from "../features/mod.ts";
 import { flowCsvHeader, flowCsvLines, flowJsonLines } from "../features/flow_output.ts";
 
@@ -12,8 +15,15 @@ import { flowCsvHeader, flowCsvLines, flowJsonLines } from "../features/flow_out
 export function registerFlows(program: Command): void {
   program
     .command("flows")
-    .description("Meter a capture file (pcap or pcapng) into CICFlowMeter-style flow rows")
-    .argument("<capture>", "capture file")
+    .description(
+      "Meter a capture file (pcap or pcapng) or live traffic into CICFlowMeter-style flow rows",
+    )
+    .argument("[capture]", "capture file (or use --iface)")
+    .option("--iface <name>", "capture live on this interface instead of reading a file")
+    .option(
+      "--duration <seconds>",
+      "with --iface: stop after this many seconds (default: until Ctrl-C)",
+    )
     .addOption(
       new Option("--format <format>", "output format").choices(["csv", "jsonl"] as const).default(
         "csv",
@@ -39,7 +49,24 @@ export function registerFlows(program: Command): void {
         activeTimeoutSeconds: positive(options.activeTimeout, "--active-timeout"),
         activityTimeoutSeconds: positive(options.activityTimeout, "--activity-timeout"),
       });
-      const stats = createCaptureFileStats(capture);
+      if ((capture === undefined) === (options.iface === undefined)) {
+        throw new Error("give either a capture file or --iface, not both");
+      }
+      const stats = createCaptureFileStats(capture ?? `live:${options.iface}`);
+      let source: AsyncIterable<PacketBatch>;
+      let stopLive = () => {};
+      if (options.iface !== undefined) {
+        const live = openLiveCapture({
+          interfaces: [options.iface],
+          durationSeconds: options.duration ? positive(options.duration, "--duration") : 0,
+        });
+        await live.ready;
+        stopLive = () => live.stop();
+        Deno.addSignalListener("SIGINT", stopLive);
+        source = live;
+      } else {
+        source = readCaptureFile(capture!, { stats });
+      }
       const file = options.out
         ? await Deno.open(options.out, { write: true, create: true, truncate: true })
         : null;
@@ -50,7 +77,7 @@ export function registerFlows(program: Command): void {
       let failure: unknown = null;
       try {
         if (options.format === "csv") await writer.write(encoder.encode(flowCsvHeader() + "\n"));
-        for await (const batch of meterFlows(readCaptureFile(capture, { stats }), {}, meter)) {
+        for await (const batch of meterFlows(source, {}, meter)) {
           flows += batch.count;
           const text = options.format === "csv" ? flowCsvLines(batch) : flowJsonLines(batch);
           await writer.write(encoder.encode(text));
@@ -59,9 +86,10 @@ export function registerFlows(program: Command): void {
         failure = error;
       } finally {
         await writer.close().catch(() => {});
+        if (options.iface !== undefined) Deno.removeSignalListener("SIGINT", stopLive);
       }
       const seconds = (performance.now() - started) / 1000;
-      printSummary(capture, meter.counters(), flows, seconds, stats.skippedPackets);
+      printSummary(stats.path, meter.counters(), flows, seconds, stats.skippedPackets);
       if (failure) {
         console.error(`error: ${failure instanceof Error ? failure.message : String(failure)}`);
         Deno.exitCode = 1;
