@@ -20,6 +20,7 @@ const options = new Command()
   .option("--runs <n>", "runs per stage (median reported)", "5")
   .option("--file <capture>", "benchmark this capture instead of a synthetic one")
   .option("--stages <names>", `comma-separated subset of: ${Object.keys(STAGES).join(", ")}`)
+  .option("--concurrent-flows <n>", "flows held at once in the memory measurement", "1000000")
   .option("--json", "print one JSON object")
   .parse(Deno.args, { from: "user" })
   .opts();
@@ -50,6 +51,16 @@ try {
     log(`run ${run + 1}/${runs} done`);
   }
 
+  const concurrentFile = `${tempDir}/concurrent.pcap`;
+  const concurrent = Number(options.concurrentFlows);
+  await writeSyntheticCapture(concurrentFile, {
+    packets: concurrent,
+    concurrentFlows: concurrent,
+    openOnly: true,
+  });
+  const memory = await runChild(["concurrent-flows", concurrentFile, String(concurrent)]);
+  await Deno.remove(concurrentFile);
+
   const tcpdumpSeconds = median(reference);
   const packets = results[names[0]]?.[0]?.packets ?? 0;
   const report = {
@@ -77,6 +88,13 @@ try {
         ...extra,
       }];
     })),
+    concurrentFlows: {
+      flows: concurrent,
+      heldAtOnce: memory.peakLive,
+      tableMiB: round(memory.tableBytes / 2 ** 20),
+      bytesPerFlow: memory.bytesPerFlow,
+      peakRssMiB: round(memory.peakRssBytes / 2 ** 20),
+    },
   };
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else printTable(report);
@@ -84,15 +102,21 @@ try {
   await Deno.remove(tempDir, { recursive: true });
 }
 
-async function runStage(name: string, file: string): Promise<StageResult> {
+function runStage(name: string, file: string): Promise<StageResult> {
+  return runChild([name, file]) as Promise<StageResult>;
+}
+
+/** Runs scripts/bench/stages.ts in a fresh process and parses its last JSON line. */
+// deno-lint-ignore no-explicit-any
+async function runChild(args: string[]): Promise<any> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./bench/stages.ts", import.meta.url).pathname, name, file],
+    args: ["run", "-A", new URL("./bench/stages.ts", import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  if (!output.success) throw new Error(`stage ${name} failed`);
+  if (!output.success) throw new Error(`bench child ${args[0]} failed`);
   const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]) as StageResult;
+  return JSON.parse(lines[lines.length - 1]);
 }
 
 async function timeTcpdump(file: string): Promise<number> {
@@ -127,6 +151,7 @@ function printTable(report: {
   runs: number;
   reference: { command: string; medianSeconds: number; mpps: number };
   stages: Record<string, Record<string, number | string>>;
+  concurrentFlows: Record<string, number>;
 }): void {
   console.log(`${report.packets} packets, median of ${report.runs} runs`);
   console.log(
@@ -141,4 +166,9 @@ function printTable(report: {
         `ratio to tcpdump ${ratioToTcpdump}, peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
     );
   }
+  const c = report.concurrentFlows;
+  console.log(
+    `memory     ${c.heldAtOnce} flows held at once: table ${c.tableMiB} MiB ` +
+      `(${c.bytesPerFlow} bytes/flow), peak RSS ${c.peakRssMiB} MiB`,
+  );
 }

@@ -4,6 +4,7 @@
  * prints one JSON line: packets, seconds, peak RSS and stage-specific figures.
  */
 import { readCaptureFile } from "../../src/capture/mod.ts";
+import { FlowMeter, meterFlows } from "../../src/features/mod.ts";
 
 /** What one stage run measured. */
 export interface StageResult {
@@ -29,7 +30,39 @@ export const STAGES: Record<string, Stage> = {
       return { packets, extra: {} };
     },
   },
+  flows: {
+    description: "capture file -> decode -> flow table -> feature rows",
+    async run(file) {
+      const meter = new FlowMeter();
+      let flows = 0;
+      for await (const batch of meterFlows(readCaptureFile(file), {}, meter)) flows += batch.count;
+      const counters = meter.counters();
+      return { packets: counters.decode.packets, extra: { flows } };
+    },
+  },
 };
+
+/**
+ * Memory with one million concurrent flows: a capture of `flows` SYN packets
+ * from distinct sources, none closed, metered with a table big enough to hold
+ * them all; reports the table's own bytes and the process's peak RSS.
+ */
+export async function measureConcurrentFlows(file: string, flows: number) {
+  const meter = new FlowMeter({ maxFlows: flows, idleTimeoutSeconds: 3600 });
+  let peakLive = 0;
+  for await (const batch of readCaptureFile(file)) {
+    meter.push(batch);
+    meter.drain();
+    peakLive = Math.max(peakLive, meter.counters().flowsLive);
+  }
+  const counters = meter.counters();
+  return {
+    peakLive,
+    tableBytes: counters.tableBytes,
+    bytesPerFlow: meter.bytesPerFlow(),
+    peakRssBytes: peakRssBytes(),
+  };
+}
 
 /** Peak resident set size of this process (VmHWM), in bytes. */
 export function peakRssBytes(): number {
@@ -39,7 +72,11 @@ export function peakRssBytes(): number {
 }
 
 if (import.meta.main) {
-  const [name, file] = Deno.args;
+  const [name, file, flows] = Deno.args;
+  if (name === "concurrent-flows") {
+    console.log(JSON.stringify(await measureConcurrentFlows(file, Number(flows))));
+    Deno.exit(0);
+  }
   const stage = STAGES[name];
   if (!stage || !file) {
     console.error(`usage: stages.ts (${Object.keys(STAGES).join("|")}) FILE`);
