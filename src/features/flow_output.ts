@@ -19,24 +19,33 @@ export function flowCsvHeader(): string {
 export function formatFeature(value: number): string {
   if (Number.isInteger(value)) return String(value);
   if (!Number.isFinite(value)) return "0";
-  return String(Number(value.toPrecision(7)));
+  // Float32 holds about 7 significant digits; print no more than that.
+  return String(Math.round(value * 1e3) / 1e3 === value ? value : Number(value.toPrecision(7)));
 }
 
 /** CSV lines (each ending in "\n") for every flow of `batch`. */
 export function flowCsvLines(batch: FlowBatch): string {
-  let text = "";
+  const lines: string[] = new Array(batch.count);
   const width = batch.width;
+  const cells: string[] = new Array(7 + width + 4);
   for (let i = 0; i < batch.count; i++) {
     const r = flowRecordAt(batch, i);
-    const flowId = `${r.srcIp}-${r.dstIp}-${r.srcPort}-${r.dstPort}-${r.protocol}`;
-    let line = `${flowId},${r.srcIp},${r.srcPort},${r.dstIp},${r.dstPort},${r.protocol},` +
-      new Date(r.startMicros / 1000).toISOString();
+    cells[0] = `${r.srcIp}-${r.dstIp}-${r.srcPort}-${r.dstPort}-${r.protocol}`;
+    cells[1] = r.srcIp;
+    cells[2] = String(r.srcPort);
+    cells[3] = r.dstIp;
+    cells[4] = String(r.dstPort);
+    cells[5] = String(r.protocol);
+    cells[6] = new Date(r.startMicros / 1000).toISOString();
     const base = i * width;
-    for (let k = 0; k < width; k++) line += "," + formatFeature(batch.features[base + k]);
-    line += `,${r.communityId},${r.connState},${r.vlan},${r.endReason}\n`;
-    text += line;
+    for (let k = 0; k < width; k++) cells[7 + k] = formatFeature(batch.features[base + k]);
+    cells[7 + width] = r.communityId;
+    cells[8 + width] = r.connState;
+    cells[9 + width] = String(r.vlan);
+    cells[10 + width] = r.endReason;
+    lines[i] = cells.join(",");
   }
-  return text;
+  return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }
 
 /** JSON lines for every flow of `batch`: the FlowRecord plus a `features` object by column name. */
