@@ -17,7 +17,7 @@ export function registerLab(program: Command) {
   program
     .command("lab")
     .description(
-      "run a scenario in the network-namespace range (root): real benign and attack traffic, " +
+      "Run a scenario in the network-namespace range (root): real benign and attack traffic, " +
         "captured on the range's bridge, with a labels file and a manifest",
     )
     .addOption(

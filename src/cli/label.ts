@@ -17,7 +17,7 @@ export function registerLabel(program: Command): void {
   program
     .command("label")
     .description(
-      "meter a capture into flows and label each one from an attack-window file " +
+      "Meter a capture into flows and label each one from an attack-window file " +
         "(attacker,start,end,attack): a flow to or from an attacker that overlaps its window " +
         "gets the attack's name, every other flow BENIGN",
     )

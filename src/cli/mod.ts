@@ -1,6 +1,7 @@
 /** The command line: one commander program, one module per subcommand. */
 import { Command } from "@commander-js/extra-typings";
 import { registerCapture } from "./capture.ts";
+import { registerDetect } from "./detect.ts";
 import { registerFeatures } from "./features.ts";
 import { registerFlows } from "./flows.ts";
 import { registerInterfaces } from "./interfaces.ts";
@@ -14,6 +15,7 @@ export function buildCli() {
     .name("ids-sensor")
     .description("Network intrusion detection sensor: capture, flow features, detection, alerts")
     .version("0.1.0");
+  registerDetect(program);
   registerFlows(program);
   registerInterfaces(program);
   registerCapture(program);

@@ -34,7 +34,7 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description(
-      "train a known-attack classifier (gradient-boosted trees) and a benign-only anomaly " +
+      "Train a known-attack classifier (gradient-boosted trees) and a benign-only anomaly " +
         "detector (isolation forest + autoencoder), export ONNX, write a model bundle",
     )
     .option("--capture <file>", "capture file (pcap/pcapng): flows metered like the sensor does")

@@ -1,0 +1,273 @@
+/**
+ * `ids-sensor detect` (the default command) and `ids-sensor analyze`: live
+ * detection on interfaces and offline analysis of a capture file, both
+ * through the same engine; they differ only in the packet source.
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { fileURLToPath } from "node:url";
+import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
+import { openLiveCapture } from "../capture/live_source.ts";
+import type { PacketBatch } from "../capture/packet_batch.ts";
+import { defaultRouteInterface } from "../ffi/mod.ts";
+import {
+  type AlertSink,
+  createConsoleSink,
+  createJsonlSink,
+  createSqliteSink,
+} from "../alert/mod.ts";
+import {
+  type DetectionProgress,
+  type DetectionReport,
+  loadSensorBundle,
+  runDetection,
+} from "../engine/mod.ts";
+
+/** The bundled model, resolved against this file so it also works inside `deno compile`. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL("../../models/default", import.meta.url));
+/** The bundled capture `analyze` reads when given none. */
+export const DEMO_CAPTURE = fileURLToPath(
+  new URL("../../models/demo/capture.pcap", import.meta.url),
+);
+
+/** Options both commands share (added by addDetectionOptions). */
+interface DetectionOptions {
+  model: string;
+  threshold?: string;
+  anomalyThreshold?: string;
+  alerts?: string;
+  db?: string;
+  window: string;
+  quiet?: true;
+  verbose?: true;
+}
+
+/** Options of `detect` only. */
+interface LiveOptions extends DetectionOptions {
+  iface?: string[];
+  duration: string;
+  filter?: string;
+}
+
+// deno-lint-ignore no-explicit-any
+function addDetectionOptions(command: Command<any, any, any>) {
+  return command
+    .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
+    .option(
+      "--threshold <p>",
+      "known-attack probability needed to alert (default: each class's calibrated threshold)",
+    )
+    .option(
+      "--anomaly-threshold <score>",
+      "anomaly score needed to alert as unknown (default: the bundle's calibrated threshold)",
+    )
+    .option("--alerts <file.jsonl>", "append alerts as EVE-style JSON lines to this file")
+    .option("--db <file.sqlite>", "store alerts and per-minute traffic statistics in SQLite")
+    .option("--window <seconds>", "alert aggregation window per source, target and class", "60")
+    .option("--quiet", "no alert lines on the console")
+    .option("-v, --verbose", "progress every few seconds and full counters at the end");
+}
+
+/** Registers `detect` (default) and `analyze`. */
+export function registerDetect(program: Command): void {
+  const detect = program
+    .command("detect", { isDefault: true })
+    .description(
+      "Detect attacks live (needs root); with no --iface, the interface of the default route",
+    )
+    .addOption(
+      new Option("--iface <name>", "interface to capture on (repeat for several)")
+        .argParser((value, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .option("--duration <seconds>", "stop after this many seconds (0 = until Ctrl-C)", "0")
+    .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)");
+  addDetectionOptions(detect).action(async (...args) => {
+    const options = args[0] as LiveOptions;
+    const interfaces = options.iface ?? [];
+    if (interfaces.length === 0) {
+      const route = defaultRouteInterface();
+      if (!route) {
+        throw new UsageError(
+          "no --iface given and no default route to pick an interface from; " +
+            "see `ids-sensor interfaces`, or analyse a capture with `ids-sensor analyze FILE`",
+        );
+      }
+      interfaces.push(route);
+    }
+    const duration = nonNegative(options.duration, "--duration");
+    const bundle = await loadSensorBundle(options.model);
+    const live = openLiveCapture({ interfaces, durationSeconds: duration, filter: options.filter });
+    await live.ready;
+    const stop = () => live.stop();
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const signal of signals) Deno.addSignalListener(signal, stop);
+    console.error(
+      `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
+        (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
+    );
+    try {
+      const report = await run(options, live, true, bundle);
+      const drops = live.stats().map((s) =>
+        `${s.interfaceName}: ${s.received} received, ${s.kernelDropped} dropped by the kernel, ` +
+        `${s.interfaceDropped} by the interface, ${s.ringOverruns} ring overruns`
+      );
+      printReport(`live ${interfaces.join(",")}`, report, Boolean(options.verbose), drops);
+    } finally {
+      for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    }
+  });
+
+  const analyze = program
+    .command("analyze")
+    .alias("analyse")
+    .description(
+      "Detect attacks in a capture file (pcap or pcapng), as fast as it can be read; " +
+        "with no file, the bundled demo capture",
+    )
+    .argument("[capture]", "capture file", DEMO_CAPTURE);
+  addDetectionOptions(analyze).action(async (...args) => {
+    const [capture, options] = args as unknown as [string, DetectionOptions];
+    const bundle = await loadSensorBundle(options.model);
+    const stats = createCaptureFileStats(capture);
+    console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
+    const source = readCaptureFile(capture, { stats, onError: "stop" });
+    const report = await run(options, source, false, bundle);
+    const notes: string[] = [];
+    const skipped = Object.entries(stats.skippedPackets);
+    if (skipped.length > 0) {
+      notes.push(`skipped by the reader: ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    }
+    if (stats.truncatedTail) {
+      notes.push(
+        `the file ends inside a record at byte ${stats.truncatedTail.offset} ` +
+          `(${stats.truncatedTail.missingBytes} bytes missing): the capture was cut short`,
+      );
+    }
+    printReport(capture, report, Boolean(options.verbose), notes);
+    if (stats.error) {
+      console.error(`error: ${stats.error.message}; everything before it was analysed`);
+      Deno.exitCode = 1;
+    }
+  });
+}
+
+/** The shared part: sinks, thresholds, the engine. */
+async function run(
+  options: DetectionOptions,
+  source: AsyncIterable<PacketBatch>,
+  live: boolean,
+  bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
+): Promise<DetectionReport> {
+  const sinks: AlertSink[] = [];
+  if (!options.quiet) sinks.push(createConsoleSink());
+  if (options.alerts) sinks.push(await createJsonlSink(options.alerts));
+  if (options.db) sinks.push(createSqliteSink(options.db));
+  return await runDetection({
+    source,
+    live,
+    bundle,
+    sinks,
+    thresholds: {
+      threshold: options.threshold === undefined
+        ? undefined
+        : probability(options.threshold, "--threshold"),
+      anomalyThreshold: options.anomalyThreshold === undefined
+        ? undefined
+        : positive(options.anomalyThreshold, "--anomaly-threshold"),
+    },
+    windowSeconds: positive(options.window, "--window"),
+    onProgress: options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined,
+  });
+}
+
+function describeModel(dir: string): string {
+  return dir === DEFAULT_MODEL_DIR ? "the bundled model (models/default)" : `model ${dir}`;
+}
+
+function everyFewSeconds(
+  print: (progress: DetectionProgress) => void,
+  seconds: number,
+): (progress: DetectionProgress) => void {
+  let last = 0;
+  return (progress) => {
+    if (progress.elapsedSeconds - last < seconds) return;
+    last = progress.elapsedSeconds;
+    print(progress);
+  };
+}
+
+function printProgress(p: DetectionProgress): void {
+  const d = p.detector;
+  console.error(
+    `[${p.elapsedSeconds.toFixed(0)} s] ${p.meter.decode.packets} packets, ` +
+      `${p.meter.flowsLive} flows open, ${d.flows} scored: ${d.benign} benign, ${d.known} known, ` +
+      `${d.unknown} unknown; ${d.alerts} alerts`,
+  );
+}
+
+function printReport(
+  source: string,
+  report: DetectionReport,
+  verbose: boolean,
+  notes: string[],
+): void {
+  const d = report.detector;
+  const m = report.meter;
+  const lines = [
+    `${source}: ${m.decode.packets} packets, ${d.flows} flows in ${
+      report.elapsedSeconds.toFixed(2)
+    } s ` +
+    `(${Math.round(report.packetsPerSecond)} packets/s, ${
+      Math.round(report.flowsPerSecond)
+    } flows/s)`,
+    `  verdicts: ${d.benign} benign, ${d.known} known attack, ${d.unknown} unknown (anomalous); ` +
+    `${d.alerts} alerts after aggregation`,
+  ];
+  const notMetered = Object.entries(m.decode.byOutcome).filter(([name, n]) =>
+    n > 0 && name !== "metered"
+  );
+  if (notMetered.length > 0) {
+    lines.push(
+      `  packets not metered: ${notMetered.map(([name, n]) => `${name} ${n}`).join(", ")}`,
+    );
+  }
+  if (m.flowsEndedByReason.evicted > 0) {
+    lines.push(`  flows evicted at the table's capacity: ${m.flowsEndedByReason.evicted}`);
+  }
+  for (const note of notes) lines.push(`  ${note}`);
+  if (verbose) {
+    lines.push(
+      `  flows ended by reason: ${
+        Object.entries(m.flowsEndedByReason).map(([k, n]) => `${k} ${n}`).join(", ")
+      }`,
+      `  inference: ${JSON.stringify(d.inference)}`,
+      `  flow end to verdict (ms): p50 ${d.decisionLatencyMs.p50.toFixed(1)}, ` +
+        `p99 ${d.decisionLatencyMs.p99.toFixed(1)}`,
+    );
+  }
+  console.error(lines.join("\n"));
+}
+
+/** A mistake in how the command was called: printed without a stack trace. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function positive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new UsageError(`${flag} must be a positive number, got "${text}"`);
+  return value;
+}
+
+function nonNegative(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value >= 0)) throw new UsageError(`${flag} must be 0 or more, got "${text}"`);
+  return value;
+}
+
+function probability(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value <= 1)) {
+    throw new UsageError(`${flag} must be a probability in (0, 1], got "${text}"`);
+  }
+  return value;
+}
