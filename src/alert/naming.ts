@@ -101,6 +101,12 @@ const CLASS_NAMES: ReadonlyMap<string, AlertName | null> = new Map<string, Alert
   ["infiltration", { name: "infiltration", severity: 1 }],
   ["infilteration", { name: "infiltration", severity: 1 }],
   ["heartbleed", { name: "Heartbleed exploit", severity: 1 }],
+  // The project's own range (scripts/lab) scenario names
+  ["syn scan", { name: "SYN port scan", severity: 2 }],
+  ["udp scan", { name: "UDP scan", severity: 2 }],
+  ["syn flood", { name: "SYN flood", severity: 1 }],
+  ["slowloris", { name: "slowloris", severity: 1 }],
+  ["http brute force", { name: "web login brute force", severity: 1 }],
   // NSL-KDD attack names
   ["neptune", { name: "SYN flood", severity: 1 }],
   ["smurf", { name: "ICMP flood (smurf)", severity: 1 }],
