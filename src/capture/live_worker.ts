@@ -54,6 +54,7 @@ export type CaptureWorkerReply =
   | { type: "finished" };
 
 const POLL_MS = 100;
+const BUSY_CONSUMER_POLL_MS = 2;
 const COUNTER_REFRESH_MS = 250;
 const FILE_FLUSH_MS = 1000;
 
@@ -101,8 +102,9 @@ function refreshCounters(handle: LiveHandle, ring: RingViews): void {
 }
 
 /**
- * Fills slots in turn. A slot is published when libpcap has nothing more
- * waiting, when it could not hold another full-size record, or at stop.
+ * Fills slots in turn. A slot is published when it could not hold another
+ * full-size record, at stop, or when libpcap has nothing more waiting and the
+ * consumer has released every earlier slot.
  * When every slot is full the worker waits for the consumer (counted as an
  * overrun); the kernel buffer absorbs the burst and pcap_stats counts any loss.
  */
@@ -146,7 +148,15 @@ function captureToRing(
           ring.counters[COUNTER_PACKETS_CAPTURED] += count;
           continue;
         }
-        if (used > 0 || draining) break;
+        if (draining) break;
+        if (used > 0) {
+          // Publish at once when the consumer is idle; while it is busy with
+          // an earlier slot, keep filling this one: bigger batches, and the
+          // ring only fills when the consumer is truly slower than capture.
+          if (Atomics.load(control, TAIL) === head || stopRequested(ring, deadline)) break;
+          handle.waitReadable(BUSY_CONSUMER_POLL_MS);
+          continue;
+        }
         if (stopRequested(ring, deadline)) {
           // One last look: packets already in a kernel block still pending
           // retirement show up within one read timeout.

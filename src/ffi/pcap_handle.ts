@@ -3,7 +3,16 @@
  * whole batches into a `pcap_dump` target (a file, or memory through
  * fmemopen) with one FFI call per batch.
  */
-import { cString, errorBufferText, IONBF, libc, POLLIN, readCString, SEEK_SET } from "./libc.ts";
+import {
+  cString,
+  errorBufferText,
+  IOFBF,
+  IONBF,
+  libc,
+  POLLIN,
+  readCString,
+  SEEK_SET,
+} from "./libc.ts";
 import {
   BPF_PROGRAM_BYTES,
   loadLibpcap,
@@ -223,15 +232,15 @@ export class MemoryDumpTarget {
   readonly dumper: Deno.PointerObject;
   readonly #stream: Deno.PointerObject;
 
-  constructor(pcapPointer: Deno.PointerObject, memory: Uint8Array) {
+  constructor(pcapPointer: Deno.PointerObject, memory: Uint8Array, stdioBufferBytes = 0) {
     const c = libc();
     // "w" needs writable memory only; libc adds a NUL after the last byte
     // written when there is room, which the record parser never reads.
     const stream = c.fmemopen(memory, BigInt(memory.byteLength), cString("w"));
     if (stream === null) throw new PcapError("output", "fmemopen failed");
-    // Unbuffered: pcap_dump's writes go straight into `memory`, one copy, and
-    // no flush is needed to see them.
-    c.setvbuf(stream, null, IONBF, 0n);
+    // Unbuffered by default: pcap_dump's writes go straight into `memory`.
+    if (stdioBufferBytes > 0) c.setvbuf(stream, null, IOFBF, BigInt(stdioBufferBytes));
+    else c.setvbuf(stream, null, IONBF, 0n);
     const dumper = loadLibpcap().symbols.pcap_dump_fopen(pcapPointer, stream);
     if (dumper === null) {
       c.fclose(stream);

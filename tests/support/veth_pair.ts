@@ -11,6 +11,8 @@ import { isRoot, toolAvailable } from "./environment.ts";
 export interface VethPair {
   /** Interface to capture on, in this namespace. */
   captureSide: string;
+  /** The far end, inside `namespace`. */
+  peerSide: string;
   /** Namespace holding the sending side. */
   namespace: string;
   /** Destination address of the datagrams (assigned nowhere). */
@@ -85,6 +87,7 @@ export function createVethPair(): VethPair {
   }
   return {
     captureSide,
+    peerSide,
     namespace,
     targetAddress,
     remove,
