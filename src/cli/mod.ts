@@ -2,6 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { registerCapture } from "./capture.ts";
 import { registerDetect } from "./detect.ts";
+import { registerEval } from "./eval.ts";
 import { registerFeatures } from "./features.ts";
 import { registerFlows } from "./flows.ts";
 import { registerInterfaces } from "./interfaces.ts";
@@ -23,5 +24,6 @@ export function buildCli() {
   registerLab(program);
   registerLabel(program);
   registerTrain(program);
+  registerEval(program);
   return program;
 }
