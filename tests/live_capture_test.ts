@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type LivePacketBatch, openLiveCapture } from "../src/capture/live_source.ts";
+import { stopOnSignals } from "../src/capture/live_signals.ts";
 import { PcapError } from "../src/ffi/mod.ts";
 import { isRoot } from "./support/environment.ts";
 import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
@@ -212,5 +213,24 @@ Deno.test({
     await assert.rejects(async () => {
       for await (const _ of capture) { /* nothing arrives */ }
     }, PcapError);
+  },
+});
+
+Deno.test({
+  name: "live capture: SIGTERM stops the capture and the iteration ends normally",
+  ignore: rootReason !== null,
+  async fn() {
+    const capture = openLiveCapture({ interfaces: ["lo"], filter: "udp and dst port 9" });
+    await capture.ready;
+    const seen: Deno.Signal[] = [];
+    const removeListeners = stopOnSignals(capture, (signal) => seen.push(signal));
+    try {
+      // SIGTERM: the test runner keeps SIGINT for itself (the capture CLI test covers SIGINT).
+      Deno.kill(Deno.pid, "SIGTERM");
+      for await (const _ of capture) { /* nothing expected on port 9 */ }
+      assert.deepEqual(seen, ["SIGTERM"]);
+    } finally {
+      removeListeners();
+    }
   },
 });

@@ -7,6 +7,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { PcapError } from "../ffi/mod.ts";
 import { captureToFile } from "../capture/live_file_capture.ts";
+import { stopOnSignals } from "../capture/live_signals.ts";
 import { acquireCaptureLock, type CaptureLock, LockHeldError } from "../capture/live_lock.ts";
 import type { LiveInterfaceStats } from "../capture/live_worker_client.ts";
 
@@ -132,12 +133,10 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
     return { interfaceName, base, worker, linkType: -1 };
   });
   let stopReason: "duration" | "signal" = "duration";
-  const onSignal = () => {
-    stopReason = "signal";
-    for (const run of runs) run.worker.stop();
-  };
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const removeSignalListeners = stopOnSignals(
+    { stop: () => runs.forEach((run) => run.worker.stop()) },
+    () => stopReason = "signal",
+  );
   try {
     try {
       for (const run of runs) {
@@ -153,7 +152,7 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
     }
     await Promise.all(runs.map((run) => run.worker.finished));
   } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    removeSignalListeners();
   }
   const ended = new Date();
   let exitCode: number = CAPTURE_EXIT.ok;
