@@ -12,10 +12,20 @@ export {
 } from "./file_source.ts";
 export {
   MAX_RECORD_BYTES,
-  PCAP_FILE_HEADER_BYTES,
-  PCAP_RECORD_HEADER_BYTES,
   parsePcapFileHeader,
   parsePcapRecords,
+  PCAP_FILE_HEADER_BYTES,
+  PCAP_RECORD_HEADER_BYTES,
   type PcapParseResult,
 } from "./pcap_records.ts";
 export { encodePcap, type EncodePcapOptions, type PacketToWrite } from "./pcap_writer.ts";
+export {
+  type LiveCapture,
+  type LiveCaptureOptions,
+  type LiveInterfaceStats,
+  type LivePacketBatch,
+  openLiveCapture,
+} from "./live_source.ts";
+export { stopOnSignals } from "./live_signals.ts";
+export { captureToFile, type FileCaptureOptions } from "./live_file_capture.ts";
+export { acquireCaptureLock, type CaptureLock, LockHeldError } from "./live_lock.ts";

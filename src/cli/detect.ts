@@ -5,8 +5,7 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
-import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
-import { openLiveCapture } from "../capture/live_source.ts";
+import { createCaptureFileStats, openLiveCapture, readCaptureFile } from "../capture/mod.ts";
 import type { PacketBatch } from "../capture/packet_batch.ts";
 import { defaultRouteInterface } from "../ffi/mod.ts";
 import {
