@@ -17,8 +17,9 @@ import {
   H_FWD_RST,
   H_FWD_SYN,
   H_FWD_SYNACK,
+  MIN_SEG_UNSET,
   ROW,
-  ROW_SLOTS,
+  ROW_WORDS,
 } from "./flow_table.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 
@@ -107,7 +108,35 @@ export const TCP_HISTORY = {
   H_BWD_DATA,
 };
 
-const std = (m2: number, n: number) => (n > 1 ? Math.sqrt(Math.max(0, m2) / (n - 1)) : 0);
+/**
+ * Sum of squared deviations from the mean of `n` values, from their sum and
+ * sum of squares: (n * sumSquares - sum^2) / n, with both products taken
+ * exactly (Dekker) so the difference does not cancel away when the values
+ * are nearly equal (a periodic beacon's IATs must give a std of 0).
+ */
+export function squaredDeviations(sumSquares: number, sum: number, n: number): number {
+  if (n < 2) return 0;
+  const p = n * sumSquares, pError = productError(n, sumSquares, p);
+  const q = sum * sum, qError = productError(sum, sum, q);
+  const m2 = ((p - q) + (pError - qError)) / n;
+  return m2 > 0 ? m2 : 0;
+}
+
+/** Veltkamp's split constant for doubles: 2^27 + 1. */
+const SPLIT = 134217729;
+
+/** The rounding error of the product `p = a * b`: a * b - p exactly (Dekker's TwoProduct). */
+function productError(a: number, b: number, p: number): number {
+  let c = SPLIT * a;
+  const aHigh = c - (c - a), aLow = a - aHigh;
+  c = SPLIT * b;
+  const bHigh = c - (c - b), bLow = b - bHigh;
+  return ((aHigh * bHigh - p) + aHigh * bLow + aLow * bHigh) + aLow * bLow;
+}
+
+/** Sample standard deviation of `n` values from their sum and sum of squares. */
+const std = (sumSquares: number, sum: number, n: number) =>
+  n > 1 ? Math.sqrt(squaredDeviations(sumSquares, sum, n) / (n - 1)) : 0;
 
 /** Writes flow `id` of `table` as row `row` of `out`. */
 export function writeFlowRow(
@@ -117,14 +146,15 @@ export function writeFlowRow(
   out: FlowBatch,
   row: number,
 ): void {
-  const t = table;
-  // Row bases: u32, i32 and f32 views share slot numbers; the f64 view has its own.
-  const u32Row = id * ROW_SLOTS, f32Row = u32Row, f64Row = id * (ROW_SLOTS / 2);
-  const start = t.f64[f64Row + ROW.startMicros];
-  const duration = t.u32[u32Row + ROW.lastSeen];
-  const nf = t.u32[u32Row + ROW.fwdPackets], nb = t.u32[u32Row + ROW.bwdPackets];
+  const { u8, u16, u32, i32, f64 } = table;
+  // Row bases in each view (see the layout in flow_table.ts).
+  const w = id * ROW_WORDS, d = w >> 1, h = w << 1, b = w << 2;
+  const W = ROW.u32, D = ROW.f64;
+  const start = f64[d + D.startMicros];
+  const duration = u32[w + W.lastSeen];
+  const nf = u32[w + W.fwdPackets], nb = u32[w + W.bwdPackets];
   const n = nf + nb;
-  const sf = t.f64[f64Row + ROW.fwdBytes], sb = t.f64[f64Row + ROW.bwdBytes];
+  const sf = f64[d + D.fwdBytes], sb = f64[d + D.bwdBytes];
   const seconds = duration / 1e6;
   const f = out.features;
   let k = row * out.width;
@@ -135,71 +165,73 @@ export function writeFlowRow(
   f[k++] = sf;
   f[k++] = sb;
   // Fwd / Bwd Packet Length Max, Min, Mean, Std.
-  f[k++] = nf > 0 ? t.u32[u32Row + ROW.fwdLenMax] : 0;
-  f[k++] = nf > 0 ? t.u32[u32Row + ROW.fwdLenMin] : 0;
+  f[k++] = nf > 0 ? u32[w + W.fwdLenMax] : 0;
+  f[k++] = nf > 0 ? u32[w + W.fwdLenMin] : 0;
   f[k++] = nf > 0 ? sf / nf : 0;
-  f[k++] = std(t.f32[f32Row + ROW.fwdLenM2], nf);
-  f[k++] = nb > 0 ? t.u32[u32Row + ROW.bwdLenMax] : 0;
-  f[k++] = nb > 0 ? t.u32[u32Row + ROW.bwdLenMin] : 0;
+  f[k++] = std(f64[d + D.fwdLenSq], sf, nf);
+  f[k++] = nb > 0 ? u32[w + W.bwdLenMax] : 0;
+  f[k++] = nb > 0 ? u32[w + W.bwdLenMin] : 0;
   f[k++] = nb > 0 ? sb / nb : 0;
-  f[k++] = std(t.f32[f32Row + ROW.bwdLenM2], nb);
+  f[k++] = std(f64[d + D.bwdLenSq], sb, nb);
   // Flow Bytes/s, Packets/s.
   f[k++] = seconds > 0 ? (sf + sb) / seconds : 0;
   f[k++] = seconds > 0 ? n / seconds : 0;
-  // Flow IAT Mean, Std, Max, Min.
+  // Flow IAT Mean, Std, Max, Min: the IATs sum to the duration.
   const nIat = n - 1;
   f[k++] = nIat > 0 ? duration / nIat : 0;
-  f[k++] = std(t.f32[f32Row + ROW.flowIatM2], nIat);
-  f[k++] = nIat > 0 ? t.u32[u32Row + ROW.flowIatMax] : 0;
-  f[k++] = nIat > 0 ? t.u32[u32Row + ROW.flowIatMin] : 0;
+  f[k++] = std(f64[d + D.flowIatSq], duration, nIat);
+  f[k++] = nIat > 0 ? u32[w + W.flowIatMax] : 0;
+  f[k++] = nIat > 0 ? u32[w + W.flowIatMin] : 0;
   // Fwd IAT Total, Mean, Std, Max, Min.
   const nfIat = nf - 1;
-  const fwdIatTotal = nfIat > 0 ? t.u32[u32Row + ROW.fwdLast] : 0;
+  const fwdIatTotal = nfIat > 0 ? u32[w + W.fwdLast] : 0;
   f[k++] = fwdIatTotal;
   f[k++] = nfIat > 0 ? fwdIatTotal / nfIat : 0;
-  f[k++] = std(t.f32[f32Row + ROW.fwdIatM2], nfIat);
-  f[k++] = nfIat > 0 ? t.u32[u32Row + ROW.fwdIatMax] : 0;
-  f[k++] = nfIat > 0 ? t.u32[u32Row + ROW.fwdIatMin] : 0;
+  f[k++] = std(f64[d + D.fwdIatSq], fwdIatTotal, nfIat);
+  f[k++] = nfIat > 0 ? u32[w + W.fwdIatMax] : 0;
+  f[k++] = nfIat > 0 ? u32[w + W.fwdIatMin] : 0;
   // Bwd IAT Total, Mean, Std, Max, Min.
   const nbIat = nb - 1;
-  const bwdIatTotal = nbIat > 0 ? t.u32[u32Row + ROW.bwdLast] - t.u32[u32Row + ROW.bwdFirst] : 0;
+  const bwdIatTotal = nbIat > 0 ? u32[w + W.bwdLast] - u32[w + W.bwdFirst] : 0;
   f[k++] = bwdIatTotal;
   f[k++] = nbIat > 0 ? bwdIatTotal / nbIat : 0;
-  f[k++] = std(t.f32[f32Row + ROW.bwdIatM2], nbIat);
-  f[k++] = nbIat > 0 ? t.u32[u32Row + ROW.bwdIatMax] : 0;
-  f[k++] = nbIat > 0 ? t.u32[u32Row + ROW.bwdIatMin] : 0;
+  f[k++] = std(f64[d + D.bwdIatSq], bwdIatTotal, nbIat);
+  f[k++] = nbIat > 0 ? u32[w + W.bwdIatMax] : 0;
+  f[k++] = nbIat > 0 ? u32[w + W.bwdIatMin] : 0;
   // PSH / URG per direction, header lengths, per-direction rates.
-  f[k++] = t.u32[u32Row + ROW.fwdPsh];
-  f[k++] = t.u32[u32Row + ROW.bwdPsh];
-  f[k++] = t.u32[u32Row + ROW.fwdUrg];
-  f[k++] = t.u32[u32Row + ROW.bwdUrg];
-  const fwdHeader = t.f64[f64Row + ROW.fwdHeaderBytes];
+  const fwdPsh = u32[w + W.fwdPsh], bwdPsh = u32[w + W.bwdPsh];
+  const fwdUrg = u32[w + W.fwdUrg], bwdUrg = u32[w + W.bwdUrg];
+  f[k++] = fwdPsh;
+  f[k++] = bwdPsh;
+  f[k++] = fwdUrg;
+  f[k++] = bwdUrg;
+  const fwdHeader = f64[d + D.fwdHeaderBytes];
   f[k++] = fwdHeader;
-  f[k++] = t.f64[f64Row + ROW.bwdHeaderBytes];
+  f[k++] = f64[d + D.bwdHeaderBytes];
   f[k++] = seconds > 0 ? nf / seconds : 0;
   f[k++] = seconds > 0 ? nb / seconds : 0;
-  // Packet length over both directions: the two Welford groups combined.
+  // Packet length over both directions.
   const minLen = Math.min(
-    nf > 0 ? t.u32[u32Row + ROW.fwdLenMin] : Infinity,
-    nb > 0 ? t.u32[u32Row + ROW.bwdLenMin] : Infinity,
+    nf > 0 ? u32[w + W.fwdLenMin] : Infinity,
+    nb > 0 ? u32[w + W.bwdLenMin] : Infinity,
   );
   f[k++] = n > 0 ? minLen : 0;
-  f[k++] = Math.max(
-    nf > 0 ? t.u32[u32Row + ROW.fwdLenMax] : 0,
-    nb > 0 ? t.u32[u32Row + ROW.bwdLenMax] : 0,
-  );
+  f[k++] = Math.max(nf > 0 ? u32[w + W.fwdLenMax] : 0, nb > 0 ? u32[w + W.bwdLenMax] : 0);
   const mean = n > 0 ? (sf + sb) / n : 0;
-  let m2 = t.f32[f32Row + ROW.fwdLenM2] + t.f32[f32Row + ROW.bwdLenM2];
-  if (nf > 0 && nb > 0) {
-    const delta = sf / nf - sb / nb;
-    m2 += delta * delta * nf * nb / n;
-  }
-  const variance = n > 1 ? Math.max(0, m2) / (n - 1) : 0;
+  const m2 = squaredDeviations(f64[d + D.fwdLenSq] + f64[d + D.bwdLenSq], sf + sb, n);
+  const variance = n > 1 ? m2 / (n - 1) : 0;
   f[k++] = mean;
   f[k++] = Math.sqrt(variance);
   f[k++] = variance;
-  // Flag counts: FIN SYN RST PSH ACK URG CWR ECE.
-  for (let flag = 0; flag < 8; flag++) f[k++] = t.u32[u32Row + ROW.flags + flag];
+  // Flag counts: FIN SYN RST PSH ACK URG CWR ECE (PSH and URG are counted per direction).
+  f[k++] = u32[w + W.fin];
+  f[k++] = u32[w + W.syn];
+  f[k++] = u32[w + W.rst];
+  f[k++] = fwdPsh + bwdPsh;
+  f[k++] = u32[w + W.ack];
+  f[k++] = fwdUrg + bwdUrg;
+  f[k++] = u32[w + W.cwr];
+  f[k++] = u32[w + W.ece];
   f[k++] = nf > 0 ? Math.floor(nb / nf) : 0;
   f[k++] = mean;
   f[k++] = nf > 0 ? sf / nf : 0;
@@ -209,71 +241,68 @@ export function writeFlowRow(
   k = writeBulk(
     f,
     k,
-    t.u32[u32Row + ROW.fBulkStates],
-    t.f64[f64Row + ROW.fBulkBytes],
-    t.u32[u32Row + ROW.fBulkPackets],
-    t.u32[u32Row + ROW.fBulkDuration],
+    u32[w + W.fBulkStates],
+    f64[d + D.fBulkBytes],
+    u32[w + W.fBulkPackets],
+    u32[w + W.fBulkDuration],
   );
   k = writeBulk(
     f,
     k,
-    t.u32[u32Row + ROW.bBulkStates],
-    t.f64[f64Row + ROW.bBulkBytes],
-    t.u32[u32Row + ROW.bBulkPackets],
-    t.u32[u32Row + ROW.bBulkDuration],
+    u32[w + W.bBulkStates],
+    f64[d + D.bBulkBytes],
+    u32[w + W.bBulkPackets],
+    u32[w + W.bBulkDuration],
   );
   // Subflows.
-  const subflows = t.u32[u32Row + ROW.subflows];
+  const subflows = u16[h + ROW.u16.subflows];
   f[k++] = Math.floor(nf / subflows);
   f[k++] = Math.floor(sf / subflows);
   f[k++] = Math.floor(nb / subflows);
   f[k++] = Math.floor(sb / subflows);
-  f[k++] = t.i32[u32Row + ROW.initWinFwd];
-  f[k++] = t.i32[u32Row + ROW.initWinBwd];
-  f[k++] = t.u32[u32Row + ROW.actDataFwd];
-  f[k++] = nf > 0 && t.u32[u32Row + ROW.minSegFwd] !== 0xffff ? t.u32[u32Row + ROW.minSegFwd] : 0;
+  f[k++] = i32[w + W.initWinFwd];
+  f[k++] = i32[w + W.initWinBwd];
+  f[k++] = u32[w + W.actDataFwd];
+  const minSeg = u8[b + ROW.u8.minSegFwd];
+  f[k++] = nf > 0 && minSeg !== MIN_SEG_UNSET ? minSeg : 0;
   // Active and idle periods.
   k = writePeriods(
     f,
     k,
-    t.u32[u32Row + ROW.activeCount],
-    t.u32[u32Row + ROW.activeSum],
-    t.f32[f32Row + ROW.activeM2],
-    t.u32[u32Row + ROW.activeMax],
-    t.u32[u32Row + ROW.activeMin],
+    u32[w + W.activeCount],
+    u32[w + W.activeSum],
+    f64[d + D.activeSq],
+    u32[w + W.activeMax],
+    u32[w + W.activeMin],
   );
   writePeriods(
     f,
     k,
-    t.u32[u32Row + ROW.idleCount],
-    t.u32[u32Row + ROW.idleSum],
-    t.f32[f32Row + ROW.idleM2],
-    t.u32[u32Row + ROW.idleMax],
-    t.u32[u32Row + ROW.idleMin],
+    u32[w + W.idleCount],
+    u32[w + W.idleSum],
+    f64[d + D.idleSq],
+    u32[w + W.idleMax],
+    u32[w + W.idleMin],
   );
 
   // Identity and bookkeeping.
   // Addresses: the row keeps them as 32-bit words in memory (little-endian) order.
-  for (let w = 0; w < 4; w++) {
-    const sw = t.u32[u32Row + ROW.srcWords + w], dw = t.u32[u32Row + ROW.dstWords + w];
+  for (let word = 0; word < 4; word++) {
+    const sw = u32[w + W.srcWords + word], dw = u32[w + W.dstWords + word];
     for (let byte = 0; byte < 4; byte++) {
-      out.srcAddr[row * 16 + w * 4 + byte] = (sw >>> (8 * byte)) & 0xff;
-      out.dstAddr[row * 16 + w * 4 + byte] = (dw >>> (8 * byte)) & 0xff;
+      out.srcAddr[row * 16 + word * 4 + byte] = (sw >>> (8 * byte)) & 0xff;
+      out.dstAddr[row * 16 + word * 4 + byte] = (dw >>> (8 * byte)) & 0xff;
     }
   }
-  out.srcPort[row] = t.u32[u32Row + ROW.srcPort];
-  out.dstPort[row] = t.u32[u32Row + ROW.dstPort];
-  out.protocol[row] = t.u32[u32Row + ROW.protocol];
-  out.ipVersion[row] = t.u32[u32Row + ROW.ipVersion];
-  out.vlan[row] = t.u32[u32Row + ROW.vlan];
+  const protocol = u8[b + ROW.u8.protocol];
+  out.srcPort[row] = u16[h + ROW.u16.srcPort];
+  out.dstPort[row] = u16[h + ROW.u16.dstPort];
+  out.protocol[row] = protocol;
+  out.ipVersion[row] = u8[b + ROW.u8.ipVersion];
+  out.vlan[row] = u16[h + ROW.u16.vlan];
   out.startMicros[row] = start;
   out.endMicros[row] = start + duration;
-  out.connState[row] = connStateOf(
-    t.u32[u32Row + ROW.protocol],
-    t.u32[u32Row + ROW.tcpHistory],
-    nb,
-    nf,
-  );
+  out.connState[row] = connStateOf(protocol, u16[h + ROW.u16.tcpHistory], nb, nf);
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;
@@ -298,12 +327,12 @@ function writePeriods(
   k: number,
   count: number,
   sum: number,
-  m2: number,
+  sumSquares: number,
   max: number,
   min: number,
 ): number {
   f[k++] = count > 0 ? sum / count : 0;
-  f[k++] = std(m2, count);
+  f[k++] = std(sumSquares, sum, count);
   f[k++] = count > 0 ? max : 0;
   f[k++] = count > 0 ? min : 0;
   return k;

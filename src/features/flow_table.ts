@@ -5,14 +5,16 @@
  * probing and backward-shift deletion. Both directions of a flow hash to the
  * same slot; "forward" is the sender of the flow's first packet.
  *
- * Per-flow statistics are CICFlowMeter's, kept as running sums (Welford) so
- * memory per flow is constant. Times inside a flow are stored as 32-bit
+ * Per-flow statistics are CICFlowMeter's, kept as running sums (counts,
+ * sums, sums of squares, extremes) so memory per flow is constant and a
+ * packet costs no division. Times inside a flow are stored as 32-bit
  * microsecond offsets from the flow's start (a flow never outlives the
  * active timeout, capped well under 2^32 us).
  *
  * Flows are kept in two LRU lists (open, and closed by FIN/RST waiting out a
  * short linger for the last ACKs), so idle expiry and eviction at the
- * capacity bound cost O(1) per flow.
+ * capacity bound cost O(1) per flow. The list links live in their own small
+ * array: moving a flow touches its neighbours' links, not their rows.
  */
 import {
   type DecodedPacket,
@@ -40,177 +42,149 @@ export const H_FWD_SYN = 1,
   H_BWD_DATA = 512;
 
 /**
- * One row per flow in one ArrayBuffer, read through u32/i32/f32/f64 views:
- * a packet touches a few adjacent cache lines instead of one line per field.
- * Slot numbers below are u32 slots; f64 fields use their own index space.
+ * Row layout. One row per flow, 384 bytes (six 64-byte cache lines), in one
+ * ArrayBuffer read through u8/u16/u32/i32/f64 views. Fields a packet always
+ * touches come first (key, start, counts, sums, extremes); active/idle
+ * periods, which change only after a quiet gap, fill the last line.
+ *
+ * Constants are indices within the row for the view named by their prefix:
+ * for row base `w = id * ROW_WORDS` the u32/i32 index is `w + W_x`, the f64
+ * index `(w >> 1) + D_x`, the u16 index `(w << 1) + H_x` and the u8 index
+ * `(w << 2) + B_x`. Times are u32 microsecond offsets from the flow's start.
+ * Spreads (std) are kept as f64 sums of squares, turned into deviations
+ * once, when the flow ends (no division per packet).
  */
-const HASH = 0;
-const SRC_PORT = 1;
-const DST_PORT = 2;
-const PROTOCOL = 3;
-const VLAN = 4;
-const IP_VERSION = 5;
-const PREV = 6;
-const NEXT = 7;
-const LIST = 8;
-const INIT_WIN_FWD = 9;
-const INIT_WIN_BWD = 10;
-const MIN_SEG_FWD = 11;
-const TCP_HISTORY = 12;
-const CLOSE_REASON = 13;
-const SRC_WORDS = 14;
-const DST_WORDS = 18;
-const LAST_SEEN = 22;
-const FWD_LAST = 23;
-const BWD_FIRST = 24;
-const BWD_LAST = 25;
-const ACTIVE_START = 26;
-const ACTIVE_END = 27;
-const FWD_PACKETS = 28;
-const BWD_PACKETS = 29;
-const FWD_PSH = 30;
-const BWD_PSH = 31;
-const FWD_URG = 32;
-const BWD_URG = 33;
-const ACT_DATA_FWD = 34;
-const SUBFLOWS = 35;
-const FWD_LEN_MIN = 36;
-const FWD_LEN_MAX = 37;
-const BWD_LEN_MIN = 38;
-const BWD_LEN_MAX = 39;
-const FLOW_IAT_MIN = 40;
-const FLOW_IAT_MAX = 41;
-const FWD_IAT_MIN = 42;
-const FWD_IAT_MAX = 43;
-const BWD_IAT_MIN = 44;
-const BWD_IAT_MAX = 45;
-const ACTIVE_COUNT = 46;
-const ACTIVE_SUM = 47;
-const ACTIVE_MIN = 48;
-const ACTIVE_MAX = 49;
-const IDLE_COUNT = 50;
-const IDLE_SUM = 51;
-const IDLE_MIN = 52;
-const IDLE_MAX = 53;
-const F_BULK_STATES = 54;
-const F_BULK_PACKETS = 55;
-const F_BULK_DURATION = 56;
-const F_BULK_PACKET_HELPER = 57;
-const F_BULK_START = 58;
-const F_BULK_LAST = 59;
-const B_BULK_STATES = 60;
-const B_BULK_PACKETS = 61;
-const B_BULK_DURATION = 62;
-const B_BULK_PACKET_HELPER = 63;
-const B_BULK_START = 64;
-const B_BULK_LAST = 65;
-/** FIN, SYN, RST, PSH, ACK, URG, CWR, ECE counts: 8 consecutive slots. */
-const FLAGS = 66;
-const FWD_LEN_M2 = 74;
-const BWD_LEN_M2 = 75;
-const FLOW_IAT_M2 = 76;
-const FWD_IAT_M2 = 77;
-const BWD_IAT_M2 = 78;
-const ACTIVE_M2 = 79;
-const IDLE_M2 = 80;
-/** f64 index within the row. */
-const START_MICROS = 41;
-const FWD_BYTES = 42;
-const BWD_BYTES = 43;
-const FWD_HEADER_BYTES = 44;
-const BWD_HEADER_BYTES = 45;
-const F_BULK_BYTES = 46;
-const F_BULK_SIZE_HELPER = 47;
-const B_BULK_BYTES = 48;
-const B_BULK_SIZE_HELPER = 49;
-/** u32 slots per row (f64 slots per row: half of it). */
-export const ROW_SLOTS = 100;
-const ROW64 = 50;
+/** u32 words per row. */
+export const ROW_WORDS = 96;
+/** Bytes per row. */
+export const ROW_BYTES = ROW_WORDS * 4;
 
-/** Row offsets by field name, for the feature writer (f64 fields index the f64 view). */
+// Line 0: lookup key, list, start, duration, forward count.
+const W_HASH = 0;
+const H_SRC_PORT = 2, H_DST_PORT = 3;
+const B_PROTOCOL = 8, B_IP_VERSION = 9, B_LIST = 10, B_CLOSE_REASON = 11;
+const H_VLAN = 6, H_TCP_HISTORY = 7;
+const W_SRC = 4, W_DST = 8;
+const D_START = 6;
+const W_LAST_SEEN = 14, W_FWD_PACKETS = 15;
+// Line 1.
+const W_BWD_PACKETS = 16, W_ACTIVE_START = 17, W_ACTIVE_END = 18;
+const W_FWD_LAST = 19, W_BWD_FIRST = 20, W_BWD_LAST = 21;
+const D_FWD_BYTES = 11, D_BWD_BYTES = 12, D_FWD_LEN_SQ = 13, D_BWD_LEN_SQ = 14;
+const W_FLOW_IAT_MIN = 30, W_FLOW_IAT_MAX = 31;
+// Line 2.
+const D_FLOW_IAT_SQ = 16, D_FWD_IAT_SQ = 17, D_BWD_IAT_SQ = 18;
+const D_FWD_HEADER = 19, D_BWD_HEADER = 20;
+const W_FWD_LEN_MIN = 42, W_FWD_LEN_MAX = 43, W_BWD_LEN_MIN = 44, W_BWD_LEN_MAX = 45;
+const W_FWD_IAT_MIN = 46, W_FWD_IAT_MAX = 47;
+// Line 3.
+const W_BWD_IAT_MIN = 48, W_BWD_IAT_MAX = 49;
+const W_FWD_PSH = 50, W_BWD_PSH = 51, W_FWD_URG = 52, W_BWD_URG = 53;
+const W_ACT_DATA_FWD = 54;
+const H_SUBFLOWS = 110, B_MIN_SEG_FWD = 222;
+const W_INIT_WIN_FWD = 56, W_INIT_WIN_BWD = 57;
+/** FIN, SYN, RST, ACK, CWR, ECE counts (PSH and URG are the per-direction sums). */
+const W_FIN = 58, W_SYN = 59, W_RST = 60, W_ACK = 61, W_CWR = 62, W_ECE = 63;
+// Line 4: bulk, forward then backward (same layout, 10 words / 5 doubles apart).
+const D_F_BULK_BYTES = 32, D_F_BULK_SIZE_HELPER = 33;
+const W_F_BULK_STATES = 68, W_F_BULK_PACKETS = 69, W_F_BULK_DURATION = 70;
+const W_F_BULK_PACKET_HELPER = 71, W_F_BULK_START = 72, W_F_BULK_LAST = 73;
+const BULK_WORDS_APART = 10, BULK_DOUBLES_APART = 5;
+// Line 5: active and idle periods (same layout, 6 words / 3 doubles apart).
+const D_ACTIVE_SQ = 42, W_ACTIVE_COUNT = 86;
+const D_IDLE_SQ = 45, W_IDLE_COUNT = 92;
+const PERIOD_SUM = 1, PERIOD_MIN = 2, PERIOD_MAX = 3;
+
+/** Minimum segment size sentinel (a TCP header is at most 60 bytes). */
+const NO_SEGMENT = 0xff;
+
+/** Row offsets by field name, for the feature writer (see the layout above). */
 export const ROW = {
-  hash: HASH,
-  srcPort: SRC_PORT,
-  dstPort: DST_PORT,
-  protocol: PROTOCOL,
-  vlan: VLAN,
-  ipVersion: IP_VERSION,
-  prev: PREV,
-  next: NEXT,
-  list: LIST,
-  initWinFwd: INIT_WIN_FWD,
-  initWinBwd: INIT_WIN_BWD,
-  minSegFwd: MIN_SEG_FWD,
-  tcpHistory: TCP_HISTORY,
-  closeReason: CLOSE_REASON,
-  lastSeen: LAST_SEEN,
-  fwdLast: FWD_LAST,
-  bwdFirst: BWD_FIRST,
-  bwdLast: BWD_LAST,
-  activeStart: ACTIVE_START,
-  activeEnd: ACTIVE_END,
-  fwdPackets: FWD_PACKETS,
-  bwdPackets: BWD_PACKETS,
-  fwdPsh: FWD_PSH,
-  bwdPsh: BWD_PSH,
-  fwdUrg: FWD_URG,
-  bwdUrg: BWD_URG,
-  actDataFwd: ACT_DATA_FWD,
-  subflows: SUBFLOWS,
-  fwdLenMin: FWD_LEN_MIN,
-  fwdLenMax: FWD_LEN_MAX,
-  bwdLenMin: BWD_LEN_MIN,
-  bwdLenMax: BWD_LEN_MAX,
-  flowIatMin: FLOW_IAT_MIN,
-  flowIatMax: FLOW_IAT_MAX,
-  fwdIatMin: FWD_IAT_MIN,
-  fwdIatMax: FWD_IAT_MAX,
-  bwdIatMin: BWD_IAT_MIN,
-  bwdIatMax: BWD_IAT_MAX,
-  activeCount: ACTIVE_COUNT,
-  activeSum: ACTIVE_SUM,
-  activeMin: ACTIVE_MIN,
-  activeMax: ACTIVE_MAX,
-  idleCount: IDLE_COUNT,
-  idleSum: IDLE_SUM,
-  idleMin: IDLE_MIN,
-  idleMax: IDLE_MAX,
-  fBulkStates: F_BULK_STATES,
-  fBulkPackets: F_BULK_PACKETS,
-  fBulkDuration: F_BULK_DURATION,
-  fBulkPacketHelper: F_BULK_PACKET_HELPER,
-  fBulkStart: F_BULK_START,
-  fBulkLast: F_BULK_LAST,
-  bBulkStates: B_BULK_STATES,
-  bBulkPackets: B_BULK_PACKETS,
-  bBulkDuration: B_BULK_DURATION,
-  bBulkPacketHelper: B_BULK_PACKET_HELPER,
-  bBulkStart: B_BULK_START,
-  bBulkLast: B_BULK_LAST,
-  fwdLenM2: FWD_LEN_M2,
-  bwdLenM2: BWD_LEN_M2,
-  flowIatM2: FLOW_IAT_M2,
-  fwdIatM2: FWD_IAT_M2,
-  bwdIatM2: BWD_IAT_M2,
-  activeM2: ACTIVE_M2,
-  idleM2: IDLE_M2,
-  startMicros: START_MICROS,
-  fwdBytes: FWD_BYTES,
-  bwdBytes: BWD_BYTES,
-  fwdHeaderBytes: FWD_HEADER_BYTES,
-  bwdHeaderBytes: BWD_HEADER_BYTES,
-  fBulkBytes: F_BULK_BYTES,
-  fBulkSizeHelper: F_BULK_SIZE_HELPER,
-  bBulkBytes: B_BULK_BYTES,
-  bBulkSizeHelper: B_BULK_SIZE_HELPER,
-  srcWords: SRC_WORDS,
-  dstWords: DST_WORDS,
-  flags: FLAGS,
+  u32: {
+    lastSeen: W_LAST_SEEN,
+    fwdPackets: W_FWD_PACKETS,
+    bwdPackets: W_BWD_PACKETS,
+    fwdLast: W_FWD_LAST,
+    bwdFirst: W_BWD_FIRST,
+    bwdLast: W_BWD_LAST,
+    flowIatMin: W_FLOW_IAT_MIN,
+    flowIatMax: W_FLOW_IAT_MAX,
+    fwdLenMin: W_FWD_LEN_MIN,
+    fwdLenMax: W_FWD_LEN_MAX,
+    bwdLenMin: W_BWD_LEN_MIN,
+    bwdLenMax: W_BWD_LEN_MAX,
+    fwdIatMin: W_FWD_IAT_MIN,
+    fwdIatMax: W_FWD_IAT_MAX,
+    bwdIatMin: W_BWD_IAT_MIN,
+    bwdIatMax: W_BWD_IAT_MAX,
+    fwdPsh: W_FWD_PSH,
+    bwdPsh: W_BWD_PSH,
+    fwdUrg: W_FWD_URG,
+    bwdUrg: W_BWD_URG,
+    actDataFwd: W_ACT_DATA_FWD,
+    initWinFwd: W_INIT_WIN_FWD,
+    initWinBwd: W_INIT_WIN_BWD,
+    fin: W_FIN,
+    syn: W_SYN,
+    rst: W_RST,
+    ack: W_ACK,
+    cwr: W_CWR,
+    ece: W_ECE,
+    fBulkStates: W_F_BULK_STATES,
+    fBulkPackets: W_F_BULK_PACKETS,
+    fBulkDuration: W_F_BULK_DURATION,
+    bBulkStates: W_F_BULK_STATES + BULK_WORDS_APART,
+    bBulkPackets: W_F_BULK_PACKETS + BULK_WORDS_APART,
+    bBulkDuration: W_F_BULK_DURATION + BULK_WORDS_APART,
+    activeCount: W_ACTIVE_COUNT,
+    activeSum: W_ACTIVE_COUNT + PERIOD_SUM,
+    activeMin: W_ACTIVE_COUNT + PERIOD_MIN,
+    activeMax: W_ACTIVE_COUNT + PERIOD_MAX,
+    idleCount: W_IDLE_COUNT,
+    idleSum: W_IDLE_COUNT + PERIOD_SUM,
+    idleMin: W_IDLE_COUNT + PERIOD_MIN,
+    idleMax: W_IDLE_COUNT + PERIOD_MAX,
+    srcWords: W_SRC,
+    dstWords: W_DST,
+  },
+  f64: {
+    startMicros: D_START,
+    fwdBytes: D_FWD_BYTES,
+    bwdBytes: D_BWD_BYTES,
+    fwdLenSq: D_FWD_LEN_SQ,
+    bwdLenSq: D_BWD_LEN_SQ,
+    flowIatSq: D_FLOW_IAT_SQ,
+    fwdIatSq: D_FWD_IAT_SQ,
+    bwdIatSq: D_BWD_IAT_SQ,
+    fwdHeaderBytes: D_FWD_HEADER,
+    bwdHeaderBytes: D_BWD_HEADER,
+    fBulkBytes: D_F_BULK_BYTES,
+    bBulkBytes: D_F_BULK_BYTES + BULK_DOUBLES_APART,
+    activeSq: D_ACTIVE_SQ,
+    idleSq: D_IDLE_SQ,
+  },
+  u16: {
+    srcPort: H_SRC_PORT,
+    dstPort: H_DST_PORT,
+    vlan: H_VLAN,
+    tcpHistory: H_TCP_HISTORY,
+    subflows: H_SUBFLOWS,
+  },
+  u8: {
+    protocol: B_PROTOCOL,
+    ipVersion: B_IP_VERSION,
+    minSegFwd: B_MIN_SEG_FWD,
+  },
 } as const;
+
+/** Value of the u8 minSegFwd field when no forward packet was seen. */
+export const MIN_SEG_UNSET = NO_SEGMENT;
 
 const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2;
 const NIL = -1;
 const U32_MAX = 0xffffffff;
+/** Typed-array views index at most 2^32 - 1 bytes. */
+const MAX_ROW_BUFFER_BYTES = 2 ** 32 - 1;
 
 /** Index in FLOW_END_REASONS (flow_batch.ts). */
 export const END_IDLE = 0, END_ACTIVE = 1, END_FIN = 2, END_RST = 3, END_EVICTED = 4, END_INPUT = 5;
@@ -227,40 +201,76 @@ export interface FlowTableLimits {
 /** Receives each flow as it leaves the table, before its row is reused. */
 export type FlowEndSink = (table: FlowTable, id: number, reason: number) => void;
 
-/** The flow table; fields are public so the feature writer reads them directly. */
+/**
+ * The flow table; the row views are public so the feature writer reads them
+ * directly. Rows for `maxFlows` flows are reserved once: the operating system
+ * commits a page only when a row on it is first used, so memory follows the
+ * number of flows actually held and the table never copies itself to grow
+ * (no doubling peak). Only the small hash index is rebuilt as flows grow.
+ */
 export class FlowTable {
-  capacity = 0;
+  /** Rows reserved (maxFlows). */
+  readonly capacity: number;
   live = 0;
+  /** Rows ever used (the high-water mark); rows beyond it are untouched. */
+  private rowsUsed = 0;
   private indexMask = 0;
   private index = new Int32Array(0);
   private freeHead = NIL;
-  private nextUnused = 0;
-  private readonly heads = new Int32Array(3).fill(NIL);
-  private readonly tails = new Int32Array(3).fill(NIL);
+  private openHead = NIL;
+  private openTail = NIL;
+  private closedHead = NIL;
+  private closedTail = NIL;
+  /** LRU links, kept apart from the rows: prev at 2 * id, next at 2 * id + 1. */
+  private readonly links: Int32Array;
 
-  /** The rows and their views (recreated when the table grows). */
-  rows = new ArrayBuffer(0);
-  u32 = new Uint32Array(0);
-  i32 = new Int32Array(0);
-  f32 = new Float32Array(0);
-  f64 = new Float64Array(0);
+  readonly rows: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
 
   /** Flows ended by reason (index as FLOW_END_REASONS). */
   readonly endedByReason = new Float64Array(6);
   flowsCreated = 0;
 
+  private readonly idleTimeout: number;
+  private readonly activeTimeout: number;
+  private readonly activityTimeout: number;
+  private readonly closeLinger: number;
+
   constructor(readonly limits: FlowTableLimits, private readonly sink: FlowEndSink) {
-    this.grow(Math.min(limits.maxFlows, 4096));
+    const capacity = limits.maxFlows;
+    if (capacity * ROW_BYTES > MAX_ROW_BUFFER_BYTES) {
+      throw new RangeError(
+        `maxFlows ${capacity} needs ${capacity * ROW_BYTES} bytes of rows; ` +
+          `at most ${Math.floor(MAX_ROW_BUFFER_BYTES / ROW_BYTES)} flows fit one table`,
+      );
+    }
+    this.capacity = capacity;
+    this.rows = new ArrayBuffer(capacity * ROW_BYTES);
+    this.u8 = new Uint8Array(this.rows);
+    this.u16 = new Uint16Array(this.rows);
+    this.u32 = new Uint32Array(this.rows);
+    this.i32 = new Int32Array(this.rows);
+    this.f64 = new Float64Array(this.rows);
+    this.links = new Int32Array(capacity * 2);
+    this.idleTimeout = limits.idleTimeoutMicros;
+    this.activeTimeout = limits.activeTimeoutMicros;
+    this.activityTimeout = limits.activityTimeoutMicros;
+    this.closeLinger = limits.closeLingerMicros;
+    this.resizeIndex(2 * Math.min(capacity, 4096));
   }
 
-  /** Bytes held by the per-flow arrays and the index (what one more flow costs, times capacity). */
+  /** Bytes in use: rows and links up to the high-water mark, plus the index. */
   bytesAllocated(): number {
-    return this.rows.byteLength + this.index.byteLength;
+    return this.rowsUsed * (ROW_BYTES + 8) + this.index.byteLength;
   }
 
-  /** Bytes per flow slot (all per-flow arrays plus the index share). */
+  /** Bytes one flow costs: its row, its links and its share of the index (half full at most). */
   bytesPerFlow(): number {
-    return this.bytesAllocated() / this.capacity;
+    return ROW_BYTES + 8 + 2 * Int32Array.BYTES_PER_ELEMENT;
   }
 
   /** Meters one decoded packet taken at `ts` (microseconds since the epoch). */
@@ -268,6 +278,7 @@ export class FlowTable {
     const h = flowHash(p);
     const mask = this.indexMask;
     const index = this.index;
+    const u32 = this.u32;
     let slot = h & mask;
     let id = NIL;
     let forward = true;
@@ -275,7 +286,7 @@ export class FlowTable {
       const entry = index[slot];
       if (entry === 0) break;
       const candidate = entry - 1;
-      if (this.u32[candidate * ROW_SLOTS + HASH] === h) {
+      if (u32[candidate * ROW_WORDS + W_HASH] === h) {
         const m = this.match(candidate, p);
         if (m !== 0) {
           id = candidate;
@@ -286,19 +297,20 @@ export class FlowTable {
       slot = (slot + 1) & mask;
     }
     if (id !== NIL) {
-      const offset = ts - this.f64[id * ROW64 + START_MICROS];
-      const closed = this.u32[id * ROW_SLOTS + LIST] === CLOSED_LIST;
-      const quiet = offset - this.u32[id * ROW_SLOTS + LAST_SEEN];
-      if (closed && quiet > this.limits.closeLingerMicros) {
-        this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
-      } else if (quiet > this.limits.idleTimeoutMicros) {
+      const w = id * ROW_WORDS;
+      const offset = ts - this.f64[(w >> 1) + D_START];
+      const closed = this.u8[(w << 2) + B_LIST] === CLOSED_LIST;
+      const quiet = offset - u32[w + W_LAST_SEEN];
+      if (closed && quiet > this.closeLinger) {
+        this.end(id, this.u8[(w << 2) + B_CLOSE_REASON]);
+      } else if (quiet > this.idleTimeout) {
         // Idle past the timeout but not yet swept (same batch): end it as idle.
         this.end(id, END_IDLE);
-      } else if (offset > this.limits.activeTimeoutMicros) {
+      } else if (offset > this.activeTimeout) {
         this.end(id, END_ACTIVE);
       } else if (closed && (p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         // A new connection reusing the ports of one that just closed.
-        this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
+        this.end(id, this.u8[(w << 2) + B_CLOSE_REASON]);
       } else {
         this.update(id, forward, p, offset < 0 ? 0 : offset);
         return;
@@ -309,45 +321,45 @@ export class FlowTable {
 
   /** Ends flows idle past the timeout (and closed flows past the linger) as of `now`. */
   expire(now: number): void {
-    const closedCutoff = now - this.limits.closeLingerMicros;
-    for (let id = this.heads[CLOSED_LIST]; id !== NIL; id = this.heads[CLOSED_LIST]) {
-      if (
-        this.f64[id * ROW64 + START_MICROS] + this.u32[id * ROW_SLOTS + LAST_SEEN] >=
-          closedCutoff
-      ) break;
-      this.end(id, this.u32[id * ROW_SLOTS + CLOSE_REASON]);
+    const closedCutoff = now - this.closeLinger;
+    for (let id = this.closedHead; id !== NIL; id = this.closedHead) {
+      if (this.lastSeenAt(id) >= closedCutoff) break;
+      this.end(id, this.u8[id * ROW_BYTES + B_CLOSE_REASON]);
     }
-    const idleCutoff = now - this.limits.idleTimeoutMicros;
-    for (let id = this.heads[OPEN_LIST]; id !== NIL; id = this.heads[OPEN_LIST]) {
-      if (
-        this.f64[id * ROW64 + START_MICROS] + this.u32[id * ROW_SLOTS + LAST_SEEN] >=
-          idleCutoff
-      ) break;
+    const idleCutoff = now - this.idleTimeout;
+    for (let id = this.openHead; id !== NIL; id = this.openHead) {
+      if (this.lastSeenAt(id) >= idleCutoff) break;
       this.end(id, END_IDLE);
     }
   }
 
   /** Ends every flow with `reason` (end of input). */
   flushAll(reason: number): void {
-    for (const list of [CLOSED_LIST, OPEN_LIST]) {
-      for (let id = this.heads[list]; id !== NIL; id = this.heads[list]) {
-        this.end(id, list === CLOSED_LIST ? this.u32[id * ROW_SLOTS + CLOSE_REASON] : reason);
-      }
+    for (let id = this.closedHead; id !== NIL; id = this.closedHead) {
+      this.end(id, this.u8[id * ROW_BYTES + B_CLOSE_REASON]);
     }
+    for (let id = this.openHead; id !== NIL; id = this.openHead) this.end(id, reason);
+  }
+
+  /** Absolute time of the flow's last packet, microseconds. */
+  private lastSeenAt(id: number): number {
+    const w = id * ROW_WORDS;
+    return this.f64[(w >> 1) + D_START] + this.u32[w + W_LAST_SEEN];
   }
 
   /** 1 when `p` goes forward in flow `id`, 2 when backward, 0 when not this flow. */
   private match(id: number, p: DecodedPacket): number {
-    const u = this.u32, r = id * ROW_SLOTS;
-    if (u[r + PROTOCOL] !== p.protocol || u[r + VLAN] !== p.vlan) return 0;
-    const ps = p.srcWords, pd = p.dstWords, s = r + SRC_WORDS, d = r + DST_WORDS;
+    const u = this.u32, w = id * ROW_WORDS, u8 = this.u8, u16 = this.u16;
+    if (u8[(w << 2) + B_PROTOCOL] !== p.protocol || u16[(w << 1) + H_VLAN] !== p.vlan) return 0;
+    const ps = p.srcWords, pd = p.dstWords, s = w + W_SRC, d = w + W_DST;
+    const sp = u16[(w << 1) + H_SRC_PORT], dp = u16[(w << 1) + H_DST_PORT];
     if (
-      u[r + SRC_PORT] === p.srcPort && u[r + DST_PORT] === p.dstPort &&
+      sp === p.srcPort && dp === p.dstPort &&
       u[s] === ps[0] && u[s + 1] === ps[1] && u[s + 2] === ps[2] && u[s + 3] === ps[3] &&
       u[d] === pd[0] && u[d + 1] === pd[1] && u[d + 2] === pd[2] && u[d + 3] === pd[3]
     ) return 1;
     if (
-      u[r + SRC_PORT] === p.dstPort && u[r + DST_PORT] === p.srcPort &&
+      sp === p.dstPort && dp === p.srcPort &&
       u[s] === pd[0] && u[s + 1] === pd[1] && u[s + 2] === pd[2] && u[s + 3] === pd[3] &&
       u[d] === ps[0] && u[d + 1] === ps[1] && u[d + 2] === ps[2] && u[d + 3] === ps[3]
     ) return 2;
@@ -355,211 +367,157 @@ export class FlowTable {
   }
 
   private create(p: DecodedPacket, ts: number, h: number): void {
-    if (this.live >= this.limits.maxFlows) {
-      const victim = this.heads[CLOSED_LIST] !== NIL
-        ? this.heads[CLOSED_LIST]
-        : this.heads[OPEN_LIST];
-      this.end(victim, END_EVICTED);
+    if (this.live >= this.capacity) {
+      this.end(this.closedHead !== NIL ? this.closedHead : this.openHead, END_EVICTED);
     }
     let id: number;
     if (this.freeHead !== NIL) {
       id = this.freeHead;
-      this.freeHead = this.i32[id * ROW_SLOTS + NEXT];
+      this.freeHead = this.links[2 * id + 1];
     } else {
-      if (this.nextUnused >= this.capacity) {
-        this.grow(Math.min(this.capacity * 2, this.limits.maxFlows));
-      }
-      id = this.nextUnused++;
+      id = this.rowsUsed++;
+      // The index stays at most half full.
+      if (this.rowsUsed * 2 > this.index.length) this.resizeIndex(this.rowsUsed * 2);
     }
     this.live++;
     this.flowsCreated++;
     // Reset the whole row (rows are reused), then identity; minimums start at the top.
-    const u32 = this.u32, u = id * ROW_SLOTS;
-    u32.fill(0, u, u + ROW_SLOTS);
-    const ps = p.srcWords, pd = p.dstWords, sw = u + SRC_WORDS, dw = u + DST_WORDS;
+    const u32 = this.u32, w = id * ROW_WORDS, u8 = this.u8, u16 = this.u16;
+    const b = w << 2, hw = w << 1;
+    u32.fill(0, w, w + ROW_WORDS);
+    const ps = p.srcWords, pd = p.dstWords, sw = w + W_SRC, dw = w + W_DST;
     u32[sw] = ps[0], u32[sw + 1] = ps[1], u32[sw + 2] = ps[2], u32[sw + 3] = ps[3];
     u32[dw] = pd[0], u32[dw + 1] = pd[1], u32[dw + 2] = pd[2], u32[dw + 3] = pd[3];
-    u32[u + SRC_PORT] = p.srcPort;
-    u32[u + DST_PORT] = p.dstPort;
-    u32[u + PROTOCOL] = p.protocol;
-    u32[u + IP_VERSION] = p.ipVersion;
-    u32[u + VLAN] = p.vlan;
-    u32[u + HASH] = h;
+    u32[w + W_HASH] = h;
+    u16[hw + H_SRC_PORT] = p.srcPort;
+    u16[hw + H_DST_PORT] = p.dstPort;
+    u16[hw + H_VLAN] = p.vlan;
+    u8[b + B_PROTOCOL] = p.protocol;
+    u8[b + B_IP_VERSION] = p.ipVersion;
+    this.f64[(w >> 1) + D_START] = ts;
+    u16[hw + H_SUBFLOWS] = 1;
+    u32[w + W_FWD_LEN_MIN] = U32_MAX;
+    u32[w + W_BWD_LEN_MIN] = U32_MAX;
+    u32[w + W_FLOW_IAT_MIN] = U32_MAX;
+    u32[w + W_FWD_IAT_MIN] = U32_MAX;
+    u32[w + W_BWD_IAT_MIN] = U32_MAX;
+    u32[w + W_ACTIVE_COUNT + PERIOD_MIN] = U32_MAX;
+    u32[w + W_IDLE_COUNT + PERIOD_MIN] = U32_MAX;
+    this.i32[w + W_INIT_WIN_FWD] = -1;
+    this.i32[w + W_INIT_WIN_BWD] = -1;
+    u8[b + B_MIN_SEG_FWD] = NO_SEGMENT;
     this.insertIndex(id, h);
     this.append(id, OPEN_LIST);
-    this.f64[id * ROW64 + START_MICROS] = ts;
-    u32[u + SUBFLOWS] = 1;
-    u32[u + FWD_LEN_MIN] = U32_MAX;
-    u32[u + BWD_LEN_MIN] = U32_MAX;
-    u32[u + FLOW_IAT_MIN] = U32_MAX;
-    u32[u + FWD_IAT_MIN] = U32_MAX;
-    u32[u + BWD_IAT_MIN] = U32_MAX;
-    u32[u + ACTIVE_MIN] = U32_MAX;
-    u32[u + IDLE_MIN] = U32_MAX;
-    this.i32[id * ROW_SLOTS + INIT_WIN_FWD] = -1;
-    this.i32[id * ROW_SLOTS + INIT_WIN_BWD] = -1;
-    this.u32[id * ROW_SLOTS + MIN_SEG_FWD] = 0xffff;
-    this.u32[id * ROW_SLOTS + TCP_HISTORY] = 0;
-    this.u32[id * ROW_SLOTS + CLOSE_REASON] = 0;
     this.update(id, true, p, 0);
   }
 
   /** Adds packet `p` at offset `t` (us from flow start) to flow `id`. */
   private update(id: number, forward: boolean, p: DecodedPacket, t: number): void {
-    const first = this.u32[id * ROW_SLOTS + FWD_PACKETS] === 0 &&
-      this.u32[id * ROW_SLOTS + BWD_PACKETS] === 0;
+    const u32 = this.u32, f64 = this.f64;
+    const w = id * ROW_WORDS, d = w >> 1;
+    const fwdPackets = u32[w + W_FWD_PACKETS], bwdPackets = u32[w + W_BWD_PACKETS];
     const size = p.payloadBytes;
-    if (!first) {
+    if (fwdPackets + bwdPackets !== 0) {
       // Active/idle periods, as CICFlowMeter's updateActiveIdleTime.
-      const sinceActive = t - this.u32[id * ROW_SLOTS + ACTIVE_END];
-      if (sinceActive > this.limits.activityTimeoutMicros) {
-        const active = this.u32[id * ROW_SLOTS + ACTIVE_END] -
-          this.u32[id * ROW_SLOTS + ACTIVE_START];
-        if (active > 0) {
-          addPeriod(
-            this.u32,
-            id * ROW_SLOTS + ACTIVE_COUNT,
-            this.f32,
-            id * ROW_SLOTS + ACTIVE_M2,
-            active,
-          );
-        }
-        addPeriod(
-          this.u32,
-          id * ROW_SLOTS + IDLE_COUNT,
-          this.f32,
-          id * ROW_SLOTS + IDLE_M2,
-          sinceActive,
-        );
-        this.u32[id * ROW_SLOTS + ACTIVE_START] = t;
-        this.u32[id * ROW_SLOTS + ACTIVE_END] = t;
-      } else if (t > this.u32[id * ROW_SLOTS + ACTIVE_END]) {
-        this.u32[id * ROW_SLOTS + ACTIVE_END] = t;
+      const activeEnd = u32[w + W_ACTIVE_END];
+      const sinceActive = t - activeEnd;
+      if (sinceActive > this.activityTimeout) {
+        const active = activeEnd - u32[w + W_ACTIVE_START];
+        if (active > 0) addPeriod(u32, w + W_ACTIVE_COUNT, f64, d + D_ACTIVE_SQ, active);
+        addPeriod(u32, w + W_IDLE_COUNT, f64, d + D_IDLE_SQ, sinceActive);
+        u32[w + W_ACTIVE_START] = t;
+        u32[w + W_ACTIVE_END] = t;
+      } else if (t > activeEnd) {
+        u32[w + W_ACTIVE_END] = t;
       }
       // Flow IAT.
-      const previous = this.u32[id * ROW_SLOTS + LAST_SEEN];
+      const previous = u32[w + W_LAST_SEEN];
       const iat = t > previous ? t - previous : 0;
-      if (iat > 1_000_000) this.u32[id * ROW_SLOTS + SUBFLOWS]++;
-      const n = this.u32[id * ROW_SLOTS + FWD_PACKETS] + this.u32[id * ROW_SLOTS + BWD_PACKETS]; // packets before = IATs after
-      this.f32[id * ROW_SLOTS + FLOW_IAT_M2] += welfordStep(previous, n - 1, iat);
-      if (iat < this.u32[id * ROW_SLOTS + FLOW_IAT_MIN]) {
-        this.u32[id * ROW_SLOTS + FLOW_IAT_MIN] = iat;
-      }
-      if (iat > this.u32[id * ROW_SLOTS + FLOW_IAT_MAX]) {
-        this.u32[id * ROW_SLOTS + FLOW_IAT_MAX] = iat;
-      }
-      if (t > previous) this.u32[id * ROW_SLOTS + LAST_SEEN] = t;
+      if (iat > 1_000_000) this.u16[(w << 1) + H_SUBFLOWS]++;
+      f64[d + D_FLOW_IAT_SQ] += iat * iat;
+      if (iat < u32[w + W_FLOW_IAT_MIN]) u32[w + W_FLOW_IAT_MIN] = iat;
+      if (iat > u32[w + W_FLOW_IAT_MAX]) u32[w + W_FLOW_IAT_MAX] = iat;
+      if (t > previous) u32[w + W_LAST_SEEN] = t;
     }
     const flags = p.tcpFlags;
+    const tcp = p.protocol === PROTO_TCP;
+    const header = p.l4HeaderBytes;
     if (forward) {
-      const n = ++this.u32[id * ROW_SLOTS + FWD_PACKETS];
-      this.f32[id * ROW_SLOTS + FWD_LEN_M2] += welfordStep(
-        this.f64[id * ROW64 + FWD_BYTES],
-        n - 1,
-        size,
-      );
-      this.f64[id * ROW64 + FWD_BYTES] += size;
-      if (size < this.u32[id * ROW_SLOTS + FWD_LEN_MIN]) {
-        this.u32[id * ROW_SLOTS + FWD_LEN_MIN] = size;
-      }
-      if (size > this.u32[id * ROW_SLOTS + FWD_LEN_MAX]) {
-        this.u32[id * ROW_SLOTS + FWD_LEN_MAX] = size;
-      }
-      this.f64[id * ROW64 + FWD_HEADER_BYTES] += p.l4HeaderBytes;
-      if (p.l4HeaderBytes < this.u32[id * ROW_SLOTS + MIN_SEG_FWD]) {
-        this.u32[id * ROW_SLOTS + MIN_SEG_FWD] = p.l4HeaderBytes;
-      }
-      if (size >= 1) this.u32[id * ROW_SLOTS + ACT_DATA_FWD]++;
+      const n = fwdPackets + 1;
+      u32[w + W_FWD_PACKETS] = n;
+      f64[d + D_FWD_BYTES] += size;
+      f64[d + D_FWD_LEN_SQ] += size * size;
+      if (size < u32[w + W_FWD_LEN_MIN]) u32[w + W_FWD_LEN_MIN] = size;
+      if (size > u32[w + W_FWD_LEN_MAX]) u32[w + W_FWD_LEN_MAX] = size;
+      f64[d + D_FWD_HEADER] += header;
+      const b = (w << 2) + B_MIN_SEG_FWD;
+      if (header < this.u8[b]) this.u8[b] = header;
+      if (size >= 1) u32[w + W_ACT_DATA_FWD]++;
       if (n > 1) {
-        const last = this.u32[id * ROW_SLOTS + FWD_LAST];
+        // The first forward packet is at offset 0, so the forward IAT total is fwdLast.
+        const last = u32[w + W_FWD_LAST];
         const iat = t > last ? t - last : 0;
-        // Sum of earlier forward IATs is fwdLast (the first forward packet is at offset 0).
-        this.f32[id * ROW_SLOTS + FWD_IAT_M2] += welfordStep(last, n - 2, iat);
-        if (iat < this.u32[id * ROW_SLOTS + FWD_IAT_MIN]) {
-          this.u32[id * ROW_SLOTS + FWD_IAT_MIN] = iat;
-        }
-        if (iat > this.u32[id * ROW_SLOTS + FWD_IAT_MAX]) {
-          this.u32[id * ROW_SLOTS + FWD_IAT_MAX] = iat;
-        }
-        if (t > last) this.u32[id * ROW_SLOTS + FWD_LAST] = t;
+        f64[d + D_FWD_IAT_SQ] += iat * iat;
+        if (iat < u32[w + W_FWD_IAT_MIN]) u32[w + W_FWD_IAT_MIN] = iat;
+        if (iat > u32[w + W_FWD_IAT_MAX]) u32[w + W_FWD_IAT_MAX] = iat;
+        if (t > last) u32[w + W_FWD_LAST] = t;
       }
-      if (flags & TCP_PSH) this.u32[id * ROW_SLOTS + FWD_PSH]++;
-      if (flags & TCP_URG) this.u32[id * ROW_SLOTS + FWD_URG]++;
-      if (p.protocol === PROTO_TCP && this.i32[id * ROW_SLOTS + INIT_WIN_FWD] < 0) {
-        this.i32[id * ROW_SLOTS + INIT_WIN_FWD] = p.tcpWindow;
-      }
-      this.updateBulk(id, true, size, t);
+      if (flags & TCP_PSH) u32[w + W_FWD_PSH]++;
+      if (flags & TCP_URG) u32[w + W_FWD_URG]++;
+      if (tcp && this.i32[w + W_INIT_WIN_FWD] < 0) this.i32[w + W_INIT_WIN_FWD] = p.tcpWindow;
     } else {
-      const n = ++this.u32[id * ROW_SLOTS + BWD_PACKETS];
-      this.f32[id * ROW_SLOTS + BWD_LEN_M2] += welfordStep(
-        this.f64[id * ROW64 + BWD_BYTES],
-        n - 1,
-        size,
-      );
-      this.f64[id * ROW64 + BWD_BYTES] += size;
-      if (size < this.u32[id * ROW_SLOTS + BWD_LEN_MIN]) {
-        this.u32[id * ROW_SLOTS + BWD_LEN_MIN] = size;
-      }
-      if (size > this.u32[id * ROW_SLOTS + BWD_LEN_MAX]) {
-        this.u32[id * ROW_SLOTS + BWD_LEN_MAX] = size;
-      }
-      this.f64[id * ROW64 + BWD_HEADER_BYTES] += p.l4HeaderBytes;
+      const n = bwdPackets + 1;
+      u32[w + W_BWD_PACKETS] = n;
+      f64[d + D_BWD_BYTES] += size;
+      f64[d + D_BWD_LEN_SQ] += size * size;
+      if (size < u32[w + W_BWD_LEN_MIN]) u32[w + W_BWD_LEN_MIN] = size;
+      if (size > u32[w + W_BWD_LEN_MAX]) u32[w + W_BWD_LEN_MAX] = size;
+      f64[d + D_BWD_HEADER] += header;
       if (n === 1) {
-        this.u32[id * ROW_SLOTS + BWD_FIRST] = t;
-        this.u32[id * ROW_SLOTS + BWD_LAST] = t;
+        u32[w + W_BWD_FIRST] = t;
+        u32[w + W_BWD_LAST] = t;
       } else {
-        const last = this.u32[id * ROW_SLOTS + BWD_LAST];
+        const last = u32[w + W_BWD_LAST];
         const iat = t > last ? t - last : 0;
-        this.f32[id * ROW_SLOTS + BWD_IAT_M2] += welfordStep(
-          last - this.u32[id * ROW_SLOTS + BWD_FIRST],
-          n - 2,
-          iat,
-        );
-        if (iat < this.u32[id * ROW_SLOTS + BWD_IAT_MIN]) {
-          this.u32[id * ROW_SLOTS + BWD_IAT_MIN] = iat;
-        }
-        if (iat > this.u32[id * ROW_SLOTS + BWD_IAT_MAX]) {
-          this.u32[id * ROW_SLOTS + BWD_IAT_MAX] = iat;
-        }
-        if (t > last) this.u32[id * ROW_SLOTS + BWD_LAST] = t;
+        f64[d + D_BWD_IAT_SQ] += iat * iat;
+        if (iat < u32[w + W_BWD_IAT_MIN]) u32[w + W_BWD_IAT_MIN] = iat;
+        if (iat > u32[w + W_BWD_IAT_MAX]) u32[w + W_BWD_IAT_MAX] = iat;
+        if (t > last) u32[w + W_BWD_LAST] = t;
       }
-      if (flags & TCP_PSH) this.u32[id * ROW_SLOTS + BWD_PSH]++;
-      if (flags & TCP_URG) this.u32[id * ROW_SLOTS + BWD_URG]++;
-      if (p.protocol === PROTO_TCP && this.i32[id * ROW_SLOTS + INIT_WIN_BWD] < 0) {
-        this.i32[id * ROW_SLOTS + INIT_WIN_BWD] = p.tcpWindow;
-      }
-      this.updateBulk(id, false, size, t);
+      if (flags & TCP_PSH) u32[w + W_BWD_PSH]++;
+      if (flags & TCP_URG) u32[w + W_BWD_URG]++;
+      if (tcp && this.i32[w + W_INIT_WIN_BWD] < 0) this.i32[w + W_INIT_WIN_BWD] = p.tcpWindow;
     }
-    if (p.protocol === PROTO_TCP) this.updateTcp(id, forward, flags, size);
+    this.updateBulk(w, forward, size, t);
+    if (tcp) this.updateTcp(id, w, forward, flags, size);
     else this.touch(id);
   }
 
-  private updateTcp(id: number, forward: boolean, flags: number, size: number): void {
-    const f = id * ROW_SLOTS + FLAGS;
-    const counts = this.u32;
-    if (flags & TCP_FIN) counts[f]++;
-    if (flags & TCP_SYN) counts[f + 1]++;
-    if (flags & TCP_RST) counts[f + 2]++;
-    if (flags & TCP_PSH) counts[f + 3]++;
-    if (flags & TCP_ACK) counts[f + 4]++;
-    if (flags & TCP_URG) counts[f + 5]++;
-    if (flags & TCP_CWR) counts[f + 6]++;
-    if (flags & TCP_ECE) counts[f + 7]++;
-    let history = this.u32[id * ROW_SLOTS + TCP_HISTORY];
+  private updateTcp(id: number, w: number, forward: boolean, flags: number, size: number): void {
+    const u32 = this.u32;
+    if (flags & TCP_FIN) u32[w + W_FIN]++;
+    if (flags & TCP_SYN) u32[w + W_SYN]++;
+    if (flags & TCP_RST) u32[w + W_RST]++;
+    if (flags & TCP_ACK) u32[w + W_ACK]++;
+    if (flags & TCP_CWR) u32[w + W_CWR]++;
+    if (flags & TCP_ECE) u32[w + W_ECE]++;
+    const h = (w << 1) + H_TCP_HISTORY;
+    let history = this.u16[h];
     const shift = forward ? 0 : 4;
     if (flags & TCP_SYN) history |= (flags & TCP_ACK ? H_FWD_SYNACK : H_FWD_SYN) << shift;
     if (flags & TCP_FIN) history |= H_FWD_FIN << shift;
     if (flags & TCP_RST) history |= H_FWD_RST << shift;
     if (size > 0) history |= forward ? H_FWD_DATA : H_BWD_DATA;
-    this.u32[id * ROW_SLOTS + TCP_HISTORY] = history;
-    if (this.u32[id * ROW_SLOTS + LIST] === OPEN_LIST) {
+    this.u16[h] = history;
+    const b = w << 2;
+    if (this.u8[b + B_LIST] === OPEN_LIST) {
       if (flags & TCP_RST) {
-        this.u32[id * ROW_SLOTS + CLOSE_REASON] = END_RST;
+        this.u8[b + B_CLOSE_REASON] = END_RST;
         this.moveTo(id, CLOSED_LIST);
         return;
       }
       if ((history & (H_FWD_FIN | H_BWD_FIN)) === (H_FWD_FIN | H_BWD_FIN)) {
-        this.u32[id * ROW_SLOTS + CLOSE_REASON] = END_FIN;
+        this.u8[b + B_CLOSE_REASON] = END_FIN;
         this.moveTo(id, CLOSED_LIST);
         return;
       }
@@ -568,35 +526,35 @@ export class FlowTable {
   }
 
   /** CICFlowMeter's bulk detection (updateForwardBulk / updateBackwardBulk). */
-  private updateBulk(id: number, forward: boolean, size: number, offset: number): void {
+  private updateBulk(w: number, forward: boolean, size: number, offset: number): void {
     const t = offset + 1; // 0 means unset, as in CICFlowMeter
-    // The six u32 and two f64 bulk fields of each direction are laid out alike.
     const u32 = this.u32, f64 = this.f64;
-    const u = id * ROW_SLOTS + (forward ? F_BULK_STATES : B_BULK_STATES) - F_BULK_STATES;
-    const d = id * ROW64 + (forward ? F_BULK_BYTES : B_BULK_BYTES) - F_BULK_BYTES;
-    const otherLast = u32[id * ROW_SLOTS + (forward ? B_BULK_LAST : F_BULK_LAST)];
-    if (otherLast > u32[u + F_BULK_START]) u32[u + F_BULK_START] = 0;
+    // Word and double bases of this direction's bulk fields, and the other direction's last.
+    const u = forward ? w : w + BULK_WORDS_APART;
+    const d = (w >> 1) + (forward ? 0 : BULK_DOUBLES_APART);
+    const otherLast = u32[(forward ? w + BULK_WORDS_APART : w) + W_F_BULK_LAST];
+    if (otherLast > u32[u + W_F_BULK_START]) u32[u + W_F_BULK_START] = 0;
     if (size <= 0) return;
-    if (u32[u + F_BULK_START] === 0 || t - u32[u + F_BULK_LAST] > 1_000_000) {
-      u32[u + F_BULK_START] = t;
-      u32[u + F_BULK_LAST] = t;
-      u32[u + F_BULK_PACKET_HELPER] = 1;
-      f64[d + F_BULK_SIZE_HELPER] = size;
+    if (u32[u + W_F_BULK_START] === 0 || t - u32[u + W_F_BULK_LAST] > 1_000_000) {
+      u32[u + W_F_BULK_START] = t;
+      u32[u + W_F_BULK_LAST] = t;
+      u32[u + W_F_BULK_PACKET_HELPER] = 1;
+      f64[d + D_F_BULK_SIZE_HELPER] = size;
       return;
     }
-    const helper = ++u32[u + F_BULK_PACKET_HELPER];
-    f64[d + F_BULK_SIZE_HELPER] += size;
+    const helper = ++u32[u + W_F_BULK_PACKET_HELPER];
+    f64[d + D_F_BULK_SIZE_HELPER] += size;
     if (helper === 4) {
-      u32[u + F_BULK_STATES]++;
-      u32[u + F_BULK_PACKETS] += helper;
-      f64[d + F_BULK_BYTES] += f64[d + F_BULK_SIZE_HELPER];
-      u32[u + F_BULK_DURATION] += t - u32[u + F_BULK_START];
+      u32[u + W_F_BULK_STATES]++;
+      u32[u + W_F_BULK_PACKETS] += helper;
+      f64[d + D_F_BULK_BYTES] += f64[d + D_F_BULK_SIZE_HELPER];
+      u32[u + W_F_BULK_DURATION] += t - u32[u + W_F_BULK_START];
     } else if (helper > 4) {
-      u32[u + F_BULK_PACKETS]++;
-      f64[d + F_BULK_BYTES] += size;
-      u32[u + F_BULK_DURATION] += t - u32[u + F_BULK_LAST];
+      u32[u + W_F_BULK_PACKETS]++;
+      f64[d + D_F_BULK_BYTES] += size;
+      u32[u + W_F_BULK_DURATION] += t - u32[u + W_F_BULK_LAST];
     }
-    u32[u + F_BULK_LAST] = t;
+    u32[u + W_F_BULK_LAST] = t;
   }
 
   /** Hands the flow to the sink, then frees its row. */
@@ -605,8 +563,8 @@ export class FlowTable {
     this.endedByReason[reason]++;
     this.unlink(id);
     this.removeIndex(id);
-    this.u32[id * ROW_SLOTS + LIST] = NO_LIST;
-    this.i32[id * ROW_SLOTS + NEXT] = this.freeHead;
+    this.u8[id * ROW_BYTES + B_LIST] = NO_LIST;
+    this.links[2 * id + 1] = this.freeHead;
     this.freeHead = id;
     this.live--;
   }
@@ -614,28 +572,34 @@ export class FlowTable {
   // --- LRU lists -----------------------------------------------------------
 
   private append(id: number, list: number): void {
-    const tail = this.tails[list];
-    this.i32[id * ROW_SLOTS + PREV] = tail;
-    this.i32[id * ROW_SLOTS + NEXT] = NIL;
-    if (tail === NIL) this.heads[list] = id;
-    else this.i32[tail * ROW_SLOTS + NEXT] = id;
-    this.tails[list] = id;
-    this.u32[id * ROW_SLOTS + LIST] = list;
+    const links = this.links;
+    const tail = list === OPEN_LIST ? this.openTail : this.closedTail;
+    links[2 * id] = tail;
+    links[2 * id + 1] = NIL;
+    if (tail !== NIL) links[2 * tail + 1] = id;
+    else if (list === OPEN_LIST) this.openHead = id;
+    else this.closedHead = id;
+    if (list === OPEN_LIST) this.openTail = id;
+    else this.closedTail = id;
+    this.u8[id * ROW_BYTES + B_LIST] = list;
   }
 
   private unlink(id: number): void {
-    const list = this.u32[id * ROW_SLOTS + LIST];
-    const before = this.i32[id * ROW_SLOTS + PREV], after = this.i32[id * ROW_SLOTS + NEXT];
-    if (before === NIL) this.heads[list] = after;
-    else this.i32[before * ROW_SLOTS + NEXT] = after;
-    if (after === NIL) this.tails[list] = before;
-    else this.i32[after * ROW_SLOTS + PREV] = before;
+    const links = this.links;
+    const open = this.u8[id * ROW_BYTES + B_LIST] === OPEN_LIST;
+    const before = links[2 * id], after = links[2 * id + 1];
+    if (before !== NIL) links[2 * before + 1] = after;
+    else if (open) this.openHead = after;
+    else this.closedHead = after;
+    if (after !== NIL) links[2 * after] = before;
+    else if (open) this.openTail = before;
+    else this.closedTail = before;
   }
 
   /** Moves the flow to the most recent end of its list. */
   private touch(id: number): void {
-    const list = this.u32[id * ROW_SLOTS + LIST];
-    if (this.tails[list] === id) return;
+    const list = this.u8[id * ROW_BYTES + B_LIST];
+    if ((list === OPEN_LIST ? this.openTail : this.closedTail) === id) return;
     this.unlink(id);
     this.append(id, list);
   }
@@ -658,14 +622,15 @@ export class FlowTable {
   private removeIndex(id: number): void {
     const mask = this.indexMask;
     const index = this.index;
-    let hole = this.u32[id * ROW_SLOTS + HASH] & mask;
+    const u32 = this.u32;
+    let hole = u32[id * ROW_WORDS + W_HASH] & mask;
     while (index[hole] !== id + 1) hole = (hole + 1) & mask;
     let j = hole;
     for (;;) {
       j = (j + 1) & mask;
       const entry = index[j];
       if (entry === 0) break;
-      const home = this.u32[(entry - 1) * ROW_SLOTS + HASH] & mask;
+      const home = u32[(entry - 1) * ROW_WORDS + W_HASH] & mask;
       // Move the entry back when its home is not inside (hole, j].
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
@@ -676,58 +641,37 @@ export class FlowTable {
     index[hole] = 0;
   }
 
-  /** Grows every per-flow array to `capacity` rows and rebuilds the index. */
-  private grow(capacity: number): void {
-    const old = this.capacity;
-    if (capacity <= old) return;
-    const rows = new ArrayBuffer(capacity * ROW_SLOTS * 4);
-    new Uint8Array(rows).set(new Uint8Array(this.rows));
-    this.rows = rows;
-    this.u32 = new Uint32Array(rows);
-    this.i32 = new Int32Array(rows);
-    this.f32 = new Float32Array(rows);
-    this.f64 = new Float64Array(rows);
-    this.capacity = capacity;
+  /** Rebuilds the index with at least `slots` slots (a power of two) from the live rows. */
+  private resizeIndex(slots: number): void {
     let size = 16;
-    while (size < capacity * 2) size *= 2;
+    while (size < slots) size *= 2;
+    if (size <= this.index.length) return;
     this.index = new Int32Array(size);
     this.indexMask = size - 1;
-    for (const list of [OPEN_LIST, CLOSED_LIST]) {
-      for (let id = this.heads[list]; id !== NIL; id = this.i32[id * ROW_SLOTS + NEXT]) {
-        this.insertIndex(id, this.u32[id * ROW_SLOTS + HASH]);
+    for (let id = 0; id < this.rowsUsed; id++) {
+      if (this.u8[id * ROW_BYTES + B_LIST] !== NO_LIST) {
+        this.insertIndex(id, this.u32[id * ROW_WORDS + W_HASH]);
       }
     }
   }
 }
 
 /**
- * Welford's update of the second moment when `x` joins `n` earlier values
- * whose sum is `sumBefore`: returns the increment to M2.
- */
-function welfordStep(sumBefore: number, n: number, x: number): number {
-  if (n === 0) return 0;
-  const meanBefore = sumBefore / n;
-  const meanAfter = (sumBefore + x) / (n + 1);
-  return (x - meanBefore) * (x - meanAfter);
-}
-
-/**
  * Adds one active or idle period: `at` indexes its count, then sum, min and
- * max follow in the u32 row (ACTIVE_* and IDLE_* are laid out alike).
+ * max follow in the u32 row; `sqAt` indexes its f64 sum of squares.
  */
 function addPeriod(
   u32: Uint32Array,
   at: number,
-  f32: Float32Array,
-  m2At: number,
+  f64: Float64Array,
+  sqAt: number,
   value: number,
 ): void {
-  const n = u32[at];
-  f32[m2At] += welfordStep(u32[at + 1], n, value);
-  u32[at] = n + 1;
-  u32[at + 1] += value;
-  if (value < u32[at + 2]) u32[at + 2] = value;
-  if (value > u32[at + 3]) u32[at + 3] = value;
+  u32[at]++;
+  u32[at + PERIOD_SUM] += value;
+  f64[sqAt] += value * value;
+  if (value < u32[at + PERIOD_MIN]) u32[at + PERIOD_MIN] = value;
+  if (value > u32[at + PERIOD_MAX]) u32[at + PERIOD_MAX] = value;
 }
 
 /** Direction-independent hash of the flow key of `p`. */
