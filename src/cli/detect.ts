@@ -82,6 +82,16 @@ export function registerDetect(program: Command): void {
   addDetectionOptions(detect).action(async (...args) => {
     const options = args[0] as LiveOptions;
     const interfaces = options.iface ?? [];
+    if (interfaces.length === 0 && Deno.uid() !== 0) {
+      // The prototypes' "just run it" experience: without root there is no
+      // live capture, so show the sensor working on the bundled capture.
+      console.error(
+        "ids-sensor: live capture needs root (or CAP_NET_RAW and CAP_NET_ADMIN); " +
+          "analysing the bundled demo capture instead. Run `sudo ids-sensor --iface IF` to detect live.",
+      );
+      await analyzeCapture(DEMO_CAPTURE, options);
+      return;
+    }
     if (interfaces.length === 0) {
       const route = defaultRouteInterface();
       if (!route) {
@@ -125,28 +135,33 @@ export function registerDetect(program: Command): void {
     .argument("[capture]", "capture file", DEMO_CAPTURE);
   addDetectionOptions(analyze).action(async (...args) => {
     const [capture, options] = args as unknown as [string, DetectionOptions];
-    const bundle = await loadSensorBundle(options.model);
-    const stats = createCaptureFileStats(capture);
-    console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
-    const source = readCaptureFile(capture, { stats, onError: "stop" });
-    const report = await run(options, source, false, bundle);
-    const notes: string[] = [];
-    const skipped = Object.entries(stats.skippedPackets);
-    if (skipped.length > 0) {
-      notes.push(`skipped by the reader: ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
-    }
-    if (stats.truncatedTail) {
-      notes.push(
-        `the file ends inside a record at byte ${stats.truncatedTail.offset} ` +
-          `(${stats.truncatedTail.missingBytes} bytes missing): the capture was cut short`,
-      );
-    }
-    printReport(capture, report, Boolean(options.verbose), notes);
-    if (stats.error) {
-      console.error(`error: ${stats.error.message}; everything before it was analysed`);
-      Deno.exitCode = 1;
-    }
+    await analyzeCapture(capture, options);
   });
+}
+
+/** Offline analysis of one capture file; a damaged file is analysed up to the damage. */
+async function analyzeCapture(capture: string, options: DetectionOptions): Promise<void> {
+  const bundle = await loadSensorBundle(options.model);
+  const stats = createCaptureFileStats(capture);
+  console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
+  const source = readCaptureFile(capture, { stats, onError: "stop" });
+  const report = await run(options, source, false, bundle);
+  const notes: string[] = [];
+  const skipped = Object.entries(stats.skippedPackets);
+  if (skipped.length > 0) {
+    notes.push(`skipped by the reader: ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  }
+  if (stats.truncatedTail) {
+    notes.push(
+      `the file ends inside a record at byte ${stats.truncatedTail.offset} ` +
+        `(${stats.truncatedTail.missingBytes} bytes missing): the capture was cut short`,
+    );
+  }
+  printReport(capture, report, Boolean(options.verbose), notes);
+  if (stats.error) {
+    console.error(`error: ${stats.error.message}; everything before it was analysed`);
+    Deno.exitCode = 1;
+  }
 }
 
 /** The shared part: sinks, thresholds, the engine. */
