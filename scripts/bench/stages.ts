@@ -5,6 +5,11 @@
  */
 import { readCaptureFile } from "../../src/capture/mod.ts";
 import { FlowMeter, meterFlows } from "../../src/features/mod.ts";
+import { loadSensorBundle, runDetection } from "../../src/engine/mod.ts";
+
+/** The bundle the detect stage uses (the bundled default unless IDS_BENCH_MODEL says otherwise). */
+const BENCH_MODEL = Deno.env.get("IDS_BENCH_MODEL") ??
+  new URL("../../models/default", import.meta.url).pathname;
 
 /** What one stage run measured. */
 export interface StageResult {
@@ -38,6 +43,40 @@ export const STAGES: Record<string, Stage> = {
       for await (const batch of meterFlows(readCaptureFile(file), {}, meter)) flows += batch.count;
       const counters = meter.counters();
       return { packets: counters.decode.packets, extra: { flows } };
+    },
+  },
+  detect: {
+    description: "capture file -> flows -> ONNX inference in a worker -> decisions -> alerts",
+    async run(file) {
+      let alerts = 0;
+      const report = await runDetection({
+        source: readCaptureFile(file),
+        live: false,
+        bundle: await loadSensorBundle(BENCH_MODEL),
+        // A sink that only counts: the bench measures detection, not disk writes.
+        sinks: [{
+          name: "count",
+          write: (list) => {
+            alerts += list.length;
+          },
+          flush: () => Promise.resolve(),
+          close: () => Promise.resolve(),
+        }],
+      });
+      const d = report.detector;
+      return {
+        packets: report.meter.decode.packets,
+        extra: {
+          flows: d.flows,
+          flowsPerSecond: Math.round(report.flowsPerSecond),
+          alerts,
+          inferenceRowsPerSecondInWorker: Math.round(
+            d.inference.rows / (d.inference.workerMs / 1000),
+          ),
+          flowEndToVerdictP50Ms: d.decisionLatencyMs.p50,
+          flowEndToVerdictP99Ms: d.decisionLatencyMs.p99,
+        },
+      };
     },
   },
 };
