@@ -9,7 +9,7 @@ import { buildCli } from "../src/cli/mod.ts";
 import { FEATURE_SET } from "../src/features/schema.ts";
 import { loadBundle } from "../src/inference/bundle.ts";
 import { runOnnxModel } from "../src/train/onnx/mod.ts";
-import { syntheticDataset } from "./train_synthetic_data.ts";
+import { syntheticDataset } from "./support/train_synthetic_data.ts";
 
 Deno.test("train --csv writes a bundle that fits the sensor and runs", async () => {
   const columns = FEATURE_SET.columns.map((c) => c.name);

@@ -5,7 +5,7 @@ import { selectRows, stratifiedSplit } from "../src/train/dataset.ts";
 import { argmaxRows, classificationReport } from "../src/train/metrics.ts";
 import { runOnnxModel } from "../src/train/onnx/mod.ts";
 import { Random } from "../src/train/random.ts";
-import { syntheticDataset } from "./train_synthetic_data.ts";
+import { syntheticDataset } from "./support/train_synthetic_data.ts";
 
 Deno.test("bins: x <= edges[b] exactly when bin(x) <= b", () => {
   const rng = new Random(5);

@@ -1,6 +1,6 @@
 /** Small synthetic labelled tables for the training tests (no real data needed). */
-import type { Dataset } from "../src/train/dataset.ts";
-import { Random } from "../src/train/random.ts";
+import type { Dataset } from "../../src/train/dataset.ts";
+import { Random } from "../../src/train/random.ts";
 
 /**
  * `rows` rows of `cols` heavy-tailed features in `classes` classes: class k
