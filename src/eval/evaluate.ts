@@ -33,6 +33,25 @@ export interface LabelVerdicts {
   unknown: number;
   /** Known verdicts by the class they named. */
   knownAs: Record<string, number>;
+  /** Of the unknown verdicts, those the class gate made (the classifier claimed a class the flow is unlike). */
+  gatedUnknown: number;
+  /** Gated unknown verdicts by the class the classifier claimed (the nearest class). */
+  nearestAs: Record<string, number>;
+}
+
+/** What the open-set class gate did (bundles with a gate only). */
+export interface ClassGateEvaluation {
+  /** Verdicts the gate turned from known into unknown, all rows. */
+  gatedToUnknown: number;
+  /**
+   * Rows of attack classes the model knows that the classifier claimed as
+   * their true class (known as it, or gated with it as nearest class).
+   */
+  genuineClaims: number;
+  /** Of them, rejected by the gate (reported unknown instead of known). */
+  genuineRejected: number;
+  /** genuineRejected / genuineClaims, or null without genuine claims. */
+  genuineRejectionRate: number | null;
 }
 
 /** The per-episode view of one attack window. */
@@ -92,6 +111,8 @@ export interface EvalSummary {
   benignFalsePositiveRate: number;
   detectionRate: number;
   anomaly: AnomalyEvaluation | null;
+  /** Null when the bundle has no class gate. */
+  classGate: ClassGateEvaluation | null;
   episodes: EpisodeResult[] | null;
   issues: Record<string, number>;
 }
@@ -162,7 +183,13 @@ export function evaluate(
     known: 0,
     unknown: 0,
     knownAs: {},
+    gatedUnknown: 0,
+    nearestAs: {},
   }));
+  const nearestClass = decisions.nearestClass;
+  const gate: ClassGateEvaluation | null = config.classGate
+    ? { gatedToUnknown: 0, genuineClaims: 0, genuineRejected: 0, genuineRejectionRate: null }
+    : null;
   for (let r = 0; r < rows; r++) {
     const label = input.y[r];
     const attack = !labelIsBenign[label];
@@ -179,7 +206,21 @@ export function evaluate(
       counts.known++;
       const name = modelClasses[decisions.classIndex[r]];
       counts.knownAs[name] = (counts.knownAs[name] ?? 0) + 1;
+      if (gate && attack && decisions.classIndex[r] === labelColumn[label]) gate.genuineClaims++;
     } else if (v === VERDICT_UNKNOWN) {
+      const nearest = nearestClass ? nearestClass[r] : -1;
+      if (nearest >= 0) {
+        counts.gatedUnknown++;
+        const name = modelClasses[nearest];
+        counts.nearestAs[name] = (counts.nearestAs[name] ?? 0) + 1;
+        if (gate) {
+          gate.gatedToUnknown++;
+          if (attack && labelKnownToModel[label] && nearest === labelColumn[label]) {
+            gate.genuineClaims++;
+            gate.genuineRejected++;
+          }
+        }
+      }
       // Open set: "unknown" is the right answer for an attack the model never saw.
       predicted[r] = attack && !labelKnownToModel[label] ? labelColumn[label] : unknownColumn;
       verdicts.unknown++;
@@ -189,6 +230,9 @@ export function evaluate(
       verdicts.benign++;
       counts.benign++;
     }
+  }
+  if (gate && gate.genuineClaims > 0) {
+    gate.genuineRejectionRate = gate.genuineRejected / gate.genuineClaims;
   }
   const multiClass = classificationReport(truth, predicted, multiClassNames, benignColumn);
   const binary = classificationReport(truthBinary, predictedBinary, ["benign", "attack"], 0);
@@ -240,6 +284,7 @@ export function evaluate(
     benignFalsePositiveRate: binary.binary!.falsePositiveRate,
     detectionRate: binary.binary!.detectionRate,
     anomaly,
+    classGate: gate,
     episodes,
     issues: input.issues ?? {},
   };

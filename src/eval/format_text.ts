@@ -61,6 +61,14 @@ export function formatEvalText(s: EvalSummary): string {
         }`,
     );
   } else out.push("anomaly score: the bundle has no anomaly model");
+  if (s.classGate) {
+    const g = s.classGate;
+    out.push(
+      `class gate (open set): ${g.gatedToUnknown} verdicts turned from known into unknown; ` +
+        `genuine claims of known attack classes rejected ${g.genuineRejected}/${g.genuineClaims} ` +
+        `(${pct(g.genuineRejectionRate)})`,
+    );
+  }
   out.push("");
   out.push(
     "multi-class view (known verdicts by class; unknown counts as detected for attacks the model was not trained on):",
@@ -76,7 +84,7 @@ export function formatEvalText(s: EvalSummary): string {
     out.push(
       `  ${b.label} (${b.modelClass === null ? "not in model" : `model class ${b.modelClass}`}): ` +
         `${b.rows} rows, benign ${b.benign}, known ${b.known}${knownAs ? ` (${knownAs})` : ""}, ` +
-        `unknown ${b.unknown}`,
+        `unknown ${b.unknown}${gatedText(b)}`,
     );
   }
   if (s.episodes) {
@@ -97,4 +105,11 @@ export function formatEvalText(s: EvalSummary): string {
     }
   }
   return out.join("\n");
+}
+
+/** " (gate: looks like X n, ...)" for labels with gated unknown verdicts. */
+function gatedText(b: EvalSummary["byLabel"][number]): string {
+  if (b.gatedUnknown === 0) return "";
+  const nearest = Object.entries(b.nearestAs).map(([k, n]) => `${k} ${n}`).join(", ");
+  return ` (${b.gatedUnknown} by the class gate; claimed as ${nearest})`;
 }

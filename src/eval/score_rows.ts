@@ -46,6 +46,7 @@ export async function scoreRows(
     classIndex: new Int16Array(rows),
     score: new Float32Array(rows),
     threshold: new Float32Array(rows),
+    nearestClass: new Int16Array(rows),
   };
   const hasAnomaly = models.models.some((m) => m.role === "anomaly");
   const anomalyScore = hasAnomaly ? new Float32Array(rows) : null;
@@ -61,6 +62,7 @@ export async function scoreRows(
       decisions.classIndex.set(part.classIndex, from);
       decisions.score.set(part.score, from);
       decisions.threshold.set(part.threshold, from);
+      decisions.nearestClass!.set(part.nearestClass!, from);
       const anomaly = scores.outputs.find((o) => o.role === "anomaly");
       if (anomalyScore && anomaly) anomalyScore.set(anomaly.values.subarray(0, n), from);
     }

@@ -95,6 +95,31 @@ export const AnomalyComponentSchema = z.object({
   threshold: z.number(),
 });
 
+/**
+ * The class gate (open-set recognition): a distance from each row to the
+ * profile of each attack class the classifier knows, computed by the anomaly
+ * graph. A classifier verdict for a gated class stands only when the row's
+ * distance to that class is at most the class's threshold; otherwise the flow
+ * is an unknown attack that merely resembles the class. Optional: bundles
+ * without it (or models made elsewhere) simply skip the gate.
+ */
+export const ClassGateSchema = z.object({
+  /** Float `[N, classNames.length]` output of this model: distance to each class, in column order. */
+  output: z.string().min(1),
+  /** Gated classes, by output column; each must be one of the classifier's classes. */
+  classNames: z.array(z.string()).min(1),
+  /** Per class: distances strictly above this reject the classifier's claim. */
+  thresholds: z.array(z.number().nonnegative()),
+  /** Fraction of genuine (held-out) rows of each class the thresholds were calibrated to reject. */
+  targetRejection: z.number().min(0).max(1),
+  /** Per class: fraction of its calibration rows actually above its threshold. */
+  calibratedRejection: z.array(z.number().min(0).max(1)).optional(),
+  /** How the distance is computed, in words. */
+  distance: z.string().optional(),
+  /** Fitting details (rows per class, spread floor, clip). */
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** An anomaly detector trained on benign traffic: higher score = more anomalous. */
 export const AnomalyModelSchema = ModelCommonSchema.extend({
   role: z.literal("anomaly"),
@@ -112,6 +137,8 @@ export const AnomalyModelSchema = ModelCommonSchema.extend({
   components: z.array(AnomalyComponentSchema).default([]),
   /** How components are combined into `score`, in words. */
   combination: z.string().optional(),
+  /** Open-set gate on the classifier's claims, when the graph computes class distances. */
+  classGate: ClassGateSchema.optional(),
 });
 
 export const ModelEntrySchema = z.discriminatedUnion("role", [
@@ -146,6 +173,7 @@ export type ClassifierModel = z.infer<typeof ClassifierModelSchema>;
 export type AnomalyModel = z.infer<typeof AnomalyModelSchema>;
 export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 export type TrainingInfo = z.infer<typeof TrainingInfoSchema>;
+export type ClassGateSpec = z.infer<typeof ClassGateSchema>;
 
 /** What the loader checks the bundle against: the sensor's own feature set. */
 export interface ExpectedFeatureSet {
@@ -207,7 +235,23 @@ export function parseBundleJson(text: string, source = BUNDLE_JSON): BundleJson 
       }
     }
   }
+  const classifier = json.models.find((m) => m.role === "classifier");
   for (const model of json.models) {
+    if (model.role === "anomaly" && model.classGate) {
+      const gate = model.classGate;
+      if (gate.thresholds.length !== gate.classNames.length) {
+        throw new BundleError(
+          `${source}: model ${model.name}: classGate has ${gate.thresholds.length} thresholds for ${gate.classNames.length} classes`,
+        );
+      }
+      const known = classifier?.role === "classifier" ? classifier.classNames : [];
+      const stranger = gate.classNames.find((c) => !known.includes(c));
+      if (stranger !== undefined) {
+        throw new BundleError(
+          `${source}: model ${model.name}: classGate class '${stranger}' is not a classifier class`,
+        );
+      }
+    }
     if (model.role === "classifier") {
       if (model.benignClass !== null && !model.classNames.includes(model.benignClass)) {
         throw new BundleError(

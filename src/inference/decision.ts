@@ -1,8 +1,12 @@
 /**
  * Turns model scores into one verdict per flow:
- * - known attack: some non-benign class has probability >= its threshold
- *   (the most probable such class wins);
- * - unknown attack: no attack class is confident, but the anomaly score
+ * - known attack: some non-benign class c has probability >= its threshold
+ *   and, when the bundle has a class gate for c, the row's distance to c's
+ *   profile is at most c's gate threshold (the most probable such class wins);
+ * - unknown attack: the classifier is confident about attack classes but the
+ *   gate rejects every one of them (a novel attack: the classifier would not
+ *   be confident if it looked benign; `nearestClass` names the class it
+ *   resembles), or no attack class is confident and the anomaly score
  *   exceeds its calibrated threshold;
  * - benign otherwise.
  * Results are typed arrays, one entry per row, so nothing is allocated per flow.
@@ -31,6 +35,16 @@ export interface DecisionConfig {
   thresholdOverride?: number;
   /** `--anomaly-threshold`: replaces the anomaly threshold when set. */
   anomalyThresholdOverride?: number;
+  /** Open-set gate on classifier claims; absent: the classifier's claims stand. */
+  classGate?: DecisionClassGate;
+}
+
+/** The class gate, indexed by classifier class (see bundle.ts `classGate`). */
+export interface DecisionClassGate {
+  /** Per classifier class: column of the anomaly model's `classDistance`, or -1 when not gated. */
+  column: ArrayLike<number>;
+  /** Per classifier class: largest distance that keeps the claim (unused when not gated). */
+  thresholds: ArrayLike<number>;
 }
 
 /** Verdicts of a batch, one entry per row. */
@@ -43,10 +57,20 @@ export interface Decisions {
    * Unknown, or no classifier: -1.
    */
   classIndex: Int16Array;
-  /** Known: the class probability. Unknown: the anomaly score. Benign: the top attack probability (or the anomaly score without a classifier). */
+  /**
+   * Known: the class probability. Unknown: the anomaly score, or for a claim
+   * the gate rejected, the distance to `nearestClass`. Benign: the top attack
+   * probability (or the anomaly score without a classifier).
+   */
   score: Float32Array;
   /** The threshold `score` was compared with. */
   threshold: Float32Array;
+  /**
+   * Unknown verdicts the class gate made: the class the classifier claimed
+   * (the flow resembles it but is not it). -1 for every other row. Always set
+   * by `decide`; optional so hand-built decisions need not carry it.
+   */
+  nearestClass?: Int16Array;
 }
 
 /** Decides every row of `scores` (uses the first classifier and the first anomaly model). */
@@ -54,6 +78,7 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
   const rows = scores.rows;
   const verdict = new Uint8Array(rows);
   const classIndex = new Int16Array(rows).fill(-1);
+  const nearestClass = new Int16Array(rows).fill(-1);
   const score = new Float32Array(rows);
   const threshold = new Float32Array(rows);
 
@@ -71,10 +96,31 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
   }
   const anomalyThreshold = config.anomalyThresholdOverride ?? config.anomalyThreshold ??
     Number.POSITIVE_INFINITY;
+  // The gate needs the anomaly model's distances; bundles without them skip it.
+  const distances = anomaly?.classDistance;
+  const distanceColumns = anomaly?.classDistanceColumns ?? 0;
+  const gateColumn = new Int16Array(classCount).fill(-1);
+  const gateThreshold = new Float32Array(classCount);
+  if (config.classGate && distances) {
+    for (let c = 0; c < classCount; c++) {
+      const column = config.classGate.column[c];
+      if (column >= distanceColumns) {
+        throw new Error(
+          `class gate column ${column} for class ${config.classNames[c]}, ` +
+            `the anomaly model outputs ${distanceColumns} distances`,
+        );
+      }
+      gateColumn[c] = column;
+      gateThreshold[c] = config.classGate.thresholds[c];
+    }
+  }
 
   for (let r = 0; r < rows; r++) {
     let bestAttack = -1;
     let bestAttackP = -1;
+    let rejected = -1;
+    let rejectedP = -1;
+    let rejectedDistance = 0;
     let topAttack = -1;
     let topAttackP = -1;
     let argmax = -1;
@@ -92,7 +138,16 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
           topAttackP = p;
           topAttack = c;
         }
-        if (p >= thresholds[c] && p > bestAttackP) {
+        if (p < thresholds[c]) continue;
+        const column = gateColumn[c];
+        const distance = column >= 0 ? distances![r * distanceColumns + column] : 0;
+        if (column >= 0 && !(distance <= gateThreshold[c])) {
+          if (p > rejectedP) {
+            rejectedP = p;
+            rejected = c;
+            rejectedDistance = distance;
+          }
+        } else if (p > bestAttackP) {
           bestAttackP = p;
           bestAttack = c;
         }
@@ -103,6 +158,13 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
       classIndex[r] = bestAttack;
       score[r] = bestAttackP;
       threshold[r] = thresholds[bestAttack];
+      continue;
+    }
+    if (rejected >= 0) {
+      verdict[r] = VERDICT_UNKNOWN;
+      nearestClass[r] = rejected;
+      score[r] = rejectedDistance;
+      threshold[r] = gateThreshold[rejected];
       continue;
     }
     const a = anomaly ? anomaly.values[r] : Number.NaN;
@@ -122,5 +184,5 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
       threshold[r] = anomaly ? anomalyThreshold : 0;
     }
   }
-  return { rows, verdict, classIndex, score, threshold };
+  return { rows, verdict, classIndex, score, threshold, nearestClass };
 }

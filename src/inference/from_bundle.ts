@@ -30,6 +30,7 @@ export function inferenceModelsFromBundle(bundle: LoadedBundle): InferenceModels
       inputName: m.inputName,
       outputName: m.outputs.score,
       featureErrorsOutput: m.outputs.featureErrors,
+      classDistanceOutput: m.classGate?.output,
       // Scaling serves the anomaly models; apply it here only when their graphs do not.
       preprocessing: scaling && !scaling.inGraph
         ? {
@@ -49,6 +50,8 @@ export interface ThresholdOverrides {
   threshold?: number;
   /** `--anomaly-threshold`. */
   anomalyThreshold?: number;
+  /** false: ignore the bundle's class gate (the classifier's claims stand, as without one). */
+  classGate?: boolean;
 }
 
 /** Thresholds and class names of the bundle's first classifier and first anomaly model. */
@@ -63,9 +66,21 @@ export function decisionConfigFromBundle(
   const thresholds = classifier?.role === "classifier" && classifier.classThresholds
     ? classifier.classThresholds
     : classNames.map(() => DEFAULT_CLASS_THRESHOLD);
+  const gate = anomaly?.role === "anomaly" && overrides.classGate !== false
+    ? anomaly.classGate
+    : undefined;
   return {
     classNames,
     benignClass: benign === null ? -1 : classNames.indexOf(benign),
+    classGate: gate
+      ? {
+        column: classNames.map((name) => gate.classNames.indexOf(name)),
+        thresholds: classNames.map((name) => {
+          const k = gate.classNames.indexOf(name);
+          return k >= 0 ? gate.thresholds[k] : Number.POSITIVE_INFINITY;
+        }),
+      }
+      : undefined,
     classThresholds: thresholds,
     anomalyThreshold: anomaly?.role === "anomaly" ? anomaly.threshold : undefined,
     thresholdOverride: overrides.threshold,

@@ -17,6 +17,7 @@
 export * from "./bundle.ts";
 export {
   decide,
+  type DecisionClassGate,
   type DecisionConfig,
   type Decisions,
   VERDICT_BENIGN,

@@ -41,6 +41,8 @@ export interface ModelSpec {
   outputName?: string;
   /** Anomaly models: graph output with per-feature squared errors `[N, width]`, if any. */
   featureErrorsOutput?: string;
+  /** Anomaly models: graph output with each row's distance to each gated class `[N, classes]`, if any. */
+  classDistanceOutput?: string;
   /** Scaling kept outside the graph; omit when the graph scales itself. */
   preprocessing?: Preprocessing;
 }
@@ -67,6 +69,13 @@ export interface ModelOutput {
    * error per feature, `rows * width`, in preprocessed units. The score is its row mean.
    */
   featureErrors?: Float32Array;
+  /**
+   * Anomaly models with a class gate: each row's distance to each gated class,
+   * row-major `rows * classDistanceColumns` (see bundle.ts `classGate`).
+   */
+  classDistance?: Float32Array;
+  /** Columns of `classDistance` (gated classes). */
+  classDistanceColumns?: number;
 }
 
 /** Scores of every model for the rows of one `infer` call, in model order. */

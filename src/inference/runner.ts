@@ -319,10 +319,12 @@ function rowWidth(o: ModelOutput): number {
 
 function viewRows(o: ModelOutput, from: number, rows: number, width: number): ModelOutput {
   const w = rowWidth(o);
+  const d = o.classDistanceColumns ?? 0;
   return {
     ...o,
     values: o.values.subarray(from * w, (from + rows) * w),
     featureErrors: o.featureErrors?.subarray(from * width, (from + rows) * width),
+    classDistance: o.classDistance?.subarray(from * d, (from + rows) * d),
   };
 }
 
@@ -331,6 +333,9 @@ function allocateLike(o: ModelOutput, rows: number, width: number): ModelOutput 
     ...o,
     values: new Float32Array(rows * rowWidth(o)),
     featureErrors: o.featureErrors ? new Float32Array(rows * width) : undefined,
+    classDistance: o.classDistance
+      ? new Float32Array(rows * (o.classDistanceColumns ?? 0))
+      : undefined,
   };
 }
 
@@ -349,5 +354,9 @@ function copyRows(
       from.featureErrors.subarray(fromRow * width, (fromRow + rows) * width),
       toRow * width,
     );
+  }
+  if (from.classDistance && to.classDistance) {
+    const d = from.classDistanceColumns ?? 0;
+    to.classDistance.set(from.classDistance.subarray(fromRow * d, (fromRow + rows) * d), toRow * d);
   }
 }

@@ -126,12 +126,26 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
       }
       featureErrors = (errors.data as Float32Array).slice(0, rows * width);
     }
+    let classDistance: Float32Array | undefined;
+    let classDistanceColumns: number | undefined;
+    if (spec.classDistanceOutput) {
+      const distances = results[spec.classDistanceOutput];
+      if (!distances || distances.dims.length !== 2 || Number(distances.dims[0]) !== rows) {
+        throw new Error(
+          `model ${spec.name}: no [rows, classes] output named ${spec.classDistanceOutput}`,
+        );
+      }
+      classDistanceColumns = Number(distances.dims[1]);
+      classDistance = (distances.data as Float32Array).slice(0, rows * classDistanceColumns);
+    }
     return {
       name: spec.name,
       role: spec.role,
       columns: 1,
       values: data.slice(0, rows),
       featureErrors,
+      classDistance,
+      classDistanceColumns,
     };
   }
   if (data.length === rows * width) {
@@ -179,6 +193,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       for (const o of outputs) {
         transfer.push(o.values.buffer as ArrayBuffer);
         if (o.featureErrors) transfer.push(o.featureErrors.buffer as ArrayBuffer);
+        if (o.classDistance) transfer.push(o.classDistance.buffer as ArrayBuffer);
       }
       scope.postMessage({
         type: "result",

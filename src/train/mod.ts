@@ -12,6 +12,9 @@
  *   benign rows to the target false-positive rate; combined score
  *   `max(if_score / if_threshold, ae_error / ae_threshold)`, itself calibrated.
  *   Exported by {@link anomalyDetectorToOnnx} as one graph on raw rows.
+ * - Unknown attacks the classifier would claim: {@link fitClassGate}, a robust
+ *   profile and calibrated distance threshold per attack class (open set),
+ *   computed by the same anomaly graph (`class_distance`).
  * - Evaluation: {@link crossValidate} (stratified k-fold), metrics
  *   ({@link classificationReport}, {@link rocAuc}), {@link tpeSearch} for `--tune`.
  * - {@link trainBundle} does all of it and writes the bundle (see
@@ -45,6 +48,16 @@ export {
   trainGbdt,
 } from "./gbdt.ts";
 export * from "./anomaly/mod.ts";
+export {
+  addClassDistance,
+  CLASS_DISTANCE_DESCRIPTION,
+  CLASS_DISTANCE_OUTPUT,
+  classDistances,
+  type ClassGate,
+  type ClassGateOptions,
+  DEFAULT_CLASS_GATE_OPTIONS,
+  fitClassGate,
+} from "./class_gate.ts";
 export {
   argmaxRows,
   type ClassificationReport,

@@ -23,8 +23,16 @@ import {
   COMBINATION_DESCRIPTION,
   trainAnomalyDetector,
 } from "./anomaly/mod.ts";
+import {
+  CLASS_DISTANCE_DESCRIPTION,
+  CLASS_DISTANCE_OUTPUT,
+  classDistances,
+  type ClassGate,
+  type ClassGateOptions,
+  fitClassGate,
+} from "./class_gate.ts";
 import { argmaxRows, classificationReport, rocAuc } from "./metrics.ts";
-import { runOnnxModel } from "./onnx/mod.ts";
+import { runOnnxModel, type ScalingParameters } from "./onnx/mod.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { Random } from "./random.ts";
 import { GBDT_SEARCH_SPACE, tpeSearch } from "./tune.ts";
@@ -53,6 +61,11 @@ export interface TrainBundleOptions {
   /** Fraction of rows held out for the reported metrics. */
   evaluationFraction: number;
   gbdt?: Partial<GbdtParams>;
+  /**
+   * Open-set class gate (see class_gate.ts), fitted when the bundle has both a
+   * classifier and an anomaly detector; false: none.
+   */
+  classGate?: Partial<ClassGateOptions> | false;
   vocabularies?: CategoricalVocabulary[];
   progress?: ProgressReporter;
 }
@@ -85,6 +98,12 @@ export interface TrainBundleSummary {
     threshold: number;
     onnxMaxAbsDiff: number;
     seconds: number;
+  };
+  classGate?: {
+    classes: string[];
+    /** Held-out evaluation rows of gated classes whose distance exceeds their class's threshold. */
+    heldOutRejection: number;
+    onnxMaxAbsDiff: number;
   };
   tuning?: { best: Record<string, number>; bestScore: number; trials: number };
 }
@@ -227,12 +246,32 @@ export async function trainBundle(
         if (flagged) falsePositives++;
       }
     }
-    const onnx = anomalyDetectorToOnnx(detector, INPUT_NAME);
+    // The gate lives in the anomaly graph: it reuses the graph's scaled rows.
+    const hasClassifier = models.some((m) => m.role === "classifier");
+    const gate: ClassGate | undefined = hasClassifier && options.classGate !== false
+      ? fitClassGate(
+        train.x,
+        train.y,
+        train.rows,
+        train.cols,
+        d.classNames,
+        d.benignClass,
+        detector.scaling,
+        rng.fork(),
+        options.classGate || {},
+      )
+      : undefined;
+    const gated = gate && gate.classNames.length > 0 ? gate : undefined;
+    const onnx = anomalyDetectorToOnnx(detector, INPUT_NAME, gated);
     const onnxOut = await runOnnxModel(onnx, INPUT_NAME, evaluation.x, evaluation.rows, d.cols);
     const onnxMaxAbsDiff = maxAbsDiff(
       onnxOut[ANOMALY_OUTPUTS.score].data as Float32Array,
       scores.score,
     );
+    const classGate = gated
+      ? describeClassGate(gated, detector.scaling, evaluation, onnxOut, d.classNames)
+      : undefined;
+    if (classGate) summary.classGate = classGate.summary;
     const metrics = {
       heldOutRows: evaluation.rows,
       rocAuc: rocAuc(scores.score, isAttack),
@@ -277,6 +316,7 @@ export async function trainBundle(
         },
       ],
       combination: COMBINATION_DESCRIPTION,
+      classGate: classGate?.entry,
       training: {
         dataSource: options.dataSource,
         rows: detector.trainingRows,
@@ -333,6 +373,65 @@ export async function trainBundle(
   };
   await writeBundle(options.outDir, json, onnxFiles);
   return summary;
+}
+
+/**
+ * The gate's bundle entry and summary: its rejection of genuine rows of each
+ * gated class in the evaluation split (rows neither the profile nor the
+ * threshold saw), and the ONNX distances against the TypeScript ones.
+ */
+function describeClassGate(
+  gate: ClassGate,
+  scaling: ScalingParameters,
+  evaluation: Dataset,
+  onnxOut: Awaited<ReturnType<typeof runOnnxModel>>,
+  classNames: string[],
+) {
+  const expected = classDistances(gate, scaling, evaluation.x, evaluation.rows);
+  const onnxMaxAbsDiff = maxAbsDiff(
+    onnxOut[CLASS_DISTANCE_OUTPUT].data as Float32Array,
+    expected,
+  );
+  const classes = gate.classNames.length;
+  const heldOutRows: Record<string, number> = {};
+  const heldOutRejected: Record<string, number> = {};
+  let rows = 0;
+  let rejected = 0;
+  for (let r = 0; r < evaluation.rows; r++) {
+    const k = gate.classNames.indexOf(classNames[evaluation.y[r]]);
+    if (k < 0) continue;
+    const name = gate.classNames[k];
+    heldOutRows[name] = (heldOutRows[name] ?? 0) + 1;
+    rows++;
+    if (expected[r * classes + k] > gate.thresholds[k]) {
+      heldOutRejected[name] = (heldOutRejected[name] ?? 0) + 1;
+      rejected++;
+    }
+  }
+  const heldOutRejection = rows ? rejected / rows : 0;
+  return {
+    summary: { classes: gate.classNames, heldOutRejection, onnxMaxAbsDiff },
+    entry: {
+      output: CLASS_DISTANCE_OUTPUT,
+      classNames: gate.classNames,
+      thresholds: Array.from(gate.thresholds),
+      targetRejection: gate.targetRejection,
+      calibratedRejection: gate.calibratedRejection,
+      distance: CLASS_DISTANCE_DESCRIPTION,
+      training: {
+        fitRows: gate.fitRows,
+        calibrationRows: gate.calibrationRows,
+        spreadFloor: gate.spreadFloor,
+        clip: gate.clip,
+        center: "per-feature median of the fit rows (scaled units)",
+        spread: "per-feature MAD * 1.4826 of the fit rows, floored (scaled units)",
+        heldOutRows,
+        heldOutRejected,
+        heldOutRejection,
+        onnxAgreement: { rows: evaluation.rows, maxAbsDiffDistance: onnxMaxAbsDiff },
+      },
+    },
+  };
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -15,6 +15,8 @@ import {
   type ScalingParameters,
 } from "../onnx/mod.ts";
 import { fitRobustScaling } from "./robust_scaling.ts";
+import { thresholdForFpr } from "./threshold.ts";
+import { addClassDistance, CLASS_DISTANCE_OUTPUT, type ClassGate } from "../class_gate.ts";
 import {
   type IsolationForest,
   type IsolationForestParams,
@@ -79,18 +81,6 @@ export interface AnomalyScores {
   score: Float32Array;
   isolationForest: Float32Array;
   autoencoder: Float32Array;
-}
-
-/**
- * The smallest threshold with at most `fpr` of `scores` strictly above it
- * (so rows scoring above it are flagged).
- */
-export function thresholdForFpr(scores: Float32Array, fpr: number): number {
-  const sorted = Float32Array.from(scores).sort();
-  const n = sorted.length;
-  if (n === 0) return Infinity;
-  const index = Math.min(n - 1, Math.max(0, Math.ceil(n * (1 - fpr)) - 1));
-  return sorted[index];
 }
 
 /** Trains on benign raw rows (`rows x cols`). */
@@ -170,9 +160,14 @@ export function anomalyScores(det: AnomalyDetector, x: Float32Array, rows: numbe
 
 /**
  * ONNX graph: input `[N, cols]` raw rows -> `score` `[N]` (combined),
- * `if_score` `[N]`, `ae_error` `[N]`, `feature_errors` `[N, cols]`.
+ * `if_score` `[N]`, `ae_error` `[N]`, `feature_errors` `[N, cols]`, and with a
+ * class gate (fitted in the same scaled space) `class_distance` `[N, classes]`.
  */
-export function anomalyDetectorToOnnx(det: AnomalyDetector, inputName = "input"): Uint8Array {
+export function anomalyDetectorToOnnx(
+  det: AnomalyDetector,
+  inputName = "input",
+  classGate?: ClassGate,
+): Uint8Array {
   const g = new OnnxGraphBuilder("anomaly_detector");
   const cols = det.cols;
   g.addInput(inputName, "float32", ["N", cols]);
@@ -213,5 +208,12 @@ export function anomalyDetectorToOnnx(det: AnomalyDetector, inputName = "input")
   g.addOutput(ANOMALY_OUTPUTS.isolationForest, "float32", ["N"]);
   g.addOutput(ANOMALY_OUTPUTS.autoencoder, "float32", ["N"]);
   g.addOutput(ANOMALY_OUTPUTS.featureErrors, "float32", ["N", cols]);
+  if (classGate) {
+    if (classGate.cols !== cols) {
+      throw new Error(`class gate has ${classGate.cols} columns, the detector ${cols}`);
+    }
+    addClassDistance(g, scaled, classGate, CLASS_DISTANCE_OUTPUT);
+    g.addOutput(CLASS_DISTANCE_OUTPUT, "float32", ["N", classGate.classNames.length]);
+  }
   return g.build({ model: "isolation-forest+autoencoder", combination: COMBINATION_DESCRIPTION });
 }

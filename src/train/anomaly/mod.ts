@@ -8,10 +8,10 @@ export {
   type AnomalyTrainingOptions,
   COMBINATION_DESCRIPTION,
   DEFAULT_ANOMALY_OPTIONS,
-  thresholdForFpr,
   trainAnomalyDetector,
 } from "./detector.ts";
 export { fitRobustScaling } from "./robust_scaling.ts";
+export { thresholdForFpr } from "./threshold.ts";
 export {
   averagePathLength,
   DEFAULT_ISOLATION_FOREST_PARAMS,
