@@ -49,6 +49,8 @@ interface Group {
   record: FlowRecord;
   verdict: number;
   classIndex: number;
+  /** Class gate's rejected class (unknown verdicts), or -1. */
+  nearestClass: number;
   pairKey: string;
   flows: number;
   fwdPackets: number;
@@ -200,7 +202,8 @@ export class AlertAggregator {
     const verdict = decisions.verdict[i];
     const classIndex = decisions.classIndex[i];
     const pairKey = addressKey(batch.srcAddr, i * 16) + addressKey(batch.dstAddr, i * 16);
-    const key = `${pairKey}|${verdict}|${classIndex}`;
+    const nearestClass = decisions.nearestClass?.[i] ?? -1;
+    const key = `${pairKey}|${verdict}|${classIndex}|${nearestClass}`;
 
     let ports = this.#ports.get(pairKey);
     if (!ports) {
@@ -224,6 +227,7 @@ export class AlertAggregator {
         record: this.#options.describeFlow(batch, i),
         verdict,
         classIndex,
+        nearestClass,
         pairKey,
         flows: 0,
         fwdPackets: 0,
@@ -358,6 +362,9 @@ export class AlertAggregator {
           seconds: this.windowMicros / 1e6,
         },
         distinct_dest_ports: distinctPorts,
+        ...(g.nearestClass >= 0
+          ? { nearest_class: o.classNames[g.nearestClass] ?? `class ${g.nearestClass}` }
+          : {}),
       },
     };
     return { alert, firstArrivalMs: g.firstArrivalMs };

@@ -60,6 +60,12 @@ export const AlertBodySchema = z.object({
   window: z.object({ start: isoTimestamp, end: isoTimestamp, seconds: z.number().positive() }),
   /** Distinct destination ports the source touched on this target in the window. */
   distinct_dest_ports: z.number().int().nonnegative(),
+  /**
+   * Unknown verdicts of the open-set class gate: the known class the classifier
+   * claimed, which the flows resemble but are too far from to be (then `score`
+   * is the distance to that class's profile and `threshold` its gate threshold).
+   */
+  nearest_class: z.string().optional(),
 });
 
 /** One alert line. */

@@ -110,7 +110,7 @@ export const ClassGateSchema = z.object({
   classNames: z.array(z.string()).min(1),
   /** Per class: distances strictly above this reject the classifier's claim. */
   thresholds: z.array(z.number().nonnegative()),
-  /** Fraction of genuine (held-out) rows of each class the thresholds were calibrated to reject. */
+  /** Fraction of genuine (held-out) rows of each class the thresholds were calibrated to reject (before any margin the trainer adds, see `training`). */
   targetRejection: z.number().min(0).max(1),
   /** Per class: fraction of its calibration rows actually above its threshold. */
   calibratedRejection: z.array(z.number().min(0).max(1)).optional(),

@@ -423,6 +423,8 @@ function describeClassGate(
         calibrationRows: gate.calibrationRows,
         spreadFloor: gate.spreadFloor,
         clip: gate.clip,
+        thresholdMargin: gate.thresholdMargin,
+        calibratedQuantiles: Array.from(gate.calibratedQuantiles),
         center: "per-feature median of the fit rows (scaled units)",
         spread: "per-feature MAD * 1.4826 of the fit rows, floored (scaled units)",
         heldOutRows,
