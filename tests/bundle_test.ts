@@ -85,6 +85,43 @@ Deno.test("bundle.json validation catches inconsistent descriptions", async () =
   assert.match(featureSetMismatch(parseBundleJson(text), EXPECTED) ?? "fits", /fits/);
 });
 
+Deno.test("classGate is optional and checked against the classifier's classes", async () => {
+  const good = JSON.parse(await Deno.readTextFile(join(FIXTURE_DIR, "bundle.json")));
+  // The fixture (an external model) has none: no gate, nothing required.
+  assert.equal(parseBundleJson(JSON.stringify(good)).models.length, 1);
+  const withGate = structuredClone(good);
+  withGate.models.push({
+    role: "anomaly",
+    name: "gate-carrier",
+    file: "anomaly.onnx",
+    inputName: "input",
+    outputs: { score: "score" },
+    threshold: 1,
+    targetFpr: 0.01,
+    classGate: {
+      output: "class_distance",
+      classNames: ["DoS", "PortScan"],
+      thresholds: [1.5, 2.5],
+      targetRejection: 0.01,
+    },
+  });
+  const parsed = parseBundleJson(JSON.stringify(withGate));
+  const anomaly = parsed.models[1];
+  assert.ok(anomaly.role === "anomaly" && anomaly.classGate?.output === "class_distance");
+  const short = structuredClone(withGate);
+  short.models[1].classGate.thresholds = [1.5];
+  assert.throws(
+    () => parseBundleJson(JSON.stringify(short)),
+    /classGate has 1 thresholds for 2 classes/,
+  );
+  const stranger = structuredClone(withGate);
+  stranger.models[1].classGate.classNames = ["DoS", "slowloris"];
+  assert.throws(
+    () => parseBundleJson(JSON.stringify(stranger)),
+    /classGate class 'slowloris' is not a classifier class/,
+  );
+});
+
 Deno.test("writeBundle round-trips through loadBundle", async () => {
   const dir = await Deno.makeTempDir();
   try {

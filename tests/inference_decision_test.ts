@@ -100,3 +100,90 @@ Deno.test("a classifier whose width differs from the class names is refused", ()
     /outputs 3 classes, the bundle names 2/,
   );
 });
+
+/** Classifier probabilities plus an anomaly model with class distances (columns: DoS Hulk, PortScan). */
+function gatedScores(
+  probabilities: number[][],
+  anomaly: number[],
+  distances: number[][],
+): ModelScores {
+  const base = scores(probabilities, anomaly);
+  base.outputs[1].classDistance = Float32Array.from(distances.flat());
+  base.outputs[1].classDistanceColumns = 2;
+  return base;
+}
+
+const GATED: DecisionConfig = {
+  ...CONFIG,
+  // Gate columns: Hulk -> 0, PortScan -> 1; BENIGN is never gated.
+  classGate: { column: [-1, 0, 1], thresholds: [Infinity, 2, 3] },
+};
+
+Deno.test("class gate: a confident claim stands only when the flow is close to the claimed class", () => {
+  const d = decide(
+    gatedScores(
+      [
+        [0.1, 0.85, 0.05], // Hulk, distance 1.5 <= 2 -> known
+        [0.1, 0.85, 0.05], // Hulk, distance 2.5 > 2 -> unknown, nearest Hulk
+        [0.1, 0.85, 0.05], // Hulk, distance exactly at its threshold -> known
+        [0.1, 0.05, 0.85], // PortScan not confident (0.9), anomaly 0.5 -> benign, gate irrelevant
+        [0.1, 0.05, 0.85], // same, anomaly 2.0 -> unknown from the anomaly model, no nearest class
+        [0.95, 0.03, 0.02], // benign; far from every class does not matter
+      ],
+      [0.1, 0.1, 0.1, 0.5, 2.0, 0.1],
+      [[1.5, 9], [2.5, 9], [2, 9], [9, 9], [9, 9], [99, 99]],
+    ),
+    GATED,
+  );
+  assert.deepEqual([...d.verdict], [
+    VERDICT_KNOWN,
+    VERDICT_UNKNOWN,
+    VERDICT_KNOWN,
+    VERDICT_BENIGN,
+    VERDICT_UNKNOWN,
+    VERDICT_BENIGN,
+  ]);
+  assert.deepEqual([...d.classIndex], [1, -1, 1, 2, -1, 0]);
+  assert.deepEqual([...d.nearestClass!], [-1, 1, -1, -1, -1, -1]);
+  // A gated unknown reports the distance against the class's gate threshold.
+  assert.equal(d.score[1], 2.5);
+  assert.equal(d.threshold[1], 2);
+  assert.equal(d.score[4], 2);
+  assert.equal(d.threshold[4], 1);
+});
+
+Deno.test("class gate: a rejected top claim yields to another confident class the gate accepts", () => {
+  const config = { ...GATED, classThresholds: [0.5, 0.3, 0.3] };
+  const d = decide(
+    gatedScores(
+      [[0.1, 0.55, 0.35], [0.1, 0.55, 0.35]],
+      [0, 0],
+      [[5, 1], [5, 4]],
+    ),
+    config,
+  );
+  // Row 0: Hulk rejected (5 > 2), PortScan accepted (1 <= 3). Row 1: both rejected; nearest is the more probable.
+  assert.deepEqual([...d.verdict], [VERDICT_KNOWN, VERDICT_UNKNOWN]);
+  assert.deepEqual([...d.classIndex], [2, -1]);
+  assert.deepEqual([...d.nearestClass!], [-1, 1]);
+});
+
+Deno.test("class gate: skipped when the anomaly model has no distances or the config has no gate", () => {
+  const probabilities = [[0.1, 0.85, 0.05]];
+  const noDistances = decide(scores(probabilities, [0.1]), GATED);
+  assert.equal(noDistances.verdict[0], VERDICT_KNOWN);
+  const noGate = decide(gatedScores(probabilities, [0.1], [[50, 50]]), CONFIG);
+  assert.equal(noGate.verdict[0], VERDICT_KNOWN);
+  assert.deepEqual([...noGate.nearestClass!], [-1]);
+  // NaN distances never pass a gate.
+  const nan = decide(gatedScores(probabilities, [0.1], [[NaN, 0]]), GATED);
+  assert.equal(nan.verdict[0], VERDICT_UNKNOWN);
+  assert.throws(
+    () =>
+      decide(gatedScores(probabilities, [0.1], [[1, 1]]), {
+        ...GATED,
+        classGate: { column: [-1, 0, 2], thresholds: [0, 2, 3] },
+      }),
+    /class gate column 2 for class PortScan, the anomaly model outputs 2 distances/,
+  );
+});
