@@ -180,3 +180,28 @@ Deno.test("rocCurve: monotone from (0,0) to (1,1), ties move together, thinned",
     assert.ok(thin[i].truePositiveRate >= thin[i - 1].truePositiveRate);
   }
 });
+
+Deno.test("evaluate: class gate counts (gated verdicts, genuine claims rejected), null without a gate", () => {
+  const { input, scored } = crafted();
+  assert.equal(evaluate(input, scored, "model").summary.classGate, null);
+  // Row 6 (a SYN-SCAN flow) and row 7 (slowloris) became unknown through the gate, both claimed as syn-scan.
+  const nearestClass = Int16Array.from([-1, -1, -1, -1, -1, -1, 1, 1, -1, -1]);
+  const gatedScored: ScoredRows = {
+    ...scored,
+    decisions: { ...scored.decisions, nearestClass },
+    config: { ...scored.config, classGate: { column: [-1, 0], thresholds: [0, 1] } },
+  };
+  const { summary: s } = evaluate(input, gatedScored, "model");
+  // Genuine claims: rows 4 and 5 (known as syn-scan) and row 6 (gated from syn-scan).
+  assert.deepEqual(s.classGate, {
+    gatedToUnknown: 2,
+    genuineClaims: 3,
+    genuineRejected: 1,
+    genuineRejectionRate: 1 / 3,
+  });
+  const slowloris = s.byLabel.find((b) => b.label === "slowloris")!;
+  assert.equal(slowloris.gatedUnknown, 1);
+  assert.deepEqual(slowloris.nearestAs, { "syn-scan": 1 });
+  assert.match(formatEvalText(s), /class gate \(open set\): 2 verdicts turned .* rejected 1\/3/);
+  assert.match(formatEvalText(s), /1 by the class gate; claimed as syn-scan 1/);
+});
