@@ -43,9 +43,9 @@ export const H_FWD_SYN = 1,
 
 /**
  * Row layout. One row per flow, 384 bytes (six 64-byte cache lines), in one
- * ArrayBuffer read through u8/u16/u32/i32/f64 views. Fields a packet always
- * touches come first (key, start, counts, sums, extremes); active/idle
- * periods, which change only after a quiet gap, fill the last line.
+ * ArrayBuffer read through u8/u16/u32/i32/f64 views. Fields a packet may
+ * touch fill the first five lines (key, start, counts, sums, extremes,
+ * bulk); active/idle periods and rare flag counts fill the last one.
  *
  * Constants are indices within the row for the view named by their prefix:
  * for row base `w = id * ROW_WORDS` the u32/i32 index is `w + W_x`, the f64
@@ -79,21 +79,23 @@ const W_FWD_LEN_MIN = 42, W_FWD_LEN_MAX = 43, W_BWD_LEN_MIN = 44, W_BWD_LEN_MAX 
 const W_FWD_IAT_MIN = 46, W_FWD_IAT_MAX = 47;
 // Line 3.
 const W_BWD_IAT_MIN = 48, W_BWD_IAT_MAX = 49;
-const W_FWD_PSH = 50, W_BWD_PSH = 51, W_FWD_URG = 52, W_BWD_URG = 53;
-const W_ACT_DATA_FWD = 54;
-const H_SUBFLOWS = 110, B_MIN_SEG_FWD = 222;
-const W_INIT_WIN_FWD = 56, W_INIT_WIN_BWD = 57;
-/** FIN, SYN, RST, ACK, CWR, ECE counts (PSH and URG are the per-direction sums). */
-const W_FIN = 58, W_SYN = 59, W_RST = 60, W_ACK = 61, W_CWR = 62, W_ECE = 63;
-// Line 4: bulk, forward then backward (same layout, 10 words / 5 doubles apart).
-const D_F_BULK_BYTES = 32, D_F_BULK_SIZE_HELPER = 33;
-const W_F_BULK_STATES = 68, W_F_BULK_PACKETS = 69, W_F_BULK_DURATION = 70;
-const W_F_BULK_PACKET_HELPER = 71, W_F_BULK_START = 72, W_F_BULK_LAST = 73;
+const W_FWD_PSH = 50, W_BWD_PSH = 51;
+const W_ACT_DATA_FWD = 52;
+const H_SUBFLOWS = 106, B_MIN_SEG_FWD = 214;
+const W_INIT_WIN_FWD = 54, W_INIT_WIN_BWD = 55;
+/** FIN, SYN, RST, ACK counts (PSH and URG are the per-direction sums). */
+const W_FIN = 56, W_SYN = 57, W_RST = 58, W_ACK = 59;
+// Lines 3-4: bulk, forward then backward (same layout, 10 words / 5 doubles apart).
+const D_F_BULK_SIZE_HELPER = 30, D_F_BULK_BYTES = 31;
+const W_F_BULK_STATES = 64, W_F_BULK_PACKETS = 65, W_F_BULK_DURATION = 66;
+const W_F_BULK_PACKET_HELPER = 67, W_F_BULK_START = 68, W_F_BULK_LAST = 69;
 const BULK_WORDS_APART = 10, BULK_DOUBLES_APART = 5;
-// Line 5: active and idle periods (same layout, 6 words / 3 doubles apart).
-const D_ACTIVE_SQ = 42, W_ACTIVE_COUNT = 86;
-const D_IDLE_SQ = 45, W_IDLE_COUNT = 92;
+// Line 5, touched only after a quiet gap or by rare flags: active and idle
+// periods (same layout, 6 words / 3 doubles apart), URG, CWR and ECE counts.
+const D_ACTIVE_SQ = 40, W_ACTIVE_COUNT = 82;
+const D_IDLE_SQ = 43, W_IDLE_COUNT = 88;
 const PERIOD_SUM = 1, PERIOD_MIN = 2, PERIOD_MAX = 3;
+const W_FWD_URG = 92, W_BWD_URG = 93, W_CWR = 94, W_ECE = 95;
 
 /** Minimum segment size sentinel (a TCP header is at most 60 bytes). */
 const NO_SEGMENT = 0xff;
@@ -180,11 +182,14 @@ export const ROW = {
 /** Value of the u8 minSegFwd field when no forward packet was seen. */
 export const MIN_SEG_UNSET = NO_SEGMENT;
 
+/** Most packets one prefetch() call covers. */
+export const PREFETCH_GROUP = 16;
+
 const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2;
 const NIL = -1;
 const U32_MAX = 0xffffffff;
-/** Typed-array views index at most 2^32 - 1 bytes. */
-const MAX_ROW_BUFFER_BYTES = 2 ** 32 - 1;
+/** Byte indices into the rows are computed as int32 (`w << 2`), so the rows stay under 2 GiB. */
+const MAX_ROW_BUFFER_BYTES = 2 ** 31 - 1;
 
 /** Index in FLOW_END_REASONS (flow_batch.ts). */
 export const END_IDLE = 0, END_ACTIVE = 1, END_FIN = 2, END_RST = 3, END_EVICTED = 4, END_INPUT = 5;
@@ -214,7 +219,8 @@ export class FlowTable {
   live = 0;
   /** Rows ever used (the high-water mark); rows beyond it are untouched. */
   private rowsUsed = 0;
-  private indexMask = 0;
+  private indexMask = -1;
+  /** Open addressing, two int32 per slot: id + 1 (0 = empty), then the flow's hash. */
   private index = new Int32Array(0);
   private freeHead = NIL;
   private openHead = NIL;
@@ -223,6 +229,10 @@ export class FlowTable {
   private closedTail = NIL;
   /** LRU links, kept apart from the rows: prev at 2 * id, next at 2 * id + 1. */
   private readonly links: Int32Array;
+  /** Scratch for prefetch(): candidate ids and their links, one group at a time. */
+  private readonly prefetchIds = new Int32Array(PREFETCH_GROUP);
+  private readonly prefetchPrev = new Int32Array(PREFETCH_GROUP);
+  private readonly prefetchNext = new Int32Array(PREFETCH_GROUP);
 
   readonly rows: ArrayBuffer;
   readonly u8: Uint8Array;
@@ -270,23 +280,59 @@ export class FlowTable {
 
   /** Bytes one flow costs: its row, its links and its share of the index (half full at most). */
   bytesPerFlow(): number {
-    return ROW_BYTES + 8 + 2 * Int32Array.BYTES_PER_ELEMENT;
+    return ROW_BYTES + 8 + 2 * 2 * Int32Array.BYTES_PER_ELEMENT;
   }
 
-  /** Meters one decoded packet taken at `ts` (microseconds since the epoch). */
-  add(p: DecodedPacket, ts: number): void {
-    const h = flowHash(p);
+  /**
+   * Loads, for a group of packets about to be metered (their flow hashes in
+   * `hashes[0 .. count)`, negative for packets that will not be), the memory
+   * `add` will touch: index slot, the first candidate's row and its LRU
+   * neighbours' links. Done one kind of load at a time over the whole group,
+   * so up to `count` cache misses are in flight together instead of one
+   * after another. A hint only; returns a value the caller should keep so
+   * the loads are not optimised away.
+   */
+  prefetch(hashes: Float64Array, count: number): number {
+    const index = this.index, mask = this.indexMask, u32 = this.u32, links = this.links;
+    const ids = this.prefetchIds, prev = this.prefetchPrev, next = this.prefetchNext;
+    const n = count < ids.length ? count : ids.length;
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k];
+      ids[k] = h < 0 ? 0 : index[2 * (h & mask)] - 1;
+    }
+    let sink = 0;
+    for (let k = 0; k < n; k++) {
+      const id = ids[k];
+      if (id < 0) continue;
+      const w = id * ROW_WORDS;
+      // One load per cache line an update touches (lines 0-4 of the row), and the links.
+      sink ^= u32[w + 1] ^ u32[w + 16] ^ u32[w + 32] ^ u32[w + 48] ^ u32[w + 64];
+      prev[k] = links[2 * id];
+      next[k] = links[2 * id + 1];
+    }
+    for (let k = 0; k < n; k++) {
+      if (ids[k] < 0) continue;
+      const before = prev[k], after = next[k];
+      if (before >= 0) sink ^= links[2 * before + 1];
+      if (after >= 0) sink ^= links[2 * after];
+    }
+    return sink;
+  }
+
+  /** Meters one decoded packet taken at `ts` (microseconds since the epoch); `h` is flowHash(p). */
+  add(p: DecodedPacket, ts: number, h: number = flowHash(p)): void {
     const mask = this.indexMask;
     const index = this.index;
     const u32 = this.u32;
+    const tag = h | 0;
     let slot = h & mask;
     let id = NIL;
     let forward = true;
     for (;;) {
-      const entry = index[slot];
+      const entry = index[2 * slot];
       if (entry === 0) break;
-      const candidate = entry - 1;
-      if (u32[candidate * ROW_WORDS + W_HASH] === h) {
+      if (index[2 * slot + 1] === tag) {
+        const candidate = entry - 1;
         const m = this.match(candidate, p);
         if (m !== 0) {
           id = candidate;
@@ -377,7 +423,7 @@ export class FlowTable {
     } else {
       id = this.rowsUsed++;
       // The index stays at most half full.
-      if (this.rowsUsed * 2 > this.index.length) this.resizeIndex(this.rowsUsed * 2);
+      if (this.rowsUsed * 2 > this.indexMask + 1) this.resizeIndex(this.rowsUsed * 2);
     }
     this.live++;
     this.flowsCreated++;
@@ -613,45 +659,46 @@ export class FlowTable {
 
   private insertIndex(id: number, h: number): void {
     const mask = this.indexMask;
+    const index = this.index;
     let slot = h & mask;
-    while (this.index[slot] !== 0) slot = (slot + 1) & mask;
-    this.index[slot] = id + 1;
+    while (index[2 * slot] !== 0) slot = (slot + 1) & mask;
+    index[2 * slot] = id + 1;
+    index[2 * slot + 1] = h;
   }
 
   /** Linear-probing deletion by backward shift: no tombstones, probes stay short. */
   private removeIndex(id: number): void {
     const mask = this.indexMask;
     const index = this.index;
-    const u32 = this.u32;
-    let hole = u32[id * ROW_WORDS + W_HASH] & mask;
-    while (index[hole] !== id + 1) hole = (hole + 1) & mask;
+    let hole = this.u32[id * ROW_WORDS + W_HASH] & mask;
+    while (index[2 * hole] !== id + 1) hole = (hole + 1) & mask;
     let j = hole;
     for (;;) {
       j = (j + 1) & mask;
-      const entry = index[j];
+      const entry = index[2 * j];
       if (entry === 0) break;
-      const home = u32[(entry - 1) * ROW_WORDS + W_HASH] & mask;
+      const home = index[2 * j + 1] & mask;
       // Move the entry back when its home is not inside (hole, j].
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        index[hole] = entry;
+        index[2 * hole] = entry;
+        index[2 * hole + 1] = index[2 * j + 1];
         hole = j;
       }
     }
-    index[hole] = 0;
+    index[2 * hole] = 0;
   }
 
-  /** Rebuilds the index with at least `slots` slots (a power of two) from the live rows. */
+  /** Rebuilds the index with at least `slots` slots (a power of two) from the old one. */
   private resizeIndex(slots: number): void {
     let size = 16;
     while (size < slots) size *= 2;
-    if (size <= this.index.length) return;
-    this.index = new Int32Array(size);
+    if (size <= this.indexMask + 1) return;
+    const old = this.index;
+    this.index = new Int32Array(2 * size);
     this.indexMask = size - 1;
-    for (let id = 0; id < this.rowsUsed; id++) {
-      if (this.u8[id * ROW_BYTES + B_LIST] !== NO_LIST) {
-        this.insertIndex(id, this.u32[id * ROW_WORDS + W_HASH]);
-      }
+    for (let k = 0; k < old.length; k += 2) {
+      if (old[k] !== 0) this.insertIndex(old[k] - 1, old[k + 1]);
     }
   }
 }
