@@ -6,6 +6,7 @@
 import { CONN_STATES, type FlowBatch } from "./flow_batch.ts";
 import { PROTO_TCP } from "./decode.ts";
 import {
+  FLOW_WORDS,
   type FlowTable,
   H_BWD_DATA,
   H_BWD_FIN,
@@ -19,7 +20,7 @@ import {
   H_FWD_SYNACK,
   MIN_SEG_UNSET,
   ROW,
-  ROW_WORDS,
+  STATS_WORDS,
 } from "./flow_table.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 
@@ -146,15 +147,20 @@ export function writeFlowRow(
   out: FlowBatch,
   row: number,
 ): void {
+  // The flow row holds identity, start, initial windows and TCP history; the
+  // statistics row (complete while the flow ends) everything counted.
   const { u8, u16, u32, i32, f64 } = table;
-  // Row bases in each view (see the layout in flow_table.ts).
-  const w = id * ROW_WORDS, d = w >> 1, h = w << 1, b = w << 2;
+  const fw = id * FLOW_WORDS, fd = fw >> 1, fh = fw << 1, fb = fw << 2;
+  const F = ROW.flow;
+  const start = f64[fd + F.f64.startMicros];
+  // Statistics row bases in each view.
+  const { su8, su16 } = table, su32 = table.su32, sf64 = table.sf64;
+  const w = table.endingStats * STATS_WORDS, d = w >> 1, h = w << 1, b = w << 2;
   const W = ROW.u32, D = ROW.f64;
-  const start = f64[d + D.startMicros];
-  const duration = u32[w + W.lastSeen];
-  const nf = u32[w + W.fwdPackets], nb = u32[w + W.bwdPackets];
+  const duration = su32[w + W.lastSeen];
+  const nf = su32[w + W.fwdPackets], nb = su32[w + W.bwdPackets];
   const n = nf + nb;
-  const sf = f64[d + D.fwdBytes], sb = f64[d + D.bwdBytes];
+  const sf = sf64[d + D.fwdBytes], sb = sf64[d + D.bwdBytes];
   const seconds = duration / 1e6;
   const f = out.features;
   let k = row * out.width;
@@ -165,73 +171,73 @@ export function writeFlowRow(
   f[k++] = sf;
   f[k++] = sb;
   // Fwd / Bwd Packet Length Max, Min, Mean, Std.
-  f[k++] = nf > 0 ? u32[w + W.fwdLenMax] : 0;
-  f[k++] = nf > 0 ? u32[w + W.fwdLenMin] : 0;
+  f[k++] = nf > 0 ? su32[w + W.fwdLenMax] : 0;
+  f[k++] = nf > 0 ? su32[w + W.fwdLenMin] : 0;
   f[k++] = nf > 0 ? sf / nf : 0;
-  f[k++] = std(f64[d + D.fwdLenSq], sf, nf);
-  f[k++] = nb > 0 ? u32[w + W.bwdLenMax] : 0;
-  f[k++] = nb > 0 ? u32[w + W.bwdLenMin] : 0;
+  f[k++] = std(sf64[d + D.fwdLenSq], sf, nf);
+  f[k++] = nb > 0 ? su32[w + W.bwdLenMax] : 0;
+  f[k++] = nb > 0 ? su32[w + W.bwdLenMin] : 0;
   f[k++] = nb > 0 ? sb / nb : 0;
-  f[k++] = std(f64[d + D.bwdLenSq], sb, nb);
+  f[k++] = std(sf64[d + D.bwdLenSq], sb, nb);
   // Flow Bytes/s, Packets/s.
   f[k++] = seconds > 0 ? (sf + sb) / seconds : 0;
   f[k++] = seconds > 0 ? n / seconds : 0;
   // Flow IAT Mean, Std, Max, Min: the IATs sum to the duration.
   const nIat = n - 1;
   f[k++] = nIat > 0 ? duration / nIat : 0;
-  f[k++] = std(f64[d + D.flowIatSq], duration, nIat);
-  f[k++] = nIat > 0 ? u32[w + W.flowIatMax] : 0;
-  f[k++] = nIat > 0 ? u32[w + W.flowIatMin] : 0;
+  f[k++] = std(sf64[d + D.flowIatSq], duration, nIat);
+  f[k++] = nIat > 0 ? su32[w + W.flowIatMax] : 0;
+  f[k++] = nIat > 0 ? su32[w + W.flowIatMin] : 0;
   // Fwd IAT Total, Mean, Std, Max, Min.
   const nfIat = nf - 1;
-  const fwdIatTotal = nfIat > 0 ? u32[w + W.fwdLast] : 0;
+  const fwdIatTotal = nfIat > 0 ? su32[w + W.fwdLast] : 0;
   f[k++] = fwdIatTotal;
   f[k++] = nfIat > 0 ? fwdIatTotal / nfIat : 0;
-  f[k++] = std(f64[d + D.fwdIatSq], fwdIatTotal, nfIat);
-  f[k++] = nfIat > 0 ? u32[w + W.fwdIatMax] : 0;
-  f[k++] = nfIat > 0 ? u32[w + W.fwdIatMin] : 0;
+  f[k++] = std(sf64[d + D.fwdIatSq], fwdIatTotal, nfIat);
+  f[k++] = nfIat > 0 ? su32[w + W.fwdIatMax] : 0;
+  f[k++] = nfIat > 0 ? su32[w + W.fwdIatMin] : 0;
   // Bwd IAT Total, Mean, Std, Max, Min.
   const nbIat = nb - 1;
-  const bwdIatTotal = nbIat > 0 ? u32[w + W.bwdLast] - u32[w + W.bwdFirst] : 0;
+  const bwdIatTotal = nbIat > 0 ? su32[w + W.bwdLast] - su32[w + W.bwdFirst] : 0;
   f[k++] = bwdIatTotal;
   f[k++] = nbIat > 0 ? bwdIatTotal / nbIat : 0;
-  f[k++] = std(f64[d + D.bwdIatSq], bwdIatTotal, nbIat);
-  f[k++] = nbIat > 0 ? u32[w + W.bwdIatMax] : 0;
-  f[k++] = nbIat > 0 ? u32[w + W.bwdIatMin] : 0;
+  f[k++] = std(sf64[d + D.bwdIatSq], bwdIatTotal, nbIat);
+  f[k++] = nbIat > 0 ? su32[w + W.bwdIatMax] : 0;
+  f[k++] = nbIat > 0 ? su32[w + W.bwdIatMin] : 0;
   // PSH / URG per direction, header lengths, per-direction rates.
-  const fwdPsh = u32[w + W.fwdPsh], bwdPsh = u32[w + W.bwdPsh];
-  const fwdUrg = u32[w + W.fwdUrg], bwdUrg = u32[w + W.bwdUrg];
+  const fwdPsh = su32[w + W.fwdPsh], bwdPsh = su32[w + W.bwdPsh];
+  const fwdUrg = su32[w + W.fwdUrg], bwdUrg = su32[w + W.bwdUrg];
   f[k++] = fwdPsh;
   f[k++] = bwdPsh;
   f[k++] = fwdUrg;
   f[k++] = bwdUrg;
-  const fwdHeader = f64[d + D.fwdHeaderBytes];
+  const fwdHeader = sf64[d + D.fwdHeaderBytes];
   f[k++] = fwdHeader;
-  f[k++] = f64[d + D.bwdHeaderBytes];
+  f[k++] = sf64[d + D.bwdHeaderBytes];
   f[k++] = seconds > 0 ? nf / seconds : 0;
   f[k++] = seconds > 0 ? nb / seconds : 0;
   // Packet length over both directions.
   const minLen = Math.min(
-    nf > 0 ? u32[w + W.fwdLenMin] : Infinity,
-    nb > 0 ? u32[w + W.bwdLenMin] : Infinity,
+    nf > 0 ? su32[w + W.fwdLenMin] : Infinity,
+    nb > 0 ? su32[w + W.bwdLenMin] : Infinity,
   );
   f[k++] = n > 0 ? minLen : 0;
-  f[k++] = Math.max(nf > 0 ? u32[w + W.fwdLenMax] : 0, nb > 0 ? u32[w + W.bwdLenMax] : 0);
+  f[k++] = Math.max(nf > 0 ? su32[w + W.fwdLenMax] : 0, nb > 0 ? su32[w + W.bwdLenMax] : 0);
   const mean = n > 0 ? (sf + sb) / n : 0;
-  const m2 = squaredDeviations(f64[d + D.fwdLenSq] + f64[d + D.bwdLenSq], sf + sb, n);
+  const m2 = squaredDeviations(sf64[d + D.fwdLenSq] + sf64[d + D.bwdLenSq], sf + sb, n);
   const variance = n > 1 ? m2 / (n - 1) : 0;
   f[k++] = mean;
   f[k++] = Math.sqrt(variance);
   f[k++] = variance;
   // Flag counts: FIN SYN RST PSH ACK URG CWR ECE (PSH and URG are counted per direction).
-  f[k++] = u32[w + W.fin];
-  f[k++] = u32[w + W.syn];
-  f[k++] = u32[w + W.rst];
+  f[k++] = su32[w + W.fin];
+  f[k++] = su32[w + W.syn];
+  f[k++] = su32[w + W.rst];
   f[k++] = fwdPsh + bwdPsh;
-  f[k++] = u32[w + W.ack];
+  f[k++] = su32[w + W.ack];
   f[k++] = fwdUrg + bwdUrg;
-  f[k++] = u32[w + W.cwr];
-  f[k++] = u32[w + W.ece];
+  f[k++] = su32[w + W.cwr];
+  f[k++] = su32[w + W.ece];
   f[k++] = nf > 0 ? Math.floor(nb / nf) : 0;
   f[k++] = mean;
   f[k++] = nf > 0 ? sf / nf : 0;
@@ -241,68 +247,68 @@ export function writeFlowRow(
   k = writeBulk(
     f,
     k,
-    u32[w + W.fBulkStates],
-    f64[d + D.fBulkBytes],
-    u32[w + W.fBulkPackets],
-    u32[w + W.fBulkDuration],
+    su32[w + W.fBulkStates],
+    sf64[d + D.fBulkBytes],
+    su32[w + W.fBulkPackets],
+    su32[w + W.fBulkDuration],
   );
   k = writeBulk(
     f,
     k,
-    u32[w + W.bBulkStates],
-    f64[d + D.bBulkBytes],
-    u32[w + W.bBulkPackets],
-    u32[w + W.bBulkDuration],
+    su32[w + W.bBulkStates],
+    sf64[d + D.bBulkBytes],
+    su32[w + W.bBulkPackets],
+    su32[w + W.bBulkDuration],
   );
   // Subflows.
-  const subflows = u16[h + ROW.u16.subflows];
+  const subflows = su16[h + ROW.u16.subflows];
   f[k++] = Math.floor(nf / subflows);
   f[k++] = Math.floor(sf / subflows);
   f[k++] = Math.floor(nb / subflows);
   f[k++] = Math.floor(sb / subflows);
-  f[k++] = i32[w + W.initWinFwd];
-  f[k++] = i32[w + W.initWinBwd];
-  f[k++] = u32[w + W.actDataFwd];
-  const minSeg = u8[b + ROW.u8.minSegFwd];
+  f[k++] = i32[fw + F.i32.initWinFwd];
+  f[k++] = i32[fw + F.i32.initWinBwd];
+  f[k++] = su32[w + W.actDataFwd];
+  const minSeg = su8[b + ROW.u8.minSegFwd];
   f[k++] = nf > 0 && minSeg !== MIN_SEG_UNSET ? minSeg : 0;
   // Active and idle periods.
   k = writePeriods(
     f,
     k,
-    u32[w + W.activeCount],
-    u32[w + W.activeSum],
-    f64[d + D.activeSq],
-    u32[w + W.activeMax],
-    u32[w + W.activeMin],
+    su32[w + W.activeCount],
+    su32[w + W.activeSum],
+    sf64[d + D.activeSq],
+    su32[w + W.activeMax],
+    su32[w + W.activeMin],
   );
   writePeriods(
     f,
     k,
-    u32[w + W.idleCount],
-    u32[w + W.idleSum],
-    f64[d + D.idleSq],
-    u32[w + W.idleMax],
-    u32[w + W.idleMin],
+    su32[w + W.idleCount],
+    su32[w + W.idleSum],
+    sf64[d + D.idleSq],
+    su32[w + W.idleMax],
+    su32[w + W.idleMin],
   );
 
   // Identity and bookkeeping.
   // Addresses: the row keeps them as 32-bit words in memory (little-endian) order.
   for (let word = 0; word < 4; word++) {
-    const sw = u32[w + W.srcWords + word], dw = u32[w + W.dstWords + word];
+    const sw = u32[fw + F.u32.srcWords + word], dw = u32[fw + F.u32.dstWords + word];
     for (let byte = 0; byte < 4; byte++) {
       out.srcAddr[row * 16 + word * 4 + byte] = (sw >>> (8 * byte)) & 0xff;
       out.dstAddr[row * 16 + word * 4 + byte] = (dw >>> (8 * byte)) & 0xff;
     }
   }
-  const protocol = u8[b + ROW.u8.protocol];
-  out.srcPort[row] = u16[h + ROW.u16.srcPort];
-  out.dstPort[row] = u16[h + ROW.u16.dstPort];
+  const protocol = u8[fb + F.u8.protocol];
+  out.srcPort[row] = u16[fh + F.u16.srcPort];
+  out.dstPort[row] = u16[fh + F.u16.dstPort];
   out.protocol[row] = protocol;
-  out.ipVersion[row] = u8[b + ROW.u8.ipVersion];
-  out.vlan[row] = u16[h + ROW.u16.vlan];
+  out.ipVersion[row] = u8[fb + F.u8.ipVersion];
+  out.vlan[row] = u16[fh + F.u16.vlan];
   out.startMicros[row] = start;
   out.endMicros[row] = start + duration;
-  out.connState[row] = connStateOf(protocol, u16[h + ROW.u16.tcpHistory], nb, nf);
+  out.connState[row] = connStateOf(protocol, u16[fh + F.u16.tcpHistory], nb, nf);
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;
