@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   decide,
   type DecisionConfig,
+  leaveUnscoredProtocols,
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_UNKNOWN,
@@ -186,4 +187,24 @@ Deno.test("class gate: skipped when the anomaly model has no distances or the co
       }),
     /class gate column 2 for class PortScan, the anomaly model outputs 2 distances/,
   );
+});
+
+Deno.test("decide: flows of protocols the features do not describe are never alerted, and counted", () => {
+  const decisions = {
+    rows: 4,
+    verdict: new Uint8Array([VERDICT_KNOWN, VERDICT_UNKNOWN, VERDICT_KNOWN, VERDICT_UNKNOWN]),
+    classIndex: new Int16Array([2, -1, 1, -1]),
+    score: new Float32Array(4),
+    threshold: new Float32Array(4),
+  };
+  // TCP, IGMP, UDP, GRE
+  const unscored = leaveUnscoredProtocols(decisions, new Uint8Array([6, 2, 17, 47]));
+  assert.equal(unscored, 2);
+  assert.deepEqual([...decisions.verdict], [
+    VERDICT_KNOWN,
+    VERDICT_BENIGN,
+    VERDICT_KNOWN,
+    VERDICT_BENIGN,
+  ]);
+  assert.deepEqual([...decisions.classIndex], [2, -1, 1, -1]);
 });

@@ -236,6 +236,11 @@ function printReport(
     `  verdicts: ${d.benign} benign, ${d.known} known attack, ${d.unknown} unknown (anomalous); ` +
     `${d.alerts} alerts after aggregation`,
   ];
+  if (d.unscoredProtocol > 0) {
+    lines.push(
+      `  flows not scored (protocols other than TCP, UDP, ICMP, ICMPv6): ${d.unscoredProtocol}`,
+    );
+  }
   const notMetered = Object.entries(m.decode.byOutcome).filter(([name, n]) =>
     n > 0 && name !== "metered"
   );

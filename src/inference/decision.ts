@@ -186,3 +186,26 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
   }
   return { rows, verdict, classIndex, score, threshold, nearestClass };
 }
+
+/**
+ * IP protocols the flow features describe: CICFlowMeter's definitions cover
+ * TCP and UDP (ICMP and ICMPv6 flows fit the same counters). A flow of any
+ * other protocol (IGMP, OSPF, VRRP, GRE, ...) looks to the models like a
+ * one-packet UDP probe, so it is metered and counted but not judged.
+ */
+export const SCORED_PROTOCOLS: ReadonlySet<number> = new Set([1, 6, 17, 58]);
+
+/**
+ * Sets the verdict of every flow whose protocol is outside SCORED_PROTOCOLS
+ * to benign (no alert); returns how many flows that was.
+ */
+export function leaveUnscoredProtocols(decisions: Decisions, protocol: Uint8Array): number {
+  let unscored = 0;
+  for (let i = 0; i < decisions.rows; i++) {
+    if (SCORED_PROTOCOLS.has(protocol[i])) continue;
+    decisions.verdict[i] = VERDICT_BENIGN;
+    decisions.classIndex[i] = -1;
+    unscored++;
+  }
+  return unscored;
+}

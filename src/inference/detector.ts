@@ -11,7 +11,13 @@ import { TrafficMinutes } from "../alert/traffic.ts";
 import type { FlowBatch, FlowRecord } from "../features/flow_batch.ts";
 import { flowRecordAt } from "../features/mod.ts";
 import type { LoadedBundle } from "./bundle.ts";
-import { decide, type Decisions, VERDICT_KNOWN, VERDICT_UNKNOWN } from "./decision.ts";
+import {
+  decide,
+  type Decisions,
+  leaveUnscoredProtocols,
+  VERDICT_KNOWN,
+  VERDICT_UNKNOWN,
+} from "./decision.ts";
 import {
   decisionConfigFromBundle,
   featureBaselineFromBundle,
@@ -70,6 +76,8 @@ export interface DetectorStats {
   benign: number;
   known: number;
   unknown: number;
+  /** Flows of protocols the features do not describe (counted among benign, never alerted). */
+  unscoredProtocol: number;
   /** Alert lines emitted (after aggregation). */
   alerts: number;
   /** Wall time from the first batch read to the end of input, ms. */
@@ -172,7 +180,15 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const wallClock = options.clock === "wall";
 
-  const counts = { batches: 0, flows: 0, benign: 0, known: 0, unknown: 0, alerts: 0 };
+  const counts = {
+    batches: 0,
+    flows: 0,
+    benign: 0,
+    known: 0,
+    unknown: 0,
+    unscoredProtocol: 0,
+    alerts: 0,
+  };
   const decisionLatency = new LatencySamples();
   const alertLatency = new LatencySamples();
   const flowEndLatency = new LatencySamples();
@@ -205,6 +221,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
 
   async function processResult(batch: FlowBatch, arrivalMs: number, scores: ModelScores) {
     const decisions: Decisions = decide(scores, decisionConfig);
+    counts.unscoredProtocol += leaveUnscoredProtocols(decisions, batch.protocol);
     const now = wallMs();
     decisionLatency.add(now - arrivalMs);
     if (wallClock) {

@@ -20,6 +20,8 @@ export {
   type DecisionClassGate,
   type DecisionConfig,
   type Decisions,
+  leaveUnscoredProtocols,
+  SCORED_PROTOCOLS,
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_NAMES,
