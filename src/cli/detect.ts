@@ -4,7 +4,6 @@
  * through the same engine; they differ only in the packet source.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { fileURLToPath } from "node:url";
 import { createCaptureFileStats, openLiveCapture, readCaptureFile } from "../capture/mod.ts";
 import type { PacketBatch } from "../capture/packet_batch.ts";
 import { defaultRouteInterface } from "../ffi/mod.ts";
@@ -15,18 +14,13 @@ import {
   createSqliteSink,
 } from "../alert/mod.ts";
 import {
+  DEFAULT_MODEL_DIR,
+  DEMO_CAPTURE,
   type DetectionProgress,
   type DetectionReport,
   loadSensorBundle,
   runDetection,
 } from "../engine/mod.ts";
-
-/** The bundled model, resolved against this file so it also works inside `deno compile`. */
-export const DEFAULT_MODEL_DIR = fileURLToPath(new URL("../../models/default", import.meta.url));
-/** The bundled capture `analyze` reads when given none. */
-export const DEMO_CAPTURE = fileURLToPath(
-  new URL("../../models/demo/capture.pcap", import.meta.url),
-);
 
 /** Options both commands share (added by addDetectionOptions). */
 interface DetectionOptions {

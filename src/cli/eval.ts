@@ -8,6 +8,7 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { formatEvalText, renderEvalReport, runEvaluation } from "../eval/mod.ts";
 import type { EvalSource } from "../eval/mod.ts";
+import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
 
 function probability(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -21,7 +22,7 @@ export function registerEval(program: Command): void {
   program
     .command("eval")
     .description(
-      "evaluate a model bundle on labelled flows (--capture with --labels, or --csv): " +
+      "Evaluate a model bundle on labelled flows (--capture with --labels, or --csv): " +
         "per-class precision/recall/F1, confusion matrix, attack-vs-benign accuracy and " +
         "false-positive rate, anomaly ROC-AUC, per-attack-episode detection and delay",
     )
@@ -35,7 +36,7 @@ export function registerEval(program: Command): void {
     .option("--label-column <name>", "label column of a CIC CSV", "Label")
     .option("--nsl-fields <file>", "NSL-KDD field-names.csv (default: beside --csv)")
     .option("--nsl-attack-types <file>", "NSL-KDD attack-types.csv (default: beside --csv)")
-    .requiredOption("--model <dir>", "model bundle folder")
+    .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
     .option("--threshold <p>", "class probability threshold for a known verdict (every class)")
     .option("--anomaly-threshold <score>", "anomaly score threshold (default: the bundle's)")
     .option("--json", "print one JSON object instead of text")

@@ -10,3 +10,4 @@ export {
   runDetection,
   withWallClockTicks,
 } from "./run_detection.ts";
+export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";
