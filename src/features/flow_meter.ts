@@ -13,7 +13,7 @@ import {
   type DecodeOutcome,
   decodePacket,
 } from "./decode.ts";
-import { END_INPUT, flowHash, FlowTable, PREFETCH_GROUP } from "./flow_table.ts";
+import { END_INPUT, FlowTable } from "./flow_table.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
@@ -47,20 +47,13 @@ export interface FlowMeterCounters {
   tableBytes: number;
 }
 
-/** Group hash value of a packet that was not metered (flow hashes are u32). */
-const NOT_METERED = -1;
-
 /** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
 const MAX_ACTIVE_TIMEOUT_SECONDS = 3600;
 
 /** Meters packet batches into flows; `meterFlows` wraps it as a generator. */
 export class FlowMeter {
   private readonly table: FlowTable;
-  /** One group of decoded packets and their flow hashes (NOT_METERED when not metered). */
-  private readonly group = Array.from({ length: PREFETCH_GROUP }, () => new DecodedPacket());
-  private readonly groupHashes = new Float64Array(PREFETCH_GROUP);
-  /** Keeps the prefetch loads observable (never read for meaning). */
-  private prefetchSink = 0;
+  private readonly packet = new DecodedPacket();
   private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
   private readonly otherLinkTypes = new Map<number, number>();
   private packets = 0;
@@ -90,41 +83,24 @@ export class FlowMeter {
     }, (table, id, reason) => this.emit(table, id, reason));
   }
 
-  /**
-   * Meters every packet of `batch`, then ends flows that timed out by the
-   * batch's last time. Packets go in groups: decode and hash the group, let
-   * the table prefetch the group's flows (their cache misses overlap), then
-   * meter the group in packet order.
-   */
+  /** Meters every packet of `batch`, then ends flows that timed out by the batch's last time. */
   push(batch: PacketBatch): void {
-    const group = this.group;
-    const hashes = this.groupHashes;
+    const packet = this.packet;
     const outcomes = this.outcomes;
     const table = this.table;
     const times = batch.timestampMicros;
-    const count = batch.count;
     let now = this.now;
-    let prefetched = 0;
-    for (let first = 0; first < count; first += PREFETCH_GROUP) {
-      const size = Math.min(PREFETCH_GROUP, count - first);
-      for (let k = 0; k < size; k++) {
-        const outcome = decodePacket(batch, first + k, group[k], this.otherLinkTypes);
-        outcomes[outcome]++;
-        hashes[k] = outcome === 0 ? flowHash(group[k]) : NOT_METERED;
-      }
-      prefetched ^= table.prefetch(hashes, size);
-      for (let k = 0; k < size; k++) {
-        const h = hashes[k];
-        if (h === NOT_METERED) continue;
-        const ts = times[first + k];
-        if (ts > now) now = ts;
-        table.add(group[k], ts, h);
-      }
+    for (let i = 0; i < batch.count; i++) {
+      const outcome = decodePacket(batch, i, packet, this.otherLinkTypes);
+      outcomes[outcome]++;
+      if (outcome !== 0) continue;
+      const ts = times[i];
+      if (ts > now) now = ts;
+      table.add(packet, ts);
     }
-    this.prefetchSink ^= prefetched;
-    this.packets += count;
+    this.packets += batch.count;
     this.now = now;
-    if (count > 0) table.expire(now);
+    if (batch.count > 0) table.expire(now);
   }
 
   /** Ends flows idle as of `nowMicros` (for live capture when no packets arrive). */

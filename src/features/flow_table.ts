@@ -194,9 +194,6 @@ export const ROW = {
 /** Value of the u8 minSegFwd field when no forward packet was seen. */
 export const MIN_SEG_UNSET = NO_SEGMENT;
 
-/** Most packets one prefetch() call covers. */
-export const PREFETCH_GROUP = 16;
-
 const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2;
 const NIL = -1;
 const U32_MAX = 0xffffffff;
@@ -253,10 +250,6 @@ export class FlowTable {
   private closedTail = NIL;
   /** LRU links, kept apart from the rows: prev at 2 * id, next at 2 * id + 1. */
   private readonly links: Int32Array;
-  /** Scratch for prefetch(): candidate ids and their links, one group at a time. */
-  private readonly prefetchIds = new Int32Array(PREFETCH_GROUP);
-  private readonly prefetchPrev = new Int32Array(PREFETCH_GROUP);
-  private readonly prefetchNext = new Int32Array(PREFETCH_GROUP);
 
   /** Flow rows. */
   readonly u8: Uint8Array;
@@ -330,41 +323,6 @@ export class FlowTable {
   /** Bytes one long flow costs: flow row, links, index share and statistics row. */
   maxBytesPerFlow(): number {
     return FLOW_BYTES + LINK_BYTES + INDEX_BYTES_PER_FLOW + STATS_ROW_BYTES;
-  }
-
-  /**
-   * Loads, for a group of packets about to be metered (their flow hashes in
-   * `hashes[0 .. count)`, negative for packets that will not be), the memory
-   * `add` will touch: index slot, the first candidate's flow row and its LRU
-   * neighbours' links. Done one kind of load at a time over the whole group,
-   * so up to `count` cache misses are in flight together instead of one
-   * after another. A hint only; returns a value the caller should keep so
-   * the loads are not optimised away.
-   */
-  prefetch(hashes: Float64Array, count: number): number {
-    const index = this.index, mask = this.indexMask, u32 = this.u32, links = this.links;
-    const ids = this.prefetchIds, prev = this.prefetchPrev, next = this.prefetchNext;
-    const n = count < ids.length ? count : ids.length;
-    for (let k = 0; k < n; k++) {
-      const h = hashes[k];
-      ids[k] = h < 0 ? 0 : index[2 * (h & mask)] - 1;
-    }
-    let sink = 0;
-    for (let k = 0; k < n; k++) {
-      const id = ids[k];
-      if (id < 0) continue;
-      const w = id * FLOW_WORDS;
-      sink ^= u32[w + W_HASH] ^ u32[w + W_LOG_COUNT];
-      prev[k] = links[2 * id];
-      next[k] = links[2 * id + 1];
-    }
-    for (let k = 0; k < n; k++) {
-      if (ids[k] < 0) continue;
-      const before = prev[k], after = next[k];
-      if (before >= 0) sink ^= links[2 * before + 1];
-      if (after >= 0) sink ^= links[2 * after];
-    }
-    return sink;
   }
 
   /** Meters one decoded packet taken at `ts` (microseconds since the epoch); `h` is flowHash(p). */
