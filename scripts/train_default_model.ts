@@ -29,6 +29,11 @@ const options = new Command()
   .option("--epochs <n>", "autoencoder epochs", "20")
   .option("--target-fpr <f>", "anomaly false-positive rate on held-out benign flows", "0.01")
   .option("--seed <n>", "random seed", "1")
+  .option(
+    "--max-per-class <n>",
+    "keep at most this many flows of a class (a seeded random sample): floods would otherwise outweigh benign traffic 20 to 1",
+    "6000",
+  )
   .parse(Deno.args, { from: "user" })
   .opts();
 
@@ -40,23 +45,45 @@ try {
   const writer = file.writable.getWriter();
   const encoder = new TextEncoder();
   await writer.write(encoder.encode(labelledFlowCsvHeader() + "\n"));
-  const totals: Record<string, number> = {};
+  // Rows grouped by label (the CSV's last column), then capped per class.
+  const rowsByLabel = new Map<string, string[]>();
   for (const run of index.runs) {
     const windows = parseAttackWindows(await Deno.readTextFile(`${run.dir}/labels.csv`));
     const summary = await labelCapture(
       `${run.dir}/capture.pcap`,
       createFlowLabeller(windows),
-      async (batch, labels) => {
-        await writer.write(encoder.encode(labelledFlowCsvLines(batch, labels)));
+      (batch, labels) => {
+        for (const line of labelledFlowCsvLines(batch, labels).split("\n")) {
+          if (line === "") continue;
+          const label = line.slice(line.lastIndexOf(",") + 1);
+          if (!rowsByLabel.has(label)) rowsByLabel.set(label, []);
+          rowsByLabel.get(label)!.push(line);
+        }
       },
     );
-    for (const [label, n] of Object.entries(summary.byLabel)) {
-      totals[label] = (totals[label] ?? 0) + n;
-    }
     console.error(`[default-model] ${run.dir}: ${summary.flows} flows`);
   }
+  const cap = Number(options.maxPerClass);
+  let state = Number(options.seed) >>> 0 || 1;
+  const random = () => {
+    // xorshift32: a seeded shuffle, the same sample on every run.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const kept: Record<string, string> = {};
+  for (const [label, rows] of rowsByLabel) {
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j], rows[i]];
+    }
+    const sample = rows.slice(0, cap);
+    kept[label] = `${sample.length} of ${rows.length}`;
+    await writer.write(encoder.encode(sample.join("\n") + "\n"));
+  }
   await writer.close();
-  console.error(`[default-model] ${JSON.stringify(totals)}`);
+  console.error(`[default-model] flows kept per class: ${JSON.stringify(kept)}`);
   const train = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
