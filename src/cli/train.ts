@@ -177,7 +177,8 @@ export function registerTrain(program: Command): void {
             `(target ${targetFpr}), detection rate ${a.detectionRate.toFixed(4)}; trained in ${
               a.seconds.toFixed(1)
             } s; ` +
-            `ONNX max |diff| ${a.onnxMaxAbsDiff.toExponential(2)}`,
+            `ONNX max |diff| ${a.onnxMaxAbsDiff.toExponential(2)}; ` +
+            `threshold ${a.threshold.toPrecision(4)}, strong ${a.strongThreshold.toPrecision(4)}`,
         );
       }
       if (summary.tuning) {

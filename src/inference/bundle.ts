@@ -134,6 +134,14 @@ export const AnomalyModelSchema = ModelCommonSchema.extend({
   targetFpr: z.number().min(0).max(1),
   /** Rows above `threshold` in the calibration set, as a fraction. */
   calibratedFpr: z.number().min(0).max(1).optional(),
+  /**
+   * Score at which one anomalous flow is alerted on its own: calibrated on the
+   * same held-out benign rows at a stricter rate (see `training.metrics.strongThreshold`
+   * for how). Below it, an unknown-only alert group needs several flows
+   * (the detector's `minUnknownFlows`). Optional: without it (older bundles,
+   * models made elsewhere) every unknown group is alerted.
+   */
+  strongThreshold: z.number().optional(),
   components: z.array(AnomalyComponentSchema).default([]),
   /** How components are combined into `score`, in words. */
   combination: z.string().optional(),
@@ -237,6 +245,14 @@ export function parseBundleJson(text: string, source = BUNDLE_JSON): BundleJson 
   }
   const classifier = json.models.find((m) => m.role === "classifier");
   for (const model of json.models) {
+    if (
+      model.role === "anomaly" && model.strongThreshold !== undefined &&
+      !(model.strongThreshold >= model.threshold)
+    ) {
+      throw new BundleError(
+        `${source}: model ${model.name}: strongThreshold ${model.strongThreshold} is below threshold ${model.threshold}`,
+      );
+    }
     if (model.role === "anomaly" && model.classGate) {
       const gate = model.classGate;
       if (gate.thresholds.length !== gate.classNames.length) {

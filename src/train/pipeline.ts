@@ -21,6 +21,8 @@ import {
   anomalyDetectorToOnnx,
   anomalyScores,
   COMBINATION_DESCRIPTION,
+  STRONG_MIN_ROWS_ABOVE,
+  type StrongThreshold,
   trainAnomalyDetector,
 } from "./anomaly/mod.ts";
 import {
@@ -96,6 +98,7 @@ export interface TrainBundleSummary {
     heldOutBenignFpr: number;
     detectionRate: number;
     threshold: number;
+    strongThreshold: number;
     onnxMaxAbsDiff: number;
     seconds: number;
   };
@@ -285,6 +288,7 @@ export async function trainBundle(
       heldOutBenignFpr: metrics.heldOutBenignFpr,
       detectionRate: metrics.detectionRate,
       threshold: detector.thresholds.combined,
+      strongThreshold: detector.strong.threshold,
       onnxMaxAbsDiff,
       seconds,
     };
@@ -303,6 +307,7 @@ export async function trainBundle(
       threshold: detector.thresholds.combined,
       targetFpr: detector.targetFpr,
       calibratedFpr: detector.calibratedFpr,
+      strongThreshold: detector.strong.threshold,
       components: [
         {
           name: "isolation-forest",
@@ -330,7 +335,11 @@ export async function trainBundle(
           calibrationRows: detector.calibrationRows,
           scaling: "sign(x)*log1p(|x|), median / (IQR/1.349), in graph",
         },
-        metrics: { ...metrics, autoencoderLoss: detector.autoencoder.lossHistory },
+        metrics: {
+          ...metrics,
+          strongThreshold: describeStrongThreshold(detector.strong),
+          autoencoderLoss: detector.autoencoder.lossHistory,
+        },
         date,
         tool: TRAINER_VERSION,
         seconds,
@@ -433,6 +442,17 @@ function describeClassGate(
         onnxAgreement: { rows: evaluation.rows, maxAbsDiffDistance: onnxMaxAbsDiff },
       },
     },
+  };
+}
+
+/** The strong threshold's calibration, in the bundle's training record (says when it fell back). */
+function describeStrongThreshold(strong: StrongThreshold) {
+  return {
+    ...strong,
+    rule: strong.method === "quantile"
+      ? `quantile of ${strong.rows} held-out benign scores at rate ${strong.targetFpr}`
+      : `held-out benign set too small for rate ${strong.targetFpr} (${strong.rows} rows, fewer than ` +
+        `${STRONG_MIN_ROWS_ABOVE} expected above): largest held-out benign score ${strong.maxScore} x margin ${strong.margin}`,
   };
 }
 

@@ -15,7 +15,7 @@ import {
   type ScalingParameters,
 } from "../onnx/mod.ts";
 import { fitRobustScaling } from "./robust_scaling.ts";
-import { thresholdForFpr } from "./threshold.ts";
+import { type StrongThreshold, strongThresholdForFpr, thresholdForFpr } from "./threshold.ts";
 import { addClassDistance, CLASS_DISTANCE_OUTPUT, type ClassGate } from "../class_gate.ts";
 import {
   type IsolationForest,
@@ -72,6 +72,11 @@ export interface AnomalyDetector {
   targetFpr: number;
   /** Fraction of calibration rows above the combined threshold. */
   calibratedFpr: number;
+  /**
+   * Combined score a single flow must reach to be alerted on its own,
+   * calibrated on the same rows at `targetFpr / 10` (see threshold.ts).
+   */
+  strong: StrongThreshold;
   trainingRows: number;
   calibrationRows: number;
 }
@@ -130,6 +135,14 @@ export function trainAnomalyDetector(
     thresholds: { isolationForest: 1, autoencoder: 1, combined: 1 },
     targetFpr: o.targetFpr,
     calibratedFpr: 0,
+    strong: {
+      threshold: Infinity,
+      targetFpr: 0,
+      method: "quantile",
+      maxScore: 0,
+      rows: 0,
+      calibratedFpr: 0,
+    },
     trainingRows: trainIdx.length,
     calibrationRows,
   };
@@ -141,6 +154,7 @@ export function trainAnomalyDetector(
   let above = 0;
   for (const s of combined) if (s > partial.thresholds.combined) above++;
   partial.calibratedFpr = above / calibrationRows;
+  partial.strong = strongThresholdForFpr(combined, o.targetFpr);
   return partial;
 }
 

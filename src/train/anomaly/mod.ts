@@ -11,7 +11,14 @@ export {
   trainAnomalyDetector,
 } from "./detector.ts";
 export { fitRobustScaling } from "./robust_scaling.ts";
-export { thresholdForFpr } from "./threshold.ts";
+export {
+  STRONG_FPR_DIVISOR,
+  STRONG_MAX_MARGIN,
+  STRONG_MIN_ROWS_ABOVE,
+  type StrongThreshold,
+  strongThresholdForFpr,
+  thresholdForFpr,
+} from "./threshold.ts";
 export {
   averagePathLength,
   DEFAULT_ISOLATION_FOREST_PARAMS,
