@@ -5,6 +5,14 @@
  * score and the features that drove it. A flood of a million flows is one
  * line per window, not a million.
  *
+ * An unknown group that rests on the anomaly score alone (not a claim the
+ * class gate rejected) is emitted only when it holds at least
+ * `minUnknownFlows` flows or its best score reaches the strong threshold:
+ * at a 1% per-flow false-positive rate a benign host still crosses the
+ * threshold now and then with one flow, while floods and scans make many
+ * anomalous flows between the same pair and a single-flow exploit scores
+ * far above the threshold. Suppressed groups are counted, not alerted.
+ *
  * Windows follow a watermark, not each flow's own timestamp: the latest flow
  * end seen (offline), or the wall clock (live, via `advance`). A flow that
  * leaves the flow table late (idle timeout) still joins the group open now
@@ -12,7 +20,7 @@
  */
 import { CONN_STATES, type FlowBatch, type FlowRecord } from "../features/flow_batch.ts";
 import type { Decisions } from "../inference/decision.ts";
-import { VERDICT_BENIGN, VERDICT_KNOWN } from "../inference/decision.ts";
+import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/decision.ts";
 import type { FeatureBaseline } from "../inference/from_bundle.ts";
 import type { ModelScores } from "../inference/model_spec.ts";
 import { type FlowEvidence, nameAlert } from "./naming.ts";
@@ -36,6 +44,28 @@ export interface AggregatorOptions {
   describeFlow: (batch: FlowBatch, i: number) => FlowRecord;
   /** Wall clock in ms, for latency accounting (default `performance.timeOrigin + performance.now()`). */
   nowMs?: () => number;
+  /** When an anomaly-only unknown group becomes an alert; absent: always. */
+  unknownRule?: UnknownAlertRule;
+}
+
+/**
+ * The rule for unknown groups that rest on the anomaly score alone: emitted
+ * when `flows >= minFlows` or `bestScore >= strongThreshold`.
+ */
+export interface UnknownAlertRule {
+  /** Flagged flows a group needs (default {@link DEFAULT_MIN_UNKNOWN_FLOWS}). */
+  minFlows: number;
+  /** Anomaly score at which one flow suffices; undefined: the rule is off (every group is emitted). */
+  strongThreshold?: number;
+}
+
+/** Default `minFlows` of the unknown rule. */
+export const DEFAULT_MIN_UNKNOWN_FLOWS = 3;
+
+/** Unknown groups the rule kept back (their flows still count as unknown verdicts). */
+export interface SuppressedUnknowns {
+  groups: number;
+  flows: number;
 }
 
 /** An emitted alert with when its first flow reached the aggregator (wall clock, ms). */
@@ -125,6 +155,7 @@ export class AlertAggregator {
   #bwdBytesColumn: number;
   #topCount: number;
   #nowMs: () => number;
+  #suppressed: SuppressedUnknowns = { groups: 0, flows: 0 };
 
   constructor(options: AggregatorOptions) {
     this.#options = options;
@@ -140,6 +171,11 @@ export class AlertAggregator {
   /** Open groups (alerts not yet emitted). */
   get openAlerts(): number {
     return this.#groups.size;
+  }
+
+  /** Unknown groups (and their flows) the unknown rule kept back so far. */
+  get suppressedUnknowns(): Readonly<SuppressedUnknowns> {
+    return { ...this.#suppressed };
   }
 
   /** The current watermark, microseconds since the epoch. */
@@ -173,7 +209,7 @@ export class AlertAggregator {
     const out: EmittedAlert[] = [];
     for (const [key, g] of this.#groups) {
       if (g.windowStart + this.windowMicros <= this.#watermark) {
-        out.push(this.#emit(g));
+        if (this.#passes(g)) out.push(this.#emit(g));
         this.#groups.delete(key);
       }
     }
@@ -185,10 +221,22 @@ export class AlertAggregator {
 
   /** Emits every open group now (end of input, shutdown). */
   flush(): EmittedAlert[] {
-    const out = [...this.#groups.values()].map((g) => this.#emit(g));
+    const out = [...this.#groups.values()].filter((g) => this.#passes(g)).map((g) => this.#emit(g));
     this.#groups.clear();
     this.#ports.clear();
     return out;
+  }
+
+  /** The unknown rule: false (and counted) for a weak anomaly-only group with too few flows. */
+  #passes(g: Group): boolean {
+    const rule = this.#options.unknownRule;
+    if (!rule || rule.strongThreshold === undefined) return true;
+    // Gated unknowns come from a confident classifier: the rule is not theirs.
+    if (g.verdict !== VERDICT_UNKNOWN || g.nearestClass >= 0) return true;
+    if (g.flows >= rule.minFlows || g.bestScore >= rule.strongThreshold) return true;
+    this.#suppressed.groups++;
+    this.#suppressed.flows += g.flows;
+    return false;
   }
 
   #addRow(

@@ -21,8 +21,11 @@ export {
 export {
   type AggregatorOptions,
   AlertAggregator,
+  DEFAULT_MIN_UNKNOWN_FLOWS,
   type EmittedAlert,
   findByteColumns,
+  type SuppressedUnknowns,
+  type UnknownAlertRule,
 } from "./aggregator.ts";
 export { TrafficMinutes } from "./traffic.ts";
 export * from "./sinks/mod.ts";

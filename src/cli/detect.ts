@@ -27,6 +27,8 @@ interface DetectionOptions {
   model: string;
   threshold?: string;
   anomalyThreshold?: string;
+  minUnknownFlows: string;
+  strongAnomalyThreshold?: string;
   alerts?: string;
   db?: string;
   window: string;
@@ -52,6 +54,17 @@ function addDetectionOptions(command: Command<any, any, any>) {
     .option(
       "--anomaly-threshold <score>",
       "anomaly score needed to alert as unknown (default: the bundle's calibrated threshold)",
+    )
+    .option(
+      "--min-unknown-flows <n>",
+      "flows an unknown (anomaly-only) alert needs per source, target and window, " +
+        "unless one reaches the strong threshold",
+      "3",
+    )
+    .option(
+      "--strong-anomaly-threshold <score>",
+      "anomaly score at which a single flow is alerted as unknown " +
+        "(default: the bundle's strongThreshold; without one, every unknown flow is alerted)",
     )
     .option("--alerts <file.jsonl>", "append alerts as EVE-style JSON lines to this file")
     .option("--db <file.sqlite>", "store alerts and per-minute traffic statistics in SQLite")
@@ -181,6 +194,10 @@ async function run(
       anomalyThreshold: options.anomalyThreshold === undefined
         ? undefined
         : positive(options.anomalyThreshold, "--anomaly-threshold"),
+      minUnknownFlows: positiveInteger(options.minUnknownFlows, "--min-unknown-flows"),
+      strongAnomalyThreshold: options.strongAnomalyThreshold === undefined
+        ? undefined
+        : positive(options.strongAnomalyThreshold, "--strong-anomaly-threshold"),
     },
     windowSeconds: positive(options.window, "--window"),
     onProgress: options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined,
@@ -268,6 +285,14 @@ export class UsageError extends Error {
 function positive(text: string, flag: string): number {
   const value = Number(text);
   if (!(value > 0)) throw new UsageError(`${flag} must be a positive number, got "${text}"`);
+  return value;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(Number.isInteger(value) && value >= 1)) {
+    throw new UsageError(`${flag} must be a whole number of 1 or more, got "${text}"`);
+  }
   return value;
 }
 

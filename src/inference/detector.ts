@@ -24,6 +24,7 @@ import {
   inferenceModelsFromBundle,
   modelNames,
   type ThresholdOverrides,
+  unknownAlertRuleFromBundle,
 } from "./from_bundle.ts";
 import type { ModelScores } from "./model_spec.ts";
 import {
@@ -43,7 +44,7 @@ export interface DetectorOptions {
   describeFlow?: (batch: FlowBatch, i: number) => FlowRecord;
   /** Batching of the inference pool (defaults: 4096 rows, 50 ms, 1 worker). */
   pool?: InferencePoolOptions;
-  /** `--threshold` / `--anomaly-threshold`. */
+  /** `--threshold` / `--anomaly-threshold` / `--min-unknown-flows` / `--strong-anomaly-threshold`. */
   thresholds?: ThresholdOverrides;
   /** Alert aggregation window in seconds (default 60). */
   windowSeconds?: number;
@@ -80,6 +81,10 @@ export interface DetectorStats {
   unscoredProtocol: number;
   /** Alert lines emitted (after aggregation). */
   alerts: number;
+  /** Unknown flows (anomaly score only) in groups the unknown rule kept back: too few flows, none strong. */
+  unknownSuppressedFlows: number;
+  /** Unknown alert groups the unknown rule kept back. */
+  unknownSuppressedGroups: number;
   /** Wall time from the first batch read to the end of input, ms. */
   elapsedMs: number;
   inference: Readonly<InferencePoolStats>;
@@ -173,6 +178,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     baseline: featureBaselineFromBundle(bundle),
     describeFlow: options.describeFlow ?? flowRecordAt,
     nowMs: wallMs,
+    unknownRule: unknownAlertRuleFromBundle(bundle, options.thresholds),
   });
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
@@ -298,8 +304,11 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   }
 
   function stats(): DetectorStats {
+    const suppressed = aggregator.suppressedUnknowns;
     return {
       ...counts,
+      unknownSuppressedFlows: suppressed.flows,
+      unknownSuppressedGroups: suppressed.groups,
       elapsedMs: (endedMs || wallMs()) - (startedMs || wallMs()),
       inference: { ...pool.stats },
       decisionLatencyMs: decisionLatency.summary(),

@@ -44,6 +44,7 @@ export {
   inferenceModelsFromBundle,
   modelNames,
   type ThresholdOverrides,
+  unknownAlertRuleFromBundle,
 } from "./from_bundle.ts";
 export type {
   InferenceModels,
