@@ -1,0 +1,243 @@
+/**
+ * Live flows end to end: two network namespaces joined by a veth pair;
+ * `ids-sensor flows --iface` meters what crosses it (libpcap FFI path, capture
+ * worker, shared ring, flow table) while known traffic runs: UDP exchanges
+ * with exact datagram counts each way, and TCP connections that must each be
+ * one SF flow whose packet counts equal tcpdump's on the same link.
+ */
+import assert from "node:assert/strict";
+import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
+
+function whyNot(): string | null {
+  if (Deno.build.os !== "linux") return "needs Linux network namespaces";
+  if (!isRoot()) return "needs root (namespaces, live capture)";
+  if (!toolAvailable("ip")) return "needs iproute2";
+  if (!toolAvailable("tcpdump")) return "needs tcpdump (the reference count)";
+  return null;
+}
+
+/** A `flows --format jsonl` line: the flow record's fields, the CIC features under `features`. */
+type Flow = Record<string, unknown> & { features: Record<string, number> };
+
+const reason = whyNot();
+if (reason) console.warn(`flows_live_test skipped: ${reason}`);
+
+function ip(...args: string[]): void {
+  const out = new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).outputSync();
+  if (!out.success) {
+    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+/** Runs a script with this Deno inside a namespace. */
+function denoIn(namespace: string, script: string): Deno.ChildProcess {
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", namespace, Deno.execPath(), "eval", "--unstable-net", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+const SERVER = `
+const udp = Deno.listenDatagram({ transport: "udp", hostname: "10.78.0.1", port: 5353 });
+(async () => {
+  // Three replies to each client, after its fifth datagram.
+  const seen = new Map();
+  for await (const [, from] of udp) {
+    const key = from.hostname + ":" + from.port;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    if (n === 5) for (let i = 0; i < 3; i++) await udp.send(new Uint8Array(64), from);
+  }
+})();
+const tcp = Deno.listen({ hostname: "10.78.0.1", port: 8080 });
+console.log("ready");
+for await (const conn of tcp) {
+  (async () => {
+    const buffer = new Uint8Array(1000);
+    await conn.read(buffer);
+    await conn.write(new Uint8Array(3000).fill(65));
+    conn.close();
+  })();
+}`;
+
+const CLIENT = `
+for (let c = 0; c < 4; c++) {
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "10.78.0.2", port: 40000 + c });
+  for (let i = 0; i < 5; i++) {
+    await udp.send(new Uint8Array(100), { transport: "udp", hostname: "10.78.0.1", port: 5353 });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const buffer = new Uint8Array(2000);
+  for (let i = 0; i < 3; i++) await udp.receive(buffer);
+  udp.close();
+}
+for (let c = 0; c < 3; c++) {
+  const conn = await Deno.connect({ hostname: "10.78.0.1", port: 8080 });
+  await conn.write(new Uint8Array(500).fill(66));
+  const buffer = new Uint8Array(4096);
+  let got = 0;
+  while (got < 3000) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    got += n;
+  }
+  conn.close();
+}
+console.log("done");`;
+
+Deno.test({
+  name: "flows --iface: live UDP and TCP exchanges across a veth become exactly those flows",
+  ignore: reason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const tag = (Deno.pid % 65536).toString(16);
+    const sensorNs = `ids-fsens-${tag}`;
+    const clientNs = `ids-fcli-${tag}`;
+    const sensorIf = `idsfs${tag}`;
+    const clientIf = `idsfc${tag}`;
+    const dir = await Deno.makeTempDir({ prefix: "ids-flows-live-" });
+    const children: Deno.ChildProcess[] = [];
+    try {
+      ip("netns", "add", sensorNs);
+      ip("netns", "add", clientNs);
+      ip("link", "add", sensorIf, "type", "veth", "peer", "name", clientIf);
+      ip("link", "set", sensorIf, "netns", sensorNs);
+      ip("link", "set", clientIf, "netns", clientNs);
+      ip("-n", sensorNs, "addr", "add", "10.78.0.1/24", "dev", sensorIf);
+      ip("-n", clientNs, "addr", "add", "10.78.0.2/24", "dev", clientIf);
+      for (const [ns, dev] of [[sensorNs, sensorIf], [clientNs, clientIf]]) {
+        ip("-n", ns, "link", "set", "lo", "up");
+        ip("-n", ns, "link", "set", dev, "up");
+        // No IPv6 chatter on the link: only the test's own traffic.
+        new Deno.Command("ip", {
+          args: ["netns", "exec", ns, "sysctl", "-q", "-w", `net.ipv6.conf.${dev}.disable_ipv6=1`],
+        }).outputSync();
+      }
+      // Static neighbours: no ARP on the link either.
+      const mac = (ns: string, dev: string) =>
+        new TextDecoder().decode(
+          new Deno.Command("ip", {
+            args: ["netns", "exec", ns, "cat", `/sys/class/net/${dev}/address`],
+            stdout: "piped",
+          }).outputSync().stdout,
+        ).trim();
+      ip(
+        "-n",
+        sensorNs,
+        "neigh",
+        "replace",
+        "10.78.0.2",
+        "lladdr",
+        mac(clientNs, clientIf),
+        "dev",
+        sensorIf,
+      );
+      ip(
+        "-n",
+        clientNs,
+        "neigh",
+        "replace",
+        "10.78.0.1",
+        "lladdr",
+        mac(sensorNs, sensorIf),
+        "dev",
+        clientIf,
+      );
+
+      const server = denoIn(sensorNs, SERVER);
+      children.push(server);
+      const serverOut = server.stdout.getReader();
+      await serverOut.read(); // "ready"
+
+      const flowsPath = `${dir}/flows.jsonl`;
+      const sensor = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          sensorNs,
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${repoRoot}main.ts`,
+          "flows",
+          "--iface",
+          sensorIf,
+          "--duration",
+          "10",
+          "--format",
+          "jsonl",
+          "--out",
+          flowsPath,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      children.push(sensor);
+      const reference = new Deno.Command("ip", {
+        args: ["netns", "exec", sensorNs, "tcpdump", "-i", sensorIf, "-w", `${dir}/ref.pcap`, "-U"],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      children.push(reference);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+
+      const client = await denoIn(clientNs, CLIENT).output();
+      assert.ok(client.success, new TextDecoder().decode(client.stderr));
+      const sensorResult = await sensor.output();
+      reference.kill("SIGINT");
+      await reference.status;
+      const stderr = new TextDecoder().decode(sensorResult.stderr);
+      assert.equal(sensorResult.code, 0, stderr);
+
+      const flows = (await Deno.readTextFile(flowsPath)).trim().split("\n").filter((l) => l)
+        .map((line) => JSON.parse(line) as Flow);
+      const field = (f: Flow, name: string) => f[name] ?? f.features[name];
+      const udp = flows.filter((f) => field(f, "protocol") === 17);
+      const tcp = flows.filter((f) => field(f, "protocol") === 6);
+      assert.equal(flows.length, 7, `expected 4 UDP and 3 TCP flows, got ${JSON.stringify(flows)}`);
+      assert.equal(udp.length, 4);
+      for (const f of udp) {
+        assert.equal(field(f, "srcIp"), "10.78.0.2");
+        assert.equal(field(f, "Total Fwd Packets"), 5);
+        assert.equal(field(f, "Total Backward Packets"), 3);
+        assert.equal(field(f, "Total Length of Fwd Packets"), 500);
+        assert.equal(field(f, "Total Length of Bwd Packets"), 192);
+      }
+      // Each TCP connection: one SF flow, packet counts equal to tcpdump's own capture.
+      const refFlows = (await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${repoRoot}main.ts`, "flows", `${dir}/ref.pcap`, "--format", "jsonl"],
+        stdout: "piped",
+        stderr: "null",
+      }).output()).stdout;
+      const referenceFlows = new TextDecoder().decode(refFlows).trim().split("\n").map((l) =>
+        JSON.parse(l) as Flow
+      );
+      const key = (f: Flow) =>
+        `${field(f, "srcPort")}/${field(f, "Total Fwd Packets")}/${
+          field(f, "Total Backward Packets")
+        }`;
+      assert.equal(tcp.length, 3);
+      for (const f of tcp) {
+        assert.equal(field(f, "connState"), "SF");
+        assert.equal(field(f, "Total Length of Fwd Packets"), 500);
+        assert.equal(field(f, "Total Length of Bwd Packets"), 3000);
+      }
+      assert.deepEqual(
+        tcp.map(key).sort(),
+        referenceFlows.filter((f) => field(f, "protocol") === 6).map(key).sort(),
+      );
+    } finally {
+      for (const child of children) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already ended */ }
+      }
+      for (const ns of [sensorNs, clientNs]) {
+        new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
+      }
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
