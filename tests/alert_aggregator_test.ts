@@ -352,3 +352,79 @@ Deno.test("the EVE schema rejects malformed alerts", () => {
   assert(!AlertSchema.safeParse({ ...good, alert: { ...good.alert, severity: 4 } }).success);
   assert(!AlertSchema.safeParse({ ...good, alert: { ...good.alert, verdict: "benign" } }).success);
 });
+
+// --- The unknown rule: anomaly-only unknown groups need several flows or one strong score.
+
+const RULE = { minFlows: 3, strongThreshold: 2 };
+
+/** `n` flows from `src` to 10.0.0.9 in the first window, each with `score`. */
+function pairFlows(src: string, n: number): TestFlow[] {
+  return range(n).map((k): TestFlow => ({
+    src,
+    dst: "10.0.0.9",
+    srcPort: 40000 + k,
+    dstPort: 443,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000 + 500,
+    fwdPackets: 3,
+    bwdPackets: 2,
+  }));
+}
+
+Deno.test("unknown rule: one weak anomaly-only flow is not alerted, and is counted", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
+});
+
+Deno.test("unknown rule: a window close counts a suppressed group of two weak flows", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  run(agg, scored(pairFlows("10.0.0.21", 2), VERDICT_UNKNOWN, -1, 1.9));
+  assert.deepEqual(agg.advance(T0 + 61 * S), []);
+  assert.equal(agg.openAlerts, 0);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 2 });
+});
+
+Deno.test("unknown rule: three weak anomaly-only flows of a pair are one alert", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  run(agg, scored(pairFlows("10.0.0.66", 3), VERDICT_UNKNOWN, -1, 1.1));
+  const alert = only(agg.flush());
+  assert.equal(alert.alert.verdict, "unknown");
+  assert.equal(alert.alert.count, 3);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
+});
+
+Deno.test("unknown rule: one flow at the strong threshold is alerted", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
+  const alert = only(agg.flush());
+  assert.equal(alert.alert.count, 1);
+  assert.equal(alert.alert.score, 2);
+});
+
+Deno.test("unknown rule: known verdicts are unaffected", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_KNOWN, 1, 0.6));
+  assert.equal(only(agg.flush()).alert.verdict, "known");
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
+});
+
+Deno.test("unknown rule: a gated unknown (the class gate's, from a confident classifier) is unaffected", () => {
+  const agg = aggregator({ unknownRule: RULE });
+  const s = scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 1.1);
+  s.decisions.nearestClass = new Int16Array(1).fill(3);
+  run(agg, s);
+  const alert = only(agg.flush());
+  assert.equal(alert.alert.verdict, "unknown");
+  assert.equal(alert.alert.nearest_class, "DoS Hulk");
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
+});
+
+Deno.test("unknown rule: off without a strong threshold (older bundles) or without a rule", () => {
+  for (const unknownRule of [undefined, { minFlows: 3 }]) {
+    const agg = aggregator({ unknownRule });
+    run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
+    assert.equal(only(agg.flush()).alert.count, 1);
+  }
+});
