@@ -107,3 +107,20 @@ Deno.test("flow table log: flows longer than the log end idle with every packet 
     expected,
   );
 });
+
+Deno.test("flow table log: flows past the log cost a statistics row, short flows do not", () => {
+  const m = new FlowMeter({ maxFlows: 1000 });
+  const short = m.bytesPerFlow();
+  ok(short < m.maxBytesPerFlow());
+  // 100 flows of one packet: no statistics rows yet.
+  const packets: TestPacket[] = [];
+  for (let k = 0; k < 100; k++) packets.push({ ts: k, data: tcp4(1, 2, 40000 + k, 80, ACK) });
+  m.push(batchOf(packets));
+  assertEquals(m.bytesPerFlow(), short);
+  // Four more packets each: every flow has logged five, so every flow has a statistics row.
+  for (let round = 1; round <= 4; round++) {
+    m.push(batchOf(packets.map((p, k) => ({ ts: round * 1000 + k, data: p.data }))));
+  }
+  assertEquals(m.counters().flowsLive, 100);
+  assertEquals(m.bytesPerFlow(), m.maxBytesPerFlow());
+});

@@ -149,9 +149,17 @@ export class FlowMeter {
     };
   }
 
-  /** Bytes per flow row of the table (arrays and index share). */
+  /**
+   * Bytes per flow held now: a flow row, links and index share for every
+   * flow, plus a statistics row for each flow past its first 4 packets.
+   */
   bytesPerFlow(): number {
     return this.table.bytesPerFlow();
+  }
+
+  /** Bytes one flow costs at most (a flow with a statistics row). */
+  maxBytesPerFlow(): number {
+    return this.table.maxBytesPerFlow();
   }
 
   private emit(table: FlowTable, id: number, reason: number): void {
