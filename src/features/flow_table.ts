@@ -284,13 +284,13 @@ export class FlowTable {
       );
     }
     this.capacity = capacity;
-    const flows = new ArrayBuffer(capacity * FLOW_BYTES);
+    const flows = reserve(capacity * FLOW_BYTES, capacity);
     this.u8 = new Uint8Array(flows);
     this.u16 = new Uint16Array(flows);
     this.u32 = new Uint32Array(flows);
     this.i32 = new Int32Array(flows);
     this.f64 = new Float64Array(flows);
-    const stats = new ArrayBuffer((capacity + 1) * STATS_ROW_BYTES);
+    const stats = reserve((capacity + 1) * STATS_ROW_BYTES, capacity);
     this.su8 = new Uint8Array(stats);
     this.su16 = new Uint16Array(stats);
     this.su32 = new Uint32Array(stats);
@@ -796,6 +796,21 @@ export class FlowTable {
     for (let k = 0; k < old.length; k += 2) {
       if (old[k] !== 0) this.insertIndex(old[k] - 1, old[k + 1]);
     }
+  }
+}
+
+/**
+ * Allocates a zeroed buffer for the rows of `maxFlows` flows. Untouched pages
+ * cost no memory, but the address space must be granted up front.
+ */
+function reserve(bytes: number, maxFlows: number): ArrayBuffer {
+  try {
+    return new ArrayBuffer(bytes);
+  } catch (error) {
+    throw new RangeError(
+      `could not reserve ${Math.ceil(bytes / 2 ** 20)} MiB of flow rows for maxFlows ` +
+        `${maxFlows} (${(error as Error).message}); lower maxFlows`,
+    );
   }
 }
 
