@@ -62,6 +62,22 @@ export interface UnknownAlertRule {
 /** Default `minFlows` of the unknown rule. */
 export const DEFAULT_MIN_UNKNOWN_FLOWS = 3;
 
+/**
+ * Whether an alert group passes the unknown rule: known groups, gated
+ * unknowns (`nearestClass >= 0`) and every group when the rule has no strong
+ * threshold pass; an anomaly-only unknown group needs `minFlows` flows or a
+ * best score at `strongThreshold`.
+ */
+export function passesUnknownRule(
+  group: { verdict: number; nearestClass: number; flows: number; bestScore: number },
+  rule: UnknownAlertRule | undefined,
+): boolean {
+  if (!rule || rule.strongThreshold === undefined) return true;
+  // Gated unknowns come from a confident classifier: the rule is not theirs.
+  if (group.verdict !== VERDICT_UNKNOWN || group.nearestClass >= 0) return true;
+  return group.flows >= rule.minFlows || group.bestScore >= rule.strongThreshold;
+}
+
 /** Unknown groups the rule kept back (their flows still count as unknown verdicts). */
 export interface SuppressedUnknowns {
   groups: number;
@@ -229,11 +245,7 @@ export class AlertAggregator {
 
   /** The unknown rule: false (and counted) for a weak anomaly-only group with too few flows. */
   #passes(g: Group): boolean {
-    const rule = this.#options.unknownRule;
-    if (!rule || rule.strongThreshold === undefined) return true;
-    // Gated unknowns come from a confident classifier: the rule is not theirs.
-    if (g.verdict !== VERDICT_UNKNOWN || g.nearestClass >= 0) return true;
-    if (g.flows >= rule.minFlows || g.bestScore >= rule.strongThreshold) return true;
+    if (passesUnknownRule(g, this.#options.unknownRule)) return true;
     this.#suppressed.groups++;
     this.#suppressed.flows += g.flows;
     return false;

@@ -24,6 +24,7 @@ export {
   DEFAULT_MIN_UNKNOWN_FLOWS,
   type EmittedAlert,
   findByteColumns,
+  passesUnknownRule,
   type SuppressedUnknowns,
   type UnknownAlertRule,
 } from "./aggregator.ts";

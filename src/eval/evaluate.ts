@@ -11,13 +11,17 @@
  * Bundle class names and label names are matched case-insensitively
  * (BENIGN = benign). Capture input adds the per-episode view: for every
  * attack window, whether any of its flows was flagged, how long after the
- * window began the first flagged flow ended, and how many were flagged.
+ * window began the first flagged flow ended, and how many were flagged,
+ * and the alert-level view (alert_view.ts): what survives the sensor's
+ * unknown rule, for benign traffic and for each episode.
  */
 import type { AttackWindow } from "../label/mod.ts";
 import { type ClassificationReport, classificationReport, rocAuc } from "../train/metrics.ts";
 import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
 import type { LabelledRows } from "./labelled_rows.ts";
 import type { ScoredRows } from "./score_rows.ts";
+import { DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/aggregator.ts";
+import { type AlertView, alertView } from "./alert_view.ts";
 
 /** Column of the multi-class view for "unknown" verdicts not credited to an absent class. */
 export const UNKNOWN_COLUMN = "(unknown)";
@@ -114,6 +118,11 @@ export interface EvalSummary {
   /** Null when the bundle has no class gate. */
   classGate: ClassGateEvaluation | null;
   episodes: EpisodeResult[] | null;
+  /**
+   * Alert-level view (capture input): alert groups of benign traffic and of
+   * each attack episode before and after the unknown rule; null for CSV input.
+   */
+  alerts: AlertView | null;
   issues: Record<string, number>;
 }
 
@@ -286,6 +295,14 @@ export function evaluate(
     anomaly,
     classGate: gate,
     episodes,
+    alerts: input.timeline
+      ? alertView(
+        input.timeline,
+        decisions,
+        isAttack,
+        scored.unknownRule ?? { minFlows: DEFAULT_MIN_UNKNOWN_FLOWS },
+      )
+      : null,
     issues: input.issues ?? {},
   };
   return {

@@ -104,6 +104,31 @@ export function formatEvalText(s: EvalSummary): string {
       );
     }
   }
+  if (s.alerts) {
+    const a = s.alerts;
+    const rule = a.strongThreshold === null
+      ? "off (the bundle has no strong anomaly threshold)"
+      : `unknown (anomaly-only) groups need ${a.minUnknownFlows} flows or a score >= ${
+        a.strongThreshold.toPrecision(4)
+      }`;
+    const line = (c: typeof a.benign) =>
+      `${c.groups} groups, ${c.alerted} alerted under the rule` +
+      (c.suppressedGroups ? ` (${c.suppressedGroups} kept back, ${c.suppressedFlows} flows)` : "");
+    out.push("");
+    out.push(`alert level (${a.windowSeconds} s windows per source > target; rule: ${rule}):`);
+    out.push(`  benign traffic: ${line(a.benign)}`);
+    out.push(`  attack traffic: ${line(a.attack)}`);
+    for (const e of a.episodes) {
+      out.push(
+        `  ${e.attack} from ${e.attacker}: ${e.alertedGroups}/${e.groups} alert groups kept; ` +
+          (e.alerted
+            ? "alerted"
+            : e.alertedWithoutRule
+            ? "NOT alerted under the rule"
+            : "NOT alerted"),
+      );
+    }
+  }
   return out.join("\n");
 }
 

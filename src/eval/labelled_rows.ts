@@ -24,6 +24,8 @@ export interface RowTimeline {
   episode: Int32Array;
   /** The attack windows of the labels file, in file order. */
   windows: AttackWindow[];
+  /** "source > target" address pair of each flow (alert groups are per pair); absent: no alert-level view. */
+  pairs?: string[];
 }
 
 /** Labelled rows to evaluate a bundle on. */
@@ -107,6 +109,7 @@ export async function rowsFromCapture(
   const starts: number[] = [];
   const ends: number[] = [];
   const episodes: number[] = [];
+  const pairs: string[] = [];
   const labelIndex = new Map<string, number>([[BENIGN_LABEL, 0]]);
   const labelNames = [BENIGN_LABEL];
   const y: number[] = [];
@@ -127,16 +130,19 @@ export async function rowsFromCapture(
       y.push(k);
       starts.push(batch.startMicros[i]);
       ends.push(batch.endMicros[i]);
+      const version = batch.ipVersion[i];
+      const src = formatAddress(batch.srcAddr.subarray(i * 16, i * 16 + 16), version);
+      const dst = formatAddress(batch.dstAddr.subarray(i * 16, i * 16 + 16), version);
+      pairs.push(`${src} > ${dst}`);
       if (label === BENIGN_LABEL) {
         episodes.push(-1);
         continue;
       }
-      const version = batch.ipVersion[i];
       episodes.push(episodeOf(
         windows,
         label,
-        formatAddress(batch.srcAddr.subarray(i * 16, i * 16 + 16), version),
-        formatAddress(batch.dstAddr.subarray(i * 16, i * 16 + 16), version),
+        src,
+        dst,
         batch.startMicros[i],
         batch.endMicros[i],
       ));
@@ -163,6 +169,7 @@ export async function rowsFromCapture(
       endMicros: Float64Array.from(ends),
       episode: Int32Array.from(episodes),
       windows,
+      pairs,
     },
   };
 }

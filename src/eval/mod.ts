@@ -31,6 +31,12 @@ export {
   rowsFromDataset,
   type RowTimeline,
 } from "./labelled_rows.ts";
+export {
+  type AlertGroupCounts,
+  type AlertView,
+  alertView,
+  type EpisodeAlerts,
+} from "./alert_view.ts";
 export { type ScoredRows, scoreRows } from "./score_rows.ts";
 export { rocCurve, type RocPoint } from "./roc_curve.ts";
 export { formatConfusion, formatEvalText } from "./format_text.ts";

@@ -13,7 +13,9 @@ import {
   inferenceModelsFromBundle,
   type LoadedBundle,
   type ThresholdOverrides,
+  unknownAlertRuleFromBundle,
 } from "../inference/mod.ts";
+import type { UnknownAlertRule } from "../alert/mod.ts";
 
 /** Verdicts of every row plus the raw anomaly score (for ROC and plots). */
 export interface ScoredRows {
@@ -22,6 +24,8 @@ export interface ScoredRows {
   anomalyScore: Float32Array | null;
   /** The decision configuration used (class names, thresholds after overrides). */
   config: DecisionConfig;
+  /** When an anomaly-only unknown alert group is emitted (absent: always). */
+  unknownRule?: UnknownAlertRule;
 }
 
 /** Rows handed to the pool per call, so memory stays bounded on large CSV files. */
@@ -69,5 +73,10 @@ export async function scoreRows(
   } finally {
     await pool.close();
   }
-  return { decisions, anomalyScore, config };
+  return {
+    decisions,
+    anomalyScore,
+    config,
+    unknownRule: unknownAlertRuleFromBundle(bundle, overrides),
+  };
 }

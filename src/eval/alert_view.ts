@@ -1,0 +1,143 @@
+/**
+ * The alert-level view of an evaluation (capture input): flagged flows
+ * grouped the way the sensor's aggregator groups them (source > target pair,
+ * verdict, class, gated nearest class, alert window), then the unknown rule
+ * applied (see src/alert/aggregator.ts `passesUnknownRule`). It answers what
+ * a defender sees: how many alert groups benign traffic raises before and
+ * after the rule, and whether every attack episode still raises an alert.
+ *
+ * Windows are taken from each flow's end time (the sensor's aggregator uses
+ * its watermark, the latest flow end seen, so a flow that ends late can land
+ * one window later there); per-flow figures are not touched.
+ */
+import { passesUnknownRule, type UnknownAlertRule } from "../alert/aggregator.ts";
+import { VERDICT_BENIGN, VERDICT_KNOWN } from "../inference/decision.ts";
+import type { Decisions } from "../inference/decision.ts";
+import type { RowTimeline } from "./labelled_rows.ts";
+
+/** Alert groups of one kind of traffic, before and after the unknown rule. */
+export interface AlertGroupCounts {
+  /** Groups the flagged flows form (every one an alert without the rule). */
+  groups: number;
+  /** Groups still alerted under the rule. */
+  alerted: number;
+  /** Groups the rule keeps back, and their flows. */
+  suppressedGroups: number;
+  suppressedFlows: number;
+}
+
+/** Alert-level figures of one attack episode. */
+export interface EpisodeAlerts {
+  attacker: string;
+  attack: string;
+  /** Alert groups holding the episode's flagged flows. */
+  groups: number;
+  /** Of them, alerted under the rule. */
+  alertedGroups: number;
+  /** Some flow of the episode was flagged (alerted without the rule). */
+  alertedWithoutRule: boolean;
+  /** Some group holding the episode's flows is alerted under the rule. */
+  alerted: boolean;
+}
+
+/** The alert-level view. */
+export interface AlertView {
+  windowSeconds: number;
+  minUnknownFlows: number;
+  /** Null: the bundle has no strong threshold, so the rule is off. */
+  strongThreshold: number | null;
+  /** Groups holding no attack-labelled flow (benign clients' alerts). */
+  benign: AlertGroupCounts;
+  /** Groups holding some attack-labelled flow. */
+  attack: AlertGroupCounts;
+  episodes: EpisodeAlerts[];
+}
+
+interface Group {
+  verdict: number;
+  nearestClass: number;
+  flows: number;
+  bestScore: number;
+  attackFlows: number;
+  episodes: Set<number>;
+}
+
+/** Groups the flagged rows and applies `rule`; null without address pairs. */
+export function alertView(
+  timeline: RowTimeline,
+  decisions: Decisions,
+  isAttack: Uint8Array,
+  rule: UnknownAlertRule,
+  windowSeconds = 60,
+): AlertView | null {
+  const pairs = timeline.pairs;
+  if (!pairs) return null;
+  const windowMicros = windowSeconds * 1e6;
+  const groups = new Map<string, Group>();
+  for (let r = 0; r < decisions.rows; r++) {
+    const verdict = decisions.verdict[r];
+    if (verdict === VERDICT_BENIGN) continue;
+    const nearestClass = decisions.nearestClass?.[r] ?? -1;
+    const window = Math.floor(timeline.endMicros[r] / windowMicros);
+    const classIndex = verdict === VERDICT_KNOWN ? decisions.classIndex[r] : -1;
+    const key = `${pairs[r]}|${verdict}|${classIndex}|${nearestClass}|${window}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        verdict,
+        nearestClass,
+        flows: 0,
+        bestScore: Number.NEGATIVE_INFINITY,
+        attackFlows: 0,
+        episodes: new Set(),
+      };
+      groups.set(key, g);
+    }
+    g.flows++;
+    if (decisions.score[r] > g.bestScore) g.bestScore = decisions.score[r];
+    if (isAttack[r]) g.attackFlows++;
+    if (timeline.episode[r] >= 0) g.episodes.add(timeline.episode[r]);
+  }
+  const counts = (): AlertGroupCounts => ({
+    groups: 0,
+    alerted: 0,
+    suppressedGroups: 0,
+    suppressedFlows: 0,
+  });
+  const benign = counts();
+  const attack = counts();
+  const episodes: EpisodeAlerts[] = timeline.windows.map((w) => ({
+    attacker: w.attacker,
+    attack: w.attack,
+    groups: 0,
+    alertedGroups: 0,
+    alertedWithoutRule: false,
+    alerted: false,
+  }));
+  for (const g of groups.values()) {
+    const passes = passesUnknownRule(g, rule);
+    const c = g.attackFlows > 0 ? attack : benign;
+    c.groups++;
+    if (passes) c.alerted++;
+    else {
+      c.suppressedGroups++;
+      c.suppressedFlows += g.flows;
+    }
+    for (const e of g.episodes) {
+      episodes[e].groups++;
+      episodes[e].alertedWithoutRule = true;
+      if (passes) {
+        episodes[e].alertedGroups++;
+        episodes[e].alerted = true;
+      }
+    }
+  }
+  return {
+    windowSeconds,
+    minUnknownFlows: rule.minFlows,
+    strongThreshold: rule.strongThreshold ?? null,
+    benign,
+    attack,
+    episodes,
+  };
+}
