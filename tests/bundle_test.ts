@@ -122,6 +122,34 @@ Deno.test("classGate is optional and checked against the classifier's classes", 
   );
 });
 
+Deno.test("strongThreshold is optional, round-trips, and may not be below threshold", async () => {
+  const good = JSON.parse(await Deno.readTextFile(join(FIXTURE_DIR, "bundle.json")));
+  const anomaly = {
+    role: "anomaly",
+    name: "anomaly",
+    file: "anomaly.onnx",
+    inputName: "input",
+    outputs: { score: "score" },
+    threshold: 1.1,
+    targetFpr: 0.01,
+  };
+  const without = structuredClone(good);
+  without.models.push(anomaly);
+  const a = parseBundleJson(JSON.stringify(without)).models[1];
+  assert.ok(a.role === "anomaly" && a.strongThreshold === undefined);
+  const withStrong = structuredClone(without);
+  withStrong.models[1].strongThreshold = 3.05;
+  const parsed = parseBundleJson(JSON.stringify(withStrong));
+  const b = parseBundleJson(JSON.stringify(parsed)).models[1];
+  assert.ok(b.role === "anomaly" && b.strongThreshold === 3.05);
+  const below = structuredClone(without);
+  below.models[1].strongThreshold = 1;
+  assert.throws(
+    () => parseBundleJson(JSON.stringify(below)),
+    /strongThreshold 1 is below threshold 1.1/,
+  );
+});
+
 Deno.test("writeBundle round-trips through loadBundle", async () => {
   const dir = await Deno.makeTempDir();
   try {

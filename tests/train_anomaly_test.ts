@@ -3,6 +3,8 @@ import {
   anomalyDetectorToOnnx,
   anomalyScores,
   averagePathLength,
+  STRONG_MAX_MARGIN,
+  strongThresholdForFpr,
   thresholdForFpr,
   trainAnomalyDetector,
 } from "../src/train/anomaly/mod.ts";
@@ -20,6 +22,22 @@ Deno.test("thresholdForFpr leaves at most the target fraction strictly above", (
   assert.ok(Math.abs(averagePathLength(256) - 10.2448) < 1e-3);
 });
 
+Deno.test("strongThresholdForFpr: quantile at targetFpr/10 when the set is large enough, else max x margin", () => {
+  const large = Float32Array.from({ length: 20_000 }, (_, i) => i / 1000);
+  const q = strongThresholdForFpr(large, 0.01);
+  assert.equal(q.method, "quantile");
+  assert.equal(q.targetFpr, 0.001);
+  assert.equal(large.filter((s) => s > q.threshold).length, 20);
+  assert.ok(q.threshold > thresholdForFpr(large, 0.01));
+  const small = Float32Array.from({ length: 500 }, (_, i) => 1 + i / 500);
+  const m = strongThresholdForFpr(small, 0.01);
+  assert.equal(m.method, "max-margin");
+  assert.equal(m.margin, STRONG_MAX_MARGIN);
+  assert.equal(m.maxScore, small[499]);
+  assert.ok(Math.abs(m.threshold - small[499] * STRONG_MAX_MARGIN) < 1e-9);
+  assert.equal(m.calibratedFpr, 0);
+});
+
 Deno.test("anomaly detector: benign-only training, calibrated FPR, attacks rank high, ONNX agrees", async () => {
   const d = syntheticDataset(4000, 10, 3, 11);
   const { train, heldOut } = stratifiedSplit(d.y, 0.3, new Random(2));
@@ -35,6 +53,8 @@ Deno.test("anomaly detector: benign-only training, calibrated FPR, attacks rank 
     forest: { trees: 50 },
   });
   assert.ok(det.calibratedFpr <= 0.05, `calibration FPR ${det.calibratedFpr}`);
+  assert.ok(det.strong.threshold > det.thresholds.combined, "strong threshold above the threshold");
+  assert.equal(det.strong.rows, det.calibrationRows);
   const s = anomalyScores(det, te.x, te.rows);
   const attack = Array.from(te.y, (c) => c !== 0);
   assert.ok(rocAuc(s.score, attack) > 0.9, `combined AUC ${rocAuc(s.score, attack)}`);

@@ -44,6 +44,18 @@ Deno.test("train --csv writes a bundle that fits the sensor and runs", async () 
     assert.equal(classifier.benignClass, "BENIGN");
     assert.equal(anomaly.targetFpr, 0.05);
     assert.equal(anomaly.components.length, 2);
+    // The strong threshold is recorded with how it was calibrated (here: too few rows for 0.005).
+    assert.ok(anomaly.strongThreshold !== undefined && anomaly.strongThreshold > anomaly.threshold);
+    const strong = anomaly.training?.metrics?.strongThreshold as {
+      threshold: number;
+      method: string;
+      targetFpr: number;
+      rule: string;
+    };
+    assert.equal(strong.threshold, anomaly.strongThreshold);
+    assert.equal(strong.targetFpr, 0.005);
+    assert.equal(strong.method, "max-margin");
+    assert.match(strong.rule, /too small/);
     const rows = 50;
     const x = d.x.slice(0, rows * d.cols);
     const probabilities = await runOnnxModel(bundle.onnx[0], classifier.inputName, x, rows, d.cols);
