@@ -51,15 +51,25 @@ try {
     log(`run ${run + 1}/${runs} done`);
   }
 
-  const concurrentFile = `${tempDir}/concurrent.pcap`;
+  // Memory with a million flows held at once: one-packet flows (a spoofed
+  // flood) and five-packet flows (long-lived connections need statistics rows).
   const concurrent = Number(options.concurrentFlows);
-  await writeSyntheticCapture(concurrentFile, {
-    packets: concurrent,
-    concurrentFlows: concurrent,
-    openOnly: true,
-  });
-  const memory = await runChild(["concurrent-flows", concurrentFile, String(concurrent)]);
-  await Deno.remove(concurrentFile);
+  const memory: Record<string, MemoryResult> = {};
+  for (const packetsPerFlow of [1, 5]) {
+    const concurrentFile = `${tempDir}/concurrent.pcap`;
+    await writeSyntheticCapture(concurrentFile, {
+      packets: concurrent * packetsPerFlow,
+      concurrentFlows: concurrent,
+      openOnly: true,
+      packetsPerFlow,
+    });
+    memory[`${packetsPerFlow}-packet flows`] = await runChild([
+      "concurrent-flows",
+      concurrentFile,
+      String(concurrent),
+    ]);
+    await Deno.remove(concurrentFile);
+  }
 
   const tcpdumpSeconds = median(reference);
   const packets = results[names[0]]?.[0]?.packets ?? 0;
@@ -88,18 +98,27 @@ try {
         ...extra,
       }];
     })),
-    concurrentFlows: {
-      flows: concurrent,
-      heldAtOnce: memory.peakLive,
-      tableMiB: round(memory.tableBytes / 2 ** 20),
-      bytesPerFlow: memory.bytesPerFlow,
-      peakRssMiB: round(memory.peakRssBytes / 2 ** 20),
-    },
+    concurrentFlows: Object.fromEntries(
+      Object.entries(memory).map(([name, m]) => [name, {
+        heldAtOnce: m.peakLive,
+        tableMiB: round(m.tableBytes / 2 ** 20),
+        bytesPerFlow: round(m.bytesPerFlow),
+        peakRssMiB: round(m.peakRssBytes / 2 ** 20),
+      }]),
+    ),
   };
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else printTable(report);
 } finally {
   await Deno.remove(tempDir, { recursive: true });
+}
+
+/** What the concurrent-flows child reports. */
+interface MemoryResult {
+  peakLive: number;
+  tableBytes: number;
+  bytesPerFlow: number;
+  peakRssBytes: number;
 }
 
 function runStage(name: string, file: string): Promise<StageResult> {
@@ -151,7 +170,7 @@ function printTable(report: {
   runs: number;
   reference: { command: string; medianSeconds: number; mpps: number };
   stages: Record<string, Record<string, number | string>>;
-  concurrentFlows: Record<string, number>;
+  concurrentFlows: Record<string, Record<string, number>>;
 }): void {
   console.log(`${report.packets} packets, median of ${report.runs} runs`);
   console.log(
@@ -166,9 +185,10 @@ function printTable(report: {
         `ratio to tcpdump ${ratioToTcpdump}, peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
     );
   }
-  const c = report.concurrentFlows;
-  console.log(
-    `memory     ${c.heldAtOnce} flows held at once: table ${c.tableMiB} MiB ` +
-      `(${c.bytesPerFlow} bytes/flow), peak RSS ${c.peakRssMiB} MiB`,
-  );
+  for (const [name, c] of Object.entries(report.concurrentFlows)) {
+    console.log(
+      `memory     ${c.heldAtOnce} ${name} held at once: table ${c.tableMiB} MiB ` +
+        `(${c.bytesPerFlow} bytes/flow), peak RSS ${c.peakRssMiB} MiB`,
+    );
+  }
 }

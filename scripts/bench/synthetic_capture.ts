@@ -20,6 +20,11 @@ export interface SyntheticCaptureOptions {
    * new flow. Used to measure the flow table holding `packets` flows at once.
    */
   openOnly?: boolean;
+  /**
+   * With openOnly: packets each flow gets before a new one takes its slot
+   * (default 1). Visits go round the slots, so every flow stays open.
+   */
+  packetsPerFlow?: number;
 }
 
 /** What was written. */
@@ -83,7 +88,12 @@ export async function writeSyntheticCapture(
     const udp = random() < 0.25;
     isUdp[slot] = udp ? 1 : 0;
     serverPort[slot] = udp ? 53 : [80, 443, 22, 8080][Math.floor(random() * 4)];
-    const length = options.openOnly ? 1 : udp ? 2 : 7 + Math.floor(random() * 30);
+    // Open-only flows never reach their last step, so they are never closed.
+    const length = options.openOnly
+      ? (options.packetsPerFlow ?? 1) + 1
+      : udp
+      ? 2
+      : 7 + Math.floor(random() * 30);
     left[slot] = length;
     total[slot] = length;
   };
@@ -93,7 +103,11 @@ export async function writeSyntheticCapture(
   let bytes = 0;
   for (let n = 0; n < options.packets; n++) {
     const slot = options.openOnly ? n % slots : Math.floor(random() * slots);
-    if (options.openOnly && n >= slots) open(slot);
+    if (
+      options.openOnly && n >= slots && Math.floor(n / slots) % (options.packetsPerFlow ?? 1) === 0
+    ) {
+      open(slot);
+    }
     const step = total[slot] - left[slot];
     const last = left[slot] === 1;
     const fromClient = isUdp[slot]
