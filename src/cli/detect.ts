@@ -247,6 +247,13 @@ function printReport(
     `  verdicts: ${d.benign} benign, ${d.known} known attack, ${d.unknown} unknown (anomalous); ` +
     `${d.alerts} alerts after aggregation`,
   ];
+  if (d.unknownSuppressedGroups > 0) {
+    lines.push(
+      `  unknown verdicts below the alert rule (fewer flows than --min-unknown-flows, ` +
+        `none strongly anomalous): ${d.unknownSuppressedFlows} flows in ` +
+        `${d.unknownSuppressedGroups} source/target groups, not alerted`,
+    );
+  }
   if (d.unscoredProtocol > 0) {
     lines.push(
       `  flows not scored (protocols other than TCP, UDP, ICMP, ICMPv6): ${d.unscoredProtocol}`,
