@@ -31,7 +31,7 @@ const options = new Command()
   .option("--seed <n>", "random seed", "1")
   .option(
     "--max-per-class <n>",
-    "keep at most this many flows of a class (a seeded random sample): floods would otherwise outweigh benign traffic 20 to 1",
+    "keep at most this many flows of an attack class (a seeded random sample): floods would otherwise outweigh benign traffic 20 to 1",
     "6000",
   )
   .parse(Deno.args, { from: "user" })
@@ -78,7 +78,8 @@ try {
       const j = Math.floor(random() * (i + 1));
       [rows[i], rows[j]] = [rows[j], rows[i]];
     }
-    const sample = rows.slice(0, cap);
+    // Benign traffic is never capped: its variety is what the anomaly detector learns.
+    const sample = label === "BENIGN" ? rows : rows.slice(0, cap);
     kept[label] = `${sample.length} of ${rows.length}`;
     await writer.write(encoder.encode(sample.join("\n") + "\n"));
   }
