@@ -10,7 +10,14 @@ import { CLIENTS } from "../scripts/lab/mod.ts";
 import { repoRoot } from "./support/environment.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/lab`;
-const ATTACK_SCENARIOS = ["syn-scan", "udp-scan", "syn-flood", "slowloris", "http-brute-force"];
+const ATTACK_SCENARIOS = [
+  "syn-scan",
+  "udp-scan",
+  "syn-flood",
+  "slowloris",
+  "http-brute-force",
+  "mixed",
+];
 const clientAddresses = new Set(CLIENTS.map((client) => client.ip));
 
 interface AlertLine {
@@ -47,7 +54,7 @@ async function analyze(capture: string): Promise<{ alerts: AlertLine[]; stderr: 
 }
 
 for (const scenario of ATTACK_SCENARIOS) {
-  Deno.test(`analyze with the bundled model: ${scenario} is alerted as ${scenario}, clients raise nothing`, async () => {
+  Deno.test(`analyze with the bundled model: ${scenario}: each attack alerted with its class, clients raise nothing`, async () => {
     const dir = `${FIXTURES}/${scenario}`;
     const windows = parseAttackWindows(await Deno.readTextFile(`${dir}/labels.csv`));
     const { alerts, stderr } = await analyze(`${dir}/capture.pcap`);
