@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
+import { createNamespacePair } from "./support/namespace_pair.ts";
 
 const MODEL = `${repoRoot}models/default`;
 
@@ -25,38 +26,18 @@ function whyNot(): string | null {
 const reason = whyNot();
 if (reason) console.warn(`detect_live_test skipped: ${reason}`);
 
-function ip(...args: string[]): void {
-  const out = new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).outputSync();
-  if (!out.success) {
-    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-}
-
 Deno.test({
   name: "detect: a live nmap SYN scan across a veth is alerted and flushed to JSONL",
   ignore: reason !== null,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const tag = `${(Deno.pid % 65536).toString(16)}`;
-    const sensorNs = `ids-dsens-${tag}`;
-    const scannerNs = `ids-dscan-${tag}`;
-    const sensorIf = `idsds${tag}`;
-    const scannerIf = `idsdn${tag}`;
+    const pair = createNamespacePair("d", "10.77.0");
+    const sensorNs = pair.sensorNamespace;
+    const scannerNs = pair.peerNamespace;
+    const sensorIf = pair.sensorInterface;
     const dir = await Deno.makeTempDir({ prefix: "ids-detect-live-" });
     try {
-      ip("netns", "add", sensorNs);
-      ip("netns", "add", scannerNs);
-      ip("link", "add", sensorIf, "type", "veth", "peer", "name", scannerIf);
-      ip("link", "set", sensorIf, "netns", sensorNs);
-      ip("link", "set", scannerIf, "netns", scannerNs);
-      ip("-n", sensorNs, "addr", "add", "10.77.0.1/24", "dev", sensorIf);
-      ip("-n", scannerNs, "addr", "add", "10.77.0.2/24", "dev", scannerIf);
-      for (const [ns, dev] of [[sensorNs, sensorIf], [scannerNs, scannerIf]]) {
-        ip("-n", ns, "link", "set", "lo", "up");
-        ip("-n", ns, "link", "set", dev, "up");
-      }
-
       const alertsPath = `${dir}/alerts.jsonl`;
       const sensor = new Deno.Command("ip", {
         args: [
@@ -122,9 +103,7 @@ Deno.test({
         `the scan is not named a scan: ${fromScanner.map((a) => a.alert.name).join(", ")}`,
       );
     } finally {
-      for (const ns of [sensorNs, scannerNs]) {
-        new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
-      }
+      pair.remove();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
+import { createNamespacePair } from "./support/namespace_pair.ts";
 
 function whyNot(): string | null {
   if (Deno.build.os !== "linux") return "needs Linux network namespaces";
@@ -21,13 +22,6 @@ type Flow = Record<string, unknown> & { features: Record<string, number> };
 
 const reason = whyNot();
 if (reason) console.warn(`flows_live_test skipped: ${reason}`);
-
-function ip(...args: string[]): void {
-  const out = new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).outputSync();
-  if (!out.success) {
-    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-}
 
 /** Runs a script with this Deno inside a namespace. */
 function denoIn(namespace: string, script: string): Deno.ChildProcess {
@@ -92,60 +86,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const tag = (Deno.pid % 65536).toString(16);
-    const sensorNs = `ids-fsens-${tag}`;
-    const clientNs = `ids-fcli-${tag}`;
-    const sensorIf = `idsfs${tag}`;
-    const clientIf = `idsfc${tag}`;
+    const pair = createNamespacePair("f", "10.78.0", { quiet: true });
+    const sensorNs = pair.sensorNamespace;
+    const clientNs = pair.peerNamespace;
+    const sensorIf = pair.sensorInterface;
     const dir = await Deno.makeTempDir({ prefix: "ids-flows-live-" });
     const children: Deno.ChildProcess[] = [];
     try {
-      ip("netns", "add", sensorNs);
-      ip("netns", "add", clientNs);
-      ip("link", "add", sensorIf, "type", "veth", "peer", "name", clientIf);
-      ip("link", "set", sensorIf, "netns", sensorNs);
-      ip("link", "set", clientIf, "netns", clientNs);
-      ip("-n", sensorNs, "addr", "add", "10.78.0.1/24", "dev", sensorIf);
-      ip("-n", clientNs, "addr", "add", "10.78.0.2/24", "dev", clientIf);
-      for (const [ns, dev] of [[sensorNs, sensorIf], [clientNs, clientIf]]) {
-        ip("-n", ns, "link", "set", "lo", "up");
-        ip("-n", ns, "link", "set", dev, "up");
-        // No IPv6 chatter on the link: only the test's own traffic.
-        new Deno.Command("ip", {
-          args: ["netns", "exec", ns, "sysctl", "-q", "-w", `net.ipv6.conf.${dev}.disable_ipv6=1`],
-        }).outputSync();
-      }
-      // Static neighbours: no ARP on the link either.
-      const mac = (ns: string, dev: string) =>
-        new TextDecoder().decode(
-          new Deno.Command("ip", {
-            args: ["netns", "exec", ns, "cat", `/sys/class/net/${dev}/address`],
-            stdout: "piped",
-          }).outputSync().stdout,
-        ).trim();
-      ip(
-        "-n",
-        sensorNs,
-        "neigh",
-        "replace",
-        "10.78.0.2",
-        "lladdr",
-        mac(clientNs, clientIf),
-        "dev",
-        sensorIf,
-      );
-      ip(
-        "-n",
-        clientNs,
-        "neigh",
-        "replace",
-        "10.78.0.1",
-        "lladdr",
-        mac(sensorNs, sensorIf),
-        "dev",
-        clientIf,
-      );
-
       const server = denoIn(sensorNs, SERVER);
       children.push(server);
       const serverOut = server.stdout.getReader();
@@ -234,9 +181,7 @@ Deno.test({
           child.kill("SIGKILL");
         } catch { /* already ended */ }
       }
-      for (const ns of [sensorNs, clientNs]) {
-        new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
-      }
+      pair.remove();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -1,0 +1,107 @@
+/**
+ * Two network namespaces joined by a veth pair, each end with an address in
+ * one /24, for tests that run the sensor in one namespace and real traffic
+ * from the other. Names are unique per process; `remove()` deletes both
+ * namespaces (and so the pair). Optionally quiet: no IPv6 and static
+ * neighbours, so only the test's own packets cross the link.
+ */
+
+/** A pair of namespaces with the sensor on one side. */
+export interface NamespacePair {
+  sensorNamespace: string;
+  peerNamespace: string;
+  sensorInterface: string;
+  peerInterface: string;
+  sensorAddress: string;
+  peerAddress: string;
+  /** Deletes both namespaces; safe to call twice. */
+  remove(): void;
+}
+
+function ip(...args: string[]): void {
+  const out = new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).outputSync();
+  if (!out.success) {
+    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+function macOf(namespace: string, device: string): string {
+  const out = new Deno.Command("ip", {
+    args: ["netns", "exec", namespace, "cat", `/sys/class/net/${device}/address`],
+    stdout: "piped",
+  }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/**
+ * Creates the pair on `subnet` (e.g. "10.77.0"): the sensor side gets .1, the peer .2.
+ * `prefix` (a few letters) keeps names of different tests apart.
+ */
+export function createNamespacePair(
+  prefix: string,
+  subnet: string,
+  options: { quiet?: boolean } = {},
+): NamespacePair {
+  const tag = (Deno.pid % 65536).toString(16);
+  const pair: NamespacePair = {
+    sensorNamespace: `ids-${prefix}s-${tag}`,
+    peerNamespace: `ids-${prefix}p-${tag}`,
+    sensorInterface: `ids${prefix}s${tag}`,
+    peerInterface: `ids${prefix}p${tag}`,
+    sensorAddress: `${subnet}.1`,
+    peerAddress: `${subnet}.2`,
+    remove() {
+      for (const ns of [pair.sensorNamespace, pair.peerNamespace]) {
+        new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
+      }
+    },
+  };
+  const sides: [string, string, string][] = [
+    [pair.sensorNamespace, pair.sensorInterface, pair.sensorAddress],
+    [pair.peerNamespace, pair.peerInterface, pair.peerAddress],
+  ];
+  try {
+    ip("netns", "add", pair.sensorNamespace);
+    ip("netns", "add", pair.peerNamespace);
+    ip("link", "add", pair.sensorInterface, "type", "veth", "peer", "name", pair.peerInterface);
+    for (const [ns, dev, address] of sides) {
+      ip("link", "set", dev, "netns", ns);
+      ip("-n", ns, "addr", "add", `${address}/24`, "dev", dev);
+      ip("-n", ns, "link", "set", "lo", "up");
+      ip("-n", ns, "link", "set", dev, "up");
+      if (options.quiet) {
+        // No IPv6 chatter (router solicitations, MLD) on the link.
+        ip("netns", "exec", ns, "sysctl", "-q", "-w", `net.ipv6.conf.${dev}.disable_ipv6=1`);
+      }
+    }
+    if (options.quiet) {
+      // Static neighbours: no ARP on the link either.
+      ip(
+        "-n",
+        pair.sensorNamespace,
+        "neigh",
+        "replace",
+        pair.peerAddress,
+        "lladdr",
+        macOf(pair.peerNamespace, pair.peerInterface),
+        "dev",
+        pair.sensorInterface,
+      );
+      ip(
+        "-n",
+        pair.peerNamespace,
+        "neigh",
+        "replace",
+        pair.sensorAddress,
+        "lladdr",
+        macOf(pair.sensorNamespace, pair.sensorInterface),
+        "dev",
+        pair.peerInterface,
+      );
+    }
+    return pair;
+  } catch (error) {
+    pair.remove();
+    throw error;
+  }
+}
