@@ -69,6 +69,8 @@ export const STAGES: Record<string, Stage> = {
         extra: {
           flows: d.flows,
           flowsPerSecond: Math.round(report.flowsPerSecond),
+          // The share of flows judged attacks: alert handling is part of what this stage times.
+          flaggedFlows: d.known + d.unknown,
           alerts,
           inferenceRowsPerSecondInWorker: Math.round(
             d.inference.rows / (d.inference.workerMs / 1000),
