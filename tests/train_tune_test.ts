@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { tpeSearch } from "../src/train/tune.ts";
+import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../src/train/pipeline.ts";
+import { loadBundle } from "../src/inference/bundle.ts";
+import { syntheticDataset } from "./support/train_synthetic_data.ts";
 
 const space = [
   { name: "a", low: 0, high: 1 },
@@ -34,4 +37,36 @@ Deno.test("TPE is reproducible with a seed", async () => {
   const a = await tpeSearch(space, objective, { trials: 15, seed: 9 });
   const b = await tpeSearch(space, objective, { trials: 15, seed: 9 });
   assert.deepEqual(a.trials, b.trials);
+});
+
+Deno.test("trainBundle --tune keeps the cheapest trial within the tolerance of the best", async () => {
+  const data = syntheticDataset(1200, 8, 3, 7);
+  const dir = await Deno.makeTempDir({ prefix: "tune_choice_" });
+  try {
+    await trainBundle(data, {
+      ...DEFAULT_TRAIN_OPTIONS,
+      outDir: dir,
+      featureSet: { name: "synthetic", version: 1 },
+      dataSource: "synthetic",
+      epochs: 1,
+      tuneTrials: 6,
+      tuneFolds: 2,
+    });
+    const bundle = await loadBundle(dir);
+    const classifier = bundle.json.models.find((m) => m.role === "classifier")!;
+    const tuning = classifier.training!.tuning as {
+      best: { score: number; params: Record<string, number> };
+      chosen: { score: number; params: Record<string, number> };
+      trials: { score: number; params: Record<string, number> }[];
+    };
+    const cost = (t: { params: Record<string, number> }) => t.params.rounds * t.params.maxDepth;
+    assert.equal(tuning.trials.length, 6);
+    assert.ok(tuning.chosen.score >= tuning.best.score - DEFAULT_TRAIN_OPTIONS.tuneTolerance);
+    const eligible = tuning.trials.filter((t) =>
+      t.score >= tuning.best.score - DEFAULT_TRAIN_OPTIONS.tuneTolerance
+    );
+    assert.equal(cost(tuning.chosen), Math.min(...eligible.map(cost)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
