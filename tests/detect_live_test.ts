@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair } from "./support/namespace_pair.ts";
+import { createNamespacePair, spawnSensorIn } from "./support/namespace_pair.ts";
 
 const MODEL = `${repoRoot}models/default`;
 
@@ -39,29 +39,18 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "ids-detect-live-" });
     try {
       const alertsPath = `${dir}/alerts.jsonl`;
-      const sensor = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          sensorNs,
-          Deno.execPath(),
-          "run",
-          "-A",
-          `${repoRoot}main.ts`,
-          "detect",
-          "--iface",
-          sensorIf,
-          "--duration",
-          "12",
-          "--model",
-          MODEL,
-          "--alerts",
-          alertsPath,
-          "--quiet",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const sensor = spawnSensorIn(sensorNs, [
+        "detect",
+        "--iface",
+        sensorIf,
+        "--duration",
+        "12",
+        "--model",
+        MODEL,
+        "--alerts",
+        alertsPath,
+        "--quiet",
+      ]);
       // Give the sensor time to open the interface before the scan starts.
       await new Promise((resolve) => setTimeout(resolve, 4000));
       const scan = await new Deno.Command("ip", {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair } from "./support/namespace_pair.ts";
+import { createNamespacePair, spawnSensorIn } from "./support/namespace_pair.ts";
 
 function whyNot(): string | null {
   if (Deno.build.os !== "linux") return "needs Linux network namespaces";
@@ -99,28 +99,17 @@ Deno.test({
       await serverOut.read(); // "ready"
 
       const flowsPath = `${dir}/flows.jsonl`;
-      const sensor = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          sensorNs,
-          Deno.execPath(),
-          "run",
-          "-A",
-          `${repoRoot}main.ts`,
-          "flows",
-          "--iface",
-          sensorIf,
-          "--duration",
-          "10",
-          "--format",
-          "jsonl",
-          "--out",
-          flowsPath,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const sensor = spawnSensorIn(sensorNs, [
+        "flows",
+        "--iface",
+        sensorIf,
+        "--duration",
+        "10",
+        "--format",
+        "jsonl",
+        "--out",
+        flowsPath,
+      ]);
       children.push(sensor);
       const reference = new Deno.Command("ip", {
         args: ["netns", "exec", sensorNs, "tcpdump", "-i", sensorIf, "-w", `${dir}/ref.pcap`, "-U"],

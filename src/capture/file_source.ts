@@ -87,7 +87,7 @@ const PCAPNG_OBSOLETE_PACKET = 2;
 const PCAPNG_SIMPLE_PACKET = 3;
 const PCAPNG_ENHANCED_PACKET = 6;
 const PCAPNG_OPTION_TS_RESOLUTION = 9;
-/** Largest non-packet pcapng block kept in memory; larger ones are skipped by seeking. */
+/** Smallest valid pcapng block: type, length and the trailing length copy. */
 const MIN_BLOCK_BYTES = 12;
 
 /** Reads a capture file and yields its packets in batches. */

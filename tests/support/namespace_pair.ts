@@ -18,6 +18,24 @@ export interface NamespacePair {
   remove(): void;
 }
 
+/** Starts `ids-sensor ARGS` (this Deno, this checkout's main.ts) inside `namespace`. */
+export function spawnSensorIn(namespace: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      namespace,
+      Deno.execPath(),
+      "run",
+      "-A",
+      new URL("../../main.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 function ip(...args: string[]): void {
   const out = new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).outputSync();
   if (!out.success) {
