@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parseAttackWindows } from "../src/label/mod.ts";
-import { CLIENTS } from "../scripts/lab/mod.ts";
+import { CLIENTS } from "../src/lab/mod.ts";
 import { repoRoot } from "./support/environment.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/lab`;

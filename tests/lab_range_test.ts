@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import {
   ATTACKERS,
   CLIENTS,
-  countPcapRecords,
+  countCapturePackets,
   isRoot,
   LAB_PREFIX,
   missingTools,
   runLab,
-} from "../scripts/lab/mod.ts";
+} from "../src/lab/mod.ts";
 import { flowRecordAt } from "../src/features/mod.ts";
 import {
   auditAttackTimeline,
@@ -53,7 +53,7 @@ Deno.test({
         log: () => {},
       });
       const { manifest } = result;
-      const records = await countPcapRecords(result.capturePath);
+      const records = await countCapturePackets(result.capturePath);
       assert.ok(records > 0);
       assert.equal(manifest.packets.inFile, records);
       assert.equal(manifest.packets.droppedByKernel ?? 0, 0);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { countPcapRecords } from "../scripts/lab/mod.ts";
+import { countCapturePackets } from "../src/lab/mod.ts";
 import { flowRecordAt } from "../src/features/mod.ts";
 import {
   type AttackWindow,
@@ -14,7 +14,7 @@ import {
   labelledFlowCsvLines,
   parseAttackWindows,
 } from "../src/label/mod.ts";
-import type { LabManifest } from "../scripts/lab/mod.ts";
+import type { LabManifest } from "../src/lab/mod.ts";
 
 const FIXTURES = new URL("./fixtures/lab/", import.meta.url).pathname;
 
@@ -159,7 +159,7 @@ for (const fixture of fixtures) {
   Deno.test(`fixture ${fixture.scenario}: labelled flows follow the attack timeline`, async () => {
     const { manifest, windows } = fixture;
     assert.equal(manifest.scenario, fixture.scenario);
-    assert.equal(manifest.packets.inFile, await countPcapRecords(`${fixture.dir}/capture.pcap`));
+    assert.equal(manifest.packets.inFile, await countCapturePackets(`${fixture.dir}/capture.pcap`));
     // The labels file is the manifest's attack list, attack by attack.
     assert.deepEqual(
       windows.map((w) => [w.attacker, w.attack]),

@@ -21,7 +21,7 @@ import {
   labelledFlowCsvLines,
   parseAttackWindows,
 } from "../../src/label/mod.ts";
-import { CLIENTS, runLab, SCENARIOS } from "./mod.ts";
+import { CLIENTS, runLab, SCENARIOS } from "../../src/lab/mod.ts";
 
 /** One recorded run in the dataset index. */
 interface DatasetRun {

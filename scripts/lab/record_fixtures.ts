@@ -3,7 +3,7 @@
  * short snap length, fixed seeds, into tests/fixtures/lab/<scenario>/.
  * Run as root: `deno run -A scripts/lab/record_fixtures.ts [scenario...]`.
  */
-import { runLab, SCENARIOS } from "./mod.ts";
+import { runLab, SCENARIOS } from "../../src/lab/mod.ts";
 
 const FIXTURE_ROOT = new URL("../../tests/fixtures/lab/", import.meta.url).pathname;
 

@@ -101,7 +101,7 @@ const CLASS_NAMES: ReadonlyMap<string, AlertName | null> = new Map<string, Alert
   ["infiltration", { name: "infiltration", severity: 1 }],
   ["infilteration", { name: "infiltration", severity: 1 }],
   ["heartbleed", { name: "Heartbleed exploit", severity: 1 }],
-  // The project's own range (scripts/lab) scenario names
+  // The project's own range (src/lab) scenario names
   ["syn scan", { name: "SYN port scan", severity: 2 }],
   ["udp scan", { name: "UDP scan", severity: 2 }],
   ["syn flood", { name: "SYN flood", severity: 1 }],

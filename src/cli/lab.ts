@@ -1,6 +1,6 @@
 /** `ids-sensor lab`: run a cyber-range scenario and write capture, labels and manifest. */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { destroyTopology, runLab, SCENARIOS } from "../../scripts/lab/mod.ts";
+import { destroyTopology, runLab, SCENARIOS } from "../lab/mod.ts";
 
 function positiveNumber(name: string) {
   return (value: string) => {

@@ -5,7 +5,7 @@
  */
 export {
   type AttackRecord,
-  countPcapRecords,
+  countCapturePackets,
   type LabManifest,
   type LabOptions,
   type LabResult,

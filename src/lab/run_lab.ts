@@ -5,8 +5,8 @@
  * manifest.json. The range is torn down on success, on error and on
  * Ctrl-C/SIGTERM; leftovers of a crashed run are removed before starting.
  */
-import { formatAttackWindows } from "../../src/label/mod.ts";
-import type { AttackWindow } from "../../src/label/mod.ts";
+import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
+import { type AttackWindow, formatAttackWindows } from "../label/mod.ts";
 import { runBenignClient } from "./benign.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { findScenario, type PlannedAttack } from "./scenarios.ts";
@@ -224,7 +224,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       attacks: attackRecords,
       benignActivities: counts,
       packets: {
-        inFile: await countPcapRecords(capturePath),
+        inFile: await countCapturePackets(capturePath),
         ...tcpdumpStats(tcpdumpResult.stderr),
       },
       captureBytes: (await Deno.stat(capturePath)).size,
@@ -334,21 +334,14 @@ function tcpdumpStats(stderr: string): {
   };
 }
 
-/** Number of packet records in a classic pcap file (either byte order). */
-export async function countPcapRecords(path: string): Promise<number> {
-  const bytes = await Deno.readFile(path);
-  if (bytes.length < 24) return 0;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, true);
-  const little = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (
-    !little && view.getUint32(0, false) !== 0xa1b2c3d4 && view.getUint32(0, false) !== 0xa1b23c4d
-  ) {
-    throw new Error(`${path} is not a pcap file`);
+/**
+ * Packets in a capture file, read by the sensor's own capture reader (so the
+ * manifest counts what `analyze` and `label` will see). A damaged file throws.
+ */
+export async function countCapturePackets(path: string): Promise<number> {
+  const stats = createCaptureFileStats(path);
+  for await (const _batch of readCaptureFile(path, { stats })) {
+    // Only the count is wanted; the batches are reused by the reader.
   }
-  let count = 0;
-  for (let at = 24; at + 16 <= bytes.length; count++) {
-    at += 16 + view.getUint32(at + 8, little);
-  }
-  return count;
+  return stats.packets;
 }
