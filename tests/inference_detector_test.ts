@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { AlertSchema } from "../src/alert/schema.ts";
 import { createJsonlSink, createSqliteSink, readJsonlAlerts } from "../src/alert/sinks/mod.ts";
 import type { FlowBatch } from "../src/features/flow_batch.ts";
-import { createDetector } from "../src/inference/detector.ts";
+import { createDetector } from "../src/engine/detector.ts";
 import { OnnxGraphBuilder } from "../src/train/onnx/mod.ts";
 import { addFlow, emptyBatch, type TestFlow } from "./support/flow_batches.ts";
 import { makeBundle } from "./support/inference_models.ts";

@@ -1,6 +1,18 @@
 /**
  * The sensor's main loop, shared by live detection and offline analysis:
- * packets -> flows -> scores -> alerts -> sinks.
+ * packets -> flows -> scores -> decisions -> alerts -> sinks. The one place
+ * that wires src/capture, src/features, src/inference and src/alert together.
+ *
+ * ```ts
+ * import { createDetector, loadSensorBundle } from "./mod.ts";
+ * import { createJsonlSink } from "../alert/mod.ts";
+ * const detector = await createDetector({
+ *   bundle: await loadSensorBundle("models/default"),
+ *   sinks: [await createJsonlSink("eve.json")],
+ * });
+ * const stats = await detector.run(flowBatches); // AsyncIterable<FlowBatch>
+ * await detector.close();
+ * ```
  */
 export {
   type DetectionProgress,
@@ -10,4 +22,13 @@ export {
   runDetection,
   withWallClockTicks,
 } from "./run_detection.ts";
+export {
+  createDetector,
+  type Detector,
+  type DetectorOptions,
+  type DetectorStats,
+  type LatencySummary,
+  snapshotFlowBatch,
+} from "./detector.ts";
+export { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";

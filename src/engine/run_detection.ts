@@ -3,10 +3,8 @@
  * packet batches -> flow meter -> detector (inference worker, decisions,
  * alert aggregation) -> sinks. Only the source and the clock differ.
  */
-import type { PacketBatch } from "../capture/packet_batch.ts";
-import { createPacketBatch } from "../capture/packet_batch.ts";
-import type { AlertSink } from "../alert/sinks/sink.ts";
-import type { Alert } from "../alert/schema.ts";
+import type { Alert, AlertSink } from "../alert/mod.ts";
+import { createPacketBatch, type PacketBatch } from "../capture/mod.ts";
 import {
   FEATURE_SET,
   FlowMeter,
@@ -14,13 +12,9 @@ import {
   type FlowMeterOptions,
   meterFlows,
 } from "../features/mod.ts";
-import {
-  createDetector,
-  type DetectorStats,
-  loadBundle,
-  type LoadedBundle,
-  type ThresholdOverrides,
-} from "../inference/mod.ts";
+import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
+import { createDetector, type DetectorStats } from "./detector.ts";
+import type { DetectionThresholds } from "./thresholds.ts";
 
 /** What runDetection needs. */
 export interface DetectionRunOptions {
@@ -31,7 +25,7 @@ export interface DetectionRunOptions {
   bundle: LoadedBundle;
   sinks: AlertSink[];
   meter?: FlowMeterOptions;
-  thresholds?: ThresholdOverrides;
+  thresholds?: DetectionThresholds;
   /** Alert aggregation window, seconds. */
   windowSeconds?: number;
   /** Called for every alert as it is emitted. */

@@ -15,7 +15,7 @@ import {
   parseAttackTypes,
   parseFieldNames,
 } from "../train/nsl_kdd.ts";
-import type { ThresholdOverrides } from "../inference/mod.ts";
+import type { DetectionThresholds } from "../engine/mod.ts";
 import { evaluate, type Evaluation } from "./evaluate.ts";
 import { type LabelledRows, rowsFromCapture, rowsFromDataset } from "./labelled_rows.ts";
 import { scoreRows } from "./score_rows.ts";
@@ -40,7 +40,7 @@ export type EvalSource =
 export interface RunEvaluationOptions {
   source: EvalSource;
   modelDir: string;
-  thresholds?: ThresholdOverrides;
+  thresholds?: DetectionThresholds;
 }
 
 /** Loads, scores and evaluates; see the module comment. */

@@ -12,10 +12,9 @@ import {
   type Decisions,
   inferenceModelsFromBundle,
   type LoadedBundle,
-  type ThresholdOverrides,
-  unknownAlertRuleFromBundle,
 } from "../inference/mod.ts";
 import type { UnknownAlertRule } from "../alert/mod.ts";
+import { type DetectionThresholds, unknownAlertRuleFromBundle } from "../engine/mod.ts";
 
 /** Verdicts of every row plus the raw anomaly score (for ROC and plots). */
 export interface ScoredRows {
@@ -36,7 +35,7 @@ export async function scoreRows(
   bundle: LoadedBundle,
   x: Float32Array,
   rows: number,
-  overrides: ThresholdOverrides = {},
+  overrides: DetectionThresholds = {},
 ): Promise<ScoredRows> {
   const models = inferenceModelsFromBundle(bundle);
   const config = decisionConfigFromBundle(bundle, overrides);

@@ -2,7 +2,6 @@
  * Reads a loaded model bundle (see bundle.ts) into what the inference pool,
  * the decision and the alert explanations need.
  */
-import { DEFAULT_MIN_UNKNOWN_FLOWS, type UnknownAlertRule } from "../alert/aggregator.ts";
 import type { LoadedBundle } from "./bundle.ts";
 import type { DecisionConfig } from "./decision.ts";
 import type { InferenceModels, ModelSpec } from "./model_spec.ts";
@@ -45,7 +44,10 @@ export function inferenceModelsFromBundle(bundle: LoadedBundle): InferenceModels
   return { width: json.input.width, models, nonFiniteValue: json.preprocessing.nonFiniteValue };
 }
 
-/** Command-line overrides of the bundle's thresholds. */
+/**
+ * Command-line overrides of the bundle's scoring thresholds (the alert
+ * rule's overrides are the engine's, see src/engine/thresholds.ts).
+ */
 export interface ThresholdOverrides {
   /** `--threshold`: every class threshold. */
   threshold?: number;
@@ -53,28 +55,6 @@ export interface ThresholdOverrides {
   anomalyThreshold?: number;
   /** false: ignore the bundle's class gate (the classifier's claims stand, as without one). */
   classGate?: boolean;
-  /** `--min-unknown-flows`: flows an anomaly-only unknown alert group needs (default 3). */
-  minUnknownFlows?: number;
-  /** `--strong-anomaly-threshold`: anomaly score at which one flow is alerted on its own. */
-  strongAnomalyThreshold?: number;
-}
-
-/**
- * When an anomaly-only unknown group becomes an alert: the bundle's
- * `strongThreshold` (or the override) and `minUnknownFlows`. Without a strong
- * threshold (older bundles, models made elsewhere) the rule is off: a single
- * flow could then never be alerted, and a strongly anomalous one must be.
- */
-export function unknownAlertRuleFromBundle(
-  bundle: LoadedBundle,
-  overrides: ThresholdOverrides = {},
-): UnknownAlertRule {
-  const anomaly = bundle.json.models.find((m) => m.role === "anomaly");
-  return {
-    minFlows: overrides.minUnknownFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
-    strongThreshold: overrides.strongAnomalyThreshold ??
-      (anomaly?.role === "anomaly" ? anomaly.strongThreshold : undefined),
-  };
 }
 
 /** Thresholds and class names of the bundle's first classifier and first anomaly model. */

@@ -1,17 +1,16 @@
 /**
- * Inference: model bundles, the worker pool running onnxruntime-web, the
- * known / unknown / benign decision, and the detection pipeline that ties
- * flows, models, alerts and sinks together.
+ * Inference: model bundles, the worker pool running onnxruntime-web and the
+ * known / unknown / benign decision. It scores; the detection loop that
+ * turns scores into alerts is src/engine's.
  *
  * ```ts
- * import { loadBundle, createDetector } from "./mod.ts";
- * import { createJsonlSink } from "../alert/mod.ts";
- * const detector = await createDetector({
- *   bundle: await loadBundle("models/default"),
- *   sinks: [await createJsonlSink("eve.json")],
- * });
- * const stats = await detector.run(flowBatches); // AsyncIterable<FlowBatch>
- * await detector.close();
+ * import { createInferencePool, decide, decisionConfigFromBundle, inferenceModelsFromBundle, loadBundle } from "./mod.ts";
+ * const bundle = await loadBundle("models/default");
+ * const pool = await createInferencePool(inferenceModelsFromBundle(bundle));
+ * const scores = pool.infer(features, rows); // Float32Array, row-major
+ * pool.flush();
+ * const decisions = decide(await scores, decisionConfigFromBundle(bundle));
+ * await pool.close();
  * ```
  */
 export * from "./bundle.ts";
@@ -29,14 +28,6 @@ export {
   type VerdictName,
 } from "./decision.ts";
 export {
-  createDetector,
-  type Detector,
-  type DetectorOptions,
-  type DetectorStats,
-  type LatencySummary,
-  snapshotFlowBatch,
-} from "./detector.ts";
-export {
   decisionConfigFromBundle,
   DEFAULT_CLASS_THRESHOLD,
   type FeatureBaseline,
@@ -44,7 +35,6 @@ export {
   inferenceModelsFromBundle,
   modelNames,
   type ThresholdOverrides,
-  unknownAlertRuleFromBundle,
 } from "./from_bundle.ts";
 export type {
   InferenceModels,

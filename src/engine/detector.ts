@@ -3,36 +3,38 @@
  * alert aggregation -> sinks, with per-minute traffic statistics and latency
  * accounting. Live capture and offline analysis run the same code; offline
  * runs as fast as the input allows (batches pipelined, several in flight).
+ *
+ * This is the one place where scoring (src/inference) meets alerting
+ * (src/alert): neither folder imports the other's loop, the engine passes
+ * values between them.
  */
-import { AlertAggregator, type EmittedAlert, findByteColumns } from "../alert/aggregator.ts";
-import type { Alert } from "../alert/schema.ts";
-import type { AlertSink } from "../alert/sinks/sink.ts";
-import { TrafficMinutes } from "../alert/traffic.ts";
-import type { FlowBatch, FlowRecord } from "../features/flow_batch.ts";
-import { flowRecordAt } from "../features/mod.ts";
-import type { LoadedBundle } from "./bundle.ts";
 import {
-  decide,
-  type Decisions,
-  leaveUnscoredProtocols,
-  VERDICT_KNOWN,
-  VERDICT_UNKNOWN,
-} from "./decision.ts";
-import {
-  decisionConfigFromBundle,
-  featureBaselineFromBundle,
-  inferenceModelsFromBundle,
-  modelNames,
-  type ThresholdOverrides,
-  unknownAlertRuleFromBundle,
-} from "./from_bundle.ts";
-import type { ModelScores } from "./model_spec.ts";
+  type Alert,
+  AlertAggregator,
+  type AlertSink,
+  type EmittedAlert,
+  findByteColumns,
+  TrafficMinutes,
+} from "../alert/mod.ts";
+import { type FlowBatch, type FlowRecord, flowRecordAt } from "../features/mod.ts";
 import {
   createInferencePool,
+  decide,
+  decisionConfigFromBundle,
+  type Decisions,
+  featureBaselineFromBundle,
+  inferenceModelsFromBundle,
   type InferencePool,
   type InferencePoolOptions,
   type InferencePoolStats,
-} from "./runner.ts";
+  leaveUnscoredProtocols,
+  type LoadedBundle,
+  modelNames,
+  type ModelScores,
+  VERDICT_KNOWN,
+  VERDICT_UNKNOWN,
+} from "../inference/mod.ts";
+import { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 
 /** Configuration of a detector. */
 export interface DetectorOptions {
@@ -45,7 +47,7 @@ export interface DetectorOptions {
   /** Batching of the inference pool (defaults: 4096 rows, 50 ms, 1 worker). */
   pool?: InferencePoolOptions;
   /** `--threshold` / `--anomaly-threshold` / `--min-unknown-flows` / `--strong-anomaly-threshold`. */
-  thresholds?: ThresholdOverrides;
+  thresholds?: DetectionThresholds;
   /** Alert aggregation window in seconds (default 60). */
   windowSeconds?: number;
   /**
