@@ -1,10 +1,10 @@
 /**
- * SQLite sink (node:sqlite): table `alerts` (the main EVE fields as columns
- * plus the whole JSON) and table `traffic_minutes` (per-minute flows,
- * packets, bytes, verdict counts and alerts). WAL journal; buffered rows are
- * written in one transaction per flush.
+ * SQLite sink: alerts, their evidence pcaps and per-minute traffic go into
+ * the console's store (`src/store`: table `alerts` with the main EVE fields
+ * as columns plus the whole JSON, `evidence`, `traffic_minutes`). WAL
+ * journal; buffered rows are written in one transaction per flush.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type AlertToStore, openStore } from "../../store/mod.ts";
 import type { Alert } from "../schema.ts";
 import type { AlertSink, TrafficMinute } from "./sink.ts";
 
@@ -12,73 +12,20 @@ import type { AlertSink, TrafficMinute } from "./sink.ts";
 export interface SqliteSinkOptions {
   /** Buffered rows that trigger a transaction (default 1000). */
   maxBufferedRows?: number;
+  /** Tag stored with every alert: "sensor" (default) or "upload:<job id>". */
+  source?: string;
+  /**
+   * Called once per batch of alerts as it reaches the sink (while the packets
+   * are still held): per alert, the pcap of the alerted flow group, or null.
+   */
+  evidence?: (alerts: readonly Alert[]) => ({ pcap: Uint8Array; packets: number } | null)[];
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS alerts (
-  id INTEGER PRIMARY KEY,
-  timestamp TEXT NOT NULL,
-  src_ip TEXT NOT NULL,
-  src_port INTEGER NOT NULL,
-  dest_ip TEXT NOT NULL,
-  dest_port INTEGER NOT NULL,
-  proto TEXT NOT NULL,
-  community_id TEXT NOT NULL,
-  verdict TEXT NOT NULL,
-  class TEXT NOT NULL,
-  name TEXT NOT NULL,
-  score REAL NOT NULL,
-  threshold REAL NOT NULL,
-  model TEXT NOT NULL,
-  severity INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  pkts_toserver INTEGER NOT NULL,
-  pkts_toclient INTEGER NOT NULL,
-  bytes_toserver REAL NOT NULL,
-  bytes_toclient REAL NOT NULL,
-  flow_start TEXT NOT NULL,
-  flow_end TEXT NOT NULL,
-  window_start TEXT NOT NULL,
-  window_end TEXT NOT NULL,
-  eve TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts (timestamp);
-CREATE INDEX IF NOT EXISTS alerts_src_ip ON alerts (src_ip);
-CREATE TABLE IF NOT EXISTS traffic_minutes (
-  minute TEXT PRIMARY KEY,
-  flows INTEGER NOT NULL,
-  packets INTEGER NOT NULL,
-  bytes REAL NOT NULL,
-  benign_flows INTEGER NOT NULL,
-  known_flows INTEGER NOT NULL,
-  unknown_flows INTEGER NOT NULL,
-  alerts INTEGER NOT NULL
-);
-`;
-
-const INSERT_ALERT = `INSERT INTO alerts (timestamp, src_ip, src_port, dest_ip, dest_port, proto,
-  community_id, verdict, class, name, score, threshold, model, severity, count, pkts_toserver,
-  pkts_toclient, bytes_toserver, bytes_toclient, flow_start, flow_end, window_start, window_end, eve)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-// A minute seen again (late flows, alerts emitted at window end) adds to its row.
-const UPSERT_MINUTE = `INSERT INTO traffic_minutes (minute, flows, packets, bytes, benign_flows,
-  known_flows, unknown_flows, alerts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (minute) DO UPDATE SET flows = flows + excluded.flows,
-  packets = packets + excluded.packets, bytes = bytes + excluded.bytes,
-  benign_flows = benign_flows + excluded.benign_flows,
-  known_flows = known_flows + excluded.known_flows,
-  unknown_flows = unknown_flows + excluded.unknown_flows, alerts = alerts + excluded.alerts`;
-
-/** Opens (creating if needed) the database at `path` and returns a sink writing to it. */
+/** Opens (creating if needed) the store at `path` and returns a sink writing to it. */
 export function createSqliteSink(path: string, options: SqliteSinkOptions = {}): AlertSink {
-  const db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-  db.exec(SCHEMA);
-  const insertAlert: StatementSync = db.prepare(INSERT_ALERT);
-  const upsertMinute: StatementSync = db.prepare(UPSERT_MINUTE);
+  const store = openStore(path);
   const maxRows = options.maxBufferedRows ?? 1000;
-  let alerts: Alert[] = [];
+  let alerts: AlertToStore[] = [];
   let minutes: TrafficMinute[] = [];
   let closed = false;
 
@@ -88,51 +35,9 @@ export function createSqliteSink(path: string, options: SqliteSinkOptions = {}):
     const m = minutes;
     alerts = [];
     minutes = [];
-    db.exec("BEGIN");
     try {
-      for (const x of a) {
-        insertAlert.run(
-          x.timestamp,
-          x.src_ip,
-          x.src_port,
-          x.dest_ip,
-          x.dest_port,
-          x.proto,
-          x.community_id,
-          x.alert.verdict,
-          x.alert.class,
-          x.alert.name,
-          x.alert.score,
-          x.alert.threshold,
-          x.alert.model,
-          x.alert.severity,
-          x.alert.count,
-          x.flow.pkts_toserver,
-          x.flow.pkts_toclient,
-          x.flow.bytes_toserver,
-          x.flow.bytes_toclient,
-          x.flow.start,
-          x.flow.end,
-          x.alert.window.start,
-          x.alert.window.end,
-          JSON.stringify(x),
-        );
-      }
-      for (const t of m) {
-        upsertMinute.run(
-          new Date(t.minuteMs).toISOString(),
-          t.flows,
-          t.packets,
-          t.bytes,
-          t.benignFlows,
-          t.knownFlows,
-          t.unknownFlows,
-          t.alerts,
-        );
-      }
-      db.exec("COMMIT");
+      store.write(a, m);
     } catch (error) {
-      db.exec("ROLLBACK");
       // Keep the rows for the next try rather than lose them.
       alerts = a.concat(alerts);
       minutes = m.concat(minutes);
@@ -148,7 +53,10 @@ export function createSqliteSink(path: string, options: SqliteSinkOptions = {}):
     name: "sqlite",
     write(batch) {
       check();
-      for (const a of batch) alerts.push(a);
+      const evidence = options.evidence && batch.length > 0 ? options.evidence(batch) : [];
+      batch.forEach((alert, k) => {
+        alerts.push({ alert, source: options.source, evidence: evidence[k] ?? null });
+      });
       if (alerts.length + minutes.length >= maxRows) writeOut();
     },
     writeTraffic(batch) {
@@ -164,7 +72,7 @@ export function createSqliteSink(path: string, options: SqliteSinkOptions = {}):
       if (closed) return Promise.resolve();
       writeOut();
       closed = true;
-      db.close();
+      store.close();
       return Promise.resolve();
     },
   };

@@ -1,0 +1,316 @@
+/**
+ * A bounded ring of the most recent raw packets, fed batch by batch: each
+ * batch's packet bytes are copied with one `set` into a fixed byte ring and
+ * its per-packet lengths, times and link types into fixed typed arrays, so
+ * keeping evidence costs one memcpy per batch and no allocation per packet.
+ * When an alert is emitted, the packets between its two hosts are picked out
+ * of the ring (only then is anything decoded) and written as a pcap.
+ */
+import type { PacketBatch } from "../capture/packet_batch.ts";
+import { encodePcap, type PacketToWrite } from "../capture/pcap_writer.ts";
+import { DecodedPacket, decodePacket } from "../features/decode.ts";
+
+/** Sizes of a packet ring. */
+export interface PacketRingOptions {
+  /** Bytes of packet data kept (default 64 MiB). */
+  capacityBytes?: number;
+  /** Packets kept (default 262,144). */
+  capacityPackets?: number;
+}
+
+/** Limits of one evidence capture. */
+export interface EvidenceLimits {
+  /** Most bytes of one pcap (default 1 MiB); the earliest packets are kept. */
+  maxBytes?: number;
+  /** Most packets of one pcap (default 10,000). */
+  maxPackets?: number;
+  /** Seconds before the first and after the last flow packet still taken (default 1). */
+  slackSeconds?: number;
+}
+
+/** What an alert's evidence is matched by: its two hosts and its flow times. */
+export interface EvidenceRequest {
+  src_ip: string;
+  dest_ip: string;
+  /** ISO times of the group's first and last packet. */
+  flow: { start: string; end: string };
+}
+
+/** A written evidence pcap. */
+export interface EvidencePcap {
+  pcap: Uint8Array;
+  packets: number;
+  /** Packets of the group left out by the size limits. */
+  truncatedPackets: number;
+}
+
+/** Counters of a ring. */
+export interface PacketRingStats {
+  batches: number;
+  packets: number;
+  bytes: number;
+  /** Packets whose data did not fit one ring (a batch larger than the ring): never kept. */
+  skippedPackets: number;
+  /** Packets held now. */
+  heldPackets: number;
+}
+
+/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); null if malformed. */
+export function parseAddress(text: string): Uint8Array | null {
+  const out = new Uint8Array(16);
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    out[10] = 0xff;
+    out[11] = 0xff;
+    for (let k = 0; k < 4; k++) {
+      const n = Number(v4[k + 1]);
+      if (n > 255) return null;
+      out[12 + k] = n;
+    }
+    return out;
+  }
+  if (!/^[0-9a-fA-F:]+$/.test(text)) return null;
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...new Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
+  for (let k = 0; k < 8; k++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[k])) return null;
+    const g = parseInt(groups[k], 16);
+    out[2 * k] = g >> 8;
+    out[2 * k + 1] = g & 0xff;
+  }
+  return out;
+}
+
+function hashAddress(words: Uint32Array | Uint8Array): number {
+  const w = words instanceof Uint32Array
+    ? words
+    : new Uint32Array(words.buffer, words.byteOffset, 4);
+  return Math.imul(
+    w[0] ^ Math.imul(w[1], 0x9e3779b1) ^ Math.imul(w[2], 0x85ebca6b) ^
+      Math.imul(w[3], 0xc2b2ae35),
+    0x27d4eb2f,
+  ) >>> 0;
+}
+
+function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
+  for (let k = 0; k < 16; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** The ring. One per sensor run; `keep` every batch, `evidence` when alerts are emitted. */
+export class PacketRing {
+  readonly capacityBytes: number;
+  readonly capacityPackets: number;
+  // The ring doubles as a PacketBatch so the decoder reads it in place.
+  readonly #view: PacketBatch;
+  // Batches held, oldest first: [firstSlot, packets, dataStart, dataBytes] per batch.
+  #batches: number[] = [];
+  #firstBatch = 0;
+  #nextSlot = 0;
+  #held = 0;
+  #dataHead = 0;
+  #stats = { batches: 0, packets: 0, bytes: 0, skippedPackets: 0 };
+
+  constructor(options: PacketRingOptions = {}) {
+    this.capacityBytes = Math.max(65_536, Math.floor(options.capacityBytes ?? 64 * 1024 * 1024));
+    this.capacityPackets = Math.max(16, Math.floor(options.capacityPackets ?? 262_144));
+    this.#view = {
+      count: this.capacityPackets,
+      data: new Uint8Array(this.capacityBytes),
+      offset: new Uint32Array(this.capacityPackets),
+      capturedLength: new Uint32Array(this.capacityPackets),
+      wireLength: new Uint32Array(this.capacityPackets),
+      timestampMicros: new Float64Array(this.capacityPackets),
+      linkType: new Uint16Array(this.capacityPackets),
+    };
+  }
+
+  /** Counters so far. */
+  stats(): PacketRingStats {
+    return { ...this.#stats, heldPackets: this.#held };
+  }
+
+  /** Copies a batch into the ring (a batch larger than the ring is kept in ring-sized parts). */
+  keep(batch: PacketBatch): void {
+    const n = batch.count;
+    if (n === 0) return;
+    this.#stats.batches++;
+    let from = 0;
+    // Split into runs whose byte span fits a quarter of the ring, so one
+    // oversized batch never evicts everything in one go.
+    const limit = this.capacityBytes >> 2;
+    while (from < n) {
+      let lo = batch.offset[from];
+      let hi = lo + batch.capturedLength[from];
+      let to = from + 1;
+      while (to < n && to - from < this.capacityPackets >> 2) {
+        const start = batch.offset[to];
+        const end = start + batch.capturedLength[to];
+        const newLo = Math.min(lo, start);
+        const newHi = Math.max(hi, end);
+        if (newHi - newLo > limit) break;
+        lo = newLo;
+        hi = newHi;
+        to++;
+      }
+      if (hi - lo > limit) {
+        // A single packet larger than a quarter of the ring: not kept.
+        this.#stats.skippedPackets++;
+      } else {
+        this.#keepRun(batch, from, to, lo, hi);
+      }
+      from = to;
+    }
+  }
+
+  #keepRun(batch: PacketBatch, from: number, to: number, lo: number, hi: number): void {
+    const count = to - from;
+    const bytes = hi - lo;
+    const oldHead = this.#dataHead;
+    const wraps = oldHead + bytes > this.capacityBytes;
+    const start = wraps ? 0 : oldHead;
+    // Evict the oldest batches whose bytes or slots the new run needs. On a
+    // wrap the oldest are the previous lap's remnants past the old head: they go first.
+    while (this.#firstBatch < this.#batches.length) {
+      const b = this.#firstBatch;
+      const dataStart = this.#batches[b + 2];
+      const dataEnd = dataStart + this.#batches[b + 3];
+      const overlaps = dataStart < start + bytes && start < dataEnd;
+      const pastWrap = wraps && dataStart >= oldHead;
+      if (!overlaps && !pastWrap && this.#held + count <= this.capacityPackets) break;
+      this.#held -= this.#batches[b + 1];
+      this.#firstBatch += 4;
+    }
+    if (this.#firstBatch > 4096) {
+      this.#batches = this.#batches.slice(this.#firstBatch);
+      this.#firstBatch = 0;
+    }
+    const view = this.#view;
+    view.data.set(batch.data.subarray(lo, hi), start);
+    const firstSlot = this.#nextSlot;
+    let slot = firstSlot;
+    for (let i = from; i < to; i++) {
+      view.offset[slot] = start + (batch.offset[i] - lo);
+      view.capturedLength[slot] = batch.capturedLength[i];
+      view.wireLength[slot] = batch.wireLength[i];
+      view.timestampMicros[slot] = batch.timestampMicros[i];
+      view.linkType[slot] = batch.linkType[i];
+      this.#stats.bytes += batch.capturedLength[i];
+      if (++slot === this.capacityPackets) slot = 0;
+    }
+    this.#nextSlot = slot;
+    this.#held += count;
+    this.#stats.packets += count;
+    this.#dataHead = start + bytes;
+    this.#batches.push(firstSlot, count, start, bytes);
+  }
+
+  /** Passes batches through, keeping each one first. */
+  async *tap(source: AsyncIterable<PacketBatch>): AsyncGenerator<PacketBatch> {
+    for await (const batch of source) {
+      this.keep(batch);
+      yield batch;
+    }
+  }
+
+  /**
+   * One pass over the ring for a set of alerts: for each, the packets between
+   * its two hosts within its flow times (plus slack), oldest first, as a pcap
+   * (null when the ring holds none of them any more).
+   */
+  evidence(requests: readonly EvidenceRequest[], limits: EvidenceLimits = {}): (
+    EvidencePcap | null
+  )[] {
+    const maxBytes = limits.maxBytes ?? 1024 * 1024;
+    const maxPackets = limits.maxPackets ?? 10_000;
+    const slackMicros = (limits.slackSeconds ?? 1) * 1e6;
+    interface Wanted {
+      a: Uint8Array;
+      b: Uint8Array;
+      from: number;
+      to: number;
+      slots: number[];
+      bytes: number;
+      truncated: number;
+      linkType: number;
+    }
+    const wanted: (Wanted | null)[] = requests.map((r) => {
+      const a = parseAddress(r.src_ip);
+      const b = parseAddress(r.dest_ip);
+      const start = Date.parse(r.flow.start) * 1000;
+      const end = Date.parse(r.flow.end) * 1000;
+      if (!a || !b || !Number.isFinite(start) || !Number.isFinite(end)) return null;
+      return {
+        a,
+        b,
+        from: start - slackMicros,
+        to: end + slackMicros,
+        slots: [],
+        bytes: 24,
+        truncated: 0,
+        linkType: -1,
+      };
+    });
+    const byPair = new Map<number, Wanted[]>();
+    for (const w of wanted) {
+      if (!w) continue;
+      const key = (hashAddress(w.a) ^ hashAddress(w.b)) >>> 0;
+      const list = byPair.get(key);
+      if (list) list.push(w);
+      else byPair.set(key, [w]);
+    }
+    if (byPair.size > 0 && this.#held > 0) {
+      const decoded = new DecodedPacket();
+      const view = this.#view;
+      let slot = (this.#nextSlot - this.#held + this.capacityPackets) % this.capacityPackets;
+      for (let k = 0; k < this.#held; k++) {
+        if (decodePacket(view, slot, decoded) === 0) {
+          const key = (hashAddress(decoded.srcWords) ^ hashAddress(decoded.dstWords)) >>> 0;
+          const list = byPair.get(key);
+          if (list) {
+            const t = view.timestampMicros[slot];
+            for (const w of list) {
+              if (t < w.from || t > w.to) continue;
+              const forward = sameAddress(decoded.srcAddr, w.a) &&
+                sameAddress(decoded.dstAddr, w.b);
+              const backward = sameAddress(decoded.srcAddr, w.b) &&
+                sameAddress(decoded.dstAddr, w.a);
+              if (!forward && !backward) continue;
+              if (w.linkType === -1) w.linkType = view.linkType[slot];
+              const size = 16 + view.capturedLength[slot];
+              if (
+                view.linkType[slot] !== w.linkType || w.slots.length >= maxPackets ||
+                w.bytes + size > maxBytes
+              ) {
+                w.truncated++;
+                continue;
+              }
+              w.slots.push(slot);
+              w.bytes += size;
+            }
+          }
+        }
+        if (++slot === this.capacityPackets) slot = 0;
+      }
+    }
+    return wanted.map((w) => {
+      if (!w || w.slots.length === 0) return null;
+      const view = this.#view;
+      const packets: PacketToWrite[] = w.slots.map((s) => ({
+        data: view.data.subarray(view.offset[s], view.offset[s] + view.capturedLength[s]),
+        timestampMicros: view.timestampMicros[s],
+        wireLength: view.wireLength[s],
+      }));
+      return {
+        pcap: encodePcap(packets, { linkType: w.linkType }),
+        packets: packets.length,
+        truncatedPackets: w.truncated,
+      };
+    });
+  }
+}

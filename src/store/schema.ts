@@ -1,0 +1,112 @@
+/**
+ * The SQLite store's schema: alerts (main EVE fields as columns, the whole
+ * JSON, where the alert came from and its triage state), evidence pcaps,
+ * suppressions, per-minute traffic and the sensors' last status. Tables are
+ * created if missing and older stores gain the new columns, so a store
+ * written by an earlier sensor opens as is.
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY,
+  timestamp TEXT NOT NULL,
+  src_ip TEXT NOT NULL,
+  src_port INTEGER NOT NULL,
+  dest_ip TEXT NOT NULL,
+  dest_port INTEGER NOT NULL,
+  proto TEXT NOT NULL,
+  community_id TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  class TEXT NOT NULL,
+  name TEXT NOT NULL,
+  score REAL NOT NULL,
+  threshold REAL NOT NULL,
+  model TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  pkts_toserver INTEGER NOT NULL,
+  pkts_toclient INTEGER NOT NULL,
+  bytes_toserver REAL NOT NULL,
+  bytes_toclient REAL NOT NULL,
+  flow_start TEXT NOT NULL,
+  flow_end TEXT NOT NULL,
+  window_start TEXT NOT NULL,
+  window_end TEXT NOT NULL,
+  eve TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS traffic_minutes (
+  minute TEXT PRIMARY KEY,
+  flows INTEGER NOT NULL,
+  packets INTEGER NOT NULL,
+  bytes REAL NOT NULL,
+  benign_flows INTEGER NOT NULL,
+  known_flows INTEGER NOT NULL,
+  unknown_flows INTEGER NOT NULL,
+  alerts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evidence (
+  alert_id INTEGER PRIMARY KEY REFERENCES alerts (id) ON DELETE CASCADE,
+  packets INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  pcap BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+  id INTEGER PRIMARY KEY,
+  class TEXT,
+  src_ip TEXT,
+  dest_ip TEXT,
+  reason TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  expires_at TEXT
+);
+CREATE TABLE IF NOT EXISTS sensor_status (
+  sensor TEXT PRIMARY KEY,
+  updated_at TEXT NOT NULL,
+  status TEXT NOT NULL
+);
+`;
+
+// Columns added after the first release of the store: name -> definition.
+const ADDED_ALERT_COLUMNS: Record<string, string> = {
+  source: "TEXT NOT NULL DEFAULT 'sensor'",
+  status: "TEXT NOT NULL DEFAULT 'new'",
+  status_at: "TEXT",
+};
+
+// One index per filter the console offers, plus the (source, id) pair the
+// upload views page through.
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts (timestamp);
+CREATE INDEX IF NOT EXISTS alerts_src_ip ON alerts (src_ip);
+CREATE INDEX IF NOT EXISTS alerts_dest_ip ON alerts (dest_ip);
+CREATE INDEX IF NOT EXISTS alerts_class ON alerts (class);
+CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity, timestamp);
+CREATE INDEX IF NOT EXISTS alerts_source ON alerts (source, id);
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
+CREATE INDEX IF NOT EXISTS suppressions_expires ON suppressions (expires_at);
+`;
+
+/** Creates missing tables, columns and indexes. Safe to run on every open. */
+export function migrateStore(db: DatabaseSync): void {
+  // A sensor and a server opening the same new store at once: one migrates, the other waits.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    migrateInTransaction(db);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function migrateInTransaction(db: DatabaseSync): void {
+  db.exec(TABLES);
+  const present = new Set(
+    (db.prepare("PRAGMA table_info(alerts)").all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const [name, definition] of Object.entries(ADDED_ALERT_COLUMNS)) {
+    if (!present.has(name)) db.exec(`ALTER TABLE alerts ADD COLUMN ${name} ${definition}`);
+  }
+  db.exec(INDEXES);
+}
