@@ -1,0 +1,60 @@
+/**
+ * Every notification target of a run behind one AlertSink. `update` swaps
+ * the set of targets (SIGHUP): targets still listed keep their queue and
+ * spool, new ones start, dropped ones deliver what they can and spool the
+ * rest.
+ */
+import type { AlertSink } from "../alert/sinks/sink.ts";
+import {
+  createNotifier,
+  type Notifier,
+  type NotifierOptions,
+  type NotifierStats,
+} from "./notifier.ts";
+import { parseNotifyTarget } from "./target.ts";
+
+/** The notifiers of a run, as one sink. */
+export interface NotifyHub extends AlertSink {
+  /** Replaces the targets with `urls` (parsed first: a bad URL changes nothing and throws). */
+  update(urls: readonly string[]): Promise<{ added: string[]; removed: string[]; kept: string[] }>;
+  /** Counters of every current target. */
+  stats(): NotifierStats[];
+}
+
+/** Starts a notifier per URL (each URL is checked before any starts). */
+export async function createNotifyHub(
+  urls: readonly string[],
+  options: NotifierOptions,
+): Promise<NotifyHub> {
+  let notifiers = new Map<string, Notifier>();
+  async function update(next: readonly string[]) {
+    const targets = next.map(parseNotifyTarget);
+    const fresh = new Map<string, Notifier>();
+    const added: string[] = [];
+    const kept: string[] = [];
+    for (const target of targets) {
+      if (fresh.has(target.url)) continue;
+      const existing = notifiers.get(target.url);
+      if (existing) kept.push(target.label);
+      else added.push(target.label);
+      fresh.set(target.url, existing ?? await createNotifier(target, options));
+    }
+    const gone = [...notifiers.entries()].filter(([url]) => !fresh.has(url));
+    notifiers = fresh;
+    await Promise.all(gone.map(([, n]) => n.close()));
+    return { added, removed: gone.map(([, n]) => n.target.label), kept };
+  }
+  await update(urls);
+  return {
+    name: "notify",
+    update,
+    write(alerts) {
+      for (const notifier of notifiers.values()) notifier.write(alerts);
+    },
+    flush: () => Promise.resolve(),
+    async close() {
+      await Promise.all([...notifiers.values()].map((n) => n.close()));
+    },
+    stats: () => [...notifiers.values()].map((n) => n.stats()),
+  };
+}
