@@ -18,7 +18,9 @@
  * - Evaluation: {@link crossValidate} (stratified k-fold), metrics
  *   ({@link classificationReport}, {@link rocAuc}), {@link tpeSearch} for `--tune`.
  * - {@link trainBundle} does all of it and writes the bundle (see
- *   src/inference/bundle.ts).
+ *   src/inference/bundle.ts), in stages that also run on their own
+ *   (./stages/mod.ts: classifier, anomaly fit, calibration, class profiles,
+ *   anomaly export, bundle.json assembly).
  */
 export {
   classCounts,
@@ -70,10 +72,10 @@ export { crossValidate, type CrossValidationResult } from "./cross_validation.ts
 export { GBDT_SEARCH_SPACE, type ParameterRange, tpeSearch, type Trial } from "./tune.ts";
 export {
   DEFAULT_TRAIN_OPTIONS,
-  INPUT_NAME,
   trainBundle,
   type TrainBundleOptions,
   type TrainBundleSummary,
 } from "./pipeline.ts";
+export * from "./stages/mod.ts";
 export { type ProgressReporter, stderrProgress } from "./progress.ts";
 export { Random } from "./random.ts";

@@ -88,7 +88,7 @@ export interface AnomalyScores {
   autoencoder: Float32Array;
 }
 
-/** Trains on benign raw rows (`rows x cols`). */
+/** Trains on benign raw rows (`rows x cols`): {@link fitAnomalyModels}, then {@link calibrateAnomalyDetector}. */
 export function trainAnomalyDetector(
   x: Float32Array,
   rows: number,
@@ -96,6 +96,36 @@ export function trainAnomalyDetector(
   options: Partial<AnomalyTrainingOptions> = {},
   progress?: (stage: string, done: number, total: number) => void,
 ): AnomalyDetector {
+  const targetFpr = options.targetFpr ?? DEFAULT_ANOMALY_OPTIONS.targetFpr;
+  const fitted = fitAnomalyModels(x, rows, cols, options, progress);
+  return calibrateAnomalyDetector(
+    fitted.detector,
+    fitted.calibrationX,
+    fitted.detector.calibrationRows,
+    targetFpr,
+  );
+}
+
+/** Anomaly models fitted but not yet calibrated, and the benign rows kept back to calibrate them. */
+export interface FittedAnomalyModels {
+  /** Thresholds are placeholders (1) until {@link calibrateAnomalyDetector}. */
+  detector: AnomalyDetector;
+  /** The held-out benign rows (`detector.calibrationRows x cols`), never seen by the fit. */
+  calibrationX: Float32Array;
+}
+
+/**
+ * Fits the scaling, the isolation forest and the autoencoder on a random
+ * `1 - calibrationFraction` of the benign rows and keeps the rest back for
+ * calibration.
+ */
+export function fitAnomalyModels(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  options: Partial<AnomalyTrainingOptions> = {},
+  progress?: (stage: string, done: number, total: number) => void,
+): FittedAnomalyModels {
   const o = { ...DEFAULT_ANOMALY_OPTIONS, ...options };
   const rng = new Random(o.seed);
   if (rows < 20) throw new Error(`anomaly detector needs at least 20 benign rows, got ${rows}`);
@@ -109,7 +139,7 @@ export function trainAnomalyDetector(
     return out;
   };
   const trainX = gather(trainIdx);
-  const calX = gather(calIdx);
+  const calibrationX = gather(calIdx);
   const scaling = fitRobustScaling(trainX, trainIdx.length, cols);
   progress?.("isolation forest", 0, 1);
   const forest = trainIsolationForest(trainX, trainIdx.length, cols, scaling, rng, o.forest);
@@ -127,7 +157,7 @@ export function trainAnomalyDetector(
     o.autoencoder,
     (e, total) => progress?.("autoencoder epoch", e, total),
   );
-  const partial: AnomalyDetector = {
+  const detector: AnomalyDetector = {
     cols,
     scaling,
     forest,
@@ -146,16 +176,40 @@ export function trainAnomalyDetector(
     trainingRows: trainIdx.length,
     calibrationRows,
   };
-  const cal = anomalyScores(partial, calX, calibrationRows);
-  partial.thresholds.isolationForest = thresholdForFpr(cal.isolationForest, o.targetFpr);
-  partial.thresholds.autoencoder = Math.max(thresholdForFpr(cal.autoencoder, o.targetFpr), 1e-12);
-  const combined = anomalyScores(partial, calX, calibrationRows).score;
-  partial.thresholds.combined = thresholdForFpr(combined, o.targetFpr);
+  return { detector, calibrationX };
+}
+
+/**
+ * Sets every threshold of `detector` on benign rows it was not fitted on:
+ * each part's to `targetFpr`, then the combined score's, then the strong
+ * threshold (see threshold.ts). Returns a calibrated copy; the models are
+ * shared, not copied. Usable alone to re-threshold on new benign traffic.
+ */
+export function calibrateAnomalyDetector(
+  detector: AnomalyDetector,
+  x: Float32Array,
+  rows: number,
+  targetFpr: number,
+): AnomalyDetector {
+  const calibrated: AnomalyDetector = {
+    ...detector,
+    thresholds: { isolationForest: 1, autoencoder: 1, combined: 1 },
+    targetFpr,
+    calibrationRows: rows,
+  };
+  const parts = anomalyScores(calibrated, x, rows);
+  calibrated.thresholds.isolationForest = thresholdForFpr(parts.isolationForest, targetFpr);
+  calibrated.thresholds.autoencoder = Math.max(
+    thresholdForFpr(parts.autoencoder, targetFpr),
+    1e-12,
+  );
+  const combined = anomalyScores(calibrated, x, rows).score;
+  calibrated.thresholds.combined = thresholdForFpr(combined, targetFpr);
   let above = 0;
-  for (const s of combined) if (s > partial.thresholds.combined) above++;
-  partial.calibratedFpr = above / calibrationRows;
-  partial.strong = strongThresholdForFpr(combined, o.targetFpr);
-  return partial;
+  for (const s of combined) if (s > calibrated.thresholds.combined) above++;
+  calibrated.calibratedFpr = above / rows;
+  calibrated.strong = strongThresholdForFpr(combined, targetFpr);
+  return calibrated;
 }
 
 /** Scores raw rows in TypeScript (what the ONNX graph computes). */

@@ -6,8 +6,11 @@ export {
   type AnomalyScores,
   anomalyScores,
   type AnomalyTrainingOptions,
+  calibrateAnomalyDetector,
   COMBINATION_DESCRIPTION,
   DEFAULT_ANOMALY_OPTIONS,
+  fitAnomalyModels,
+  type FittedAnomalyModels,
   trainAnomalyDetector,
 } from "./detector.ts";
 export { fitRobustScaling } from "./robust_scaling.ts";
