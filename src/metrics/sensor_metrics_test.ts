@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { SensorMetrics } from "./sensor_metrics.ts";
+import { sampleAlert } from "../notify/test_alerts.ts";
+import { createPacketBatch } from "../capture/mod.ts";
+
+/** True when `name` runs from PATH. */
+function toolAvailable(name: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const havePromtool = toolAvailable("promtool");
+if (!havePromtool) {
+  console.log("skipping promtool check: promtool missing (Debian package prometheus)");
+}
+
+async function promtoolCheck(text: string): Promise<string> {
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
+  return dec.decode(out.stdout) + dec.decode(out.stderr);
+}
+
+Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, handler", async () => {
+  const metrics = new SensorMetrics({
+    notify: () => [{
+      target: "http://127.0.0.1:1",
+      kind: "webhook",
+      sent: 2,
+      failures: 5,
+      rejected: 0,
+      belowSeverity: 0,
+      heldBack: 1,
+      digests: 1,
+      queued: 0,
+      spooled: 3,
+      spoolSize: 3,
+      spoolDropped: 0,
+      down: true,
+    }],
+  });
+  const sink = metrics.alertSink();
+  await sink.write([sampleAlert(1, 1), sampleAlert(2, 1), sampleAlert(3, 3)]);
+  metrics.observeBatch(100, 12);
+  const batch = createPacketBatch(4, 64);
+  batch.count = 3;
+  batch.wireLength.set([60, 1500, 40]);
+  async function* one() {
+    yield batch;
+  }
+  for await (const _ of metrics.countBytes(one())) { /* counted on the way */ }
+  metrics.setModel("models/default");
+  const handler = metrics.handler();
+  const response = handler(new Request("http://x/metrics"));
+  assert.match(response.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  assert.match(text, /^ids_sensor_alerts_total\{class="ssh-brute-force",severity="1"\} 2$/m);
+  assert.match(text, /^ids_sensor_alerts_total\{class="ssh-brute-force",severity="3"\} 1$/m);
+  assert.match(text, /^ids_sensor_bytes_total 1600$/m);
+  assert.match(text, /^ids_sensor_inference_batch_flows_count 1$/m);
+  assert.match(text, /^ids_sensor_inference_latency_seconds_sum 0\.012$/m);
+  assert.match(
+    text,
+    /^ids_sensor_notify_spool_messages\{target="http:\/\/127\.0\.0\.1:1",kind="webhook"\} 3$/m,
+  );
+  assert.match(text, /^ids_sensor_notify_target_up\{[^}]*\} 0$/m);
+  assert.equal(handler(new Request("http://x/other")).status, 404);
+  assert.equal(handler(new Request("http://x/metrics", { method: "POST" })).status, 405);
+  if (havePromtool) {
+    const lint = await promtoolCheck(text);
+    assert.equal(lint.trim(), "", lint);
+  }
+});
