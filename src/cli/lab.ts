@@ -41,6 +41,13 @@ export function registerLab(program: Command) {
       positiveNumber("--intensity"),
       1,
     )
+    .addOption(
+      new Option(
+        "--personas <set>",
+        "benign clients: office (the bundled model's training world) or other (other tools " +
+          "and habits, for measuring false alerts on traffic never trained on)",
+      ).choices(["office", "other"] as const).default("office" as const),
+    )
     .option("--snaplen <bytes>", "bytes kept per packet", positiveNumber("--snaplen"), 256)
     .option("--no-install", "never apt-get install missing tools; fail listing them")
     .option("--list", "list scenarios and exit")
@@ -62,6 +69,7 @@ export function registerLab(program: Command) {
           outDir: opts.out,
           seed: opts.seed,
           intensity: opts.intensity,
+          personas: opts.personas,
           snaplen: Math.floor(opts.snaplen),
           install: opts.install,
         });

@@ -1,10 +1,18 @@
 /**
  * Benign office traffic: each client loops until the deadline, picking an
  * activity by weight (browsing, downloads, API polling, DNS lookups, SSH
- * sessions, Redis use, iperf3 bulk transfers, logging in to the staff area)
- * and pausing between them with think times and occasional long idle gaps.
- * Every choice comes from the seed.
+ * sessions, Redis use, iperf3 bulk transfers, logging in to the staff area,
+ * and the wider world of benign_protocols.ts: HTTPS/HTTP/2, a real browser,
+ * dig, ping and traceroute, mail, database, file sharing, NTP, idle sessions,
+ * large transfers, discovery chatter) and pausing between them with think
+ * times and occasional long idle gaps. Every choice comes from the seed.
+ *
+ * Two sets of personas: `office` (what the bundled model trains on) and
+ * `other` (clients with other habits and tools: one connection per request,
+ * wget, many dig queries, parallel iperf3 streams, other rates), kept for
+ * measuring false alerts on benign traffic the model never saw.
  */
+import * as protocols from "./benign_protocols.ts";
 import type { ProcessGroup } from "./process_group.ts";
 import type { SeededRandom } from "./seeded_random.ts";
 import type { LabHost } from "./topology.ts";
@@ -21,6 +29,21 @@ export const BENIGN_ACTIVITIES = [
   "redis",
   "bulk",
   "staff-login",
+  "https",
+  "browser",
+  "dig",
+  "ping-trace",
+  "mail",
+  "database",
+  "file-share",
+  "ntp",
+  "idle-session",
+  "large-transfer",
+  "discovery",
+  // Habits of the `other` clients only.
+  "browse-each",
+  "wget-mirror",
+  "iperf-parallel",
 ] as const;
 export type BenignActivity = typeof BENIGN_ACTIVITIES[number];
 
@@ -38,7 +61,14 @@ export interface BenignContext {
   counts: Record<string, number>;
   /** Resolves when the run is being cancelled. */
   cancelled: () => boolean;
+  /** Which persona set drives the clients (default `office`). */
+  personas?: PersonaSet;
 }
+
+/** The persona sets: `office` trains the bundled model; `other` never does. */
+export type PersonaSet = "office" | "other";
+
+type Weights = Partial<Record<BenignActivity, number>>;
 
 const USER_AGENTS = [
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
@@ -58,42 +88,108 @@ const SSH_COMMANDS = [
   "date; who -b",
 ];
 
-/** Weights per client persona, so clients differ. */
-const PERSONAS: Record<BenignActivity, number>[] = [
-  // Office worker: mostly web.
+/** Weights per client persona, so clients differ (one persona per client, in order). */
+const OFFICE_PERSONAS: Weights[] = [
+  // Office worker: mostly web, some mail and files.
   {
-    browse: 6,
+    browse: 5,
+    https: 3,
+    browser: 1,
     download: 1.5,
     "api-poll": 1,
     dns: 2,
+    dig: 0.5,
     ssh: 0.5,
     redis: 0.5,
     bulk: 0.3,
     "staff-login": 1,
+    mail: 1.5,
+    "file-share": 1,
+    "ping-trace": 0.3,
+    discovery: 0.8,
+    ntp: 0.3,
   },
-  // Developer / admin: SSH, Redis, API.
+  // Developer / admin: SSH, Redis, API, database, dig, traceroute.
   {
-    browse: 2,
+    browse: 1.5,
+    https: 1.5,
     download: 1,
     "api-poll": 3,
-    dns: 1.5,
+    dns: 1,
+    dig: 1.5,
     ssh: 3,
+    "idle-session": 0.6,
     redis: 2.5,
+    database: 2,
     bulk: 0.8,
     "staff-login": 0.5,
+    "ping-trace": 1,
+    ntp: 0.5,
+    discovery: 0.4,
   },
-  // Dashboard machine + backups: polling and bulk.
+  // Dashboard machine + backups: polling, bulk, large transfers, NTP.
   {
-    browse: 2,
+    browse: 1.5,
+    https: 2,
     download: 2,
     "api-poll": 4,
     dns: 1,
     ssh: 1,
     redis: 1.5,
     bulk: 1.2,
+    "large-transfer": 1,
+    "file-share": 1.5,
+    database: 1,
     "staff-login": 0.3,
+    ntp: 1,
+    discovery: 0.5,
+  },
+  // Laptop with a real browser: Chromium, HTTPS, mail, discovery chatter.
+  {
+    browser: 3,
+    https: 3,
+    browse: 1,
+    mail: 2,
+    dig: 0.5,
+    dns: 1,
+    "file-share": 0.8,
+    discovery: 1.5,
+    "ping-trace": 0.5,
+    "idle-session": 0.3,
+    ntp: 0.4,
+  },
+  // Back-office server: database, mail relay, file sync, long sessions.
+  {
+    database: 3,
+    mail: 2,
+    "file-share": 2,
+    "large-transfer": 0.8,
+    "idle-session": 0.8,
+    ssh: 1,
+    dig: 1,
+    https: 1,
+    ntp: 0.8,
+    "ping-trace": 0.4,
+    bulk: 0.5,
   },
 ];
+
+/** Clients unlike the office ones: other tools, other habits, other rates. */
+const OTHER_PERSONAS: Weights[] = [
+  // A script user: curl with one connection per request, many dig queries.
+  { "browse-each": 5, dig: 4, "api-poll": 1, ssh: 1, https: 1 },
+  // A mirror job: wget fetching pages recursively, parallel iperf3 streams.
+  { "wget-mirror": 3, "iperf-parallel": 2, "large-transfer": 1, dig: 1 },
+  // An admin hopping between hosts: short SSH commands, ping, traceroute, dig.
+  { ssh: 4, "ping-trace": 3, dig: 2, "idle-session": 1, "browse-each": 1 },
+  // A heavy browser user.
+  { browser: 3, "browse-each": 2, https: 2, mail: 1, discovery: 1 },
+  // A quiet IoT-like device: NTP, discovery, the odd API call.
+  { ntp: 3, discovery: 3, "api-poll": 1, dig: 1 },
+];
+
+/** Mean think time between activities, ms, per persona set (other clients are busier). */
+const THINK_MS: Record<PersonaSet, number> = { office: 1200, other: 700 };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -117,7 +213,9 @@ export async function runBenignClient(
   ctx: BenignContext,
   rng: SeededRandom,
 ): Promise<void> {
-  const persona = PERSONAS[personaIndex % PERSONAS.length];
+  const set = ctx.personas ?? "office";
+  const personas = set === "office" ? OFFICE_PERSONAS : OTHER_PERSONAS;
+  const persona = personas[personaIndex % personas.length] as Record<BenignActivity, number>;
   const ns = client.namespace;
   const { access, intensity } = ctx;
   const site = access.site;
@@ -130,6 +228,17 @@ export async function runBenignClient(
     ctx.counts[activity] = (ctx.counts[activity] ?? 0) + 1;
     const limit = Math.min(remaining - 0.5, 20);
     const opts = { timeoutSeconds: limit, cwd: ctx.workDir };
+    const activityContext: protocols.ActivityContext = {
+      group: ctx.group,
+      access,
+      client,
+      rng,
+      opts,
+      intensity,
+      deadlineMs: ctx.deadlineMs,
+      workDir: ctx.workDir,
+      cancelled: ctx.cancelled,
+    };
     switch (activity) {
       case "browse": {
         const host = rng.next() < 0.7 ? "www.office.lab" : "wiki.office.lab";
@@ -284,9 +393,94 @@ export async function runBenignClient(
         ], opts);
         break;
       }
+      case "https":
+        await protocols.https(activityContext);
+        break;
+      case "browser":
+        await protocols.browser(activityContext);
+        break;
+      case "dig":
+        await protocols.dig(activityContext);
+        break;
+      case "ping-trace":
+        await protocols.pingTrace(activityContext);
+        break;
+      case "mail":
+        await protocols.mail(activityContext);
+        break;
+      case "database":
+        await protocols.database(activityContext);
+        break;
+      case "file-share":
+        await protocols.fileShare(activityContext);
+        break;
+      case "ntp":
+        await protocols.ntp(activityContext);
+        break;
+      case "idle-session":
+        await protocols.idleSession(activityContext);
+        break;
+      case "large-transfer":
+        await protocols.largeTransfer(activityContext);
+        break;
+      case "discovery":
+        await protocols.discovery(activityContext);
+        break;
+      case "browse-each": {
+        // One curl (one TCP connection, no keep-alive) per URL, HTTP/1.0 now and then.
+        const urls = [rng.pick(site.wwwPages), ...site.assets.slice(0, rng.int(0, 4))];
+        for (const url of urls) {
+          if (ctx.cancelled() || Date.now() > ctx.deadlineMs - 1000) break;
+          await ctx.group.runIn(ns, [
+            ...curlArgs(rng, 5),
+            ...(rng.next() < 0.3 ? ["-0"] : []),
+            "-o",
+            "/dev/null",
+            `http://${VICTIM.ip}${url}`,
+          ], opts);
+          await sleep(rng.between(20, 400));
+        }
+        break;
+      }
+      case "wget-mirror":
+        await ctx.group.runIn(ns, [
+          "wget",
+          "-q",
+          "-r",
+          "-l",
+          "1",
+          "--delete-after",
+          "-P",
+          `${ctx.workDir}/wget-${client.name}`,
+          "-T",
+          "5",
+          "--limit-rate",
+          `${Math.max(100, Math.round(rng.between(300, 3000) * intensity))}k`,
+          `http://${rng.pick(["www", "wiki"])}.office.lab/`,
+        ], opts);
+        break;
+      case "iperf-parallel":
+        await ctx.group.runIn(ns, [
+          "iperf3",
+          "-c",
+          VICTIM.ip,
+          "-p",
+          `${rng.pick(VICTIM_PORTS.iperf)}`,
+          "-P",
+          `${rng.int(2, 4)}`,
+          "-t",
+          `${rng.int(2, 5)}`,
+          "-b",
+          `${Math.max(1, Math.round(rng.between(2, 10) * intensity))}M`,
+          "--connect-timeout",
+          "3000",
+        ], opts);
+        break;
     }
     // Think time; now and then a long idle gap (meeting, coffee).
-    const idle = rng.next() < 0.12 ? rng.between(4000, 10000) : rng.exponential(1200 / intensity);
+    const idle = rng.next() < 0.12
+      ? rng.between(4000, 10000)
+      : rng.exponential(THINK_MS[set] / intensity);
     await sleep(Math.min(idle, ctx.deadlineMs - Date.now()));
   }
 }

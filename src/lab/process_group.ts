@@ -22,6 +22,8 @@ export interface SpawnOptions {
   collectOutput?: boolean;
   /** Feed this text on stdin. */
   stdin?: string;
+  /** Extra environment variables (passwords for clients that read them there). */
+  env?: Record<string, string>;
 }
 
 /** Runs a command to completion outside any namespace and returns its output. */
@@ -80,6 +82,7 @@ export class ProcessGroup {
     const child = new Deno.Command(full[0], {
       args: full.slice(1),
       cwd: options.cwd,
+      env: options.env,
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: output,
       stderr: output,

@@ -7,13 +7,15 @@
  */
 import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
 import { type AttackWindow, formatAttackWindows } from "../label/mod.ts";
-import { runBenignClient } from "./benign.ts";
+import { type PersonaSet, runBenignClient } from "./benign.ts";
+import { startAvahi, startDhcpClient } from "./network_services.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { findScenario, type PlannedAttack } from "./scenarios.ts";
 import { SeededRandom } from "./seeded_random.ts";
 import { ensureTools, isRoot, missingTools, packagesFor, toolVersions } from "./tools.ts";
 import {
   acquireLabLock,
+  assertNoDefaultRoutes,
   BRIDGE,
   CLIENTS,
   createTopology,
@@ -39,6 +41,8 @@ export interface LabOptions {
   intensity?: number;
   /** Bytes kept of each packet (default 256: all headers plus the start of payloads). */
   snaplen?: number;
+  /** Benign client personas: `office` (default, the training world) or `other`. */
+  personas?: PersonaSet;
   /** Install missing Debian packages when root (default true). */
   install?: boolean;
   /** Progress lines (default: stderr). */
@@ -59,6 +63,7 @@ export interface LabManifest {
   scenario: string;
   seed: number;
   intensity: number;
+  personas: PersonaSet;
   snaplen: number;
   requestedSeconds: number;
   captureStart: number;
@@ -139,12 +144,23 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     await destroyTopology(); // A crashed run's leftovers.
     workDir = await Deno.makeTempDir({ prefix: LAB_PREFIX });
     await Deno.chmod(workDir, 0o755); // nginx workers (nobody) read the sites.
-    log(`scenario ${scenario.name}, ${options.seconds} s, seed ${seed}, intensity ${intensity}`);
+    log(
+      `scenario ${scenario.name}, ${options.seconds} s, seed ${seed}, intensity ${intensity}, ` +
+        `personas ${options.personas ?? "office"}`,
+    );
     await createTopology();
     const access = await prepareVictim(workDir, rng.fork("victim"));
     const lifetime = options.seconds + 60;
-    await startVictim(group, workDir, lifetime);
-    log("victim services up: nginx, sshd, dnsmasq, redis, iperf3");
+    await startVictim(group, workDir, lifetime, access);
+    // Client-side background chatter: mDNS responders and DHCP clients renewing leases.
+    for (const client of CLIENTS.slice(0, 3)) startAvahi(group, client, workDir, lifetime);
+    startDhcpClient(group, CLIENTS[0], workDir, lifetime, 4);
+    startDhcpClient(group, CLIENTS[3], workDir, lifetime, 4);
+    startDhcpClient(group, CLIENTS[1], workDir, lifetime, 6);
+    log(
+      "victim services up: nginx (HTTP/1.1, TLS, HTTP/2), sshd, dnsmasq (DNS, DHCP), redis, " +
+        "iperf3, radvd, chrony, avahi, postfix, dovecot, postgres, samba",
+    );
 
     const tcpdump = group.spawnIn(TAP_NAMESPACE, [
       "tcpdump",
@@ -160,7 +176,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       "root",
       "-B",
       "8192",
-      "ip or arp",
+      "ip or ip6 or arp",
     ], { timeoutSeconds: lifetime, collectOutput: true });
     await waitForCaptureHeader(capturePath, tcpdump.done);
     await sleep(300);
@@ -170,7 +186,17 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
 
     const counts: Record<string, number> = {};
     const cancelled = () => interrupted !== undefined;
-    const benignCtx = { group, access, deadlineMs, intensity, workDir, counts, cancelled };
+    const personas = options.personas ?? "office";
+    const benignCtx = {
+      group,
+      access,
+      deadlineMs,
+      intensity,
+      workDir,
+      counts,
+      cancelled,
+      personas,
+    };
     const clients = CLIENTS.map((client, i) =>
       runBenignClient(client, i, benignCtx, rng.fork(`client-${client.name}`)).catch((error) => {
         if (!cancelled()) throw error;
@@ -197,6 +223,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     }
     if (interrupted) throw new Error(`interrupted by ${interrupted}`);
 
+    await assertNoDefaultRoutes(); // Router advertisements must not have added one.
     await sleep(1000); // Late replies and FINs reach the capture.
     const tcpdumpResult = await tcpdump.stop();
     const captureEnd = Date.now() / 1000;
@@ -213,6 +240,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       scenario: scenario.name,
       seed,
       intensity,
+      personas,
       snaplen,
       requestedSeconds: options.seconds,
       captureStart,

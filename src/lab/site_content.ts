@@ -27,12 +27,18 @@ const WORDS = (
   "contract supplier delivery warehouse payroll review draft final summary notes"
 ).split(" ");
 
-function htmlPage(rng: SeededRandom, title: string, bytes: number, links: string[]): string {
+function htmlPage(
+  rng: SeededRandom,
+  title: string,
+  bytes: number,
+  links: string[],
+  images: string[] = [],
+): string {
   const head = `<!doctype html><html><head><title>${title}</title>` +
     `<link rel="stylesheet" href="/static/app.css"><script src="/static/app.js"></script>` +
     `</head><body><h1>${title}</h1><nav>${
       links.map((l) => `<a href="${l}">${l}</a>`).join(" ")
-    }</nav>\n`;
+    }</nav>${images.map((src) => `<img src="${src}" alt="">`).join("")}\n`;
   let body = "";
   while (head.length + body.length < bytes) {
     const sentence = Array.from({ length: rng.int(6, 16) }, () => rng.pick(WORDS)).join(" ");
@@ -60,9 +66,13 @@ export async function writeSites(root: string, rng: SeededRandom): Promise<SiteC
   for (const page of wwwPages) {
     const file = page === "/" ? "index.html" : page.slice(1);
     const links = Array.from({ length: 6 }, () => rng.pick(wwwPages));
+    // A browser fetches these in parallel (several HTTP/1.1 connections, or HTTP/2 streams).
+    const images = Array.from({ length: rng.int(0, 4) }, () => `/img/photo-${rng.int(1, 6)}.jpg`);
     await Deno.writeTextFile(
       `${root}/www/${file}`,
-      htmlPage(rng, `Office ${page}`, rng.pick(pageSizes) * rng.between(0.7, 1.3), links),
+      htmlPage(rng, `Office ${page}`, rng.pick(pageSizes) * rng.between(0.7, 1.3), links, [
+        ...new Set(images),
+      ]),
     );
   }
   await Deno.writeTextFile(

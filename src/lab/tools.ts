@@ -26,16 +26,41 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   hydra: "hydra",
   timeout: "coreutils",
   getent: "libc-bin",
+  // The wider benign world: network chatter, TLS, mail, database, file sharing, a browser.
+  openssl: "openssl",
+  radvd: "radvd",
+  chronyd: "chrony",
+  "avahi-daemon": "avahi-daemon",
+  dhclient: "isc-dhcp-client",
+  postfix: "postfix",
+  dovecot: "dovecot-imapd",
+  "/usr/lib/dovecot/pop3": "dovecot-pop3d",
+  swaks: "swaks",
+  "/usr/lib/postgresql/15/bin/postgres": "postgresql-15",
+  psql: "postgresql-client",
+  pg_isready: "postgresql-client",
+  runuser: "util-linux",
+  smbd: "samba",
+  smbclient: "smbclient",
+  dig: "bind9-dnsutils",
+  traceroute: "traceroute",
+  ping: "iputils-ping",
+  rdisc6: "ndisc6",
+  socat: "socat",
+  wget: "wget",
+  chromium: "chromium",
 };
 
 const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /** Full path of an executable, or undefined. */
 export function findExecutable(name: string): string | undefined {
-  for (const dir of SEARCH_PATH) {
+  // Helpers outside PATH (dovecot's pop3, the PostgreSQL server) are listed by full path.
+  for (const dir of name.startsWith("/") ? [""] : SEARCH_PATH) {
     try {
-      const info = Deno.statSync(`${dir}/${name}`);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
+      const info = Deno.statSync(dir === "" ? name : `${dir}/${name}`);
+      const path = dir === "" ? name : `${dir}/${name}`;
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return path;
     } catch {
       // Not in this directory.
     }
@@ -60,8 +85,8 @@ export function packagesFor(tools: string[]): string[] {
 
 /**
  * Makes sure every tool is present. As root, installs what is missing with
- * apt-get (with a temporary policy-rc.d so nginx, sshd and redis do not start
- * as host services); otherwise throws a message naming the packages.
+ * apt-get (with a temporary policy-rc.d so nginx, sshd, redis, postfix,
+ * dovecot, samba, chrony, radvd and avahi do not start as host services); otherwise throws a message naming the packages.
  */
 export async function ensureTools(log: (line: string) => void): Promise<void> {
   const missing = missingTools();

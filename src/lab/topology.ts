@@ -2,17 +2,20 @@
  * The range's network: one namespace per host, each joined by a veth pair to
  * a bridge that lives in its own "tap" namespace, where the sensor captures.
  *
- *   idslab-victim    10.66.0.10  nginx, sshd, dnsmasq, redis, iperf3
- *   idslab-client1   10.66.0.21  benign office users
- *   idslab-client2   10.66.0.22
- *   idslab-client3   10.66.0.23
+ *   idslab-victim    10.66.0.10  fd66::10  the office server (web, mail, files, DNS, DHCP, NTP, ...)
+ *   idslab-client1   10.66.0.21  SLAAC     benign office users with different habits
+ *   idslab-client2   10.66.0.22  SLAAC
+ *   idslab-client3   10.66.0.23  SLAAC
+ *   idslab-client4   10.66.0.24  SLAAC
+ *   idslab-client5   10.66.0.25  SLAAC
  *   idslab-attacker1 10.66.0.66  attack tools
  *   idslab-attacker2 10.66.0.67
  *   idslab-tap       bridge labbr0 (no address), tcpdump listens here
  *
  * Safety: the addresses exist only inside these namespaces, no namespace has
- * a default route (only the connected /24), IPv6 is off, and nothing is
- * attached to the host's own interfaces. Every name starts with LAB_PREFIX so
+ * a default route, IPv4 or IPv6 (only the connected /24 and the ULA /64 and
+ * link-local routes; router advertisements carry a router lifetime of 0), and
+ * nothing is attached to the host's own interfaces. Every name starts with LAB_PREFIX so
  * a run can find and delete what a crashed run left behind.
  */
 import { run } from "./process_group.ts";
@@ -22,6 +25,9 @@ export const LAB_PREFIX = "idslab-";
 
 /** The lab subnet; never routed anywhere. */
 export const LAB_SUBNET = "10.66.0.0/24";
+
+/** The range's IPv6 unique-local prefix (a /64); never routed anywhere. */
+export const LAB_IPV6_PREFIX = "fd66::";
 
 /** Bridge name inside the tap namespace (what the sensor captures on). */
 export const BRIDGE = "labbr0";
@@ -53,12 +59,16 @@ export const HOSTS: readonly LabHost[] = [
   host("client1", "client", 21),
   host("client2", "client", 22),
   host("client3", "client", 23),
+  host("client4", "client", 24),
+  host("client5", "client", 25),
   host("attacker1", "attacker", 66),
   host("attacker2", "attacker", 67),
 ];
 
 /** The victim host. */
 export const VICTIM: LabHost = HOSTS[0];
+/** The victim's fixed IPv6 address (clients take theirs by SLAAC). */
+export const VICTIM_IPV6 = `${LAB_IPV6_PREFIX}10`;
 /** Benign clients. */
 export const CLIENTS: readonly LabHost[] = HOSTS.filter((h) => h.role === "client");
 /** Attackers. */
@@ -124,6 +134,7 @@ export async function createTopology(): Promise<void> {
   await ipNetns(TAP_NAMESPACE, "ip", "link", "add", BRIDGE, "type", "bridge");
   // Forward at once (no STP listening delay); a switch that ages out slowly.
   await ipNetns(TAP_NAMESPACE, "ip", "link", "set", BRIDGE, "type", "bridge", "forward_delay", "0");
+  // The bridge only forwards; it has no address of either family and sends nothing.
   await ipNetns(TAP_NAMESPACE, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
   await ipNetns(TAP_NAMESPACE, "ip", "link", "set", BRIDGE, "up");
 
@@ -131,8 +142,13 @@ export async function createTopology(): Promise<void> {
     const hostEnd = `labh${index}`;
     const bridgeEnd = `labp${index}`;
     await run(["ip", "netns", "add", h.namespace]);
-    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
-    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+    // IPv6 on: link-local addresses, neighbour discovery, MLD, SLAAC from the victim's radvd.
+    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0");
+    await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=0");
+    if (h.role === "victim") {
+      // radvd runs only on a router; nothing else is attached, so nothing is forwarded.
+      await ipNetns(h.namespace, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+    }
     await run(["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", bridgeEnd]);
     await run(["ip", "link", "set", hostEnd, "netns", h.namespace]);
     await run(["ip", "link", "set", bridgeEnd, "netns", TAP_NAMESPACE]);
@@ -140,6 +156,19 @@ export async function createTopology(): Promise<void> {
     await ipNetns(h.namespace, "ip", "link", "set", "lo", "up");
     // Only the connected /24: no default route, nothing leaves the range.
     await ipNetns(h.namespace, "ip", "addr", "add", `${h.ip}/24`, "dev", "eth0");
+    if (h.role === "victim") {
+      // A fixed address for the services (no duplicate detection: they bind at once).
+      await ipNetns(
+        h.namespace,
+        "ip",
+        "addr",
+        "add",
+        `${LAB_IPV6_PREFIX}${h.ip.split(".")[3]}/64`,
+        "dev",
+        "eth0",
+        "nodad",
+      );
+    }
     // Wire-sized packets: no TSO/GSO super-frames in the capture.
     await ipNetns(h.namespace, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "gro", "off");
     await ipNetns(h.namespace, "ip", "link", "set", "eth0", "up");
@@ -166,11 +195,23 @@ export async function createTopology(): Promise<void> {
   await assertNoDefaultRoutes();
 }
 
-/** Refuses to go on if any lab namespace has a default route. */
+/** Refuses to go on if any lab namespace has a default route (IPv4 or IPv6). */
 export async function assertNoDefaultRoutes(): Promise<void> {
   for (const ns of await listLabNamespaces()) {
-    const { stdout } = await run(["ip", "netns", "exec", ns, "ip", "route", "show", "default"]);
-    if (stdout.trim() !== "") throw new Error(`namespace ${ns} has a default route: ${stdout}`);
+    for (const family of ["-4", "-6"]) {
+      const { stdout } = await run([
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "ip",
+        family,
+        "route",
+        "show",
+        "default",
+      ]);
+      if (stdout.trim() !== "") throw new Error(`namespace ${ns} has a default route: ${stdout}`);
+    }
   }
 }
 

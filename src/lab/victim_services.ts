@@ -2,18 +2,33 @@
  * The victim's real services, each a process inside the victim namespace with
  * its own config in the run's work directory (nothing touches the host's
  * /etc/nginx, sshd or redis): nginx (www, wiki, files, api sites and a
- * basic-auth area), OpenSSH (key login), dnsmasq (the office.lab zone),
- * Redis, and two iperf3 servers.
+ * basic-auth area, over HTTP/1.1 and over TLS 1.2/1.3 with HTTP/2, on IPv4
+ * and IPv6), OpenSSH (key login), dnsmasq (the office.lab zone over UDP and
+ * TCP, DHCPv4 and DHCPv6), Redis, two iperf3 servers, and the network and
+ * office services of network_services.ts and office_services.ts.
  */
 import type { ProcessGroup } from "./process_group.ts";
 import { run } from "./process_group.ts";
 import type { SeededRandom } from "./seeded_random.ts";
 import { type SiteCatalogue, writeSites } from "./site_content.ts";
-import { ATTACKERS, CLIENTS, VICTIM } from "./topology.ts";
+import { ATTACKERS, CLIENTS, VICTIM, VICTIM_IPV6 } from "./topology.ts";
+import {
+  dhcpArguments,
+  prepareNetworkServices,
+  startAvahi,
+  startVictimNetworkServices,
+} from "./network_services.ts";
+import {
+  makeCertificate,
+  type OfficeAccess,
+  prepareOfficeServices,
+  startOfficeServices,
+} from "./office_services.ts";
 
 /** Ports the victim listens on (TCP unless noted). */
 export const VICTIM_PORTS = {
   http: 80,
+  https: 443,
   ssh: 22,
   dns: 53, // UDP and TCP
   redis: 6379,
@@ -35,12 +50,17 @@ export interface VictimAccess {
   sshKeyFile: string;
   /** Login name for ssh. */
   sshUser: string;
+  /** Mail, database and file-share accounts. */
+  office: OfficeAccess;
 }
 
 function nginxConfig(dir: string): string {
   const site = (name: string, root: string, extra = "", defaultServer = false) => `
     server {
       listen ${VICTIM.ip}:80${defaultServer ? " default_server" : ""};
+      listen [${VICTIM_IPV6}]:80${defaultServer ? " default_server" : ""};
+      listen ${VICTIM.ip}:443 ssl http2${defaultServer ? " default_server" : ""};
+      listen [${VICTIM_IPV6}]:443 ssl http2${defaultServer ? " default_server" : ""};
       server_name ${name};
       root ${dir}/sites/${root};
       ${extra}
@@ -59,6 +79,10 @@ http {
   proxy_temp_path ${dir}/nginx-tmp/proxy;
   fastcgi_temp_path ${dir}/nginx-tmp/fastcgi;
   sendfile on;
+  ssl_certificate ${dir}/tls.crt;
+  ssl_certificate_key ${dir}/tls.key;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:1m;
   keepalive_timeout 15;
   client_header_timeout 30;
   ${
@@ -87,6 +111,7 @@ function sshdConfig(dir: string): string {
   return `
 Port ${VICTIM_PORTS.ssh}
 ListenAddress ${VICTIM.ip}
+ListenAddress ${VICTIM_IPV6}
 HostKey ${dir}/ssh_host_ed25519_key
 PidFile ${dir}/sshd.pid
 AuthorizedKeysFile ${dir}/authorized_keys
@@ -108,6 +133,9 @@ LogLevel ERROR
  */
 export async function prepareVictim(dir: string, rng: SeededRandom): Promise<VictimAccess> {
   await Deno.mkdir(`${dir}/nginx-tmp`, { recursive: true });
+  await makeCertificate(dir);
+  await prepareNetworkServices(dir, [VICTIM, ...CLIENTS.slice(0, 3)]);
+  const office = await prepareOfficeServices(dir, rng.fork("office"));
   const site = await writeSites(`${dir}/sites`, rng);
   await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(dir));
   const webUser = "alice";
@@ -123,7 +151,14 @@ export async function prepareVictim(dir: string, rng: SeededRandom): Promise<Vic
   await Deno.writeTextFile(`${dir}/sshd_config`, sshdConfig(dir));
   // sshd's privilege-separation directory; the package normally creates it at boot.
   await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
-  return { site, webUser, webPassword, sshKeyFile: `${dir}/client_key`, sshUser: "root" };
+  return {
+    site,
+    webUser,
+    webPassword,
+    sshKeyFile: `${dir}/client_key`,
+    sshUser: "root",
+    office,
+  };
 }
 
 /** Starts every victim service; resolves once all of them listen. */
@@ -131,12 +166,13 @@ export async function startVictim(
   group: ProcessGroup,
   dir: string,
   lifetimeSeconds: number,
+  access: VictimAccess,
 ): Promise<void> {
   const ns = VICTIM.namespace;
   const opts = { timeoutSeconds: lifetimeSeconds, cwd: dir };
   group.spawnIn(ns, ["nginx", "-c", `${dir}/nginx.conf`, "-p", dir], opts);
   group.spawnIn(ns, ["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/sshd_config`], opts);
-  const hostRecords = OFFICE_NAMES.map((n) => `--host-record=${n},${VICTIM.ip}`);
+  const hostRecords = OFFICE_NAMES.map((n) => `--host-record=${n},${VICTIM.ip},${VICTIM_IPV6}`);
   const ptrRecords = [...CLIENTS, ...ATTACKERS].map((h) =>
     `--host-record=${h.name}.office.lab,${h.ip}`
   );
@@ -150,11 +186,14 @@ export async function startVictim(
     "--pid-file=",
     "--bind-interfaces",
     `--listen-address=${VICTIM.ip}`,
+    `--listen-address=${VICTIM_IPV6}`,
     "--local=/office.lab/",
     "--domain=office.lab",
     "--cache-size=0",
     ...hostRecords,
     ...ptrRecords,
+    "--mx-host=office.lab,mail.office.lab,10",
+    ...dhcpArguments(dir),
   ], opts);
   group.spawnIn(ns, [
     "redis-server",
@@ -176,8 +215,20 @@ export async function startVictim(
   for (const port of VICTIM_PORTS.iperf) {
     group.spawnIn(ns, ["iperf3", "-s", "-B", VICTIM.ip, "-p", `${port}`], opts);
   }
+  startVictimNetworkServices(group, dir, lifetimeSeconds);
+  startAvahi(group, VICTIM, dir, lifetimeSeconds);
+  await startOfficeServices(group, dir, lifetimeSeconds, access.office);
   await waitForListeners([
     `tcp:${VICTIM_PORTS.http}`,
+    `tcp:${VICTIM_PORTS.https}`,
+    "tcp:25",
+    "tcp:143",
+    "tcp:993",
+    "tcp:110",
+    "tcp:5432",
+    "tcp:445",
+    "udp:123",
+    "udp:67",
     `tcp:${VICTIM_PORTS.ssh}`,
     `udp:${VICTIM_PORTS.dns}`,
     `tcp:${VICTIM_PORTS.redis}`,
