@@ -1,0 +1,143 @@
+/**
+ * Reading a config file (YAML, or JSON, which YAML reads too) against the
+ * option specs: zod validates it, every error names the key path, line and
+ * column, and an unknown key (a typo) is refused with the closest known key.
+ */
+import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import type { OptionSpec } from "./option_specs.ts";
+import { closest } from "./suggest.ts";
+
+/** One problem in a config file. */
+export interface ConfigIssue {
+  /** Key path, e.g. `notify[2]`. */
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** A config file that cannot be used; `message` lists every issue as FILE:LINE:COL: KEY: what. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly file: string, readonly issues: ConfigIssue[]) {
+    super(
+      `${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}\n` +
+        issues.map((i) =>
+          `  ${file}${i.line ? `:${i.line}:${i.column}` : ""}: ` +
+          `${i.path ? `${i.path}: ` : ""}${i.message}`
+        ).join("\n"),
+    );
+  }
+}
+
+/** Config values by key: strings for values, string arrays for lists, booleans for switches. */
+export type ConfigValues = Record<string, string | string[] | boolean>;
+
+const scalarText = z.union([z.string(), z.number()]).transform(String);
+
+/** The zod schema of a file offering `specs` (a strict object: unknown keys are errors). */
+export function configSchema(specs: readonly OptionSpec[]) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const spec of specs) {
+    shape[spec.key] = spec.kind === "switch"
+      ? z.boolean()
+      : spec.kind === "list"
+      ? z.preprocess((v) => Array.isArray(v) ? v : [v], z.array(scalarText))
+      : scalarText;
+  }
+  return z.strictObject(shape).partial();
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)
+    .join("");
+}
+
+/** Parses and validates config `text` (from `file`, for messages). */
+export function parseConfig(
+  text: string,
+  file: string,
+  specs: readonly OptionSpec[],
+): ConfigValues {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: "", ...at(e.pos[0]), message: e.message.split("\n")[0] })),
+    );
+  }
+  if (doc.contents === null) return {};
+  if (!isMap(doc.contents)) {
+    throw new ConfigError(file, [{
+      path: "",
+      ...at(doc.contents.range?.[0]),
+      message: "the file must be a mapping of keys to values (key: value)",
+    }]);
+  }
+  const result = configSchema(specs).safeParse(doc.toJS());
+  if (result.success) return result.data as ConfigValues;
+  const known = specs.map((s) => s.key);
+  const issues: ConfigIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const pair = (doc.contents as { items: unknown[] }).items.find((p) =>
+          isPair(p) && isScalar(p.key) && p.key.value === key
+        );
+        const node = isPair(pair) && isScalar(pair.key) ? pair.key : undefined;
+        const guess = closest(key, known);
+        issues.push({
+          path: key,
+          ...at(node?.range?.[0]),
+          message: `unknown key${guess ? `; did you mean "${guess}"?` : ""} ` +
+            `(\`ids-sensor config --print-default\` lists every key)`,
+        });
+      }
+      continue;
+    }
+    const node = doc.getIn(issue.path as (string | number)[], true) as
+      | { range?: [number, number, number] }
+      | undefined;
+    const spec = specs.find((s) => s.key === issue.path[0]);
+    const expected = spec?.kind === "switch"
+      ? "true or false"
+      : spec?.kind === "list"
+      ? "a value or a list of values"
+      : "one value (text or number)";
+    issues.push({
+      path: formatPath(issue.path),
+      ...at(node?.range?.[0]),
+      message: issue.code === "invalid_type" || issue.code === "invalid_union"
+        ? `expected ${expected}`
+        : issue.message,
+    });
+  }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  throw new ConfigError(file, issues);
+}
+
+/** Reads and validates the config file at `path`. */
+export async function loadConfigFile(
+  path: string,
+  specs: readonly OptionSpec[],
+): Promise<ConfigValues> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(path, [{
+      path: "",
+      message: error instanceof Deno.errors.NotFound
+        ? "no such file"
+        : `cannot read it (${error instanceof Error ? error.message : error})`,
+    }]);
+  }
+  return parseConfig(text, path, specs);
+}
