@@ -8,6 +8,8 @@ import { registerFlows } from "./flows.ts";
 import { registerInterfaces } from "./interfaces.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
+import { registerLearn } from "./learn.ts";
+import { registerServe } from "./serve.ts";
 import { registerTrain } from "./train.ts";
 
 /** Builds the `ids-sensor` program with every subcommand registered. */
@@ -25,5 +27,6 @@ export function buildCli() {
   registerLabel(program);
   registerTrain(program);
   registerEval(program);
+  registerServe(program);
   return program;
 }
