@@ -471,6 +471,13 @@ export class AlertStore {
     ).all(sinceIso) as unknown as TrafficRow[];
   }
 
+  /** The newest `minutes` rows of per-minute traffic, oldest first. */
+  recentTraffic(minutes: number): TrafficRow[] {
+    return this.db.prepare(
+      "SELECT * FROM (SELECT * FROM traffic_minutes ORDER BY minute DESC LIMIT ?) ORDER BY minute",
+    ).all(minutes) as unknown as TrafficRow[];
+  }
+
   /** Totals for the console header. */
   stats(now = new Date()): StoreStats {
     const totals = this.db.prepare(
