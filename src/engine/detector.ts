@@ -61,6 +61,8 @@ export interface DetectorOptions {
   flushIntervalMs?: number;
   /** Called for each alert as it is emitted (dashboards, tests). */
   onAlert?: (alert: Alert) => void;
+  /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics histograms). */
+  onBatchDecided?: (flows: number, latencyMs: number) => void;
 }
 
 /** Summary of latency samples, milliseconds. */
@@ -232,6 +234,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     counts.unscoredProtocol += leaveUnscoredProtocols(decisions, batch.protocol);
     const now = wallMs();
     decisionLatency.add(now - arrivalMs);
+    options.onBatchDecided?.(batch.count, now - arrivalMs);
     if (wallClock) {
       let newest = 0;
       for (let i = 0; i < batch.count; i++) {

@@ -30,5 +30,10 @@ export {
   type LatencySummary,
   snapshotFlowBatch,
 } from "./detector.ts";
+export {
+  createSwappableDetector,
+  mergeDetectorStats,
+  type SwappableDetector,
+} from "./swappable_detector.ts";
 export { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";

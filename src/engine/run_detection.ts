@@ -13,7 +13,13 @@ import {
   meterFlows,
 } from "../features/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
-import { createDetector, type DetectorStats } from "./detector.ts";
+import {
+  createDetector,
+  type Detector,
+  type DetectorOptions,
+  type DetectorStats,
+} from "./detector.ts";
+import { createSwappableDetector } from "./swappable_detector.ts";
 import type { DetectionThresholds } from "./thresholds.ts";
 
 /** What runDetection needs. */
@@ -32,6 +38,10 @@ export interface DetectionRunOptions {
   onAlert?: (alert: Alert) => void;
   /** Called about once a second with running totals (verbose mode, dashboards). */
   onProgress?: (progress: DetectionProgress) => void;
+  /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics). */
+  onBatchDecided?: (flows: number, latencyMs: number) => void;
+  /** Given a function that replaces the model bundle while detection runs (SIGHUP reload). */
+  onSwapReady?: (swap: (bundle: LoadedBundle) => Promise<void>) => void;
 }
 
 /** Running totals. */
@@ -59,14 +69,22 @@ export function loadSensorBundle(dir: string): Promise<LoadedBundle> {
 /** Runs detection until the source ends; flushes every flow and alert before returning. */
 export async function runDetection(options: DetectionRunOptions): Promise<DetectionReport> {
   const meter = new FlowMeter(options.meter);
-  const detector = await createDetector({
+  const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.sinks,
     thresholds: options.thresholds,
     windowSeconds: options.windowSeconds,
     clock: options.live ? "wall" : "flow",
     onAlert: options.onAlert,
-  });
+    onBatchDecided: options.onBatchDecided,
+  };
+  let detector: Detector;
+  if (options.onSwapReady) {
+    // SIGHUP reload: the bundle can change between two flow batches; the meter keeps every packet.
+    const swappable = await createSwappableDetector(detectorOptions);
+    options.onSwapReady((bundle) => swappable.swap(bundle));
+    detector = swappable;
+  } else detector = await createDetector(detectorOptions);
   const started = performance.now();
   const progress = (): DetectionProgress => ({
     elapsedSeconds: (performance.now() - started) / 1000,

@@ -26,3 +26,10 @@ export {
   MemoryDumpTarget,
   type PcapCounters,
 } from "./pcap_handle.ts";
+export {
+  currentIds,
+  dropPrivileges,
+  lookupUser,
+  PrivilegeError,
+  type SystemUser,
+} from "./privileges.ts";

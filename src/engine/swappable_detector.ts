@@ -1,0 +1,149 @@
+/**
+ * A detector whose model bundle can be replaced while packets flow (SIGHUP).
+ * The flow meter is not touched, so no packet is lost: the next flow batch
+ * goes to a detector built on the new bundle (its inference workers started,
+ * which validates the ONNX files), while the old one drains (its open alert
+ * windows are emitted early) and stops. The sinks are shared and stay open.
+ */
+import type { AlertSink } from "../alert/mod.ts";
+import type { LoadedBundle } from "../inference/mod.ts";
+import {
+  createDetector,
+  type Detector,
+  type DetectorOptions,
+  type DetectorStats,
+  type LatencySummary,
+} from "./detector.ts";
+
+/** A detector with `swap`. */
+export interface SwappableDetector extends Detector {
+  /**
+   * Starts a detector on `bundle`; batches go to it from the next one on.
+   * When it cannot start, this throws and the running detector stays.
+   */
+  swap(bundle: LoadedBundle): Promise<void>;
+  /** The bundle batches go to now (or from the next batch, after a swap). */
+  readonly bundle: LoadedBundle;
+}
+
+/** Sinks shared by successive detectors: a retiring detector's close only flushes them. */
+function keepOpen(sink: AlertSink): AlertSink {
+  return {
+    name: sink.name,
+    write: (alerts) => sink.write(alerts),
+    writeTraffic: sink.writeTraffic ? (minutes) => sink.writeTraffic!(minutes) : undefined,
+    flush: () => sink.flush(),
+    close: () => sink.flush(),
+  };
+}
+
+function mergeLatency(parts: LatencySummary[]): LatencySummary {
+  const count = parts.reduce((t, p) => t + p.count, 0);
+  const busiest = parts.reduce((a, b) => (b.count > a.count ? b : a));
+  return {
+    count,
+    mean: count ? parts.reduce((t, p) => t + p.mean * p.count, 0) / count : 0,
+    p50: busiest.p50,
+    p99: busiest.p99,
+    max: Math.max(...parts.map((p) => p.max)),
+  };
+}
+
+/** Totals over successive detectors (percentiles: the busiest one's). */
+export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
+  const sum = (pick: (s: DetectorStats) => number) => parts.reduce((t, s) => t + pick(s), 0);
+  const sumInference = (key: keyof DetectorStats["inference"]) =>
+    parts.reduce((t, s) => t + s.inference[key], 0);
+  return {
+    batches: sum((s) => s.batches),
+    flows: sum((s) => s.flows),
+    benign: sum((s) => s.benign),
+    known: sum((s) => s.known),
+    unknown: sum((s) => s.unknown),
+    unscoredProtocol: sum((s) => s.unscoredProtocol),
+    alerts: sum((s) => s.alerts),
+    unknownSuppressedFlows: sum((s) => s.unknownSuppressedFlows),
+    unknownSuppressedGroups: sum((s) => s.unknownSuppressedGroups),
+    elapsedMs: sum((s) => s.elapsedMs),
+    inference: {
+      rows: sumInference("rows"),
+      batches: sumInference("batches"),
+      batchesBySize: sumInference("batchesBySize"),
+      batchesByWait: sumInference("batchesByWait"),
+      batchesByFlush: sumInference("batchesByFlush"),
+      workerMs: sumInference("workerMs"),
+    },
+    decisionLatencyMs: mergeLatency(parts.map((s) => s.decisionLatencyMs)),
+    alertLatencyMs: mergeLatency(parts.map((s) => s.alertLatencyMs)),
+    flowEndToDecisionMs: mergeLatency(parts.map((s) => s.flowEndToDecisionMs)),
+  };
+}
+
+/** Creates the first detector; `swap` replaces it. */
+export async function createSwappableDetector(
+  options: DetectorOptions,
+): Promise<SwappableDetector> {
+  const shared = options.sinks.map(keepOpen);
+  let current = await createDetector({ ...options, sinks: shared });
+  let bundle = options.bundle;
+  let next: { detector: Detector; bundle: LoadedBundle } | null = null;
+  const retired: Detector[] = [];
+  const retiring: Promise<void>[] = [];
+  let closed = false;
+
+  function promote() {
+    if (!next) return;
+    const old = current;
+    current = next.detector;
+    next = null;
+    retired.push(old);
+    retiring.push(old.close());
+  }
+
+  async function push(batch: Parameters<Detector["push"]>[0]) {
+    promote();
+    await current.push(batch);
+  }
+
+  async function drain() {
+    promote();
+    await Promise.all(retiring);
+    await current.drain();
+  }
+
+  const stats = () => mergeDetectorStats([...retired.map((d) => d.stats()), current.stats()]);
+
+  return {
+    get bundle() {
+      return next?.bundle ?? bundle;
+    },
+    async swap(newBundle) {
+      if (closed) throw new Error("detector is closed");
+      const detector = await createDetector({ ...options, bundle: newBundle, sinks: shared });
+      const replaced = next;
+      next = { detector, bundle: newBundle };
+      bundle = newBundle;
+      // A swap not yet taken by any batch is simply replaced.
+      await replaced?.detector.close();
+    },
+    push,
+    drain,
+    stats,
+    async run(source) {
+      for await (const batch of source) await push(batch);
+      await drain();
+      return stats();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      promote();
+      try {
+        await Promise.all(retiring);
+        await current.close();
+      } finally {
+        for (const sink of options.sinks) await sink.close();
+      }
+    },
+  };
+}
