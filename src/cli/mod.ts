@@ -27,6 +27,7 @@ export function buildCli() {
   registerLabel(program);
   registerTrain(program);
   registerEval(program);
+  registerLearn(program);
   registerServe(program);
   return program;
 }

@@ -78,4 +78,5 @@ export {
 } from "./pipeline.ts";
 export * from "./stages/mod.ts";
 export { type ProgressReporter, stderrProgress } from "./progress.ts";
+export { type OnnxOutputs, runOnnxModel, type ScalingParameters } from "./onnx/mod.ts";
 export { Random } from "./random.ts";
