@@ -6,7 +6,7 @@
 #   sh tools/dev.sh test [ARGS]    the whole test suite; as root it first installs the Debian
 #                                  packages listed in tools/debian-packages.txt
 #   sh tools/dev.sh deno [ARGS]    the Deno this project uses, with ARGS (e.g. `task check`)
-#   sh tools/dev.sh env            print the Deno in use; install nothing else
+#   sh tools/dev.sh setup          install what is missing, print the path of the Deno in use
 #
 # What it installs, each only when missing or out of date:
 #   - the project's npm packages, exactly as package-lock.json locks them (`npm ci`);
@@ -97,11 +97,15 @@ case "$command" in
     ensure_npm_packages
     ensure_deno
     ;;
-  deno | env)
+  deno)
+    ensure_deno
+    ;;
+  setup)
+    ensure_npm_packages
     ensure_deno
     ;;
   *)
-    echo "usage: sh tools/dev.sh start|test|deno|env [ARGS]" >&2
+    echo "usage: sh tools/dev.sh start|test|deno|setup [ARGS]" >&2
     exit 64
     ;;
 esac
@@ -116,5 +120,5 @@ case "$command" in
     exec "$deno" task test "$@"
     ;;
   deno) exec "$deno" "$@" ;;
-  env) echo "$deno" ;;
+  setup) echo "$deno" ;;
 esac

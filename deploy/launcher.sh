@@ -1,0 +1,51 @@
+#!/bin/sh
+# ids-sensor launcher, installed by scripts/install.sh: runs the sensor on the Deno installed beside
+# it with only the permissions the sensor uses, never -A (README: "What the launcher grants").
+#   ffi    libpcap (live capture, interfaces)
+#   net    the console and notifications (webhook, SMTP, syslog)
+#   read   its own files, the config folder, the state folder, and the folder of every path
+#          named on the command line or in IDS_SENSOR_PATHS (colon-separated)
+#   write  the state folder and those same named folders
+#   env    the variables it reads (IDS_*, colours, the state and temporary folders)
+#   sys    uid (root check), hostname (alert host field), os details for the console
+#   run    only for `lab`, which drives ip, nmap, hping3 and services in namespaces
+set -eu
+self=$(readlink -f "$0")
+lib=$(cd "$(dirname "$self")/../lib/ids-sensor" && pwd)
+config_dir=@CONFIG_DIR@
+state_dir=@STATE_DIR@
+
+read_paths="$lib,$config_dir,$state_dir"
+write_paths="$state_dir"
+grant() { read_paths="$read_paths,$1"; write_paths="$write_paths,$1"; }
+
+# The folder of every argument that names a file: it contains a slash, exists, or has a file
+# extension (option values like 0.9 only add the current folder).
+subcommand=""
+for arg in "$@"; do
+  case $arg in
+    --*=*) value=${arg#*=} ;;
+    -*) continue ;;
+    *) value=$arg ;;
+  esac
+  [ -z "$subcommand" ] && subcommand=$value
+  case $value in
+    */*) [ -d "$value" ] && grant "$value" || grant "$(dirname "$value")" ;;
+    *.*) grant . ;;
+    *) [ -e "$value" ] && grant . ;;
+  esac
+done
+old_ifs=$IFS
+IFS=:
+for path in ${IDS_SENSOR_PATHS:-}; do [ -n "$path" ] && grant "$path"; done
+IFS=$old_ifs
+
+run_permission=""
+[ "$subcommand" = lab ] && run_permission="--allow-run"
+
+exec "$lib/deno" run --no-prompt --no-lock --config "$lib/app/deno.json" \
+  --allow-ffi --allow-net \
+  --allow-read="$read_paths" --allow-write="$write_paths" \
+  --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR" \
+  --allow-sys="uid,hostname,osRelease,networkInterfaces" \
+  $run_permission "$lib/app/main.ts" "$@"
