@@ -1,14 +1,34 @@
 /**
- * Records the small test fixtures: every scenario, 25 s, low intensity and a
- * short snap length, fixed seeds, into tests/fixtures/lab/<scenario>/.
- * Run as root: `deno run -A scripts/lab/record_fixtures.ts [scenario...]`.
+ * Records the small test fixtures: every scenario, 20 s (40 s for mixed), low
+ * intensity and a short snap length, fixed seeds, into
+ * tests/fixtures/lab/<scenario>/; and, with `--wide`, one benign run of the
+ * wide benign world (IPv6, DHCP, mDNS, TLS, mail, database, file sharing, a
+ * browser, ...) into tests/fixtures/lab-wide/benign/.
+ * Run as root: `deno run -A scripts/lab/record_fixtures.ts [--wide] [scenario...]`.
  */
 import { runLab, SCENARIOS } from "../../src/lab/mod.ts";
 
 const FIXTURE_ROOT = new URL("../../tests/fixtures/lab/", import.meta.url).pathname;
+const WIDE_ROOT = new URL("../../tests/fixtures/lab-wide/", import.meta.url).pathname;
 
 if (import.meta.main) {
-  const wanted = Deno.args.length > 0 ? Deno.args : SCENARIOS.map((s) => s.name);
+  const wide = Deno.args.includes("--wide");
+  const named = Deno.args.filter((a) => a !== "--wide");
+  if (wide) {
+    // Enough flows for `learn` (at least 200) in a file small enough for git.
+    const { manifest } = await runLab({
+      scenario: "benign",
+      seconds: 45,
+      outDir: `${WIDE_ROOT}benign`,
+      seed: 3000,
+      intensity: 0.3,
+      snaplen: 96,
+    });
+    console.log(
+      `benign (wide): ${manifest.packets.inFile} packets, ${manifest.captureBytes} bytes`,
+    );
+  }
+  const wanted = named.length > 0 ? named : wide ? [] : SCENARIOS.map((s) => s.name);
   for (const scenario of wanted) {
     const outDir = `${FIXTURE_ROOT}${scenario}`;
     const { manifest } = await runLab({

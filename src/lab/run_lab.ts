@@ -43,6 +43,8 @@ export interface LabOptions {
   snaplen?: number;
   /** Benign client personas: `office` (default, the training world) or `other`. */
   personas?: PersonaSet;
+  /** Seconds to wait for another lab run to finish (default 1800). */
+  lockWaitSeconds?: number;
   /** Install missing Debian packages when root (default true). */
   install?: boolean;
   /** Progress lines (default: stderr). */
@@ -137,7 +139,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
   ];
-  const releaseLock = await acquireLabLock();
+  const releaseLock = await acquireLabLock(options.lockWaitSeconds, log);
   for (const [sig, fn] of signals) Deno.addSignalListener(sig, fn);
   let workDir = "";
   try {

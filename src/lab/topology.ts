@@ -219,22 +219,48 @@ const LOCK_FILE = `/run/${LAB_PREFIX}lock`;
 
 /**
  * Takes the lab-wide lock (one range per machine: a second run would delete
- * the first one's namespaces as leftovers). A lock left by a dead process is
- * taken over. Returns a release function.
+ * the first one's namespaces as leftovers). A run that finds the lock held
+ * waits for it (concurrent runs serialize), up to `waitSeconds`; a lock left
+ * by a dead process is taken over. Returns a release function.
  */
-export async function acquireLabLock(): Promise<() => Promise<void>> {
-  const holder = Number(await Deno.readTextFile(LOCK_FILE).catch(() => "0"));
-  if (holder > 0 && holder !== Deno.pid) {
-    const alive = await Deno.stat(`/proc/${holder}`).then(() => true, () => false);
-    if (alive) {
+export async function acquireLabLock(
+  waitSeconds = 1800,
+  log: (line: string) => void = () => {},
+): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let told = false;
+  let emptyReads = 0;
+  while (true) {
+    try {
+      // createNew: the kernel decides who wins when two runs start together.
+      await Deno.writeTextFile(LOCK_FILE, `${Deno.pid}\n`, { createNew: true });
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const holder = Number((await Deno.readTextFile(LOCK_FILE).catch(() => "0")).trim()) || 0;
+    if (holder === 0 && ++emptyReads < 10) {
+      // Just created by another run that has not written its pid yet.
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    const alive = holder > 0 && await Deno.stat(`/proc/${holder}`).then(() => true, () => false);
+    if (!alive) {
+      await Deno.remove(LOCK_FILE).catch(() => {}); // A dead run's lock.
+      continue;
+    }
+    if (Date.now() > deadline) {
       throw new Error(
-        `another lab run (pid ${holder}) is active; wait for it, or stop it, or remove ${LOCK_FILE}`,
+        `another lab run (pid ${holder}) has been active for over ${waitSeconds} s; wait for it, ` +
+          `stop it, or remove ${LOCK_FILE}`,
       );
     }
+    if (!told) log(`waiting for the lab run of pid ${holder} to finish`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  await Deno.writeTextFile(LOCK_FILE, `${Deno.pid}\n`);
   return async () => {
-    const now = Number(await Deno.readTextFile(LOCK_FILE).catch(() => "0"));
+    const now = Number((await Deno.readTextFile(LOCK_FILE).catch(() => "0")).trim());
     if (now === Deno.pid) await Deno.remove(LOCK_FILE).catch(() => {});
   };
 }
