@@ -8,11 +8,12 @@ import {
   parseBundleJson,
   replaceNonFinite,
   writeBundle,
-} from "../src/inference/bundle.ts";
-import { findLeaf, runOnnxModel } from "../src/train/onnx/mod.ts";
-import { FIXTURE_TREES } from "./fixtures/models/make_sklearn_like_forest.ts";
+} from "./bundle.ts";
+import { findLeaf, runOnnxModel } from "../train/onnx/mod.ts";
+import { FIXTURE_TREES } from "../../tests/fixtures/models/make_sklearn_like_forest.ts";
 
-const FIXTURE_DIR = new URL("./fixtures/models/sklearn_like_forest", import.meta.url).pathname;
+const FIXTURE_DIR =
+  new URL("../../tests/fixtures/models/sklearn_like_forest", import.meta.url).pathname;
 const COLUMNS = ["Destination Port", "Flow Duration", "Total Fwd Packets", "Flow Bytes/s"];
 const EXPECTED = { featureSetName: "fixture-flow-4", featureSetVersion: "1", columns: COLUMNS };
 

@@ -11,7 +11,7 @@ import {
   libpcapVersion,
   listInterfaces,
   loadLibpcap,
-} from "../src/ffi/mod.ts";
+} from "./mod.ts";
 
 let libpcapReason: string | null = null;
 try {

@@ -8,7 +8,7 @@ import {
   type FlatTree,
   OnnxGraphBuilder,
   runOnnxModel,
-} from "../src/train/onnx/mod.ts";
+} from "./mod.ts";
 
 // Root splits on column 1 at 0.5; its right child splits on column 0 at -2.
 const tree: FlatTree = {

@@ -11,9 +11,9 @@ import {
   rocCurve,
   type ScoredRows,
   UNKNOWN_COLUMN,
-} from "../src/eval/mod.ts";
-import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../src/inference/mod.ts";
-import { rocAuc } from "../src/train/metrics.ts";
+} from "./mod.ts";
+import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
+import { rocAuc } from "../train/metrics.ts";
 
 const B = VERDICT_BENIGN;
 const K = VERDICT_KNOWN;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { tpeSearch } from "../src/train/tune.ts";
-import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../src/train/pipeline.ts";
-import { loadBundle } from "../src/inference/bundle.ts";
-import { syntheticDataset } from "./support/train_synthetic_data.ts";
+import { tpeSearch } from "./tune.ts";
+import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "./pipeline.ts";
+import { loadBundle } from "../inference/bundle.ts";
+import { syntheticDataset } from "../../tests/support/train_synthetic_data.ts";
 
 const space = [
   { name: "a", low: 0, high: 1 },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { type Alert, AlertSchema } from "../src/alert/schema.ts";
+import { type Alert, AlertSchema } from "../schema.ts";
 import {
   createConsoleSink,
   createJsonlSink,
@@ -9,7 +9,7 @@ import {
   formatAlertLine,
   readJsonlAlerts,
   type TrafficMinute,
-} from "../src/alert/sinks/mod.ts";
+} from "./mod.ts";
 
 function alert(k: number): Alert {
   const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5) + k * 1000).toISOString();

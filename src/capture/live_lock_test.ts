@@ -1,6 +1,6 @@
 /** The capture lock: exclusive while its holder lives, taken over once it is gone. */
 import assert from "node:assert/strict";
-import { acquireCaptureLock, LockHeldError, processStartTicks } from "../src/capture/live_lock.ts";
+import { acquireCaptureLock, LockHeldError, processStartTicks } from "./live_lock.ts";
 
 const procReason = processStartTicks(Deno.pid) === null ? "needs /proc" : null;
 if (procReason) console.warn(`capture lock tests: skipped, ${procReason}`);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { gbdtToOnnx, predictGbdt, trainGbdt } from "../src/train/gbdt.ts";
-import { binMatrix, binOf } from "../src/train/histogram_bins.ts";
-import { selectRows, stratifiedSplit } from "../src/train/dataset.ts";
-import { argmaxRows, classificationReport } from "../src/train/metrics.ts";
-import { runOnnxModel } from "../src/train/onnx/mod.ts";
-import { Random } from "../src/train/random.ts";
-import { syntheticDataset } from "./support/train_synthetic_data.ts";
+import { gbdtToOnnx, predictGbdt, trainGbdt } from "./gbdt.ts";
+import { binMatrix, binOf } from "./histogram_bins.ts";
+import { selectRows, stratifiedSplit } from "./dataset.ts";
+import { argmaxRows, classificationReport } from "./metrics.ts";
+import { runOnnxModel } from "./onnx/mod.ts";
+import { Random } from "./random.ts";
+import { syntheticDataset } from "../../tests/support/train_synthetic_data.ts";
 
 Deno.test("bins: x <= edges[b] exactly when bin(x) <= b", () => {
   const rng = new Random(5);

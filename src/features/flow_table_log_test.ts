@@ -6,13 +6,8 @@
  * against a brute-force computation from the packets it was given.
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import {
-  type FlowBatch,
-  FlowMeter,
-  type FlowMeterOptions,
-  flowRecordAt,
-} from "../src/features/mod.ts";
-import { ACK, batchOf, PSH, tcp4, type TestPacket } from "./support/flow_packets.ts";
+import { type FlowBatch, FlowMeter, type FlowMeterOptions, flowRecordAt } from "./mod.ts";
+import { ACK, batchOf, PSH, tcp4, type TestPacket } from "../../tests/support/flow_packets.ts";
 
 interface Expected {
   fwdPackets: number;

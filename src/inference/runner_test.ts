@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
-import { createInferencePool } from "../src/inference/runner.ts";
-import { applyScaling, runOnnxModel } from "../src/train/onnx/mod.ts";
-import { autoencoder, mlpClassifier, random, treeClassifier } from "./support/inference_models.ts";
+import { createInferencePool } from "./runner.ts";
+import { applyScaling, runOnnxModel } from "../train/onnx/mod.ts";
+import {
+  autoencoder,
+  mlpClassifier,
+  random,
+  treeClassifier,
+} from "../../tests/support/inference_models.ts";
 
 const WIDTH = 6;
 

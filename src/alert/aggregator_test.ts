@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { AlertAggregator, type EmittedAlert } from "../src/alert/aggregator.ts";
-import { type FlowEvidence, nameAlert, nameFromEvidence } from "../src/alert/naming.ts";
-import { type Alert, AlertSchema } from "../src/alert/schema.ts";
-import { flowRecordAt } from "../src/features/mod.ts";
-import type { FlowBatch } from "../src/features/flow_batch.ts";
+import { AlertAggregator, type EmittedAlert } from "./aggregator.ts";
+import { type FlowEvidence, nameAlert, nameFromEvidence } from "./naming.ts";
+import { type Alert, AlertSchema } from "./schema.ts";
+import { flowRecordAt } from "../features/mod.ts";
+import type { FlowBatch } from "../features/flow_batch.ts";
 import {
   type Decisions,
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_UNKNOWN,
-} from "../src/inference/decision.ts";
-import type { ModelScores } from "../src/inference/model_spec.ts";
-import { addFlow, emptyBatch, type TestFlow } from "./support/flow_batches.ts";
+} from "../inference/decision.ts";
+import type { ModelScores } from "../inference/model_spec.ts";
+import { addFlow, emptyBatch, type TestFlow } from "../../tests/support/flow_batches.ts";
 
 const COLUMNS = [
   "Flow Duration",

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { loadCicCsv } from "../src/train/cic_csv.ts";
-import { loadNslKdd, parseAttackTypes, parseFieldNames } from "../src/train/nsl_kdd.ts";
-import { classCounts, stratifiedFolds } from "../src/train/dataset.ts";
-import { Random } from "../src/train/random.ts";
+import { loadCicCsv } from "./cic_csv.ts";
+import { loadNslKdd, parseAttackTypes, parseFieldNames } from "./nsl_kdd.ts";
+import { classCounts, stratifiedFolds } from "./dataset.ts";
+import { Random } from "./random.ts";
 
 const CIC = [
   "Flow ID, Source IP, Source Port, Destination IP, Destination Port, Protocol, Timestamp, Flow Duration, Flow Bytes/s, Fwd Header Length, Fwd Header Length, Label",

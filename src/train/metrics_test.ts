@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { argmaxRows, classificationReport, formatReport, rocAuc } from "../src/train/metrics.ts";
+import { argmaxRows, classificationReport, formatReport, rocAuc } from "./metrics.ts";
 
 Deno.test("classification report: confusion, per-class, binary view", () => {
   const truth = [0, 0, 0, 0, 1, 1, 2, 2];

@@ -6,8 +6,8 @@ import {
   type PacketToWrite,
   readCaptureFile,
   type ReadCaptureFileOptions,
-} from "../src/capture/mod.ts";
-import { sharedCaptures, toolAvailable } from "./support/environment.ts";
+} from "./mod.ts";
+import { sharedCaptures, toolAvailable } from "../../tests/support/environment.ts";
 
 /** Packets whose first four bytes hold their index, so content can be checked. */
 function numberedPackets(count: number, size: (i: number) => number): PacketToWrite[] {

@@ -16,12 +16,12 @@ import {
   selectRows,
   trainAnomalyDetector,
   trainBundle,
-} from "../src/train/mod.ts";
-import { rowsOfClass } from "../src/train/dataset.ts";
-import { runOnnxModel } from "../src/train/onnx/mod.ts";
-import { loadBundle, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../src/inference/mod.ts";
-import { scoreRows } from "../src/eval/mod.ts";
-import { syntheticDataset } from "./support/train_synthetic_data.ts";
+} from "./mod.ts";
+import { rowsOfClass } from "./dataset.ts";
+import { runOnnxModel } from "./onnx/mod.ts";
+import { loadBundle, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
+import { scoreRows } from "../eval/mod.ts";
+import { syntheticDataset } from "../../tests/support/train_synthetic_data.ts";
 
 const COLS = 12;
 const CLASSES = 4;

@@ -7,12 +7,12 @@ import {
   strongThresholdForFpr,
   thresholdForFpr,
   trainAnomalyDetector,
-} from "../src/train/anomaly/mod.ts";
-import { rocAuc } from "../src/train/metrics.ts";
-import { runOnnxModel } from "../src/train/onnx/mod.ts";
-import { selectRows, stratifiedSplit } from "../src/train/dataset.ts";
-import { Random } from "../src/train/random.ts";
-import { syntheticDataset } from "./support/train_synthetic_data.ts";
+} from "./mod.ts";
+import { rocAuc } from "../metrics.ts";
+import { runOnnxModel } from "../onnx/mod.ts";
+import { selectRows, stratifiedSplit } from "../dataset.ts";
+import { Random } from "../random.ts";
+import { syntheticDataset } from "../../../tests/support/train_synthetic_data.ts";
 
 Deno.test("thresholdForFpr leaves at most the target fraction strictly above", () => {
   const scores = Float32Array.from({ length: 1000 }, (_, i) => i);

@@ -6,8 +6,8 @@ import {
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_UNKNOWN,
-} from "../src/inference/decision.ts";
-import type { ModelScores } from "../src/inference/model_spec.ts";
+} from "./decision.ts";
+import type { ModelScores } from "./model_spec.ts";
 
 const CONFIG: DecisionConfig = {
   classNames: ["BENIGN", "DoS Hulk", "PortScan"],

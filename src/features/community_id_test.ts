@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { communityIdV1, sha1 } from "../src/features/mod.ts";
+import { communityIdV1, sha1 } from "./mod.ts";
 
 const v4 = (a: number, b: number, c: number, d: number) =>
   new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]);

@@ -1,10 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import {
-  DECODE_OUTCOMES,
-  DecodedPacket,
-  decodePacket,
-  formatAddress,
-} from "../src/features/mod.ts";
+import { DECODE_OUTCOMES, DecodedPacket, decodePacket, formatAddress } from "./mod.ts";
 import {
   ACK,
   batchOf,
@@ -17,7 +12,7 @@ import {
   SYN,
   tcp,
   udp,
-} from "./support/flow_packets.ts";
+} from "../../tests/support/flow_packets.ts";
 
 const outcome = (name: string) => DECODE_OUTCOMES.indexOf(name as typeof DECODE_OUTCOMES[number]);
 

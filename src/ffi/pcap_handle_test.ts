@@ -5,9 +5,9 @@
  * records parsed in place must equal the packets written.
  */
 import assert from "node:assert/strict";
-import { createPacketBatch, encodePcap, parsePcapRecords } from "../src/capture/mod.ts";
-import { loadLibpcap, MemoryDumpTarget } from "../src/ffi/mod.ts";
-import { cString, errorBufferText } from "../src/ffi/libc.ts";
+import { createPacketBatch, encodePcap, parsePcapRecords } from "../capture/mod.ts";
+import { loadLibpcap, MemoryDumpTarget } from "./mod.ts";
+import { cString, errorBufferText } from "./libc.ts";
 
 let libpcapReason: string | null = null;
 try {

@@ -3,14 +3,14 @@
  * and window as the aggregator groups them, then the unknown rule.
  */
 import assert from "node:assert/strict";
-import { alertView } from "../src/eval/mod.ts";
-import type { RowTimeline } from "../src/eval/labelled_rows.ts";
+import { alertView } from "./mod.ts";
+import type { RowTimeline } from "./labelled_rows.ts";
 import {
   type Decisions,
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_UNKNOWN,
-} from "../src/inference/mod.ts";
+} from "../inference/mod.ts";
 
 const B = VERDICT_BENIGN;
 const K = VERDICT_KNOWN;

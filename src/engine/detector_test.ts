@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { AlertSchema } from "../src/alert/schema.ts";
-import { createJsonlSink, createSqliteSink, readJsonlAlerts } from "../src/alert/sinks/mod.ts";
-import type { FlowBatch } from "../src/features/flow_batch.ts";
-import { createDetector } from "../src/engine/detector.ts";
-import { OnnxGraphBuilder } from "../src/train/onnx/mod.ts";
-import { addFlow, emptyBatch, type TestFlow } from "./support/flow_batches.ts";
-import { makeBundle } from "./support/inference_models.ts";
+import { AlertSchema } from "../alert/schema.ts";
+import { createJsonlSink, createSqliteSink, readJsonlAlerts } from "../alert/sinks/mod.ts";
+import type { FlowBatch } from "../features/flow_batch.ts";
+import { createDetector } from "./detector.ts";
+import { OnnxGraphBuilder } from "../train/onnx/mod.ts";
+import { addFlow, emptyBatch, type TestFlow } from "../../tests/support/flow_batches.ts";
+import { makeBundle } from "../../tests/support/inference_models.ts";
 
 const COLUMNS = [
   "Flow Duration",

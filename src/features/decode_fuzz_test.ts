@@ -5,9 +5,9 @@
  * (metered + each not-metered reason = packets).
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { readCaptureFile } from "../src/capture/mod.ts";
-import { FlowMeter } from "../src/features/mod.ts";
-import { sharedCaptures } from "./support/environment.ts";
+import { readCaptureFile } from "../capture/mod.ts";
+import { FlowMeter } from "./mod.ts";
+import { sharedCaptures } from "../../tests/support/environment.ts";
 import {
   ACK,
   batchOf,
@@ -18,7 +18,7 @@ import {
   tcp4,
   type TestPacket,
   udp,
-} from "./support/flow_packets.ts";
+} from "../../tests/support/flow_packets.ts";
 
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 105, 127];
 

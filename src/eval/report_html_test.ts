@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import { FEATURE_SET } from "../src/features/mod.ts";
-import { renderEvalReport, runEvaluation } from "../src/eval/mod.ts";
-import { datasetFromCapture } from "../src/train/capture_dataset.ts";
-import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../src/train/pipeline.ts";
+import { FEATURE_SET } from "../features/mod.ts";
+import { renderEvalReport, runEvaluation } from "./mod.ts";
+import { datasetFromCapture } from "../train/capture_dataset.ts";
+import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../train/pipeline.ts";
 
-const LAB = new URL("./fixtures/lab/", import.meta.url).pathname;
+const LAB = new URL("../../tests/fixtures/lab/", import.meta.url).pathname;
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
   try {

@@ -7,8 +7,17 @@ import {
   FlowMeter,
   type FlowMeterOptions,
   flowRecordAt,
-} from "../src/features/mod.ts";
-import { ACK, batchOf, FIN, PSH, RST, SYN, tcp4, type TestPacket } from "./support/flow_packets.ts";
+} from "./mod.ts";
+import {
+  ACK,
+  batchOf,
+  FIN,
+  PSH,
+  RST,
+  SYN,
+  tcp4,
+  type TestPacket,
+} from "../../tests/support/flow_packets.ts";
 
 const S = 1_000_000;
 
