@@ -20,6 +20,7 @@ import {
   type DetectorStats,
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
+import { gateSinks } from "../triage/mod.ts";
 import type { DetectionThresholds } from "./thresholds.ts";
 
 /** What runDetection needs. */
@@ -40,6 +41,16 @@ export interface DetectionRunOptions {
   onProgress?: (progress: DetectionProgress) => void;
   /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics). */
   onBatchDecided?: (flows: number, latencyMs: number) => void;
+  /**
+   * Keeps every packet batch first (src/forensics PacketRing), so sinks can
+   * write an alert's evidence pcap when it is emitted.
+   */
+  packetRing?: { tap(source: AsyncIterable<PacketBatch>): AsyncIterable<PacketBatch> };
+  /**
+   * Consulted for every emitted alert before any sink or `onAlert` sees it
+   * (console suppressions, src/triage); false holds the alert back.
+   */
+  alertGate?: (alert: Alert) => boolean;
   /** Given a function that replaces the model bundle while detection runs (SIGHUP reload). */
   onSwapReady?: (swap: (bundle: LoadedBundle) => Promise<void>) => void;
 }
@@ -71,11 +82,13 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   const meter = new FlowMeter(options.meter);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
-    sinks: options.sinks,
+    sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
     thresholds: options.thresholds,
     windowSeconds: options.windowSeconds,
     clock: options.live ? "wall" : "flow",
-    onAlert: options.onAlert,
+    onAlert: options.onAlert && options.alertGate
+      ? (alert) => options.alertGate!(alert) && options.onAlert!(alert)
+      : options.onAlert,
     onBatchDecided: options.onBatchDecided,
   };
   let detector: Detector;
@@ -94,7 +107,8 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   const ticker = options.onProgress
     ? setInterval(() => options.onProgress!(progress()), 1000)
     : undefined;
-  const source = options.live ? withWallClockTicks(options.source, meter) : options.source;
+  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
+  const source = options.live ? withWallClockTicks(packets, meter) : packets;
   try {
     await detector.run(meterFlows(source, options.meter, meter));
   } finally {

@@ -1,48 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Alert } from "../alert/schema.ts";
+import { sampleAlert } from "../../tests/support/sample_alert.ts";
 import { openStore, suppressionCovers } from "./alert_store.ts";
-
-/** A valid alert; `over` replaces top-level fields, `body` alert fields. */
-export function sampleAlert(
-  over: Partial<Alert> = {},
-  body: Partial<Alert["alert"]> = {},
-): Alert {
-  return {
-    timestamp: "2026-12-01T10:00:00.000Z",
-    event_type: "alert",
-    src_ip: "10.0.0.66",
-    src_port: 40000,
-    dest_ip: "10.0.0.10",
-    dest_port: 80,
-    proto: "TCP",
-    community_id: "1:abc=",
-    flow: {
-      pkts_toserver: 3,
-      pkts_toclient: 2,
-      bytes_toserver: 180,
-      bytes_toclient: 120,
-      start: "2026-12-01T09:59:00.000Z",
-      end: "2026-12-01T09:59:30.000Z",
-      state: "S0",
-    },
-    alert: {
-      verdict: "known",
-      class: "syn-scan",
-      name: "SYN port scan",
-      score: 0.99,
-      threshold: 0.5,
-      model: "gbdt-classifier",
-      severity: 2,
-      top_features: [],
-      count: 5,
-      window: { start: "2026-12-01T09:59:00.000Z", end: "2026-12-01T10:00:00.000Z", seconds: 60 },
-      distinct_dest_ports: 5,
-      ...body,
-    },
-    ...over,
-  };
-}
 
 Deno.test("store: write, filter, group, triage, evidence, retention; a second connection sees it", async () => {
   const dir = await Deno.makeTempDir();
