@@ -6,7 +6,7 @@
  *
  *   deno run -A scripts/bench/synthetic_capture.ts OUT.pcap [packets] [concurrentFlows]
  */
-import { PCAP_FILE_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from "../../src/capture/mod.ts";
+import { PcapStream } from "./pcap_stream.ts";
 
 /** Options for writeSyntheticCapture. */
 export interface SyntheticCaptureOptions {
@@ -53,22 +53,8 @@ export async function writeSyntheticCapture(
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const chunk = new Uint8Array(8 << 20);
-  const view = new DataView(chunk.buffer);
-  let used = 0;
-  const flush = async () => {
-    let written = 0;
-    while (written < used) written += await file.write(chunk.subarray(written, used));
-    used = 0;
-  };
-
-  view.setUint32(0, 0xa1b2c3d4, true);
-  view.setUint16(4, 2, true);
-  view.setUint16(6, 4, true);
-  view.setUint32(16, 262144, true);
-  view.setUint32(20, 1, true);
-  used = PCAP_FILE_HEADER_BYTES;
+  const out = await PcapStream.create(path);
+  const view = out.view;
 
   // Conversation state, struct of arrays: step counts down packets left.
   const slots = Math.max(1, options.concurrentFlows);
@@ -127,15 +113,8 @@ export async function writeSyntheticCapture(
     }
     const l4 = isUdp[slot] ? UDP : TCP;
     const length = ETHERNET + IPV4 + l4 + payload;
-    if (used + PCAP_RECORD_HEADER_BYTES + length > chunk.length) await flush();
     time += 1 + Math.floor(random() * 20);
-    const seconds = Math.floor(time / 1e6);
-    view.setUint32(used, seconds, true);
-    view.setUint32(used + 4, time - seconds * 1e6, true);
-    view.setUint32(used + 8, length, true);
-    view.setUint32(used + 12, length, true);
-    let at = used + PCAP_RECORD_HEADER_BYTES;
-    chunk.fill(0, at, at + length);
+    let at = await out.record(time, length);
     view.setUint16(at + 12, 0x0800);
     at += ETHERNET;
     view.setUint8(at, 0x45);
@@ -155,12 +134,10 @@ export async function writeSyntheticCapture(
       view.setUint8(at + 13, flags);
       view.setUint16(at + 14, 64240);
     }
-    used += PCAP_RECORD_HEADER_BYTES + length;
     bytes += length;
     if (--left[slot] === 0 && !options.openOnly) open(slot);
   }
-  await flush();
-  file.close();
+  await out.close();
   return { packets: options.packets, bytes, conversations };
 }
 

@@ -5,9 +5,9 @@
  */
 import { CONN_STATES, type FlowBatch } from "./flow_batch.ts";
 import { PROTO_TCP } from "./decode.ts";
+import type { FlowTable } from "./flow_table.ts";
 import {
   FLOW_WORDS,
-  type FlowTable,
   H_BWD_DATA,
   H_BWD_FIN,
   H_BWD_RST,
@@ -21,7 +21,7 @@ import {
   MIN_SEG_UNSET,
   ROW,
   STATS_WORDS,
-} from "./flow_table.ts";
+} from "./flow_layout.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 
 /** Allocates an empty FlowBatch for `capacity` flows of `width` features. */

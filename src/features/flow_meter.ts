@@ -13,7 +13,8 @@ import {
   type DecodeOutcome,
   decodePacket,
 } from "./decode.ts";
-import { END_INPUT, FlowTable } from "./flow_table.ts";
+import { FlowTable } from "./flow_table.ts";
+import { END_INPUT } from "./flow_layout.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
