@@ -21,9 +21,16 @@ import {
   loadSensorBundle,
   runDetection,
 } from "../engine/mod.ts";
+import {
+  addServiceOptions,
+  type SensorServices,
+  type ServiceOptions,
+  startSensorServices,
+  useConfigFile,
+} from "./sensor_services.ts";
 
 /** Options both commands share (added by addDetectionOptions). */
-interface DetectionOptions {
+interface DetectionOptions extends ServiceOptions {
   model: string;
   threshold?: string;
   anomalyThreshold?: string;
@@ -45,7 +52,7 @@ interface LiveOptions extends DetectionOptions {
 
 // deno-lint-ignore no-explicit-any
 function addDetectionOptions(command: Command<any, any, any>) {
-  return command
+  return addServiceOptions(command)
     .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
     .option(
       "--threshold <p>",
@@ -88,6 +95,7 @@ export function registerDetect(program: Command): void {
     .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)");
   addDetectionOptions(detect).action(async (...args) => {
     const options = args[0] as LiveOptions;
+    const command = args.at(-1) as unknown as Command;
     const interfaces = options.iface ?? [];
     if (interfaces.length === 0 && Deno.uid() !== 0) {
       // The prototypes' "just run it" experience: without root there is no
@@ -96,7 +104,7 @@ export function registerDetect(program: Command): void {
         "ids-sensor: live capture needs root (or CAP_NET_RAW and CAP_NET_ADMIN); " +
           "analysing the bundled demo capture instead. Run `sudo ids-sensor --iface IF` to detect live.",
       );
-      await analyzeCapture(DEMO_CAPTURE, options);
+      await analyzeCapture(DEMO_CAPTURE, options, command);
       return;
     }
     if (interfaces.length === 0) {
@@ -113,6 +121,9 @@ export function registerDetect(program: Command): void {
     const bundle = await loadSensorBundle(options.model);
     const live = openLiveCapture({ interfaces, durationSeconds: duration, filter: options.filter });
     await live.ready;
+    const services = await startServices(options, command);
+    services.setCapture(() => live.stats());
+    await services.dropPrivileges();
     const stop = () => live.stop();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const signal of signals) Deno.addSignalListener(signal, stop);
@@ -120,8 +131,9 @@ export function registerDetect(program: Command): void {
       `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
         (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
     );
+    let report: DetectionReport | undefined;
     try {
-      const report = await run(options, live, true, bundle);
+      report = await run(options, live, true, bundle, services);
       const drops = live.stats().map((s) =>
         `${s.interfaceName}: ${s.received} received, ${s.kernelDropped} dropped by the kernel, ` +
         `${s.interfaceDropped} by the interface, ${s.ringOverruns} ring overruns`
@@ -129,6 +141,7 @@ export function registerDetect(program: Command): void {
       printReport(`live ${interfaces.join(",")}`, report, Boolean(options.verbose), drops);
     } finally {
       for (const signal of signals) Deno.removeSignalListener(signal, stop);
+      await services.close(report);
     }
   });
 
@@ -141,18 +154,39 @@ export function registerDetect(program: Command): void {
     )
     .argument("[capture]", "capture file", DEMO_CAPTURE);
   addDetectionOptions(analyze).action(async (...args) => {
-    const [capture, options] = args as unknown as [string, DetectionOptions];
-    await analyzeCapture(capture, options);
+    const [capture, options, command] = args as unknown as [string, DetectionOptions, Command];
+    await analyzeCapture(capture, options, command);
   });
+  configCommands.push(detect, analyze);
+  useConfigFile(configCommands);
+}
+
+/** The commands sharing the config file's keys. */
+// deno-lint-ignore no-explicit-any
+const configCommands: Command<any, any, any>[] = [];
+
+function startServices(options: DetectionOptions, command: Command): Promise<SensorServices> {
+  return startSensorServices(options, { command, configCommands });
 }
 
 /** Offline analysis of one capture file; a damaged file is analysed up to the damage. */
-async function analyzeCapture(capture: string, options: DetectionOptions): Promise<void> {
+async function analyzeCapture(
+  capture: string,
+  options: DetectionOptions,
+  command: Command,
+): Promise<void> {
   const bundle = await loadSensorBundle(options.model);
   const stats = createCaptureFileStats(capture);
   console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
+  const services = await startServices(options, command);
+  await services.dropPrivileges();
   const source = readCaptureFile(capture, { stats, onError: "stop" });
-  const report = await run(options, source, false, bundle);
+  let report: DetectionReport | undefined;
+  try {
+    report = await run(options, source, false, bundle, services);
+  } finally {
+    await services.close(report);
+  }
   const notes: string[] = [];
   const skipped = Object.entries(stats.skippedPackets);
   if (skipped.length > 0) {
@@ -177,13 +211,16 @@ async function run(
   source: AsyncIterable<PacketBatch>,
   live: boolean,
   bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
+  services: SensorServices,
 ): Promise<DetectionReport> {
   const sinks: AlertSink[] = [];
   if (!options.quiet) sinks.push(createConsoleSink());
   if (options.alerts) sinks.push(await createJsonlSink(options.alerts));
   if (options.db) sinks.push(createSqliteSink(options.db));
+  sinks.push(...services.sinks);
+  const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
   return await runDetection({
-    source,
+    source: services.wrapSource(source),
     live,
     bundle,
     sinks,
@@ -200,7 +237,12 @@ async function run(
         : positive(options.strongAnomalyThreshold, "--strong-anomaly-threshold"),
     },
     windowSeconds: positive(options.window, "--window"),
-    onProgress: options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined,
+    onProgress: (progress) => {
+      services.onProgress(progress);
+      print?.(progress);
+    },
+    onBatchDecided: services.onBatchDecided,
+    onSwapReady: services.onSwapReady,
   });
 }
 

@@ -1,6 +1,7 @@
 /** The command line: one commander program, one module per subcommand. */
 import { Command } from "@commander-js/extra-typings";
 import { registerCapture } from "./capture.ts";
+import { registerConfig } from "./config.ts";
 import { registerDetect } from "./detect.ts";
 import { registerEval } from "./eval.ts";
 import { registerFeatures } from "./features.ts";
@@ -27,6 +28,7 @@ export function buildCli() {
   registerLabel(program);
   registerTrain(program);
   registerEval(program);
+  registerConfig(program);
   registerLearn(program);
   registerServe(program);
   return program;

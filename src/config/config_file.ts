@@ -54,11 +54,18 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join("");
 }
 
+/**
+ * Checks of one key's values beyond their type (a URL that parses, a number
+ * in range): throw an Error whose message says what is wrong.
+ */
+export type ConfigValidators = Record<string, (value: string) => void>;
+
 /** Parses and validates config `text` (from `file`, for messages). */
 export function parseConfig(
   text: string,
   file: string,
   specs: readonly OptionSpec[],
+  validators: ConfigValidators = {},
 ): ConfigValues {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -82,9 +89,35 @@ export function parseConfig(
     }]);
   }
   const result = configSchema(specs).safeParse(doc.toJS());
-  if (result.success) return result.data as ConfigValues;
-  const known = specs.map((s) => s.key);
   const issues: ConfigIssue[] = [];
+  type Positioned = { range?: [number, number, number] } | undefined;
+  if (result.success) {
+    const values = result.data as ConfigValues;
+    for (const [key, check] of Object.entries(validators)) {
+      const value = values[key];
+      if (value === undefined || typeof value === "boolean") continue;
+      (Array.isArray(value) ? value : [value]).forEach((item, i) => {
+        try {
+          check(item);
+        } catch (error) {
+          // A list key may be written as one scalar: then the key itself is the place.
+          const element = Array.isArray(value)
+            ? doc.getIn([key, i], true) as Positioned
+            : undefined;
+          const node = element ?? doc.getIn([key], true) as Positioned;
+          issues.push({
+            path: element ? `${key}[${i}]` : key,
+            ...at(node?.range?.[0]),
+            message: error instanceof Error ? error.message : String(error),
+          });
+        }
+      });
+    }
+    if (issues.length === 0) return values;
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new ConfigError(file, issues);
+  }
+  const known = specs.map((s) => s.key);
   for (const issue of result.error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
@@ -127,6 +160,7 @@ export function parseConfig(
 export async function loadConfigFile(
   path: string,
   specs: readonly OptionSpec[],
+  validators: ConfigValidators = {},
 ): Promise<ConfigValues> {
   let text: string;
   try {
@@ -139,5 +173,5 @@ export async function loadConfigFile(
         : `cannot read it (${error instanceof Error ? error.message : error})`,
     }]);
   }
-  return parseConfig(text, path, specs);
+  return parseConfig(text, path, specs, validators);
 }

@@ -14,6 +14,7 @@ export {
   ConfigError,
   type ConfigIssue,
   configSchema,
+  type ConfigValidators,
   type ConfigValues,
   loadConfigFile,
   parseConfig,

@@ -16,6 +16,7 @@ const EXAMPLES: Record<string, unknown> = {
   ],
   metrics: "127.0.0.1:9477",
   user: "ids-sensor",
+  model: "/var/lib/ids-sensor/models/mine",
   alerts: "/var/lib/ids-sensor/alerts.jsonl",
   db: "/var/lib/ids-sensor/alerts.sqlite",
 };

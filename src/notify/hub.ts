@@ -4,6 +4,7 @@
  * spool, new ones start, dropped ones deliver what they can and spool the
  * rest.
  */
+import type { Alert } from "../alert/schema.ts";
 import type { AlertSink } from "../alert/sinks/sink.ts";
 import {
   createNotifier,
@@ -19,6 +20,10 @@ export interface NotifyHub extends AlertSink {
   update(urls: readonly string[]): Promise<{ added: string[]; removed: string[]; kept: string[] }>;
   /** Counters of every current target. */
   stats(): NotifierStats[];
+  /** Alerts for which `skip` returns true are not notified (triage suppressions); null: none. */
+  setFilter(skip: ((alert: Alert) => boolean) | null): void;
+  /** Alerts the filter kept from every target. */
+  readonly filtered: number;
 }
 
 /** Starts a notifier per URL (each URL is checked before any starts). */
@@ -45,11 +50,26 @@ export async function createNotifyHub(
     return { added, removed: gone.map(([, n]) => n.target.label), kept };
   }
   await update(urls);
+  let skip: ((alert: Alert) => boolean) | null = null;
+  let filtered = 0;
   return {
     name: "notify",
     update,
+    setFilter(next) {
+      skip = next;
+    },
+    get filtered() {
+      return filtered;
+    },
     write(alerts) {
-      for (const notifier of notifiers.values()) notifier.write(alerts);
+      if (notifiers.size === 0) return;
+      let kept = alerts;
+      if (skip) {
+        kept = alerts.filter((a) => !skip!(a));
+        filtered += alerts.length - kept.length;
+      }
+      if (kept.length === 0) return;
+      for (const notifier of notifiers.values()) notifier.write(kept);
     },
     flush: () => Promise.resolve(),
     async close() {
