@@ -36,6 +36,9 @@ import {
 } from "../inference/mod.ts";
 import { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 
+/** Alert aggregation window of the sensor, seconds: one alert line per group and window. */
+export const DEFAULT_WINDOW_SECONDS = 60;
+
 /** Configuration of a detector. */
 export interface DetectorOptions {
   /** The loaded model bundle. */
@@ -48,7 +51,7 @@ export interface DetectorOptions {
   pool?: InferencePoolOptions;
   /** `--threshold` / `--anomaly-threshold` / `--min-unknown-flows` / `--strong-anomaly-threshold`. */
   thresholds?: DetectionThresholds;
-  /** Alert aggregation window in seconds (default 60). */
+  /** Alert aggregation window in seconds (default {@link DEFAULT_WINDOW_SECONDS}). */
   windowSeconds?: number;
   /**
    * "flow": windows close as flow timestamps advance (offline analysis).
@@ -175,7 +178,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const featureNames = bundle.json.preprocessing.columns;
   const pool: InferencePool = await createInferencePool(models, options.pool);
   const aggregator = new AlertAggregator({
-    windowSeconds: options.windowSeconds,
+    windowSeconds: options.windowSeconds ?? DEFAULT_WINDOW_SECONDS,
     featureNames,
     classNames: decisionConfig.classNames,
     modelNames: modelNames(bundle),

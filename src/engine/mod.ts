@@ -24,6 +24,7 @@ export {
 } from "./run_detection.ts";
 export {
   createDetector,
+  DEFAULT_WINDOW_SECONDS,
   type Detector,
   type DetectorOptions,
   type DetectorStats,
