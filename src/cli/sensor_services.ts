@@ -115,8 +115,9 @@ export function addServiceOptions<C extends AnyCommand>(command: C): C {
     .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
     .option(
       "--stats-interval <seconds>",
-      "append an EVE stats event to the --alerts file this often (0: only at the end)",
-      "60",
+      "append an EVE stats event (Suricata's shape) to the --alerts file this often, " +
+        "and one at the end (0: none)",
+      "0",
     )
     .option("--user <name>", "drop root to this user once the capture is open");
   return command;
@@ -216,16 +217,18 @@ export async function startSensorServices(
   if (!(statsSeconds >= 0)) {
     throw new Error(`--stats-interval must be 0 or more seconds, got "${options.statsInterval}"`);
   }
-  const statsFile = options.alerts
+  const statsFile = options.alerts && statsSeconds > 0
     ? await Deno.open(options.alerts, { create: true, append: true })
     : null;
   const encoder = new TextEncoder();
   async function writeStats(event: unknown) {
     if (!statsFile || !event) return;
     // One write of one whole line with O_APPEND: it never splits an alert line of the JSONL sink.
-    await statsFile.write(encoder.encode(JSON.stringify(event) + "\n"));
+    const bytes = encoder.encode(JSON.stringify(event) + "\n");
+    let off = 0;
+    while (off < bytes.length) off += await statsFile.write(bytes.subarray(off));
   }
-  const statsTimer = statsFile && statsSeconds > 0
+  const statsTimer = statsFile
     ? setInterval(() => writeStats(metrics.statsEvent()).catch(() => {}), statsSeconds * 1000)
     : undefined;
 
