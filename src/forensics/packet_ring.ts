@@ -6,9 +6,8 @@
  * When an alert is emitted, the packets between its two hosts are picked out
  * of the ring (only then is anything decoded) and written as a pcap.
  */
-import type { PacketBatch } from "../capture/packet_batch.ts";
-import { encodePcap, type PacketToWrite } from "../capture/pcap_writer.ts";
-import { DecodedPacket, decodePacket } from "../features/decode.ts";
+import { encodePcap, type PacketBatch, type PacketToWrite } from "../capture/mod.ts";
+import { DecodedPacket, decodePacket } from "../features/mod.ts";
 
 /** Sizes of a packet ring. */
 export interface PacketRingOptions {

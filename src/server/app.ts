@@ -52,6 +52,8 @@ export interface ConsoleAppOptions {
   secure?: boolean;
   /** When the server started (stats). */
   startedAt?: Date;
+  /** Prometheus metrics of a sensor in the same process (src/metrics), served at /metrics. */
+  metricsHandler?: (request: Request) => Response | Promise<Response>;
 }
 
 /** Name of the session cookie. */
@@ -108,6 +110,16 @@ export function createConsoleApp(options: ConsoleAppOptions): OpenAPIHono {
     if (error instanceof ProblemError) return problemResponse(error.status, error.message);
     if (error instanceof UploadError) return problemResponse(error.status, error.message);
     const status = (error as { status?: number }).status;
+    if (status === 415) {
+      return problemResponse(
+        415,
+        `${c.req.path} takes ${
+          c.req.path.startsWith(`${API}/analyze`) || c.req.path.startsWith(`${API}/predict`)
+            ? "multipart/form-data with a field `file`"
+            : "application/json"
+        }, not ${c.req.header("content-type") ?? "a body without a content type"}`,
+      );
+    }
     if (typeof status === "number" && status >= 400 && status < 500) {
       return problemResponse(status, error.message);
     }
@@ -179,6 +191,10 @@ export function createConsoleApp(options: ConsoleAppOptions): OpenAPIHono {
   app.use("/logout", authenticate);
   app.use("/assets/*", authenticate);
   app.use(`${API}/*`, authenticate);
+  if (options.metricsHandler) {
+    const metrics = options.metricsHandler;
+    app.get("/metrics", authenticate, (c) => metrics(c.req.raw));
+  }
 
   // Uploads have their own cap; every other body is small.
   const uploadPaths = new Set([`${API}/analyze`, `${API}/predict`]);

@@ -14,8 +14,7 @@ import { loadSensorBundle, runDetection } from "../engine/mod.ts";
 import { scoreRows } from "../eval/mod.ts";
 import { PacketRing } from "../forensics/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
-import { loadCicCsv } from "../train/cic_csv.ts";
-import { loadNslKdd, NSL_KDD_CATEGORIES } from "../train/nsl_kdd.ts";
+import { loadCicCsv, loadNslKdd, NSL_KDD_CATEGORIES } from "../train/mod.ts";
 import { NSL_KDD_FIELDS } from "./nsl_kdd_fields.ts";
 
 /** What a job does. */

@@ -27,3 +27,9 @@ export {
 export { type ConsoleToken, loadOrCreateToken, sameToken } from "./token.ts";
 export { type Problem, ProblemError, problemResponse } from "./problem.ts";
 export { DASHBOARD_FILES } from "./assets.ts";
+export {
+  type InterfaceCounters,
+  openSensorLink,
+  type SensorLink,
+  type SensorLinkOptions,
+} from "./sensor_link.ts";

@@ -2,10 +2,10 @@
  * The 41 fields of an NSL-KDD (KDD Cup 99) connection record, in file order,
  * so the console can read uploaded records without a field-names.csv beside them.
  */
-import type { NslKddField } from "../train/nsl_kdd.ts";
+import type { loadNslKdd } from "../train/mod.ts";
 
 /** Name and kind of each field. */
-export const NSL_KDD_FIELDS: NslKddField[] = [
+export const NSL_KDD_FIELDS: Parameters<typeof loadNslKdd>[1]["fields"] = [
   { name: "duration", kind: "continuous" },
   { name: "protocol_type", kind: "symbolic" },
   { name: "service", kind: "symbolic" },

@@ -31,6 +31,8 @@ export interface ConsoleOptions {
   /** Where uploads wait for their job (default a new folder under the system temp dir). */
   uploadDir?: string;
   feed?: LiveFeedOptions;
+  /** A sensor's Prometheus handler (src/metrics), mounted at /metrics. */
+  metricsHandler?: (request: Request) => Response | Promise<Response>;
   /** Printed lines (default console.error). */
   log?: (line: string) => void;
 }
@@ -95,6 +97,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     maxUploadBytes: options.maxUploadBytes,
     secure: Boolean(cert),
     startedAt,
+    metricsHandler: options.metricsHandler,
   });
   let retention: ReturnType<typeof setInterval> | undefined;
   if (options.retainDays !== undefined) {

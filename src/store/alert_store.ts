@@ -7,9 +7,7 @@
  * is one short `BEGIN IMMEDIATE` transaction with a busy timeout.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { Alert } from "../alert/schema.ts";
-import type { TrafficMinute } from "../alert/sinks/sink.ts";
-import { migrateStore } from "./schema.ts";
+import { type Alert, migrateStore, type TrafficMinute } from "./schema.ts";
 
 /** Triage state of an alert. */
 export type AlertStatus = "new" | "acknowledged" | "escalated";

@@ -19,4 +19,8 @@ export {
   suppressionCovers,
   type TrafficRow,
 } from "./alert_store.ts";
-export { migrateStore } from "./schema.ts";
+export {
+  type Alert as StoredAlert,
+  migrateStore,
+  type TrafficMinute as StoredTrafficMinute,
+} from "./schema.ts";

@@ -7,6 +7,52 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 
+/**
+ * The part of an EVE alert record (src/alert's `Alert`) the store reads. The
+ * store takes it structurally, so it depends on the record's shape, not on
+ * src/alert (which writes through the store).
+ */
+export interface Alert {
+  timestamp: string;
+  src_ip: string;
+  src_port: number;
+  dest_ip: string;
+  dest_port: number;
+  proto: string;
+  community_id: string;
+  flow: {
+    pkts_toserver: number;
+    pkts_toclient: number;
+    bytes_toserver: number;
+    bytes_toclient: number;
+    start: string;
+    end: string;
+  };
+  alert: {
+    verdict: string;
+    class: string;
+    name: string;
+    score: number;
+    threshold: number;
+    model: string;
+    severity: number;
+    count: number;
+    window: { start: string; end: string };
+  };
+}
+
+/** One minute of traffic as the sensor counts it (src/alert's `TrafficMinute`). */
+export interface TrafficMinute {
+  minuteMs: number;
+  flows: number;
+  packets: number;
+  bytes: number;
+  benignFlows: number;
+  knownFlows: number;
+  unknownFlows: number;
+  alerts: number;
+}
+
 const TABLES = `
 CREATE TABLE IF NOT EXISTS alerts (
   id INTEGER PRIMARY KEY,

@@ -5,8 +5,7 @@
  * effect without a restart. It sits at the emitted-alert boundary: sinks see
  * only the alerts no suppression covers; the rest are counted.
  */
-import type { Alert } from "../alert/schema.ts";
-import type { AlertSink } from "../alert/sinks/sink.ts";
+import type { Alert, AlertSink } from "../alert/mod.ts";
 import { type AlertStore, openStore, type Suppression, suppressionCovers } from "../store/mod.ts";
 
 /** Options of the gate. */
