@@ -37,7 +37,7 @@ import {
   type NotifyHub,
   parseNotifyTarget,
 } from "../notify/mod.ts";
-import { openStore, type Suppression, suppressionCovers } from "../store/mod.ts";
+import { SuppressionGate } from "../triage/mod.ts";
 
 /** The options this module adds (to both commands). */
 export interface ServiceOptions {
@@ -188,28 +188,17 @@ export async function startSensorServices(
     log(`ids-sensor: metrics at http://${hostPort(server.hostname, server.port)}/metrics`);
   }
 
-  // Triage suppressions (set in the console, kept in --db) keep alerts from notifications.
-  let suppressions: Suppression[] = [];
-  function loadSuppressions(): number {
-    if (!options.db || !hub) return 0;
-    const store = openStore(options.db);
+  // Triage suppressions (set in the console, kept in --db) keep alerts from notifications;
+  // the gate re-reads them every few seconds, and SIGHUP reports how many are in force.
+  let gate: SuppressionGate | null = null;
+  if (options.db && hub) {
     try {
-      suppressions = store.activeSuppressions();
-    } finally {
-      store.close();
+      const opened = new SuppressionGate(options.db);
+      gate = opened;
+      hub.setFilter((alert) => !opened.allows(alert));
+    } catch (error) {
+      log(`ids-sensor: suppressions not read from ${options.db}: ${describe(error)}`);
     }
-    hub.setFilter(
-      suppressions.length === 0 ? null : (alert) => {
-        const now = new Date().toISOString();
-        return suppressions.some((s) => suppressionCovers(s, alert, now));
-      },
-    );
-    return suppressions.length;
-  }
-  try {
-    loadSuppressions();
-  } catch (error) {
-    log(`ids-sensor: suppressions not read from ${options.db}: ${describe(error)}`);
   }
 
   // The EVE stats event goes to the --alerts file, beside the alerts.
@@ -283,12 +272,9 @@ export async function startSensorServices(
         notes.push(`notify unchanged (${describe(error)})`);
       }
     }
-    try {
-      const n = loadSuppressions();
-      if (options.db && hub) notes.push(`${n} suppression${n === 1 ? "" : "s"}`);
-    } catch (error) {
-      ok = false;
-      notes.push(`suppressions unchanged (${describe(error)})`);
+    if (gate) {
+      const n = gate.active().length;
+      notes.push(`${n} suppression${n === 1 ? "" : "s"} in force`);
     }
     const dir = fromCli("model")
       ? options.model
@@ -356,6 +342,7 @@ export async function startSensorServices(
         statsFile.close();
       }
       await server?.close();
+      gate?.close();
     },
   };
 }

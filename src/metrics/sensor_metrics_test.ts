@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SensorMetrics } from "./sensor_metrics.ts";
-import { sampleAlert } from "../notify/test_alerts.ts";
+import { sampleAlert } from "../notify/mod.ts";
 import { createPacketBatch } from "../capture/mod.ts";
 
 /** True when `name` runs from PATH. */

@@ -4,8 +4,7 @@
  * spool, new ones start, dropped ones deliver what they can and spool the
  * rest.
  */
-import type { Alert } from "../alert/schema.ts";
-import type { AlertSink } from "../alert/sinks/sink.ts";
+import type { Alert, AlertSink } from "../alert/mod.ts";
 import {
   createNotifier,
   type Notifier,

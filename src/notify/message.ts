@@ -4,8 +4,7 @@
  * (webhook JSON, Slack, Discord, syslog RFC 5424, e-mail) happens at send
  * time, so the spool keeps the plain record.
  */
-import type { Alert } from "../alert/schema.ts";
-import { formatAlertLine } from "../alert/sinks/console.ts";
+import { type Alert, formatAlertLine } from "../alert/mod.ts";
 
 /** Alerts held back by a target's rate limit, summarised. */
 export interface Digest {

@@ -7,8 +7,7 @@
  * rate limit alerts are held back and one digest per window summarises them.
  */
 import { join } from "node:path";
-import type { Alert } from "../alert/schema.ts";
-import type { AlertSink } from "../alert/sinks/sink.ts";
+import type { Alert, AlertSink } from "../alert/mod.ts";
 import { makeDigest, type NotifyMessage } from "./message.ts";
 import { openSpool, type Spool } from "./spool.ts";
 import { type NotifyTarget, parseNotifyTarget } from "./target.ts";

@@ -1,5 +1,5 @@
 /** Alerts for the notify tests (valid EVE records, distinct by index). */
-import { type Alert, AlertSchema } from "../alert/schema.ts";
+import { type Alert, AlertSchema } from "../alert/mod.ts";
 
 /** Alert number `k`, severity `severity`. */
 export function sampleAlert(k: number, severity: 1 | 2 | 3 = 2): Alert {
