@@ -157,3 +157,52 @@ Deno.test("slack and discord payloads reach a loopback receiver through base=", 
     await Deno.remove(spoolDir, { recursive: true });
   }
 });
+
+Deno.test("a receiver that never answers: memory stays bounded, every alert ends in the spool", async () => {
+  const spoolDir = await Deno.makeTempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  // Accepts connections and never answers: the slowest possible target.
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const notifier = await createNotifier(`http://127.0.0.1:${port}/slow?rate=1000/60`, {
+    spoolDir,
+    ...quiet,
+    queueLimit: 5,
+    sendTimeoutMs: 300,
+    closeTimeoutMs: 200,
+  });
+  try {
+    for (let k = 0; k < 20; k++) assert.equal(notifier.write([sampleAlert(k)]), undefined);
+    // Past the queue limit, what waits behind the message in flight goes to disk at once.
+    await until(() => notifier.stats().spoolSize >= 14, "the overflow spooled");
+    assert.ok(notifier.stats().queued <= 6);
+  } finally {
+    await notifier.close();
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+  const s = notifier.stats();
+  assert.equal(s.sent, 0);
+  assert.equal(s.spoolSize, 20);
+  // The spool holds them in the order they were written.
+  const again = await createNotifier(`http://127.0.0.1:${port}/slow?rate=1000/60`, {
+    spoolDir,
+    ...quiet,
+  });
+  const receiver = startReceiver(port);
+  try {
+    await until(() => receiver.bodies.length === 20, "20 alerts after the restart");
+    assert.deepEqual(
+      receiver.bodies.map((b) => (b.body.src_port as number) - 40000),
+      [...Array(20).keys()],
+    );
+  } finally {
+    await again.close();
+    await receiver.stop();
+    await Deno.remove(spoolDir, { recursive: true });
+  }
+});
