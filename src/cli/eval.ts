@@ -6,9 +6,16 @@
  * the per-episode detection view. `--report` writes a self-contained HTML page.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { formatEvalText, renderEvalReport, runEvaluation } from "../eval/mod.ts";
+import {
+  formatBenignAlerts,
+  formatEvalText,
+  listCaptureFiles,
+  measureBenignAlerts,
+  renderEvalReport,
+  runEvaluation,
+} from "../eval/mod.ts";
 import type { EvalSource } from "../eval/mod.ts";
-import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
+import { DEFAULT_MODEL_DIR, loadSensorBundle } from "../engine/mod.ts";
 
 function probability(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -39,9 +46,42 @@ export function registerEval(program: Command): void {
     .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
     .option("--threshold <p>", "class probability threshold for a known verdict (every class)")
     .option("--anomaly-threshold <score>", "anomaly score threshold (default: the bundle's)")
+    .option(
+      "--benign <paths...>",
+      "unlabelled captures of normal traffic (files or folders): run them through the sensor's " +
+        "engine (as analyze does) and report alerts per capture, per 1,000 flows, per hour",
+    )
+    .option("--all", "with --benign: list every capture, not only those with alerts")
     .option("--json", "print one JSON object instead of text")
     .option("--report <file.html>", "also write a self-contained HTML report here")
     .action(async (options) => {
+      if (options.benign) {
+        if (options.capture || options.csv || options.labels) {
+          throw new Error("--benign takes no --capture, --labels or --csv");
+        }
+        const files = await listCaptureFiles(options.benign);
+        if (files.length === 0) throw new Error(`no capture files in ${options.benign.join(", ")}`);
+        const threshold = probability("--threshold", options.threshold);
+        const anomalyThreshold = options.anomalyThreshold === undefined
+          ? undefined
+          : Number(options.anomalyThreshold);
+        if (anomalyThreshold !== undefined && !Number.isFinite(anomalyThreshold)) {
+          throw new Error(
+            `--anomaly-threshold must be a number, got "${options.anomalyThreshold}"`,
+          );
+        }
+        const report = await measureBenignAlerts(files, {
+          bundle: await loadSensorBundle(options.model),
+          thresholds: { threshold, anomalyThreshold },
+          onCapture: options.json
+            ? undefined
+            : (c, i, n) => console.error(`[${i + 1}/${n}] ${c.path}: ${c.alerts} alert(s)`),
+        });
+        console.log(
+          options.json ? JSON.stringify(report) : formatBenignAlerts(report, options.all),
+        );
+        return;
+      }
       let source: EvalSource;
       if (options.capture && !options.csv) {
         if (!options.labels) {

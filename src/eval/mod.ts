@@ -42,3 +42,11 @@ export { rocCurve, type RocPoint } from "./roc_curve.ts";
 export { formatConfusion, formatEvalText } from "./format_text.ts";
 export { escapeHtml, renderEvalReport } from "./report_html.ts";
 export { type EvalSource, runEvaluation, type RunEvaluationOptions } from "./run_eval.ts";
+export {
+  type BenignAlertOptions,
+  type BenignAlertReport,
+  type BenignCaptureResult,
+  formatBenignAlerts,
+  listCaptureFiles,
+  measureBenignAlerts,
+} from "./benign_alerts.ts";
