@@ -15,12 +15,18 @@ export interface LiveFeedOptions {
   pollMs?: number;
   /** How often status and traffic are sent, ms (default 2000). */
   statusMs?: number;
-  /** Events queued for one client before it is dropped (default 10,000). */
-  maxQueuedEvents?: number;
+  /** Bytes queued for one client before it is dropped (default 16 MiB). */
+  maxQueuedBytes?: number;
   /** Alerts read per poll at most (default 5,000). */
   maxAlertsPerPoll?: number;
   /** Extra fields of every status event (server uptime, job counts, ...). */
   extraStatus?: () => Record<string, unknown>;
+}
+
+interface EncodedPage {
+  count: number;
+  lastId: number;
+  bytes: Uint8Array;
 }
 
 interface Client {
@@ -56,7 +62,7 @@ export class LiveFeed {
     this.#options = {
       pollMs: options.pollMs ?? 250,
       statusMs: options.statusMs ?? 2000,
-      maxQueuedEvents: options.maxQueuedEvents ?? 10_000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
       maxAlertsPerPoll: options.maxAlertsPerPoll ?? 5_000,
     };
     this.#extraStatus = options.extraStatus;
@@ -105,7 +111,7 @@ export class LiveFeed {
         this.#catchUp(client);
       },
       cancel: () => this.#remove(client),
-    }, { highWaterMark: this.#options.maxQueuedEvents });
+    }, new ByteLengthQueuingStrategy({ highWaterMark: this.#options.maxQueuedBytes }));
   }
 
   /** Reads new alerts and sends them; also called by tests and after writes. */
@@ -118,32 +124,37 @@ export class LiveFeed {
     this.#lastId = Math.max(this.#lastId, ...[...this.#clients].map((c) => c.lastId));
   }
 
-  // Sends `client` every alert past its last id, in pages; one query per page
-  // is shared by the clients at the same position (the usual case).
+  // Sends `client` every alert past its last id, in pages. A page is read and
+  // encoded once and the same bytes go to every client at that position (the
+  // usual case: all of them), as one chunk.
   #catchUp(client: Client): void {
     while (!client.closed) {
-      const rows: AlertRow[] = this.#page(client.lastId);
-      if (rows.length === 0) return;
-      for (const row of rows) {
-        if (!this.#send(client, sseEvent("alert", row, row.id))) return;
-        this.#sent++;
-      }
-      client.lastId = rows[rows.length - 1].id;
-      if (rows.length < this.#options.maxAlertsPerPoll) return;
+      const page = this.#page(client.lastId);
+      if (page.count === 0) return;
+      if (!this.#sendBytes(client, page.bytes)) return;
+      this.#sent += page.count;
+      client.lastId = page.lastId;
+      if (page.count < this.#options.maxAlertsPerPoll) return;
     }
   }
 
-  #pageCache: { after: number; rows: AlertRow[]; at: number } | null = null;
+  #pageCache: { after: number; at: number; page: EncodedPage } | null = null;
 
-  #page(after: number): AlertRow[] {
+  #page(after: number): EncodedPage {
     const now = performance.now();
     const cached = this.#pageCache;
     if (cached && cached.after === after && now - cached.at < this.#options.pollMs / 2) {
-      return cached.rows;
+      return cached.page;
     }
-    const rows = this.#store.alertsAfter(after, this.#options.maxAlertsPerPoll);
-    this.#pageCache = { after, rows, at: now };
-    return rows;
+    const rows: AlertRow[] = this.#store.alertsAfter(after, this.#options.maxAlertsPerPoll);
+    const text = rows.map((row) => sseEvent("alert", row, row.id)).join("");
+    const page = {
+      count: rows.length,
+      lastId: rows.length ? rows[rows.length - 1].id : after,
+      bytes: encoder.encode(text),
+    };
+    this.#pageCache = { after, at: now, page };
+    return page;
   }
 
   #broadcastStatus(): void {
@@ -152,8 +163,12 @@ export class LiveFeed {
     for (const client of this.#clients) this.#send(client, text);
   }
 
-  // False when the client is gone or was dropped for not reading.
   #send(client: Client, text: string): boolean {
+    return this.#sendBytes(client, encoder.encode(text));
+  }
+
+  // False when the client is gone or was dropped for not reading.
+  #sendBytes(client: Client, bytes: Uint8Array): boolean {
     if (client.closed) return false;
     const desired = client.controller.desiredSize;
     if (desired !== null && desired <= 0) {
@@ -165,7 +180,7 @@ export class LiveFeed {
       return false;
     }
     try {
-      client.controller.enqueue(encoder.encode(text));
+      client.controller.enqueue(bytes);
       return true;
     } catch {
       this.#remove(client);

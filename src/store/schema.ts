@@ -127,6 +127,7 @@ CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts (timestamp);
 CREATE INDEX IF NOT EXISTS alerts_src_ip ON alerts (src_ip);
 CREATE INDEX IF NOT EXISTS alerts_dest_ip ON alerts (dest_ip);
 CREATE INDEX IF NOT EXISTS alerts_class ON alerts (class);
+CREATE INDEX IF NOT EXISTS alerts_group ON alerts (class, src_ip, dest_ip, severity, timestamp);
 CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity, timestamp);
 CREATE INDEX IF NOT EXISTS alerts_source ON alerts (source, id);
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
