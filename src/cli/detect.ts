@@ -4,8 +4,12 @@
  * through the same engine; they differ only in the packet source.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { createCaptureFileStats, openLiveCapture, readCaptureFile } from "../capture/mod.ts";
-import type { PacketBatch } from "../capture/packet_batch.ts";
+import {
+  createCaptureFileStats,
+  openLiveCapture,
+  type PacketBatch,
+  readCaptureFile,
+} from "../capture/mod.ts";
 import { defaultRouteInterface } from "../ffi/mod.ts";
 import {
   type AlertSink,
@@ -28,17 +32,22 @@ import {
   startSensorServices,
   useConfigFile,
 } from "./sensor_services.ts";
+import { EXIT, UsageError } from "./exit.ts";
+import {
+  addThresholdOptions,
+  detectionThresholds,
+  durationOption,
+  modelOption,
+  type ThresholdOptionValues,
+  windowOption,
+} from "./options.ts";
 
 /** Options both commands share (added by addDetectionOptions). */
-interface DetectionOptions extends ServiceOptions {
+interface DetectionOptions extends ServiceOptions, ThresholdOptionValues {
   model: string;
-  threshold?: string;
-  anomalyThreshold?: string;
-  minUnknownFlows: string;
-  strongAnomalyThreshold?: string;
   alerts?: string;
   db?: string;
-  window: string;
+  window: number;
   quiet?: true;
   verbose?: true;
 }
@@ -46,36 +55,16 @@ interface DetectionOptions extends ServiceOptions {
 /** Options of `detect` only. */
 interface LiveOptions extends DetectionOptions {
   iface?: string[];
-  duration: string;
+  duration: number;
   filter?: string;
 }
 
 // deno-lint-ignore no-explicit-any
 function addDetectionOptions(command: Command<any, any, any>) {
-  return addServiceOptions(command)
-    .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
-    .option(
-      "--threshold <p>",
-      "known-attack probability needed to alert (default: each class's calibrated threshold)",
-    )
-    .option(
-      "--anomaly-threshold <score>",
-      "anomaly score needed to alert as unknown (default: the bundle's calibrated threshold)",
-    )
-    .option(
-      "--min-unknown-flows <n>",
-      "flows an unknown (anomaly-only) alert needs per source, target and window, " +
-        "unless one reaches the strong threshold",
-      "3",
-    )
-    .option(
-      "--strong-anomaly-threshold <score>",
-      "anomaly score at which a single flow is alerted as unknown " +
-        "(default: the bundle's strongThreshold; without one, every unknown flow is alerted)",
-    )
+  return addThresholdOptions(addServiceOptions(command).addOption(modelOption()))
     .option("--alerts <file.jsonl>", "append alerts as EVE-style JSON lines to this file")
     .option("--db <file.sqlite>", "store alerts and per-minute traffic statistics in SQLite")
-    .option("--window <seconds>", "alert aggregation window per source, target and class", "60")
+    .addOption(windowOption())
     .option("--quiet", "no alert lines on the console")
     .option("-v, --verbose", "progress every few seconds and full counters at the end");
 }
@@ -91,7 +80,7 @@ export function registerDetect(program: Command): void {
       new Option("--iface <name>", "interface to capture on (repeat for several)")
         .argParser((value, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
-    .option("--duration <seconds>", "stop after this many seconds (0 = until Ctrl-C)", "0")
+    .addOption(durationOption())
     .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)");
   addDetectionOptions(detect).action(async (...args) => {
     const options = args[0] as LiveOptions;
@@ -117,7 +106,7 @@ export function registerDetect(program: Command): void {
       }
       interfaces.push(route);
     }
-    const duration = nonNegative(options.duration, "--duration");
+    const duration = options.duration;
     const bundle = await loadSensorBundle(options.model);
     const live = openLiveCapture({ interfaces, durationSeconds: duration, filter: options.filter });
     await live.ready;
@@ -201,7 +190,7 @@ async function analyzeCapture(
   printReport(capture, report, Boolean(options.verbose), notes);
   if (stats.error) {
     console.error(`error: ${stats.error.message}; everything before it was analysed`);
-    Deno.exitCode = 1;
+    Deno.exitCode = EXIT.dataError;
   }
 }
 
@@ -224,19 +213,8 @@ async function run(
     live,
     bundle,
     sinks,
-    thresholds: {
-      threshold: options.threshold === undefined
-        ? undefined
-        : probability(options.threshold, "--threshold"),
-      anomalyThreshold: options.anomalyThreshold === undefined
-        ? undefined
-        : positive(options.anomalyThreshold, "--anomaly-threshold"),
-      minUnknownFlows: positiveInteger(options.minUnknownFlows, "--min-unknown-flows"),
-      strongAnomalyThreshold: options.strongAnomalyThreshold === undefined
-        ? undefined
-        : positive(options.strongAnomalyThreshold, "--strong-anomaly-threshold"),
-    },
-    windowSeconds: positive(options.window, "--window"),
+    thresholds: detectionThresholds(options),
+    windowSeconds: options.window,
     onProgress: (progress) => {
       services.onProgress(progress);
       print?.(progress);
@@ -324,37 +302,4 @@ function printReport(
     );
   }
   console.error(lines.join("\n"));
-}
-
-/** A mistake in how the command was called: printed without a stack trace. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function positive(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value > 0)) throw new UsageError(`${flag} must be a positive number, got "${text}"`);
-  return value;
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(Number.isInteger(value) && value >= 1)) {
-    throw new UsageError(`${flag} must be a whole number of 1 or more, got "${text}"`);
-  }
-  return value;
-}
-
-function nonNegative(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value >= 0)) throw new UsageError(`${flag} must be 0 or more, got "${text}"`);
-  return value;
-}
-
-function probability(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value > 0 && value <= 1)) {
-    throw new UsageError(`${flag} must be a probability in (0, 1], got "${text}"`);
-  }
-  return value;
 }

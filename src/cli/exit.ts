@@ -99,6 +99,19 @@ export function exitCodeOf(error: unknown): ExitCode {
   return EXIT.software;
 }
 
+/**
+ * Prints the error that ended a command as one line (commander has already
+ * printed its own), the stack only with IDS_DEBUG set, and returns the exit code.
+ */
+export function reportError(error: unknown): ExitCode {
+  const code = exitCodeOf(error);
+  if (error instanceof CommanderError) return code;
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`ids-sensor: error: ${message}`);
+  if (Deno.env.get("IDS_DEBUG") && error instanceof Error) console.error(error.stack);
+  return code;
+}
+
 /** libpcap's failures by kind (the same table `capture` documents). */
 export function pcapExitCode(error: PcapError): ExitCode {
   switch (error.kind) {

@@ -12,13 +12,19 @@ import { registerLabel } from "./label.ts";
 import { registerLearn } from "./learn.ts";
 import { registerServe } from "./serve.ts";
 import { registerTrain } from "./train.ts";
+import { EXIT_CODES_HELP } from "./exit.ts";
+
+export { EXIT, exitCodeOf, reportError } from "./exit.ts";
 
 /** Builds the `ids-sensor` program with every subcommand registered. */
 export function buildCli() {
   const program = new Command()
     .name("ids-sensor")
     .description("Network intrusion detection sensor: capture, flow features, detection, alerts")
-    .version("0.1.0");
+    .version("0.1.0")
+    // Commander's own usage errors are thrown (exit 64 in main.ts), not exited with 1.
+    .exitOverride()
+    .addHelpText("after", EXIT_CODES_HELP);
   registerDetect(program);
   registerFlows(program);
   registerInterfaces(program);

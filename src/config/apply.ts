@@ -24,7 +24,12 @@ export function applyConfig(
     if (value === undefined || !offered.has(spec.key)) continue;
     if (command.getOptionValueSource(spec.attribute) === "cli") continue;
     if (spec.kind === "switch" && value === false) continue;
-    command.setOptionValueWithSource(spec.attribute, value, "config");
+    // The option's own parser turns the file's text into the flag's typed value (numbers).
+    const option = command.options.find((o) => o.attributeName() === spec.attribute);
+    const parsed = spec.kind === "value" && typeof value === "string" && option?.parseArg
+      ? option.parseArg(value, undefined)
+      : value;
+    command.setOptionValueWithSource(spec.attribute, parsed, "config");
     applied.push(spec.key);
   }
   return applied;
