@@ -1,30 +1,42 @@
 /**
- * Alert aggregation: every flagged flow joins the open group of its
- * (source, target, verdict, class); a group becomes one alert when its window
- * closes (or on flush), carrying counts, totals, first/last seen, the best
- * score and the features that drove it. A flood of a million flows is one
- * line per window, not a million.
+ * Alert aggregation on top of the host-level evidence (src/evidence): every
+ * scored flow feeds the evidence tables; a behaviour (scan, sweep, flood,
+ * reflection, amplification, brute force, slow DoS) or a model vote group
+ * whose evidence is enough becomes an alert group, and its first line leaves
+ * at once (in the same batch that completed the evidence), not when a window
+ * closes. When the evidence window closes, a group whose counts grew since
+ * its first line gets one closing line (`alert.stage: "final"`) with the
+ * window's totals. Lines pass a volume cap (`AlertVolumeCap`): what the cap
+ * holds back is counted and carried by the next line written.
  *
- * An unknown group that rests on the anomaly score alone (not a claim the
- * class gate rejected) is emitted only when it holds at least
- * `minUnknownFlows` flows or its best score reaches the strong threshold:
- * at a 1% per-flow false-positive rate a benign host still crosses the
- * threshold now and then with one flow, while floods and scans make many
- * anomalous flows between the same pair and a single-flow exploit scores
- * far above the threshold. Suppressed groups are counted, not alerted.
+ * The cost is per alert group, not per flagged flow: flows only touch typed
+ * counters; one record and one explanation are made per group.
  *
- * Windows follow a watermark, not each flow's own timestamp: the latest flow
- * end seen (offline), or the wall clock (live, via `advance`). A flow that
- * leaves the flow table late (idle timeout) still joins the group open now
- * instead of reopening a window already reported.
+ * An anomaly-only unknown vote group becomes an alert only with evidence:
+ * `minFlows` flows with fan-out or in a burst, or one flow at the strong
+ * threshold (see `VoteRule`). Groups that never get there are counted
+ * (`suppressedUnknowns`), not alerted.
  */
-import { CONN_STATES, type FlowBatch, type FlowRecord } from "../features/flow_batch.ts";
-import type { Decisions } from "../inference/decision.ts";
-import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/decision.ts";
-import type { FeatureBaseline } from "../inference/from_bundle.ts";
-import type { ModelScores } from "../inference/model_spec.ts";
-import { type FlowEvidence, nameAlert } from "./naming.ts";
+import type { FlowBatch, FlowRecord } from "../features/mod.ts";
+import {
+  type Decisions,
+  type FeatureBaseline,
+  type ModelScores,
+  VERDICT_KNOWN,
+  VERDICT_UNKNOWN,
+} from "../inference/mod.ts";
+import {
+  BEHAVIOUR_LIMITS,
+  behaviourName,
+  type EvidenceSummary,
+  type Finding,
+  HostEvidence,
+  type HostEvidenceSizes,
+  protocolWord,
+} from "../evidence/mod.ts";
+import { isBehaviourClass, nameAlert } from "./naming.ts";
 import { type Alert, protocolName, type TopFeature } from "./schema.ts";
+import { AlertVolumeCap, type SuppressedLines } from "./volume.ts";
 
 /** Configuration of an aggregator. */
 export interface AggregatorOptions {
@@ -46,6 +58,10 @@ export interface AggregatorOptions {
   nowMs?: () => number;
   /** When an anomaly-only unknown group becomes an alert; absent: always. */
   unknownRule?: UnknownAlertRule;
+  /** Alert lines per minute at most (default {@link DEFAULT_ALERTS_PER_MINUTE}). */
+  maxAlertsPerMinute?: number;
+  /** Capacities of the evidence tables (defaults in src/evidence). */
+  evidence?: HostEvidenceSizes;
 }
 
 /**
@@ -90,28 +106,35 @@ export interface EmittedAlert {
   firstArrivalMs: number;
 }
 
-interface Group {
-  windowStart: number;
-  record: FlowRecord;
-  verdict: number;
-  classIndex: number;
-  /** Class gate's rejected class (unknown verdicts), or -1. */
-  nearestClass: number;
-  pairKey: string;
-  flows: number;
-  fwdPackets: number;
-  bwdPackets: number;
-  fwdBytes: number;
-  bwdBytes: number;
-  noReplyFlows: number;
-  durationMicros: number;
-  firstSeen: number;
-  lastSeen: number;
-  firstFlowEnd: number;
-  bestScore: number;
-  threshold: number;
-  topFeatures: TopFeature[];
+/** What the alert path did, for the run summary. */
+export interface AlertVolumeStats {
+  /** Alert groups opened (behaviours and model vote groups with enough evidence). */
+  groups: number;
+  /** Lines written (first and closing lines). */
+  lines: number;
+  /** Lines the volume cap held back, and the flows they stood for. */
+  suppressedLines: number;
+  suppressedFlows: number;
+  /** Flagged flows folded into a behaviour alert of the same host instead of a line of their own. */
+  foldedFlows: number;
+  /** ICMP errors counted for the probe they answer. */
+  errorReplies: number;
+  /** Groups not opened because too many were open at once. */
+  groupsRefused: number;
+  /** Evidence table entries evicted to stay within their capacity. */
+  evidenceEvictions: number;
+  /** Bytes held by the evidence tables (fixed at start). */
+  evidenceBytes: number;
+}
+
+/** Per alert group: what was said and when. */
+interface GroupState {
+  finding: Finding;
   firstArrivalMs: number;
+  /** Flows counted in the last written line (-1: no line yet). */
+  reportedFlows: number;
+  topFeatures: TopFeature[];
+  explainedScore: number;
 }
 
 /** Column names the byte totals may have, in CICFlowMeter's spellings. */
@@ -128,14 +151,6 @@ const BWD_BYTES_COLUMNS = [
   "total bwd bytes",
 ];
 
-/** Zeek states in which a TCP connection attempt was never answered or was refused. */
-const NO_REPLY_STATES = new Set(["S0", "REJ", "RSTOS0", "SH", "RSTRH"]);
-const NO_REPLY_STATE_CODES = new Uint8Array(CONN_STATES.length);
-CONN_STATES.forEach((s, i) => (NO_REPLY_STATE_CODES[i] = NO_REPLY_STATES.has(s) ? 1 : 0));
-
-/** Most ports remembered per (source, target) pair and window; a full scan fits. */
-const MAX_TRACKED_PORTS = 65536;
-
 /** Columns of the forward and backward byte totals in `names` (-1 when absent). */
 export function findByteColumns(names: readonly string[]): { fwd: number; bwd: number } {
   return { fwd: findColumn(names, FWD_BYTES_COLUMNS), bwd: findColumn(names, BWD_BYTES_COLUMNS) };
@@ -150,48 +165,77 @@ function findColumn(names: readonly string[], candidates: string[]): number {
   return -1;
 }
 
-function addressKey(bytes: Uint8Array, offset: number): string {
-  let s = "";
-  for (let k = offset; k < offset + 16; k++) s += String.fromCharCode(bytes[k]);
-  return s;
-}
-
 function iso(micros: number): string {
   return new Date(micros / 1000).toISOString();
 }
 
-/** Groups flagged flows into windowed alerts. */
+/** Turns scored flows into alert lines through the host-level evidence. */
 export class AlertAggregator {
   readonly windowMicros: number;
+  readonly evidence: HostEvidence;
   #options: AggregatorOptions;
-  #groups = new Map<string, Group>();
-  #ports = new Map<string, { windowStart: number; ports: Set<number> }>();
+  #cap: AlertVolumeCap;
+  #groups = new Map<Finding, GroupState>();
   #watermark = 0;
-  #fwdBytesColumn: number;
-  #bwdBytesColumn: number;
   #topCount: number;
   #nowMs: () => number;
-  #suppressed: SuppressedUnknowns = { groups: 0, flows: 0 };
+  #stats = { groups: 0 };
 
   constructor(options: AggregatorOptions) {
     this.#options = options;
     this.windowMicros = (options.windowSeconds ?? 60) * 1e6;
     if (!(this.windowMicros > 0)) throw new Error("alert window must be positive");
     const bytes = findByteColumns(options.featureNames);
-    this.#fwdBytesColumn = bytes.fwd;
-    this.#bwdBytesColumn = bytes.bwd;
+    const synFlags = findColumn(options.featureNames, ["syn flag count", "syn flag cnt"]);
+    const rule = options.unknownRule;
+    const singleFlowClass = new Uint8Array(Math.max(1, options.classNames.length));
+    options.classNames.forEach((name, c) => (singleFlowClass[c] = isBehaviourClass(name) ? 0 : 1));
+    this.evidence = new HostEvidence({
+      ...options.evidence,
+      windowMicros: this.windowMicros,
+      fwdBytesColumn: bytes.fwd,
+      bwdBytesColumn: bytes.bwd,
+      synFlagsColumn: synFlags,
+      describeFlow: options.describeFlow,
+      voteRule: {
+        minFlows: rule?.minFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
+        minPorts: VOTE_MIN_PORTS,
+        burstSeconds: VOTE_BURST_SECONDS,
+        strongThreshold: rule ? rule.strongThreshold : undefined,
+        singleFlowClass,
+      },
+    });
+    this.#cap = new AlertVolumeCap(options.maxAlertsPerMinute);
     this.#topCount = options.topFeatures ?? 5;
     this.#nowMs = options.nowMs ?? (() => performance.timeOrigin + performance.now());
   }
 
-  /** Open groups (alerts not yet emitted). */
+  /** Alert groups open in the current window. */
   get openAlerts(): number {
     return this.#groups.size;
   }
 
-  /** Unknown groups (and their flows) the unknown rule kept back so far. */
+  /** Model vote groups that never had enough evidence (their flows still count as verdicts). */
   get suppressedUnknowns(): Readonly<SuppressedUnknowns> {
-    return { ...this.#suppressed };
+    const s = this.evidence.stats();
+    return { groups: s.weakVoteGroups, flows: s.weakVoteFlows };
+  }
+
+  /** Volume figures for the run summary. */
+  get volume(): AlertVolumeStats {
+    const e = this.evidence.stats();
+    const suppressed = this.#cap.suppressed;
+    return {
+      groups: this.#stats.groups,
+      lines: this.#cap.written,
+      suppressedLines: suppressed.lines,
+      suppressedFlows: suppressed.flows,
+      foldedFlows: e.foldedVoteFlows,
+      errorReplies: e.errorReplies,
+      groupsRefused: e.findingsRefused,
+      evidenceEvictions: Object.values(e.tables).reduce((n, t) => n + t.evicted + t.refused, 0),
+      evidenceBytes: this.evidence.bytes,
+    };
   }
 
   /** The current watermark, microseconds since the epoch. */
@@ -200,133 +244,200 @@ export class AlertAggregator {
   }
 
   /**
-   * Adds the flagged rows of a scored batch. Advances the watermark to the
-   * batch's latest flow end and returns the alerts whose window closed.
+   * Adds every row of a scored batch (benign rows are evidence too). Advances
+   * the watermark to the batch's latest flow end; returns the closing lines of
+   * a window that ended and the first lines of groups this batch completed.
    */
   add(batch: FlowBatch, decisions: Decisions, scores: ModelScores): EmittedAlert[] {
     let latest = this.#watermark;
     for (let i = 0; i < batch.count; i++) {
       if (batch.endMicros[i] > latest) latest = batch.endMicros[i];
     }
-    const emitted = this.advance(latest);
-    const windowStart = Math.floor(this.#watermark / this.windowMicros) * this.windowMicros;
-    const arrivalMs = this.#nowMs();
-    for (let i = 0; i < batch.count; i++) {
-      const verdict = decisions.verdict[i];
-      if (verdict === VERDICT_BENIGN) continue;
-      this.#addRow(batch, i, decisions, scores, windowStart, arrivalMs);
+    const out = this.advance(latest);
+    const opened = this.evidence.observe(batch, decisions, this.#watermark);
+    // Explain the best flagged flow of a group when it is in this batch (rarely more than once).
+    for (const f of this.evidence.live()) {
+      const row = f.bestRow;
+      if (row < 0) continue;
+      const g = this.#state(f);
+      if (decisions.score[row] <= g.explainedScore) continue;
+      g.explainedScore = decisions.score[row];
+      g.topFeatures = this.#explain(batch, row, scores, decisions.verdict[row]);
     }
-    return emitted;
+    for (const f of opened) {
+      const line = this.#line(this.#state(f), "first", this.#watermark);
+      if (line) out.push(line);
+    }
+    return out;
   }
 
-  /** Moves the watermark to `timeMicros` (if later) and emits every window that ended by then. */
+  /** The alert group of a finding, made on first sight. */
+  #state(f: Finding): GroupState {
+    let g = this.#groups.get(f);
+    if (!g) {
+      this.#stats.groups++;
+      g = {
+        finding: f,
+        firstArrivalMs: this.#nowMs(),
+        reportedFlows: -1,
+        topFeatures: [],
+        explainedScore: Number.NEGATIVE_INFINITY,
+      };
+      this.#groups.set(f, g);
+    }
+    return g;
+  }
+
+  /** Moves the watermark to `timeMicros` (if later); closes the evidence window it left. */
   advance(timeMicros: number): EmittedAlert[] {
     if (timeMicros > this.#watermark) this.#watermark = timeMicros;
+    const closed = this.evidence.roll(this.#watermark);
+    const out = closed.length > 0 ? this.#closeWindow(closed) : [];
+    // Model vote groups whose grace ended while no flow arrived (live, quiet link).
+    const opened: Finding[] = [];
+    this.evidence.settle(this.#watermark, opened);
+    for (const f of opened) {
+      const line = this.#line(this.#state(f), "first", this.#watermark);
+      if (line) out.push(line);
+    }
+    return out;
+  }
+
+  /** Ends the current window now (end of input, shutdown): its closing lines. */
+  flush(): EmittedAlert[] {
+    return this.#closeWindow(this.evidence.close());
+  }
+
+  #closeWindow(closed: Finding[]): EmittedAlert[] {
     const out: EmittedAlert[] = [];
-    for (const [key, g] of this.#groups) {
-      if (g.windowStart + this.windowMicros <= this.#watermark) {
-        if (this.#passes(g)) out.push(this.#emit(g));
-        this.#groups.delete(key);
+    for (const f of closed) {
+      const g = this.#state(f);
+      const flows = this.evidence.summary(f).flows;
+      if (flows === g.reportedFlows) continue;
+      const line = this.#line(g, "final", this.#watermark);
+      if (line) out.push(line);
+    }
+    this.#groups.clear();
+    this.evidence.reset();
+    return out;
+  }
+
+  /** One line for a group (null when the volume cap holds it back). */
+  #line(g: GroupState, stage: "first" | "final", atMicros: number): EmittedAlert | null {
+    const summary = this.evidence.summary(g.finding);
+    if (!this.#cap.admit(atMicros, summary.flows)) return null;
+    g.reportedFlows = summary.flows;
+    const alert = this.#alert(g, summary, stage, atMicros, this.#cap.takeSuppressed());
+    return { alert, firstArrivalMs: g.firstArrivalMs };
+  }
+
+  #alert(
+    g: GroupState,
+    e: EvidenceSummary,
+    stage: "first" | "final",
+    atMicros: number,
+    suppressed: SuppressedLines | null,
+  ): Alert {
+    const o = this.#options;
+    const f = g.finding;
+    const r = f.record;
+    let verdict: "known" | "unknown" = "known";
+    let className: string;
+    let name: string;
+    let severity: 1 | 2 | 3;
+    let model = "host-evidence";
+    let score: number;
+    let threshold: number;
+    let nearest: string | undefined;
+    if (f.behaviour !== "model") {
+      const n = behaviourName(f.behaviour, f.protocol, f.service);
+      className = n.id;
+      name = n.name;
+      severity = n.severity;
+      ({ score, threshold } = behaviourScore(f, e));
+    } else {
+      score = e.bestScore;
+      threshold = e.threshold;
+      const claimed = f.classIndex >= 0
+        ? (o.classNames[f.classIndex] ?? `class ${f.classIndex}`)
+        : "";
+      if (f.verdict === VERDICT_KNOWN && f.classIndex >= 0 && !isBehaviourClass(claimed)) {
+        // A class one flow can show (the class gate let it through).
+        className = claimed;
+        ({ name, severity } = nameAlert(claimed, NO_EVIDENCE));
+        model = o.modelNames.classifier ?? "model";
+      } else {
+        // A behaviour class without the behaviour, or an anomaly: unknown, never the class's name.
+        verdict = "unknown";
+        className = "unknown";
+        name = `unknown ${protocolWord(f.protocol)} anomaly`;
+        severity = 2;
+        const nearestIndex = f.nearestClass >= 0
+          ? f.nearestClass
+          : f.verdict === VERDICT_KNOWN
+          ? f.classIndex
+          : -1;
+        if (nearestIndex >= 0) nearest = o.classNames[nearestIndex] ?? `class ${nearestIndex}`;
+        model = (f.verdict === VERDICT_KNOWN ? o.modelNames.classifier : o.modelNames.anomaly) ??
+          "model";
       }
     }
-    for (const [key, p] of this.#ports) {
-      if (p.windowStart + this.windowMicros <= this.#watermark) this.#ports.delete(key);
-    }
-    return out;
-  }
-
-  /** Emits every open group now (end of input, shutdown). */
-  flush(): EmittedAlert[] {
-    const out = [...this.#groups.values()].filter((g) => this.#passes(g)).map((g) => this.#emit(g));
-    this.#groups.clear();
-    this.#ports.clear();
-    return out;
-  }
-
-  /** The unknown rule: false (and counted) for a weak anomaly-only group with too few flows. */
-  #passes(g: Group): boolean {
-    if (passesUnknownRule(g, this.#options.unknownRule)) return true;
-    this.#suppressed.groups++;
-    this.#suppressed.flows += g.flows;
-    return false;
-  }
-
-  #addRow(
-    batch: FlowBatch,
-    i: number,
-    decisions: Decisions,
-    scores: ModelScores,
-    windowStart: number,
-    arrivalMs: number,
-  ): void {
-    const verdict = decisions.verdict[i];
-    const classIndex = decisions.classIndex[i];
-    const pairKey = addressKey(batch.srcAddr, i * 16) + addressKey(batch.dstAddr, i * 16);
-    const nearestClass = decisions.nearestClass?.[i] ?? -1;
-    const key = `${pairKey}|${verdict}|${classIndex}|${nearestClass}`;
-
-    let ports = this.#ports.get(pairKey);
-    if (!ports) {
-      ports = { windowStart, ports: new Set() };
-      this.#ports.set(pairKey, ports);
-    }
-    if (ports.ports.size < MAX_TRACKED_PORTS) ports.ports.add(batch.dstPort[i]);
-
-    const fwdBytes = this.#feature(batch, i, this.#fwdBytesColumn);
-    const bwdBytes = this.#feature(batch, i, this.#bwdBytesColumn);
-    const noReply = batch.protocol[i] === 6 &&
-      (NO_REPLY_STATE_CODES[batch.connState[i]] === 1 || batch.bwdPackets[i] === 0);
-    const start = batch.startMicros[i];
-    const end = batch.endMicros[i];
-    const score = decisions.score[i];
-
-    let g = this.#groups.get(key);
-    if (!g) {
-      g = {
-        windowStart,
-        record: this.#options.describeFlow(batch, i),
+    const first = e.firstMicros > 0 ? e.firstMicros : r.startMicros;
+    const last = Math.max(e.lastMicros, first);
+    const w = this.windowMicros;
+    const windowStart = Math.floor(first / w) * w;
+    const windowEnd = Math.max(windowStart + w, Math.ceil(last / w) * w);
+    return {
+      timestamp: iso(atMicros),
+      event_type: "alert",
+      src_ip: r.srcIp,
+      src_port: r.srcPort,
+      dest_ip: r.dstIp,
+      dest_port: r.dstPort,
+      proto: protocolName(r.protocol),
+      ...(r.vlan ? { vlan: [r.vlan] } : {}),
+      community_id: r.communityId,
+      flow: {
+        pkts_toserver: r.fwdPackets,
+        pkts_toclient: r.bwdPackets,
+        bytes_toserver: f.fwdBytes,
+        bytes_toclient: f.bwdBytes,
+        start: iso(first),
+        end: iso(last),
+        state: r.connState,
+      },
+      alert: {
         verdict,
-        classIndex,
-        nearestClass,
-        pairKey,
-        flows: 0,
-        fwdPackets: 0,
-        bwdPackets: 0,
-        fwdBytes: 0,
-        bwdBytes: 0,
-        noReplyFlows: 0,
-        durationMicros: 0,
-        firstSeen: start,
-        lastSeen: end,
-        firstFlowEnd: end,
-        bestScore: Number.NEGATIVE_INFINITY,
-        threshold: decisions.threshold[i],
-        topFeatures: [],
-        firstArrivalMs: arrivalMs,
-      };
-      this.#groups.set(key, g);
-    }
-    g.flows++;
-    g.fwdPackets += batch.fwdPackets[i];
-    g.bwdPackets += batch.bwdPackets[i];
-    g.fwdBytes += fwdBytes;
-    g.bwdBytes += bwdBytes;
-    if (noReply) g.noReplyFlows++;
-    g.durationMicros += Math.max(0, end - start);
-    if (start < g.firstSeen) g.firstSeen = start;
-    if (end > g.lastSeen) g.lastSeen = end;
-    if (score > g.bestScore) {
-      // Explain the most confident flow of the group; cheap because scores rarely keep rising.
-      g.bestScore = score;
-      g.threshold = decisions.threshold[i];
-      g.topFeatures = this.#explain(batch, i, scores, verdict);
-    }
-  }
-
-  #feature(batch: FlowBatch, i: number, column: number): number {
-    if (column < 0) return 0;
-    const v = batch.features[i * batch.width + column];
-    return Number.isFinite(v) && v > 0 ? v : 0;
+        class: className,
+        name,
+        score: round(score),
+        threshold: round(threshold),
+        model,
+        severity,
+        top_features: g.topFeatures,
+        count: Math.max(1, e.flows),
+        window: {
+          start: iso(windowStart),
+          end: iso(windowEnd),
+          seconds: (windowEnd - windowStart) / 1e6,
+        },
+        distinct_dest_ports: e.distinctDestPorts,
+        ...(nearest !== undefined ? { nearest_class: nearest } : {}),
+        stage,
+        sources: e.sources,
+        targets: e.targets,
+        packets: e.packets,
+        evidence: {
+          behaviour: f.behaviour,
+          rate_pps: round(e.ratePps),
+          half_open: e.halfOpen,
+          rejected: e.rejected,
+          error_replies: e.errorReplies,
+          model_flagged: e.modelFlagged,
+        },
+        ...(suppressed ? { suppressed } : {}),
+      },
+    };
   }
 
   /** The features furthest from normal for row `i`. */
@@ -367,67 +478,46 @@ export class AlertAggregator {
       return f;
     });
   }
+}
 
-  #emit(g: Group): EmittedAlert {
-    const o = this.#options;
-    const known = g.verdict === VERDICT_KNOWN;
-    const className = known ? (o.classNames[g.classIndex] ?? `class ${g.classIndex}`) : "unknown";
-    const distinctPorts = this.#ports.get(g.pairKey)?.ports.size ?? 1;
-    const evidence: FlowEvidence = {
-      protocol: g.record.protocol,
-      flows: g.flows,
-      noReplyFlows: g.noReplyFlows,
-      fwdPackets: g.fwdPackets,
-      bwdPackets: g.bwdPackets,
-      fwdBytes: g.fwdBytes,
-      bwdBytes: g.bwdBytes,
-      durationMicros: g.durationMicros,
-      distinctDestPorts: distinctPorts,
-      destPort: g.record.dstPort,
-    };
-    const { name, severity } = nameAlert(className, evidence);
-    const r = g.record;
-    const alert: Alert = {
-      timestamp: iso(g.firstFlowEnd),
-      event_type: "alert",
-      src_ip: r.srcIp,
-      src_port: r.srcPort,
-      dest_ip: r.dstIp,
-      dest_port: r.dstPort,
-      proto: protocolName(r.protocol),
-      ...(r.vlan ? { vlan: [r.vlan] } : {}),
-      community_id: r.communityId,
-      flow: {
-        pkts_toserver: g.fwdPackets,
-        pkts_toclient: g.bwdPackets,
-        bytes_toserver: g.fwdBytes,
-        bytes_toclient: g.bwdBytes,
-        start: iso(g.firstSeen),
-        end: iso(g.lastSeen),
-        state: r.connState,
-      },
-      alert: {
-        verdict: known ? "known" : "unknown",
-        class: className,
-        name,
-        score: round(g.bestScore),
-        threshold: round(g.threshold),
-        model: (known ? o.modelNames.classifier : o.modelNames.anomaly) ?? "model",
-        severity,
-        top_features: g.topFeatures,
-        count: g.flows,
-        window: {
-          start: iso(g.windowStart),
-          end: iso(g.windowStart + this.windowMicros),
-          seconds: this.windowMicros / 1e6,
-        },
-        distinct_dest_ports: distinctPorts,
-        ...(g.nearestClass >= 0
-          ? { nearest_class: o.classNames[g.nearestClass] ?? `class ${g.nearestClass}` }
-          : {}),
-      },
-    };
-    return { alert, firstArrivalMs: g.firstArrivalMs };
+/** Distinct ports a model vote group needs (with `minFlows` flows) when its flows are not a burst. */
+export const VOTE_MIN_PORTS = 5;
+/** A model vote group's `minFlows` flows within this many seconds are a burst (rate evidence). */
+export const VOTE_BURST_SECONDS = 10;
+
+const NO_EVIDENCE = {
+  protocol: 0,
+  flows: 1,
+  noReplyFlows: 0,
+  fwdPackets: 0,
+  bwdPackets: 0,
+  fwdBytes: 0,
+  bwdBytes: 0,
+  durationMicros: 0,
+  distinctDestPorts: 1,
+  destPort: 0,
+};
+
+/** A behaviour's score: the measure its limit applies to, and that limit. */
+function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; threshold: number } {
+  switch (f.behaviour) {
+    case "scan":
+      return { score: e.distinctDestPorts, threshold: BEHAVIOUR_LIMITS.scanPorts };
+    case "sweep":
+      return { score: e.targets, threshold: BEHAVIOUR_LIMITS.sweepHosts };
+    case "syn-flood":
+    case "reflection":
+    case "amplification":
+      return { score: e.ratePps, threshold: BEHAVIOUR_LIMITS.floodRate };
+    case "udp-flood":
+    case "icmp-flood":
+      return { score: e.ratePps, threshold: BEHAVIOUR_LIMITS.volumeFloodRate };
+    case "brute-force":
+      return { score: e.flows, threshold: BEHAVIOUR_LIMITS.bruteForceConnections };
+    case "slow-dos":
+      return { score: e.flows, threshold: BEHAVIOUR_LIMITS.slowConnections };
+    default:
+      return { score: e.bestScore, threshold: e.threshold };
   }
 }
 

@@ -2,26 +2,27 @@ import assert from "node:assert/strict";
 import { AlertAggregator, type EmittedAlert } from "./aggregator.ts";
 import { type FlowEvidence, nameAlert, nameFromEvidence } from "./naming.ts";
 import { type Alert, AlertSchema } from "./schema.ts";
-import { flowRecordAt } from "../features/mod.ts";
-import type { FlowBatch } from "../features/flow_batch.ts";
+import { type FlowBatch, flowRecordAt } from "../features/mod.ts";
 import {
   type Decisions,
+  type ModelScores,
   VERDICT_BENIGN,
   VERDICT_KNOWN,
   VERDICT_UNKNOWN,
-} from "../inference/decision.ts";
-import type { ModelScores } from "../inference/model_spec.ts";
+} from "../inference/mod.ts";
 import { addFlow, emptyBatch, type TestFlow } from "../../tests/support/flow_batches.ts";
 
 const COLUMNS = [
   "Flow Duration",
   "Total Length of Fwd Packets",
   "Total Length of Bwd Packets",
-  "Flow Packets/s",
+  "SYN Flag Count",
 ];
-const CLASSES = ["BENIGN", "probe", "r2l", "DoS Hulk"];
+const FWD_BYTES = 1, BWD_BYTES = 2, SYN_FLAGS = 3;
+const CLASSES = ["BENIGN", "probe", "r2l", "DoS Hulk", "Web Attack \u2013 Sql Injection"];
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 0) * 1000; // a window boundary (60 s multiple)
 const S = 1e6;
+const RULE = { minFlows: 3, strongThreshold: 2 };
 
 function aggregator(extra: Partial<ConstructorParameters<typeof AlertAggregator>[0]> = {}) {
   return new AlertAggregator({
@@ -29,6 +30,7 @@ function aggregator(extra: Partial<ConstructorParameters<typeof AlertAggregator>
     classNames: CLASSES,
     modelNames: { classifier: "forest", anomaly: "autoencoder" },
     describeFlow: flowRecordAt,
+    unknownRule: RULE,
     ...extra,
   });
 }
@@ -41,9 +43,10 @@ function scored(flows: TestFlow[], verdict: number, classIndex: number, score = 
   const decisions: Decisions = {
     rows: n,
     verdict: new Uint8Array(n).fill(verdict),
-    classIndex: new Int16Array(n).fill(classIndex),
+    classIndex: new Int16Array(n).fill(verdict === VERDICT_KNOWN ? classIndex : -1),
     score: new Float32Array(n).fill(score),
     threshold: new Float32Array(n).fill(0.5),
+    nearestClass: new Int16Array(n).fill(-1),
   };
   const scores: ModelScores = { rows: n, outputs: [] };
   return { batch, decisions, scores };
@@ -53,207 +56,361 @@ function run(agg: AlertAggregator, s: ReturnType<typeof scored>): EmittedAlert[]
   return agg.add(s.batch, s.decisions, s.scores);
 }
 
+/** Every emitted alert passes the EVE schema. */
+function valid(emitted: EmittedAlert[]): Alert[] {
+  return emitted.map((e) => {
+    const parsed = AlertSchema.safeParse(JSON.parse(JSON.stringify(e.alert)));
+    assert(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues));
+    return e.alert;
+  });
+}
+
 function only(emitted: EmittedAlert[]): Alert {
   assert.equal(emitted.length, 1, `expected one alert, got ${emitted.length}`);
-  const parsed = AlertSchema.safeParse(JSON.parse(JSON.stringify(emitted[0].alert)));
-  assert(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues));
-  return emitted[0].alert;
+  return valid(emitted)[0];
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k);
 
-Deno.test("a SYN flood of 1000 flows is one alert with counts, totals and first/last seen", () => {
-  const agg = aggregator();
-  const flows = range(1000).map((k): TestFlow => ({
-    src: "10.0.0.1",
-    dst: "10.0.0.2",
-    srcPort: 10000 + k,
-    dstPort: 80,
-    startMicros: T0 + k * 1000,
-    endMicros: T0 + k * 1000 + 500,
-    state: "S0",
-    fwdPackets: 2,
-    bwdPackets: 0,
-    features: { 1: 0, 2: 0 },
-  }));
-  assert.deepEqual(run(agg, scored(flows, VERDICT_UNKNOWN, -1, 3.5)), []);
-  assert.equal(agg.openAlerts, 1);
-  const a = only(agg.flush());
-  assert.equal(a.event_type, "alert");
-  assert.equal(a.src_ip, "10.0.0.1");
-  assert.equal(a.dest_ip, "10.0.0.2");
-  assert.equal(a.dest_port, 80);
-  assert.equal(a.proto, "TCP");
-  assert.match(a.community_id, /^1:/);
-  assert.equal(a.alert.count, 1000);
-  assert.equal(a.alert.verdict, "unknown");
-  assert.equal(a.alert.class, "unknown");
-  assert.equal(a.alert.name, "SYN flood");
-  assert.equal(a.alert.severity, 1);
-  assert.equal(a.alert.model, "autoencoder");
-  assert.equal(a.alert.score, 3.5);
-  assert.equal(a.flow.pkts_toserver, 2000);
-  assert.equal(a.flow.pkts_toclient, 0);
-  assert.equal(a.flow.state, "S0");
-  assert.equal(a.flow.start, new Date(T0 / 1000).toISOString());
-  assert.equal(a.flow.end, new Date((T0 + 999 * 1000 + 500) / 1000).toISOString());
-});
-
-Deno.test("one alert per (source, target, class) per window; the window closes as time advances", () => {
-  const agg = aggregator({ windowSeconds: 60 });
-  const flow = (src: string, t: number, bytes: number): TestFlow => ({
+/** SYN probes from `src` to `ports` ports of `dst`, 10 ms apart, half refused. */
+function synProbes(src: string, dst: string, ports: number, t = T0): TestFlow[] {
+  return range(ports).map((k): TestFlow => ({
     src,
-    dst: "10.0.0.9",
-    srcPort: 40000,
-    dstPort: 443,
-    startMicros: t,
-    endMicros: t + S,
-    fwdPackets: 10,
-    bwdPackets: 8,
-    features: { 1: bytes, 2: 2 * bytes },
-  });
-  assert.deepEqual(
-    run(
-      agg,
-      scored([flow("10.0.0.1", T0, 100), flow("10.0.0.1", T0 + 5 * S, 50)], VERDICT_KNOWN, 3),
-    ),
-    [],
-  );
-  assert.deepEqual(run(agg, scored([flow("10.0.0.1", T0 + 6 * S, 1)], VERDICT_KNOWN, 1)), []);
-  assert.deepEqual(run(agg, scored([flow("10.0.0.7", T0 + 7 * S, 1)], VERDICT_KNOWN, 3)), []);
-  assert.deepEqual(run(agg, scored([flow("10.0.0.1", T0 + 8 * S, 1)], VERDICT_BENIGN, 0)), []);
-  assert.equal(agg.openAlerts, 3, "two classes from one source, one from another; benign ignored");
-  // A flow 70 s later moves the watermark past the first window.
-  const emitted = run(agg, scored([flow("10.0.0.1", T0 + 70 * S, 7)], VERDICT_KNOWN, 3));
-  assert.equal(emitted.length, 3);
-  const hulk = emitted.map((e) => e.alert).find((a) =>
-    a.src_ip === "10.0.0.1" && a.alert.class === "DoS Hulk"
-  )!;
-  assert.equal(hulk.alert.count, 2);
-  assert.equal(hulk.alert.name, "HTTP flood (Hulk)");
-  assert.equal(hulk.alert.model, "forest");
-  assert.equal(hulk.flow.bytes_toserver, 150);
-  assert.equal(hulk.flow.bytes_toclient, 300);
-  assert.equal(hulk.flow.pkts_toserver, 20);
-  assert.equal(hulk.alert.window.start, new Date(T0 / 1000).toISOString());
-  assert.equal(hulk.alert.window.seconds, 60);
-  for (const e of emitted) assert(AlertSchema.safeParse(e.alert).success);
-  // The late flow opened a new window for its key.
-  assert.equal(agg.openAlerts, 1);
-  assert.equal(only(agg.flush()).alert.count, 1);
-  assert.equal(agg.openAlerts, 0);
-});
-
-Deno.test("advance() closes windows on a quiet link (wall clock)", () => {
-  const agg = aggregator({ windowSeconds: 10 });
-  run(
-    agg,
-    scored(
-      [{
-        src: "10.1.1.1",
-        dst: "10.1.1.2",
-        srcPort: 1,
-        dstPort: 2,
-        startMicros: T0,
-        endMicros: T0,
-        fwdPackets: 1,
-        bwdPackets: 0,
-      }],
-      VERDICT_UNKNOWN,
-      -1,
-    ),
-  );
-  assert.deepEqual(agg.advance(T0 + 5 * S), []);
-  assert.equal(agg.advance(T0 + 10 * S).length, 1);
-});
-
-Deno.test("naming from flows: port scan needs the per-source port count across flows", () => {
-  const agg = aggregator();
-  const flows = range(100).map((k): TestFlow => ({
-    src: "192.0.2.5",
-    dst: "192.0.2.80",
+    dst,
     srcPort: 55555,
     dstPort: 1 + k,
-    startMicros: T0 + k * 100,
-    endMicros: T0 + k * 100 + 50,
+    startMicros: t + k * 10_000,
+    endMicros: t + k * 10_000 + 300,
     state: k % 2 ? "REJ" : "S0",
     fwdPackets: 1,
     bwdPackets: k % 2,
   }));
-  // Split over several batches: the counter must aggregate across them.
-  for (let b = 0; b < 100; b += 25) run(agg, scored(flows.slice(b, b + 25), VERDICT_KNOWN, 1));
-  const a = only(agg.flush());
-  assert.equal(a.alert.class, "probe");
-  assert.equal(a.alert.name, "SYN port scan");
-  assert.equal(a.alert.distinct_dest_ports, 100);
-  assert.equal(a.alert.severity, 2);
+}
+
+/** `n` flows from one ordinary client to a web server, each with `score`. */
+function pairFlows(src: string, n: number, spacing = 1000): TestFlow[] {
+  return range(n).map((k): TestFlow => ({
+    src,
+    dst: "10.0.0.9",
+    srcPort: 40000 + k,
+    dstPort: 443,
+    startMicros: T0 + k * spacing,
+    endMicros: T0 + k * spacing + 500,
+    fwdPackets: 3,
+    bwdPackets: 2,
+    features: { [FWD_BYTES]: 300, [BWD_BYTES]: 900 },
+  }));
+}
+
+Deno.test("scan: one source probing 100 ports is one TCP SYN scan, first line at once, closing line with the totals", () => {
+  const agg = aggregator();
+  const flows = synProbes("192.0.2.5", "192.0.2.80", 100);
+  // The model calls every flow benign: the behaviour stands on the host evidence alone.
+  const first = only(run(agg, scored(flows.slice(0, 50), VERDICT_BENIGN, 0)));
+  assert.equal(first.alert.name, "TCP SYN scan");
+  assert.equal(first.alert.class, "tcp-syn-scan");
+  assert.equal(first.alert.verdict, "known");
+  assert.equal(first.alert.stage, "first");
+  assert.equal(first.src_ip, "192.0.2.5");
+  // Counts as of the end of the batch that completed the evidence.
+  assert.equal(first.alert.distinct_dest_ports, 50);
+  assert.deepEqual(run(agg, scored(flows.slice(50), VERDICT_BENIGN, 0)), []);
+  const last = only(agg.flush());
+  assert.equal(last.alert.stage, "final");
+  assert.equal(last.alert.distinct_dest_ports, 100);
+  assert.equal(last.alert.count, 100);
+  assert.equal(last.alert.evidence?.half_open, 50);
+  assert.equal(last.alert.evidence?.rejected, 50);
 });
 
-Deno.test("naming from flows: UDP scan, SSH brute force, slowloris", () => {
-  const udp = aggregator();
-  run(
-    udp,
-    scored(
-      range(30).map((k) => ({
-        src: "10.2.0.1",
-        dst: "10.2.0.2",
-        srcPort: 5000,
-        dstPort: 100 + k,
-        protocol: 17,
-        startMicros: T0,
-        endMicros: T0 + 10,
+Deno.test("scan: fan-out below the limit (10 ports) and answered connections are no scan", () => {
+  const agg = aggregator();
+  assert.deepEqual(
+    run(agg, scored(synProbes("192.0.2.5", "192.0.2.80", 10), VERDICT_BENIGN, 0)),
+    [],
+  );
+  // 40 completed connections to 40 ports carry payload: not probes.
+  const served = range(40).map((k): TestFlow => ({
+    src: "192.0.2.6",
+    dst: "192.0.2.80",
+    srcPort: 40000 + k,
+    dstPort: 1000 + k,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000 + 900,
+    fwdPackets: 5,
+    bwdPackets: 5,
+    features: { [FWD_BYTES]: 200, [BWD_BYTES]: 2000 },
+  }));
+  assert.deepEqual(run(agg, scored(served, VERDICT_BENIGN, 0)), []);
+  assert.deepEqual(agg.flush(), []);
+});
+
+Deno.test("sweep: one source probing port 445 on 30 hosts is a TCP SYN sweep with the target count", () => {
+  const agg = aggregator();
+  const flows = range(30).map((k): TestFlow => ({
+    src: "192.0.2.7",
+    dst: `10.1.0.${k + 1}`,
+    srcPort: 50000,
+    dstPort: 445,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000 + 100,
+    state: "S0",
+    fwdPackets: 1,
+    bwdPackets: 0,
+  }));
+  const a = only(run(agg, scored(flows, VERDICT_BENIGN, 0)));
+  assert.equal(a.alert.name, "TCP SYN sweep");
+  assert.equal(a.alert.targets, 30);
+  assert.deepEqual(agg.flush(), [], "no closing line when nothing changed since the first");
+});
+
+Deno.test("flood: 40,000 SYNs from spoofed sources are one alert keyed by the target with the source count, in bounded tables", () => {
+  const agg = aggregator({ evidence: { sources: 1024, pairs: 1024, services: 1024, votes: 1024 } });
+  const before = agg.volume.evidenceBytes;
+  const lines: EmittedAlert[] = [];
+  for (let b = 0; b < 40; b++) {
+    const flows = range(1000).map((k): TestFlow => {
+      const n = b * 1000 + k;
+      return {
+        src: `${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}.9`,
+        dst: "10.9.9.9",
+        srcPort: 1024 + (n % 60000),
+        dstPort: 80,
+        startMicros: T0 + n * 100,
+        endMicros: T0 + n * 100,
+        state: "S0",
         fwdPackets: 1,
         bwdPackets: 0,
-      })),
-      VERDICT_UNKNOWN,
-      -1,
-    ),
-  );
-  assert.equal(only(udp.flush()).alert.name, "UDP scan");
+      };
+    });
+    // The model flags every spoofed flow: the votes fold into the flood.
+    lines.push(...run(agg, scored(flows, VERDICT_KNOWN, 1)));
+  }
+  lines.push(...agg.flush());
+  const alerts = valid(lines);
+  assert.deepEqual(alerts.map((a) => `${a.alert.name} -> ${a.dest_ip} ${a.alert.stage}`), [
+    "TCP SYN flood -> 10.9.9.9 first",
+    "TCP SYN flood -> 10.9.9.9 final",
+  ]);
+  const final = alerts[1].alert;
+  assert.equal(final.count, 40_000);
+  assert(Math.abs(final.sources! - 40_000) < 40_000 * 0.3, `sources ${final.sources}`);
+  const v = agg.volume;
+  assert.equal(v.evidenceBytes, before, "the tables never grow");
+  assert(v.evidenceEvictions > 30_000, `evictions counted: ${v.evidenceEvictions}`);
+  // Every flagged spoofed flow is accounted for: folded into the flood, none a weak group.
+  assert.equal(agg.suppressedUnknowns.groups, 0);
+  assert.equal(v.foldedFlows, 40_000);
+});
 
-  const ssh = aggregator();
-  run(
-    ssh,
-    scored(
-      range(20).map((k) => ({
-        src: "10.3.0.1",
-        dst: "10.3.0.2",
-        srcPort: 40000 + k,
-        dstPort: 22,
-        startMicros: T0 + k * 3 * S,
-        endMicros: T0 + k * 3 * S + 2 * S,
-        fwdPackets: 12,
-        bwdPackets: 10,
-        features: { 1: 900, 2: 1500 },
-      })),
-      VERDICT_KNOWN,
-      2,
-    ),
-  );
-  const bf = only(ssh.flush());
-  assert.equal(bf.alert.class, "r2l");
-  assert.equal(bf.alert.name, "SSH brute force");
+Deno.test("reflection and amplification are keyed by the victim", () => {
+  const agg = aggregator();
+  const synAcks = range(500).map((k): TestFlow => ({
+    src: `198.51.100.${k % 250}`,
+    dst: "10.7.7.7",
+    srcPort: 80,
+    dstPort: 1024 + k,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000,
+    state: "OTH",
+    fwdPackets: 1,
+    bwdPackets: 0,
+    features: { [SYN_FLAGS]: 1 },
+  }));
+  const snmp = range(500).map((k): TestFlow => ({
+    src: `203.0.113.${k % 200}`,
+    dst: "10.8.8.8",
+    srcPort: 161,
+    dstPort: 2000 + k,
+    protocol: 17,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000,
+    fwdPackets: 1,
+    bwdPackets: 0,
+    features: { [FWD_BYTES]: 1400 },
+  }));
+  const a = valid(run(agg, scored([...synAcks, ...snmp], VERDICT_BENIGN, 0)));
+  assert.deepEqual(a.map((x) => `${x.alert.name} -> ${x.dest_ip}`).sort(), [
+    "TCP SYN-ACK reflection -> 10.7.7.7",
+    "UDP amplification (SNMP) -> 10.8.8.8",
+  ]);
+});
 
-  const slow = aggregator();
-  run(
-    slow,
-    scored(
-      range(10).map((k) => ({
-        src: "10.4.0.1",
-        dst: "10.4.0.2",
-        srcPort: 41000 + k,
-        dstPort: 80,
-        startMicros: T0,
-        endMicros: T0 + 100 * S,
-        fwdPackets: 12,
-        bwdPackets: 6,
-        features: { 1: 400, 2: 0 },
-      })),
-      VERDICT_UNKNOWN,
-      -1,
-    ),
+Deno.test("ICMP port-unreachable replies belong to the UDP scan they answer, never to the victim", () => {
+  const agg = aggregator();
+  const probes = range(30).map((k): TestFlow => ({
+    src: "10.66.0.66",
+    dst: "10.66.0.10",
+    srcPort: 34011,
+    dstPort: 100 + k,
+    protocol: 17,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000,
+    fwdPackets: 1,
+    bwdPackets: 0,
+  }));
+  const replies = range(30).map((k): TestFlow => ({
+    src: "10.66.0.10",
+    dst: "10.66.0.66",
+    srcPort: 3, // ICMP type: destination unreachable
+    dstPort: 3, // code: port unreachable
+    protocol: 1,
+    startMicros: T0 + k * 1000 + 100,
+    endMicros: T0 + k * 1000 + 100,
+    fwdPackets: 1,
+    bwdPackets: 0,
+  }));
+  // The model claims the victim's replies as attack flows: they still are not the victim's alert.
+  run(agg, scored(replies, VERDICT_KNOWN, 1));
+  const lines = valid([...run(agg, scored(probes, VERDICT_BENIGN, 0)), ...agg.flush()]);
+  assert(lines.length >= 1);
+  for (const a of lines) {
+    assert.equal(a.src_ip, "10.66.0.66");
+    assert.equal(a.alert.name, "UDP scan");
+  }
+  assert.equal(lines.at(-1)!.alert.evidence?.error_replies, 30);
+  assert.equal(agg.volume.errorReplies, 30);
+});
+
+Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 unanswered trickling requests", () => {
+  const agg = aggregator();
+  const ssh = range(25).map((k): TestFlow => ({
+    src: "10.3.0.1",
+    dst: "10.3.0.2",
+    srcPort: 40000 + k,
+    dstPort: 22,
+    startMicros: T0 + k * 2 * S,
+    endMicros: T0 + k * 2 * S + S,
+    fwdPackets: 12,
+    bwdPackets: 10,
+    features: { [FWD_BYTES]: 900, [BWD_BYTES]: 1500 },
+  }));
+  const slow = range(25).map((k): TestFlow => ({
+    src: "10.4.0.1",
+    dst: "10.4.0.2",
+    srcPort: 41000 + k,
+    dstPort: 80,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + 30 * S,
+    fwdPackets: 12,
+    bwdPackets: 6,
+    features: { [FWD_BYTES]: 400, [BWD_BYTES]: 0 },
+  }));
+  const names = valid([...run(agg, scored([...ssh, ...slow], VERDICT_BENIGN, 0))])
+    .map((a) => a.alert.name).sort();
+  assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
+});
+
+Deno.test("open set: one flow claimed as a behaviour class is never alerted under that class, and is counted", () => {
+  const agg = aggregator();
+  run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_KNOWN, 1, 0.99));
+  const gated = scored(pairFlows("10.0.0.22", 1), VERDICT_UNKNOWN, -1, 1.1);
+  gated.decisions.nearestClass!.fill(3);
+  run(agg, gated);
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 2, flows: 2 });
+});
+
+Deno.test("open set: a class one flow can show (SQL injection) is alerted from one flow, at once", () => {
+  const agg = aggregator();
+  const a = only(run(agg, scored(pairFlows("10.0.0.23", 1), VERDICT_KNOWN, 4, 0.97)));
+  assert.equal(a.alert.name, "SQL injection");
+  assert.equal(a.alert.verdict, "known");
+  assert.deepEqual(agg.flush(), []);
+});
+
+Deno.test("unknown rule: one weak anomaly-only flow is not alerted, and is counted", () => {
+  const agg = aggregator();
+  run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
+});
+
+Deno.test("unknown rule: three weak flows spread over a minute (no burst, one port) are not alerted", () => {
+  const agg = aggregator();
+  run(agg, scored(pairFlows("10.0.0.21", 3, 20 * S), VERDICT_UNKNOWN, -1, 1.9));
+  assert.deepEqual(agg.advance(T0 + 61 * S), []);
+  assert.equal(agg.openAlerts, 0);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 3 });
+});
+
+Deno.test("unknown rule: three weak anomaly-only flows in a burst are one unknown alert, after the grace", () => {
+  const agg = aggregator();
+  assert.deepEqual(run(agg, scored(pairFlows("10.0.0.66", 3), VERDICT_UNKNOWN, -1, 1.1)), []);
+  const alert = only(agg.advance(T0 + 3 * S));
+  assert.equal(alert.alert.verdict, "unknown");
+  assert.equal(alert.alert.name, "unknown TCP anomaly");
+  assert.equal(alert.alert.count, 3);
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
+});
+
+Deno.test("unknown rule: one flow at the strong threshold is alerted", () => {
+  const agg = aggregator();
+  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
+  const alert = only(agg.flush());
+  assert.equal(alert.alert.count, 1);
+  assert.equal(alert.alert.score, 2);
+});
+
+Deno.test("volume: 200 scanners in one minute give at most the cap's lines; the rest is counted and carried", () => {
+  const agg = aggregator({ maxAlertsPerMinute: 10 });
+  const lines: EmittedAlert[] = [];
+  for (let k = 0; k < 200; k++) {
+    lines.push(
+      ...run(
+        agg,
+        scored(
+          synProbes(`10.20.${k >> 8}.${k & 255}`, "10.0.0.1", 20, T0 + k * 100_000),
+          VERDICT_BENIGN,
+          0,
+        ),
+      ),
+    );
+  }
+  lines.push(...agg.flush());
+  const alerts = valid(lines);
+  assert.equal(alerts.length, 10);
+  const v = agg.volume;
+  assert.equal(v.groups, 200);
+  // 200 first lines were due (10 written), then 190 closing lines for the groups never reported.
+  assert.equal(v.suppressedLines, 380);
+  assert.equal(v.lines, 10);
+  // The cap let the first ten through; what it held back after them has no line yet to ride on.
+  const carried = alerts.reduce((n, a) => n + (a.alert.suppressed?.lines ?? 0), 0);
+  assert.equal(carried, 0);
+  // The next minute has room again, and its first line says what the cap held back before.
+  const later = only(
+    run(agg, scored(synProbes("10.30.0.1", "10.0.0.1", 20, T0 + 120 * S), VERDICT_BENIGN, 0)),
   );
-  assert.equal(only(slow.flush()).alert.name, "slowloris");
+  assert.equal(later.alert.suppressed?.lines, 380 - carried);
+});
+
+Deno.test("alert windows contain their flows' times; line timestamps never go back", () => {
+  const agg = aggregator();
+  const lines: EmittedAlert[] = [];
+  // A scan across a window boundary, then a late flow (idle timeout) of the first window.
+  lines.push(
+    ...run(agg, scored(synProbes("10.40.0.1", "10.0.0.2", 30, T0 + 50 * S), VERDICT_BENIGN, 0)),
+  );
+  lines.push(
+    ...run(agg, scored(synProbes("10.40.0.2", "10.0.0.3", 30, T0 + 65 * S), VERDICT_BENIGN, 0)),
+  );
+  lines.push(
+    ...run(agg, scored(synProbes("10.40.0.3", "10.0.0.4", 30, T0 + 10 * S), VERDICT_BENIGN, 0)),
+  );
+  lines.push(...agg.flush());
+  const alerts = valid(lines);
+  assert(alerts.length >= 3);
+  let previous = "";
+  for (const a of alerts) {
+    assert(a.timestamp >= previous, `${a.timestamp} after ${previous}`);
+    previous = a.timestamp;
+    assert(
+      a.alert.window.start <= a.flow.start && a.flow.end <= a.alert.window.end,
+      JSON.stringify(a),
+    );
+  }
 });
 
 Deno.test("naming: specific classes in plain words, generic classes and anomalies from evidence", () => {
@@ -302,129 +459,30 @@ Deno.test("top_features: largest standardised deviations from the bundle baselin
       logColumns: new Uint8Array(4),
     },
   });
-  run(
-    agg,
-    scored(
-      [{
-        src: "10.5.0.1",
-        dst: "10.5.0.2",
-        srcPort: 1,
-        dstPort: 2,
-        startMicros: T0,
-        endMicros: T0,
-        fwdPackets: 1,
-        bwdPackets: 1,
-        features: { 0: 11, 1: 600, 2: 100, 3: -15 },
-      }],
-      VERDICT_KNOWN,
-      3,
-    ),
-  );
-  const a = only(agg.flush());
+  const flow: TestFlow = {
+    src: "10.5.0.1",
+    dst: "10.5.0.2",
+    srcPort: 1,
+    dstPort: 2,
+    startMicros: T0,
+    endMicros: T0,
+    fwdPackets: 1,
+    bwdPackets: 1,
+    features: { 0: 11, 1: 600, 2: 100, 3: -15 },
+  };
+  const a = only(run(agg, scored([flow], VERDICT_KNOWN, 4)));
   assert.deepEqual(a.alert.top_features, [
     { name: "Total Length of Fwd Packets", value: 600, baseline: 100, zscore: 50 },
-    { name: "Flow Packets/s", value: -15, baseline: 5, zscore: -20 },
+    { name: "SYN Flag Count", value: -15, baseline: 5, zscore: -20 },
   ]);
 });
 
 Deno.test("the EVE schema rejects malformed alerts", () => {
   const agg = aggregator();
-  run(
-    agg,
-    scored(
-      [{
-        src: "10.6.0.1",
-        dst: "10.6.0.2",
-        srcPort: 1,
-        dstPort: 2,
-        startMicros: T0,
-        endMicros: T0,
-        fwdPackets: 1,
-        bwdPackets: 1,
-      }],
-      VERDICT_KNOWN,
-      3,
-    ),
-  );
-  const good = only(agg.flush());
+  const good = only(run(agg, scored(pairFlows("10.6.0.1", 1), VERDICT_KNOWN, 4)));
   assert(!AlertSchema.safeParse({ ...good, timestamp: "yesterday" }).success);
   assert(!AlertSchema.safeParse({ ...good, event_type: "flow" }).success);
   assert(!AlertSchema.safeParse({ ...good, alert: { ...good.alert, severity: 4 } }).success);
   assert(!AlertSchema.safeParse({ ...good, alert: { ...good.alert, verdict: "benign" } }).success);
-});
-
-// --- The unknown rule: anomaly-only unknown groups need several flows or one strong score.
-
-const RULE = { minFlows: 3, strongThreshold: 2 };
-
-/** `n` flows from `src` to 10.0.0.9 in the first window, each with `score`. */
-function pairFlows(src: string, n: number): TestFlow[] {
-  return range(n).map((k): TestFlow => ({
-    src,
-    dst: "10.0.0.9",
-    srcPort: 40000 + k,
-    dstPort: 443,
-    startMicros: T0 + k * 1000,
-    endMicros: T0 + k * 1000 + 500,
-    fwdPackets: 3,
-    bwdPackets: 2,
-  }));
-}
-
-Deno.test("unknown rule: one weak anomaly-only flow is not alerted, and is counted", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
-  assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
-});
-
-Deno.test("unknown rule: a window close counts a suppressed group of two weak flows", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  run(agg, scored(pairFlows("10.0.0.21", 2), VERDICT_UNKNOWN, -1, 1.9));
-  assert.deepEqual(agg.advance(T0 + 61 * S), []);
-  assert.equal(agg.openAlerts, 0);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 2 });
-});
-
-Deno.test("unknown rule: three weak anomaly-only flows of a pair are one alert", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  run(agg, scored(pairFlows("10.0.0.66", 3), VERDICT_UNKNOWN, -1, 1.1));
-  const alert = only(agg.flush());
-  assert.equal(alert.alert.verdict, "unknown");
-  assert.equal(alert.alert.count, 3);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
-});
-
-Deno.test("unknown rule: one flow at the strong threshold is alerted", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
-  const alert = only(agg.flush());
-  assert.equal(alert.alert.count, 1);
-  assert.equal(alert.alert.score, 2);
-});
-
-Deno.test("unknown rule: known verdicts are unaffected", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_KNOWN, 1, 0.6));
-  assert.equal(only(agg.flush()).alert.verdict, "known");
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
-});
-
-Deno.test("unknown rule: a gated unknown (the class gate's, from a confident classifier) is unaffected", () => {
-  const agg = aggregator({ unknownRule: RULE });
-  const s = scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 1.1);
-  s.decisions.nearestClass = new Int16Array(1).fill(3);
-  run(agg, s);
-  const alert = only(agg.flush());
-  assert.equal(alert.alert.verdict, "unknown");
-  assert.equal(alert.alert.nearest_class, "DoS Hulk");
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
-});
-
-Deno.test("unknown rule: off without a strong threshold (older bundles) or without a rule", () => {
-  for (const unknownRule of [undefined, { minFlows: 3 }]) {
-    const agg = aggregator({ unknownRule });
-    run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
-    assert.equal(only(agg.flush()).alert.count, 1);
-  }
+  assert(!AlertSchema.safeParse({ ...good, alert: { ...good.alert, stage: "middle" } }).success);
 });

@@ -7,6 +7,7 @@
  * target, many short connections to a login service, long trickling HTTP
  * connections, UDP to many ports.
  */
+import { LOGIN_SERVICES } from "../evidence/mod.ts";
 
 /** What the aggregated flows of one alert did. */
 export interface FlowEvidence {
@@ -33,25 +34,8 @@ export interface AlertName {
   severity: 1 | 2 | 3;
 }
 
-/** Services where many short connections mean password guessing. */
-export const AUTH_SERVICE_PORTS: ReadonlyMap<number, string> = new Map([
-  [21, "FTP"],
-  [22, "SSH"],
-  [23, "Telnet"],
-  [25, "SMTP"],
-  [110, "POP3"],
-  [143, "IMAP"],
-  [389, "LDAP"],
-  [445, "SMB"],
-  [587, "SMTP"],
-  [993, "IMAP"],
-  [995, "POP3"],
-  [1433, "MSSQL"],
-  [3306, "MySQL"],
-  [3389, "RDP"],
-  [5432, "PostgreSQL"],
-  [5900, "VNC"],
-]);
+/** Services where many short connections mean password guessing (the evidence layer's list). */
+export const AUTH_SERVICE_PORTS: ReadonlyMap<number, string> = LOGIN_SERVICES;
 
 const HTTP_PORTS = new Set([80, 443, 8000, 8080, 8443, 8888]);
 
@@ -155,6 +139,64 @@ const GENERIC_FALLBACK: ReadonlyMap<string, AlertName> = new Map<string, AlertNa
   ["r2l", { name: "remote access attempt", severity: 1 }],
   ["u2r", { name: "privilege escalation", severity: 1 }],
 ]);
+
+/**
+ * Classes that stand for a behaviour of a host over many flows (scans,
+ * floods, brute force, slow DoS): one flow of them proves nothing, so the
+ * host-level evidence must show the behaviour before the class is named.
+ * Every other class (SQL injection, XSS, Heartbleed, an unlisted class of a
+ * user's model) can show in a single flow and keeps its per-flow verdict.
+ */
+const BEHAVIOUR_CLASSES: ReadonlySet<string> = new Set([
+  "dos hulk",
+  "dos goldeneye",
+  "dos slowloris",
+  "dos slowhttptest",
+  "ddos",
+  "ddos loic http",
+  "ddos loic udp",
+  "ddos hoic",
+  "portscan",
+  "ftp patator",
+  "ssh patator",
+  "ftp bruteforce",
+  "ssh bruteforce",
+  "web attack brute force",
+  "brute force web",
+  "syn scan",
+  "udp scan",
+  "syn flood",
+  "slowloris",
+  "http brute force",
+  "neptune",
+  "smurf",
+  "processtable",
+  "mailbomb",
+  "udpstorm",
+  "portsweep",
+  "nmap",
+  "satan",
+  "saint",
+  "mscan",
+  "ipsweep",
+  "guess passwd",
+  "dos",
+  "ddos generic",
+  "probe",
+  "r2l",
+  "u2r",
+  "attack",
+  "malicious",
+  "anomaly",
+  "unknown",
+  "benign",
+  "normal",
+]);
+
+/** Whether a class names a multi-flow behaviour (its per-flow claims are votes, not alerts). */
+export function isBehaviourClass(className: string): boolean {
+  return BEHAVIOUR_CLASSES.has(normaliseClassName(className));
+}
 
 /** Lower case, punctuation and dashes as single spaces: "SSH-Patator" -> "ssh patator". */
 export function normaliseClassName(className: string): string {

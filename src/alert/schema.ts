@@ -66,6 +66,37 @@ export const AlertBodySchema = z.object({
    * is the distance to that class's profile and `threshold` its gate threshold).
    */
   nearest_class: z.string().optional(),
+  /**
+   * "first": the group's evidence just became enough (written at once);
+   * "final": the evidence window closed with more flows than the first line said.
+   */
+  stage: z.enum(["first", "final"]).optional(),
+  /** Distinct sources of the evidence (floods: estimated with a HyperLogLog sketch). */
+  sources: z.number().int().nonnegative().optional(),
+  /** Distinct targets of the evidence (sweeps, scans of several hosts). */
+  targets: z.number().int().nonnegative().optional(),
+  /** Packets of the evidence flows. */
+  packets: z.number().int().nonnegative().optional(),
+  /** What the host-level evidence counted. */
+  evidence: z.object({
+    /** scan, sweep, syn-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, model. */
+    behaviour: z.string(),
+    /** Evidence packets (floods) or flows per second over the evidence span. */
+    rate_pps: z.number().nonnegative(),
+    /** TCP attempts never answered (S0, RSTOS0, SH). */
+    half_open: z.number().int().nonnegative(),
+    /** TCP attempts refused (REJ). */
+    rejected: z.number().int().nonnegative(),
+    /** ICMP errors (port unreachable) the targets sent back: counted here, never as their own alerts. */
+    error_replies: z.number().int().nonnegative(),
+    /** Flows of the evidence the model flagged (known or unknown). */
+    model_flagged: z.number().int().nonnegative(),
+  }).optional(),
+  /** Lines the volume cap held back since the previous line, and the flows they stood for. */
+  suppressed: z.object({
+    lines: z.number().int().nonnegative(),
+    flows: z.number().int().nonnegative(),
+  }).optional(),
 });
 
 /** One alert line. */

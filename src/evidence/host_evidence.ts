@@ -1,0 +1,903 @@
+/**
+ * Host-level evidence over time windows: every scored flow (benign ones too)
+ * adds to counters per source, per target, per (source, target) pair, per
+ * (source, target, service) and, when the model flagged it, per model vote
+ * (source, target, verdict, class). Behaviours are named only from these
+ * multi-flow counters (see behaviours.ts); a model's per-flow claim alone is
+ * a vote, and becomes an alert only with repetition, fan-out or a strong
+ * anomaly, or when the class is one a single flow can show (SQL injection).
+ *
+ * Many-target behaviours (scans, sweeps, brute force) are keyed by source;
+ * many-source ones (SYN floods with spoofed sources, reflection,
+ * amplification) by target, with the count of sources kept in a
+ * HyperLogLog sketch. ICMP error replies (port unreachable, ...) are counted
+ * for the probe they answer, never as their sender's activity.
+ *
+ * Memory is fixed by the table capacities (see `EvidenceOptions`); entries
+ * beyond them evict the smallest and are counted. Per flow the cost is a few
+ * hash probes over typed arrays: no string, object or array per flow.
+ */
+import { CONN_STATES, type FlowBatch, type FlowRecord } from "../features/mod.ts";
+import {
+  type Decisions,
+  VERDICT_BENIGN,
+  VERDICT_KNOWN,
+  VERDICT_UNKNOWN,
+} from "../inference/mod.ts";
+import {
+  AMPLIFIER_SERVICES,
+  type Behaviour,
+  BEHAVIOUR_LIMITS,
+  LOGIN_SERVICES,
+  WEB_PORTS,
+} from "./behaviours.ts";
+import { DistinctSketches, hashWords, HostTable, type HostTableStats } from "./host_table.ts";
+
+const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
+
+// Source table (src, proto): counters.
+const S_FLOWS = 0, S_PROBES = 1, S_PROBED_DSTS = 2, S_PROBED_SERVICES = 3, S_MAX_PORTS = 4;
+const S_FIRST = 5, S_LAST = 6, S_PACKETS = 7, S_FLAGGED = 8, S_HALF_OPEN = 9, S_REJECTED = 10;
+const S_ERROR_REPLIES = 11, S_FIELDS = 12;
+// Target table (dst, proto).
+const T_FLOWS = 0, T_EVIDENCE_FLOWS = 1, T_ATTEMPT_PACKETS = 2, T_ONE_WAY_PACKETS = 3;
+const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS = 7;
+const T_FIRST = 8, T_LAST = 9, T_PACKETS = 10, T_FLAGGED = 11, T_HALF_OPEN = 12;
+const T_FIELDS = 13;
+// Pair table (src, dst, proto).
+const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
+// Service table (src, dst, proto << 16 | port).
+const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAGGED = 4;
+const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_FIELDS = 9;
+// Model vote table (src, dst, verdict/class/nearest, proto).
+const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
+const M_PORTS = 6, M_FOLDED = 7, M_FIELDS = 8;
+
+/** Capacities of the evidence tables (entries per window). */
+export interface HostEvidenceSizes {
+  /** Sources tracked per window (default 65,536). */
+  sources?: number;
+  /** Targets tracked per window (default 16,384). */
+  targets?: number;
+  /** (source, target) pairs (default 65,536). */
+  pairs?: number;
+  /** (source, target, port) services (default 131,072). */
+  services?: number;
+  /** Model vote groups (default 16,384). */
+  votes?: number;
+  /** Findings open at once (default 1024); more are counted, not tracked. */
+  maxFindings?: number;
+}
+
+/** The target entry of a host itself, any port (reflection, amplification). */
+const ANY_PORT = 0x10000;
+
+/** How long a model vote group waits for a behaviour of its hosts to take its votes. */
+export const VOTE_GRACE_MICROS = 2e6;
+
+/** Sizes of the evidence tables, the columns it reads and the rule for model votes. */
+export interface EvidenceOptions extends HostEvidenceSizes {
+  /** Window of the counters, microseconds (default 60 s). */
+  windowMicros?: number;
+  /** Feature columns (the bundle's names) holding payload bytes each way, -1 when absent. */
+  fwdBytesColumn: number;
+  bwdBytesColumn: number;
+  /** Feature column of the SYN flag count, -1 when absent. */
+  synFlagsColumn: number;
+  /** When model votes alone make a finding. */
+  voteRule: VoteRule;
+  /** Turns row `i` of a batch into plain values (once per finding). */
+  describeFlow: (batch: FlowBatch, i: number) => FlowRecord;
+}
+
+/**
+ * Model votes (flows the models flagged) that no behaviour explains become a
+ * finding when: the class is one a single flow can show (`singleFlowClass`,
+ * known verdicts only), or the group holds `minFlows` flows with fan-out
+ * (`minPorts` distinct ports) or rate (`minFlows` within `burstSeconds`), or
+ * an anomaly-only unknown reaches `strongThreshold`.
+ */
+export interface VoteRule {
+  minFlows: number;
+  minPorts: number;
+  burstSeconds: number;
+  /** Anomaly score at which one flow suffices; undefined: never. */
+  strongThreshold?: number;
+  /** Per classifier class: 1 when one flow of it is enough (payload attacks), 0 for behaviours. */
+  singleFlowClass: Uint8Array;
+}
+
+/** A behaviour (or model vote group) whose evidence was enough. */
+export interface Finding {
+  id: number;
+  behaviour: Behaviour;
+  protocol: number;
+  /** Port of the service (brute force, slow DoS, amplifier) or 0. */
+  service: number;
+  /** The flow that completed the evidence, and its payload bytes each way. */
+  record: FlowRecord;
+  fwdBytes: number;
+  bwdBytes: number;
+  /** Watermark when the evidence became enough, microseconds. */
+  openedMicros: number;
+  /** Model votes: the verdict, class, gate's nearest class. */
+  verdict: number;
+  classIndex: number;
+  nearestClass: number;
+  /** Row (in the batch being observed) of the best-scoring flow, -1 when not in this batch. */
+  bestRow: number;
+  /**
+   * A model vote group waits `VOTE_GRACE_MICROS` before it opens, so that a
+   * behaviour of the same host (which its flows are usually part of) can open
+   * first and take its votes.
+   */
+  pending: boolean;
+  /** Window counters at the last summary. */
+  table: HostTable;
+  slot: number;
+}
+
+/** What a finding rests on, read from its counters. */
+export interface EvidenceSummary {
+  /** Flows that are evidence (probes, unanswered attempts, completed logins, votes). */
+  flows: number;
+  packets: number;
+  firstMicros: number;
+  lastMicros: number;
+  /** Distinct sources (estimated for floods: HyperLogLog, about 13% error above 100). */
+  sources: number;
+  targets: number;
+  distinctDestPorts: number;
+  halfOpen: number;
+  rejected: number;
+  /** ICMP errors (port unreachable) the targets sent back to this source. */
+  errorReplies: number;
+  /** Evidence packets per second over the evidence span. */
+  ratePps: number;
+  /** Flows of the host the model flagged. */
+  modelFlagged: number;
+  /** Best model score and its threshold (model votes). */
+  bestScore: number;
+  threshold: number;
+}
+
+/** Counts of what the evidence layer did. */
+export interface EvidenceStats {
+  flows: number;
+  /** ICMP errors attributed to the probe they answer. */
+  errorReplies: number;
+  /** Flagged flows whose vote group was folded into a behaviour finding of the same host. */
+  foldedVoteFlows: number;
+  /** Vote groups that never had enough evidence, and their flows. */
+  weakVoteGroups: number;
+  weakVoteFlows: number;
+  /** Findings not opened because `maxFindings` were open. */
+  findingsRefused: number;
+  /** Interim-export rows of flows already counted on their first row (not counted again). */
+  laterRows: number;
+  tables: Record<string, HostTableStats & { capacity: number; bytes: number }>;
+}
+
+/** Bytes of the address at `offset` as four big-endian words into `out[at..at+4)`. */
+function addressWords(bytes: Uint8Array, offset: number, out: Uint32Array, at: number): void {
+  for (let w = 0; w < 4; w++) {
+    const o = offset + w * 4;
+    out[at + w] = ((bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]) >>>
+      0;
+  }
+}
+
+/** Multicast and broadcast destinations are groups, not victims. */
+function isGroupAddress(bytes: Uint8Array, o: number): boolean {
+  const mapped = bytes[o + 10] === 0xff && bytes[o + 11] === 0xff && bytes[o] === 0;
+  if (mapped) {
+    return bytes[o + 12] >= 224 ||
+      (bytes[o + 12] === 255 && bytes[o + 13] === 255 && bytes[o + 14] === 255);
+  }
+  return bytes[o] === 0xff;
+}
+
+/** ICMP messages that report on another packet: counted for the packet they answer. */
+function isIcmpError(protocol: number, type: number): boolean {
+  if (protocol === 1) return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
+  return protocol === 58 && type < 128;
+}
+
+/** ICMP port unreachable (v4 type 3 code 3, v6 type 1 code 4): the answer to a UDP probe. */
+function isPortUnreachable(protocol: number, type: number, code: number): boolean {
+  return (protocol === 1 && type === 3 && code === 3) ||
+    (protocol === 58 && type === 1 && code === 4);
+}
+
+/** The host-level evidence layer. */
+export class HostEvidence {
+  readonly windowMicros: number;
+  readonly sources: HostTable;
+  readonly targets: HostTable;
+  readonly pairs: HostTable;
+  readonly services: HostTable;
+  readonly votes: HostTable;
+  readonly votePorts: HostTable;
+  #sourceSketch: DistinctSketches;
+  #portSketch: DistinctSketches;
+  #options: EvidenceOptions;
+  #findings: (Finding | null)[] = [];
+  #open = 0;
+  #pending = 0;
+  #epoch = -1;
+  #stats = {
+    flows: 0,
+    errorReplies: 0,
+    foldedVoteFlows: 0,
+    weakVoteGroups: 0,
+    weakVoteFlows: 0,
+    findingsRefused: 0,
+    laterRows: 0,
+  };
+  #words = new Uint32Array(10);
+  /** Hosts with a behaviour finding this window (model votes of theirs fold into it). */
+  #marks = new HostTable(4096, 4, 1);
+
+  constructor(options: EvidenceOptions) {
+    this.#options = options;
+    this.windowMicros = options.windowMicros ?? 60e6;
+    if (!(this.windowMicros > 0)) throw new Error("evidence window must be positive");
+    this.sources = new HostTable(options.sources ?? 65536, 5, S_FIELDS);
+    this.targets = new HostTable(options.targets ?? 16384, 5, T_FIELDS);
+    this.pairs = new HostTable(options.pairs ?? 65536, 9, P_FIELDS);
+    this.services = new HostTable(options.services ?? 131072, 9, V_FIELDS);
+    this.votes = new HostTable(options.votes ?? 16384, 10, M_FIELDS);
+    this.votePorts = new HostTable(options.votes ?? 16384, 10, 1);
+    this.#sourceSketch = new DistinctSketches(this.targets.capacity);
+    this.#portSketch = new DistinctSketches(this.targets.capacity);
+  }
+
+  /** Findings open in the current window. */
+  get openFindings(): number {
+    return this.#open;
+  }
+
+  /** Totals and table figures. */
+  stats(): EvidenceStats {
+    const tables: EvidenceStats["tables"] = {};
+    const all = {
+      sources: this.sources,
+      targets: this.targets,
+      pairs: this.pairs,
+      services: this.services,
+      votes: this.votes,
+      votePorts: this.votePorts,
+    };
+    for (const [name, t] of Object.entries(all)) {
+      tables[name] = { ...t.stats, capacity: t.capacity, bytes: t.bytes };
+    }
+    return { ...this.#stats, tables };
+  }
+
+  /** Bytes held by every table and sketch. */
+  get bytes(): number {
+    return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
+      this.votes.bytes + this.votePorts.bytes + this.#sourceSketch.registers.byteLength * 2;
+  }
+
+  /**
+   * The window the watermark `timeMicros` falls in changed: returns the
+   * findings of the window that ended (for their closing lines; read their
+   * summaries before the next `observe`) and starts counting afresh.
+   */
+  roll(timeMicros: number): Finding[] {
+    const epoch = Math.floor(timeMicros / this.windowMicros);
+    if (this.#epoch < 0) this.#epoch = epoch;
+    if (epoch <= this.#epoch) return [];
+    this.#epoch = epoch;
+    return this.#closeWindow();
+  }
+
+  /** Ends the current window (end of input): returns its findings. */
+  close(): Finding[] {
+    return this.#closeWindow();
+  }
+
+  /** Frees the closed findings' slots and resets the tables; call after reading summaries. */
+  reset(): void {
+    this.#findings = [];
+    this.#open = 0;
+    this.#pending = 0;
+    for (const t of [this.sources, this.targets, this.pairs, this.services, this.votes]) t.reset();
+    this.votePorts.reset();
+    this.#marks.reset();
+  }
+
+  #closeWindow(): Finding[] {
+    this.settle(Number.POSITIVE_INFINITY, []);
+    const out = this.#findings.filter((f): f is Finding => f !== null);
+    // Vote groups that never had enough evidence: counted, not alerted.
+    const v = this.votes;
+    v.forEachLive((s) => {
+      const c = s * M_FIELDS;
+      v.keyOf(s, this.#words);
+      if (
+        v.counters[c + M_FOLDED] > 0 || (v.group[s] === 0 && this.#hostHasBehaviour(this.#words))
+      ) {
+        this.#stats.foldedVoteFlows += v.counters[c + M_FLOWS];
+      } else if (v.group[s] === 0) {
+        this.#stats.weakVoteGroups++;
+        this.#stats.weakVoteFlows += v.counters[c + M_FLOWS];
+      }
+    });
+    return out;
+  }
+
+  /** The window the evidence counts in, as [start, end) microseconds. */
+  get window(): { start: number; end: number } {
+    const start = Math.max(0, this.#epoch) * this.windowMicros;
+    return { start, end: start + this.windowMicros };
+  }
+
+  /**
+   * Adds every flow of a scored batch. `watermarkMicros` is the time findings
+   * open at. Returns the findings opened by this batch.
+   */
+  observe(batch: FlowBatch, decisions: Decisions, watermarkMicros: number): Finding[] {
+    const opened: Finding[] = [];
+    for (const f of this.#findings) if (f) f.bestRow = -1;
+    for (let i = 0; i < batch.count; i++) {
+      this.#observeFlow(batch, decisions, i, watermarkMicros, opened);
+    }
+    this.#stats.flows += batch.count;
+    this.settle(watermarkMicros, opened);
+    return opened;
+  }
+
+  /** Findings open or pending in the current window. */
+  live(): Finding[] {
+    return this.#findings.filter((f): f is Finding => f !== null);
+  }
+
+  /**
+   * Opens the model vote groups whose grace ended by `now` (pushed to
+   * `opened`), or folds them into a behaviour finding of their source or
+   * target (any protocol), counted in `foldedVoteFlows` at the window's end.
+   */
+  settle(now: number, opened: Finding[]): void {
+    if (this.#pending === 0) return;
+    const votes = this.votes;
+    const words = this.#words;
+    for (const f of this.#findings) {
+      if (!f || !f.pending || f.openedMicros + VOTE_GRACE_MICROS > now) continue;
+      this.#pending--;
+      votes.keyOf(f.slot, words);
+      if (this.#hostHasBehaviour(words)) {
+        votes.counters[f.slot * M_FIELDS + M_FOLDED] = 1;
+        votes.group[f.slot] = 0;
+        this.#findings[f.id] = null;
+        continue;
+      }
+      f.pending = false;
+      this.#open++;
+      opened.push(f);
+    }
+  }
+
+  /** Whether the source (`words[0..4)`) or target (`words[4..8)`) is the host of a behaviour finding. */
+  #hostHasBehaviour(words: Uint32Array): boolean {
+    const marks = this.#marks;
+    marks.key.set(words.subarray(0, 4), 0);
+    if (marks.find() >= 0) return true;
+    marks.key.set(words.subarray(4, 8), 0);
+    return marks.find() >= 0;
+  }
+
+  /** Marks the host of a behaviour finding (source-keyed: the source; else the target). */
+  #mark(table: HostTable, slot: number): void {
+    if (table === this.votes) return;
+    table.keyOf(slot, this.#words);
+    const marks = this.#marks;
+    marks.key.set(this.#words.subarray(0, 4), 0); // every key starts with its host
+    const m = marks.upsert();
+    if (m >= 0) marks.group[m] = 1; // pinned for the window
+  }
+
+  #feature(batch: FlowBatch, i: number, column: number): number {
+    if (column < 0) return 0;
+    const v = batch.features[i * batch.width + column];
+    return Number.isFinite(v) && v > 0 ? v : 0;
+  }
+
+  #observeFlow(
+    batch: FlowBatch,
+    decisions: Decisions,
+    i: number,
+    now: number,
+    opened: Finding[],
+  ): void {
+    const protocol = batch.protocol[i];
+    if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) return;
+    // A flow still open is exported now and then (interim rows, cumulative):
+    // it is counted once, on its first row; later rows add nothing.
+    if (batch.exportSeq[i] > 0) {
+      this.#stats.laterRows++;
+      return;
+    }
+    const o = this.#options;
+    const L = BEHAVIOUR_LIMITS;
+    const fwdPackets = batch.fwdPackets[i];
+    const bwdPackets = batch.bwdPackets[i];
+    const packets = fwdPackets + bwdPackets;
+    const start = batch.startMicros[i];
+    const end = batch.endMicros[i];
+    const verdict = decisions.verdict[i];
+    const flagged = verdict !== VERDICT_BENIGN ? 1 : 0;
+    const srcPort = batch.srcPort[i];
+    const dstPort = batch.dstPort[i];
+    if ((protocol === 1 || protocol === 58) && isIcmpError(protocol, srcPort)) {
+      // An error report answers a packet the destination sent: it is evidence
+      // about that destination's probe, never about this sender.
+      this.#stats.errorReplies++;
+      // Model votes on replies fold into the probe's evidence as well.
+      if (decisions.verdict[i] !== VERDICT_BENIGN) this.#stats.foldedVoteFlows++;
+      if (isPortUnreachable(protocol, srcPort, dstPort)) {
+        // Replies often end before the probes they answer (UDP waits out its idle timeout).
+        const s = this.sources;
+        addressWords(batch.dstAddr, i * 16, s.key, 0);
+        s.key[4] = 17;
+        const slot = s.upsert();
+        if (slot >= 0) {
+          if (s.created) s.counters[slot * S_FIELDS + S_FIRST] = start;
+          s.counters[slot * S_FIELDS + S_ERROR_REPLIES]++;
+        }
+      }
+      return;
+    }
+
+    const fwdBytes = this.#feature(batch, i, o.fwdBytesColumn);
+    const bwdBytes = this.#feature(batch, i, o.bwdBytesColumn);
+    const state = batch.connState[i];
+    const durationMicros = Math.max(0, end - start);
+    let probe = false, halfOpen = false, rejected = false, completed = false;
+    let reflected = false, amplified = false, oneWay = false, echo = false;
+    if (protocol === 6) {
+      halfOpen = state === STATE.S0 || state === STATE.RSTOS0 || state === STATE.SH;
+      rejected = state === STATE.REJ;
+      const noPayload = fwdBytes === 0 && bwdBytes === 0;
+      probe = halfOpen || rejected || (noPayload && fwdPackets <= 3 && state !== STATE.OTH);
+      reflected = state === STATE.OTH && fwdBytes === 0 &&
+        this.#feature(batch, i, o.synFlagsColumn) > 0;
+      // A finished exchange: the client sent and the server answered (a login attempt).
+      completed = !probe && !reflected && state !== STATE.OTH && fwdBytes > 0 && bwdBytes > 0;
+    } else if (protocol === 17) {
+      probe = bwdPackets === 0 && fwdPackets <= 3;
+      oneWay = bwdPackets === 0;
+      amplified = bwdPackets === 0 && AMPLIFIER_SERVICES.has(srcPort) && srcPort !== dstPort;
+    } else {
+      // Echo requests probe (sweeps) and flood; neighbour discovery and the like do neither.
+      echo = (protocol === 1 && srcPort === 8) || (protocol === 58 && srcPort === 128);
+      probe = echo;
+    }
+
+    // Source.
+    const src = this.sources;
+    addressWords(batch.srcAddr, i * 16, src.key, 0);
+    src.key[4] = protocol;
+    const s = src.upsert();
+    const sc = s * S_FIELDS;
+    if (s >= 0) {
+      const c = src.counters;
+      if (src.created) c[sc + S_FIRST] = start;
+      c[sc + S_FLOWS]++;
+      c[sc + S_PACKETS] += packets;
+      c[sc + S_FLAGGED] += flagged;
+      if (start < c[sc + S_FIRST]) c[sc + S_FIRST] = start;
+      if (end > c[sc + S_LAST]) c[sc + S_LAST] = end;
+      if (probe) c[sc + S_PROBES]++;
+      if (halfOpen) c[sc + S_HALF_OPEN]++;
+      if (rejected) c[sc + S_REJECTED]++;
+    }
+
+    // Pair.
+    const pair = this.pairs;
+    pair.key.set(src.key.subarray(0, 4), 0);
+    addressWords(batch.dstAddr, i * 16, pair.key, 4);
+    pair.key[8] = protocol;
+    const p = pair.upsert();
+    let pairPorts = 0;
+    if (p >= 0) {
+      const c = pair.counters;
+      const pc = p * P_FIELDS;
+      c[pc + P_FLOWS]++;
+      if (probe && ++c[pc + P_PROBES] === 1 && s >= 0) src.counters[sc + S_PROBED_DSTS]++;
+      pairPorts = c[pc + P_PROBED_PORTS];
+    }
+
+    // Service (TCP and UDP: ICMP "ports" are types).
+    let v = -1;
+    if (protocol === 6 || protocol === 17) {
+      const svc = this.services;
+      svc.key.set(pair.key.subarray(0, 8), 0);
+      svc.key[8] = (protocol << 16) | dstPort;
+      v = svc.upsert();
+      if (v >= 0) {
+        const c = svc.counters;
+        const vc = v * V_FIELDS;
+        if (svc.created) c[vc + V_FIRST] = start;
+        c[vc + V_FLOWS]++;
+        c[vc + V_PACKETS] += packets;
+        c[vc + V_FLAGGED] += flagged;
+        if (start < c[vc + V_FIRST]) c[vc + V_FIRST] = start;
+        if (end > c[vc + V_LAST]) c[vc + V_LAST] = end;
+        if (probe && ++c[vc + V_PROBES] === 1 && p >= 0) {
+          pairPorts = ++pair.counters[p * P_FIELDS + P_PROBED_PORTS];
+          if (s >= 0) {
+            src.counters[sc + S_PROBED_SERVICES]++;
+            if (pairPorts > src.counters[sc + S_MAX_PORTS]) {
+              src.counters[sc + S_MAX_PORTS] = pairPorts;
+            }
+          }
+        }
+        if (completed) {
+          c[vc + V_COMPLETED]++;
+          c[vc + V_COMPLETED_MICROS] += durationMicros;
+        }
+        // Slow DoS: a request trickling in for seconds that the server never answered.
+        if (
+          protocol === 6 && durationMicros >= L.slowMinSeconds * 1e6 && fwdBytes > 0 &&
+          bwdBytes === 0 && fwdBytes / (durationMicros / 1e6) <= L.slowMaxBytesPerSecond
+        ) c[vc + V_SLOW]++;
+      }
+    }
+
+    // Targets (never a multicast or broadcast group): per port for SYN and
+    // UDP floods (a scan of the same host elsewhere does not dilute them);
+    // per host for reflection and amplification, whose victim ports are
+    // whatever the spoofed requests carried.
+    let t = -1, tAny = -1;
+    if (!isGroupAddress(batch.dstAddr, i * 16)) {
+      const attempt = protocol === 6 && probe;
+      const port = protocol === 6 || protocol === 17 ? dstPort : 0;
+      t = this.#target(pair.key, protocol, port, i, batch, src.key, flagged, {
+        attempt,
+        halfOpen,
+        oneWay,
+        echo,
+        reflected: false,
+        amplified: false,
+      });
+      if (reflected || amplified) {
+        tAny = this.#target(pair.key, protocol, ANY_PORT, i, batch, src.key, flagged, {
+          attempt: false,
+          halfOpen: false,
+          oneWay: false,
+          echo: false,
+          reflected,
+          amplified,
+        });
+      }
+    }
+
+    // Behaviours, checked only where no finding is open yet.
+    if (s >= 0 && src.group[s] === 0 && protocol !== 58 && protocol !== 1) {
+      if (pairPorts >= L.scanPorts) this.#open1("scan", src, s, batch, i, now, opened, 0);
+      else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
+        this.#open1("sweep", src, s, batch, i, now, opened, 0);
+      }
+    } else if (s >= 0 && src.group[s] === 0 && echo) {
+      if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
+        this.#open1("sweep", src, s, batch, i, now, opened, 0);
+      }
+    }
+    for (const slot of [t, tAny]) {
+      if (slot < 0 || this.targets.group[slot] !== 0) continue;
+      const behaviour = this.#floodAt(slot, protocol);
+      if (behaviour) {
+        const service = behaviour === "amplification"
+          ? this.targets.counters[slot * T_FIELDS + T_AMP_PORT]
+          : slot === t
+          ? dstPort
+          : 0;
+        this.#open1(behaviour, this.targets, slot, batch, i, now, opened, service);
+      }
+    }
+    if (v >= 0 && this.services.group[v] === 0 && protocol === 6) {
+      const c = this.services.counters;
+      const vc = v * V_FIELDS;
+      const completedFlows = c[vc + V_COMPLETED];
+      const login = LOGIN_SERVICES.has(dstPort);
+      const web = WEB_PORTS.has(dstPort);
+      if (
+        (login || web) && completedFlows >= L.bruteForceConnections &&
+        c[vc + V_COMPLETED_MICROS] / completedFlows <= L.bruteForceMaxSeconds * 1e6 &&
+        (login || c[vc + V_FLAGGED] >= L.webBruteForceFlagged * c[vc + V_FLOWS])
+      ) {
+        this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
+      } else if (web && c[vc + V_SLOW] >= L.slowConnections) {
+        this.#open1("slow-dos", this.services, v, batch, i, now, opened, dstPort);
+      }
+    }
+
+    if (flagged) this.#vote(batch, decisions, i, now, opened);
+  }
+
+  /** Adds a flow to the target entry (destination, protocol, port); returns its slot or -1. */
+  #target(
+    pairKey: Uint32Array,
+    protocol: number,
+    port: number,
+    i: number,
+    batch: FlowBatch,
+    sourceKey: Uint32Array,
+    flagged: number,
+    e: {
+      attempt: boolean;
+      halfOpen: boolean;
+      oneWay: boolean;
+      echo: boolean;
+      reflected: boolean;
+      amplified: boolean;
+    },
+  ): number {
+    const tgt = this.targets;
+    tgt.key.set(pairKey.subarray(4, 8), 0);
+    tgt.key[4] = ((protocol << 17) | port) >>> 0;
+    const t = tgt.upsert();
+    if (t < 0) return -1;
+    const c = tgt.counters;
+    const tc = t * T_FIELDS;
+    if (tgt.created) {
+      this.#sourceSketch.clear(t);
+      this.#portSketch.clear(t);
+      c[tc + T_FIRST] = Number.POSITIVE_INFINITY;
+    }
+    const fwdPackets = batch.fwdPackets[i];
+    c[tc + T_FLOWS]++;
+    c[tc + T_PACKETS] += fwdPackets + batch.bwdPackets[i];
+    c[tc + T_FLAGGED] += flagged;
+    // A SYN flood's attempts: unanswered (spoofed sources), or answered and
+    // reset by a real source's kernel; never carrying payload.
+    if (!(e.attempt || e.reflected || e.amplified || e.oneWay || e.echo)) return t;
+    c[tc + T_EVIDENCE_FLOWS]++;
+    if (e.halfOpen) c[tc + T_HALF_OPEN]++;
+    if (e.attempt) c[tc + T_ATTEMPT_PACKETS] += fwdPackets;
+    if (e.reflected) c[tc + T_REFLECTED_PACKETS] += fwdPackets;
+    if (e.amplified) {
+      c[tc + T_AMP_PACKETS] += fwdPackets;
+      if (c[tc + T_AMP_PORT] === 0) c[tc + T_AMP_PORT] = batch.srcPort[i];
+    }
+    if (e.oneWay) c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
+    if (e.echo) c[tc + T_ECHO_PACKETS] += fwdPackets;
+    const start = batch.startMicros[i];
+    const end = batch.endMicros[i];
+    if (start < c[tc + T_FIRST]) c[tc + T_FIRST] = start;
+    if (end > c[tc + T_LAST]) c[tc + T_LAST] = end;
+    this.#sourceSketch.add(t, hashWords(sourceKey, 4, 0x51ed270b));
+    this.#words[0] = batch.dstPort[i];
+    this.#portSketch.add(t, hashWords(this.#words, 1, 0x3c6ef372));
+    return t;
+  }
+
+  /** The flood-like behaviour the target's counters show, or null. */
+  #floodAt(t: number, protocol: number): Behaviour | null {
+    const L = BEHAVIOUR_LIMITS;
+    const c = this.targets.counters;
+    const tc = t * T_FIELDS;
+    const span = Math.max(1, (c[tc + T_LAST] - c[tc + T_FIRST]) / 1e6);
+    if (protocol === 6) {
+      const syn = c[tc + T_ATTEMPT_PACKETS];
+      if (syn >= L.floodPackets && syn / span >= L.floodRate) return "syn-flood";
+      const reflected = c[tc + T_REFLECTED_PACKETS];
+      if (reflected >= L.floodPackets && reflected / span >= L.floodRate) return "reflection";
+      return null;
+    }
+    if (protocol === 17) {
+      const amp = c[tc + T_AMP_PACKETS];
+      if (amp >= L.floodPackets && amp / span >= L.floodRate) return "amplification";
+      const oneWay = c[tc + T_ONE_WAY_PACKETS];
+      if (oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate) return "udp-flood";
+      return null;
+    }
+    const echo = c[tc + T_ECHO_PACKETS];
+    if (echo >= L.volumeFloodPackets && echo / span >= L.volumeFloodRate) return "icmp-flood";
+    return null;
+  }
+
+  #vote(
+    batch: FlowBatch,
+    decisions: Decisions,
+    i: number,
+    now: number,
+    opened: Finding[],
+  ): void {
+    const rule = this.#options.voteRule;
+    const verdict = decisions.verdict[i];
+    const classIndex = verdict === VERDICT_KNOWN ? decisions.classIndex[i] : -1;
+    const nearest = decisions.nearestClass?.[i] ?? -1;
+    const score = decisions.score[i];
+    const votes = this.votes;
+    votes.key.set(this.pairs.key.subarray(0, 8), 0);
+    votes.key[8] = ((verdict & 0xff) << 24) | (((classIndex + 1) & 0xfff) << 12) |
+      ((nearest + 1) & 0xfff);
+    votes.key[9] = batch.protocol[i];
+    const m = votes.upsert();
+    // A vote group pushed out keeps its flows in the totals: weak, or folded when its host has a behaviour.
+    if (votes.evictedFlows > 0) {
+      if (this.#hostHasBehaviour(votes.evictedKey)) {
+        this.#stats.foldedVoteFlows += votes.evictedFlows;
+      } else {
+        this.#stats.weakVoteGroups++;
+        this.#stats.weakVoteFlows += votes.evictedFlows;
+      }
+    }
+    if (m < 0) {
+      this.#stats.weakVoteGroups++;
+      this.#stats.weakVoteFlows++;
+      return;
+    }
+    const c = votes.counters;
+    const mc = m * M_FIELDS;
+    const start = batch.startMicros[i];
+    const end = batch.endMicros[i];
+    if (votes.created) {
+      c[mc + M_FIRST] = start;
+      c[mc + M_BEST] = Number.NEGATIVE_INFINITY;
+    }
+    c[mc + M_FLOWS]++;
+    c[mc + M_PACKETS] += batch.fwdPackets[i] + batch.bwdPackets[i];
+    if (start < c[mc + M_FIRST]) c[mc + M_FIRST] = start;
+    if (end > c[mc + M_LAST]) c[mc + M_LAST] = end;
+    const vp = this.votePorts;
+    vp.key.set(votes.key);
+    vp.key[9] = (batch.protocol[i] << 16) | batch.dstPort[i];
+    const port = vp.upsert();
+    if (port >= 0) {
+      vp.counters[port]++;
+      if (vp.created) c[mc + M_PORTS]++;
+    }
+    const group = votes.group[m];
+    if (score > c[mc + M_BEST]) {
+      c[mc + M_BEST] = score;
+      c[mc + M_THRESHOLD] = decisions.threshold[i];
+      if (group > 0) this.#findings[group - 1]!.bestRow = i;
+    }
+    if (group !== 0 || c[mc + M_FOLDED] > 0) return;
+
+    const flows = c[mc + M_FLOWS];
+    const single = verdict === VERDICT_KNOWN && classIndex >= 0 &&
+      rule.singleFlowClass[classIndex] === 1;
+    const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
+    const enough = single ||
+      (flows >= rule.minFlows &&
+        (c[mc + M_PORTS] >= rule.minPorts ||
+          c[mc + M_LAST] - c[mc + M_FIRST] <= rule.burstSeconds * 1e6)) ||
+      (anomalyOnly && rule.strongThreshold !== undefined && c[mc + M_BEST] >= rule.strongThreshold);
+    if (!enough) return;
+    const f = this.#open1("model", votes, m, batch, i, now, opened, 0, !single);
+    if (f) {
+      f.verdict = verdict;
+      f.classIndex = classIndex;
+      f.nearestClass = nearest;
+      f.bestRow = i;
+    }
+  }
+
+  #open1(
+    behaviour: Behaviour,
+    table: HostTable,
+    slot: number,
+    batch: FlowBatch,
+    i: number,
+    now: number,
+    opened: Finding[],
+    service: number,
+    pending = false,
+  ): Finding | null {
+    if (this.#open + this.#pending >= (this.#options.maxFindings ?? 1024)) {
+      this.#stats.findingsRefused++;
+      table.group[slot] = -1; // checked no more this window
+      return null;
+    }
+    const f: Finding = {
+      id: this.#findings.length,
+      behaviour,
+      protocol: batch.protocol[i],
+      service,
+      record: this.#options.describeFlow(batch, i),
+      fwdBytes: this.#feature(batch, i, this.#options.fwdBytesColumn),
+      bwdBytes: this.#feature(batch, i, this.#options.bwdBytesColumn),
+      openedMicros: now,
+      verdict: VERDICT_KNOWN,
+      classIndex: -1,
+      nearestClass: -1,
+      bestRow: -1,
+      pending: false,
+      table,
+      slot,
+    };
+    this.#findings.push(f);
+    table.group[slot] = f.id + 1;
+    this.#mark(table, slot);
+    if (pending) {
+      f.pending = true;
+      this.#pending++;
+    } else {
+      this.#open++;
+      opened.push(f);
+    }
+    return f;
+  }
+
+  /** The counters a finding rests on, now. */
+  summary(f: Finding): EvidenceSummary {
+    const c = f.table.counters;
+    const out: EvidenceSummary = {
+      flows: 0,
+      packets: 0,
+      firstMicros: 0,
+      lastMicros: 0,
+      sources: 1,
+      targets: 1,
+      distinctDestPorts: 1,
+      halfOpen: 0,
+      rejected: 0,
+      errorReplies: 0,
+      ratePps: 0,
+      modelFlagged: 0,
+      bestScore: 0,
+      threshold: 0,
+    };
+    if (f.table === this.sources) {
+      const b = f.slot * S_FIELDS;
+      out.flows = c[b + S_PROBES];
+      out.packets = c[b + S_PACKETS];
+      out.firstMicros = c[b + S_FIRST];
+      out.lastMicros = c[b + S_LAST];
+      out.targets = c[b + S_PROBED_DSTS];
+      out.distinctDestPorts = f.protocol === 6 || f.protocol === 17 ? c[b + S_MAX_PORTS] : 0;
+      out.halfOpen = c[b + S_HALF_OPEN];
+      out.rejected = c[b + S_REJECTED];
+      out.errorReplies = c[b + S_ERROR_REPLIES];
+      out.modelFlagged = c[b + S_FLAGGED];
+      out.ratePps = out.flows / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
+    } else if (f.table === this.targets) {
+      const b = f.slot * T_FIELDS;
+      const evidencePackets = f.behaviour === "syn-flood"
+        ? c[b + T_ATTEMPT_PACKETS]
+        : f.behaviour === "reflection"
+        ? c[b + T_REFLECTED_PACKETS]
+        : f.behaviour === "amplification"
+        ? c[b + T_AMP_PACKETS]
+        : f.behaviour === "icmp-flood"
+        ? c[b + T_ECHO_PACKETS]
+        : c[b + T_ONE_WAY_PACKETS];
+      out.flows = c[b + T_EVIDENCE_FLOWS];
+      out.packets = evidencePackets;
+      out.firstMicros = c[b + T_FIRST];
+      out.lastMicros = c[b + T_LAST];
+      out.sources = this.#sourceSketch.estimate(f.slot);
+      out.distinctDestPorts = f.protocol === 6 || f.protocol === 17
+        ? this.#portSketch.estimate(f.slot)
+        : 0;
+      out.halfOpen = c[b + T_HALF_OPEN];
+      out.modelFlagged = c[b + T_FLAGGED];
+      out.ratePps = evidencePackets / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
+    } else if (f.table === this.services) {
+      const b = f.slot * V_FIELDS;
+      out.flows = f.behaviour === "slow-dos" ? c[b + V_SLOW] : c[b + V_COMPLETED];
+      out.packets = c[b + V_PACKETS];
+      out.firstMicros = c[b + V_FIRST];
+      out.lastMicros = c[b + V_LAST];
+      out.modelFlagged = c[b + V_FLAGGED];
+      out.ratePps = c[b + V_FLOWS] / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
+    } else {
+      const b = f.slot * M_FIELDS;
+      out.flows = c[b + M_FLOWS];
+      out.packets = c[b + M_PACKETS];
+      out.firstMicros = c[b + M_FIRST];
+      out.lastMicros = c[b + M_LAST];
+      out.distinctDestPorts = c[b + M_PORTS];
+      out.modelFlagged = c[b + M_FLOWS];
+      out.bestScore = c[b + M_BEST];
+      out.threshold = c[b + M_THRESHOLD];
+      out.ratePps = out.flows / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * A fixed-capacity hash table of small integer keys (addresses as 32-bit
+ * words, ports, protocol) with numeric counters per entry, for per-host
+ * evidence that must stay bounded whatever the traffic: a spoofed flood
+ * brings a million sources, the table keeps `capacity` of them.
+ *
+ * Open addressing with a bounded probe window: a key lives in one of the
+ * `PROBES` slots after its hash. When every slot of the window is taken, the
+ * entry with the fewest flows (counter 0) is evicted and counted, so heavy
+ * hitters stay and one-flow spoofed sources churn. Entries an alert group
+ * points at are pinned and never evicted. `reset()` starts a new window in
+ * O(1) (an epoch stamp per slot), without touching the arrays.
+ *
+ * Nothing is allocated per lookup: callers write the key into `key` and call
+ * `upsert()`, which returns a slot index into `counters`.
+ */
+
+/** Slots examined per lookup; a key is found or placed within them. */
+export const PROBES = 8;
+
+/** Counts of what a table did since it was made. */
+export interface HostTableStats {
+  /** Entries created. */
+  inserted: number;
+  /** Entries pushed out to make room (their counts are lost to per-host evidence, not to the totals). */
+  evicted: number;
+  /** Lookups that found every slot of their window pinned (not counted per host). */
+  refused: number;
+}
+
+/** Mixes a 32-bit value (murmur3's finaliser). */
+export function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hash of `words[0..n)` with `seed`. */
+export function hashWords(words: Uint32Array, n: number, seed: number): number {
+  let h = seed >>> 0;
+  for (let k = 0; k < n; k++) h = mix32(h ^ Math.imul(words[k] + k, 0x9e3779b1));
+  return h;
+}
+
+/** A bounded table of counters keyed by `keyWords` 32-bit words. */
+export class HostTable {
+  /** Number of slots (a power of two). */
+  readonly capacity: number;
+  readonly keyWords: number;
+  /** Counters per entry; counter 0 is the entry's flow count (eviction picks the smallest). */
+  readonly fields: number;
+  /** The key to look up: fill `key[0..keyWords)` before `upsert` / `find`. */
+  readonly key: Uint32Array;
+  /** `capacity * fields` counters; entry `s` owns `[s * fields, (s + 1) * fields)`. */
+  readonly counters: Float64Array;
+  /** Per slot: an alert group index + 1, or 0 (also pins the slot). */
+  readonly group: Int32Array;
+  /** True when the last `upsert` created the entry. */
+  created = false;
+  /** Flows (counter 0) of the entry the last `upsert` evicted, 0 when none was. */
+  evictedFlows = 0;
+  /** Key of the entry the last `upsert` evicted (valid when `evictedFlows > 0`). */
+  readonly evictedKey: Uint32Array;
+  readonly stats: HostTableStats = { inserted: 0, evicted: 0, refused: 0 };
+  #keys: Uint32Array;
+  #epoch: Uint32Array;
+  #current = 1;
+  #mask: number;
+  #size = 0;
+
+  constructor(capacity: number, keyWords: number, fields: number) {
+    let slots = 16;
+    while (slots < capacity) slots *= 2;
+    this.capacity = slots;
+    this.keyWords = keyWords;
+    this.fields = fields;
+    this.key = new Uint32Array(keyWords);
+    this.evictedKey = new Uint32Array(keyWords);
+    this.#keys = new Uint32Array(slots * keyWords);
+    this.counters = new Float64Array(slots * fields);
+    this.group = new Int32Array(slots);
+    this.#epoch = new Uint32Array(slots);
+    this.#mask = slots - 1;
+  }
+
+  /** Entries live in the current window. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Bytes held by the table's arrays. */
+  get bytes(): number {
+    return this.#keys.byteLength + this.counters.byteLength + this.group.byteLength +
+      this.#epoch.byteLength;
+  }
+
+  /** Whether slot `s` holds a live entry. */
+  live(s: number): boolean {
+    return this.#epoch[s] === this.#current;
+  }
+
+  /** Copies the key of slot `s` into `out` (for printing an alert's addresses). */
+  keyOf(s: number, out: Uint32Array): Uint32Array {
+    out.set(this.#keys.subarray(s * this.keyWords, (s + 1) * this.keyWords));
+    return out;
+  }
+
+  #matches(s: number): boolean {
+    const w = this.keyWords;
+    const base = s * w;
+    for (let k = 0; k < w; k++) if (this.#keys[base + k] !== this.key[k]) return false;
+    return true;
+  }
+
+  /** Slot of `key`, or -1. */
+  find(): number {
+    let s = hashWords(this.key, this.keyWords, 0x2545f491) & this.#mask;
+    for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
+      if (this.#epoch[s] !== this.#current) continue;
+      if (this.#matches(s)) return s;
+    }
+    return -1;
+  }
+
+  /**
+   * Slot of `key`, created (counters zeroed) when absent. Returns -1 when the
+   * whole probe window is pinned by alert groups (counted in `stats.refused`).
+   */
+  upsert(): number {
+    const start = hashWords(this.key, this.keyWords, 0x2545f491) & this.#mask;
+    let free = -1;
+    let victim = -1;
+    let victimFlows = Number.POSITIVE_INFINITY;
+    let s = start;
+    for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
+      if (this.#epoch[s] !== this.#current) {
+        if (free < 0) free = s;
+        continue;
+      }
+      if (this.#matches(s)) {
+        this.created = false;
+        return s;
+      }
+      if (this.group[s] === 0) {
+        const flows = this.counters[s * this.fields];
+        if (flows < victimFlows) {
+          victimFlows = flows;
+          victim = s;
+        }
+      }
+    }
+    let slot = free;
+    this.evictedFlows = 0;
+    if (slot < 0) {
+      if (victim < 0) {
+        this.stats.refused++;
+        this.created = false;
+        return -1;
+      }
+      slot = victim;
+      this.evictedFlows = victimFlows;
+      this.keyOf(victim, this.evictedKey);
+      this.stats.evicted++;
+      this.#size--;
+    }
+    this.#epoch[slot] = this.#current;
+    this.#keys.set(this.key, slot * this.keyWords);
+    this.counters.fill(0, slot * this.fields, (slot + 1) * this.fields);
+    this.group[slot] = 0;
+    this.#size++;
+    this.stats.inserted++;
+    this.created = true;
+    return slot;
+  }
+
+  /** Starts a new window: every entry and pin is dropped, in O(1). */
+  reset(): void {
+    this.#current++;
+    if (this.#current === 0xffffffff) {
+      this.#epoch.fill(0);
+      this.#current = 1;
+    }
+    this.group.fill(0);
+    this.#size = 0;
+  }
+
+  /** Calls `visit` for every live slot. */
+  forEachLive(visit: (slot: number) => void): void {
+    for (let s = 0; s < this.capacity; s++) if (this.#epoch[s] === this.#current) visit(s);
+  }
+}
+
+/**
+ * HyperLogLog distinct counters, one register array per table slot: the
+ * number of distinct sources hitting a target in bounded memory (a spoofed
+ * flood has as many sources as packets). 64 registers: about 13% standard
+ * error; small counts use linear counting and are close to exact.
+ */
+export class DistinctSketches {
+  static readonly REGISTERS = 64;
+  readonly registers: Uint8Array;
+
+  constructor(slots: number) {
+    this.registers = new Uint8Array(slots * DistinctSketches.REGISTERS);
+  }
+
+  /** Forgets slot `s` (when its table entry is created). */
+  clear(s: number): void {
+    const m = DistinctSketches.REGISTERS;
+    this.registers.fill(0, s * m, (s + 1) * m);
+  }
+
+  /** Adds an item of 32-bit hash `h` to slot `s`. */
+  add(s: number, h: number): void {
+    const index = h >>> 26; // 6 bits: 64 registers
+    const rest = (h << 6) >>> 0;
+    const rank = rest === 0 ? 27 : Math.clz32(rest) + 1;
+    const at = s * DistinctSketches.REGISTERS + index;
+    if (rank > this.registers[at]) this.registers[at] = rank;
+  }
+
+  /** Estimated distinct items of slot `s`. */
+  estimate(s: number): number {
+    const m = DistinctSketches.REGISTERS;
+    let sum = 0;
+    let zeros = 0;
+    for (let k = s * m; k < (s + 1) * m; k++) {
+      sum += 2 ** -this.registers[k];
+      if (this.registers[k] === 0) zeros++;
+    }
+    const raw = (0.709 * m * m) / sum;
+    if (raw <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
+    return Math.round(raw);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Host-level evidence: per-flow verdicts and flow facts accumulated per
+ * source, per target, per pair and per service over time windows, in
+ * bounded memory; behaviours (scan, sweep, flood, reflection, amplification,
+ * brute force, slow DoS) named only from that multi-flow evidence.
+ */
+export {
+  AMPLIFIER_SERVICES,
+  type Behaviour,
+  BEHAVIOUR_LIMITS,
+  type BehaviourName,
+  behaviourName,
+  LOGIN_SERVICES,
+  protocolWord,
+  WEB_PORTS,
+} from "./behaviours.ts";
+export {
+  type EvidenceOptions,
+  type EvidenceStats,
+  type EvidenceSummary,
+  type Finding,
+  HostEvidence,
+  type HostEvidenceSizes,
+  type VoteRule,
+} from "./host_evidence.ts";
+export { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
