@@ -5,10 +5,10 @@
 #   net    the console and notifications (webhook, SMTP, syslog)
 #   read   its own files, the config folder, the state folder, and the folder of every path
 #          named on the command line or in IDS_SENSOR_PATHS (colon-separated)
-#   write  the state folder and those same named folders
+#   write  the state folder and those same named folders (never its own files or config)
 #   env    the variables it reads (IDS_*, colours, the state and temporary folders)
 #   sys    uid (root check), hostname (alert host field), os details for the console
-#   run    only for `lab`, which drives ip, nmap, hping3 and services in namespaces
+#   run    only for `lab` (root), which drives ip, nmap, hping3 and services in namespaces
 set -eu
 self=$(readlink -f "$0")
 lib=$(cd "$(dirname "$self")/../lib/ids-sensor" && pwd)
@@ -17,7 +17,14 @@ state_dir=@STATE_DIR@
 
 read_paths="$lib,$config_dir,$state_dir"
 write_paths="$state_dir"
-grant() { read_paths="$read_paths,$1"; write_paths="$write_paths,$1"; }
+# Read and write of $1; read only inside the sensor's own files and its config folder.
+grant() {
+  read_paths="$read_paths,$1"
+  case $(readlink -m "$1") in
+    "$lib" | "$lib"/* | "$config_dir" | "$config_dir"/*) ;;
+    *) write_paths="$write_paths,$1" ;;
+  esac
+}
 
 # The folder of every argument that names a file: it contains a slash, exists, or has a file
 # extension (option values like 0.9 only add the current folder).
@@ -40,12 +47,14 @@ IFS=:
 for path in ${IDS_SENSOR_PATHS:-}; do [ -n "$path" ] && grant "$path"; done
 IFS=$old_ifs
 
-run_permission=""
-[ "$subcommand" = lab ] && run_permission="--allow-run"
+# The range (`lab`, root only) runs system tools and writes captures and namespaces' files
+# anywhere it is told: it gets run, and read and write everywhere.
+extra=""
+[ "$subcommand" = lab ] && extra="--allow-run --allow-read --allow-write"
 
 exec "$lib/deno" run --no-prompt --no-lock --config "$lib/app/deno.json" \
   --allow-ffi --allow-net \
   --allow-read="$read_paths" --allow-write="$write_paths" \
   --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR" \
   --allow-sys="uid,hostname,osRelease,networkInterfaces" \
-  $run_permission "$lib/app/main.ts" "$@"
+  $extra "$lib/app/main.ts" "$@"

@@ -94,13 +94,13 @@ remove_installed() {
   # Folders, deepest first; one still holding something (data, a kept config) stays.
   dirs=$(sed -n 's/^dir //p' "$list" | sort -r)
   rm -f "$list"
-  echo "$dirs" | while IFS= read -r path; do
+  # The code's folders in one go (hundreds), then the few others one by one, to name what stays.
+  echo "$dirs" | grep "^$lib_dir/" | while IFS= read -r path; do printf '%s\0' "$root$path"; done |
+    xargs -0 -r rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true
+  echo "$dirs" | grep -v "^$lib_dir/" | while IFS= read -r path; do
     [ -n "$path" ] && [ -d "$root$path" ] || continue
-    rmdir "$root$path" 2>/dev/null && continue
-    case $path in
-      "$lib_dir"/*) ;;
-      *) say "kept $path: it holds files the sensor or you made (remove it by hand if unwanted)" ;;
-    esac
+    rmdir "$root$path" 2>/dev/null ||
+      say "kept $path: it holds files the sensor or you made (remove it by hand if unwanted)"
   done
 }
 
@@ -118,22 +118,31 @@ fi
   die "run as root (sudo), or stage into a folder with --root DIR"
 [ "$(uname -s)" = Linux ] || die "the sensor runs on Linux (libpcap, systemd)"
 
-# The pinned Deno and the locked npm packages of this checkout (installed if missing).
-deno=$(sh "$repo/tools/dev.sh" setup)
+# The pinned Deno and the locked npm packages of this checkout (installed if missing), or the
+# Deno 2.9 named by IDS_SENSOR_DENO over the node_modules already here (the tests pass theirs).
+if [ -n "${IDS_SENSOR_DENO:-}" ]; then
+  deno=$IDS_SENSOR_DENO
+  [ -e "$repo/node_modules/.package-lock.json" ] || die "no node_modules in $repo: run npm ci"
+else
+  deno=$(sh "$repo/tools/dev.sh" setup)
+fi
 
 upgrade=no
 created_user=no
+previous=$(mktemp)
+entries=$(mktemp)
+app_files=$(mktemp)
+trap 'rm -f "$previous" "$entries" "$app_files"' EXIT
 if [ -f "$root$manifest" ]; then
   say "upgrading the installation at $root$prefix"
   upgrade=yes
   grep -qx "user $user" "$root$manifest" && created_user=yes
+  cp "$root$manifest" "$previous"
   remove_installed upgrade
 elif [ -e "$root$lib_dir" ]; then
   die "$root$lib_dir exists but was not installed by this script (no manifest); remove it first"
 fi
 
-entries=$(mktemp)
-trap 'rm -f "$entries"' EXIT
 record() { echo "$1" >>"$entries"; }
 
 # Creates folder $1 (and missing parents), recording only the ones it creates.
@@ -161,11 +170,15 @@ put_template() {
   record "file $1"
 }
 
+# Package files the sensor never loads: source maps, type declarations, and onnxruntime-web's
+# builds for browsers (WebGPU, WebGL, JSPI, asyncify) and their sources; it runs the Node build
+# with the SIMD-threaded WASM, the files `deno task compile` includes. (120 of 190 MB.)
+unused_package_files='\.map$|\.d\.[cm]?ts$|^node_modules/onnxruntime-web/(lib|docs)/'
+unused_package_files="$unused_package_files|^node_modules/onnxruntime-web/dist/(ort\.(all|webgl|webgpu|jspi|wasm|bundle)|ort\.(min\.)?m?js$|ort-wasm-simd-threaded\.(jsep|asyncify|jspi)\.)"
+
 # The sensor's code (tracked files, no tests), the bundled model and demo capture.
 make_dir "$lib_dir"
 make_dir "$lib_dir/app"
-app_files=$(mktemp)
-trap 'rm -f "$entries" "$app_files"' EXIT
 (
   cd "$repo"
   # The working tree's files as git sees them (tracked or new, never ignored outputs).
@@ -185,12 +198,12 @@ trap 'rm -f "$entries" "$app_files"' EXIT
     }' | while IFS= read -r package; do
     [ -d "$package" ] || die "$package is missing: run npm ci"
     find "$package" -type f
-  done
+  done | grep -v -E "$unused_package_files"
 ) >"$app_files"
 tar -C "$repo" -cf - --owner=0 --group=0 --no-recursion -T "$app_files" |
   tar -C "$root$lib_dir/app" -xf - --no-same-owner
 # Every folder and file just unpacked belongs to the installation.
-sed 's|/[^/]*$||' "$app_files" | sort -u | while IFS= read -r dir; do
+sed -n 's|/[^/]*$||p' "$app_files" | sort -u | while IFS= read -r dir; do
   while [ "$dir" != . ] && [ -n "$dir" ]; do
     echo "dir $lib_dir/app/$dir"
     case $dir in */*) dir=${dir%/*} ;; *) dir=. ;; esac
@@ -215,10 +228,23 @@ config_file=$config_dir/config.yaml
 if [ -e "$root$config_file" ]; then
   say "kept $config_file (yours); the defaults of this version: ids-sensor config --print-default"
 else
-  if ! "$deno" run --quiet --no-prompt --config "$repo/deno.json" --allow-read --allow-env \
-    --allow-sys "$repo/main.ts" config --print-default >"$root$config_file" 2>/dev/null; then
-    cp "$repo/deploy/config.yaml" "$root$config_file"
+  sensor() {
+    "$deno" run --quiet --no-prompt --config "$repo/deno.json" --allow-read --allow-env \
+      --allow-sys "$repo/main.ts" "$@"
+  }
+  # The sensor's defaults, with the service's alert file and store switched on, and on the
+  # running system the interface of the default route named (edit it there).
+  interface=""
+  if [ -z "$root" ] && command -v ip >/dev/null; then
+    interface=$(ip route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
   fi
+  sensor config --print-default |
+    sed -e "s|^# alerts: |alerts: |" -e "s|^# db: |db: |" |
+    if [ -n "$interface" ]; then
+      sed -e 's|^# iface:$|iface:|' -e "s|^#   - eth0$|  - $interface|"
+    else cat; fi >"$root$config_file"
+  sensor config --check "$root$config_file" >/dev/null ||
+    die "the default config written to $root$config_file does not pass config --check"
   chmod 0640 "$root$config_file"
   [ -z "$root" ] && chgrp "$user" "$root$config_file"
   record "conf $(sha256sum <"$root$config_file" | cut -d' ' -f1) $config_file"
@@ -231,6 +257,19 @@ make_dir "$state_dir/captures" 0750
 
 for unit in $units; do
   put_template "$unit_dir/$unit" 0644 <"$repo/deploy/$unit"
+done
+
+# What an earlier install made and an upgrade kept (a changed config, folders holding it or
+# data) stays listed, so that uninstall still names it.
+listed() {
+  sed -n -e 's/^dir //p' -e 's/^file //p' -e 's/^conf [^ ]* //p' "$entries" | grep -qxF "$1"
+}
+grep -e '^dir ' -e '^conf ' "$previous" | while IFS= read -r line; do
+  case $line in
+    dir*) path=${line#dir } ;;
+    *) path=${line#conf * } ;;
+  esac
+  if [ -e "$root$path" ] && ! listed "$path"; then echo "$line" >>"$entries"; fi
 done
 
 make_dir "$(dirname "$manifest")"
