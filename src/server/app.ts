@@ -135,6 +135,7 @@ export function createConsoleApp(options: ConsoleAppOptions): OpenAPIHono {
 
   // Public: liveness, and the login page (holds no data).
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/login", (c) => loginPage(c, 200));
   app.post("/login", bodyLimit({ maxSize: 4096, onError: () => tooLarge(4096) }), async (c) => {
     const form = await c.req.parseBody();
