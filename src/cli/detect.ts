@@ -4,6 +4,7 @@
  * through the same engine; they differ only in the packet source.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
+import { learnBeforeDetecting } from "./learn.ts";
 import {
   createCaptureFileStats,
   openLiveCapture,
@@ -55,6 +56,8 @@ interface DetectionOptions extends ServiceOptions, ThresholdOptionValues {
 /** Options of `detect` only. */
 interface LiveOptions extends DetectionOptions {
   iface?: string[];
+  learn?: string;
+  learnOut?: string;
   duration: number;
   filter?: string;
 }
@@ -81,7 +84,13 @@ export function registerDetect(program: Command): void {
         .argParser((value, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
     .addOption(durationOption())
-    .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)");
+    .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)")
+    .option(
+      "--learn <seconds>",
+      "first learn this network's normal traffic for SECONDS (see `learn`), then detect with " +
+        "the learned bundle (built on --model)",
+    )
+    .option("--learn-out <dir>", "where --learn writes its bundle (default: a temporary folder)");
   addDetectionOptions(detect).action(async (...args) => {
     const options = args[0] as LiveOptions;
     const command = args.at(-1) as unknown as Command;
@@ -107,6 +116,9 @@ export function registerDetect(program: Command): void {
       interfaces.push(route);
     }
     const duration = options.duration;
+    if (options.learn !== undefined) {
+      options.model = await learnBeforeDetecting({ ...options, learn: options.learn }, interfaces);
+    }
     const bundle = await loadSensorBundle(options.model);
     const live = openLiveCapture({ interfaces, durationSeconds: duration, filter: options.filter });
     await live.ready;

@@ -5,17 +5,23 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
-import { learnFromSources, type LearnSummary } from "../learn/mod.ts";
+import { LearnError, learnFromSources, type LearnSummary } from "../learn/mod.ts";
 import { stderrProgress } from "../train/mod.ts";
+import { type CliError, DataError, NoInputError, UsageError } from "./exit.ts";
 
-/** Exit codes of `learn` (sysexits.h). */
-export const LEARN_EXIT = { ok: 0, usage: 64, dataError: 65, noInput: 66, software: 70 } as const;
+/** A learning refusal as the CLI's error of the same kind (exit 64, 65 or 66); others as they are. */
+function asCliError(error: unknown): CliError | unknown {
+  if (!(error instanceof LearnError)) return error;
+  if (error.kind === "usage") return new UsageError(error.message);
+  if (error.kind === "no-input") return new NoInputError(error.message);
+  return new DataError(error.message);
+}
 
 function fraction(name: string) {
   return (value: string) => {
     const n = Number(value);
     if (!(n > 0 && n < 1)) {
-      throw new Error(`${name} must be between 0 and 1 (exclusive), got "${value}"`);
+      throw new UsageError(`${name} must be between 0 and 1 (exclusive), got "${value}"`);
     }
     return n;
   };
@@ -25,7 +31,7 @@ function wholeNumber(name: string, min: number) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) {
-      throw new Error(`${name} must be a whole number >= ${min}, got "${value}"`);
+      throw new UsageError(`${name} must be a whole number >= ${min}, got "${value}"`);
     }
     return n;
   };
@@ -52,6 +58,38 @@ export function formatLearnSummary(s: LearnSummary): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * `detect --learn SECONDS`: learns this network on the first interface for
+ * SECONDS (on top of `model`), writes the bundle to `learnOut` (default: a
+ * temporary folder) and returns its path, for detection to start with.
+ */
+export async function learnBeforeDetecting(
+  options: { learn: string; learnOut?: string; model: string; filter?: string },
+  interfaces: string[],
+): Promise<string> {
+  const seconds = wholeNumber("--learn", 1)(options.learn);
+  const outDir = options.learnOut ??
+    await Deno.makeTempDir({ prefix: "ids-sensor-learned-" });
+  if (interfaces.length > 1) {
+    console.error(`ids-sensor: learning on ${interfaces[0]} only (the first --iface)`);
+  }
+  console.error(
+    `ids-sensor: learning normal traffic on ${interfaces[0]} for ${seconds} s before detecting`,
+  );
+  const summary = await learnFromSources(
+    {
+      iface: interfaces[0],
+      durationSeconds: seconds,
+      filter: options.filter,
+      log: (line) => console.error(`ids-sensor: ${line}`),
+    },
+    options.model,
+    { outDir, progress: stderrProgress(true) },
+  );
+  console.error(formatLearnSummary(summary));
+  return outDir;
 }
 
 /** Registers the `learn` subcommand. */
@@ -92,50 +130,39 @@ Examples:
   ids-sensor learn --capture normal.pcap --out models/site
   sudo ids-sensor learn --iface eth0 --duration 3600 --out models/site --base models/default
 
-Exit codes: 0 learned, 64 bad command line, 65 unusable data (too few flows,
-base bundle unfit), 66 a capture file or the base bundle cannot be read, 70 internal error.`,
+Exit codes: 0 learned, 64 bad command line, 65 unusable data (too few flows, a
+file that is not a capture, a base bundle for another feature set), 66 a capture
+file cannot be read, 77 live capture without permission.`,
     )
     .action(async (options) => {
       const log = options.quiet ? () => {} : (line: string) => console.error(line);
       if ((options.capture === undefined) === (options.iface === undefined)) {
-        console.error("learn: give --capture FILE... or --iface NAME --duration SECONDS");
-        Deno.exit(LEARN_EXIT.usage);
+        throw new UsageError("learn: give --capture FILE... or --iface NAME --duration SECONDS");
       }
       if (options.iface !== undefined && options.duration === undefined) {
-        console.error("learn: --iface needs --duration SECONDS");
-        Deno.exit(LEARN_EXIT.usage);
+        throw new UsageError("learn: --iface needs --duration SECONDS");
       }
-      try {
-        const summary = await learnFromSources(
-          {
-            captures: options.capture,
-            iface: options.iface,
-            durationSeconds: options.duration,
-            filter: options.filter,
-            keepCapture: options.keepCapture,
-            log,
-          },
-          options.base,
-          {
-            outDir: options.out,
-            targetFpr: options.targetFpr,
-            classFpr: options.classFpr,
-            epochs: options.epochs,
-            seed: options.seed,
-            progress: stderrProgress(options.quiet),
-          },
-        );
-        console.log(formatLearnSummary(summary));
-      } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
-        console.error(`learn: ${text}`);
-        const code = /cannot read|No such file|not found/i.test(text)
-          ? LEARN_EXIT.noInput
-          : /needs at least|does not fit|corrupt|not a capture|other columns|invalid bundle/i
-              .test(text)
-          ? LEARN_EXIT.dataError
-          : LEARN_EXIT.software;
-        Deno.exit(code);
-      }
+      const summary = await learnFromSources(
+        {
+          captures: options.capture,
+          iface: options.iface,
+          durationSeconds: options.duration,
+          filter: options.filter,
+          keepCapture: options.keepCapture,
+          log,
+        },
+        options.base,
+        {
+          outDir: options.out,
+          targetFpr: options.targetFpr,
+          classFpr: options.classFpr,
+          epochs: options.epochs,
+          seed: options.seed,
+          progress: stderrProgress(options.quiet),
+        },
+      ).catch((error) => {
+        throw asCliError(error);
+      });
+      console.log(formatLearnSummary(summary));
     });
 }

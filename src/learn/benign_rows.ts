@@ -6,19 +6,20 @@
  */
 import { captureToFile, stopOnSignals } from "../capture/mod.ts";
 import { type Dataset, datasetFromCapture } from "../train/mod.ts";
+import { LearnError } from "./learn_error.ts";
 
 /**
  * Every flow of `paths`, metered and taken as benign (any labels are ignored:
  * learn assumes the traffic is normal). Files are metered one at a time.
  */
 export async function benignRowsFromCaptures(paths: string[]): Promise<Dataset> {
-  if (paths.length === 0) throw new Error("no capture given");
+  if (paths.length === 0) throw new LearnError("no capture given", "usage");
   const parts: Dataset[] = [];
   for (const path of paths) {
     try {
       await Deno.stat(path);
     } catch (error) {
-      throw new Error(`cannot read capture ${path}: ${(error as Error).message}`);
+      throw new LearnError(`cannot read capture ${path}: ${(error as Error).message}`, "no-input");
     }
     parts.push(await datasetFromCapture(path, undefined));
   }

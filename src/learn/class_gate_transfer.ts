@@ -15,6 +15,7 @@
 import onnxProto from "onnx-proto";
 import type { AnomalyModel, Preprocessing } from "../inference/mod.ts";
 import type { ClassGate, ScalingParameters } from "../train/mod.ts";
+import { LearnError } from "./learn_error.ts";
 
 const { onnx } = onnxProto;
 
@@ -24,10 +25,12 @@ const GATE_INVERSE_SPREAD = "gate_inv_spread";
 
 function floatInitializer(model: InstanceType<typeof onnx.ModelProto>, name: string): Float32Array {
   const tensor = model.graph?.initializer?.find((t) => t.name === name);
-  if (!tensor) throw new Error(`the base anomaly graph has no initializer '${name}'`);
+  if (!tensor) throw new LearnError(`the base anomaly graph has no initializer '${name}'`, "data");
   if (tensor.floatData && tensor.floatData.length > 0) return Float32Array.from(tensor.floatData);
   const raw = tensor.rawData;
-  if (!raw || raw.length % 4 !== 0) throw new Error(`initializer '${name}' holds no float data`);
+  if (!raw || raw.length % 4 !== 0) {
+    throw new LearnError(`initializer '${name}' holds no float data`, "data");
+  }
   // rawData is little-endian float32; copy to an aligned buffer.
   return new Float32Array(raw.slice().buffer, 0, raw.length / 4);
 }
@@ -38,14 +41,15 @@ function floatInitializer(model: InstanceType<typeof onnx.ModelProto>, name: str
  */
 export function readClassGate(entry: AnomalyModel, onnxBytes: Uint8Array): ClassGate {
   const spec = entry.classGate;
-  if (!spec) throw new Error(`anomaly model ${entry.name} has no class gate`);
+  if (!spec) throw new LearnError(`anomaly model ${entry.name} has no class gate`, "data");
   const model = onnx.ModelProto.decode(onnxBytes);
   const center = floatInitializer(model, GATE_CENTER);
   const inverse = floatInitializer(model, GATE_INVERSE_SPREAD);
   const classes = spec.classNames.length;
   if (center.length % classes !== 0 || center.length !== inverse.length) {
-    throw new Error(
+    throw new LearnError(
       `the base gate holds ${center.length} centres and ${inverse.length} spreads for ${classes} classes`,
+      "data",
     );
   }
   const training = (spec.training ?? {}) as Record<string, unknown>;
@@ -84,7 +88,10 @@ export function rescaleClassGate(
   const cols = gate.cols;
   for (let c = 0; c < cols; c++) {
     if (from.logColumns[c] !== to.logColumns[c]) {
-      throw new Error(`column ${c}: the base and learned scalings differ in their log transform`);
+      throw new LearnError(
+        `column ${c}: the base and learned scalings differ in their log transform`,
+        "data",
+      );
     }
   }
   const center = new Float32Array(gate.center.length);

@@ -37,6 +37,7 @@ import {
   stratifiedSplit,
 } from "../train/mod.ts";
 import { readClassGate, rescaleClassGate } from "./class_gate_transfer.ts";
+import { LearnError } from "./learn_error.ts";
 
 /** Fewest benign flows `learn` accepts: below this, a 1% threshold rests on a handful of rows. */
 export const MIN_LEARN_FLOWS = 200;
@@ -97,9 +98,10 @@ export async function learnBundle(
   options: LearnOptions,
 ): Promise<LearnSummary> {
   if (benign.rows < MIN_LEARN_FLOWS) {
-    throw new Error(
+    throw new LearnError(
       `learn needs at least ${MIN_LEARN_FLOWS} flows of normal traffic, ${benign.source} gave ` +
         `${benign.rows}: capture for longer (or on a busier interface)`,
+      "data",
     );
   }
   const baseColumns = base.json.featureSet.columns;
@@ -107,8 +109,9 @@ export async function learnBundle(
     baseColumns.length !== benign.cols ||
     baseColumns.some((c, i) => c !== benign.columnNames[i])
   ) {
-    throw new Error(
+    throw new LearnError(
       `base bundle ${base.dir} has other columns (${baseColumns.length}) than the flows (${benign.cols})`,
+      "data",
     );
   }
   const targetFpr = options.targetFpr ?? 0.01;
@@ -236,8 +239,9 @@ async function refitClassThresholds(
   const probabilities = out[entry.outputs.probabilities]?.data as Float32Array | undefined;
   const classes = entry.classNames.length;
   if (!probabilities || probabilities.length !== benign.rows * classes) {
-    throw new Error(
+    throw new LearnError(
       `base classifier ${entry.name}: output '${entry.outputs.probabilities}' is not [rows, ${classes}]`,
+      "data",
     );
   }
   const changes: ClassThresholdChange[] = [];

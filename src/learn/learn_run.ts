@@ -8,6 +8,7 @@ import { FEATURE_SET } from "../features/mod.ts";
 import { loadBundle } from "../inference/mod.ts";
 import { benignRowsFromCaptures, captureForLearning, type LearningCapture } from "./benign_rows.ts";
 import { learnBundle, type LearnOptions, type LearnSummary } from "./learn_bundle.ts";
+import { LearnError } from "./learn_error.ts";
 
 /** Where the normal traffic comes from: files, or a live interface for a while. */
 export interface LearnSources {
@@ -30,7 +31,10 @@ export async function learnFromSources(
   const log = sources.log ?? (() => {});
   const hasFiles = (sources.captures?.length ?? 0) > 0;
   if (hasFiles === (sources.iface !== undefined)) {
-    throw new Error("give capture file(s) or an interface (with a duration), not both");
+    throw new LearnError(
+      "give capture file(s) or an interface (with a duration), not both",
+      "usage",
+    );
   }
   // The base first: a wrong --base fails before an hour of capture, not after.
   const base = await loadBundle(baseDir, {
@@ -44,7 +48,9 @@ export async function learnFromSources(
   try {
     if (sources.iface !== undefined) {
       const seconds = sources.durationSeconds ?? 0;
-      if (!(seconds > 0)) throw new Error("a live learning capture needs --duration SECONDS > 0");
+      if (!(seconds > 0)) {
+        throw new LearnError("a live learning capture needs --duration SECONDS > 0", "usage");
+      }
       const path = sources.keepCapture ??
         (temporary = await Deno.makeTempFile({ prefix: "ids-sensor-learn-", suffix: ".pcap" }));
       log(`learning: capturing ${sources.iface} for ${seconds} s -> ${path}`);
@@ -57,8 +63,15 @@ export async function learnFromSources(
       paths = [path];
     }
     const rows = await benignRowsFromCaptures(paths);
+    if (sources.iface !== undefined) {
+      rows.source = `${sources.durationSeconds} s of live capture on ${sources.iface}` +
+        (sources.keepCapture ? ` (kept in ${sources.keepCapture})` : "");
+    }
     log(`learning: ${rows.rows} flows from ${rows.source}`);
-    const summary = await learnBundle(rows, base, { ...options, dataSource: paths.join(", ") });
+    const summary = await learnBundle(rows, base, {
+      ...options,
+      dataSource: rows.source ?? paths.join(", "),
+    });
     return { ...summary, capture };
   } finally {
     if (temporary) await Deno.remove(temporary).catch(() => {});

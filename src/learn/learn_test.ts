@@ -140,7 +140,7 @@ Deno.test("learn wants files or an interface, not both, and a duration with an i
   );
 });
 
-Deno.test("ids-sensor learn: exit codes 64 (usage) and 66 (no input)", async () => {
+Deno.test("ids-sensor learn: exit codes 64 (usage), 66 (no input), 65 (too few flows)", async () => {
   const run = (args: string[]) =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${ROOT}main.ts`, "learn", ...args],
@@ -152,4 +152,7 @@ Deno.test("ids-sensor learn: exit codes 64 (usage) and 66 (no input)", async () 
   const missing = await run(["--capture", `${ROOT}no-such.pcap`, "--out", "/nonexistent/x"]);
   assert.equal(missing.code, 66, new TextDecoder().decode(missing.stderr));
   assert.match(new TextDecoder().decode(missing.stderr), /cannot read capture/);
+  const few = await run(["--capture", SMALL_BENIGN, "--out", "/nonexistent/x", "--quiet"]);
+  assert.equal(few.code, 65, new TextDecoder().decode(few.stderr));
+  assert.match(new TextDecoder().decode(few.stderr), /needs at least \d+ flows/);
 });

@@ -11,6 +11,7 @@ export {
   type LearnSummary,
   MIN_LEARN_FLOWS,
 } from "./learn_bundle.ts";
+export { LearnError } from "./learn_error.ts";
 export { readClassGate, rescaleClassGate } from "./class_gate_transfer.ts";
 export { benignRowsFromCaptures, captureForLearning, type LearningCapture } from "./benign_rows.ts";
 export { learnFromSources, type LearnSources } from "./learn_run.ts";
