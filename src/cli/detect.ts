@@ -7,6 +7,7 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { learnBeforeDetecting } from "./learn.ts";
 import {
   createCaptureFileStats,
+  type LiveCapture,
   openLiveCapture,
   type PacketBatch,
   readCaptureFile,
@@ -33,7 +34,10 @@ import {
   startSensorServices,
   useConfigFile,
 } from "./sensor_services.ts";
-import { EXIT, UsageError } from "./exit.ts";
+import { openSensorLink, type SensorLink } from "../server/mod.ts";
+import { consoleLimits } from "./serve.ts";
+import { CliError, EXIT, UsageError } from "./exit.ts";
+import { checkInputFile, checkSqliteFile, fileIdentity } from "./files.ts";
 import {
   addThresholdOptions,
   detectionThresholds,
@@ -48,9 +52,17 @@ interface DetectionOptions extends ServiceOptions, ThresholdOptionValues {
   model: string;
   alerts?: string;
   db?: string;
+  /** `detect --ui [ADDR:PORT]`: serve the console while detecting. */
+  ui?: string | true;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  retainDays?: string;
   window: number;
   quiet?: true;
   verbose?: true;
+  /** analyze: identity of the capture (see fileIdentity), so `--db` keeps its minutes once. */
+  runKey?: string;
 }
 
 /** Options of `detect` only. */
@@ -86,6 +98,15 @@ export function registerDetect(program: Command): void {
     .addOption(durationOption())
     .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)")
     .option(
+      "--ui [addr:port]",
+      "serve the console (dashboard, API) while detecting, default 127.0.0.1:8080; " +
+        "uses --db (default ids.sqlite)",
+    )
+    .option("--token-file <file>", "console bearer token file (default <db>.token)")
+    .option("--tls-cert <file.pem>", "console over HTTPS with this certificate")
+    .option("--tls-key <file.pem>", "private key of --tls-cert")
+    .option("--retain-days <n>", "console: delete alerts older than this (checked hourly)")
+    .option(
       "--learn <seconds>",
       "first learn this network's normal traffic for SECONDS (see `learn`), then detect with " +
         "the learned bundle (built on --model)",
@@ -95,14 +116,22 @@ export function registerDetect(program: Command): void {
     const options = args[0] as LiveOptions;
     const command = args.at(-1) as unknown as Command;
     const interfaces = options.iface ?? [];
+    const duplicate = interfaces.find((name, i) => interfaces.indexOf(name) !== i);
+    if (duplicate !== undefined) {
+      throw new UsageError(`--iface ${duplicate} given twice: name each interface once`);
+    }
     if (interfaces.length === 0 && Deno.uid() !== 0) {
-      // The prototypes' "just run it" experience: without root there is no
-      // live capture, so show the sensor working on the bundled capture.
-      console.error(
-        "ids-sensor: live capture needs root (or CAP_NET_RAW and CAP_NET_ADMIN); " +
-          "analysing the bundled demo capture instead. Run `sudo ids-sensor --iface IF` to detect live.",
-      );
-      await analyzeCapture(DEMO_CAPTURE, options, command);
+      // The prototypes' "just run it" experience belongs to the bare command
+      // only: anything more is a real run, and a demo must never feed its sinks.
+      if (!isBareInvocation(command)) {
+        throw new CliError(
+          "live capture needs root (or CAP_NET_RAW and CAP_NET_ADMIN): run " +
+            "`sudo ids-sensor detect --iface IF`, or analyse a capture file with " +
+            "`ids-sensor analyze FILE` (`ids-sensor` with no arguments shows a demo)",
+          EXIT.noPermission,
+        );
+      }
+      await runDemo(options, command);
       return;
     }
     if (interfaces.length === 0) {
@@ -170,12 +199,37 @@ function startServices(options: DetectionOptions, command: Command): Promise<Sen
   return startSensorServices(options, { command, configCommands });
 }
 
+/** `ids-sensor` alone, without root: the bundled capture, console only, said loudly. */
+async function runDemo(options: DetectionOptions, command: Command): Promise<void> {
+  const banner = [
+    "ids-sensor: DEMO: live capture needs root (or CAP_NET_RAW and CAP_NET_ADMIN), so this run",
+    `analyses the bundled demo capture ${DEMO_CAPTURE}: the alerts below come from that`,
+    "recording, not from your network, and nothing is written anywhere.",
+    "Detect live: `sudo ids-sensor detect --iface IF`; analyse a file: `ids-sensor analyze FILE`.",
+  ].join("\n  ");
+  console.error(banner);
+  // Bare means no --alerts, --db or --config: only the console sink, by construction.
+  await analyzeCapture(DEMO_CAPTURE, { ...options, alerts: undefined, db: undefined }, command);
+  console.error("ids-sensor: DEMO over: the alerts above are the bundled capture's.");
+}
+
+/** `ids-sensor` with no argument at all (commander keeps the raw arguments on the program). */
+function isBareInvocation(command: Command): boolean {
+  const program = command.parent as unknown as { rawArgs?: string[] } | null;
+  return program?.rawArgs?.length === 0;
+}
+
 /** Offline analysis of one capture file; a damaged file is analysed up to the damage. */
 async function analyzeCapture(
   capture: string,
   options: DetectionOptions,
   command: Command,
 ): Promise<void> {
+  // Inputs and outputs first, each named when unusable.
+  await checkInputFile(capture, "capture file");
+  if (options.db) await checkSqliteFile(options.db);
+  // Analysing the same file again into one --db replaces its traffic minutes.
+  options = { ...options, runKey: await fileIdentity(capture) };
   const bundle = await loadSensorBundle(options.model);
   const stats = createCaptureFileStats(capture);
   console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
@@ -206,7 +260,10 @@ async function analyzeCapture(
   }
 }
 
-/** The shared part: sinks, thresholds, the engine. */
+/**
+ * The console's side of a run with a store (`--db`, `--ui`): evidence pcaps,
+ * suppressions applied while running, status heartbeat, the console itself.
+ */
 async function run(
   options: DetectionOptions,
   source: AsyncIterable<PacketBatch>,
@@ -214,14 +271,57 @@ async function run(
   bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
   services: SensorServices,
 ): Promise<DetectionReport> {
+  const dbPath = options.db ?? (options.ui ? "ids.sqlite" : undefined);
+  if (!dbPath) return await runEngine(options, source, live, bundle, services, null);
+  const capture = live ? source as unknown as LiveCapture : null;
+  const interfaces = capture?.stats().map((s) => s.interfaceName) ?? [];
+  const link = await openSensorLink({
+    dbPath,
+    sensorName: live ? `live ${interfaces.join(",")}` : "analyze",
+    interfaces,
+    modelDir: options.model,
+    captureStats: capture ? () => capture.stats() : undefined,
+    ui: options.ui === true ? "127.0.0.1:8080" : options.ui,
+    tokenFile: options.tokenFile,
+    certFile: options.tlsCert,
+    keyFile: options.tlsKey,
+    metricsHandler: services.metrics.handler(),
+    ...consoleLimits({ maxUploadMb: "256", retainDays: options.retainDays }),
+  });
+  let report: DetectionReport | undefined;
+  try {
+    report = await runEngine({ ...options, db: dbPath }, source, live, bundle, services, link);
+    return report;
+  } finally {
+    link.close(report);
+    if (link.gate.suppressed > 0) {
+      console.error(`  alerts held back by console suppressions: ${link.gate.suppressed}`);
+    }
+    await link.console?.shutdown();
+  }
+}
+
+/** The shared part: sinks, thresholds, the engine. */
+async function runEngine(
+  options: DetectionOptions,
+  source: AsyncIterable<PacketBatch>,
+  live: boolean,
+  bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
+  services: SensorServices,
+  link: SensorLink | null,
+): Promise<DetectionReport> {
   const sinks: AlertSink[] = [];
   if (!options.quiet) sinks.push(createConsoleSink());
   if (options.alerts) sinks.push(await createJsonlSink(options.alerts));
-  if (options.db) sinks.push(createSqliteSink(options.db));
+  if (options.db) {
+    sinks.push(createSqliteSink(options.db, { ...link?.sinkOptions, runKey: options.runKey }));
+  }
   sinks.push(...services.sinks);
   const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
   return await runDetection({
     source: services.wrapSource(source),
+    packetRing: link?.packetRing,
+    alertGate: link ? (alert) => link.gate.allows(alert) : undefined,
     live,
     bundle,
     sinks,
@@ -229,6 +329,7 @@ async function run(
     windowSeconds: options.window,
     onProgress: (progress) => {
       services.onProgress(progress);
+      link?.onProgress(progress);
       print?.(progress);
     },
     onBatchDecided: services.onBatchDecided,
