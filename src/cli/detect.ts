@@ -120,6 +120,7 @@ export function registerDetect(program: Command): void {
     if (duplicate !== undefined) {
       throw new UsageError(`--iface ${duplicate} given twice: name each interface once`);
     }
+    if (options.db) await checkSqliteFile(options.db);
     if (interfaces.length === 0 && Deno.uid() !== 0) {
       // The prototypes' "just run it" experience belongs to the bare command
       // only: anything more is a real run, and a demo must never feed its sinks.
