@@ -9,6 +9,7 @@ import { CaptureFileError, LockHeldError } from "../capture/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import { PcapError, PrivilegeError } from "../ffi/mod.ts";
 import { BundleError } from "../inference/mod.ts";
+import { UnmatchedLabelsError } from "../label/mod.ts";
 
 /** Exit codes (sysexits.h). */
 export const EXIT = {
@@ -90,7 +91,12 @@ export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof PcapError) return pcapExitCode(error);
   if (error instanceof PrivilegeError) return EXIT.noPermission;
   if (error instanceof LockHeldError) return EXIT.tempFail;
-  if (error instanceof CaptureFileError || error instanceof BundleError) return EXIT.dataError;
+  if (
+    error instanceof CaptureFileError || error instanceof BundleError ||
+    error instanceof UnmatchedLabelsError
+  ) {
+    return EXIT.dataError;
+  }
   if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
     return EXIT.noInput;
   }

@@ -4,6 +4,7 @@ import { CaptureFileError, LockHeldError } from "../capture/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import { PcapError } from "../ffi/mod.ts";
 import { BundleError } from "../inference/mod.ts";
+import { UnmatchedLabelsError } from "../label/mod.ts";
 import {
   CantCreateError,
   DataError,
@@ -22,6 +23,7 @@ Deno.test("exitCodeOf: every kind of failure maps to its sysexits code", () => {
     [new DataError("x"), 65],
     [new CaptureFileError("f", 24, "bad", 0), 65],
     [new BundleError("x"), 65],
+    [new UnmatchedLabelsError("x"), 65],
     [new PcapError("bad-filter", "x"), 65],
     [new NoInputError("x"), 66],
     [new Deno.errors.NotFound("x"), 66],

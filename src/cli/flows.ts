@@ -5,11 +5,23 @@
  * every counter on stderr.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { createCaptureFileStats, readCaptureFile } from "../capture/mod.ts";
-import { openLiveCapture } from "../capture/live_source.ts";
-import type { PacketBatch } from "../capture/packet_batch.ts";
-import { FlowMeter, type FlowMeterCounters, meterFlows } from "../features/mod.ts";
-import { flowCsvHeader, flowCsvLines, flowJsonLines } from "../features/flow_output.ts";
+import {
+  createCaptureFileStats,
+  openLiveCapture,
+  type PacketBatch,
+  readCaptureFile,
+} from "../capture/mod.ts";
+import {
+  flowCsvHeader,
+  flowCsvLines,
+  flowJsonLines,
+  FlowMeter,
+  type FlowMeterCounters,
+  meterFlows,
+} from "../features/mod.ts";
+import { exitCodeOf, UsageError } from "./exit.ts";
+import { type AtomicOutput, checkInputFile, openAtomicOutput, writeToPipe } from "./files.ts";
+import { durationOption, positiveInteger, positiveSeconds } from "./options.ts";
 
 /** Registers the `flows` subcommand. */
 export function registerFlows(program: Command): void {
@@ -20,87 +32,109 @@ export function registerFlows(program: Command): void {
     )
     .argument("[capture]", "capture file (or use --iface)")
     .option("--iface <name>", "capture live on this interface instead of reading a file")
-    .option(
-      "--duration <seconds>",
-      "with --iface: stop after this many seconds (default: until Ctrl-C)",
-    )
+    .addOption(durationOption("with --iface: stop after this many seconds (0 = until Ctrl-C)"))
     .addOption(
       new Option("--format <format>", "output format").choices(["csv", "jsonl"] as const).default(
         "csv",
       ),
     )
-    .option("--out <file>", "write rows to this file instead of stdout")
-    .option(
-      "--max-flows <n>",
-      "most flows held at once (least recently seen evicted beyond)",
-      "1000000",
+    .option("--out <file>", "write rows to this file instead of stdout (replaced when complete)")
+    .addOption(
+      new Option("--max-flows <n>", "most flows held at once (least recently seen evicted beyond)")
+        .argParser(positiveInteger("--max-flows")).default(1_000_000),
     )
-    .option("--idle-timeout <seconds>", "end a flow after this long without packets", "120")
-    .option(
-      "--active-timeout <seconds>",
-      "end a flow this long after its first packet (CIC flow timeout)",
-      "120",
+    .addOption(
+      new Option("--idle-timeout <seconds>", "end a flow after this long without packets")
+        .argParser(positiveSeconds("--idle-timeout")).default(120),
     )
-    .option("--activity-timeout <seconds>", "gap separating active and idle periods", "5")
+    .addOption(
+      new Option(
+        "--active-timeout <seconds>",
+        "end a flow this long after its first packet (CIC flow timeout)",
+      ).argParser(positiveSeconds("--active-timeout")).default(120),
+    )
+    .addOption(
+      new Option("--activity-timeout <seconds>", "gap separating active and idle periods")
+        .argParser(positiveSeconds("--activity-timeout")).default(5),
+    )
     .action(async (capture, options) => {
-      const meter = new FlowMeter({
-        maxFlows: positive(options.maxFlows, "--max-flows"),
-        idleTimeoutSeconds: positive(options.idleTimeout, "--idle-timeout"),
-        activeTimeoutSeconds: positive(options.activeTimeout, "--active-timeout"),
-        activityTimeoutSeconds: positive(options.activityTimeout, "--activity-timeout"),
-      });
-      if ((capture === undefined) === (options.iface === undefined)) {
-        throw new Error("give either a capture file or --iface, not both");
+      if (capture === undefined && options.iface === undefined) {
+        throw new UsageError(
+          "give a capture file (`ids-sensor flows capture.pcap`) or a live interface " +
+            "(`ids-sensor flows --iface eth0 --duration 30`)",
+        );
       }
+      if (capture !== undefined && options.iface !== undefined) {
+        throw new UsageError("give either a capture file or --iface, not both");
+      }
+      // Inputs and outputs first: nothing is metered (or truncated) before both are usable.
+      if (capture !== undefined) await checkInputFile(capture, "capture file");
+      const output: AtomicOutput | null = options.out ? await openAtomicOutput(options.out) : null;
+      const meter = new FlowMeter({
+        maxFlows: options.maxFlows,
+        idleTimeoutSeconds: options.idleTimeout,
+        activeTimeoutSeconds: options.activeTimeout,
+        activityTimeoutSeconds: options.activityTimeout,
+      });
       const stats = createCaptureFileStats(capture ?? `live:${options.iface}`);
       let source: AsyncIterable<PacketBatch>;
       let stopLive = () => {};
-      if (options.iface !== undefined) {
-        const live = openLiveCapture({
-          interfaces: [options.iface],
-          durationSeconds: options.duration ? positive(options.duration, "--duration") : 0,
-        });
-        await live.ready;
-        stopLive = () => live.stop();
-        Deno.addSignalListener("SIGINT", stopLive);
-        source = live;
-      } else {
-        source = readCaptureFile(capture!, { stats });
+      try {
+        if (options.iface !== undefined) {
+          const live = openLiveCapture({
+            interfaces: [options.iface],
+            durationSeconds: options.duration,
+          });
+          await live.ready;
+          stopLive = () => live.stop();
+          Deno.addSignalListener("SIGINT", stopLive);
+          source = live;
+        } else {
+          source = readCaptureFile(capture!, { stats });
+        }
+      } catch (error) {
+        await output?.abort();
+        throw error;
       }
-      const file = options.out
-        ? await Deno.open(options.out, { write: true, create: true, truncate: true })
-        : null;
-      const writer = (file ?? Deno.stdout).writable.getWriter();
+      const writer = (output?.writable ?? Deno.stdout.writable).getWriter();
       const encoder = new TextEncoder();
       const started = performance.now();
       let flows = 0;
       let failure: unknown = null;
+      let pipeClosed = false;
       try {
-        if (options.format === "csv") await writer.write(encoder.encode(flowCsvHeader() + "\n"));
-        for await (const batch of meterFlows(source, {}, meter)) {
-          flows += batch.count;
-          const text = options.format === "csv" ? flowCsvLines(batch) : flowJsonLines(batch);
-          await writer.write(encoder.encode(text));
+        if (options.format === "csv") {
+          pipeClosed = !await writeToPipe(writer, encoder.encode(flowCsvHeader() + "\n"));
+        }
+        if (!pipeClosed) {
+          for await (const batch of meterFlows(source, {}, meter)) {
+            flows += batch.count;
+            const text = options.format === "csv" ? flowCsvLines(batch) : flowJsonLines(batch);
+            if (!await writeToPipe(writer, encoder.encode(text))) {
+              // The reader went away (`| head`): stop quietly, as Unix tools do.
+              pipeClosed = true;
+              stopLive();
+              break;
+            }
+          }
         }
       } catch (error) {
         failure = error;
       } finally {
-        await writer.close().catch(() => {});
+        writer.releaseLock();
         if (options.iface !== undefined) Deno.removeSignalListener("SIGINT", stopLive);
       }
+      // Rows up to a damaged record are complete and kept; the error is reported below.
+      if (output) await output.commit();
+      else await Deno.stdout.writable.close().catch(() => {});
+      if (pipeClosed) return;
       const seconds = (performance.now() - started) / 1000;
       printSummary(stats.path, meter.counters(), flows, seconds, stats.skippedPackets);
       if (failure) {
         console.error(`error: ${failure instanceof Error ? failure.message : String(failure)}`);
-        Deno.exitCode = 1;
+        Deno.exitCode = exitCodeOf(failure);
       }
     });
-}
-
-function positive(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`${flag} must be a positive number, got "${text}"`);
-  return value;
 }
 
 function printSummary(

@@ -3,30 +3,45 @@
  * flow CSV, or NSL-KDD records) in, a model bundle (ONNX + bundle.json) out.
  * `--cv K` also reports stratified k-fold cross-validation of the classifier.
  */
-import type { Command } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
-import { FEATURE_SET } from "../features/schema.ts";
-import { loadCicCsv } from "../train/cic_csv.ts";
-import { datasetFromCapture } from "../train/capture_dataset.ts";
-import { crossValidate } from "../train/cross_validation.ts";
-import { classCounts, type Dataset } from "../train/dataset.ts";
-import { formatReport } from "../train/metrics.ts";
+import { FEATURE_SET } from "../features/mod.ts";
+import { checkLabelCoverage, parseAttackWindows } from "../label/mod.ts";
 import {
+  type CategoricalVocabulary,
+  classCounts,
+  crossValidate,
+  type Dataset,
+  datasetFromCapture,
+  DEFAULT_TRAIN_OPTIONS,
+  formatReport,
+  loadCicCsv,
   loadNslKdd,
   type NslKddView,
   parseAttackTypes,
   parseFieldNames,
-} from "../train/nsl_kdd.ts";
-import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../train/pipeline.ts";
-import { stderrProgress } from "../train/progress.ts";
-import type { CategoricalVocabulary } from "../train/nsl_kdd.ts";
+  stderrProgress,
+  trainBundle,
+  type TrainBundleSummary,
+} from "../train/mod.ts";
+import { UsageError } from "./exit.ts";
+import { checkInputFile, checkOutputFolder } from "./files.ts";
+import { fraction, nonNegativeInteger, positiveInteger } from "./options.ts";
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`${name} must be a whole number, got "${value}"`);
-  }
-  return n;
+/**
+ * The held-out benign false-positive rate against the target: far above it
+ * (3x), the thresholds rest on too few benign flows to hold on live traffic.
+ */
+export function falsePositiveWarning(
+  anomaly: NonNullable<TrainBundleSummary["anomaly"]>,
+  targetFpr: number,
+): string | null {
+  if (!(anomaly.heldOutBenignFpr > 3 * targetFpr)) return null;
+  return `the anomaly detector flags ${(anomaly.heldOutBenignFpr * 100).toFixed(1)}% of ` +
+    `${anomaly.heldOutBenignRows} held-out benign flows, against a target of ${
+      (targetFpr * 100).toPrecision(2)
+    }% (thresholds calibrated on ${anomaly.calibrationRows} benign flows): expect about that ` +
+    `many false alerts; train on more benign traffic (or raise --target-fpr knowingly)`;
 }
 
 /** Registers the `train` subcommand. */
@@ -45,29 +60,46 @@ export function registerTrain(program: Command): void {
     .option("--nsl-view <view>", "nsl-kdd classes: category (5) | binary | attack", "category")
     .option("--nsl-fields <file>", "NSL-KDD field-names.csv (default: beside --csv)")
     .option("--nsl-attack-types <file>", "NSL-KDD attack-types.csv (default: beside --csv)")
-    .requiredOption("--out <dir>", "bundle folder to write")
-    .option("--epochs <n>", "autoencoder epochs", String(DEFAULT_TRAIN_OPTIONS.epochs))
-    .option("--tune <n>", "TPE hyperparameter trials for the classifier (0: defaults)", "0")
-    .option("--cv <k>", "also report stratified k-fold cross-validation (0: skip)", "0")
-    .option(
-      "--target-fpr <f>",
-      "anomaly false-positive rate on held-out benign rows",
-      String(DEFAULT_TRAIN_OPTIONS.targetFpr),
+    .requiredOption(
+      "--out <dir>",
+      "bundle folder to write (new, empty, or a bundle to replace when training succeeds)",
     )
-    .option("--seed <n>", "random seed", String(DEFAULT_TRAIN_OPTIONS.seed))
-    .option("--quiet", "no progress output")
+    .addOption(
+      new Option("--epochs <n>", "autoencoder epochs").argParser(positiveInteger("--epochs"))
+        .default(DEFAULT_TRAIN_OPTIONS.epochs),
+    )
+    .addOption(
+      new Option("--tune <n>", "TPE hyperparameter trials for the classifier (0: defaults)")
+        .argParser(nonNegativeInteger("--tune")).default(DEFAULT_TRAIN_OPTIONS.tuneTrials),
+    )
+    .addOption(
+      new Option("--cv <k>", "also report stratified k-fold cross-validation (0: skip)")
+        .argParser(nonNegativeInteger("--cv")).default(0),
+    )
+    .addOption(
+      new Option("--target-fpr <f>", "anomaly false-positive rate on held-out benign rows")
+        .argParser(fraction("--target-fpr")).default(DEFAULT_TRAIN_OPTIONS.targetFpr),
+    )
+    .addOption(
+      new Option("--seed <n>", "random seed").argParser(nonNegativeInteger("--seed"))
+        .default(DEFAULT_TRAIN_OPTIONS.seed),
+    )
+    .option("--quiet", "print only warnings and errors (no progress, no summary)")
     .action(async (options) => {
-      const epochs = positiveInt("--epochs", options.epochs);
-      const tune = positiveInt("--tune", options.tune);
-      const cv = positiveInt("--cv", options.cv);
-      const seed = positiveInt("--seed", options.seed);
-      const targetFpr = Number(options.targetFpr);
-      if (!(targetFpr > 0 && targetFpr < 1)) {
-        throw new Error(`--target-fpr must be between 0 and 1, got "${options.targetFpr}"`);
-      }
+      const { epochs, tune, cv, seed, targetFpr } = options;
+      if (cv === 1) throw new UsageError("--cv must be 0 (skip) or at least 2 folds, got 1");
       if (!!options.capture === !!options.csv) {
-        throw new Error("give exactly one of --capture or --csv");
+        throw new UsageError("give exactly one of --capture or --csv");
       }
+      if (options.labels && !options.capture) {
+        throw new UsageError("--labels goes with --capture (a CSV carries its own labels)");
+      }
+      // Inputs and the output folder first: an hour of training never ends in "cannot write".
+      if (options.capture) await checkInputFile(options.capture, "capture file");
+      if (options.labels) await checkInputFile(options.labels, "labels file");
+      if (options.csv) await checkInputFile(options.csv, "CSV file");
+      await checkOutputFolder(options.out);
+      const say = options.quiet ? () => {} : (line: string) => console.log(line);
       const progress = stderrProgress(options.quiet);
       let dataset: Dataset;
       let featureSet: { name: string; version: string | number };
@@ -77,6 +109,14 @@ export function registerTrain(program: Command): void {
         const labels = options.labels ? await Deno.readTextFile(options.labels) : undefined;
         dataset = await datasetFromCapture(options.capture, labels);
         featureSet = { name: FEATURE_SET.name, version: FEATURE_SET.version };
+        if (labels !== undefined) {
+          // Labels of another capture would train the anomaly model on attacks: refused.
+          const coverage = checkLabelCoverage(parseAttackWindows(labels), classCounts(dataset), {
+            labels: options.labels!,
+            capture: options.capture,
+          });
+          for (const warning of coverage.warnings) console.error(`warning: ${warning}`);
+        }
       } else if (options.format === "nsl-kdd") {
         const csv = options.csv!;
         const dir = dirname(csv);
@@ -117,44 +157,55 @@ export function registerTrain(program: Command): void {
           featureSet = { name: `csv:${basename(csv)}`, version: 1 };
         }
       } else {
-        throw new Error(`--format must be cic or nsl-kdd, got "${options.format}"`);
+        throw new UsageError(`--format must be cic or nsl-kdd, got "${options.format}"`);
       }
       const issues = Object.entries(dataset.issues ?? {}).map(([k, n]) => `${k}: ${n}`);
-      console.error(
-        `loaded ${dataset.rows} rows x ${dataset.cols} features in ` +
-          `${((performance.now() - started) / 1000).toFixed(1)} s; classes ` +
-          Object.entries(classCounts(dataset)).map(([k, n]) => `${k} ${n}`).join(", ") +
-          (issues.length ? `; replaced/dropped: ${issues.join(", ")}` : ""),
-      );
+      if (!options.quiet) {
+        console.error(
+          `loaded ${dataset.rows} rows x ${dataset.cols} features in ` +
+            `${((performance.now() - started) / 1000).toFixed(1)} s; classes ` +
+            Object.entries(classCounts(dataset)).map(([k, n]) => `${k} ${n}`).join(", ") +
+            (issues.length ? `; replaced/dropped: ${issues.join(", ")}` : ""),
+        );
+      }
       if (cv > 0) {
         const t0 = performance.now();
         const result = crossValidate(dataset, cv, {}, seed, (d, t) => progress("cv fold", d, t));
-        console.log(
+        say(
           `${cv}-fold stratified cross-validation (${
             ((performance.now() - t0) / 1000).toFixed(1)
           } s):`,
         );
-        console.log(formatReport(result.pooled));
-        console.log(
+        say(formatReport(result.pooled));
+        say(
           `per-fold accuracy ${result.foldAccuracy.map((a) => a.toFixed(4)).join(" ")} ` +
             `(mean ${result.accuracyMean.toFixed(4)} +- ${result.accuracyStd.toFixed(4)})`,
         );
       }
-      const summary = await trainBundle(dataset, {
-        ...DEFAULT_TRAIN_OPTIONS,
-        outDir: options.out,
-        featureSet,
-        dataSource: options.capture ?? options.csv!,
-        seed,
-        targetFpr,
-        epochs,
-        tuneTrials: tune,
-        vocabularies,
-        progress,
-      });
+      // Written beside --out and moved into place only when complete.
+      const partial = `${options.out.replace(/\/+$/, "")}.partial-${Deno.pid}`;
+      let summary: TrainBundleSummary;
+      try {
+        summary = await trainBundle(dataset, {
+          ...DEFAULT_TRAIN_OPTIONS,
+          outDir: partial,
+          featureSet,
+          dataSource: options.capture ?? options.csv!,
+          seed,
+          targetFpr,
+          epochs,
+          tuneTrials: tune,
+          vocabularies,
+          progress,
+        });
+        await moveBundle(partial, options.out);
+      } finally {
+        await Deno.remove(partial, { recursive: true }).catch(() => {});
+      }
+      summary.bundleDir = options.out;
       const c = summary.classifier;
       if (c) {
-        console.log(
+        say(
           `classifier: held-out accuracy ${c.accuracy.toFixed(4)}, macro-F1 ${
             c.macroF1.toFixed(4)
           }` +
@@ -170,7 +221,7 @@ export function registerTrain(program: Command): void {
       }
       const a = summary.anomaly;
       if (a) {
-        console.log(
+        say(
           `anomaly: ROC-AUC ${a.rocAuc.toFixed(4)}, held-out benign FPR ${
             a.heldOutBenignFpr.toFixed(4)
           } ` +
@@ -181,14 +232,26 @@ export function registerTrain(program: Command): void {
             `threshold ${a.threshold.toPrecision(4)}, strong ${a.strongThreshold.toPrecision(4)}`,
         );
       }
+      if (a) {
+        const warning = falsePositiveWarning(a, targetFpr);
+        if (warning) console.error(`warning: ${warning}`);
+      }
       if (summary.tuning) {
-        console.log(
+        say(
           `tuning: chosen (cheapest within 0.001 of the best) CV macro-F1 ${
             summary.tuning.bestScore.toFixed(4)
           } over ${summary.tuning.trials} trials: ` +
             JSON.stringify(summary.tuning.best),
         );
       }
-      console.log(`bundle written to ${summary.bundleDir}`);
+      say(`bundle written to ${summary.bundleDir}`);
     });
+}
+
+/** Moves every file of the bundle written at `from` into `to` (created if missing). */
+async function moveBundle(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    await Deno.rename(join(from, entry.name), join(to, entry.name));
+  }
 }

@@ -9,6 +9,7 @@ import {
   type AttackWindow,
   BENIGN_LABEL,
   canonicalAddress,
+  checkLabelCoverage,
   createFlowLabeller,
   labelCapture,
 } from "../label/mod.ts";
@@ -103,6 +104,7 @@ export async function rowsFromCapture(
   capturePath: string,
   windows: AttackWindow[],
   width: number,
+  labelsPath = "the labels",
 ): Promise<LabelledRows> {
   const labeller = createFlowLabeller(windows);
   const chunks: Float32Array[] = [];
@@ -113,7 +115,7 @@ export async function rowsFromCapture(
   const labelIndex = new Map<string, number>([[BENIGN_LABEL, 0]]);
   const labelNames = [BENIGN_LABEL];
   const y: number[] = [];
-  await labelCapture(capturePath, labeller, (batch, labels) => {
+  const labelled = await labelCapture(capturePath, labeller, (batch, labels) => {
     if (batch.width !== width) {
       throw new Error(`flow meter width ${batch.width} differs from the bundle's ${width}`);
     }
@@ -148,6 +150,8 @@ export async function rowsFromCapture(
       ));
     }
   });
+  // Labels of another capture would score every attack flow as benign: refused.
+  checkLabelCoverage(windows, labelled.byLabel, { labels: labelsPath, capture: capturePath });
   const rows = y.length;
   const x = new Float32Array(rows * width);
   let offset = 0;

@@ -58,6 +58,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
       source.capture,
       parseAttackWindows(await Deno.readTextFile(source.labels)),
       bundle.json.input.width,
+      source.labels,
     )
     : await rowsFromCsv(source, bundle);
   const scored = await scoreRows(bundle, rows.x, rows.rows, options.thresholds);

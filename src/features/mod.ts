@@ -37,6 +37,7 @@ export {
   decodePacket,
 } from "./decode.ts";
 export { communityIdV1, sha1 } from "./community_id.ts";
+export { flowCsvHeader, flowCsvLines, flowJsonLines, formatFeature } from "./flow_output.ts";
 export { connStateOf, createFlowBatch } from "./features.ts";
 export {
   flowFeaturesAt,

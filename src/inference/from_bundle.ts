@@ -2,6 +2,7 @@
  * Reads a loaded model bundle (see bundle.ts) into what the inference pool,
  * the decision and the alert explanations need.
  */
+import { join } from "node:path";
 import type { LoadedBundle } from "./bundle.ts";
 import type { DecisionConfig } from "./decision.ts";
 import type { InferenceModels, ModelSpec } from "./model_spec.ts";
@@ -19,6 +20,7 @@ export function inferenceModelsFromBundle(bundle: LoadedBundle): InferenceModels
         name: m.name,
         role: "classifier",
         onnx: bundle.onnx[i],
+        source: join(bundle.dir, m.file),
         inputName: m.inputName,
         outputName: m.outputs.probabilities,
       };
@@ -27,6 +29,7 @@ export function inferenceModelsFromBundle(bundle: LoadedBundle): InferenceModels
       name: m.name,
       role: "anomaly",
       onnx: bundle.onnx[i],
+      source: join(bundle.dir, m.file),
       inputName: m.inputName,
       outputName: m.outputs.score,
       featureErrorsOutput: m.outputs.featureErrors,

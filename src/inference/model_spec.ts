@@ -31,6 +31,8 @@ export interface ModelSpec {
   role: ModelRole;
   /** The ONNX file's bytes. */
   onnx: Uint8Array;
+  /** Where the bytes came from (the file's path), named when they are not a usable model. */
+  source?: string;
   /** Graph input to feed; default: the graph's first input. */
   inputName?: string;
   /**

@@ -5,6 +5,7 @@
  * of its own rows. A lone flow on a quiet link is scored after at most
  * `maxWaitMs`; a flood fills batches and is scored at full batch speed.
  */
+import { BundleError } from "./bundle.ts";
 import type { InferenceModels, ModelOutput, ModelScores } from "./model_spec.ts";
 
 /**
@@ -277,7 +278,7 @@ export type WorkerRequest =
 /** Messages from the worker. */
 export type WorkerReply =
   | { type: "ready" }
-  | { type: "error"; id?: number; message: string }
+  | { type: "error"; id?: number; message: string; badModel?: boolean }
   | {
     type: "result";
     id: number;
@@ -299,7 +300,11 @@ function startWorker(models: InferenceModels, wasmDir?: string): Promise<WorkerS
       if (event.data.type === "ready") resolve({ worker, inFlight: new Map() });
       else if (event.data.type === "error") {
         worker.terminate();
-        reject(new Error(`inference worker: ${event.data.message}`));
+        reject(
+          event.data.badModel
+            ? new BundleError(event.data.message)
+            : new Error(`inference worker: ${event.data.message}`),
+        );
       }
     };
     const init: WorkerRequest = {

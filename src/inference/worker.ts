@@ -46,10 +46,20 @@ async function init(
   nonFiniteValue = nonFinite;
   models = [];
   for (const spec of specs) {
-    const session = await ort.InferenceSession.create(spec.onnx, {
-      executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
-    });
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(spec.onnx, {
+        executionProviders: ["wasm"],
+        graphOptimizationLevel: "all",
+      });
+    } catch (error) {
+      // onnxruntime says only "protobuf parsing failed": name the file.
+      throw new ModelLoadError(
+        `${spec.source ?? `model ${spec.name}`}: not a usable ONNX model (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+      );
+    }
     const inputName = spec.inputName ?? session.inputNames[0];
     if (!session.inputNames.includes(inputName)) {
       throw new Error(
@@ -209,6 +219,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
       type: "error",
       id: msg.type === "run" ? msg.id : undefined,
       message: error instanceof Error ? error.message : String(error),
+      badModel: error instanceof ModelLoadError,
     });
   }
 }
+
+/** Model bytes onnxruntime cannot load (the bundle's fault, not the sensor's). */
+class ModelLoadError extends Error {}

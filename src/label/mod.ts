@@ -25,4 +25,5 @@ export {
   labelledFlowCsvHeader,
   labelledFlowCsvLines,
 } from "./label_flows.ts";
+export { checkLabelCoverage, type LabelCoverage, UnmatchedLabelsError } from "./label_check.ts";
 export { auditAttackTimeline, type LabelledFlow, type TimelineAudit } from "./timeline_audit.ts";

@@ -46,6 +46,10 @@ export interface AnomalyStageOptions {
 export interface AnomalySummary {
   rocAuc: number;
   heldOutBenignFpr: number;
+  /** Benign rows of the evaluation split behind `heldOutBenignFpr`. */
+  heldOutBenignRows: number;
+  /** Benign rows the thresholds were calibrated on. */
+  calibrationRows: number;
   detectionRate: number;
   threshold: number;
   strongThreshold: number;
@@ -147,6 +151,8 @@ export async function anomalyModelPart(
     summary: {
       rocAuc: metrics.rocAuc,
       heldOutBenignFpr: metrics.heldOutBenignFpr,
+      heldOutBenignRows: benignCount,
+      calibrationRows: detector.calibrationRows,
       detectionRate: metrics.detectionRate,
       threshold: detector.thresholds.combined,
       strongThreshold: detector.strong.threshold,
