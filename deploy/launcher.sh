@@ -3,9 +3,10 @@
 # it with only the permissions the sensor uses, never -A (README: "What the launcher grants").
 #   ffi    libpcap (live capture, interfaces)
 #   net    the console and notifications (webhook, SMTP, syslog)
-#   read   its own files, the config folder, the state folder, and the folder of every path
+#   read   its own files, the config, state and temporary folders, and the folder of every path
 #          named on the command line or in IDS_SENSOR_PATHS (colon-separated)
-#   write  the state folder and those same named folders (never its own files or config)
+#   write  the state folder, the temporary folder (console uploads, learn) and those same named
+#          folders (never its own files or config)
 #   env    the variables it reads (IDS_*, colours, the state and temporary folders)
 #   sys    uid (root check), hostname (alert host field), os details for the console
 #   run    only for `lab` (root), which drives ip, nmap, hping3 and services in namespaces
@@ -15,8 +16,9 @@ lib=$(cd "$(dirname "$self")/../lib/ids-sensor" && pwd)
 config_dir=@CONFIG_DIR@
 state_dir=@STATE_DIR@
 
-read_paths="$lib,$config_dir,$state_dir"
-write_paths="$state_dir"
+temporary=${TMPDIR:-/tmp}
+read_paths="$lib,$config_dir,$state_dir,$temporary"
+write_paths="$state_dir,$temporary"
 # Read and write of $1; read only inside the sensor's own files and its config folder.
 grant() {
   read_paths="$read_paths,$1"
@@ -55,6 +57,6 @@ extra=""
 exec "$lib/deno" run --no-prompt --no-lock --config "$lib/app/deno.json" \
   --allow-ffi --allow-net \
   --allow-read="$read_paths" --allow-write="$write_paths" \
-  --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR" \
+  --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR,TMP,TEMP" \
   --allow-sys="uid,hostname,osRelease,networkInterfaces" \
   $extra "$lib/app/main.ts" "$@"
