@@ -1,12 +1,13 @@
 /**
  * Trains the bundled default model (models/default) from a dataset recorded
- * by the range (scripts/lab/record_dataset.ts). Every capture is metered and
+ * by the range (scripts/lab/record_dataset.ts), plus any extra run folders
+ * (`--extra DIR...`, each with capture.pcap and labels.csv). Every capture is metered and
  * labelled again with the current flow meter, so the model always matches the
  * sensor's feature code, then `ids-sensor train --csv` does the rest.
  *
  *   sudo deno run -A scripts/lab/record_dataset.ts --out /var/tmp/ids-sensor-dataset
  *   deno run -A scripts/train_default_model.ts --dataset /var/tmp/ids-sensor-dataset \
- *     --out models/default [--tune 12] [--seed 1]
+ *     --out models/default [--extra DIR...] [--tune 12] [--seed 1]
  */
 import { Command } from "@commander-js/extra-typings";
 import {
@@ -25,6 +26,10 @@ const options = new Command()
   .name("train_default_model")
   .option("--dataset <dir>", "dataset folder with index.json", "/var/tmp/ids-sensor-dataset")
   .option("--out <dir>", "bundle folder to write", "models/default")
+  .option(
+    "--extra <dirs...>",
+    "more run folders (capture.pcap + labels.csv), e.g. long benign runs",
+  )
   .option("--tune <n>", "TPE trials for the classifier's hyperparameters", "12")
   .option("--epochs <n>", "autoencoder epochs", "20")
   .option("--target-fpr <f>", "anomaly false-positive rate on held-out benign flows", "0.01")
@@ -47,7 +52,9 @@ try {
   await writer.write(encoder.encode(labelledFlowCsvHeader() + "\n"));
   // Rows grouped by label (the CSV's last column), then capped per class.
   const rowsByLabel = new Map<string, string[]>();
-  for (const run of index.runs) {
+  const runs = [...index.runs.map((r) => r.dir), ...(options.extra ?? [])];
+  for (const dir of runs) {
+    const run = { dir };
     const windows = parseAttackWindows(await Deno.readTextFile(`${run.dir}/labels.csv`));
     const summary = await labelCapture(
       `${run.dir}/capture.pcap`,

@@ -8,6 +8,7 @@ import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
 import { LearnError, learnFromSources, type LearnSummary } from "../learn/mod.ts";
 import { stderrProgress } from "../train/mod.ts";
 import { type CliError, DataError, NoInputError, UsageError } from "./exit.ts";
+import { fraction, nonNegativeInteger, positiveInteger } from "./options.ts";
 
 /** A learning refusal as the CLI's error of the same kind (exit 64, 65 or 66); others as they are. */
 function asCliError(error: unknown): CliError | unknown {
@@ -15,26 +16,6 @@ function asCliError(error: unknown): CliError | unknown {
   if (error.kind === "usage") return new UsageError(error.message);
   if (error.kind === "no-input") return new NoInputError(error.message);
   return new DataError(error.message);
-}
-
-function fraction(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!(n > 0 && n < 1)) {
-      throw new UsageError(`${name} must be between 0 and 1 (exclusive), got "${value}"`);
-    }
-    return n;
-  };
-}
-
-function wholeNumber(name: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new UsageError(`${name} must be a whole number >= ${min}, got "${value}"`);
-    }
-    return n;
-  };
 }
 
 /** One line per fact of a learning run, for the console. */
@@ -69,7 +50,7 @@ export async function learnBeforeDetecting(
   options: { learn: string; learnOut?: string; model: string; filter?: string },
   interfaces: string[],
 ): Promise<string> {
-  const seconds = wholeNumber("--learn", 1)(options.learn);
+  const seconds = positiveInteger("--learn")(options.learn);
   const outDir = options.learnOut ??
     await Deno.makeTempDir({ prefix: "ids-sensor-learned-" });
   if (interfaces.length > 1) {
@@ -103,7 +84,7 @@ export function registerLearn(program: Command): void {
     )
     .option("--capture <file...>", "capture file(s) of normal traffic (pcap/pcapng)")
     .option("--iface <name>", "capture normal traffic live on this interface (root)")
-    .option("--duration <seconds>", "seconds of live capture", wholeNumber("--duration", 1))
+    .option("--duration <seconds>", "seconds of live capture", positiveInteger("--duration"))
     .option("--filter <bpf>", "BPF filter of the live capture")
     .option("--keep-capture <file.pcap>", "keep the live capture in this file")
     .requiredOption("--out <dir>", "bundle folder to write")
@@ -120,8 +101,8 @@ export function registerLearn(program: Command): void {
       fraction("--class-fpr"),
       0.001,
     )
-    .option("--epochs <n>", "autoencoder epochs", wholeNumber("--epochs", 1), 20)
-    .option("--seed <n>", "random seed", wholeNumber("--seed", 0), 1)
+    .option("--epochs <n>", "autoencoder epochs", positiveInteger("--epochs"), 20)
+    .option("--seed <n>", "random seed", nonNegativeInteger("--seed"), 1)
     .option("--quiet", "no progress output")
     .addHelpText(
       "after",
