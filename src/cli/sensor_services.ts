@@ -303,7 +303,16 @@ export async function startSensorServices(
   if (canSignal) Deno.addSignalListener("SIGHUP", onHangup);
 
   return {
-    sinks: hub ? [metrics.alertSink(), hub] : [metrics.alertSink()],
+    // The engine closes its sinks inside the run; the hub's close waits (a little) for
+    // delivery, which is not detection time, so it is closed by close() below instead.
+    sinks: hub
+      ? [metrics.alertSink(), {
+        name: hub.name,
+        write: (alerts) => hub.write(alerts),
+        flush: () => hub.flush(),
+        close: () => hub.flush(),
+      }]
+      : [metrics.alertSink()],
     metrics,
     wrapSource: (source) => metrics.countBytes(source),
     onProgress: (progress) => metrics.update(progress),
@@ -336,6 +345,7 @@ export async function startSensorServices(
       if (canSignal) Deno.removeSignalListener("SIGHUP", onHangup);
       clearInterval(statsTimer);
       await reloading;
+      await hub?.close();
       if (report) metrics.update(report);
       if (statsFile) {
         await writeStats(metrics.statsEvent());

@@ -112,6 +112,9 @@ export async function createNotifier(
   let down = false;
   let closing = false;
   let abandon = false;
+  /** Set when close gave up waiting: the queue (in-flight message included) is close's now. */
+  let detached = false;
+  let loopDone = false;
   let closed = false;
 
   // Rate limit: fixed windows of `rate.seconds` starting at the first alert.
@@ -213,11 +216,13 @@ export async function createNotifier(
           await transport.send(message);
           counts.sent++;
           await spool.shift();
+          if (detached) return;
           if (down) log(`${name}: delivering again; ${spool.size} spooled messages left`);
           down = false;
           backoff = retryDelays[0] ?? 500;
         } catch (error) {
           counts.failures++;
+          if (detached) return;
           if (error instanceof RejectedError) {
             counts.rejected++;
             log(`${name}: the receiver refused a spooled message (${error.message}); dropped`);
@@ -237,6 +242,10 @@ export async function createNotifier(
         headInFlight = true;
         const message = queue[0];
         const outcome = await sendWithRetries(message);
+        if (detached) {
+          if (outcome === "sent") counts.sent++;
+          return;
+        }
         queue.shift();
         headInFlight = false;
         if (outcome === "sent") {
@@ -257,7 +266,9 @@ export async function createNotifier(
       await new Promise<void>((resolve) => (idleWake = resolve));
     }
   }
-  const loop = deliveryLoop().catch((error) => log(`${name}: delivery stopped: ${error}`));
+  const loop = deliveryLoop()
+    .catch((error) => log(`${name}: delivery stopped: ${error}`))
+    .finally(() => (loopDone = true));
 
   return {
     name: `notify ${t.label}`,
@@ -306,7 +317,10 @@ export async function createNotifier(
         ),
       ]);
       clearTimeout(timer);
-      await loop;
+      // A send still hanging at the deadline is not waited for: its message is spooled with
+      // the rest (delivery is at least once: it may arrive twice, it is never lost).
+      if (!loopDone) detached = true;
+      else await loop;
       await spilling;
       if (queue.length > 0) {
         counts.spooled += queue.length;

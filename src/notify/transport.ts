@@ -58,13 +58,15 @@ function httpTransport(
   payload: (m: NotifyMessage) => unknown,
   timeoutMs: number,
 ): Transport {
+  // close() cancels a request still in flight, so a hanging receiver cannot hold the process.
+  const closing = new AbortController();
   return {
     async send(message) {
       const response = await fetch(endpoint, {
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": "ids-sensor" },
         body: JSON.stringify(payload(message)),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing.signal]),
       });
       await response.body?.cancel();
       if (response.ok) return;
@@ -76,7 +78,10 @@ function httpTransport(
       }
       throw new Error(message_);
     },
-    close: () => Promise.resolve(),
+    close() {
+      closing.abort();
+      return Promise.resolve();
+    },
   };
 }
 
