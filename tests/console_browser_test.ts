@@ -109,6 +109,27 @@ Deno.test({
       // The live chart had traffic to draw.
       await page.waitForSelector("#chart canvas", { timeout: 20_000 });
 
+      // Screenshot of the lists and the chart, then check its pixels.
+      await new Promise((r) => setTimeout(r, 500));
+      const png = await page.screenshot({ type: "png" });
+      const counts = await countColours(page, png, {
+        background: [0x10, 0x14, 0x18],
+        severity2: [0xf5, 0xa5, 0x24],
+        severity1: [0xe5, 0x48, 0x4d],
+        packetsLine: [0x4f, 0x9c, 0xf9],
+      });
+      assert.equal(counts.width, 1400);
+      assert.ok(counts.background > 100_000, `dark background: ${JSON.stringify(counts)}`);
+      assert.ok(
+        counts.severity1 + counts.severity2 > 100,
+        `severity colours: ${JSON.stringify(counts)}`,
+      );
+      assert.ok(counts.packetsLine > 50, `chart line drawn: ${JSON.stringify(counts)}`);
+      assert.ok(counts.distinct > 200, "a rendered page, not a blank one");
+      if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
+        await Deno.writeFile(`${repoRoot}docs/console.png`, png);
+      }
+
       // Keyboard: j selects the first group, Enter opens the newest alert of it.
       await page.keyboard.press("j");
       await page.keyboard.press("Enter");
@@ -133,27 +154,6 @@ Deno.test({
         assert.equal(store.getAlert(id)!.status, "acknowledged");
       } finally {
         store.close();
-      }
-
-      // Screenshot with the drawer open, then check its pixels.
-      await new Promise((r) => setTimeout(r, 500));
-      const png = await page.screenshot({ type: "png" });
-      const counts = await countColours(page, png, {
-        background: [0x10, 0x14, 0x18],
-        severity2: [0xf5, 0xa5, 0x24],
-        severity1: [0xe5, 0x48, 0x4d],
-        packetsLine: [0x4f, 0x9c, 0xf9],
-      });
-      assert.equal(counts.width, 1400);
-      assert.ok(counts.background > 100_000, `dark background: ${JSON.stringify(counts)}`);
-      assert.ok(
-        counts.severity1 + counts.severity2 > 100,
-        `severity colours: ${JSON.stringify(counts)}`,
-      );
-      assert.ok(counts.packetsLine > 50, `chart line drawn: ${JSON.stringify(counts)}`);
-      assert.ok(counts.distinct > 200, "a rendered page, not a blank one");
-      if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
-        await Deno.writeFile(`${repoRoot}docs/console.png`, png);
       }
 
       // Download the evidence pcap through the page and read it back.

@@ -425,13 +425,15 @@ function formatDuration(seconds) {
 }
 
 function drawChart(traffic) {
-  const xs = traffic.map((t) => Date.parse(t.minute) / 1000);
-  const data = [
-    xs,
-    traffic.map((t) => t.packets),
-    traffic.map((t) => t.flows),
-    traffic.map((t) => t.alerts),
-  ];
+  // Every minute from the first to the last (at least ten), quiet minutes as 0:
+  // the store keeps only minutes that had traffic.
+  const byMinute = new Map(traffic.map((t) => [Date.parse(t.minute) / 1000, t]));
+  const last = traffic.length ? Date.parse(traffic[traffic.length - 1].minute) / 1000 : 0;
+  const first = traffic.length ? Math.min(Date.parse(traffic[0].minute) / 1000, last - 540) : 0;
+  const xs = [];
+  for (let t = Math.max(first, last - 59 * 60); traffic.length && t <= last; t += 60) xs.push(t);
+  const column = (key) => xs.map((t) => byMinute.get(t)?.[key] ?? 0);
+  const data = [xs, column("packets"), column("flows"), column("alerts")];
   const box = $("#chart");
   if (!state.chart) {
     state.chart = new uPlot(
@@ -447,8 +449,8 @@ function drawChart(traffic) {
         ],
         axes: [
           { stroke: "#8b97a3", grid: { stroke: "#2c343d" } },
-          { scale: "p", stroke: "#4f9cf9", grid: { stroke: "#2c343d" } },
-          { scale: "f", side: 1, stroke: "#3fb950", grid: { show: false } },
+          { scale: "p", stroke: "#4f9cf9", grid: { stroke: "#2c343d" }, size: 70 },
+          { scale: "f", side: 1, stroke: "#3fb950", grid: { show: false }, size: 60 },
         ],
       },
       data,
