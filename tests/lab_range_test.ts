@@ -69,12 +69,17 @@ Deno.test({
       assert.ok(windows[0].end <= manifest.captureEnd);
       assert.ok(windows[0].end > windows[0].start);
 
-      const flows: LabelledFlow[] = [];
+      const flows: (LabelledFlow & { dstPort: number; protocol: number })[] = [];
       await labelCapture(result.capturePath, createFlowLabeller(windows), (batch, labels) => {
         for (let i = 0; i < batch.count; i++) {
           flows.push({ ...flowRecordAt(batch, i), label: labels[i] });
         }
       });
+      // The wide benign world is on the wire: IPv6 (neighbour discovery, MLD, SLAAC hosts),
+      // DHCPv4/v6 (the clients start their DHCP clients once capture runs).
+      assert.ok(flows.some((f) => f.srcIp.includes(":")), "no IPv6 flow");
+      assert.ok(flows.some((f) => f.protocol === 58), "no ICMPv6 flow");
+      assert.ok(flows.some((f) => f.dstPort === 67 || f.dstPort === 547), "no DHCP flow");
       const audit = auditAttackTimeline(flows, windows, CLIENTS.map((c) => c.ip));
       assert.deepEqual(audit.problems, []);
       assert.ok(audit.flowsPerWindow[0] > 10, `flood flows: ${audit.flowsPerWindow[0]}`);

@@ -154,11 +154,6 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const access = await prepareVictim(workDir, rng.fork("victim"));
     const lifetime = options.seconds + 60;
     await startVictim(group, workDir, lifetime, access);
-    // Client-side background chatter: mDNS responders and DHCP clients renewing leases.
-    for (const client of CLIENTS.slice(0, 3)) startAvahi(group, client, workDir, lifetime);
-    startDhcpClient(group, CLIENTS[0], workDir, lifetime, 4);
-    startDhcpClient(group, CLIENTS[3], workDir, lifetime, 4);
-    startDhcpClient(group, CLIENTS[1], workDir, lifetime, 6);
     log(
       "victim services up: nginx (HTTP/1.1, TLS, HTTP/2), sshd, dnsmasq (DNS, DHCP), redis, " +
         "iperf3, radvd, chrony, avahi, postfix, dovecot, postgres, samba",
@@ -185,6 +180,12 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const captureStart = Date.now() / 1000;
     const deadlineMs = Date.now() + options.seconds * 1000;
     log(`capturing on ${BRIDGE}`);
+    // Client-side chatter, started on the wire as a host boots: mDNS responders announcing
+    // themselves and DHCP clients taking, then renewing, leases.
+    for (const client of CLIENTS.slice(0, 3)) startAvahi(group, client, workDir, lifetime);
+    startDhcpClient(group, CLIENTS[0], workDir, lifetime, 4);
+    startDhcpClient(group, CLIENTS[3], workDir, lifetime, 4);
+    startDhcpClient(group, CLIENTS[1], workDir, lifetime, 6);
 
     const counts: Record<string, number> = {};
     const cancelled = () => interrupted !== undefined;
