@@ -126,12 +126,12 @@ Deno.test("eval CLI: capture and CSV paths agree; JSON consistent with the label
   }
 });
 
-Deno.test("eval CLI: bad invocations fail with a clear message", async () => {
+Deno.test("eval CLI: bad invocations fail with a clear message and a sysexits code", async () => {
   const both = await cli(["eval", "--capture", "x.pcap", "--csv", "y.csv", "--model", "m"]);
-  assert.equal(both.code, 1);
+  assert.equal(both.code, 64);
   assert.match(both.stderr, /exactly one of --capture/);
   const noLabels = await cli(["eval", "--capture", "x.pcap", "--model", "m"]);
-  assert.equal(noLabels.code, 1);
+  assert.equal(noLabels.code, 64);
   assert.match(noLabels.stderr, /--capture needs --labels/);
   const badThreshold = await cli([
     "eval",
@@ -142,9 +142,20 @@ Deno.test("eval CLI: bad invocations fail with a clear message", async () => {
     "--threshold",
     "1.5",
   ]);
-  assert.equal(badThreshold.code, 1);
-  assert.match(badThreshold.stderr, /--threshold must be between 0 and 1/);
-  const noBundle = await cli(["eval", "--csv", "y.csv", "--model", "/nonexistent/bundle"]);
-  assert.equal(noBundle.code, 1);
+  assert.equal(badThreshold.code, 64);
+  assert.match(badThreshold.stderr, /--threshold must be a probability in \(0, 1\], got "1.5"/);
+  const noCsv = await cli(["eval", "--csv", "/nonexistent/y.csv"]);
+  assert.equal(noCsv.code, 66);
+  assert.match(noCsv.stderr, /CSV file \/nonexistent\/y.csv does not exist/);
+  const noBundle = await cli([
+    "eval",
+    "--capture",
+    `${LAB}syn-scan/capture.pcap`,
+    "--labels",
+    `${LAB}syn-scan/labels.csv`,
+    "--model",
+    "/nonexistent/bundle",
+  ]);
+  assert.equal(noBundle.code, 65);
   assert.match(noBundle.stderr, /cannot read .*bundle\.json/);
 });

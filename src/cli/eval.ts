@@ -15,18 +15,14 @@ import {
   runEvaluation,
 } from "../eval/mod.ts";
 import type { EvalSource } from "../eval/mod.ts";
-import { DEFAULT_MODEL_DIR, loadSensorBundle } from "../engine/mod.ts";
-
-function probability(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const p = Number(value);
-  if (!(p >= 0 && p <= 1)) throw new Error(`${name} must be between 0 and 1, got "${value}"`);
-  return p;
-}
+import { loadSensorBundle } from "../engine/mod.ts";
+import { NoInputError, UsageError } from "./exit.ts";
+import { checkInputFile } from "./files.ts";
+import { addThresholdOptions, detectionThresholds, modelOption } from "./options.ts";
 
 /** Registers the `eval` subcommand. */
 export function registerEval(program: Command): void {
-  program
+  const command = program
     .command("eval")
     .description(
       "Evaluate a model bundle on labelled flows (--capture with --labels, or --csv): " +
@@ -43,9 +39,9 @@ export function registerEval(program: Command): void {
     .option("--label-column <name>", "label column of a CIC CSV", "Label")
     .option("--nsl-fields <file>", "NSL-KDD field-names.csv (default: beside --csv)")
     .option("--nsl-attack-types <file>", "NSL-KDD attack-types.csv (default: beside --csv)")
-    .option("--model <dir>", "model bundle folder", DEFAULT_MODEL_DIR)
-    .option("--threshold <p>", "class probability threshold for a known verdict (every class)")
-    .option("--anomaly-threshold <score>", "anomaly score threshold (default: the bundle's)")
+    .addOption(modelOption());
+  // The same thresholds and unknown-alert rule as detect and analyze.
+  addThresholdOptions(command)
     .option(
       "--benign <paths...>",
       "unlabelled captures of normal traffic (files or folders): run them through the sensor's " +
@@ -57,22 +53,15 @@ export function registerEval(program: Command): void {
     .action(async (options) => {
       if (options.benign) {
         if (options.capture || options.csv || options.labels) {
-          throw new Error("--benign takes no --capture, --labels or --csv");
+          throw new UsageError("--benign takes no --capture, --labels or --csv");
         }
         const files = await listCaptureFiles(options.benign);
-        if (files.length === 0) throw new Error(`no capture files in ${options.benign.join(", ")}`);
-        const threshold = probability("--threshold", options.threshold);
-        const anomalyThreshold = options.anomalyThreshold === undefined
-          ? undefined
-          : Number(options.anomalyThreshold);
-        if (anomalyThreshold !== undefined && !Number.isFinite(anomalyThreshold)) {
-          throw new Error(
-            `--anomaly-threshold must be a number, got "${options.anomalyThreshold}"`,
-          );
+        if (files.length === 0) {
+          throw new NoInputError(`no capture files in ${options.benign.join(", ")}`);
         }
         const report = await measureBenignAlerts(files, {
           bundle: await loadSensorBundle(options.model),
-          thresholds: { threshold, anomalyThreshold },
+          thresholds: detectionThresholds(options),
           onCapture: options.json
             ? undefined
             : (c, i, n) => console.error(`[${i + 1}/${n}] ${c.path}: ${c.alerts} alert(s)`),
@@ -85,7 +74,7 @@ export function registerEval(program: Command): void {
       let source: EvalSource;
       if (options.capture && !options.csv) {
         if (!options.labels) {
-          throw new Error(
+          throw new UsageError(
             "--capture needs --labels (the attack windows; use an empty file with the header for all-benign traffic)",
           );
         }
@@ -100,21 +89,19 @@ export function registerEval(program: Command): void {
           nslAttackTypes: options.nslAttackTypes,
         };
       } else {
-        throw new Error("give exactly one of --capture (with --labels) or --csv");
+        throw new UsageError("give exactly one of --capture (with --labels) or --csv");
       }
-      let anomalyThreshold: number | undefined;
-      if (options.anomalyThreshold !== undefined) {
-        anomalyThreshold = Number(options.anomalyThreshold);
-        if (!Number.isFinite(anomalyThreshold)) {
-          throw new Error(
-            `--anomaly-threshold must be a number, got "${options.anomalyThreshold}"`,
-          );
-        }
+      // Inputs first, each named when unusable.
+      if (source.kind === "capture") {
+        await checkInputFile(source.capture, "capture file");
+        await checkInputFile(source.labels, "labels file");
+      } else {
+        await checkInputFile(source.csv, "CSV file");
       }
       const evaluation = await runEvaluation({
         source,
         modelDir: options.model,
-        thresholds: { threshold: probability("--threshold", options.threshold), anomalyThreshold },
+        thresholds: detectionThresholds(options),
       });
       if (options.report) {
         await Deno.writeTextFile(options.report, renderEvalReport(evaluation));
