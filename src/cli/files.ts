@@ -134,10 +134,13 @@ export async function checkOutputFolder(dir: string, keeps = "bundle.json"): Pro
     if (!(error instanceof Deno.errors.NotFound)) throw outputError(error, dir);
   }
   const probe = join(dir, `.probe.${Deno.pid}`);
+  const existed = await Deno.stat(dir).then(() => true, () => false);
   try {
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(probe, "");
     await Deno.remove(probe);
+    // Only a probe: a failed run must not leave an empty folder behind.
+    if (!existed) await Deno.remove(dir);
   } catch (error) {
     throw outputError(error, dir);
   }
