@@ -165,6 +165,8 @@ export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
     endReason: b.endReason.slice(0, n),
     fwdPackets: b.fwdPackets.slice(0, n),
     bwdPackets: b.bwdPackets.slice(0, n),
+    interim: b.interim.slice(0, n),
+    exportSeq: b.exportSeq.slice(0, n),
   };
 }
 

@@ -7,6 +7,8 @@ import { CONN_STATES, type FlowBatch } from "./flow_batch.ts";
 import { PROTO_TCP } from "./decode.ts";
 import type { FlowTable } from "./flow_table.ts";
 import {
+  END_INTERIM,
+  EXPORT_COUNT_MASK,
   FLOW_WORDS,
   H_BWD_DATA,
   H_BWD_FIN,
@@ -43,6 +45,8 @@ export function createFlowBatch(capacity: number, width = FEATURE_COUNT): FlowBa
     endReason: new Uint8Array(capacity),
     fwdPackets: new Uint32Array(capacity),
     bwdPackets: new Uint32Array(capacity),
+    interim: new Uint8Array(capacity),
+    exportSeq: new Uint16Array(capacity),
   };
 }
 
@@ -312,6 +316,8 @@ export function writeFlowRow(
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;
+  out.interim[row] = reason === END_INTERIM ? 1 : 0;
+  out.exportSeq[row] = u16[fh + F.u16.exports] & EXPORT_COUNT_MASK;
 }
 
 function writeBulk(

@@ -41,6 +41,21 @@ export interface FlowBatch {
   /** Packets each way, for quick checks without the feature matrix. */
   fwdPackets: Uint32Array;
   bwdPackets: Uint32Array;
+  /**
+   * 1: the flow is still open and this row is a snapshot of it so far
+   * (cumulative since its first packet; `endReason` is "interim"); 0: the
+   * flow ended. Only meters with interim export on (detect, analyze) make
+   * interim rows.
+   */
+  interim: Uint8Array;
+  /**
+   * Rows of this flow exported before this one: 0 on its first row. Count a
+   * flow once, on exportSeq 0; a later row of the same flow (same key and
+   * `startMicros`) carries cumulative values that replace the earlier row's.
+   * A flow whose last interim row already held all its packets ends without
+   * another row.
+   */
+  exportSeq: Uint16Array;
 }
 
 /** Zeek's connection states, in a fixed order (the index is stored). */
@@ -69,6 +84,7 @@ export const FLOW_END_REASONS = [
   "rst",
   "evicted",
   "end-of-input",
+  "interim",
 ] as const;
 export type FlowEndReason = typeof FLOW_END_REASONS[number];
 

@@ -43,7 +43,16 @@ export const W_LAST_SEEN = 14;
 /** Statistics row + 1; 0 while the flow has none. */
 export const W_STATS = 15;
 // Flow row, line 1: initial windows and the packet log.
-export const W_LOG_COUNT = 16, W_INIT_WIN_FWD = 17, W_INIT_WIN_BWD = 18;
+export const W_INIT_WIN_FWD = 17, W_INIT_WIN_BWD = 18;
+/** Packets in the log (u16, low half of word 16). */
+export const H_LOG_COUNT = 32;
+/**
+ * Interim rows exported so far (u16, high half of word 16): the count in the
+ * low 15 bits, EXPORT_DIRTY set by every packet and cleared by an export.
+ */
+export const H_EXPORTS = 33, EXPORT_DIRTY = 0x8000, EXPORT_COUNT_MASK = 0x7fff;
+/** Offset (us from the flow's start) at which the next interim row is due. */
+export const W_NEXT_EXPORT = 19;
 export const W_LOG = 20;
 /** Packets a flow row logs before they are folded into statistics. */
 export const LOG_PACKETS = 4;
@@ -98,7 +107,13 @@ export const ROW = {
     u32: { srcWords: W_SRC, dstWords: W_DST, lastSeen: W_LAST_SEEN },
     i32: { initWinFwd: W_INIT_WIN_FWD, initWinBwd: W_INIT_WIN_BWD },
     f64: { startMicros: D_START },
-    u16: { srcPort: H_SRC_PORT, dstPort: H_DST_PORT, vlan: H_VLAN, tcpHistory: H_TCP_HISTORY },
+    u16: {
+      srcPort: H_SRC_PORT,
+      dstPort: H_DST_PORT,
+      vlan: H_VLAN,
+      tcpHistory: H_TCP_HISTORY,
+      exports: H_EXPORTS,
+    },
     u8: { protocol: B_PROTOCOL, ipVersion: B_IP_VERSION },
   },
   u32: {
@@ -166,7 +181,14 @@ export const ROW = {
 /** Value of the u8 minSegFwd field when no forward packet was seen. */
 export const MIN_SEG_UNSET = NO_SEGMENT;
 
-export const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2;
+/**
+ * LRU lists: ONE_WAY holds flows whose responder has not answered yet (a
+ * spoofed SYN, a probe of a closed UDP port), OPEN flows with packets both
+ * ways, CLOSED flows ended by FIN/RST waiting out the linger. Evictions take
+ * CLOSED first, then ONE_WAY, then OPEN: a flood cannot push out the
+ * conversations it competes with until it has pushed out its own kind.
+ */
+export const NO_LIST = 0, OPEN_LIST = 1, CLOSED_LIST = 2, ONE_WAY_LIST = 3;
 export const NIL = -1;
 export const U32_MAX = 0xffffffff;
 /** Byte indices into the rows are computed as int32 (`w << 2`), so each row buffer stays under 2 GiB. */
@@ -176,6 +198,12 @@ export const LINK_BYTES = 8, INDEX_BYTES_PER_FLOW = 16;
 
 /** Index in FLOW_END_REASONS (flow_batch.ts). */
 export const END_IDLE = 0, END_ACTIVE = 1, END_FIN = 2, END_RST = 3, END_EVICTED = 4, END_INPUT = 5;
+/** Not an end: an interim row of a flow still open (FLOW_END_REASONS "interim"). */
+export const END_INTERIM = 6;
+
+/** Why flows were evicted (index of FlowTable.evictedByKind). */
+export const EVICTION_KINDS = ["closed", "one-way", "two-way", "emergency-idle"] as const;
+export const EVICT_CLOSED = 0, EVICT_ONE_WAY = 1, EVICT_TWO_WAY = 2, EVICT_EMERGENCY_IDLE = 3;
 
 /** Bytes of one flow row and of one statistics row. */
 export const FLOW_ROW_BYTES = FLOW_BYTES, STATS_ROW_BYTES = STATS_WORDS * 4;

@@ -14,7 +14,7 @@ import {
   decodePacket,
 } from "./decode.ts";
 import { FlowTable } from "./flow_table.ts";
-import { END_INPUT } from "./flow_layout.ts";
+import { END_INPUT, END_INTERIM, EVICTION_KINDS } from "./flow_layout.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
@@ -29,8 +29,23 @@ export interface FlowMeterOptions {
   activityTimeoutSeconds?: number;
   /** After FIN both ways or RST, late packets (last ACKs) still join the flow for this long. Default 5 s (Zeek's tcp_close_delay). */
   closeLingerSeconds?: number;
-  /** Most flows held at once; beyond it the least recently seen flow is evicted. Default 1,000,000. */
+  /** Most flows held at once; beyond it a flow is evicted (see memcapBytes). Default 1,000,000. */
   maxFlows?: number;
+  /**
+   * Bytes the flow table may hold (Suricata's flow memcap). At the bound it
+   * evicts closed flows first, then one-way flows (a spoofed flood), then the
+   * least recently seen two-way flow, counts every eviction by kind, and
+   * enters emergency mode. Default: only maxFlows bounds it.
+   */
+  memcapBytes?: number;
+  /** In emergency mode, one-way flows end after this long without a packet. Default 2 s. */
+  emergencyIdleSeconds?: number;
+  /**
+   * Interim rows (NetFlow's active timeout): a flow still open this long after
+   * its first packet is exported as it stands (`interim` 1), then again at
+   * doubling gaps (at most 60 s) while it has new packets. Default 0: off.
+   */
+  interimExportSeconds?: number;
   /** Flows per output batch. Default 4096. */
   flowBatchSize?: number;
 }
@@ -46,6 +61,17 @@ export interface FlowMeterCounters {
   flowsLive: number;
   /** Bytes held by the flow table's arrays. */
   tableBytes: number;
+  /** Bytes the flows held now cost, and the bound on it (Infinity: none). */
+  tableBytesInUse: number;
+  memcapBytes: number;
+  /** Evictions by EVICTION_KINDS name (each also counts under flowsEndedByReason.evicted). */
+  evictedByKind: Record<string, number>;
+  /** Whether the table is in emergency mode now, and how often it entered it. */
+  emergency: boolean;
+  emergencyEntered: number;
+  /** Interim rows exported, and flows that ended with nothing new since their last one. */
+  interimRows: number;
+  endedWithoutFinalRow: number;
 }
 
 /** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
@@ -62,6 +88,11 @@ export class FlowMeter {
   private readonly batchSize: number;
   private current: FlowBatch;
   private ready: FlowBatch[] = [];
+  /** Flows ended or exported per expiry step, so a step yields a few batches at most. */
+  private readonly stepBudget: number;
+  /** Expiry work left over from the last step (see continueExpiry). */
+  private expiryPending = false;
+  private readonly memcapBytes: number;
 
   constructor(options: FlowMeterOptions = {}) {
     const active = options.activeTimeoutSeconds ?? 120;
@@ -74,17 +105,26 @@ export class FlowMeter {
     const maxFlows = options.maxFlows ?? 1_000_000;
     if (!(maxFlows >= 1)) throw new RangeError(`maxFlows must be at least 1, got ${maxFlows}`);
     this.batchSize = options.flowBatchSize ?? 4096;
+    this.stepBudget = 2 * this.batchSize;
     this.current = createFlowBatch(this.batchSize);
+    this.memcapBytes = options.memcapBytes ?? Infinity;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
       activeTimeoutMicros: active * 1e6,
       activityTimeoutMicros: (options.activityTimeoutSeconds ?? 5) * 1e6,
       closeLingerMicros: (options.closeLingerSeconds ?? 5) * 1e6,
       maxFlows,
+      memcapBytes: options.memcapBytes,
+      emergencyIdleMicros: (options.emergencyIdleSeconds ?? 2) * 1e6,
+      interimExportMicros: (options.interimExportSeconds ?? 0) * 1e6,
     }, (table, id, reason) => this.emit(table, id, reason));
   }
 
-  /** Meters every packet of `batch`, then ends flows that timed out by the batch's last time. */
+  /**
+   * Meters every packet of `batch`, then ends flows that timed out by the
+   * batch's last time (and exports interim rows due), up to a few batches of
+   * rows: drain, then call continueExpiry until it returns false.
+   */
   push(batch: PacketBatch): void {
     const packet = this.packet;
     const outcomes = this.outcomes;
@@ -101,16 +141,35 @@ export class FlowMeter {
     }
     this.packets += batch.count;
     this.now = now;
-    if (batch.count > 0) table.expire(now);
+    if (batch.count > 0 || this.expiryPending) {
+      this.expiryPending = table.expire(now, this.stepBudget);
+    }
   }
 
-  /** Ends flows idle as of `nowMicros` (for live capture when no packets arrive). */
+  /**
+   * Ends flows idle as of `nowMicros` (for live capture when no packets
+   * arrive), a step at a time as push does.
+   */
   expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    this.table.expire(this.now);
+    this.expiryPending = this.table.expire(this.now, this.stepBudget);
   }
 
-  /** Ends every flow ("end-of-input"; flows closed by FIN/RST keep that reason). */
+  /** Does the next step of expiry work left by push or expire; true while more is left. */
+  continueExpiry(): boolean {
+    if (this.expiryPending) this.expiryPending = this.table.expire(this.now, this.stepBudget);
+    return this.expiryPending;
+  }
+
+  /**
+   * Ends the next few batches' worth of flows ("end-of-input"; flows closed
+   * by FIN/RST keep that reason); true while flows remain. Drain between steps.
+   */
+  flushStep(): boolean {
+    return this.table.flushSome(END_INPUT, this.stepBudget);
+  }
+
+  /** Ends every flow at once (flushStep keeps memory bounded on large tables). */
   flush(): void {
     this.table.flushAll(END_INPUT);
   }
@@ -133,6 +192,7 @@ export class FlowMeter {
     const flowsEndedByReason: Record<string, number> = {};
     let flowsEnded = 0;
     FLOW_END_REASONS.forEach((name, index) => {
+      if (index === END_INTERIM) return;
       flowsEndedByReason[name] = this.table.endedByReason[index];
       flowsEnded += this.table.endedByReason[index];
     });
@@ -147,6 +207,15 @@ export class FlowMeter {
       flowsEndedByReason,
       flowsLive: this.table.live,
       tableBytes: this.table.bytesAllocated(),
+      tableBytesInUse: this.table.bytesInUse(),
+      memcapBytes: this.memcapBytes,
+      evictedByKind: Object.fromEntries(
+        EVICTION_KINDS.map((name, index) => [name, this.table.evictedByKind[index]]),
+      ),
+      emergency: this.table.emergency,
+      emergencyEntered: this.table.emergencyEntered,
+      interimRows: this.table.endedByReason[END_INTERIM],
+      endedWithoutFinalRow: this.table.endedWithoutFinalRow,
     };
   }
 
@@ -187,8 +256,10 @@ export async function* meterFlows(
   for await (const batch of batches) {
     meter.push(batch);
     for (const flows of meter.drain()) yield flows;
+    while (meter.continueExpiry()) for (const flows of meter.drain()) yield flows;
   }
-  meter.flush();
+  // A step at a time: a full table ends as a stream of batches, not all at once.
+  while (meter.flushStep()) for (const flows of meter.drain()) yield flows;
   for (const flows of meter.drain()) yield flows;
 }
 

@@ -126,6 +126,11 @@ export class FlowStatistics {
     this.live--;
   }
 
+  /** Copies row `from` over row `to`. */
+  copy(from: number, to: number): void {
+    this.su32.copyWithin(to * STATS_WORDS, from * STATS_WORDS, (from + 1) * STATS_WORDS);
+  }
+
   /** Bytes of rows up to the high-water mark. */
   bytesAllocated(): number {
     return this.rowsUsed * STATS_ROW_BYTES;

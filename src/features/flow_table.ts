@@ -18,9 +18,22 @@
  * Times inside a flow are 32-bit microsecond offsets from the flow's start (a
  * flow never outlives the active timeout, capped well under 2^32 us).
  *
- * Flows are kept in two LRU lists (flow_lists.ts: open, and closed by FIN/RST
- * waiting out a short linger for the last ACKs), so idle expiry and eviction
- * at the capacity bound cost O(1) per flow.
+ * Flows are kept in three LRU lists (flow_lists.ts): one-way (no answer
+ * yet), open (packets both ways), and closed by FIN/RST waiting out a short
+ * linger for the last ACKs, so idle expiry and eviction cost O(1) per flow.
+ *
+ * Bounds, as Suricata's flow memcap: at `maxFlows` flows or `memcapBytes`
+ * bytes the table evicts (closed flows first, then one-way flows, the spoofed
+ * SYNs of a flood, then the least recently seen two-way flow), counts each
+ * eviction by kind, and enters emergency mode, in which one-way flows end
+ * after a short idle time, until it is back under 70% of its bounds.
+ *
+ * Interim rows, as NetFlow's active timeout: with `interimExportMicros` set,
+ * a flow still open that long after its first packet is handed to the sink
+ * as it stands (reason END_INTERIM), then again at doubling gaps while it
+ * has new packets, so a scan, a slow attack or a flood is scored while it
+ * lasts. A flow whose last interim row held every packet ends with no
+ * further row.
  */
 import { type DecodedPacket, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "./decode.ts";
 import {
@@ -34,18 +47,28 @@ import {
   END_EVICTED,
   END_FIN,
   END_IDLE,
+  END_INTERIM,
   END_RST,
+  EVICT_CLOSED,
+  EVICT_EMERGENCY_IDLE,
+  EVICT_ONE_WAY,
+  EVICT_TWO_WAY,
+  EVICTION_KINDS,
+  EXPORT_COUNT_MASK,
+  EXPORT_DIRTY,
   FLOW_ROW_BYTES,
   FLOW_WORDS,
   FORWARD_BIT,
   H_BWD_DATA,
   H_BWD_FIN,
   H_DST_PORT,
+  H_EXPORTS,
   H_FWD_DATA,
   H_FWD_FIN,
   H_FWD_RST,
   H_FWD_SYN,
   H_FWD_SYNACK,
+  H_LOG_COUNT,
   H_SRC_PORT,
   H_TCP_HISTORY,
   H_VLAN,
@@ -57,6 +80,7 @@ import {
   MAX_ROW_BUFFER_BYTES,
   NIL,
   NO_LIST,
+  ONE_WAY_LIST,
   OPEN_LIST,
   STATS_ROW_BYTES,
   W_DST,
@@ -65,7 +89,7 @@ import {
   W_INIT_WIN_FWD,
   W_LAST_SEEN,
   W_LOG,
-  W_LOG_COUNT,
+  W_NEXT_EXPORT,
   W_SRC,
   W_STATS,
 } from "./flow_layout.ts";
@@ -73,30 +97,52 @@ import { FlowStatistics } from "./flow_statistics.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
 
-/** Timing parameters of the table, microseconds. */
+/** Timing and memory bounds of the table; times in microseconds. */
 export interface FlowTableLimits {
   idleTimeoutMicros: number;
   activeTimeoutMicros: number;
   activityTimeoutMicros: number;
   closeLingerMicros: number;
   maxFlows: number;
+  /**
+   * Bytes the flows may hold (flow rows, links, index share, statistics
+   * rows). Reaching it evicts flows (closed, then one-way, then two-way) and
+   * starts emergency mode. Default: only maxFlows bounds the table.
+   */
+  memcapBytes?: number;
+  /** In emergency mode, one-way flows end after this long without a packet. Default 2 s. */
+  emergencyIdleMicros?: number;
+  /**
+   * Interim rows: a flow still open this long after its first packet is
+   * exported as it stands, then again at doubling gaps (at most 60 s) while
+   * it has new packets. 0 or absent: no interim rows.
+   */
+  interimExportMicros?: number;
 }
 
 /**
- * Receives each flow as it leaves the table, before its rows are reused:
- * `id` is its flow row, `table.endingStats` its complete statistics row.
+ * Receives each flow as it leaves the table, before its rows are reused
+ * (and each interim snapshot, with reason END_INTERIM): `id` is its flow
+ * row, `table.endingStats` its complete statistics row.
  */
 export type FlowEndSink = (table: FlowTable, id: number, reason: number) => void;
 
+/** Bytes a flow costs without a statistics row: flow row, links, index share. */
+const FLOW_COST = FLOW_ROW_BYTES + LINK_BYTES + INDEX_BYTES_PER_FLOW;
+/** Emergency mode ends when the table is back under this share of its bounds. */
+const EMERGENCY_RECOVERY = 0.7;
+/** Longest gap between two interim rows of a flow. */
+const INTERIM_MAX_GAP_MICROS = 60e6;
+
 /**
  * The flow table; the row views are public so the feature writer reads them
- * directly. Rows for `maxFlows` flows are reserved once: the operating system
- * commits a page only when a row on it is first used, so memory follows the
- * flows actually held and the table never copies itself to grow (no
- * doubling peak). Only the small hash index is rebuilt as flows grow.
+ * directly. Rows for the table's capacity are reserved once: the operating
+ * system commits a page only when a row on it is first used, so memory
+ * follows the flows actually held and the table never copies itself to grow
+ * (no doubling peak). Only the small hash index is rebuilt as flows grow.
  */
 export class FlowTable {
-  /** Flows held at most (maxFlows). */
+  /** Flows held at most: maxFlows, or fewer when the memcap allows fewer. */
   readonly capacity: number;
   live = 0;
   /** Flow rows ever used (high-water mark); rows beyond it are untouched. */
@@ -120,16 +166,34 @@ export class FlowTable {
   /** While the sink runs: the ending flow's statistics row. */
   endingStats = 0;
 
-  /** Flows ended by reason (index as FLOW_END_REASONS). */
-  readonly endedByReason = new Float64Array(6);
+  /** Flows ended by reason (index as FLOW_END_REASONS; "interim" counts interim rows). */
+  readonly endedByReason = new Float64Array(7);
+  /** Evictions by kind (index as EVICTION_KINDS). */
+  readonly evictedByKind = new Float64Array(EVICTION_KINDS.length);
   flowsCreated = 0;
+  /** Flows that ended with nothing new since their last interim row (no final row). */
+  endedWithoutFinalRow = 0;
+  /** True while the table is at its bounds (see FlowTableLimits.memcapBytes). */
+  emergency = false;
+  /** Times emergency mode began. */
+  emergencyEntered = 0;
 
+  private readonly memcap: number;
   private readonly idleTimeout: number;
   private readonly activeTimeout: number;
   private readonly closeLinger: number;
+  private readonly emergencyIdle: number;
+  private readonly interimFirst: number;
+  /** Interim sweep: packet time of the next sweep, and the next flow row to look at (-1 = idle). */
+  private nextSweepAt = -Infinity;
+  private sweepCursor = -1;
 
   constructor(readonly limits: FlowTableLimits, private readonly sink: FlowEndSink) {
-    const capacity = limits.maxFlows;
+    this.memcap = limits.memcapBytes ?? Infinity;
+    if (!(this.memcap >= FLOW_COST + STATS_ROW_BYTES)) {
+      throw new RangeError(`memcapBytes must hold at least one flow, got ${limits.memcapBytes}`);
+    }
+    const capacity = Math.min(limits.maxFlows, Math.floor(this.memcap / FLOW_COST));
     if ((capacity + 1) * STATS_ROW_BYTES > MAX_ROW_BUFFER_BYTES) {
       throw new RangeError(
         `maxFlows ${capacity} is too large: at most ` +
@@ -152,10 +216,12 @@ export class FlowTable {
     this.su16 = this.stats.su16;
     this.su32 = this.stats.su32;
     this.sf64 = this.stats.sf64;
-    this.lists = new FlowLists(capacity, CLOSED_LIST);
+    this.lists = new FlowLists(capacity, ONE_WAY_LIST);
     this.idleTimeout = limits.idleTimeoutMicros;
     this.activeTimeout = limits.activeTimeoutMicros;
     this.closeLinger = limits.closeLingerMicros;
+    this.emergencyIdle = Math.min(limits.emergencyIdleMicros ?? 2e6, this.idleTimeout);
+    this.interimFirst = limits.interimExportMicros ?? 0;
     this.index.resize(2 * Math.min(capacity, 4096));
   }
 
@@ -165,19 +231,23 @@ export class FlowTable {
       this.index.byteLength;
   }
 
+  /** Bytes the flows held now cost (what the memcap bounds). */
+  bytesInUse(): number {
+    return this.live * FLOW_COST + this.stats.live * STATS_ROW_BYTES;
+  }
+
   /**
    * Bytes per flow held now: flow row, links, index share, plus statistics
    * rows spread over the flows (a flow has one once it logged more than
    * LOG_PACKETS packets). With no flows, the cost of a short flow.
    */
   bytesPerFlow(): number {
-    const base = FLOW_ROW_BYTES + LINK_BYTES + INDEX_BYTES_PER_FLOW;
-    return this.live > 0 ? base + this.stats.live * STATS_ROW_BYTES / this.live : base;
+    return this.live > 0 ? FLOW_COST + this.stats.live * STATS_ROW_BYTES / this.live : FLOW_COST;
   }
 
   /** Bytes one long flow costs: flow row, links, index share and statistics row. */
   maxBytesPerFlow(): number {
-    return FLOW_ROW_BYTES + LINK_BYTES + INDEX_BYTES_PER_FLOW + STATS_ROW_BYTES;
+    return FLOW_COST + STATS_ROW_BYTES;
   }
 
   /** Meters one decoded packet taken at `ts` (microseconds since the epoch); `h` is flowHash(p). */
@@ -226,30 +296,114 @@ export class FlowTable {
     this.create(p, ts, h);
   }
 
-  /** Ends flows idle past the timeout (and closed flows past the linger) as of `now`. */
-  expire(now: number): void {
+  /**
+   * Ends flows idle past their timeout (closed ones past the linger) and
+   * exports interim rows that are due, as of `now`; does at most `budget`
+   * of that work. Returns true when work is left (call again).
+   */
+  expire(now: number, budget = Infinity): boolean {
     const lists = this.lists;
+    let left = budget;
     const closedCutoff = now - this.closeLinger;
     for (let id = lists.head[CLOSED_LIST]; id !== NIL; id = lists.head[CLOSED_LIST]) {
       if (this.lastSeenAt(id) >= closedCutoff) break;
+      if (left-- <= 0) return true;
       this.end(id, this.u8[id * FLOW_ROW_BYTES + B_CLOSE_REASON]);
     }
     const idleCutoff = now - this.idleTimeout;
+    const oneWayCutoff = this.emergency ? now - this.emergencyIdle : idleCutoff;
+    for (let id = lists.head[ONE_WAY_LIST]; id !== NIL; id = lists.head[ONE_WAY_LIST]) {
+      const last = this.lastSeenAt(id);
+      if (last >= oneWayCutoff) break;
+      if (left-- <= 0) return true;
+      if (last >= idleCutoff) {
+        this.evictedByKind[EVICT_EMERGENCY_IDLE]++;
+        this.end(id, END_EVICTED);
+      } else this.end(id, END_IDLE);
+    }
     for (let id = lists.head[OPEN_LIST]; id !== NIL; id = lists.head[OPEN_LIST]) {
       if (this.lastSeenAt(id) >= idleCutoff) break;
+      if (left-- <= 0) return true;
       this.end(id, END_IDLE);
     }
+    if (
+      this.emergency && this.live < EMERGENCY_RECOVERY * this.capacity &&
+      this.bytesInUse() < EMERGENCY_RECOVERY * this.memcap
+    ) this.emergency = false;
+    if (this.interimFirst > 0) return this.sweepInterim(now, left);
+    return false;
+  }
+
+  /**
+   * Ends up to `budget` flows with `reason` (end of input; flows closed by
+   * FIN/RST keep theirs). Returns true while flows remain.
+   */
+  flushSome(reason: number, budget = Infinity): boolean {
+    const lists = this.lists;
+    let left = budget;
+    for (const list of [CLOSED_LIST, ONE_WAY_LIST, OPEN_LIST]) {
+      for (let id = lists.head[list]; id !== NIL; id = lists.head[list]) {
+        if (left-- <= 0) return true;
+        this.end(id, list === CLOSED_LIST ? this.u8[id * FLOW_ROW_BYTES + B_CLOSE_REASON] : reason);
+      }
+    }
+    return false;
   }
 
   /** Ends every flow with `reason` (end of input). */
   flushAll(reason: number): void {
-    const lists = this.lists;
-    for (let id = lists.head[CLOSED_LIST]; id !== NIL; id = lists.head[CLOSED_LIST]) {
-      this.end(id, this.u8[id * FLOW_ROW_BYTES + B_CLOSE_REASON]);
+    this.flushSome(reason);
+  }
+
+  /**
+   * Exports interim rows of flows whose next export is due: walks the flow
+   * rows from where the last call stopped, at most `budget` exports per call.
+   * A sweep starts every half first-export interval (at most every second)
+   * of packet time.
+   */
+  private sweepInterim(now: number, budget: number): boolean {
+    if (this.sweepCursor < 0) {
+      if (now < this.nextSweepAt) return false;
+      this.nextSweepAt = now + Math.min(this.interimFirst / 2, 1e6);
+      this.sweepCursor = 0;
     }
-    for (let id = lists.head[OPEN_LIST]; id !== NIL; id = lists.head[OPEN_LIST]) {
-      this.end(id, reason);
+    const u8 = this.u8, u16 = this.u16, u32 = this.u32, f64 = this.f64;
+    let left = budget;
+    let id = this.sweepCursor;
+    for (; id < this.flowRowsUsed; id++) {
+      const w = id * FLOW_WORDS;
+      if (u8[(w << 2) + B_LIST] === NO_LIST) continue;
+      const age = now - f64[(w >> 1) + D_START];
+      const due = u32[w + W_NEXT_EXPORT];
+      if (age < due) continue;
+      const exports = u16[(w << 1) + H_EXPORTS];
+      const count = exports & EXPORT_COUNT_MASK;
+      const gap = Math.min(this.interimFirst * 2 ** count, INTERIM_MAX_GAP_MICROS);
+      if ((exports & EXPORT_DIRTY) === 0) {
+        // Nothing new since the last row: look again one gap later.
+        u32[w + W_NEXT_EXPORT] = Math.min(age + gap, 0xffffffff);
+        continue;
+      }
+      if (left-- <= 0) break;
+      this.exportInterim(id);
+      u16[(w << 1) + H_EXPORTS] = Math.min(count + 1, EXPORT_COUNT_MASK);
+      u32[w + W_NEXT_EXPORT] = Math.min(age + 2 * gap, 0xffffffff);
     }
+    this.sweepCursor = id < this.flowRowsUsed ? id : -1;
+    return this.sweepCursor >= 0;
+  }
+
+  /** Hands the flow as it stands to the sink as an interim row (its log stays). */
+  private exportInterim(id: number): void {
+    const w = id * FLOW_WORDS;
+    const own = this.u32[w + W_STATS];
+    const stats = this.stats, s = stats.scratch;
+    if (own !== 0) stats.copy(own - 1, s);
+    else stats.reset(s);
+    this.fold(id, s, true);
+    this.endingStats = s;
+    this.sink(this, id, END_INTERIM);
+    this.endedByReason[END_INTERIM]++;
   }
 
   /** Absolute time of the flow's last packet, microseconds. */
@@ -277,10 +431,36 @@ export class FlowTable {
     return 0;
   }
 
+  /**
+   * Makes room at the table's bounds: ends the oldest closed flow, else the
+   * oldest one-way flow, else the least recently seen two-way flow (never
+   * `keep`, the flow being updated). Returns false when nothing could go.
+   */
+  private evictOne(keep: number): boolean {
+    if (!this.emergency) {
+      this.emergency = true;
+      this.emergencyEntered++;
+    }
+    const lists = this.lists;
+    for (let kind = EVICT_CLOSED; kind <= EVICT_TWO_WAY; kind++) {
+      const list = kind === EVICT_CLOSED
+        ? CLOSED_LIST
+        : kind === EVICT_ONE_WAY
+        ? ONE_WAY_LIST
+        : OPEN_LIST;
+      let victim = lists.head[list];
+      if (victim === keep && victim !== NIL) victim = lists.next(victim);
+      if (victim === NIL) continue;
+      this.evictedByKind[kind]++;
+      this.end(victim, END_EVICTED);
+      return true;
+    }
+    return false;
+  }
+
   private create(p: DecodedPacket, ts: number, h: number): void {
-    if (this.live >= this.capacity) {
-      const closedHead = this.lists.head[CLOSED_LIST];
-      this.end(closedHead !== NIL ? closedHead : this.lists.head[OPEN_LIST], END_EVICTED);
+    if (this.live >= this.capacity || this.bytesInUse() + FLOW_COST > this.memcap) {
+      this.evictOne(NIL);
     }
     let id: number;
     if (this.freeHead !== NIL) {
@@ -309,9 +489,10 @@ export class FlowTable {
     this.f64[(w >> 1) + D_START] = ts;
     this.i32[w + W_INIT_WIN_FWD] = -1;
     this.i32[w + W_INIT_WIN_BWD] = -1;
+    u32[w + W_NEXT_EXPORT] = this.interimFirst;
     this.index.insert(id, h);
-    this.lists.append(id, OPEN_LIST);
-    u8[b + B_LIST] = OPEN_LIST;
+    this.lists.append(id, ONE_WAY_LIST);
+    u8[b + B_LIST] = ONE_WAY_LIST;
     this.update(id, true, p, 0);
   }
 
@@ -321,12 +502,12 @@ export class FlowTable {
    * the rest into the log.
    */
   private update(id: number, forward: boolean, p: DecodedPacket, t: number): void {
-    const u32 = this.u32;
-    const w = id * FLOW_WORDS;
+    const u32 = this.u32, u16 = this.u16;
+    const w = id * FLOW_WORDS, hw = w << 1;
     if (t > u32[w + W_LAST_SEEN]) u32[w + W_LAST_SEEN] = t;
-    let logged = u32[w + W_LOG_COUNT];
+    let logged = u16[hw + H_LOG_COUNT];
     if (logged === LOG_PACKETS) {
-      this.fold(id, this.statsOf(id));
+      this.fold(id, this.statsOf(id), false);
       logged = 0;
     }
     const flags = p.tcpFlags, size = p.payloadBytes;
@@ -334,18 +515,31 @@ export class FlowTable {
     u32[at] = t;
     u32[at + 1] = size;
     u32[at + 2] = flags | (p.l4HeaderBytes << HEADER_SHIFT) | (forward ? FORWARD_BIT : 0);
-    u32[w + W_LOG_COUNT] = logged + 1;
+    u16[hw + H_LOG_COUNT] = logged + 1;
+    u16[hw + H_EXPORTS] |= EXPORT_DIRTY;
+    let list = this.u8[(w << 2) + B_LIST];
+    if (!forward && list === ONE_WAY_LIST) {
+      this.moveTo(id, OPEN_LIST);
+      list = OPEN_LIST;
+    }
     if (p.protocol === PROTO_TCP) {
       const win = w + (forward ? W_INIT_WIN_FWD : W_INIT_WIN_BWD);
       if (this.i32[win] < 0) this.i32[win] = p.tcpWindow;
-      this.updateTcp(id, w, forward, flags, size);
+      this.updateTcp(id, w, forward, flags, size, list);
     } else {
-      this.lists.touch(id, this.u8[(w << 2) + B_LIST]);
+      this.lists.touch(id, list);
     }
   }
 
   /** TCP history (what each side sent) and the move to the closed list on RST or FIN both ways. */
-  private updateTcp(id: number, w: number, forward: boolean, flags: number, size: number): void {
+  private updateTcp(
+    id: number,
+    w: number,
+    forward: boolean,
+    flags: number,
+    size: number,
+    list: number,
+  ): void {
     const h = (w << 1) + H_TCP_HISTORY;
     let history = this.u16[h];
     const shift = forward ? 0 : 4;
@@ -354,9 +548,8 @@ export class FlowTable {
     if (flags & TCP_RST) history |= H_FWD_RST << shift;
     if (size > 0) history |= forward ? H_FWD_DATA : H_BWD_DATA;
     this.u16[h] = history;
-    const b = w << 2;
-    const list = this.u8[b + B_LIST];
-    if (list === OPEN_LIST) {
+    if (list !== CLOSED_LIST) {
+      const b = w << 2;
       if (flags & TCP_RST) {
         this.u8[b + B_CLOSE_REASON] = END_RST;
         this.moveTo(id, CLOSED_LIST);
@@ -379,20 +572,24 @@ export class FlowTable {
     this.u8[b] = list;
   }
 
-  /** The flow's statistics row, allocated (and reset) on first use. */
+  /** The flow's statistics row, allocated (and reset) on first use; other flows may be evicted for it. */
   private statsOf(id: number): number {
     const w = id * FLOW_WORDS;
     const existing = this.u32[w + W_STATS];
     if (existing !== 0) return existing - 1;
+    while (this.bytesInUse() + STATS_ROW_BYTES > this.memcap && this.evictOne(id));
     const s = this.stats.allocate();
     this.u32[w + W_STATS] = s + 1;
     return s;
   }
 
-  /** Replays the logged packets of flow `id`, in order, into statistics row `s`; empties the log. */
-  private fold(id: number, s: number): void {
+  /**
+   * Replays the logged packets of flow `id`, in order, into statistics row
+   * `s`; empties the log unless `keep` (interim rows).
+   */
+  private fold(id: number, s: number, keep: boolean): void {
     const u32 = this.u32, w = id * FLOW_WORDS, stats = this.stats;
-    const logged = u32[w + W_LOG_COUNT];
+    const logged = this.u16[(w << 1) + H_LOG_COUNT];
     for (let k = 0, at = w + W_LOG; k < logged; k++, at += LOG_WORDS) {
       const bits = u32[at + 2];
       stats.accumulate(
@@ -404,24 +601,32 @@ export class FlowTable {
         u32[at],
       );
     }
-    u32[w + W_LOG_COUNT] = 0;
+    if (!keep) this.u16[(w << 1) + H_LOG_COUNT] = 0;
   }
 
-  /** Completes the flow's statistics, hands it to the sink, then frees its rows. */
+  /**
+   * Completes the flow's statistics, hands it to the sink (unless its last
+   * interim row already held every packet), then frees its rows.
+   */
   private end(id: number, reason: number): void {
     const w = id * FLOW_WORDS;
     const own = this.u32[w + W_STATS];
-    let s: number;
-    if (own !== 0) s = own - 1;
-    else {
-      s = this.stats.scratch;
-      this.stats.reset(s);
+    const exports = this.u16[(w << 1) + H_EXPORTS];
+    if (exports !== 0 && (exports & EXPORT_DIRTY) === 0) {
+      this.endedWithoutFinalRow++;
+    } else {
+      let s: number;
+      if (own !== 0) s = own - 1;
+      else {
+        s = this.stats.scratch;
+        this.stats.reset(s);
+      }
+      this.fold(id, s, false);
+      this.endingStats = s;
+      this.sink(this, id, reason);
     }
-    this.fold(id, s);
-    this.endingStats = s;
-    this.sink(this, id, reason);
     this.endedByReason[reason]++;
-    if (own !== 0) this.stats.release(s);
+    if (own !== 0) this.stats.release(own - 1);
     const b = id * FLOW_ROW_BYTES + B_LIST;
     this.lists.unlink(id, this.u8[b]);
     this.index.remove(id, this.u32[w + W_HASH]);
