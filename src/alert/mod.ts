@@ -21,12 +21,15 @@ export {
 export {
   type AggregatorOptions,
   AlertAggregator,
+  type AlertVolumeStats,
   DEFAULT_MIN_UNKNOWN_FLOWS,
   type EmittedAlert,
   findByteColumns,
   passesUnknownRule,
+  SINGLE_FLOW_STRONG_MARGIN,
   type SuppressedUnknowns,
   type UnknownAlertRule,
 } from "./aggregator.ts";
 export { TrafficMinutes } from "./traffic.ts";
 export * from "./sinks/mod.ts";
+export { AlertVolumeCap, DEFAULT_ALERTS_PER_MINUTE, type SuppressedLines } from "./volume.ts";

@@ -198,6 +198,11 @@ export function isBehaviourClass(className: string): boolean {
   return BEHAVIOUR_CLASSES.has(normaliseClassName(className));
 }
 
+/** Whether a class names password guessing (brute force, Patator, NSL-KDD guess_passwd). */
+export function isBruteForceClass(className: string): boolean {
+  return /brute|patator|guess passwd/.test(normaliseClassName(className));
+}
+
 /** Lower case, punctuation and dashes as single spaces: "SSH-Patator" -> "ssh patator". */
 export function normaliseClassName(className: string): string {
   return className.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();

@@ -4,7 +4,11 @@
  * decision (src/inference); the unknown rule goes to the alert aggregator
  * (src/alert). The engine joins the two, so neither folder imports the other.
  */
-import { DEFAULT_MIN_UNKNOWN_FLOWS, type UnknownAlertRule } from "../alert/mod.ts";
+import {
+  DEFAULT_MIN_UNKNOWN_FLOWS,
+  SINGLE_FLOW_STRONG_MARGIN,
+  type UnknownAlertRule,
+} from "../alert/mod.ts";
 import type { LoadedBundle, ThresholdOverrides } from "../inference/mod.ts";
 
 /** Overrides of every threshold a run uses (all optional: the bundle's values otherwise). */
@@ -29,6 +33,8 @@ export function unknownAlertRuleFromBundle(
   return {
     minFlows: overrides.minUnknownFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
     strongThreshold: overrides.strongAnomalyThreshold ??
-      (anomaly?.role === "anomaly" ? anomaly.strongThreshold : undefined),
+      (anomaly?.role === "anomaly" && anomaly.strongThreshold !== undefined
+        ? anomaly.strongThreshold * SINGLE_FLOW_STRONG_MARGIN
+        : undefined),
   };
 }

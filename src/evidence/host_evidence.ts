@@ -48,7 +48,7 @@ const T_FIELDS = 13;
 const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
 // Service table (src, dst, proto << 16 | port).
 const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAGGED = 4;
-const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_FIELDS = 9;
+const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9, V_FIELDS = 10;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
 const M_PORTS = 6, M_FOLDED = 7, M_FIELDS = 8;
@@ -93,18 +93,26 @@ export interface EvidenceOptions extends HostEvidenceSizes {
 /**
  * Model votes (flows the models flagged) that no behaviour explains become a
  * finding when: the class is one a single flow can show (`singleFlowClass`,
- * known verdicts only), or the group holds `minFlows` flows with fan-out
- * (`minPorts` distinct ports) or rate (`minFlows` within `burstSeconds`), or
+ * known verdicts only), or the group holds at least `minFlows` flows and
+ * shows fan-out (`minPorts` distinct destination ports) or rate
+ * (`rateFlows` flows at `ratePerSecond` or faster, over at least 10 s), or
  * an anomaly-only unknown reaches `strongThreshold`.
  */
 export interface VoteRule {
   minFlows: number;
   minPorts: number;
-  burstSeconds: number;
+  rateFlows: number;
+  ratePerSecond: number;
   /** Anomaly score at which one flow suffices; undefined: never. */
   strongThreshold?: number;
   /** Per classifier class: 1 when one flow of it is enough (payload attacks), 0 for behaviours. */
   singleFlowClass: Uint8Array;
+  /**
+   * Per classifier class: 1 for password-guessing classes. A web login brute
+   * force looks like ordinary browsing to the flow counters; it is named only
+   * when the model calls most of those connections brute force.
+   */
+  bruteForceClass: Uint8Array;
 }
 
 /** A behaviour (or model vote group) whose evidence was enough. */
@@ -185,6 +193,11 @@ function addressWords(bytes: Uint8Array, offset: number, out: Uint32Array, at: n
     out[at + w] = ((bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]) >>>
       0;
   }
+}
+
+/** The meter's interim-export sequence numbers, when the batch has them (snapshots may not). */
+function exportSeqOf(batch: FlowBatch): Uint16Array | undefined {
+  return (batch as { exportSeq?: Uint16Array }).exportSeq;
 }
 
 /** Multicast and broadcast destinations are groups, not victims. */
@@ -415,7 +428,7 @@ export class HostEvidence {
     if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) return;
     // A flow still open is exported now and then (interim rows, cumulative):
     // it is counted once, on its first row; later rows add nothing.
-    if (batch.exportSeq[i] > 0) {
+    if ((exportSeqOf(batch)?.[i] ?? 0) > 0) {
       this.#stats.laterRows++;
       return;
     }
@@ -523,6 +536,9 @@ export class HostEvidence {
         c[vc + V_FLOWS]++;
         c[vc + V_PACKETS] += packets;
         c[vc + V_FLAGGED] += flagged;
+        if (
+          verdict === VERDICT_KNOWN && o.voteRule.bruteForceClass[decisions.classIndex[i]] === 1
+        ) c[vc + V_BRUTE_VOTES]++;
         if (start < c[vc + V_FIRST]) c[vc + V_FIRST] = start;
         if (end > c[vc + V_LAST]) c[vc + V_LAST] = end;
         if (probe && ++c[vc + V_PROBES] === 1 && p >= 0) {
@@ -606,7 +622,7 @@ export class HostEvidence {
       if (
         (login || web) && completedFlows >= L.bruteForceConnections &&
         c[vc + V_COMPLETED_MICROS] / completedFlows <= L.bruteForceMaxSeconds * 1e6 &&
-        (login || c[vc + V_FLAGGED] >= L.webBruteForceFlagged * c[vc + V_FLOWS])
+        (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * c[vc + V_FLOWS])
       ) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
       } else if (web && c[vc + V_SLOW] >= L.slowConnections) {
@@ -766,7 +782,9 @@ export class HostEvidence {
     const enough = single ||
       (flows >= rule.minFlows &&
         (c[mc + M_PORTS] >= rule.minPorts ||
-          c[mc + M_LAST] - c[mc + M_FIRST] <= rule.burstSeconds * 1e6)) ||
+          (flows >= rule.rateFlows &&
+            flows / Math.max(10, (c[mc + M_LAST] - c[mc + M_FIRST]) / 1e6) >=
+              rule.ratePerSecond))) ||
       (anomalyOnly && rule.strongThreshold !== undefined && c[mc + M_BEST] >= rule.strongThreshold);
     if (!enough) return;
     const f = this.#open1("model", votes, m, batch, i, now, opened, 0, !single);
