@@ -6,6 +6,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
 import { startConsole } from "../server/mod.ts";
+import { checkSqliteFile } from "./files.ts";
 
 /** Console options shared by `serve` and `detect --ui`. */
 export interface ConsoleCliOptions {
@@ -58,6 +59,7 @@ export function registerServe(program: Command): void {
     .option("--retain-days <n>", "delete alerts and traffic older than this (checked hourly)")
     .action(async (options) => {
       const limits = consoleLimits(options);
+      await checkSqliteFile(options.db);
       const running = await startConsole({
         dbPath: options.db,
         listen: options.listen,

@@ -71,8 +71,20 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   }
   const cert = options.certFile ? await Deno.readTextFile(options.certFile) : undefined;
   const key = options.keyFile ? await Deno.readTextFile(options.keyFile) : undefined;
-  const token = await loadOrCreateToken(options.tokenFile ?? `${options.dbPath}.token`);
-  const store = openStore(options.dbPath);
+  let store;
+  try {
+    store = openStore(options.dbPath);
+  } catch (error) {
+    throw new Error(`cannot open the store ${options.dbPath}: ${(error as Error).message}`);
+  }
+  const tokenPath = options.tokenFile ?? `${options.dbPath}.token`;
+  let token;
+  try {
+    token = await loadOrCreateToken(tokenPath);
+  } catch (error) {
+    store.close();
+    throw new Error(`token file ${tokenPath}: ${(error as Error).message}`);
+  }
   const ownUploadDir = options.uploadDir === undefined;
   const uploadDir = options.uploadDir ??
     await Deno.makeTempDir({ dir: tmpdir(), prefix: "ids-console-uploads-" });
