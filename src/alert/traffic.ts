@@ -4,9 +4,8 @@
  * has passed it; late additions to a minute already handed out come out as a
  * second row for that minute, which the SQLite sink adds up.
  */
-import type { FlowBatch } from "../features/flow_batch.ts";
-import type { Decisions } from "../inference/decision.ts";
-import { VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/decision.ts";
+import type { FlowBatch } from "../features/mod.ts";
+import { type Decisions, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
 import type { TrafficMinute } from "./sinks/sink.ts";
 
 const MINUTE_MICROS = 60e6;

@@ -6,10 +6,14 @@
 import type { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { PcapError } from "../ffi/mod.ts";
-import { captureToFile } from "../capture/live_file_capture.ts";
-import { stopOnSignals } from "../capture/live_signals.ts";
-import { acquireCaptureLock, type CaptureLock, LockHeldError } from "../capture/live_lock.ts";
-import type { LiveInterfaceStats } from "../capture/live_worker_client.ts";
+import {
+  acquireCaptureLock,
+  type CaptureLock,
+  captureToFile,
+  type LiveInterfaceStats,
+  LockHeldError,
+  stopOnSignals,
+} from "../capture/mod.ts";
 
 /** Exit codes of `ids-sensor capture` (sysexits.h values, so cron mail says something). */
 export const CAPTURE_EXIT = {

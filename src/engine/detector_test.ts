@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { AlertSchema } from "../alert/schema.ts";
+import { AlertSchema } from "../alert/mod.ts";
 import { createJsonlSink, createSqliteSink, readJsonlAlerts } from "../alert/sinks/mod.ts";
-import type { FlowBatch } from "../features/flow_batch.ts";
+import type { FlowBatch } from "../features/mod.ts";
 import { createDetector } from "./detector.ts";
 import { OnnxGraphBuilder } from "../train/onnx/mod.ts";
 import { addFlow, emptyBatch, type TestFlow } from "../../tests/support/flow_batches.ts";

@@ -10,9 +10,8 @@
  * its watermark, the latest flow end seen, so a flow that ends late can land
  * one window later there); per-flow figures are not touched.
  */
-import { passesUnknownRule, type UnknownAlertRule } from "../alert/aggregator.ts";
-import { VERDICT_BENIGN, VERDICT_KNOWN } from "../inference/decision.ts";
-import type { Decisions } from "../inference/decision.ts";
+import { passesUnknownRule, type UnknownAlertRule } from "../alert/mod.ts";
+import { type Decisions, VERDICT_BENIGN, VERDICT_KNOWN } from "../inference/mod.ts";
 import type { RowTimeline } from "./labelled_rows.ts";
 
 /** Alert groups of one kind of traffic, before and after the unknown rule. */

@@ -16,11 +16,11 @@
  * unknown rule, for benign traffic and for each episode.
  */
 import type { AttackWindow } from "../label/mod.ts";
-import { type ClassificationReport, classificationReport, rocAuc } from "../train/metrics.ts";
+import { type ClassificationReport, classificationReport, rocAuc } from "../train/mod.ts";
 import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
 import type { LabelledRows } from "./labelled_rows.ts";
 import type { ScoredRows } from "./score_rows.ts";
-import { DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/aggregator.ts";
+import { DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/mod.ts";
 import { type AlertView, alertView } from "./alert_view.ts";
 
 /** Column of the multi-class view for "unknown" verdicts not credited to an absent class. */

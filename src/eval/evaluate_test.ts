@@ -13,7 +13,7 @@ import {
   UNKNOWN_COLUMN,
 } from "./mod.ts";
 import { VERDICT_BENIGN, VERDICT_KNOWN, VERDICT_UNKNOWN } from "../inference/mod.ts";
-import { rocAuc } from "../train/metrics.ts";
+import { rocAuc } from "../train/mod.ts";
 
 const B = VERDICT_BENIGN;
 const K = VERDICT_KNOWN;

@@ -1,5 +1,5 @@
 /** The terminal form of an evaluation summary. */
-import { formatReport } from "../train/metrics.ts";
+import { formatReport } from "../train/mod.ts";
 import type { EvalSummary } from "./evaluate.ts";
 
 const pct = (v: number | null) => v === null ? "n/a" : `${(100 * v).toFixed(2)}%`;

@@ -4,7 +4,7 @@
  * exactly what the sensor would score) or from a labelled CSV. Capture rows
  * also keep their time span and the attack window (episode) they belong to.
  */
-import type { Dataset } from "../train/dataset.ts";
+import type { Dataset } from "../train/mod.ts";
 import {
   type AttackWindow,
   BENIGN_LABEL,

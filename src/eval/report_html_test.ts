@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { FEATURE_SET } from "../features/mod.ts";
 import { renderEvalReport, runEvaluation } from "./mod.ts";
-import { datasetFromCapture } from "../train/capture_dataset.ts";
-import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "../train/pipeline.ts";
+import { datasetFromCapture, DEFAULT_TRAIN_OPTIONS, trainBundle } from "../train/mod.ts";
 
 const LAB = new URL("../../tests/fixtures/lab/", import.meta.url).pathname;
 

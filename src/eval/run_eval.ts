@@ -7,14 +7,14 @@ import { basename, dirname, join } from "node:path";
 import { FEATURE_SET } from "../features/mod.ts";
 import { firstDifference, loadBundle, type LoadedBundle } from "../inference/mod.ts";
 import { parseAttackWindows } from "../label/mod.ts";
-import { loadCicCsv } from "../train/cic_csv.ts";
 import {
+  loadCicCsv,
   loadNslKdd,
   NSL_KDD_CATEGORIES,
   type NslKddView,
   parseAttackTypes,
   parseFieldNames,
-} from "../train/nsl_kdd.ts";
+} from "../train/mod.ts";
 import type { DetectionThresholds } from "../engine/mod.ts";
 import { evaluate, type Evaluation } from "./evaluate.ts";
 import { type LabelledRows, rowsFromCapture, rowsFromDataset } from "./labelled_rows.ts";

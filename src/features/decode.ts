@@ -11,7 +11,7 @@
  * TCP/UDP frame per reassembled datagram. For UDP the payload size is taken
  * from the UDP length field, which covers the whole datagram.
  */
-import type { PacketBatch } from "../capture/packet_batch.ts";
+import type { PacketBatch } from "../capture/mod.ts";
 
 /** Why a packet did not feed a flow; index 0 means it did. */
 export const DECODE_OUTCOMES = [

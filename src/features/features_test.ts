@@ -4,7 +4,7 @@
  * scratch row) and a long one (its own statistics row).
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { createPacketBatch } from "../capture/packet_batch.ts";
+import { createPacketBatch } from "../capture/mod.ts";
 import { DecodedPacket, decodePacket } from "./decode.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { FlowTable } from "./flow_table.ts";

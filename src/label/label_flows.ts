@@ -4,9 +4,15 @@
  * the flow meter's own writer, so the columns never drift apart).
  */
 import { readCaptureFile } from "../capture/mod.ts";
-import type { FlowBatch } from "../features/flow_batch.ts";
-import { FlowMeter, type FlowMeterOptions, formatAddress, meterFlows } from "../features/mod.ts";
-import { flowCsvHeader, flowCsvLines } from "../features/flow_output.ts";
+import {
+  type FlowBatch,
+  flowCsvHeader,
+  flowCsvLines,
+  FlowMeter,
+  type FlowMeterOptions,
+  formatAddress,
+  meterFlows,
+} from "../features/mod.ts";
 import type { FlowLabeller } from "./flow_labeller.ts";
 
 /** Name of the appended column, as in the CIC-IDS2017 CSV files. */

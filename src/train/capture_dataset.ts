@@ -3,7 +3,7 @@
  * rows (the very rows the sensor scores), labelled by attack windows
  * (src/label) or all BENIGN when there are none.
  */
-import { FEATURE_SET } from "../features/schema.ts";
+import { FEATURE_SET } from "../features/mod.ts";
 import {
   BENIGN_LABEL,
   createFlowLabeller,

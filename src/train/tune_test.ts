@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tpeSearch } from "./tune.ts";
 import { DEFAULT_TRAIN_OPTIONS, trainBundle } from "./pipeline.ts";
-import { loadBundle } from "../inference/bundle.ts";
+import { loadBundle } from "../inference/mod.ts";
 import { syntheticDataset } from "../../tests/support/train_synthetic_data.ts";
 
 const space = [
