@@ -7,7 +7,7 @@
  * is one short `BEGIN IMMEDIATE` transaction with a busy timeout.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { type Alert, migrateStore, type TrafficMinute } from "./schema.ts";
+import { type Alert, migrateStore, REBUILD_GROUPS, type TrafficMinute } from "./schema.ts";
 
 /** Triage state of an alert. */
 export type AlertStatus = "new" | "acknowledged" | "escalated";
@@ -21,6 +21,10 @@ export interface AlertToStore {
   source?: string;
   /** A pcap of the alerted flow group's packets, when the sensor kept any. */
   evidence?: { pcap: Uint8Array; packets: number } | null;
+  /** Fleet: the sensor id that raised it (src/fleet). */
+  sensor?: string;
+  /** Fleet: the alert's fleet-wide id; an id already stored is skipped (exactly once). */
+  eventId?: string;
 }
 
 /** An alert as the console lists it. */
@@ -42,6 +46,8 @@ export interface AlertRow {
   severity: number;
   count: number;
   source: string;
+  /** Fleet: the sensor that raised it (null for local alerts). */
+  sensor: string | null;
   status: AlertStatus;
   status_at: string | null;
   /** Bytes of the evidence pcap, 0 when there is none. */
@@ -61,6 +67,8 @@ export interface AlertFilter {
   status?: AlertStatus;
   /** "sensor", or an upload tag "upload:<job id>". */
   source?: string;
+  /** Fleet sensor id. */
+  sensor?: string;
   /** ISO timestamps, inclusive. */
   since?: string;
   until?: string;
@@ -140,12 +148,21 @@ export interface OpenStoreOptions {
 
 const ALERT_COLUMNS = `a.id, a.timestamp, a.src_ip, a.src_port, a.dest_ip, a.dest_port, a.proto,
   a.community_id, a.verdict, a.class, a.name, a.score, a.threshold, a.model, a.severity, a.count,
-  a.source, a.status, a.status_at, COALESCE(e.bytes, 0) AS evidence_bytes`;
+  a.source, a.sensor, a.status, a.status_at, COALESCE(e.bytes, 0) AS evidence_bytes`;
 
 const INSERT_ALERT = `INSERT INTO alerts (timestamp, src_ip, src_port, dest_ip, dest_port, proto,
   community_id, verdict, class, name, score, threshold, model, severity, count, pkts_toserver,
   pkts_toclient, bytes_toserver, bytes_toclient, flow_start, flow_end, window_start, window_end,
-  eve, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  eve, source, sensor, event_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (event_id) DO NOTHING`;
+
+const UPSERT_GROUP = `INSERT INTO alert_groups (class, src_ip, dest_ip, name, alerts, flows,
+  severity, first_seen, last_seen, latest_id, new_alerts) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, 1)
+  ON CONFLICT (class, src_ip, dest_ip) DO UPDATE SET name = excluded.name,
+  alerts = alerts + 1, flows = flows + excluded.flows, severity = MIN(severity, excluded.severity),
+  first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),
+  latest_id = MAX(latest_id, excluded.latest_id), new_alerts = new_alerts + 1`;
 
 // A minute seen again (late flows, alerts emitted at window end) adds to its row.
 const UPSERT_MINUTE = `INSERT INTO traffic_minutes (minute, flows, packets, bytes, benign_flows,
@@ -175,6 +192,7 @@ export function filterClause(filter: AlertFilter): { sql: string; params: SQLInp
   equal("verdict", filter.verdict);
   equal("status", filter.status);
   equal("source", filter.source);
+  equal("sensor", filter.sensor);
   if (filter.severity !== undefined) {
     parts.push("a.severity <= ?");
     params.push(filter.severity);
@@ -214,6 +232,7 @@ export class AlertStore {
   #insertAlert: StatementSync;
   #insertEvidence: StatementSync;
   #upsertMinute: StatementSync;
+  #upsertGroup: StatementSync;
   #closed = false;
 
   constructor(path: string, options: OpenStoreOptions = {}) {
@@ -230,6 +249,7 @@ export class AlertStore {
       "INSERT OR REPLACE INTO evidence (alert_id, packets, bytes, pcap) VALUES (?, ?, ?, ?)",
     );
     this.#upsertMinute = this.db.prepare(UPSERT_MINUTE);
+    this.#upsertGroup = this.db.prepare(UPSERT_GROUP);
   }
 
   /** Runs `work` in one write transaction (rolled back if it throws). */
@@ -245,7 +265,10 @@ export class AlertStore {
     }
   }
 
-  /** Writes alerts (with evidence) and traffic minutes in one transaction; returns the alert ids. */
+  /**
+   * Writes alerts (with evidence) and traffic minutes in one transaction; returns the ids of
+   * the alerts stored (a fleet alert whose id is already stored is skipped).
+   */
   write(alerts: readonly AlertToStore[], minutes: readonly TrafficMinute[] = []): number[] {
     if (alerts.length === 0 && minutes.length === 0) return [];
     return this.transaction(() => {
@@ -278,9 +301,24 @@ export class AlertStore {
           x.alert.window.end,
           JSON.stringify(x),
           item.source ?? "sensor",
+          item.sensor ?? null,
+          item.eventId ?? null,
         );
+        // A fleet alert id already stored: delivered again after a reconnect, kept once.
+        if (Number(result.changes) === 0) continue;
         const id = Number(result.lastInsertRowid);
         ids.push(id);
+        this.#upsertGroup.run(
+          x.alert.class,
+          x.src_ip,
+          x.dest_ip,
+          x.alert.name,
+          x.alert.count,
+          x.alert.severity,
+          x.timestamp,
+          x.timestamp,
+          id,
+        );
         if (item.evidence) {
           this.#insertEvidence.run(
             id,
@@ -351,6 +389,13 @@ export class AlertStore {
   /** Alerts grouped by class, source and target; groups with the newest alert first. */
   alertGroups(filter: AlertFilter, limit: number): AlertGroup[] {
     const where = filterClause(filter);
+    if (where.params.length === 0) {
+      // Unfiltered (the dashboard's default): the maintained groups, no aggregation.
+      return this.db.prepare(
+        `SELECT class, name, src_ip, dest_ip, alerts, flows, severity, first_seen, last_seen,
+         latest_id, new_alerts FROM alert_groups ORDER BY latest_id DESC LIMIT ?`,
+      ).all(limit) as unknown as AlertGroup[];
+    }
     return this.db.prepare(
       `SELECT a.class, MAX(a.name) AS name, a.src_ip, a.dest_ip, COUNT(*) AS alerts,
          SUM(a.count) AS flows, MIN(a.severity) AS severity, MIN(a.timestamp) AS first_seen,
@@ -381,11 +426,22 @@ export class AlertStore {
 
   /** Sets an alert's triage state; false when there is no such alert. */
   setStatus(id: number, status: AlertStatus, now = new Date()): boolean {
-    const result = this.transaction(() =>
+    return this.transaction(() => {
+      const before = this.db.prepare(
+        "SELECT status, class, src_ip, dest_ip FROM alerts WHERE id = ?",
+      ).get(id) as { status: string; class: string; src_ip: string; dest_ip: string } | undefined;
+      if (!before) return false;
       this.db.prepare("UPDATE alerts SET status = ?, status_at = ? WHERE id = ?")
-        .run(status, now.toISOString(), id)
-    );
-    return Number(result.changes) > 0;
+        .run(status, now.toISOString(), id);
+      const change = (status === "new" ? 1 : 0) - (before.status === "new" ? 1 : 0);
+      if (change !== 0) {
+        this.db.prepare(
+          `UPDATE alert_groups SET new_alerts = new_alerts + ?
+           WHERE class = ? AND src_ip = ? AND dest_ip = ?`,
+        ).run(change, before.class, before.src_ip, before.dest_ip);
+      }
+      return true;
+    });
   }
 
   /** Every suppression, newest first (expired ones too, marked by their expiry). */
@@ -479,8 +535,11 @@ export class AlertStore {
   /** Totals for the console header. */
   stats(now = new Date()): StoreStats {
     const totals = this.db.prepare(
-      `SELECT COUNT(*) AS alerts, COALESCE(SUM(count), 0) AS flows, MIN(timestamp) AS first,
-       MAX(timestamp) AS last, COALESCE(MAX(id), 0) AS max_id FROM alerts`,
+      // Each part reads an index or the small groups table, never every alert row.
+      `SELECT (SELECT COUNT(*) FROM alerts) AS alerts,
+       (SELECT COALESCE(SUM(flows), 0) FROM alert_groups) AS flows,
+       (SELECT MIN(timestamp) FROM alerts) AS first, (SELECT MAX(timestamp) FROM alerts) AS last,
+       (SELECT COALESCE(MAX(id), 0) FROM alerts) AS max_id`,
     ).get() as {
       alerts: number;
       flows: number;
@@ -499,7 +558,8 @@ export class AlertStore {
       by_severity: by("severity"),
       by_status: by("status"),
       by_class: this.db.prepare(
-        "SELECT class, COUNT(*) AS alerts FROM alerts GROUP BY class ORDER BY alerts DESC LIMIT 50",
+        `SELECT class, SUM(alerts) AS alerts FROM alert_groups GROUP BY class
+         ORDER BY alerts DESC LIMIT 50`,
       ).all() as unknown as { class: string; alerts: number }[],
       first_alert: totals.first,
       last_alert: totals.last,
@@ -521,6 +581,7 @@ export class AlertStore {
       this.db.prepare("DELETE FROM traffic_minutes WHERE minute < ?").run(cutoff);
       this.db.prepare("DELETE FROM suppressions WHERE expires_at IS NOT NULL AND expires_at < ?")
         .run(cutoff);
+      if (deleted > 0) this.db.exec(REBUILD_GROUPS);
       return deleted;
     });
   }

@@ -120,3 +120,43 @@ Deno.test("store: an older store without the console columns opens and gains the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("alert groups: the maintained table equals the aggregate, through writes, triage and retention", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = openStore(join(dir, "g.sqlite"));
+    const classes = ["syn-scan", "syn-flood", "udp-scan"];
+    for (let k = 0; k < 5; k++) {
+      store.write(Array.from({ length: 40 }, (_, i) => ({
+        alert: sampleAlert(
+          {
+            timestamp: new Date(Date.parse("2026-12-01T10:00:00Z") + (k * 40 + i) * 60_000)
+              .toISOString(),
+            src_ip: `10.0.0.${i % 7}`,
+          },
+          { class: classes[i % 3], severity: 1 + (i % 3), count: 1 + i },
+        ),
+      })));
+    }
+    for (const id of [3, 5, 8, 13, 21]) store.setStatus(id, "acknowledged");
+    store.setStatus(5, "escalated");
+    store.setStatus(8, "new");
+    const sorted = (groups: ReturnType<typeof store.alertGroups>) =>
+      [...groups].sort((a, b) => a.latest_id - b.latest_id);
+    // A filter that matches everything takes the aggregating path.
+    const check = () =>
+      assert.deepEqual(
+        sorted(store.alertGroups({}, 1000)),
+        sorted(store.alertGroups({ since: "2000-01-01T00:00:00Z" }, 1000)),
+      );
+    check();
+    assert.equal(store.alertGroups({}, 1000).reduce((n, g) => n + g.alerts, 0), 200);
+    assert.equal(store.alertGroups({}, 1000).reduce((n, g) => n + g.new_alerts, 0), 196);
+    assert.equal(store.prune(1, new Date("2026-12-02T12:00:00Z")) > 0, true);
+    check();
+    assert.equal(store.stats().alerts, store.listAlerts({}, { limit: 1 }).total);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

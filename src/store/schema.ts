@@ -113,11 +113,42 @@ CREATE TABLE IF NOT EXISTS sensor_status (
 );
 `;
 
+// The alert groups (class, source, target), kept up to date by every write
+// and triage change, so the console's default view does not aggregate the
+// whole alerts table on every refresh.
+const GROUPS_TABLE = `
+CREATE TABLE alert_groups (
+  class TEXT NOT NULL,
+  src_ip TEXT NOT NULL,
+  dest_ip TEXT NOT NULL,
+  name TEXT NOT NULL,
+  alerts INTEGER NOT NULL,
+  flows INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  latest_id INTEGER NOT NULL,
+  new_alerts INTEGER NOT NULL,
+  PRIMARY KEY (class, src_ip, dest_ip)
+);
+CREATE INDEX alert_groups_latest ON alert_groups (latest_id);
+`;
+
+/** Recomputes table alert_groups from the alerts (after migration and retention). */
+export const REBUILD_GROUPS = `DELETE FROM alert_groups;
+INSERT INTO alert_groups (class, src_ip, dest_ip, name, alerts, flows, severity, first_seen,
+  last_seen, latest_id, new_alerts)
+SELECT class, src_ip, dest_ip, MAX(name), COUNT(*), SUM(count), MIN(severity), MIN(timestamp),
+  MAX(timestamp), MAX(id), SUM(status = 'new') FROM alerts GROUP BY class, src_ip, dest_ip;`;
+
 // Columns added after the first release of the store: name -> definition.
 const ADDED_ALERT_COLUMNS: Record<string, string> = {
   source: "TEXT NOT NULL DEFAULT 'sensor'",
   status: "TEXT NOT NULL DEFAULT 'new'",
   status_at: "TEXT",
+  // Fleet (src/fleet): the sensor that raised the alert and its fleet-wide alert id.
+  sensor: "TEXT",
+  event_id: "TEXT",
 };
 
 // One index per filter the console offers, plus the (source, id) pair the
@@ -132,6 +163,8 @@ CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity, timestamp);
 CREATE INDEX IF NOT EXISTS alerts_source ON alerts (source, id);
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
 CREATE INDEX IF NOT EXISTS suppressions_expires ON suppressions (expires_at);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_event_id ON alerts (event_id);
+CREATE INDEX IF NOT EXISTS alerts_sensor ON alerts (sensor, id);
 `;
 
 /** Creates missing tables, columns and indexes. Safe to run on every open. */
@@ -156,4 +189,11 @@ function migrateInTransaction(db: DatabaseSync): void {
     if (!present.has(name)) db.exec(`ALTER TABLE alerts ADD COLUMN ${name} ${definition}`);
   }
   db.exec(INDEXES);
+  const hasGroups = db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_groups'",
+  ).get();
+  if (!hasGroups) {
+    db.exec(GROUPS_TABLE);
+    db.exec(REBUILD_GROUPS);
+  }
 }
