@@ -5,6 +5,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { ConfigError, defaultConfigText, loadConfigFile, optionSpecs } from "../config/mod.ts";
 import { CONFIG_VALIDATORS } from "./sensor_services.ts";
+import { EXIT, UsageError } from "./exit.ts";
 
 const HEADER = `ids-sensor configuration (YAML; JSON works too).
 Every key is a long option of \`ids-sensor detect\` / \`analyze\`; a flag given on the
@@ -30,7 +31,7 @@ export function registerConfig(program: Command): void {
         return;
       }
       if (!options.check) {
-        throw new Error("config: give --check FILE or --print-default");
+        throw new UsageError("config: give --check FILE or --print-default");
       }
       try {
         const values = await loadConfigFile(options.check, specs, CONFIG_VALIDATORS);
@@ -42,7 +43,7 @@ export function registerConfig(program: Command): void {
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         console.error(error.message);
-        Deno.exitCode = 1;
+        Deno.exitCode = EXIT.config;
       }
     });
 }

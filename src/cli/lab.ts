@@ -1,16 +1,8 @@
 /** `ids-sensor lab`: run a cyber-range scenario and write capture, labels and manifest. */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { destroyTopology, runLab, SCENARIOS } from "../lab/mod.ts";
-
-function positiveNumber(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) {
-      throw new Error(`${name} must be a positive number, got "${value}"`);
-    }
-    return n;
-  };
-}
+import { exitCodeOf } from "./exit.ts";
+import { nonNegativeInteger, positiveInteger, positiveNumber, positiveSeconds } from "./options.ts";
 
 /** Registers the `lab` subcommand. */
 export function registerLab(program: Command) {
@@ -24,17 +16,17 @@ export function registerLab(program: Command) {
       new Option("--scenario <name>", "scenario to run").choices(SCENARIOS.map((s) => s.name))
         .default("mixed"),
     )
-    .option("--seconds <n>", "seconds of traffic", positiveNumber("--seconds"), 60)
+    .option("--seconds <n>", "seconds of traffic", positiveSeconds("--seconds"), 60)
     .option(
       "--out <dir>",
       "output directory for capture.pcap, labels.csv, manifest.json",
       "lab-out",
     )
-    .option("--seed <n>", "seed of every random choice (default: from the clock)", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--seed must be a non-negative integer`);
-      return n;
-    })
+    .option(
+      "--seed <n>",
+      "seed of every random choice (default: from the clock)",
+      nonNegativeInteger("--seed"),
+    )
     .option(
       "--intensity <x>",
       "traffic scale (1 = normal, 0.3 = small fixture)",
@@ -48,7 +40,7 @@ export function registerLab(program: Command) {
           "and habits, for measuring false alerts on traffic never trained on)",
       ).choices(["office", "other"] as const).default("office" as const),
     )
-    .option("--snaplen <bytes>", "bytes kept per packet", positiveNumber("--snaplen"), 256)
+    .option("--snaplen <bytes>", "bytes kept per packet", positiveInteger("--snaplen"), 256)
     .option("--no-install", "never apt-get install missing tools; fail listing them")
     .option("--list", "list scenarios and exit")
     .option("--cleanup", "only delete leftovers of a crashed run (namespaces, processes) and exit")
@@ -85,7 +77,7 @@ export function registerLab(program: Command) {
         }));
       } catch (error) {
         console.error(`lab: ${error instanceof Error ? error.message : error}`);
-        Deno.exit(/interrupted/.test(String(error)) ? 130 : 1);
+        Deno.exit(/interrupted/.test(String(error)) ? 130 : exitCodeOf(error));
       }
     });
 }

@@ -6,7 +6,9 @@
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
 import { startConsole } from "../server/mod.ts";
+import { addCollectorOptions, type NatsOptionValues, startCollecting } from "./fleet.ts";
 import { checkSqliteFile } from "./files.ts";
+import { UsageError } from "./exit.ts";
 
 /** Console options shared by `serve` and `detect --ui`. */
 export interface ConsoleCliOptions {
@@ -28,13 +30,15 @@ export function consoleLimits(options: Pick<ConsoleCliOptions, "maxUploadMb" | "
 } {
   const mb = Number(options.maxUploadMb);
   if (!(mb > 0 && mb <= 4096)) {
-    throw new Error(`--max-upload-mb must be a number in (0, 4096], got "${options.maxUploadMb}"`);
+    throw new UsageError(
+      `--max-upload-mb must be a number in (0, 4096], got "${options.maxUploadMb}"`,
+    );
   }
   let retainDays: number | undefined;
   if (options.retainDays !== undefined) {
     retainDays = Number(options.retainDays);
     if (!(retainDays > 0)) {
-      throw new Error(`--retain-days must be a positive number, got "${options.retainDays}"`);
+      throw new UsageError(`--retain-days must be a positive number, got "${options.retainDays}"`);
     }
   }
   return { maxUploadBytes: Math.round(mb * 1024 * 1024), retainDays };
@@ -42,7 +46,7 @@ export function consoleLimits(options: Pick<ConsoleCliOptions, "maxUploadMb" | "
 
 /** Registers `serve`. */
 export function registerServe(program: Command): void {
-  program
+  const serve = program
     .command("serve")
     .description(
       "Serve the operator console (dashboard, REST API under /api/v1, live events, uploads) " +
@@ -56,7 +60,8 @@ export function registerServe(program: Command): void {
     .option("--model <dir>", "model bundle for uploads and GET /api/v1/model", DEFAULT_MODEL_DIR)
     .option("--nsl-model <dir>", "bundle trained on NSL-KDD records, for NSL-KDD uploads")
     .option("--max-upload-mb <n>", "largest upload accepted", "256")
-    .option("--retain-days <n>", "delete alerts and traffic older than this (checked hourly)")
+    .option("--retain-days <n>", "delete alerts and traffic older than this (checked hourly)");
+  addCollectorOptions(serve)
     .action(async (options) => {
       const limits = consoleLimits(options);
       await checkSqliteFile(options.db);
@@ -70,6 +75,11 @@ export function registerServe(program: Command): void {
         nslModelDir: options.nslModel,
         ...limits,
       });
+      // --nats: every fleet sensor's alerts and stats into the same store (src/fleet).
+      const collector = startCollecting(
+        options.db,
+        options as typeof options & NatsOptionValues & { nats?: string; natsDurable?: string },
+      );
       const stop = () => {
         console.error("ids-sensor serve: stopping");
         running.shutdown();
@@ -80,6 +90,7 @@ export function registerServe(program: Command): void {
         await running.finished;
         await running.shutdown();
       } finally {
+        await collector?.close();
         for (const signal of signals) Deno.removeSignalListener(signal, stop);
       }
     });

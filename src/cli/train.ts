@@ -122,7 +122,7 @@ export function registerTrain(program: Command): void {
         const dir = dirname(csv);
         const view = options.nslView as NslKddView;
         if (!["category", "binary", "attack"].includes(view)) {
-          throw new Error(`--nsl-view must be category, binary or attack, got "${view}"`);
+          throw new UsageError(`--nsl-view must be category, binary or attack, got "${view}"`);
         }
         const loaded = loadNslKdd(await Deno.readTextFile(csv), {
           fields: parseFieldNames(
