@@ -6,6 +6,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { PcapError } from "../ffi/mod.ts";
+import { EXIT, pcapExitCode } from "./exit.ts";
 import {
   acquireCaptureLock,
   type CaptureLock,
@@ -15,17 +16,17 @@ import {
   stopOnSignals,
 } from "../capture/mod.ts";
 
-/** Exit codes of `ids-sensor capture` (sysexits.h values, so cron mail says something). */
+/** Exit codes of `ids-sensor capture`: the shared sysexits table (./exit.ts) by capture's names. */
 export const CAPTURE_EXIT = {
-  ok: 0,
-  usage: 64,
-  badFilter: 65,
-  noSuchInterface: 66,
-  libpcapMissing: 69,
-  cannotWrite: 73,
-  captureFailed: 74,
-  locked: 75,
-  permissionDenied: 77,
+  ok: EXIT.ok,
+  usage: EXIT.usage,
+  badFilter: EXIT.dataError,
+  noSuchInterface: EXIT.noInput,
+  libpcapMissing: EXIT.unavailable,
+  cannotWrite: EXIT.cantCreate,
+  captureFailed: EXIT.ioError,
+  locked: EXIT.tempFail,
+  permissionDenied: EXIT.noPermission,
 } as const;
 
 const EXIT_HELP = `
@@ -234,22 +235,7 @@ function validate(options: CaptureRunOptions): string | null {
 }
 
 function exitCodeFor(error: unknown): number {
-  if (!(error instanceof PcapError)) return CAPTURE_EXIT.captureFailed;
-  switch (error.kind) {
-    case "bad-filter":
-      return CAPTURE_EXIT.badFilter;
-    case "no-such-device":
-    case "interface-down":
-      return CAPTURE_EXIT.noSuchInterface;
-    case "library-missing":
-      return CAPTURE_EXIT.libpcapMissing;
-    case "permission-denied":
-      return CAPTURE_EXIT.permissionDenied;
-    case "output":
-      return CAPTURE_EXIT.cannotWrite;
-    default:
-      return CAPTURE_EXIT.captureFailed;
-  }
+  return error instanceof PcapError ? pcapExitCode(error) : CAPTURE_EXIT.captureFailed;
 }
 
 function safeName(interfaceName: string): string {
