@@ -11,6 +11,7 @@ import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerLearn } from "./learn.ts";
 import { registerServe } from "./serve.ts";
+import { registerScoreWorker } from "./fleet.ts";
 import { registerTrain } from "./train.ts";
 import { EXIT_CODES_HELP } from "./exit.ts";
 
@@ -37,5 +38,6 @@ export function buildCli() {
   registerConfig(program);
   registerLearn(program);
   registerServe(program);
+  registerScoreWorker(program);
   return program;
 }

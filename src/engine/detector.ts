@@ -24,6 +24,7 @@ import {
   type Decisions,
   featureBaselineFromBundle,
   inferenceModelsFromBundle,
+  type InferenceModels,
   type InferencePool,
   type InferencePoolOptions,
   type InferencePoolStats,
@@ -66,6 +67,14 @@ export interface DetectorOptions {
   onAlert?: (alert: Alert) => void;
   /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics histograms). */
   onBatchDecided?: (flows: number, latencyMs: number) => void;
+  /**
+   * Makes the pool that scores rows (default: local inference workers,
+   * createInferencePool); src/fleet's remote scoring sends rows to score workers instead.
+   */
+  createPool?: (
+    models: InferenceModels,
+    options: InferencePoolOptions | undefined,
+  ) => Promise<InferencePool>;
 }
 
 /** Summary of latency samples, milliseconds. */
@@ -178,7 +187,10 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const models = inferenceModelsFromBundle(bundle);
   const decisionConfig = decisionConfigFromBundle(bundle, options.thresholds);
   const featureNames = bundle.json.preprocessing.columns;
-  const pool: InferencePool = await createInferencePool(models, options.pool);
+  const pool: InferencePool = await (options.createPool ?? createInferencePool)(
+    models,
+    options.pool,
+  );
   const aggregator = new AlertAggregator({
     windowSeconds: options.windowSeconds ?? DEFAULT_WINDOW_SECONDS,
     featureNames,

@@ -6,7 +6,9 @@
 import type { Alert, AlertSink } from "../alert/mod.ts";
 import { createPacketBatch, type PacketBatch } from "../capture/mod.ts";
 import {
+  DETECTION_METER_DEFAULTS,
   FEATURE_SET,
+  type FlowBatch,
   FlowMeter,
   type FlowMeterCounters,
   type FlowMeterOptions,
@@ -53,6 +55,13 @@ export interface DetectionRunOptions {
   alertGate?: (alert: Alert) => boolean;
   /** Given a function that replaces the model bundle while detection runs (SIGHUP reload). */
   onSwapReady?: (swap: (bundle: LoadedBundle) => Promise<void>) => void;
+  /**
+   * Sees every flow batch on its way to the detector (src/fleet `--publish-flows`); must
+   * read a batch before asking for the next (the meter reuses its buffers).
+   */
+  tapFlows?: (flows: AsyncIterable<FlowBatch>) => AsyncIterable<FlowBatch>;
+  /** Scores rows somewhere else than local inference workers (src/fleet remote scoring). */
+  createPool?: DetectorOptions["createPool"];
 }
 
 /** Running totals. */
@@ -79,7 +88,7 @@ export function loadSensorBundle(dir: string): Promise<LoadedBundle> {
 
 /** Runs detection until the source ends; flushes every flow and alert before returning. */
 export async function runDetection(options: DetectionRunOptions): Promise<DetectionReport> {
-  const meter = new FlowMeter(options.meter);
+  const meter = new FlowMeter({ ...DETECTION_METER_DEFAULTS, ...options.meter });
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -90,6 +99,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
       ? (alert) => options.alertGate!(alert) && options.onAlert!(alert)
       : options.onAlert,
     onBatchDecided: options.onBatchDecided,
+    createPool: options.createPool,
   };
   let detector: Detector;
   if (options.onSwapReady) {
@@ -110,7 +120,8 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
   const source = options.live ? withWallClockTicks(packets, meter) : packets;
   try {
-    await detector.run(meterFlows(source, options.meter, meter));
+    const flows = meterFlows(source, options.meter, meter);
+    await detector.run(options.tapFlows ? options.tapFlows(flows) : flows);
   } finally {
     clearInterval(ticker);
     await detector.close();

@@ -27,6 +27,9 @@ export const AlertFilterQuery = z.object({
   }),
   status: z.enum(ALERT_STATUSES as [string, ...string[]]).optional(),
   source: z.string().max(128).optional().openapi({ description: "sensor, or upload:<job id>" }),
+  sensor: z.string().max(64).optional().openapi({
+    description: "fleet sensor id (alerts collected with serve --nats)",
+  }),
   since: isoTime.optional(),
   until: isoTime.optional(),
   q: z.string().max(128).optional().openapi({ description: "text in an address, class, name" }),
@@ -57,6 +60,8 @@ export const AlertRowSchema = z.object({
   severity: z.number().int(),
   count: z.number().int(),
   source: z.string(),
+  /** Fleet sensor id; null for alerts of the local sensor or uploads. */
+  sensor: z.string().nullable(),
   status: z.string(),
   status_at: z.string().nullable(),
   evidence_bytes: z.number().int(),

@@ -760,6 +760,7 @@ const CSV_COLUMNS: (keyof AlertRow)[] = [
   "severity",
   "count",
   "source",
+  "sensor",
   "status",
   "status_at",
   "evidence_bytes",
