@@ -152,7 +152,7 @@ export interface EvidenceSummary {
   packets: number;
   firstMicros: number;
   lastMicros: number;
-  /** Distinct sources (estimated for floods: HyperLogLog, about 13% error above 100). */
+  /** Distinct sources (estimated for floods: HyperLogLog, about 6.5% error). */
   sources: number;
   targets: number;
   distinctDestPorts: number;
@@ -262,7 +262,7 @@ export class HostEvidence {
     this.votes = new HostTable(options.votes ?? 16384, 10, M_FIELDS);
     this.votePorts = new HostTable(options.votes ?? 16384, 10, 1);
     this.#sourceSketch = new DistinctSketches(this.targets.capacity);
-    this.#portSketch = new DistinctSketches(this.targets.capacity);
+    this.#portSketch = new DistinctSketches(this.targets.capacity, 64);
   }
 
   /** Findings open in the current window. */
@@ -290,7 +290,8 @@ export class HostEvidence {
   /** Bytes held by every table and sketch. */
   get bytes(): number {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
-      this.votes.bytes + this.votePorts.bytes + this.#sourceSketch.registers.byteLength * 2;
+      this.votes.bytes + this.votePorts.bytes + this.#sourceSketch.registers.byteLength +
+      this.#portSketch.registers.byteLength;
   }
 
   /**

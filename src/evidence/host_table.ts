@@ -196,42 +196,52 @@ export class HostTable {
 /**
  * HyperLogLog distinct counters, one register array per table slot: the
  * number of distinct sources hitting a target in bounded memory (a spoofed
- * flood has as many sources as packets). 64 registers: about 13% standard
- * error; small counts use linear counting and are close to exact.
+ * flood has as many sources as packets). Standard error about
+ * 1.04 / sqrt(registers): 6.5% with 256; small counts use linear counting and
+ * are close to exact.
  */
 export class DistinctSketches {
-  static readonly REGISTERS = 64;
+  readonly registersPerSlot: number;
   readonly registers: Uint8Array;
+  #bits: number;
 
-  constructor(slots: number) {
-    this.registers = new Uint8Array(slots * DistinctSketches.REGISTERS);
+  /** `registers` per slot: a power of two from 16 to 4096 (default 256). */
+  constructor(slots: number, registers = 256) {
+    this.#bits = Math.round(Math.log2(registers));
+    if (2 ** this.#bits !== registers || this.#bits < 4 || this.#bits > 12) {
+      throw new Error(`sketch registers must be a power of two from 16 to 4096, got ${registers}`);
+    }
+    this.registersPerSlot = registers;
+    this.registers = new Uint8Array(slots * registers);
   }
 
   /** Forgets slot `s` (when its table entry is created). */
   clear(s: number): void {
-    const m = DistinctSketches.REGISTERS;
+    const m = this.registersPerSlot;
     this.registers.fill(0, s * m, (s + 1) * m);
   }
 
   /** Adds an item of 32-bit hash `h` to slot `s`. */
   add(s: number, h: number): void {
-    const index = h >>> 26; // 6 bits: 64 registers
-    const rest = (h << 6) >>> 0;
-    const rank = rest === 0 ? 27 : Math.clz32(rest) + 1;
-    const at = s * DistinctSketches.REGISTERS + index;
+    const b = this.#bits;
+    const index = h >>> (32 - b);
+    const rest = (h << b) >>> 0;
+    const rank = rest === 0 ? 33 - b : Math.clz32(rest) + 1;
+    const at = s * this.registersPerSlot + index;
     if (rank > this.registers[at]) this.registers[at] = rank;
   }
 
   /** Estimated distinct items of slot `s`. */
   estimate(s: number): number {
-    const m = DistinctSketches.REGISTERS;
+    const m = this.registersPerSlot;
     let sum = 0;
     let zeros = 0;
     for (let k = s * m; k < (s + 1) * m; k++) {
       sum += 2 ** -this.registers[k];
       if (this.registers[k] === 0) zeros++;
     }
-    const raw = (0.709 * m * m) / sum;
+    const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
+    const raw = (alpha * m * m) / sum;
     if (raw <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
     return Math.round(raw);
   }
