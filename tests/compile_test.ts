@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
+import { assertConsoleServes } from "./support/console_server.ts";
 import { repoRoot } from "./support/environment.ts";
 
 const decoder = new TextDecoder();
@@ -76,54 +77,11 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ids-compile-serve-" });
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
-    // Besides the embedded files: the store's folder and the temporary folder (uploads).
-    const command = embeddedOnly([dir, tmpdir()]);
-    const server = new Deno.Command(command[0], {
-      args: [
-        ...command.slice(1),
-        "serve",
-        "--db",
-        `${dir}/ids.sqlite`,
-        "--listen",
-        `127.0.0.1:${port}`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
     try {
-      const base = `http://127.0.0.1:${port}`;
-      let token = "";
-      for (let i = 0; i < 100 && token === ""; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        try {
-          token = (await Deno.readTextFile(`${dir}/ids.sqlite.token`)).trim();
-          await (await fetch(`${base}/login`)).body?.cancel();
-        } catch {
-          token = "";
-        }
-      }
-      assert.notEqual(token, "", "the console did not start");
-      const headers = { authorization: `Bearer ${token}` };
-      for (const path of ["/login", "/", "/assets/app.js", "/assets/uPlot.iife.min.js"]) {
-        const response = await fetch(`${base}${path}`, { headers });
-        const body = await response.text();
-        assert.equal(response.status, 200, `${path}: ${response.status} ${body.slice(0, 200)}`);
-        assert.ok(body.length > 100, `${path} is nearly empty`);
-      }
+      // Besides the embedded files: the store's folder and the temporary folder (uploads).
+      await assertConsoleServes(`${dir}/ids.sqlite`, embeddedOnly([dir, tmpdir()]));
     } finally {
-      try {
-        server.kill("SIGTERM");
-      } catch {
-        // it has already exited: its stderr says why
-      }
-      const result = await server.output();
       await Deno.remove(dir, { recursive: true });
-      const log = decoder.decode(result.stderr);
-      if (/error/i.test(log)) console.error(`the console said:\n${log}`);
-      assert.doesNotMatch(log, /Requires (read|write) access/);
     }
   },
 });

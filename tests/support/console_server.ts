@@ -14,16 +14,18 @@ export interface ConsoleProcess {
   stop(): Promise<number>;
 }
 
-/** Starts `ids-sensor serve --db DB --listen 127.0.0.1:0 ...extra` and waits for its URL. */
+/**
+ * Starts `ids-sensor serve --db DB --listen 127.0.0.1:0 ...extra` and waits for its URL.
+ * `sensor` is the command that runs ids-sensor (default: this Deno, -A, this checkout's main.ts).
+ */
 export async function startConsoleProcess(
   db: string,
   extra: string[] = [],
+  sensor: string[] = [Deno.execPath(), "run", "-A", `${repoRoot}main.ts`],
 ): Promise<ConsoleProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(sensor[0], {
     args: [
-      "run",
-      "-A",
-      `${repoRoot}main.ts`,
+      ...sensor.slice(1),
       "serve",
       "--db",
       db,
@@ -68,4 +70,27 @@ export async function startConsoleProcess(
       return status.code;
     },
   };
+}
+
+/**
+ * Starts the console with `sensor` (see startConsoleProcess) and checks that it serves the
+ * login page, the dashboard and its assets (read from files at run time) with its token.
+ */
+export async function assertConsoleServes(db: string, sensor: string[]): Promise<void> {
+  const server = await startConsoleProcess(db, [], sensor);
+  try {
+    const headers = { authorization: `Bearer ${server.token}` };
+    for (const path of ["/login", "/", "/assets/app.js", "/assets/uPlot.iife.min.js"]) {
+      const response = await fetch(`${server.url}${path}`, { headers });
+      const body = await response.text();
+      if (response.status !== 200 || body.length < 100) {
+        throw new Error(`${path}: ${response.status} ${body.slice(0, 200)}\n${server.log()}`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  if (/Requires (read|write) access/.test(server.log())) {
+    throw new Error(`the console was refused a file:\n${server.log()}`);
+  }
 }
