@@ -94,6 +94,15 @@ Deno.test("SIGHUP: broken bundle kept out, typo refused, new bundle switched; no
     await Deno.writeFile(join(broken, "classifier.onnx"), onnx.subarray(0, onnx.length >> 1));
 
     const port = freePort();
+    const receiverPort = freePort();
+    const received: { event_type: string }[] = [];
+    const receiver = Deno.serve(
+      { hostname: "127.0.0.1", port: receiverPort, onListen() {} },
+      async (req) => {
+        received.push(await req.json());
+        return new Response("ok");
+      },
+    );
     const config = join(dir, "sensor.yaml");
     const writeConfig = (model: string, extra = "") =>
       Deno.writeTextFile(
@@ -165,7 +174,8 @@ Deno.test("SIGHUP: broken bundle kept out, typo refused, new bundle switched; no
       await reloads("failed", 2);
       assert.match(stderr.text(), /sensor\.yaml:6:1: windw: unknown key; did you mean "window"\?/);
 
-      await writeConfig(fresh);
+      // The reload also adds a notification target: every alert from then on reaches it.
+      await writeConfig(fresh, `notify:\n  - http://127.0.0.1:${receiverPort}/eve?rate=1000/60\n`);
       child.kill("SIGHUP");
       const afterNew = await reloads("ok", 1);
       assert.match(afterNew, new RegExp(`ids_sensor_model_info\\{model="${fresh}"\\} 1`));
@@ -192,6 +202,12 @@ Deno.test("SIGHUP: broken bundle kept out, typo refused, new bundle switched; no
       stderr.text(),
       new RegExp(`${expected.decoder.pkts} packets, ${expected.flow.ended} flows`),
     );
+    // The target added by the reload got every alert emitted after it, in order.
+    const alerts = Deno.readTextFileSync(join(dir, "eve.jsonl")).split("\n").filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((e) => e.event_type === "alert");
+    assert.ok(received.length > 0, "alerts after the reload reached the new target");
+    assert.deepEqual(received, alerts.slice(alerts.length - received.length));
+    await receiver.shutdown();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

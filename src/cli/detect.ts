@@ -154,7 +154,6 @@ export function registerDetect(program: Command): void {
     await live.ready;
     const services = await startServices(options, command);
     services.setCapture(() => live.stats());
-    await services.dropPrivileges();
     const stop = () => live.stop();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const signal of signals) Deno.addSignalListener(signal, stop);
@@ -235,7 +234,6 @@ async function analyzeCapture(
   const stats = createCaptureFileStats(capture);
   console.error(`ids-sensor: analysing ${capture} with ${describeModel(options.model)}`);
   const services = await startServices(options, command);
-  await services.dropPrivileges();
   const source = readCaptureFile(capture, { stats, onError: "stop" });
   let report: DetectionReport | undefined;
   try {
@@ -318,6 +316,8 @@ async function runEngine(
     sinks.push(createSqliteSink(options.db, { ...link?.sinkOptions, runKey: options.runKey }));
   }
   sinks.push(...services.sinks);
+  // --user: root is given up once the capture, the outputs and the console's store are open.
+  await services.dropPrivileges();
   const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
   return await runDetection({
     source: services.wrapSource(source),

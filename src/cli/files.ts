@@ -16,6 +16,8 @@ export async function checkInputFile(path: string, what: string): Promise<void> 
     throw inputError(error, path, what);
   }
   if (info.isDirectory) throw new NoInputError(`${what} ${path} is a directory, not a file`);
+  // A FIFO or device (`analyze <(tcpdump -w - ...)`) would block or lose data to a probe open.
+  if (!info.isFile) return;
   try {
     (await Deno.open(path, { read: true })).close();
   } catch (error) {

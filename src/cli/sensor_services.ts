@@ -297,6 +297,7 @@ export async function startSensorServices(
     log(`ids-sensor: reload${ok ? "" : " (partly failed)"}: ${notes.join("; ")}`);
     return ok;
   }
+  let dropped = false;
   const reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
   const onHangup = () => void reload();
   const canSignal = Deno.build.os !== "windows";
@@ -324,7 +325,8 @@ export async function startSensorServices(
       metrics.setSources({ capture: stats });
     },
     async dropPrivileges() {
-      if (!options.user) return;
+      if (!options.user || dropped) return;
+      dropped = true;
       const user = lookupUser(options.user);
       if (user && Deno.uid() === 0) {
         // What the sensor writes after the drop must belong to the user.
@@ -337,8 +339,8 @@ export async function startSensorServices(
           }
         }
       }
-      const dropped = dropPrivileges(options.user);
-      log(`ids-sensor: running as ${dropped.name} (uid ${dropped.uid}, gid ${dropped.gid})`);
+      const now = dropPrivileges(options.user);
+      log(`ids-sensor: running as ${now.name} (uid ${now.uid}, gid ${now.gid})`);
     },
     reload,
     async close(report) {
