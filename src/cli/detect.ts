@@ -35,6 +35,7 @@ import {
   useConfigFile,
 } from "./sensor_services.ts";
 import { openSensorLink, type SensorLink } from "../server/mod.ts";
+import { addPublishOptions, type PublishOptionValues, startPublishing } from "./fleet.ts";
 import { consoleLimits } from "./serve.ts";
 import { CliError, EXIT, UsageError } from "./exit.ts";
 import { checkInputFile, checkSqliteFile, fileIdentity } from "./files.ts";
@@ -48,7 +49,7 @@ import {
 } from "./options.ts";
 
 /** Options both commands share (added by addDetectionOptions). */
-interface DetectionOptions extends ServiceOptions, ThresholdOptionValues {
+interface DetectionOptions extends ServiceOptions, ThresholdOptionValues, PublishOptionValues {
   model: string;
   alerts?: string;
   db?: string;
@@ -76,7 +77,7 @@ interface LiveOptions extends DetectionOptions {
 
 // deno-lint-ignore no-explicit-any
 function addDetectionOptions(command: Command<any, any, any>) {
-  return addThresholdOptions(addServiceOptions(command).addOption(modelOption()))
+  return addThresholdOptions(addPublishOptions(addServiceOptions(command)).addOption(modelOption()))
     .option("--alerts <file.jsonl>", "append alerts as EVE-style JSON lines to this file")
     .option("--db <file.sqlite>", "store alerts and per-minute traffic statistics in SQLite")
     .addOption(windowOption())
@@ -318,24 +319,35 @@ async function runEngine(
   sinks.push(...services.sinks);
   // --user: root is given up once the capture, the outputs and the console's store are open.
   await services.dropPrivileges();
+  // --publish: the fleet's publisher, flow tap and remote scoring (src/fleet).
+  const fleet = await startPublishing(options);
+  if (fleet) sinks.push(fleet.sink);
   const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
-  return await runDetection({
-    source: services.wrapSource(source),
-    packetRing: link?.packetRing,
-    alertGate: link ? (alert) => link.gate.allows(alert) : undefined,
-    live,
-    bundle,
-    sinks,
-    thresholds: detectionThresholds(options),
-    windowSeconds: options.window,
-    onProgress: (progress) => {
-      services.onProgress(progress);
-      link?.onProgress(progress);
-      print?.(progress);
-    },
-    onBatchDecided: services.onBatchDecided,
-    onSwapReady: services.onSwapReady,
-  });
+  let report: DetectionReport | undefined;
+  try {
+    return report = await runDetection({
+      source: services.wrapSource(source),
+      packetRing: link?.packetRing,
+      alertGate: link ? (alert) => link.gate.allows(alert) : undefined,
+      live,
+      bundle,
+      sinks,
+      thresholds: detectionThresholds(options),
+      windowSeconds: options.window,
+      onProgress: (progress) => {
+        services.onProgress(progress);
+        link?.onProgress(progress);
+        fleet?.onProgress(progress);
+        print?.(progress);
+      },
+      onBatchDecided: services.onBatchDecided,
+      onSwapReady: services.onSwapReady,
+      tapFlows: fleet?.tapFlows,
+      createPool: fleet?.createPool,
+    });
+  } finally {
+    await fleet?.close(report);
+  }
 }
 
 function describeModel(dir: string): string {
