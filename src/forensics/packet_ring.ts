@@ -192,16 +192,22 @@ export class PacketRing {
     const view = this.#view;
     view.data.set(batch.data.subarray(lo, hi), start);
     const firstSlot = this.#nextSlot;
-    let slot = firstSlot;
-    for (let i = from; i < to; i++) {
-      view.offset[slot] = start + (batch.offset[i] - lo);
-      view.capturedLength[slot] = batch.capturedLength[i];
-      view.wireLength[slot] = batch.wireLength[i];
-      view.timestampMicros[slot] = batch.timestampMicros[i];
-      view.linkType[slot] = batch.linkType[i];
-      this.#stats.bytes += batch.capturedLength[i];
-      if (++slot === this.capacityPackets) slot = 0;
+    // Bulk copies of the per-packet arrays (two pieces when the slots wrap).
+    const first = Math.min(count, this.capacityPackets - firstSlot);
+    const pieces: [number, number, number][] = [[from, firstSlot, first]];
+    if (first < count) pieces.push([from + first, 0, count - first]);
+    const shift = start - lo;
+    for (const [src, dst, n] of pieces) {
+      view.offset.set(batch.offset.subarray(src, src + n), dst);
+      view.capturedLength.set(batch.capturedLength.subarray(src, src + n), dst);
+      view.wireLength.set(batch.wireLength.subarray(src, src + n), dst);
+      view.timestampMicros.set(batch.timestampMicros.subarray(src, src + n), dst);
+      view.linkType.set(batch.linkType.subarray(src, src + n), dst);
+      const offsets = view.offset;
+      for (let k = dst, end = dst + n; k < end; k++) offsets[k] += shift;
     }
+    this.#stats.bytes += bytes;
+    const slot = (firstSlot + count) % this.capacityPackets;
     this.#nextSlot = slot;
     this.#held += count;
     this.#stats.packets += count;
