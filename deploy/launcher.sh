@@ -7,7 +7,8 @@
 #          named on the command line or in IDS_SENSOR_PATHS (colon-separated)
 #   write  the state folder, the temporary folder (console uploads, learn) and those same named
 #          folders (never its own files or config)
-#   env    the variables it reads (IDS_*, colours, the state and temporary folders)
+#   env    the variables it and its npm packages read (IDS_*, colours, the state and temporary
+#          folders, yaml's LOG_TOKENS and LOG_STREAM)
 #   sys    uid (root check), hostname (alert host field), os details for the console
 #   run    only for `lab` (root), which drives ip, nmap, hping3 and services in namespaces
 set -eu
@@ -57,6 +58,6 @@ extra=""
 exec "$lib/deno" run --no-prompt --no-lock --config "$lib/app/deno.json" \
   --allow-ffi --allow-net \
   --allow-read="$read_paths" --allow-write="$write_paths" \
-  --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR,TMP,TEMP" \
+  --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR,TMP,TEMP,LOG_TOKENS,LOG_STREAM" \
   --allow-sys="uid,hostname,osRelease,networkInterfaces" \
   $extra "$lib/app/main.ts" "$@"
