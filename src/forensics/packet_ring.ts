@@ -27,12 +27,18 @@ export interface EvidenceLimits {
   slackSeconds?: number;
 }
 
-/** What an alert's evidence is matched by: its two hosts and its flow times. */
+/**
+ * What an alert's evidence is matched by: its two hosts and its flow times
+ * (an EVE alert is one). An alert standing for many sources (a spoofed flood)
+ * takes every packet to or from its target; one standing for many targets (a
+ * sweep) every packet to or from its source.
+ */
 export interface EvidenceRequest {
   src_ip: string;
   dest_ip: string;
   /** ISO times of the group's first and last packet. */
   flow: { start: string; end: string };
+  alert?: { sources?: number; targets?: number };
 }
 
 /** A written evidence pcap. */
@@ -237,6 +243,8 @@ export class PacketRing {
     interface Wanted {
       a: Uint8Array;
       b: Uint8Array;
+      /** Only this host must be on the packet (many sources or many targets); else both. */
+      host: Uint8Array | null;
       from: number;
       to: number;
       slots: number[];
@@ -250,9 +258,11 @@ export class PacketRing {
       const start = Date.parse(r.flow.start) * 1000;
       const end = Date.parse(r.flow.end) * 1000;
       if (!a || !b || !Number.isFinite(start) || !Number.isFinite(end)) return null;
+      const host = (r.alert?.sources ?? 1) > 1 ? b : (r.alert?.targets ?? 1) > 1 ? a : null;
       return {
         a,
         b,
+        host,
         from: start - slackMicros,
         to: end + slackMicros,
         slots: [],
@@ -262,41 +272,64 @@ export class PacketRing {
       };
     });
     const byPair = new Map<number, Wanted[]>();
+    const byHost = new Map<number, Wanted[]>();
     for (const w of wanted) {
       if (!w) continue;
-      const key = (hashAddress(w.a) ^ hashAddress(w.b)) >>> 0;
-      const list = byPair.get(key);
+      const [map, key] = w.host
+        ? [byHost, hashAddress(w.host)]
+        : [byPair, (hashAddress(w.a) ^ hashAddress(w.b)) >>> 0];
+      const list = map.get(key);
       if (list) list.push(w);
-      else byPair.set(key, [w]);
+      else map.set(key, [w]);
     }
-    if (byPair.size > 0 && this.#held > 0) {
+    const take = (w: Wanted, slot: number, view: PacketBatch) => {
+      if (w.linkType === -1) w.linkType = view.linkType[slot];
+      const size = 16 + view.capturedLength[slot];
+      if (
+        view.linkType[slot] !== w.linkType || w.slots.length >= maxPackets ||
+        w.bytes + size > maxBytes
+      ) {
+        w.truncated++;
+        return;
+      }
+      w.slots.push(slot);
+      w.bytes += size;
+    };
+    if (byPair.size + byHost.size > 0 && this.#held > 0) {
       const decoded = new DecodedPacket();
       const view = this.#view;
       let slot = (this.#nextSlot - this.#held + this.capacityPackets) % this.capacityPackets;
       for (let k = 0; k < this.#held; k++) {
         if (decodePacket(view, slot, decoded) === 0) {
-          const key = (hashAddress(decoded.srcWords) ^ hashAddress(decoded.dstWords)) >>> 0;
-          const list = byPair.get(key);
-          if (list) {
-            const t = view.timestampMicros[slot];
-            for (const w of list) {
+          const t = view.timestampMicros[slot];
+          const srcHash = hashAddress(decoded.srcWords);
+          const dstHash = hashAddress(decoded.dstWords);
+          const pair = byPair.size > 0 ? byPair.get((srcHash ^ dstHash) >>> 0) : undefined;
+          if (pair) {
+            for (const w of pair) {
               if (t < w.from || t > w.to) continue;
               const forward = sameAddress(decoded.srcAddr, w.a) &&
                 sameAddress(decoded.dstAddr, w.b);
               const backward = sameAddress(decoded.srcAddr, w.b) &&
                 sameAddress(decoded.dstAddr, w.a);
-              if (!forward && !backward) continue;
-              if (w.linkType === -1) w.linkType = view.linkType[slot];
-              const size = 16 + view.capturedLength[slot];
-              if (
-                view.linkType[slot] !== w.linkType || w.slots.length >= maxPackets ||
-                w.bytes + size > maxBytes
-              ) {
-                w.truncated++;
-                continue;
+              if (forward || backward) take(w, slot, view);
+            }
+          }
+          if (byHost.size > 0) {
+            for (
+              const [hash, address] of [[srcHash, decoded.srcAddr], [
+                dstHash,
+                decoded.dstAddr,
+              ]] as const
+            ) {
+              const list = byHost.get(hash);
+              if (!list) continue;
+              for (const w of list) {
+                if (t < w.from || t > w.to || !sameAddress(address, w.host!)) continue;
+                // A packet from the host to itself is taken once.
+                if (address === decoded.dstAddr && sameAddress(decoded.srcAddr, w.host!)) continue;
+                take(w, slot, view);
               }
-              w.slots.push(slot);
-              w.bytes += size;
             }
           }
         }

@@ -109,3 +109,31 @@ Deno.test("evidence limits: earliest packets kept up to the byte cap, the rest c
   const expected = await pairPackets(SCAN, ATTACKER, VICTIM);
   assert.equal(evidence.packets + evidence.truncatedPackets, expected.length);
 });
+
+Deno.test("many sources (a flood): every packet to or from the target; many targets: the source's", async () => {
+  const FLOOD = new URL("../../tests/fixtures/lab/syn-flood/capture.pcap", import.meta.url)
+    .pathname;
+  const ring = new PacketRing();
+  const involving = new Map<string, number>();
+  const d = new DecodedPacket();
+  for await (const batch of readCaptureFile(FLOOD)) {
+    ring.keep(batch);
+    for (let i = 0; i < batch.count; i++) {
+      if (decodePacket(batch, i, d) !== 0) continue;
+      const s = formatAddress(d.srcAddr, d.ipVersion);
+      const t = formatAddress(d.dstAddr, d.ipVersion);
+      involving.set(s, (involving.get(s) ?? 0) + 1);
+      if (t !== s) involving.set(t, (involving.get(t) ?? 0) + 1);
+    }
+  }
+  const always = { start: "1970-01-01T00:00:00.000Z", end: "2100-01-01T00:00:00.000Z" };
+  const limits = { maxPackets: 1e7, maxBytes: 1e9 };
+  const [target, source, pair] = ring.evidence([
+    { src_ip: "198.51.100.7", dest_ip: VICTIM, flow: always, alert: { sources: 4096 } },
+    { src_ip: "10.66.0.21", dest_ip: "198.51.100.7", flow: always, alert: { targets: 30 } },
+    { src_ip: "10.66.0.21", dest_ip: VICTIM, flow: always },
+  ], limits);
+  assert.equal(target!.packets, involving.get(VICTIM));
+  assert.equal(source!.packets, involving.get("10.66.0.21"));
+  assert.ok(pair!.packets <= source!.packets, "the pair is a part of the host's packets");
+});
