@@ -404,7 +404,8 @@ function renderStatus(status) {
       const st = s.status || {};
       const age = Math.round((Date.now() - Date.parse(s.updated_at)) / 1000);
       const parts = [
-        st.interfaces ? `on ${[].concat(st.interfaces).join(", ")}` : "",
+        st.state && st.state !== "running" ? st.state : "",
+        st.interfaces?.length ? `on ${[].concat(st.interfaces).join(", ")}` : "",
         st.model ? `model ${st.model}` : "",
         st.uptime_seconds !== undefined ? `up ${formatDuration(st.uptime_seconds)}` : "",
         st.packets !== undefined ? `${st.packets} packets` : "",
