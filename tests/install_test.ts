@@ -213,6 +213,9 @@ Deno.test({
           const out = await Deno.makeTempDir({ prefix: "ids-install-live-" });
           try {
             await Deno.chmod(out, 0o777);
+            // The installed config, as the service reads it (options given here win over it).
+            await Deno.copyFile(`${stage}/etc/ids-sensor/config.yaml`, `${out}/config.yaml`);
+            await Deno.chmod(`${out}/config.yaml`, 0o644);
             // The service's privileges (User= with AmbientCapabilities=, CapabilityBoundingSet=,
             // NoNewPrivileges=), made by setpriv since no systemd runs here.
             const privileges = (caps: string) => [
@@ -234,12 +237,16 @@ Deno.test({
                   ...privileges(caps),
                   `${stage}${PREFIX}/bin/ids-sensor`,
                   "detect",
+                  "--config",
+                  `${out}/config.yaml`,
                   "--iface",
                   pair.sensorInterface,
                   "--duration",
                   String(seconds),
                   "--alerts",
                   `${out}/alerts.jsonl`,
+                  "--db",
+                  `${out}/alerts.sqlite`,
                   "--quiet",
                 ],
                 cwd: "/",
