@@ -10,11 +10,11 @@ import { createSwappableDetector } from "./swappable_detector.ts";
 const COLUMNS = ["Flow Duration", "Flow Packets/s"];
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 0) * 1000;
 
-/** Benign logit 5, attack logit = Flow Packets/s. */
-function rateClassifier(): Uint8Array {
+/** Benign logit 5, attack logit = `weight` x Flow Packets/s (weight 0: nothing is an attack). */
+function rateClassifier(weight = 1): Uint8Array {
   const g = new OnnxGraphBuilder("rate");
   g.addInput("input", "float32", ["N", 2]);
-  g.addFloatInitializer("w", [0, 0, 0, 1], [2, 2]);
+  g.addFloatInitializer("w", [0, 0, 0, weight], [2, 2]);
   g.addFloatInitializer("b", [5, 0], [2]);
   const [m] = g.addNode("MatMul", ["input", "w"]);
   const [l] = g.addNode("Add", [m, "b"]);
@@ -65,18 +65,21 @@ Deno.test("swap between two batches: every flow scored once, later batches by th
   const dir = await Deno.makeTempDir();
   try {
     const sink = await createJsonlSink(join(dir, "alerts.jsonl"));
+    let alerts = 0;
     const detector = await createSwappableDetector({
       bundle: bundleNamed("DoS Hulk"),
       sinks: [sink],
       windowSeconds: 10,
       pool: { maxBatchRows: 64, maxWaitMs: 5 },
+      onAlert: () => alerts++,
     });
     const all = batches();
     for (const [i, batch] of all.entries()) {
       if (i === 10) {
         // A bundle whose model cannot load is refused; the running one stays.
         await assert.rejects(() => detector.swap(bundleNamed("X", new Uint8Array([1, 2, 3]))));
-        await detector.swap(bundleNamed("PortScan"));
+        // The new bundle calls nothing an attack: its batches come out benign.
+        await detector.swap(bundleNamed("DoS Hulk", rateClassifier(0)));
       }
       await detector.push(batch);
     }
@@ -84,21 +87,14 @@ Deno.test("swap between two batches: every flow scored once, later batches by th
     const stats = detector.stats();
     await detector.close();
     assert.equal(stats.flows, 400);
-    assert.equal(stats.known, 200);
-    assert.equal(stats.benign, 200);
     assert.equal(stats.batches, 20);
     assert.equal(stats.inference.rows, 400);
-    const alerts = (await readJsonlAlerts(join(dir, "alerts.jsonl"))) as {
-      alert: { class: string; count: number };
-    }[];
-    const byClass = new Map<string, number>();
-    for (const a of alerts) {
-      byClass.set(a.alert.class, (byClass.get(a.alert.class) ?? 0) + a.alert.count);
-    }
-    // Flows before the swap alerted under the old bundle's class, after it under the new one's.
-    assert.deepEqual([...byClass.keys()].sort(), ["DoS Hulk", "PortScan"]);
-    assert.equal([...byClass.values()].reduce((t, n) => t + n, 0), 200);
-    assert.equal(byClass.get("DoS Hulk"), 100);
+    // Ten batches of ten attack flows before the swap were known; none after it.
+    assert.equal(stats.known, 100);
+    assert.equal(stats.benign + stats.unknown, 300);
+    // Alerts of the old detector were emitted (its drain) into the shared, still open sink.
+    assert.equal(stats.alerts, alerts);
+    assert.equal((await readJsonlAlerts(join(dir, "alerts.jsonl"))).length, alerts);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
