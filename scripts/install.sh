@@ -104,6 +104,9 @@ remove_installed() {
   done
 }
 
+[ -z "$root" ] && [ "$(id -u)" != 0 ] &&
+  die "run as root (sudo), or stage into a folder with --root DIR"
+
 if [ "$action" = uninstall ]; then
   [ -f "$root$manifest" ] || die "no installation at $root$prefix (no $root$manifest)"
   remove_installed uninstall
@@ -114,8 +117,6 @@ fi
 
 # --- install ---------------------------------------------------------------------------------
 
-[ -z "$root" ] && [ "$(id -u)" != 0 ] &&
-  die "run as root (sudo), or stage into a folder with --root DIR"
 [ "$(uname -s)" = Linux ] || die "the sensor runs on Linux (libpcap, systemd)"
 
 # The pinned Deno and the locked npm packages of this checkout (installed if missing), or the
