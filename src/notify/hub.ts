@@ -5,11 +5,13 @@
  * rest.
  */
 import type { Alert, AlertSink } from "../alert/mod.ts";
+import { join } from "node:path";
 import {
   createNotifier,
   type Notifier,
   type NotifierOptions,
   type NotifierStats,
+  spoolFolderName,
 } from "./notifier.ts";
 import { parseNotifyTarget } from "./target.ts";
 
@@ -49,6 +51,7 @@ export async function createNotifyHub(
     return { added, removed: gone.map(([, n]) => n.target.label), kept };
   }
   await update(urls);
+  await reportOrphanSpools(options, [...notifiers.values()]);
   let skip: ((alert: Alert) => boolean) | null = null;
   let filtered = 0;
   return {
@@ -76,4 +79,33 @@ export async function createNotifyHub(
     },
     stats: () => [...notifiers.values()].map((n) => n.stats()),
   };
+}
+
+/**
+ * Spool folders of targets no longer configured still hold undelivered
+ * messages: say so at start (they are kept, not deleted, and drain if the
+ * target is configured again).
+ */
+async function reportOrphanSpools(options: NotifierOptions, current: Notifier[]): Promise<void> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const inUse = new Set(await Promise.all(current.map((n) => spoolFolderName(n.target))));
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(options.spoolDir));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory || inUse.has(entry.name)) continue;
+    const dir = join(options.spoolDir, entry.name);
+    const waiting = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
+      /^\d{16}\.json$/.test(e.name)
+    ).length;
+    if (waiting > 0) {
+      log(
+        `ids-sensor: notify: ${waiting} undelivered messages in ${dir} belong to a target ` +
+          "that is no longer configured (kept; they drain when it is configured again)",
+      );
+    }
+  }
 }

@@ -70,9 +70,17 @@ export interface Notifier extends AlertSink {
 
 const DIGEST_SAMPLE = 1000;
 
-/** A stable folder name for a target's spool (the URL's hash: secrets stay out of paths). */
+/**
+ * A stable folder name for a target's spool: the kind and a hash of the URL
+ * without `rate` and `min_severity` (secrets stay out of paths).
+ */
 export async function spoolFolderName(target: NotifyTarget): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(target.url));
+  // Where messages go, not how many or which: a new rate= or min_severity= keeps the spool.
+  const where = new URL(target.url);
+  where.searchParams.delete("rate");
+  where.searchParams.delete("min_severity");
+  where.searchParams.sort();
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(where.href));
   const hex = [...new Uint8Array(digest)].slice(0, 8).map((b) => b.toString(16).padStart(2, "0"))
     .join("");
   return `${target.kind}-${hex}`;

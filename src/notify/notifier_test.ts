@@ -206,3 +206,35 @@ Deno.test("a receiver that never answers: memory stays bounded, every alert ends
     await Deno.remove(spoolDir, { recursive: true });
   }
 });
+
+Deno.test("a new rate or minimum severity keeps the target's spool; an unconfigured spool is reported", async () => {
+  const spoolDir = await Deno.makeTempDir();
+  const port = freePort();
+  try {
+    const first = await createNotifier(`http://127.0.0.1:${port}/x?rate=10/60`, {
+      spoolDir,
+      ...quiet,
+    });
+    first.write([sampleAlert(1)]);
+    await first.close();
+    const second = await createNotifier(
+      `http://127.0.0.1:${port}/x?min_severity=low&rate=20/60`,
+      { spoolDir, ...quiet },
+    );
+    assert.equal(second.stats().spoolSize, 1);
+    await second.close();
+    const lines: string[] = [];
+    const hub = await createNotifyHub([`http://127.0.0.1:${port}/other`], {
+      spoolDir,
+      ...quiet,
+      log: (line) => lines.push(line),
+    });
+    await hub.close();
+    assert.equal(
+      lines.filter((l) => /1 undelivered messages in .* no longer configured/.test(l)).length,
+      1,
+    );
+  } finally {
+    await Deno.remove(spoolDir, { recursive: true });
+  }
+});
