@@ -2,7 +2,8 @@
  * Triage reaching a running sensor, end to end: `ids-sensor detect --db`
  * captures live in one network namespace while nmap scans it from another;
  * the console (`ids-sensor serve`, in the root namespace, on the same store)
- * shows the scan's alert with its evidence pcap; a suppression of the
+ * shows the scan's alert with its evidence pcap, and so does the sensor's own
+ * console (`--ui`, with its Prometheus /metrics); a suppression of the
  * scanner is made through the API; a second scan is then held back by the
  * sensor that is still running (no restart), and the sensor reports it.
  */
@@ -81,6 +82,11 @@ Deno.test({
       "--window",
       "5",
       "--quiet",
+      // The console inside the sensor's process too (reachable only in its namespace).
+      "--ui",
+      "127.0.0.1:18777",
+      "--token-file",
+      join(dir, "ui.token"),
     ]);
     const store = openStore(db);
     const fromPeer = () =>
@@ -107,6 +113,34 @@ Deno.test({
       assert.ok(detail.evidence_packets > 0, `evidence kept: ${JSON.stringify(detail)}`);
       const status = store.sensorStatuses()[0].status;
       assert.deepEqual(status.interfaces, [pair.sensorInterface]);
+      // detect --ui: the same store through the sensor's own console, and its metrics.
+      const uiToken = (await Deno.readTextFile(join(dir, "ui.token"))).trim();
+      const inSensorNs = async (path: string, token: string | null) => {
+        const out = await new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            pair.sensorNamespace,
+            "curl",
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            ...(token ? ["-H", `Authorization: Bearer ${token}`] : []),
+            `http://127.0.0.1:18777${path}`,
+          ],
+          stdout: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        const cut = text.lastIndexOf("\n");
+        return { status: Number(text.slice(cut + 1)), body: text.slice(0, cut) };
+      };
+      const uiAlert = await inSensorNs(`/api/v1/alerts/${alerts[0].id}`, uiToken);
+      assert.equal(uiAlert.status, 200, uiAlert.body);
+      assert.equal(JSON.parse(uiAlert.body).id, alerts[0].id);
+      const metrics = await inSensorNs("/metrics", uiToken);
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /^ids_sensor_/m);
+      assert.equal((await inSensorNs("/metrics", null)).status, 401);
 
       const made = await fetch(`${server.url}/api/v1/suppressions`, {
         method: "POST",
