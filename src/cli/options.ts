@@ -6,7 +6,7 @@
  * arrive parsed and typed; a bad one is a {@link UsageError} (exit 64).
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/mod.ts";
+import { DEFAULT_ALERTS_PER_MINUTE, DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/mod.ts";
 import {
   DEFAULT_MODEL_DIR,
   DEFAULT_WINDOW_SECONDS,
@@ -102,6 +102,13 @@ export function addThresholdOptions<Args extends any[], Opts extends Record<stri
         "anomaly score at which a single flow is alerted as unknown " +
           "(default: the bundle's strongThreshold; without one, every unknown flow is alerted)",
       ).argParser(positiveNumber("--strong-anomaly-threshold")),
+    )
+    .addOption(
+      new Option(
+        "--max-alerts-per-minute <n>",
+        "alert lines per minute at most, whatever the input; what the cap holds back is counted " +
+          "and reported",
+      ).argParser(positiveInteger("--max-alerts-per-minute")).default(DEFAULT_ALERTS_PER_MINUTE),
     );
 }
 
@@ -111,6 +118,7 @@ export interface ThresholdOptionValues {
   anomalyThreshold?: number;
   minUnknownFlows: number;
   strongAnomalyThreshold?: number;
+  maxAlertsPerMinute?: number;
 }
 
 /** The engine's thresholds from the parsed options. */
@@ -120,6 +128,7 @@ export function detectionThresholds(options: ThresholdOptionValues): DetectionTh
     anomalyThreshold: options.anomalyThreshold,
     minUnknownFlows: options.minUnknownFlows,
     strongAnomalyThreshold: options.strongAnomalyThreshold,
+    maxAlertsPerMinute: options.maxAlertsPerMinute,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Command } from "@commander-js/extra-typings";
-import { DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/mod.ts";
+import { DEFAULT_ALERTS_PER_MINUTE, DEFAULT_MIN_UNKNOWN_FLOWS } from "../alert/mod.ts";
 import { DEFAULT_MODEL_DIR, DEFAULT_WINDOW_SECONDS } from "../engine/mod.ts";
 import { EXIT, UsageError } from "./exit.ts";
 import {
@@ -70,6 +70,7 @@ Deno.test("shared options: typed numbers, defaults from the exported constants",
     anomalyThreshold: undefined,
     minUnknownFlows: DEFAULT_MIN_UNKNOWN_FLOWS,
     strongAnomalyThreshold: undefined,
+    maxAlertsPerMinute: DEFAULT_ALERTS_PER_MINUTE,
   });
   const given = program().parse([
     "--threshold",
@@ -82,12 +83,15 @@ Deno.test("shared options: typed numbers, defaults from the exported constants",
     "4.5",
     "--window",
     "10",
+    "--max-alerts-per-minute",
+    "12",
   ], { from: "user" }).opts();
   assert.deepEqual(detectionThresholds(given), {
     threshold: 0.9,
     anomalyThreshold: 2,
     minUnknownFlows: 5,
     strongAnomalyThreshold: 4.5,
+    maxAlertsPerMinute: 12,
   });
   assert.equal(given.window, 10);
 });

@@ -17,6 +17,8 @@ export interface DetectionThresholds extends ThresholdOverrides {
   minUnknownFlows?: number;
   /** `--strong-anomaly-threshold`: anomaly score at which one flow is alerted on its own. */
   strongAnomalyThreshold?: number;
+  /** `--max-alerts-per-minute`: the alert volume cap (default DEFAULT_ALERTS_PER_MINUTE). */
+  maxAlertsPerMinute?: number;
 }
 
 /**
