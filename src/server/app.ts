@@ -30,7 +30,7 @@ import {
   TriageSchema,
 } from "./api_schemas.ts";
 import { dashboardAsset, INDEX_HTML, LOGIN_HTML, readAsset } from "./assets.ts";
-import { type JobRunner, type Prediction, UploadError } from "./jobs.ts";
+import { type JobRunner, type PredictionTable, UploadError } from "./jobs.ts";
 import type { LiveFeed } from "./live_feed.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import { sameToken } from "./token.ts";
@@ -634,12 +634,12 @@ export function createConsoleApp(options: ConsoleAppOptions): OpenAPIHono {
           : [];
         return c.json({ ...job, alerts } as never, 200);
       }
-      const predictions = jobs.predictions(job.id) ?? [];
+      const predictions = jobs.predictions(job.id);
       return c.json(
         {
           ...job,
-          predictions: predictions.slice(0, limit),
-          predictions_total: predictions.length,
+          predictions: predictions?.slice(0, limit) ?? [],
+          predictions_total: predictions?.rows ?? 0,
         } as never,
         200,
       );
@@ -828,12 +828,21 @@ function jsonStream(rows: Iterable<AlertRow & { eve?: string }>): ReadableStream
   });
 }
 
-function predictionsCsv(predictions: Prediction[]): string {
-  const lines = ["row,verdict,class,score,threshold,label"];
-  for (const p of predictions) {
-    lines.push(
-      [p.row, p.verdict, p.class, p.score, p.threshold, p.label ?? ""].map(csvCell).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
+function predictionsCsv(table: PredictionTable): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const lines: string[] = next === 0 ? ["row,verdict,class,score,threshold,label"] : [];
+      const to = Math.min(table.rows, next + 5000);
+      for (const p of table.slice(next, to)) {
+        lines.push(
+          [p.row, p.verdict, p.class, p.score, p.threshold, p.label ?? ""].map(csvCell).join(","),
+        );
+      }
+      next = to;
+      if (lines.length > 0) controller.enqueue(encoder.encode(lines.join("\n") + "\n"));
+      if (next >= table.rows) controller.close();
+    },
+  });
 }

@@ -33,6 +33,45 @@ export interface Prediction {
   label?: string;
 }
 
+/**
+ * A predict job's results, kept as typed arrays (a few bytes per row, not an
+ * object per row); rows become objects only when a page is asked for.
+ */
+export class PredictionTable {
+  constructor(
+    readonly rows: number,
+    /** Per row: index into `classNames` of the predicted class. */
+    readonly classIndex: Uint16Array,
+    readonly verdict: Uint8Array,
+    readonly score: Float32Array,
+    readonly threshold: Float32Array,
+    /** Per row: index into `labelNames`, or -1 when the row has no label. */
+    readonly labelIndex: Int32Array,
+    readonly classNames: string[],
+    readonly labelNames: string[],
+  ) {}
+
+  /** Row `i` (0-based) as the API shows it. */
+  at(i: number): Prediction {
+    const label = this.labelIndex[i];
+    return {
+      row: i + 1,
+      verdict: (["benign", "known", "unknown"] as const)[this.verdict[i]],
+      class: this.classNames[this.classIndex[i]],
+      score: this.score[i],
+      threshold: this.threshold[i],
+      ...(label >= 0 ? { label: this.labelNames[label] } : {}),
+    };
+  }
+
+  /** Rows `from` to `to` (exclusive). */
+  slice(from: number, to: number): Prediction[] {
+    const out: Prediction[] = [];
+    for (let i = from; i < Math.min(to, this.rows); i++) out.push(this.at(i));
+    return out;
+  }
+}
+
 /** A job as the API shows it. */
 export interface Job {
   id: string;
@@ -93,7 +132,7 @@ export function captureFormatOf(head: Uint8Array): "pcap" | "pcapng" | null {
 export class JobRunner {
   readonly #options: JobRunnerOptions;
   readonly #jobs = new Map<string, Job>();
-  readonly #predictions = new Map<string, Prediction[]>();
+  readonly #predictions = new Map<string, PredictionTable>();
   readonly #queue: { job: Job; path: string }[] = [];
   #running = false;
   #idle: Promise<void> = Promise.resolve();
@@ -114,7 +153,7 @@ export class JobRunner {
   }
 
   /** A predict job's rows, or undefined. */
-  predictions(id: string): Prediction[] | undefined {
+  predictions(id: string): PredictionTable | undefined {
     return this.#predictions.get(id);
   }
 
@@ -307,31 +346,43 @@ export class JobRunner {
     const scored = await scoreRows(bundle, dataset.x, dataset.rows);
     const names = scored.config.classNames;
     const d = scored.decisions;
-    const predictions: Prediction[] = new Array(dataset.rows);
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < dataset.rows; i++) {
-      const verdict = (["benign", "known", "unknown"] as const)[d.verdict[i]];
-      const cls = verdict === "unknown"
-        ? "unknown"
-        : verdict === "benign"
-        ? (names[scored.config.benignClass] ?? "benign")
-        : names[d.classIndex[i]];
-      counts[cls] = (counts[cls] ?? 0) + 1;
-      const label = dataset.classNames[dataset.y[i]];
-      predictions[i] = {
-        row: i + 1,
-        verdict,
-        class: cls,
-        score: d.score[i],
-        threshold: d.threshold[i],
-        ...(label !== UNLABELLED ? { label } : {}),
-      };
+    // Predicted class names: the classifier's, then "unknown".
+    const classNames = [...names, "unknown"];
+    const unknownIndex = names.length;
+    const benignIndex = scored.config.benignClass >= 0 ? scored.config.benignClass : -1;
+    if (benignIndex < 0) classNames.push("benign");
+    const benignName = benignIndex >= 0 ? benignIndex : classNames.length - 1;
+    const rows = dataset.rows;
+    const classIndex = new Uint16Array(rows);
+    const labelIndex = new Int32Array(rows);
+    const unlabelled = dataset.classNames.indexOf(UNLABELLED);
+    const counts = new Float64Array(classNames.length);
+    for (let i = 0; i < rows; i++) {
+      const v = d.verdict[i];
+      const k = v === 2 ? unknownIndex : v === 0 ? benignName : d.classIndex[i];
+      classIndex[i] = k;
+      counts[k]++;
+      labelIndex[i] = dataset.y[i] === unlabelled ? -1 : dataset.y[i];
     }
-    job.class_counts = counts;
+    const table = new PredictionTable(
+      rows,
+      classIndex,
+      d.verdict.slice(0, rows),
+      d.score.slice(0, rows),
+      d.threshold.slice(0, rows),
+      labelIndex,
+      classNames,
+      dataset.classNames,
+    );
+    const classCounts: Record<string, number> = {};
+    classNames.forEach((name, k) => {
+      if (counts[k] > 0) classCounts[name] = counts[k];
+    });
+    job.class_counts = classCounts;
     if (nsl && !names.some((n) => NSL_KDD_CATEGORIES.includes(n))) {
       job.warnings.push("the NSL-KDD model's classes are not the usual categories");
     }
-    this.#predictions.set(job.id, predictions);
+    this.#predictions.set(job.id, table);
   }
 }
 

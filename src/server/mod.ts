@@ -21,6 +21,7 @@ export {
   type JobRunnerOptions,
   type JobState,
   type Prediction,
+  PredictionTable,
   safeName,
   UploadError,
 } from "./jobs.ts";
