@@ -63,9 +63,17 @@ function unprivileged(): { prefix: string[] } | { skip: string } {
       "--clear-groups",
       "env",
       "HOME=/tmp",
-      `DENO_DIR=${Deno.makeTempDirSync({ prefix: "struct_denodir_" })}`,
+      `DENO_DIR=${unprivilegedDenoDir()}`,
     ],
   };
+}
+
+/** One Deno cache for the unprivileged runs, reused across test runs (nothing piles up in /tmp). */
+function unprivilegedDenoDir(): string {
+  const dir = join(Deno.env.get("TMPDIR") ?? "/tmp", "ids-sensor-tests-nobody-deno-dir");
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.chmodSync(dir, 0o1777);
+  return dir;
 }
 
 const drop = unprivileged();
