@@ -396,13 +396,17 @@ export class AlertStore {
          latest_id, new_alerts FROM alert_groups ORDER BY latest_id DESC LIMIT ?`,
       ).all(limit) as unknown as AlertGroup[];
     }
+    // The group's name is its newest alert's, as in the maintained table.
     return this.db.prepare(
-      `SELECT a.class, MAX(a.name) AS name, a.src_ip, a.dest_ip, COUNT(*) AS alerts,
-         SUM(a.count) AS flows, MIN(a.severity) AS severity, MIN(a.timestamp) AS first_seen,
+      `SELECT g.class, (SELECT name FROM alerts WHERE id = g.latest_id) AS name, g.src_ip,
+         g.dest_ip, g.alerts, g.flows, g.severity, g.first_seen, g.last_seen, g.latest_id,
+         g.new_alerts
+       FROM (SELECT a.class, a.src_ip, a.dest_ip, COUNT(*) AS alerts, SUM(a.count) AS flows,
+         MIN(a.severity) AS severity, MIN(a.timestamp) AS first_seen,
          MAX(a.timestamp) AS last_seen, MAX(a.id) AS latest_id,
          SUM(a.status = 'new') AS new_alerts
-       FROM alerts a ${where.sql} GROUP BY a.class, a.src_ip, a.dest_ip
-       ORDER BY latest_id DESC LIMIT ?`,
+         FROM alerts a ${where.sql} GROUP BY a.class, a.src_ip, a.dest_ip
+         ORDER BY latest_id DESC LIMIT ?) g ORDER BY g.latest_id DESC`,
     ).all(...where.params, limit) as unknown as AlertGroup[];
   }
 

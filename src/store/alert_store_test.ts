@@ -134,7 +134,7 @@ Deno.test("alert groups: the maintained table equals the aggregate, through writ
               .toISOString(),
             src_ip: `10.0.0.${i % 7}`,
           },
-          { class: classes[i % 3], severity: 1 + (i % 3), count: 1 + i },
+          { class: classes[i % 3], severity: 1 + (i % 3), count: 1 + i, name: `name ${k}` },
         ),
       })));
     }

@@ -138,8 +138,12 @@ CREATE INDEX alert_groups_latest ON alert_groups (latest_id);
 export const REBUILD_GROUPS = `DELETE FROM alert_groups;
 INSERT INTO alert_groups (class, src_ip, dest_ip, name, alerts, flows, severity, first_seen,
   last_seen, latest_id, new_alerts)
-SELECT class, src_ip, dest_ip, MAX(name), COUNT(*), SUM(count), MIN(severity), MIN(timestamp),
-  MAX(timestamp), MAX(id), SUM(status = 'new') FROM alerts GROUP BY class, src_ip, dest_ip;`;
+SELECT g.class, g.src_ip, g.dest_ip, (SELECT name FROM alerts WHERE id = g.latest_id), g.alerts,
+  g.flows, g.severity, g.first_seen, g.last_seen, g.latest_id, g.new_alerts
+FROM (SELECT class, src_ip, dest_ip, COUNT(*) AS alerts, SUM(count) AS flows,
+  MIN(severity) AS severity, MIN(timestamp) AS first_seen, MAX(timestamp) AS last_seen,
+  MAX(id) AS latest_id, SUM(status = 'new') AS new_alerts
+  FROM alerts GROUP BY class, src_ip, dest_ip) g;`;
 
 // Columns added after the first release of the store: name -> definition.
 const ADDED_ALERT_COLUMNS: Record<string, string> = {
