@@ -199,6 +199,19 @@ async function openDetail(id) {
     ],
     ["seen by", alert.source],
     [
+      "host evidence",
+      eve.alert?.evidence
+        ? Object.entries(eve.alert.evidence)
+          .map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`).join(", ")
+        : "",
+    ],
+    [
+      "sources / targets",
+      eve.alert?.sources !== undefined || eve.alert?.targets !== undefined
+        ? `${eve.alert.sources ?? 1} / ${eve.alert.targets ?? 1}`
+        : "",
+    ],
+    [
       "evidence",
       alert.evidence_bytes
         ? `${alert.evidence_packets} packets, ${alert.evidence_bytes} bytes`
@@ -206,7 +219,10 @@ async function openDetail(id) {
     ],
   ];
   $("#d-facts").replaceChildren(
-    ...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]),
+    ...facts.filter(([, v]) => v !== "").flatMap(([k, v]) => [
+      el("dt", { text: k }),
+      el("dd", { text: String(v) }),
+    ]),
   );
   const features = eve.alert?.top_features ?? [];
   $("#d-features tbody").replaceChildren(...features.map((f) =>
