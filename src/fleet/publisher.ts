@@ -165,7 +165,8 @@ export async function createFleetPublisher(
 
   async function pump(): Promise<void> {
     while (true) {
-      if (closed && memory.length === 0 && disk.size === 0) return;
+      // After close() what is left stays on disk for the next run.
+      if (closed) return;
       if (!connected || !js) {
         await sleep(250);
         continue;
@@ -194,7 +195,6 @@ export async function createFleetPublisher(
         continue;
       }
       if (mode === "disk" && connected) mode = "memory";
-      if (closed) return;
       await sleep(1000);
     }
   }
