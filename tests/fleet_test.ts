@@ -1,0 +1,278 @@
+/**
+ * The fleet against a real nats-server (JetStream on a temporary folder, a
+ * free loopback port): sensors analysing captures publish, the console's
+ * collector stores every alert exactly once; NATS down or killed mid-run
+ * loses nothing; remote scoring gives the same alerts as local scoring.
+ * Skips, saying why, when nats-server is not installed.
+ */
+import assert from "node:assert/strict";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { repoRoot } from "./support/environment.ts";
+import { type NatsServer, natsServerMissing, startNatsServer } from "./support/nats_server.ts";
+import { sampleAlert } from "./support/sample_alert.ts";
+import {
+  connectNats,
+  createFleetPublisher,
+  DEFAULT_DURABLE,
+  EVENTS_STREAM,
+  FLEET_STATUS_PREFIX,
+  type FleetCollector,
+  startFleetCollector,
+} from "../src/fleet/mod.ts";
+import { type AlertStore, openStore } from "../src/store/mod.ts";
+
+const missing = natsServerMissing();
+const options = { ignore: missing !== null, sanitizeOps: false, sanitizeResources: false };
+if (missing) console.error(`fleet tests skipped: ${missing}`);
+
+const CAPTURES = {
+  s1: "tests/fixtures/lab/syn-scan/capture.pcap",
+  s2: "tests/fixtures/lab/http-brute-force/capture.pcap",
+  s3: "tests/fixtures/lab/mixed/capture.pcap",
+};
+
+/** Runs `ids-sensor analyze CAPTURE --publish URL ...`; returns its stderr. */
+async function analyze(
+  capture: string,
+  url: string,
+  sensor: string,
+  dir: string,
+  extra: string[] = [],
+): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${repoRoot}main.ts`,
+      "analyze",
+      `${repoRoot}${capture}`,
+      "--quiet",
+      "--publish",
+      url,
+      "--sensor-id",
+      sensor,
+      "--publish-buffer",
+      `${dir}/buffer-${sensor}`,
+      "--alerts",
+      `${dir}/${sensor}.jsonl`,
+      ...extra,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr);
+  assert(out.success, `analyze ${capture} failed:\n${text}`);
+  return text;
+}
+
+/** The alert lines a sensor wrote to its --alerts file (stats lines left out). */
+async function alertLines(file: string): Promise<string[]> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(file);
+  } catch { /* no alerts at all */ }
+  return text.split("\n").filter(Boolean).map((line) => JSON.parse(line))
+    .filter((record) => record.event_type === "alert").map((record) => JSON.stringify(record));
+}
+
+/** Fleet alerts in the store, by sensor: the EVE JSON of each, in store order. */
+function storedBySensor(store: AlertStore): Map<string, string[]> {
+  const rows = store.db.prepare(
+    "SELECT sensor, eve FROM alerts WHERE sensor IS NOT NULL ORDER BY id",
+  ).all() as { sensor: string; eve: string }[];
+  const by = new Map<string, string[]>();
+  for (const row of rows) by.set(row.sensor, [...(by.get(row.sensor) ?? []), row.eve]);
+  return by;
+}
+
+async function waitFor(what: string, done: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+async function withFleet(
+  work: (nats: NatsServer, dir: string, store: AlertStore) => Promise<void>,
+): Promise<void> {
+  const nats = await startNatsServer();
+  const dir = await Deno.makeTempDir({ prefix: "fleet-test-" });
+  const store = openStore(`${dir}/console.sqlite`);
+  try {
+    await work(nats, dir, store);
+  } finally {
+    store.close();
+    await nats.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test(
+  "fleet: three sensors publish; the console's store holds every alert exactly once",
+  options,
+  async () => {
+    await withFleet(async (nats, dir, store) => {
+      await Promise.all(
+        Object.entries(CAPTURES).map(([sensor, capture]) =>
+          analyze(capture, nats.url, sensor, dir)
+        ),
+      );
+      const expected = new Map<string, string[]>();
+      for (const sensor of Object.keys(CAPTURES)) {
+        expected.set(sensor, await alertLines(`${dir}/${sensor}.jsonl`));
+      }
+      const total = [...expected.values()].reduce((n, xs) => n + xs.length, 0);
+      assert(total > 0, "the captures gave no alerts at all");
+
+      let collector: FleetCollector = startFleetCollector({
+        nats: { url: nats.url },
+        store,
+        log: () => {},
+      });
+      try {
+        await waitFor("every alert in the store", () => collector.stats().alertsStored >= total);
+        await waitFor("the last stats of every sensor", () => {
+          const statuses = store.sensorStatuses().filter((s) =>
+            s.sensor.startsWith(FLEET_STATUS_PREFIX)
+          );
+          return statuses.length === 3 && statuses.every((s) => s.status.state === "stopped");
+        });
+      } finally {
+        await collector.close();
+      }
+      const stored = storedBySensor(store);
+      for (const [sensor, lines] of expected) {
+        assert.deepStrictEqual(
+          sorted(stored.get(sensor) ?? []),
+          sorted(lines),
+          `alerts of ${sensor}`,
+        );
+      }
+      // Counters agree: what each sensor says it sent is what the store holds.
+      for (
+        const s of store.sensorStatuses().filter((s) => s.sensor.startsWith(FLEET_STATUS_PREFIX))
+      ) {
+        const sensor = s.sensor.slice(FLEET_STATUS_PREFIX.length);
+        assert.deepStrictEqual(
+          s.status.alerts_sent,
+          expected.get(sensor)!.length,
+          `${sensor} alerts_sent`,
+        );
+        assert.deepStrictEqual(s.status.alerts, expected.get(sensor)!.length, `${sensor} alerts`);
+        assert.deepStrictEqual(s.status.dropped, 0);
+      }
+      // The API's sensor filter sees them by sensor.
+      assert.deepStrictEqual(
+        store.listAlerts({ sensor: "s3" }, { limit: 1000 }).total,
+        expected.get("s3")!.length,
+      );
+
+      // Every message delivered again (the durable consumer deleted and made anew): nothing new stored.
+      const nc = await connectNats({ url: nats.url });
+      await (await jetstreamManager(nc)).consumers.delete(EVENTS_STREAM, DEFAULT_DURABLE);
+      await nc.close();
+      collector = startFleetCollector({ nats: { url: nats.url }, store, log: () => {} });
+      try {
+        await waitFor("the redelivery", () => collector.stats().alertsDuplicate >= total);
+        assert.deepStrictEqual(collector.stats().alertsStored, 0);
+      } finally {
+        await collector.close();
+      }
+      assert.deepStrictEqual(
+        [...storedBySensor(store).values()].reduce((n, xs) => n + xs.length, 0),
+        total,
+        "alerts in the store after redelivery",
+      );
+    });
+  },
+);
+
+Deno.test(
+  "fleet: NATS down for a whole run: alerts wait on disk and the next run delivers them first",
+  options,
+  async () => {
+    await withFleet(async (nats, dir, store) => {
+      await nats.kill();
+      const first = await analyze(CAPTURES.s1, nats.url, "edge", dir);
+      assert(/left in .* for the next run/.test(first), first);
+      const firstAlerts = await alertLines(`${dir}/edge.jsonl`);
+      assert(firstAlerts.length > 0);
+      await Deno.rename(`${dir}/edge.jsonl`, `${dir}/edge-first.jsonl`);
+      await nats.start();
+      await analyze(CAPTURES.s2, nats.url, "edge", dir);
+      const secondAlerts = await alertLines(`${dir}/edge.jsonl`);
+      const collector = startFleetCollector({ nats: { url: nats.url }, store, log: () => {} });
+      const total = firstAlerts.length + secondAlerts.length;
+      try {
+        await waitFor("both runs' alerts", () => collector.stats().alertsStored >= total);
+      } finally {
+        await collector.close();
+      }
+      const stored = storedBySensor(store).get("edge") ?? [];
+      // In order: the first run's alerts (from the disk buffer) before the second run's.
+      assert.deepStrictEqual(stored.length, total);
+      assert.deepStrictEqual(sorted(stored.slice(0, firstAlerts.length)), sorted(firstAlerts));
+      assert.deepStrictEqual(sorted(stored.slice(firstAlerts.length)), sorted(secondAlerts));
+      assert.deepStrictEqual(collector.stats().invalid, 0);
+    });
+  },
+);
+
+Deno.test(
+  "fleet: nats-server killed mid-run and restarted: no alert lost, in order, counters agree",
+  options,
+  async () => {
+    await withFleet(async (nats, dir, store) => {
+      const publisher = await createFleetPublisher({
+        nats: { url: nats.url },
+        sensor: "k1",
+        bufferDir: `${dir}/buffer-k1`,
+        ackTimeoutMs: 1000,
+        log: () => {},
+      });
+      await waitFor("the publisher's connection", () => publisher.stats().connected, 15_000);
+      const batches = 60;
+      const perBatch = 5;
+      for (let i = 0; i < batches; i++) {
+        const alerts = Array.from({ length: perBatch }, (_, k) =>
+          sampleAlert({
+            timestamp: new Date(Date.UTC(2026, 11, 1, 10, 0, 0, i * perBatch + k)).toISOString(),
+          }));
+        publisher.write(alerts);
+        if (i === 20) await nats.kill();
+        if (i === 40) await nats.start();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert(await publisher.drained(60_000), "the publisher drained after the restart");
+      const s = publisher.stats();
+      await publisher.close();
+      const total = batches * perBatch;
+      assert.deepStrictEqual(s.alertsSent, total);
+      assert.deepStrictEqual(s.buffered, 0);
+      assert.deepStrictEqual(s.dropped, 0);
+      assert(s.published >= total);
+
+      const collector = startFleetCollector({ nats: { url: nats.url }, store, log: () => {} });
+      try {
+        await waitFor("every alert", () => collector.stats().alertsStored >= total);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepStrictEqual(collector.stats().alertsStored, total);
+      } finally {
+        await collector.close();
+      }
+      const rows = store.db.prepare(
+        "SELECT event_id FROM alerts WHERE sensor = 'k1' ORDER BY id",
+      ).all() as { event_id: string }[];
+      assert.deepStrictEqual(rows.length, total);
+      const seqs = rows.map((r) => Number(r.event_id.split("-").at(-1)));
+      assert.deepStrictEqual(
+        seqs,
+        Array.from({ length: total }, (_, i) => i + 1),
+        "stored once each, in order",
+      );
+    });
+  },
+);
