@@ -191,6 +191,33 @@ export class SensorMetrics {
       one(p?.meter.tableBytes ?? 0),
     );
     counter("flows_created_total", "Flows created.", one(p?.meter.flowsCreated ?? 0));
+    const memcap = p?.meter.memcapBytes ?? Infinity;
+    if (Number.isFinite(memcap)) {
+      gauge("flow_table_memcap_bytes", "The flow table's memory cap.", one(memcap));
+    }
+    gauge(
+      "flow_table_emergency",
+      "1 while the flow table is in emergency mode (memcap reached, short timeouts).",
+      one(p?.meter.emergency ? 1 : 0),
+    );
+    counter(
+      "flow_table_emergency_entered_total",
+      "Times the flow table entered emergency mode.",
+      one(p?.meter.emergencyEntered ?? 0),
+    );
+    counter(
+      "flows_evicted_total",
+      "Flows ended early to stay within the memcap, by kind of flow.",
+      Object.entries(p?.meter.evictedByKind ?? {}).map(([kind, value]) => ({
+        labels: { kind },
+        value,
+      })),
+    );
+    counter(
+      "flow_interim_rows_total",
+      "Rows of flows still open (scored before they end).",
+      one(p?.meter.interimRows ?? 0),
+    );
     counter(
       "flows_ended_total",
       "Flows ended, by reason (idle, active timeout, FIN, RST, evicted at capacity, end of input).",
