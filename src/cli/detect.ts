@@ -414,7 +414,21 @@ function printReport(
     );
   }
   if (m.flowsEndedByReason.evicted > 0) {
-    lines.push(`  flows evicted at the table's capacity: ${m.flowsEndedByReason.evicted}`);
+    const kinds = Object.entries(m.evictedByKind).filter(([, n]) => n > 0);
+    const bound = Number.isFinite(m.memcapBytes)
+      ? `its ${Math.round(m.memcapBytes / 2 ** 20)} MiB memcap`
+      : "its capacity";
+    lines.push(
+      `  flows evicted early, the flow table at ${bound}: ${m.flowsEndedByReason.evicted} ` +
+        `(${kinds.map(([k, n]) => `${k} ${n}`).join(", ")}); ` +
+        `emergency mode entered ${m.emergencyEntered} times`,
+    );
+  }
+  if (d.shed.finalRows + d.shed.interimRows > 0) {
+    lines.push(
+      `  not scored, inference fell behind (shed): ${d.shed.finalRows} flows, ` +
+        `${d.shed.interimRows} interim rows of open flows`,
+    );
   }
   for (const note of notes) lines.push(`  ${note}`);
   if (verbose) {
@@ -422,6 +436,8 @@ function printReport(
       `  flows ended by reason: ${
         Object.entries(m.flowsEndedByReason).map(([k, n]) => `${k} ${n}`).join(", ")
       }`,
+      `  interim rows of open flows: ${m.interimRows} (${m.endedWithoutFinalRow} flows ended ` +
+        `with nothing new since their last one)`,
       `  inference: ${JSON.stringify(d.inference)}`,
       `  flow end to verdict (ms): p50 ${d.decisionLatencyMs.p50.toFixed(1)}, ` +
         `p99 ${d.decisionLatencyMs.p99.toFixed(1)}`,

@@ -16,7 +16,7 @@ import {
   findByteColumns,
   TrafficMinutes,
 } from "../alert/mod.ts";
-import { type FlowBatch, type FlowRecord, flowRecordAt } from "../features/mod.ts";
+import { copyFlowRows, type FlowBatch, type FlowRecord, flowRecordAt } from "../features/mod.ts";
 import {
   createInferencePool,
   decide,
@@ -61,6 +61,14 @@ export interface DetectorOptions {
   clock?: "flow" | "wall";
   /** Flow batches scored concurrently before reading more input (default 8). */
   maxInFlight?: number;
+  /**
+   * When inference falls behind: true sheds rows instead of waiting (interim
+   * rows once half of maxInFlight batches wait, every row when all do),
+   * counted in `stats().shed`, so live capture keeps metering; false waits
+   * (nothing is lost; offline input just reads slower). Default: true with
+   * the wall clock, false with the flow clock.
+   */
+  shedWhenBehind?: boolean;
   /** Sinks are flushed at least this often while running (default 1000 ms). */
   flushIntervalMs?: number;
   /** Called for each alert as it is emitted (dashboards, tests). */
@@ -110,6 +118,8 @@ export interface DetectorStats {
   alertLatencyMs: LatencySummary;
   /** Wall clock only: from the last packet of a batch's newest flow to its verdicts. */
   flowEndToDecisionMs: LatencySummary;
+  /** Rows never scored because inference was behind (shedWhenBehind): interim and final rows. */
+  shed: { interimRows: number; finalRows: number };
 }
 
 /** A running detector. */
@@ -204,6 +214,8 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
   const maxInFlight = Math.max(1, options.maxInFlight ?? 8);
+  const shedWhenBehind = options.shedWhenBehind ?? options.clock === "wall";
+  const shed = { interimRows: 0, finalRows: 0 };
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const wallClock = options.clock === "wall";
 
@@ -300,16 +312,17 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     }
     const arrivalMs = wallMs();
     if (startedMs === 0) startedMs = arrivalMs;
+    const batch = shedWhenBehind ? shedRows(input) : snapshotFlowBatch(input);
+    if (batch.count === 0) return;
     counts.batches++;
-    const batch = snapshotFlowBatch(input);
     const scored = pool.infer(batch.features, batch.count);
     const done = enqueue(async () => processResult(batch, arrivalMs, await scored));
     inFlight.push(done);
     done.finally(() => inFlight.splice(inFlight.indexOf(done), 1)).catch(() => {});
     if (inFlight.length >= maxInFlight) {
-      // Backpressure: let the oldest batch finish before reading more input.
       pool.flush();
-      await inFlight[0].catch(() => {});
+      // Backpressure (unless shedding): let the oldest batch finish before reading more input.
+      if (!shedWhenBehind) await inFlight[0].catch(() => {});
     }
     if (failure) throw failure;
   }
@@ -325,6 +338,23 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     if (failure) throw failure;
   }
 
+  /**
+   * The rows of `input` to score given the queue: all of them while it is
+   * short, final rows only from half full (an open flow's next interim or
+   * final row carries what a shed interim row held), none when full.
+   */
+  function shedRows(input: FlowBatch): FlowBatch {
+    const waiting = inFlight.length;
+    if (waiting < Math.ceil(maxInFlight / 2)) return snapshotFlowBatch(input);
+    const keep: number[] = [];
+    for (let i = 0; i < input.count; i++) {
+      if (input.interim[i] === 1) shed.interimRows++;
+      else if (waiting >= maxInFlight) shed.finalRows++;
+      else keep.push(i);
+    }
+    return copyFlowRows(input, keep);
+  }
+
   function stats(): DetectorStats {
     const suppressed = aggregator.suppressedUnknowns;
     return {
@@ -336,6 +366,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
       decisionLatencyMs: decisionLatency.summary(),
       alertLatencyMs: alertLatency.summary(),
       flowEndToDecisionMs: flowEndLatency.summary(),
+      shed: { ...shed },
     };
   }
 

@@ -76,6 +76,10 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
     decisionLatencyMs: mergeLatency(parts.map((s) => s.decisionLatencyMs)),
     alertLatencyMs: mergeLatency(parts.map((s) => s.alertLatencyMs)),
     flowEndToDecisionMs: mergeLatency(parts.map((s) => s.flowEndToDecisionMs)),
+    shed: {
+      interimRows: sum((s) => s.shed.interimRows),
+      finalRows: sum((s) => s.shed.finalRows),
+    },
   };
 }
 

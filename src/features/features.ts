@@ -50,6 +50,33 @@ export function createFlowBatch(capacity: number, width = FEATURE_COUNT): FlowBa
   };
 }
 
+/** A new batch holding rows `rows` of `from` (in that order), e.g. to drop some before scoring. */
+export function copyFlowRows(from: FlowBatch, rows: ArrayLike<number>): FlowBatch {
+  const out = createFlowBatch(Math.max(1, rows.length), from.width);
+  const width = from.width;
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k];
+    out.features.set(from.features.subarray(i * width, (i + 1) * width), k * width);
+    out.srcAddr.set(from.srcAddr.subarray(i * 16, i * 16 + 16), k * 16);
+    out.dstAddr.set(from.dstAddr.subarray(i * 16, i * 16 + 16), k * 16);
+    out.srcPort[k] = from.srcPort[i];
+    out.dstPort[k] = from.dstPort[i];
+    out.protocol[k] = from.protocol[i];
+    out.ipVersion[k] = from.ipVersion[i];
+    out.vlan[k] = from.vlan[i];
+    out.startMicros[k] = from.startMicros[i];
+    out.endMicros[k] = from.endMicros[i];
+    out.connState[k] = from.connState[i];
+    out.endReason[k] = from.endReason[i];
+    out.fwdPackets[k] = from.fwdPackets[i];
+    out.bwdPackets[k] = from.bwdPackets[i];
+    out.interim[k] = from.interim[i];
+    out.exportSeq[k] = from.exportSeq[i];
+  }
+  out.count = rows.length;
+  return out;
+}
+
 const CONN = Object.fromEntries(CONN_STATES.map((name, index) => [name, index])) as Record<
   typeof CONN_STATES[number],
   number

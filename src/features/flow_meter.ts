@@ -4,7 +4,7 @@
  * are written only when a flow ends. Every packet is accounted for: metered
  * or counted under the reason it was not.
  */
-import type { PacketBatch } from "../capture/packet_batch.ts";
+import type { PacketBatch } from "../capture/mod.ts";
 import { CONN_STATES, FLOW_END_REASONS, type FlowBatch, type FlowRecord } from "./flow_batch.ts";
 import {
   DECODE_OUTCOMES,
@@ -73,6 +73,17 @@ export interface FlowMeterCounters {
   interimRows: number;
   endedWithoutFinalRow: number;
 }
+
+/**
+ * Meter settings of the detecting sensor (detect, analyze), on top of the
+ * CIC defaults: a flow memcap, so a spoofed flood is evicted rather than
+ * held, and interim rows, so open flows are scored while they last. `flows`
+ * and `label` keep CICFlowMeter's behaviour (no memcap, no interim rows).
+ */
+export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
+  memcapBytes: 64 * 2 ** 20,
+  interimExportSeconds: 2,
+};
 
 /** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
 const MAX_ACTIVE_TIMEOUT_SECONDS = 3600;

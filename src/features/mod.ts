@@ -38,8 +38,9 @@ export {
 } from "./decode.ts";
 export { communityIdV1, sha1 } from "./community_id.ts";
 export { flowCsvHeader, flowCsvLines, flowJsonLines, formatFeature } from "./flow_output.ts";
-export { connStateOf, createFlowBatch } from "./features.ts";
+export { connStateOf, copyFlowRows, createFlowBatch } from "./features.ts";
 export {
+  DETECTION_METER_DEFAULTS,
   flowFeaturesAt,
   FlowMeter,
   type FlowMeterCounters,
