@@ -38,6 +38,7 @@ import {
   parseNotifyTarget,
 } from "../notify/mod.ts";
 import { SuppressionGate } from "../triage/mod.ts";
+import { UsageError } from "./exit.ts";
 
 /** The options this module adds (to both commands). */
 export interface ServiceOptions {
@@ -120,6 +121,30 @@ export function addServiceOptions<C extends AnyCommand>(command: C): C {
       "0",
     )
     .option("--user <name>", "drop root to this user once the capture is open");
+  // Checked before the action starts anything: a bad URL or address is a usage error (64),
+  // named with its flag. Values from a config file were checked with their line already.
+  command.hook("preAction", (_, action) => {
+    const given = (attribute: string) => action.getOptionValueSource(attribute) === "cli";
+    const opts = action.opts() as Partial<ServiceOptions>;
+    for (const [attribute, key] of [["notify", "notify"], ["metrics", "metrics"]] as const) {
+      if (!given(attribute)) continue;
+      const values = [opts[attribute] ?? []].flat() as string[];
+      for (const value of values) {
+        try {
+          CONFIG_VALIDATORS[key](value);
+        } catch (error) {
+          throw new UsageError(error instanceof Error ? error.message : String(error));
+        }
+      }
+    }
+    if (given("statsInterval")) {
+      try {
+        CONFIG_VALIDATORS["stats-interval"](String(opts.statsInterval));
+      } catch (error) {
+        throw new UsageError(`--stats-interval ${(error as Error).message}`);
+      }
+    }
+  });
   return command;
 }
 
