@@ -52,18 +52,21 @@ function assertOk(result: Run, what: string): void {
   assert.equal(result.code, 0, `${what} exited ${result.code}:\n${result.stderr}`);
 }
 
-/** Installs this checkout into `stage` (a --root), with this test's Deno. */
-async function install(stage: string, action: "install" | "uninstall" = "install") {
-  return await run("sh", [`${repoRoot}scripts/install.sh`, action, "--root", stage], {
-    env: { IDS_SENSOR_DENO: Deno.execPath() },
-  });
+/** Installs this checkout into `stage` (a --root) under `prefix`, with this test's Deno. */
+async function install(
+  stage: string,
+  action: "install" | "uninstall" = "install",
+  prefix = PREFIX,
+) {
+  const args = [`${repoRoot}scripts/install.sh`, action, "--root", stage, "--prefix", prefix];
+  return await run("sh", args, { env: { IDS_SENSOR_DENO: Deno.execPath() } });
 }
 
-async function stagedInstall(): Promise<string> {
+async function stagedInstall(prefix = PREFIX): Promise<string> {
   const stage = await Deno.makeTempDir({ prefix: "ids-install-" });
   // Readable by the unprivileged users the tests switch to, as /usr/local is.
   await Deno.chmod(stage, 0o755);
-  assertOk(await install(stage), "install");
+  assertOk(await install(stage, "install", prefix), "install");
   return stage;
 }
 
@@ -309,10 +312,12 @@ Deno.test({
   name: "install: upgrade keeps a changed config; uninstall removes exactly what was installed",
   ignore: reason !== null,
   async fn() {
-    const stage = await stagedInstall();
+    // Another prefix than the first test's, as packagers and /opt installs use.
+    const prefix = "/opt/ids-sensor";
+    const stage = await stagedInstall(prefix);
     try {
-      const manifest = await Deno.readTextFile(`${stage}${PREFIX}/lib/ids-sensor/manifest`);
-      for (const path of [`${PREFIX}/bin/ids-sensor`, `${PREFIX}/lib/ids-sensor/deno`]) {
+      const manifest = await Deno.readTextFile(`${stage}${prefix}/lib/ids-sensor/manifest`);
+      for (const path of [`${prefix}/bin/ids-sensor`, `${prefix}/lib/ids-sensor/deno`]) {
         assert.ok(manifest.includes(`file ${path}\n`), `${path} is not in the manifest`);
       }
       assert.match(manifest, /^conf [0-9a-f]{64} \/etc\/ids-sensor\/config\.yaml$/m);
@@ -320,22 +325,34 @@ Deno.test({
         assert.ok(manifest.includes(`file /etc/systemd/system/${unit}\n`), `${unit} missing`);
       }
       assert.ok(Deno.statSync(`${stage}/var/lib/ids-sensor/captures`).isDirectory);
+      // The units run the command where this prefix put it.
+      const service = await Deno.readTextFile(`${stage}/etc/systemd/system/ids-sensor.service`);
+      assert.match(service, /^ExecStart=\/opt\/ids-sensor\/bin\/ids-sensor detect --config /m);
 
       // Upgrade: the same files again; a config the admin changed stays as it is.
       const config = `${stage}/etc/ids-sensor/config.yaml`;
       await Deno.writeTextFile(config, "# changed by the admin\n", { append: true });
       const changed = await Deno.readTextFile(config);
-      const upgrade = await install(stage);
+      // A file the old version installed and this one no longer has goes on upgrade.
+      const gone = `${prefix}/lib/ids-sensor/app/src/removed_module.ts`;
+      await Deno.writeTextFile(`${stage}${gone}`, "export {};\n");
+      await Deno.writeTextFile(
+        `${stage}${prefix}/lib/ids-sensor/manifest`,
+        `file ${gone}\n`,
+        { append: true },
+      );
+      const upgrade = await install(stage, "install", prefix);
       assertOk(upgrade, "upgrade");
       assert.match(upgrade.stderr, /upgrading/);
       assert.equal(await Deno.readTextFile(config), changed);
+      assert.throws(() => Deno.statSync(`${stage}${gone}`), Deno.errors.NotFound);
 
-      const uninstall = await install(stage, "uninstall");
+      const uninstall = await install(stage, "uninstall", prefix);
       assertOk(uninstall, "uninstall");
       assert.match(uninstall.stderr, /kept \/etc\/ids-sensor\/config\.yaml/);
       assert.deepEqual(listTree(stage), ["etc", "etc/ids-sensor", "etc/ids-sensor/config.yaml"]);
 
-      const again = await install(stage, "uninstall");
+      const again = await install(stage, "uninstall", prefix);
       assert.equal(again.code, 1);
       assert.match(again.stderr, /no installation at/);
     } finally {
