@@ -256,6 +256,14 @@ export class SensorMetrics {
       one(d?.inference.rows ?? 0),
     );
     counter(
+      "inference_shed_rows_total",
+      "Rows not scored because inference fell behind live capture, by row kind.",
+      [
+        { labels: { row: "final" }, value: d?.shed?.finalRows ?? 0 },
+        { labels: { row: "interim" }, value: d?.shed?.interimRows ?? 0 },
+      ],
+    );
+    counter(
       "inference_batches_total",
       "Batches sent to the inference workers.",
       one(d?.inference.batches ?? 0),
