@@ -341,7 +341,10 @@ async function runEngine(
         print?.(progress);
       },
       onBatchDecided: services.onBatchDecided,
-      onSwapReady: services.onSwapReady,
+      onSwapReady: (swap) => {
+        services.onSwapReady(swap);
+        fleet?.onSwapReady(swap);
+      },
       tapFlows: fleet?.tapFlows,
       createPool: fleet?.createPool,
     });

@@ -10,6 +10,8 @@ import {
   defaultSensorId,
   type FleetCollector,
   type NatsSettings,
+  packModelBundle,
+  publishModelBundle,
   type SensorFleet,
   sensorIdFrom,
   startFleetCollector,
@@ -44,6 +46,7 @@ export interface PublishOptionValues extends NatsOptionValues {
   publishBuffer?: string;
   publishBufferMb: number;
   remoteScoring?: true;
+  modelUpdates?: true;
   model: string;
 }
 
@@ -85,6 +88,11 @@ export function addPublishOptions<C extends AnyCommand>(command: C): C {
     .option(
       "--remote-scoring",
       "score flows on the fleet's score workers (ids-sensor score-worker) instead of here",
+    )
+    .option(
+      "--model-updates",
+      "follow the fleet's model bundle (ids-sensor publish-model): each new one is validated, " +
+        "then swapped in; a bad one is refused and reported in the stats",
     );
   return addNatsOptions(command);
 }
@@ -106,8 +114,10 @@ export function natsSettings(url: string, options: NatsOptionValues): NatsSettin
 /** Starts publishing for detect/analyze when `--publish` is given; null otherwise. */
 export async function startPublishing(options: PublishOptionValues): Promise<SensorFleet | null> {
   if (!options.publish) {
-    if (options.remoteScoring || options.publishFlows) {
-      throw new UsageError("--remote-scoring and --publish-flows need --publish nats://...");
+    if (options.remoteScoring || options.publishFlows || options.modelUpdates) {
+      throw new UsageError(
+        "--remote-scoring, --publish-flows and --model-updates need --publish nats://...",
+      );
     }
     return null;
   }
@@ -127,6 +137,7 @@ export async function startPublishing(options: PublishOptionValues): Promise<Sen
       statsIntervalSeconds: options.publishInterval,
       publishFlows: Boolean(options.publishFlows),
       remoteScoring: Boolean(options.remoteScoring),
+      modelUpdates: Boolean(options.modelUpdates),
       model: options.model,
     });
   } catch (error) {
@@ -205,6 +216,32 @@ export function registerScoreWorker(program: Command): void {
     const s = worker.stats();
     console.error(
       `score-worker: ${s.requests} requests, ${s.rows} rows scored, ${s.refused} refused`,
+    );
+  });
+}
+
+/** Registers `publish-model`. */
+export function registerPublishModel(program: Command): void {
+  const command = program
+    .command("publish-model")
+    .description(
+      "Publish a model bundle to the fleet (JetStream ids.models.bundle); sensors running " +
+        "with --model-updates validate it and swap it in",
+    )
+    .argument("<dir>", "model bundle folder (checked here first)")
+    .requiredOption("--nats <url>", "NATS server (nats://host:4222 or tls://...)")
+    .option("--name <name>", "name the sensors report (default: the folder name)");
+  addNatsOptions(command).action(async (dir, options) => {
+    // The same check a sensor makes, so a bad bundle is refused before it reaches the fleet.
+    await loadSensorBundle(dir);
+    const message = await packModelBundle(dir, options.name);
+    const sent = await publishModelBundle(
+      natsSettings(options.nats, options as NatsOptionValues),
+      message,
+    );
+    console.error(
+      `publish-model: ${message.name} (sha256 ${message.sha256.slice(0, 16)}..., ` +
+        `${sent.bytes} bytes) published as message ${sent.seq}`,
     );
   });
 }

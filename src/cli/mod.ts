@@ -11,7 +11,7 @@ import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerLearn } from "./learn.ts";
 import { registerServe } from "./serve.ts";
-import { registerScoreWorker } from "./fleet.ts";
+import { registerPublishModel, registerScoreWorker } from "./fleet.ts";
 import { registerTrain } from "./train.ts";
 import { EXIT_CODES_HELP } from "./exit.ts";
 
@@ -39,5 +39,6 @@ export function buildCli() {
   registerLearn(program);
   registerServe(program);
   registerScoreWorker(program);
+  registerPublishModel(program);
   return program;
 }

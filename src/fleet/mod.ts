@@ -60,6 +60,7 @@ export { type SensorFleet, type SensorFleetOptions, startSensorFleet } from "./s
 export { createRemotePool, type RemotePoolOptions } from "./remote_pool.ts";
 export { type ScoreWorker, type ScoreWorkerOptions, startScoreWorker } from "./score_worker.ts";
 export {
+  concatScores,
   decodeRows,
   decodeScores,
   encodeRows,
@@ -67,3 +68,13 @@ export {
   modelsFingerprint,
   SCORE_HEADERS,
 } from "./score_codec.ts";
+export {
+  type ModelBundleMessage,
+  ModelBundleMessageSchema,
+  type ModelUpdateOutcome,
+  type ModelWatchOptions,
+  packModelBundle,
+  publishModelBundle,
+  unpackModelBundle,
+  watchModelUpdates,
+} from "./model_updates.ts";

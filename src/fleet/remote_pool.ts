@@ -15,7 +15,13 @@ import type {
   ModelScores,
 } from "../inference/mod.ts";
 import { connectNats, type NatsSettings, redactNatsUrl } from "./connection.ts";
-import { decodeScores, encodeRows, modelsFingerprint, SCORE_HEADERS } from "./score_codec.ts";
+import {
+  concatScores,
+  decodeScores,
+  encodeRows,
+  modelsFingerprint,
+  SCORE_HEADERS,
+} from "./score_codec.ts";
 import { scoreSubject } from "./subjects.ts";
 
 /** Options of {@link createRemotePool}. */
@@ -51,6 +57,13 @@ export async function createRemotePool(
     batchesByFlush: 0,
     workerMs: 0,
   };
+  // One request and its reply must each fit NATS's max_payload (1 MiB by default); the reply
+  // can carry per-feature errors (width values a row) beside the scores, so budget twice the width.
+  const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  const rowsPerRequest = Math.max(
+    1,
+    Math.floor((maxPayload * 0.9 - 4096) / ((2 * models.width + 64) * 4)),
+  );
   let retries = 0;
   let closed = false;
   const pending = new Set<Promise<unknown>>();
@@ -70,10 +83,7 @@ export async function createRemotePool(
         complained = false;
         return decodeScores(reply.data);
       } catch (error) {
-        if (closed) throw error;
-        if (error instanceof Error && error.message.startsWith("score worker refused")) {
-          throw error;
-        }
+        if (closed || !transient(error)) throw error;
         retries++;
         if (!complained) {
           log(`fleet: no score worker answered (${describe(error)}); retrying`);
@@ -95,7 +105,13 @@ export async function createRemotePool(
       stats.rows += rows;
       stats.batches++;
       stats.batchesByFlush++;
-      const job = score(encodeRows(features, rows, models.width), rows);
+      const parts: Promise<ModelScores>[] = [];
+      for (let from = 0; from < rows; from += rowsPerRequest) {
+        const n = Math.min(rowsPerRequest, rows - from);
+        const slice = features.subarray(from * models.width, (from + n) * models.width);
+        parts.push(score(encodeRows(slice, n, models.width), n));
+      }
+      const job = Promise.all(parts).then(concatScores);
       pending.add(job);
       job.finally(() => pending.delete(job)).catch(() => {});
       return job;
@@ -107,6 +123,12 @@ export async function createRemotePool(
       await nc.close().catch(() => {});
     },
   };
+}
+
+/** Worth sending again: nobody answered (yet), or the connection is being re-made. */
+function transient(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  return ["TimeoutError", "RequestError", "NoResponders", "ConnectionError"].includes(name);
 }
 
 function describe(error: unknown): string {

@@ -52,6 +52,14 @@ export const FleetStatsSchema = z.object({
   dropped: z.number().int().nonnegative(),
   /** Alerts handed to the publisher this run (alerts published + buffered + dropped). */
   alerts_sent: z.number().int().nonnegative(),
+  /** The last fleet model bundle received (`--model-updates`): applied or refused, and why. */
+  model_update: z.object({
+    name: z.string(),
+    sha256: z.string(),
+    state: z.enum(["applied", "refused"]),
+    error: z.string().optional(),
+    time: isoTime,
+  }).optional(),
 });
 export type FleetStats = z.infer<typeof FleetStatsSchema>;
 

@@ -147,3 +147,35 @@ export function decodeScores(data: Uint8Array): ModelScores {
   if (at !== floats.length) throw new Error("scoring reply has trailing or missing values");
   return { rows: meta.rows, outputs };
 }
+
+/** Scores of consecutive row ranges as one (the outputs concatenated in row order). */
+export function concatScores(parts: readonly ModelScores[]): ModelScores {
+  if (parts.length === 1) return parts[0];
+  const join = (arrays: (Float32Array | undefined)[]): Float32Array | undefined => {
+    if (arrays.some((a) => a === undefined)) return undefined;
+    const out = new Float32Array(arrays.reduce((n, a) => n + a!.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a!, at);
+      at += a!.length;
+    }
+    return out;
+  };
+  const outputs: ModelOutput[] = parts[0].outputs.map((first, k) => {
+    const output: ModelOutput = {
+      name: first.name,
+      role: first.role,
+      columns: first.columns,
+      values: join(parts.map((p) => p.outputs[k].values))!,
+    };
+    const errors = join(parts.map((p) => p.outputs[k].featureErrors));
+    if (errors) output.featureErrors = errors;
+    const distance = join(parts.map((p) => p.outputs[k].classDistance));
+    if (distance) {
+      output.classDistance = distance;
+      output.classDistanceColumns = first.classDistanceColumns;
+    }
+    return output;
+  });
+  return { rows: parts.reduce((n, p) => n + p.rows, 0), outputs };
+}

@@ -6,9 +6,11 @@
  * a flow tap and a pool factory.
  */
 import type { AlertSink } from "../alert/mod.ts";
-import type { DetectionProgress } from "../engine/mod.ts";
+import { type DetectionProgress, loadSensorBundle } from "../engine/mod.ts";
 import { FEATURE_SET, type FlowBatch, flowRecordAt } from "../features/mod.ts";
-import type { InferenceModels, InferencePool } from "../inference/mod.ts";
+import type { InferenceModels, InferencePool, LoadedBundle } from "../inference/mod.ts";
+import { type ModelUpdateOutcome, watchModelUpdates } from "./model_updates.ts";
+import { dirname, join } from "node:path";
 import type { NatsSettings } from "./connection.ts";
 import { createFleetPublisher, type FleetPublisher } from "./publisher.ts";
 import { createRemotePool } from "./remote_pool.ts";
@@ -28,6 +30,10 @@ export interface SensorFleetOptions {
   remoteScoring?: boolean;
   /** The model in use (reported in stats). */
   model: string;
+  /** Follow the fleet's model bundle (ids.models.bundle), unpacked under `modelRoot`. */
+  modelUpdates?: boolean;
+  /** Where received bundles are unpacked (default: beside the buffer, models/). */
+  modelRoot?: string;
   /** How long the end of a run waits for NATS to take what is queued, ms (default 15 000). */
   closeTimeoutMs?: number;
   log?: (line: string) => void;
@@ -43,6 +49,8 @@ export interface SensorFleet {
   readonly tapFlows?: (flows: AsyncIterable<FlowBatch>) => AsyncIterable<FlowBatch>;
   /** The engine's pool factory (`--remote-scoring`), or undefined. */
   readonly createPool?: (models: InferenceModels) => Promise<InferencePool>;
+  /** Given the engine's bundle swap (fleet model updates use it). */
+  onSwapReady(swap: (bundle: LoadedBundle) => Promise<void>): void;
   /** Sends the last stats ("stopped"), waits for the queue to drain (bounded), disconnects. */
   close(report?: DetectionProgress): Promise<void>;
 }
@@ -58,6 +66,8 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
     log: options.log,
   });
   let latest: DetectionProgress | null = null;
+  let model = options.model;
+  let modelUpdate: ModelUpdateOutcome | undefined;
   let previous = { at: performance.now(), packets: 0, flows: 0 };
   const startedAt = performance.now();
 
@@ -68,7 +78,8 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
     const seconds = Math.max((now - previous.at) / 1000, 1e-3);
     publisher.publishStats({
       state,
-      model: options.model,
+      model,
+      model_update: modelUpdate,
       remote_scoring: Boolean(options.remoteScoring),
       elapsed_seconds: latest?.elapsedSeconds ?? (now - startedAt) / 1000,
       packets,
@@ -82,6 +93,31 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
   const intervalMs = Math.max(1, options.statsIntervalSeconds ?? 10) * 1000;
   const timer = setInterval(() => sendStats("running"), intervalMs);
   sendStats("running");
+
+  // Fleet model updates: validated (bundle.json, feature set) on load, the ONNX graphs when the
+  // swapped-in detector starts its workers; on any failure the running model stays.
+  let swapReady: (swap: (bundle: LoadedBundle) => Promise<void>) => void = () => {};
+  const swapPromise = new Promise<(bundle: LoadedBundle) => Promise<void>>((resolve) =>
+    swapReady = resolve
+  );
+  const watcher = options.modelUpdates
+    ? watchModelUpdates({
+      nats: options.nats,
+      root: options.modelRoot ?? join(dirname(options.bufferDir), "models"),
+      log: options.log,
+      async apply(dir, message) {
+        const bundle = await loadSensorBundle(dir);
+        const swap = await swapPromise;
+        await swap(bundle);
+        model = `fleet:${message.name}`;
+        (options.log ?? console.error)(`fleet: model bundle ${message.name} applied (${dir})`);
+      },
+      report(outcome) {
+        modelUpdate = outcome;
+        sendStats("running");
+      },
+    })
+    : null;
 
   const columns = FEATURE_SET.columns.map((c) => c.name);
   async function* tapFlows(flows: AsyncIterable<FlowBatch>): AsyncGenerator<FlowBatch> {
@@ -108,8 +144,12 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
       ? (models) =>
         createRemotePool(models, { nats: options.nats, sensor: options.sensor, log: options.log })
       : undefined,
+    onSwapReady(swap) {
+      swapReady(swap);
+    },
     async close(report) {
       clearInterval(timer);
+      await watcher?.close();
       if (report) latest = report;
       sendStats("stopped");
       await publisher.close();
