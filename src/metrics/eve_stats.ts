@@ -27,11 +27,15 @@ export interface StatsEvent {
       ended: number;
       end: Record<string, number>;
       memuse: number;
+      /** Suricata's name: times the flow table entered emergency mode. */
+      emerg_mode_entered: number;
     };
     detect: { alert: number };
     ids: {
       verdicts: { benign: number; known: number; unknown: number };
       inference: { rows: number; batches: number; worker_ms: number };
+      /** Rows not scored because inference fell behind live capture. */
+      shed: { final_rows: number; interim_rows: number };
       unknown_suppressed_flows: number;
       notify?: {
         target: string;
@@ -85,6 +89,7 @@ export function makeStatsEvent(
         ended: m.flowsEnded,
         end: { ...m.flowsEndedByReason },
         memuse: m.tableBytes,
+        emerg_mode_entered: m.emergencyEntered ?? 0,
       },
       detect: { alert: d.alerts },
       ids: {
@@ -94,6 +99,7 @@ export function makeStatsEvent(
           batches: d.inference.batches,
           worker_ms: d.inference.workerMs,
         },
+        shed: { final_rows: d.shed?.finalRows ?? 0, interim_rows: d.shed?.interimRows ?? 0 },
         unknown_suppressed_flows: d.unknownSuppressedFlows,
         ...(notify.length > 0
           ? {
