@@ -1,6 +1,6 @@
 /**
  * `ids-sensor serve` across restarts and over TLS: the token is generated and
- * printed once, then only read; triage state and alerts survive a restart;
+ * printed once, then only read; triage state, alerts and upload jobs survive a restart;
  * with a certificate and key the console speaks HTTPS (a self-signed
  * certificate made by openssl, trusted by the test's client only) and the
  * session cookie is `Secure`. TLS skips, saying why, without openssl.
@@ -8,11 +8,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../src/store/mod.ts";
-import { toolAvailable } from "./support/environment.ts";
+import { repoRoot, toolAvailable } from "./support/environment.ts";
 import { sampleAlert } from "./support/sample_alert.ts";
 import { startConsoleProcess } from "./support/console_server.ts";
 
-Deno.test("serve: token printed once, alerts and triage kept across a restart", async () => {
+const SCAN = `${repoRoot}tests/fixtures/lab/syn-scan/capture.pcap`;
+
+Deno.test("serve: token printed once; alerts, triage and jobs kept across a restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "console-serve-" });
   const db = join(dir, "ids.sqlite");
   try {
@@ -23,6 +25,19 @@ Deno.test("serve: token printed once, alerts and triage kept across a restart", 
     const headers = { authorization: `Bearer ${first.token}` };
     const ack = await fetch(`${first.url}/api/v1/alerts/${id}/ack`, { method: "POST", headers });
     assert.equal(ack.status, 200, await ack.text());
+    const form = new FormData();
+    form.set("file", new File([await Deno.readFile(SCAN)], "scan.pcap"));
+    const job = await (await fetch(`${first.url}/api/v1/analyze`, {
+      method: "POST",
+      headers,
+      body: form,
+    })).json();
+    for (let k = 0; k < 300; k++) {
+      const state = (await (await fetch(`${first.url}/api/v1/jobs/${job.id}`, { headers })).json())
+        .state;
+      if (state === "done" || state === "failed") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.equal(await first.stop(), 0);
     assert.ok(first.log().includes(`(mode 600): ${first.token}`));
 
@@ -33,6 +48,11 @@ Deno.test("serve: token printed once, alerts and triage kept across a restart", 
       assert.match(second.log(), /token in .*ids\.sqlite\.token/);
       const alert = await (await fetch(`${second.url}/api/v1/alerts/${id}`, { headers })).json();
       assert.equal(alert.status, "acknowledged");
+      // The upload job's record and its alerts outlive the server that ran it.
+      const again = await (await fetch(`${second.url}/api/v1/jobs/${job.id}`, { headers })).json();
+      assert.equal(again.state, "done", JSON.stringify(again));
+      assert.ok(again.summary.packets > 0);
+      assert.equal(again.alerts.length, again.summary.alerts);
     } finally {
       assert.equal(await second.stop(), 0);
     }

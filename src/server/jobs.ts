@@ -15,6 +15,7 @@ import { scoreRows } from "../eval/mod.ts";
 import { PacketRing } from "../forensics/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
 import { loadCicCsv, loadNslKdd, NSL_KDD_CATEGORIES } from "../train/mod.ts";
+import type { AlertStore } from "../store/mod.ts";
 import { NSL_KDD_FIELDS } from "./nsl_kdd_fields.ts";
 
 /** What a job does. */
@@ -109,6 +110,8 @@ export interface JobRunnerOptions {
   maxQueued?: number;
   /** Finished jobs remembered (default 100). */
   maxKept?: number;
+  /** Where job records are kept across restarts (the console's store). */
+  store?: AlertStore;
 }
 
 /** A client mistake in an upload: answered 400/415/429 with this message. */
@@ -140,6 +143,31 @@ export class JobRunner {
 
   constructor(options: JobRunnerOptions) {
     this.#options = options;
+    // Jobs of an earlier run of the server: finished ones as they were; one
+    // cut off by the stop is failed (its upload is gone with the old temp folder).
+    for (const saved of options.store?.loadJobs(options.maxKept ?? 100) ?? []) {
+      const job = saved as Job;
+      if (job.state === "queued" || job.state === "running") {
+        job.state = "failed";
+        job.error = "the server stopped before this job finished; upload the file again";
+        this.#save(job);
+      } else if (job.kind === "predict" && job.state === "done") {
+        job.warnings = [
+          ...job.warnings.filter((w) => !w.startsWith("predictions are kept in memory")),
+          "predictions are kept in memory only: this job's went with a restart of the server",
+        ];
+      }
+      this.#jobs.set(job.id, job);
+    }
+  }
+
+  #save(job: Job): void {
+    try {
+      this.#options.store?.saveJob(job.id, job.created_at, job);
+    } catch (error) {
+      // The job goes on; only its record after a restart is at stake.
+      job.warnings.push(`job record not saved: ${(error as Error).message}`);
+    }
   }
 
   /** A job, or undefined. */
@@ -224,6 +252,7 @@ export class JobRunner {
       source: kind === "analyze" ? `upload:${id}` : undefined,
     };
     this.#jobs.set(id, job);
+    this.#save(job);
     this.#forgetOld();
     this.#queue.push({ job, path });
     if (!this.#running) this.#idle = this.#drain();
@@ -248,6 +277,7 @@ export class JobRunner {
         const { job, path } = this.#queue.shift()!;
         job.state = "running";
         job.started_at = new Date().toISOString();
+        this.#save(job);
         try {
           if (job.kind === "analyze") await this.#analyze(job, path);
           else await this.#predict(job, path);
@@ -257,6 +287,7 @@ export class JobRunner {
           job.error = error instanceof Error ? error.message : String(error);
         } finally {
           job.finished_at = new Date().toISOString();
+          this.#save(job);
           await Deno.remove(path).catch(() => {});
         }
       }

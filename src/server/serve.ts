@@ -93,6 +93,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     uploadDir,
     modelDir: options.modelDir,
     nslModelDir: options.nslModelDir,
+    store,
   });
   const startedAt = new Date();
   const feed = new LiveFeed(store, {

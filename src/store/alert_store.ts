@@ -590,6 +590,28 @@ export class AlertStore {
     });
   }
 
+  /** Saves a console job's record (JSON), replacing an earlier save. */
+  saveJob(id: string, createdAt: string, job: unknown): void {
+    this.transaction(() =>
+      this.db.prepare(
+        "INSERT INTO jobs (id, created_at, job) VALUES (?, ?, ?) " +
+          "ON CONFLICT (id) DO UPDATE SET job = excluded.job",
+      ).run(id, createdAt, JSON.stringify(job))
+    );
+  }
+
+  /** The newest `limit` job records, oldest first; older ones are deleted. */
+  loadJobs(limit: number): unknown[] {
+    return this.transaction(() => {
+      this.db.prepare(
+        "DELETE FROM jobs WHERE id NOT IN (SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)",
+      ).run(limit);
+      return (this.db.prepare("SELECT job FROM jobs ORDER BY created_at").all() as {
+        job: string;
+      }[]).map((r) => JSON.parse(r.job));
+    });
+  }
+
   /** Closes the connection (idempotent). */
   close(): void {
     if (this.#closed) return;

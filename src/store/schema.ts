@@ -106,6 +106,11 @@ CREATE TABLE IF NOT EXISTS suppressions (
   created_at TEXT NOT NULL,
   expires_at TEXT
 );
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  job TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sensor_status (
   sensor TEXT PRIMARY KEY,
   updated_at TEXT NOT NULL,
