@@ -34,7 +34,13 @@ import {
   type HostEvidenceSizes,
   protocolWord,
 } from "../evidence/mod.ts";
-import { isBehaviourClass, isBruteForceClass, nameAlert } from "./naming.ts";
+import {
+  isBehaviourClass,
+  isBruteForceClass,
+  isGenericClass,
+  isScanClass,
+  nameAlert,
+} from "./naming.ts";
 import { type Alert, protocolName, type TopFeature } from "./schema.ts";
 import { AlertVolumeCap, type SuppressedLines } from "./volume.ts";
 
@@ -143,6 +149,8 @@ interface GroupState {
   firstArrivalMs: number;
   /** Flows counted in the last written line (-1: no line yet). */
   reportedFlows: number;
+  /** Counted among the run's alert groups (a vote group folded while pending never is). */
+  counted: boolean;
   topFeatures: TopFeature[];
   explainedScore: number;
 }
@@ -291,11 +299,11 @@ export class AlertAggregator {
   #state(f: Finding): GroupState {
     let g = this.#groups.get(f);
     if (!g) {
-      this.#stats.groups++;
       g = {
         finding: f,
         firstArrivalMs: this.#nowMs(),
         reportedFlows: -1,
+        counted: false,
         topFeatures: [],
         explainedScore: Number.NEGATIVE_INFINITY,
       };
@@ -341,6 +349,10 @@ export class AlertAggregator {
   /** One line for a group (null when the volume cap holds it back). */
   #line(g: GroupState, stage: "first" | "final", atMicros: number): EmittedAlert | null {
     const summary = this.evidence.summary(g.finding);
+    if (!g.counted) {
+      g.counted = true;
+      this.#stats.groups++;
+    }
     if (!this.#cap.admit(atMicros, summary.flows)) return null;
     g.reportedFlows = summary.flows;
     const alert = this.#alert(g, summary, stage, atMicros, this.#cap.takeSuppressed());
@@ -377,8 +389,18 @@ export class AlertAggregator {
       const claimed = f.classIndex >= 0
         ? (o.classNames[f.classIndex] ?? `class ${f.classIndex}`)
         : "";
-      if (f.verdict === VERDICT_KNOWN && f.classIndex >= 0 && !isBehaviourClass(claimed)) {
-        // A class one flow can show (the class gate let it through).
+      const spanSeconds = Math.max(10, (e.lastMicros - e.firstMicros) / 1e6);
+      // A behaviour class is named when its own kind of evidence is there:
+      // fan-out for scans, a sustained rate for floods, DoS and brute force.
+      const evidenced = isScanClass(claimed)
+        ? e.distinctDestPorts >= VOTE_MIN_PORTS
+        : e.flows >= VOTE_RATE_FLOWS && e.flows / spanSeconds >= VOTE_RATE_PER_SECOND;
+      if (
+        f.verdict === VERDICT_KNOWN && f.classIndex >= 0 &&
+        (!isBehaviourClass(claimed) || (evidenced && !isGenericClass(claimed)))
+      ) {
+        // A class one flow can show (the class gate let it through), or a
+        // behaviour class whose claims come with that behaviour's evidence.
         className = claimed;
         ({ name, severity } = nameAlert(claimed, NO_EVIDENCE));
         model = o.modelNames.classifier ?? "model";

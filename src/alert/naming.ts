@@ -198,6 +198,16 @@ export function isBehaviourClass(className: string): boolean {
   return BEHAVIOUR_CLASSES.has(normaliseClassName(className));
 }
 
+/** Whether a class names reconnaissance (its evidence is fan-out, not rate). */
+export function isScanClass(className: string): boolean {
+  return /scan|sweep|probe|nmap|satan|saint|mscan/.test(normaliseClassName(className));
+}
+
+/** Whether a class is a generic category (dos, probe, attack, ...) that names nothing itself. */
+export function isGenericClass(className: string): boolean {
+  return CLASS_NAMES.get(normaliseClassName(className)) === null;
+}
+
 /** Whether a class names password guessing (brute force, Patator, NSL-KDD guess_passwd). */
 export function isBruteForceClass(className: string): boolean {
   return /brute|patator|guess passwd/.test(normaliseClassName(className));

@@ -130,30 +130,35 @@ Deno.test("detector: flow batches -> verdicts -> aggregated alerts in JSONL and 
     assert.equal(stats.unknown, 50);
     assert.equal(stats.batches, 15);
     assert.equal(stats.inference.rows, 550);
-    assert.equal(stats.alerts, 2);
+    // Two groups, each a first line when its evidence was enough and a closing line with totals.
+    assert.equal(stats.alerts, 4);
+    assert.equal(stats.alertVolume.groups, 2);
     assert.equal(stats.decisionLatencyMs.count, 15);
-    assert.equal(stats.alertLatencyMs.count, 2);
+    assert.equal(stats.alertLatencyMs.count, 4);
 
     const alerts = (await readJsonlAlerts(join(dir, "alerts.jsonl"))).map((a) =>
       AlertSchema.parse(a)
     );
-    assert.equal(alerts.length, 2);
-    const hulk = alerts.find((a) => a.alert.verdict === "known")!;
-    assert.equal(hulk.alert.class, "DoS Hulk");
+    assert.equal(alerts.length, 4);
+    const final = alerts.filter((a) => a.alert.stage === "final");
+    // The classifier's DoS Hulk claims come with a rate (200 flows at 50/s): named by the class.
+    const hulk = final.find((a) => a.alert.class === "DoS Hulk")!;
+    assert.equal(hulk.alert.verdict, "known");
     assert.equal(hulk.alert.name, "HTTP flood (Hulk)");
     assert.equal(hulk.alert.count, 200);
-    assert.equal(hulk.flow.pkts_toserver, 1000);
-    assert.equal(hulk.flow.bytes_toclient, 1_800_000);
+    assert.equal(hulk.alert.packets, 1800);
+    assert.equal(hulk.flow.pkts_toserver, 5, "the flow that completed the evidence");
     assert.equal(hulk.alert.model, "test-classifier");
-    const unknown = alerts.find((a) => a.alert.verdict === "unknown")!;
-    assert.equal(unknown.src_ip, "10.0.0.3");
-    assert.equal(unknown.alert.count, 50);
-    assert.equal(unknown.alert.name, "SYN port scan");
-    assert.equal(unknown.alert.score, 2500);
-    assert.equal(unknown.alert.threshold, 1000);
-    assert.equal(unknown.alert.top_features[0].name, "Flow Duration");
-    assert.equal(unknown.alert.top_features[0].reconstruction_error, 10000);
-    assert.deepEqual(seen.sort(), ["HTTP flood (Hulk)", "SYN port scan"]);
+    // 50 unanswered SYNs to 50 ports: the host evidence names a scan; the anomaly votes fold in.
+    const scan = final.find((a) => a.alert.class === "tcp-syn-scan")!;
+    assert.equal(scan.src_ip, "10.0.0.3");
+    assert.equal(scan.alert.count, 50);
+    assert.equal(scan.alert.name, "TCP SYN scan");
+    assert.equal(scan.alert.distinct_dest_ports, 50);
+    assert.equal(scan.alert.evidence?.model_flagged, 50);
+    assert.equal(scan.alert.top_features[0].name, "Flow Duration");
+    assert.equal(scan.alert.top_features[0].reconstruction_error, 10000);
+    assert.deepEqual([...new Set(seen)].sort(), ["HTTP flood (Hulk)", "TCP SYN scan"]);
 
     const db = new DatabaseSync(join(dir, "ids.db"));
     try {
@@ -167,9 +172,9 @@ Deno.test("detector: flow batches -> verdicts -> aggregated alerts in JSONL and 
         benign: 300,
         known: 200,
         unknown: 50,
-        alerts: 2,
+        alerts: 4,
       });
-      assert.equal((db.prepare("SELECT COUNT(*) AS n FROM alerts").get() as { n: number }).n, 2);
+      assert.equal((db.prepare("SELECT COUNT(*) AS n FROM alerts").get() as { n: number }).n, 4);
     } finally {
       db.close();
     }
@@ -178,7 +183,7 @@ Deno.test("detector: flow batches -> verdicts -> aggregated alerts in JSONL and 
   }
 });
 
-Deno.test("detector: --threshold override turns the Hulk flows benign", async () => {
+Deno.test("detector: --threshold override turns the Hulk flows benign; the scan stays a behaviour", async () => {
   const bundle = makeBundle({
     columns: COLUMNS,
     classifier: {
@@ -193,7 +198,9 @@ Deno.test("detector: --threshold override turns the Hulk flows benign", async ()
     assert.equal(stats.known, 0);
     assert.equal(stats.unknown, 0, "no anomaly model, no unknown verdicts");
     assert.equal(stats.benign, 550);
-    assert.equal(stats.alerts, 0);
+    // Every verdict benign, yet 50 unanswered SYNs to 50 ports are a scan to the host evidence.
+    assert.equal(stats.alerts, 1);
+    assert.equal(stats.alertVolume.groups, 1);
   } finally {
     await detector.close();
   }

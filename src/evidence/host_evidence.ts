@@ -132,8 +132,10 @@ export interface Finding {
   verdict: number;
   classIndex: number;
   nearestClass: number;
-  /** Row (in the batch being observed) of the best-scoring flow, -1 when not in this batch. */
+  /** Row (in the batch being observed) of the best-scoring flagged flow, -1 when not in this batch. */
   bestRow: number;
+  /** Best model score among the finding's flagged flows so far. */
+  bestScore: number;
   /**
    * A model vote group waits `VOTE_GRACE_MICROS` before it opens, so that a
    * behaviour of the same host (which its flows are usually part of) can open
@@ -631,7 +633,24 @@ export class HostEvidence {
       }
     }
 
-    if (flagged) this.#vote(batch, decisions, i, now, opened);
+    if (flagged) {
+      // The best-scoring flagged flow of a behaviour explains its alert.
+      const score = decisions.score[i];
+      this.#offerBest(this.sources, s, score, i);
+      this.#offerBest(this.targets, t, score, i);
+      this.#offerBest(this.targets, tAny, score, i);
+      this.#offerBest(this.services, v, score, i);
+      this.#vote(batch, decisions, i, now, opened);
+    }
+  }
+
+  #offerBest(table: HostTable, slot: number, score: number, row: number): void {
+    if (slot < 0 || table.group[slot] <= 0) return;
+    const f = this.#findings[table.group[slot] - 1];
+    if (f && score > f.bestScore) {
+      f.bestScore = score;
+      f.bestRow = row;
+    }
   }
 
   /** Adds a flow to the target entry (destination, protocol, port); returns its slot or -1. */
@@ -826,6 +845,7 @@ export class HostEvidence {
       classIndex: -1,
       nearestClass: -1,
       bestRow: -1,
+      bestScore: Number.NEGATIVE_INFINITY,
       pending: false,
       table,
       slot,
