@@ -9,25 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { repoRoot } from "./support/environment.ts";
 import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
+import { freePort, until } from "./support/loopback.ts";
 
 const unavailable = vethUnavailableReason();
 if (unavailable) console.log(`skipping the live service test: ${unavailable}`);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, seconds = 90) {
-  for (let i = 0; i < seconds * 5; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function metric(text: string, pattern: RegExp): number | undefined {
   const line = text.split("\n").find((l) => pattern.test(l));

@@ -12,26 +12,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../src/store/mod.ts";
-import { repoRoot, toolAvailable } from "./support/environment.ts";
+import { repoRoot } from "./support/environment.ts";
+import { freePort, promtoolCheck, promtoolMissing, until } from "./support/loopback.ts";
 
 const DEMO = `${repoRoot}models/demo/capture.pcap`;
 const MODEL = `${repoRoot}models/default`;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, seconds = 60) {
-  for (let i = 0; i < seconds * 5; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function sensor(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
@@ -60,10 +45,8 @@ function statsEvents(path: string) {
     .filter((e) => e.event_type === "stats");
 }
 
-const havePromtool = toolAvailable("promtool");
-if (!havePromtool) {
-  console.log("promtool missing (Debian package prometheus): /metrics is checked without it");
-}
+const promtoolReason = promtoolMissing();
+if (promtoolReason) console.log(`/metrics is checked without promtool: ${promtoolReason}`);
 
 Deno.test("SIGHUP: broken bundle kept out, typo refused, new bundle switched; no packet lost; /metrics passes promtool", async () => {
   const dir = await Deno.makeTempDir({ prefix: "notify-reload-" });
@@ -135,20 +118,10 @@ Deno.test("SIGHUP: broken bundle kept out, typo refused, new bundle switched; no
       }, "packets counted");
       const earlyPackets = metricValue(early, /^ids_sensor_packets_total /)!;
       assert.ok(earlyPackets < expected.decoder.pkts, `${earlyPackets} packets before the end`);
-      if (havePromtool) {
-        const child = new Deno.Command("promtool", {
-          args: ["check", "metrics"],
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(early));
-        await w.close();
-        const out = await child.output();
-        const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-        assert.equal(out.code, 0, said);
-        assert.equal(said.trim(), "", said);
+      if (!promtoolReason) {
+        const lint = await promtoolCheck(early);
+        assert.equal(lint.code, 0, lint.said);
+        assert.equal(lint.said.trim(), "", lint.said);
       }
 
       const reloads = async (result: string, n: number) =>

@@ -9,21 +9,7 @@ import { join } from "node:path";
 import { createNotifier } from "../src/notify/mod.ts";
 import { sampleAlert } from "../src/notify/test_alerts.ts";
 import { isRoot, toolAvailable } from "./support/environment.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, seconds = 20) {
-  for (let i = 0; i < seconds * 10; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { freePort, until } from "./support/loopback.ts";
 
 async function waitForPort(port: number, proto: "tcp" = "tcp") {
   await until(async () => {

@@ -2,37 +2,10 @@ import assert from "node:assert/strict";
 import { SensorMetrics } from "./sensor_metrics.ts";
 import { sampleAlert } from "../notify/mod.ts";
 import { createPacketBatch } from "../capture/mod.ts";
+import { promtoolCheck, promtoolMissing } from "../../tests/support/loopback.ts";
 
-/** True when `name` runs from PATH. */
-function toolAvailable(name: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const havePromtool = toolAvailable("promtool");
-if (!havePromtool) {
-  console.log("skipping promtool check: promtool missing (Debian package prometheus)");
-}
-
-async function promtoolCheck(text: string): Promise<string> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  assert.equal(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
-  return dec.decode(out.stdout) + dec.decode(out.stderr);
-}
+const promtoolReason = promtoolMissing();
+if (promtoolReason) console.log(`skipping the promtool check: ${promtoolReason}`);
 
 Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, handler", async () => {
   const metrics = new SensorMetrics({
@@ -79,8 +52,9 @@ Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, hand
   assert.match(text, /^ids_sensor_notify_target_up\{[^}]*\} 0$/m);
   assert.equal(handler(new Request("http://x/other")).status, 404);
   assert.equal(handler(new Request("http://x/metrics", { method: "POST" })).status, 405);
-  if (havePromtool) {
+  if (!promtoolReason) {
     const lint = await promtoolCheck(text);
-    assert.equal(lint.trim(), "", lint);
+    assert.equal(lint.code, 0, lint.said);
+    assert.equal(lint.said.trim(), "", lint.said);
   }
 });

@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import { createNotifier } from "./notifier.ts";
 import { createNotifyHub } from "./hub.ts";
 import { sampleAlert } from "./test_alerts.ts";
-
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { freePort, until } from "../../tests/support/loopback.ts";
 
 /** A real HTTP receiver on loopback that records every JSON body, in arrival order. */
 function startReceiver(port: number, status = 200) {
@@ -19,14 +12,6 @@ function startReceiver(port: number, status = 200) {
     return new Response("ok", { status });
   });
   return { bodies, stop: () => server.shutdown() };
-}
-
-async function until(check: () => boolean, what: string, seconds = 20) {
-  for (let i = 0; i < seconds * 20; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const quiet = { log: () => {}, retryDelaysMs: [20, 40], maxBackoffMs: 200 };
