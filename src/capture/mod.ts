@@ -26,6 +26,11 @@ export {
   type LivePacketBatch,
   openLiveCapture,
 } from "./live_source.ts";
+export {
+  openResilientCapture,
+  type ResilienceOptions,
+  type ResilientLiveCapture,
+} from "./live_resilient.ts";
 export { stopOnSignals } from "./live_signals.ts";
 export { captureToFile, type FileCaptureOptions } from "./live_file_capture.ts";
 export { acquireCaptureLock, type CaptureLock, LockHeldError } from "./live_lock.ts";

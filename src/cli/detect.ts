@@ -8,7 +8,7 @@ import { learnBeforeDetecting } from "./learn.ts";
 import {
   createCaptureFileStats,
   type LiveCapture,
-  openLiveCapture,
+  openResilientCapture,
   type PacketBatch,
   readCaptureFile,
 } from "../capture/mod.ts";
@@ -73,6 +73,7 @@ interface LiveOptions extends DetectionOptions {
   learnOut?: string;
   duration: number;
   filter?: string;
+  reopen?: true;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -98,6 +99,11 @@ export function registerDetect(program: Command): void {
     )
     .addOption(durationOption())
     .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)")
+    .option(
+      "--reopen",
+      "when an interface vanishes, wait for it to come back and capture again " +
+        "(default: end and score every open flow, flush the sinks, report the fault, exit 74)",
+    )
     .option(
       "--ui [addr:port]",
       "serve the console (dashboard, API) while detecting, default 127.0.0.1:8080; " +
@@ -151,7 +157,10 @@ export function registerDetect(program: Command): void {
       options.model = await learnBeforeDetecting({ ...options, learn: options.learn }, interfaces);
     }
     const bundle = await loadSensorBundle(options.model);
-    const live = openLiveCapture({ interfaces, durationSeconds: duration, filter: options.filter });
+    const live = openResilientCapture(
+      { interfaces, durationSeconds: duration, filter: options.filter },
+      { reopen: Boolean(options.reopen) },
+    );
     await live.ready;
     const services = await startServices(options, command);
     services.setCapture(() => live.stats());
@@ -169,7 +178,15 @@ export function registerDetect(program: Command): void {
         `${s.interfaceName}: ${s.received} received, ${s.kernelDropped} dropped by the kernel, ` +
         `${s.interfaceDropped} by the interface, ${s.ringOverruns} ring overruns`
       );
+      if (live.reopened > 0) drops.push(`capture reopened ${live.reopened} times (--reopen)`);
       printReport(`live ${interfaces.join(",")}`, report, Boolean(options.verbose), drops);
+      if (live.fault) {
+        console.error(
+          `ids-sensor: fault: ${live.fault.message}; every open flow was ended and scored, ` +
+            `every sink flushed`,
+        );
+        Deno.exitCode = EXIT.ioError;
+      }
     } finally {
       for (const signal of signals) Deno.removeSignalListener(signal, stop);
       await services.close(report);
