@@ -238,7 +238,7 @@ export async function startVictim(
 
 /** Polls `ss` inside the victim (no packets on the wire) until all ports listen. */
 async function waitForListeners(wanted: string[]): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // Generous: a loaded machine starts a dozen daemons slowly.
   let missing = wanted;
   while (Date.now() < deadline) {
     const { stdout } = await run(
@@ -256,5 +256,5 @@ async function waitForListeners(wanted: string[]): Promise<void> {
     if (missing.length === 0) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`victim services not listening after 15 s: ${missing.join(", ")}`);
+  throw new Error(`victim services not listening after 60 s: ${missing.join(", ")}`);
 }
