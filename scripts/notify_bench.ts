@@ -12,7 +12,8 @@
  */
 import { readCaptureFile } from "../src/capture/mod.ts";
 import { SensorMetrics } from "../src/metrics/mod.ts";
-import { createNotifier, sampleAlert } from "../src/notify/mod.ts";
+import { createNotifier } from "../src/notify/mod.ts";
+import { numberedAlert } from "../tests/support/sample_alert.ts";
 
 const capture = Deno.args[0] ?? new URL("../models/demo/capture.pcap", import.meta.url).pathname;
 const rounds = Number(Deno.args[1] ?? 7);
@@ -54,7 +55,7 @@ console.log(
 );
 
 const ALERTS = 5_000;
-const alerts = Array.from({ length: ALERTS }, (_, k) => sampleAlert(k % 1000));
+const alerts = Array.from({ length: ALERTS }, (_, k) => numberedAlert(k % 1000));
 const spoolRoot = await Deno.makeTempDir({ prefix: "notify-bench-" });
 const dropped: number[] = [];
 const notified: number[] = [];

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createNotifier } from "../src/notify/mod.ts";
-import { sampleAlert } from "../src/notify/test_alerts.ts";
+import { numberedAlert as sampleAlert } from "./support/sample_alert.ts";
 import { isRoot, toolAvailable } from "./support/environment.ts";
 import { freePort, until } from "./support/loopback.ts";
 
@@ -79,7 +79,7 @@ Deno.test({
       const alertMail = mails.find((m) => /X-Ids-Sensor-Event: alert/.test(m))!;
       const digestMail = mails.find((m) => /X-Ids-Sensor-Event: digest/.test(m))!;
       assert.match(alertMail, /X-Rcpt-Args: <soc@example.org>/);
-      assert.match(alertMail, /Subject: \[ids-sensor\] sev1 SSH brute force/);
+      assert.match(alertMail, /Subject: \[ids-sensor\] sev1 SYN port scan/);
       const body = decodeQuotedPrintable(alertMail.split(/\r?\n\r?\n/).slice(1).join("\n\n"));
       const json = JSON.parse(body.slice(body.indexOf("{")));
       assert.deepEqual(json, sampleAlert(1, 1));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SensorMetrics } from "./sensor_metrics.ts";
-import { sampleAlert } from "../notify/mod.ts";
+import { numberedAlert as sampleAlert } from "../../tests/support/sample_alert.ts";
 import { createPacketBatch } from "../capture/mod.ts";
 import { promtoolCheck, promtoolMissing } from "../../tests/support/loopback.ts";
 
@@ -40,8 +40,8 @@ Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, hand
   const response = handler(new Request("http://x/metrics"));
   assert.match(response.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  assert.match(text, /^ids_sensor_alerts_total\{class="ssh-brute-force",severity="1"\} 2$/m);
-  assert.match(text, /^ids_sensor_alerts_total\{class="ssh-brute-force",severity="3"\} 1$/m);
+  assert.match(text, /^ids_sensor_alerts_total\{class="syn-scan",severity="1"\} 2$/m);
+  assert.match(text, /^ids_sensor_alerts_total\{class="syn-scan",severity="3"\} 1$/m);
   assert.match(text, /^ids_sensor_bytes_total 1600$/m);
   assert.match(text, /^ids_sensor_inference_batch_flows_count 1$/m);
   assert.match(text, /^ids_sensor_inference_latency_seconds_sum 0\.012$/m);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { discordPayload, makeDigest, rfc5424, slackPayload, summaryLine } from "./message.ts";
-import { sampleAlert } from "./test_alerts.ts";
+import { numberedAlert as sampleAlert } from "../../tests/support/sample_alert.ts";
 
 Deno.test("RFC 5424 line: PRI from facility and alert severity, EVE JSON as MSG", () => {
   const line = rfc5424(
@@ -22,7 +22,7 @@ Deno.test("digest counts by name and source; payloads carry the summary", () => 
   const digest = makeDigest(held, 7, 0, 60_000);
   assert.equal(digest.held_back, 7);
   assert.deepEqual(digest.by_name, [
-    { name: "SSH brute force", class: "ssh-brute-force", severity: 2, count: 3 },
+    { name: "SYN port scan", class: "syn-scan", severity: 2, count: 3 },
   ]);
   assert.deepEqual(digest.top_sources[0], { src_ip: "10.0.0.2", count: 2 });
   const message = { type: "digest" as const, digest };
@@ -32,6 +32,6 @@ Deno.test("digest counts by name and source; payloads carry the summary", () => 
   const discord = discordPayload({ type: "alert", alert: sampleAlert(3, 1) }) as {
     embeds: { title: string; color: number }[];
   };
-  assert.equal(discord.embeds[0].title, "SSH brute force");
+  assert.equal(discord.embeds[0].title, "SYN port scan");
   assert.equal(discord.embeds[0].color, 0xd0312d);
 });

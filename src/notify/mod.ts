@@ -36,5 +36,3 @@ export {
 } from "./notifier.ts";
 export { createNotifyHub, type NotifyHub } from "./hub.ts";
 export { defaultSpoolDir } from "./spool_dir.ts";
-/** Valid sample alerts for tests of notify and its users. */
-export { sampleAlert } from "./test_alerts.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createNotifier } from "./notifier.ts";
 import { createNotifyHub } from "./hub.ts";
-import { sampleAlert } from "./test_alerts.ts";
+import { numberedAlert as sampleAlert } from "../../tests/support/sample_alert.ts";
 import { freePort, until } from "../../tests/support/loopback.ts";
 
 /** A real HTTP receiver on loopback that records every JSON body, in arrival order. */
@@ -130,7 +130,7 @@ Deno.test("slack and discord payloads reach a loopback receiver through base=", 
     await until(() => receiver.bodies.length === 2, "both payloads");
     const slack = receiver.bodies.find((b) => b.path === "/services/T0/B0/XYZ");
     const discord = receiver.bodies.find((b) => b.path === "/api/webhooks/123/AbC");
-    assert.match(String(slack?.body.text), /sev1 SSH brute force: 10\.0\.0\.6 -> 10\.0\.1\.10:22/);
+    assert.match(String(slack?.body.text), /sev1 SYN port scan: 10\.0\.0\.6 -> 10\.0\.0\.10:80/);
     assert.ok(Array.isArray(discord?.body.embeds));
     const changed = await hub.update([`slack://T0/B0/XYZ?${base}`]);
     assert.deepEqual(changed.removed.length, 1);

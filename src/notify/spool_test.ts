@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openSpool } from "./spool.ts";
-import { sampleAlert } from "./test_alerts.ts";
+import { numberedAlert as sampleAlert } from "../../tests/support/sample_alert.ts";
 import type { NotifyMessage } from "./message.ts";
 
 const msg = (k: number): NotifyMessage => ({ type: "alert", alert: sampleAlert(k) });

@@ -41,3 +41,16 @@ export function sampleAlert(
     ...over,
   };
 }
+
+/**
+ * Alert number `k` of a sequence (source 10.0.0.<k+1>, source port 40000 + k,
+ * one second apart, count k + 1) with `severity`: the notify tests tell
+ * delivery order by the source port.
+ */
+export function numberedAlert(k: number, severity: 1 | 2 | 3 = 2): Alert {
+  const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5) + k * 1000).toISOString();
+  return sampleAlert(
+    { timestamp: t, src_ip: `10.0.0.${k % 250 + 1}`, src_port: 40000 + k },
+    { severity, count: 1 + k },
+  );
+}
