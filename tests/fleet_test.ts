@@ -276,3 +276,178 @@ Deno.test(
     });
   },
 );
+
+/** Starts `ids-sensor score-worker` processes; resolves when each has joined the queue group. */
+async function startWorkers(url: string, n: number) {
+  const workers = Array.from({ length: n }, () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${repoRoot}main.ts`, "score-worker", "--nats", url],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let log = "";
+    const reading = (async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
+    })();
+    return { child, reading, log: () => log };
+  });
+  await waitFor(
+    "score workers in the queue group",
+    () => workers.every((w) => w.log().includes("scoring for queue group")),
+    120_000,
+  );
+  return {
+    /** SIGTERM; returns the rows each worker says it scored. */
+    async stop(): Promise<number[]> {
+      for (const w of workers) w.child.kill("SIGTERM");
+      await Promise.all(workers.map((w) => w.child.status));
+      await Promise.all(workers.map((w) => w.reading));
+      return workers.map((w) => Number(/(\d+) rows scored/.exec(w.log())?.[1] ?? NaN));
+    },
+  };
+}
+
+/** An alert line without its emission time (the only field that depends on the wall clock). */
+const withoutTime = (line: string) => {
+  const { timestamp: _t, ...rest } = JSON.parse(line);
+  return JSON.stringify(rest);
+};
+
+Deno.test(
+  "fleet: remote scoring on two score workers gives the alerts of local scoring",
+  options,
+  async () => {
+    await withFleet(async (nats, dir) => {
+      const workers = await startWorkers(nats.url, 2);
+      let rows: number[];
+      let remoteLog: string;
+      try {
+        remoteLog = await analyze(CAPTURES.s3, nats.url, "remote", dir, ["--remote-scoring"]);
+      } finally {
+        rows = await workers.stop();
+      }
+      await analyze(CAPTURES.s3, nats.url, "local", dir);
+      const remote = (await alertLines(`${dir}/remote.jsonl`)).map(withoutTime);
+      const local = (await alertLines(`${dir}/local.jsonl`)).map(withoutTime);
+      assert.ok(local.length > 0);
+      assert.deepStrictEqual(sorted(remote), sorted(local));
+      // Counters agree: the workers scored exactly the flows the sensor reports.
+      const flows = Number(/(\d+) flows in/.exec(remoteLog)?.[1]);
+      assert.ok(flows > 0, remoteLog);
+      assert.equal(rows.reduce((a, b) => a + b, 0), flows, `rows per worker: ${rows.join(", ")}`);
+    });
+  },
+);
+
+Deno.test(
+  "fleet: a published model bundle is swapped in; a bad one is refused and reported",
+  options,
+  async () => {
+    await withFleet(async (nats, dir, store) => {
+      const { createSwappableDetector } = await import("../src/engine/mod.ts");
+      const { loadSensorBundle } = await import("../src/engine/mod.ts");
+      const { packModelBundle, publishModelBundle, startSensorFleet } = await import(
+        "../src/fleet/mod.ts"
+      );
+      const bundle = await loadSensorBundle(`${repoRoot}models/default`);
+      const detector = await createSwappableDetector({ bundle, sinks: [] });
+      const fleet = await startSensorFleet({
+        nats: { url: nats.url },
+        sensor: "m1",
+        bufferDir: `${dir}/buffer-m1`,
+        model: "models/default",
+        modelUpdates: true,
+        statsIntervalSeconds: 1,
+        log: () => {},
+      });
+      fleet.onSwapReady((next) => detector.swap(next));
+      const collector = startFleetCollector({ nats: { url: nats.url }, store, log: () => {} });
+      const lastUpdate = () =>
+        store.sensorStatuses().find((s) => s.sensor === `${FLEET_STATUS_PREFIX}m1`)?.status as
+          | { model: string; model_update?: { name: string; state: string; error?: string } }
+          | undefined;
+      try {
+        // A good bundle (a copy of the default one under another name).
+        const good = `${dir}/good`;
+        await Deno.mkdir(good);
+        for await (const e of Deno.readDir(`${repoRoot}models/default`)) {
+          await Deno.copyFile(`${repoRoot}models/default/${e.name}`, `${good}/${e.name}`);
+        }
+        const cli = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${repoRoot}main.ts`, "publish-model", good, "--nats", nats.url],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.ok(cli.success, new TextDecoder().decode(cli.stderr));
+        await waitFor(
+          "the good bundle applied",
+          () => lastUpdate()?.model_update?.state === "applied",
+        );
+        assert.equal(lastUpdate()?.model, "fleet:good");
+        assert.ok(detector.bundle.dir.includes(`${dir}/models/`), detector.bundle.dir);
+
+        // A bundle for another feature set: publish-model refuses it here already...
+        const bad = `${dir}/bad`;
+        await Deno.mkdir(bad);
+        for await (const e of Deno.readDir(good)) {
+          await Deno.copyFile(`${good}/${e.name}`, `${bad}/${e.name}`);
+        }
+        const json = JSON.parse(await Deno.readTextFile(`${bad}/bundle.json`));
+        json.featureSet.name = "not-cic-flow";
+        await Deno.writeTextFile(`${bad}/bundle.json`, JSON.stringify(json));
+        const refused = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${repoRoot}main.ts`, "publish-model", bad, "--nats", nats.url],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.ok(!refused.success, "publish-model accepted a bundle for another feature set");
+        // ...and a sensor refuses it too when it arrives anyway.
+        const before = detector.bundle;
+        await publishModelBundle({ url: nats.url }, await packModelBundle(bad));
+        await waitFor(
+          "the bad bundle refused",
+          () => lastUpdate()?.model_update?.state === "refused",
+        );
+        assert.match(lastUpdate()?.model_update?.error ?? "", /feature set|not-cic-flow/);
+        assert.equal(lastUpdate()?.model, "fleet:good");
+        assert.equal(detector.bundle, before, "the running bundle stays");
+      } finally {
+        await fleet.close();
+        await collector.close();
+        await detector.close();
+      }
+    });
+  },
+);
+
+Deno.test(
+  "fleet: credentials: user/password and token files are used; without them NATS refuses",
+  options,
+  async () => {
+    for (
+      const [extra, file, text, flag] of [
+        [["--user", "fleet", "--pass", "s3cret"], "user", "fleet:s3cret", "userFile"],
+        [["--auth", "t0ken-value"], "token", "t0ken-value", "tokenFile"],
+      ] as const
+    ) {
+      const nats = await startNatsServer([...extra]);
+      const dir = await Deno.makeTempDir({ prefix: "fleet-auth-" });
+      try {
+        await Deno.writeTextFile(`${dir}/${file}`, text);
+        await assert.rejects(
+          connectNats({ url: nats.url }, { waitOnFirstConnect: false, maxReconnectAttempts: 0 }),
+          /Authorization|auth/i,
+        );
+        const nc = await connectNats({ url: nats.url, [flag]: `${dir}/${file}` }, {
+          waitOnFirstConnect: false,
+          maxReconnectAttempts: 0,
+        });
+        await (await jetstreamManager(nc)).getAccountInfo();
+        await nc.close();
+      } finally {
+        await nats.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  },
+);

@@ -151,7 +151,8 @@ export function watchModelUpdates(options: ModelWatchOptions): { close(): Promis
         });
         await ensureFleetStreams(await jetstreamManager(connection));
         const consumer = await jetstream(connection).consumers.get(MODELS_STREAM, {
-          filter_subjects: [MODEL_SUBJECT],
+          // One subject as a string: a list needs nats-server 2.10 (Debian 12 ships 2.9).
+          filter_subjects: MODEL_SUBJECT,
           deliver_policy: DeliverPolicy.LastPerSubject,
         });
         const messages = await consumer.consume();
