@@ -101,7 +101,7 @@ Deno.test({
       const files = filesIn(out);
       assert.equal(files.length, 2, files.join(", "));
       const pcap = files.find((name) => name.endsWith(".pcap"))!;
-      assert.match(pcap, new RegExp(`^train-${pair.captureSide}-\\d{8}T\\d{6}Z\\.pcap$`));
+      assert.match(pcap, new RegExp(`^train-${pair.captureSide}-\\d{8}T\\d{6}\\.\\d{3}Z\\.pcap$`));
       assert.equal(tcpdumpCount(`${out}/${pcap}`), 60);
       const sidecar = JSON.parse(
         Deno.readTextFileSync(`${out}/${pcap.replace(/\.pcap$/, ".json")}`),
@@ -229,6 +229,76 @@ Deno.test({
       // Refused runs leave nothing behind: no partial file, no lock.
       assert.deepEqual(filesIn(out), []);
     } finally {
+      Deno.removeSync(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "capture CLI: every run gets its own files (millisecond names, claimed exclusively)",
+  ignore: reason !== null,
+  async fn() {
+    const out = Deno.makeTempDirSync({ prefix: "ids-capture-" });
+    try {
+      for (let k = 0; k < 3; k++) {
+        const run = new CaptureRun([
+          "--iface",
+          "lo",
+          "--duration",
+          "0.2",
+          "--filter",
+          "udp port 9",
+          "--out",
+          out,
+        ]);
+        assert.equal(await run.finish(), CAPTURE_EXIT.ok, run.stderr);
+      }
+      const pcaps = filesIn(out).filter((name) => name.endsWith(".pcap"));
+      assert.equal(pcaps.length, 3, filesIn(out).join(", "));
+      assert.equal(filesIn(out).filter((name) => name.endsWith(".json")).length, 3);
+    } finally {
+      Deno.removeSync(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "capture CLI: the interface vanishes: exit 74, file kept as .partial.pcap, sidecar says failed",
+  ignore: reason !== null,
+  async fn() {
+    const pair = createVethPair();
+    const out = Deno.makeTempDirSync({ prefix: "ids-capture-" });
+    try {
+      const run = new CaptureRun([
+        "--iface",
+        pair.captureSide,
+        "--duration",
+        "120",
+        "--label",
+        "gone",
+        "--out",
+        out,
+      ]);
+      await run.waitFor("capturing on");
+      await pair.sendUdp(10, 20, 9999);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      new Deno.Command("ip", { args: ["link", "del", pair.captureSide] }).outputSync();
+      assert.equal(await run.finish(), CAPTURE_EXIT.captureFailed, run.stderr);
+      const files = filesIn(out);
+      const partial = files.find((name) => name.endsWith(".partial.pcap"));
+      assert.ok(partial, files.join(", "));
+      assert.ok(!files.some((name) => /\d{3}Z\.pcap$/.test(name)), files.join(", "));
+      const sidecar = JSON.parse(
+        Deno.readTextFileSync(`${out}/${partial.replace(/\.partial\.pcap$/, ".json")}`),
+      );
+      assert.equal(sidecar.stopReason, "failed");
+      assert.equal(sidecar.complete, false);
+      assert.equal(sidecar.file, partial);
+      assert.match(sidecar.error, /disappeared|down|No such device/i);
+      assert.equal(tcpdumpCount(`${out}/${partial}`), 10);
+    } finally {
+      pair.remove();
       Deno.removeSync(out, { recursive: true });
     }
   },

@@ -123,10 +123,14 @@ export async function runCapture(options: CaptureRunOptions): Promise<number> {
 }
 
 async function captureLocked(options: CaptureRunOptions): Promise<number> {
-  const started = new Date();
-  const stamp = started.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  let started = new Date();
+  // Milliseconds in the name, and the name claimed atomically: runs started in the
+  // same second (or the same millisecond) never share a file.
+  const stamp = started.toISOString().replace(/[-:]/g, "");
   const runs = options.interfaces.map((interfaceName) => {
-    const base = join(options.outDir, `${options.label}-${safeName(interfaceName)}-${stamp}`);
+    const base = claimName(
+      join(options.outDir, `${options.label}-${safeName(interfaceName)}-${stamp}`),
+    );
     const worker = captureToFile({
       interfaceName,
       path: `${base}.pcap.part`,
@@ -137,7 +141,7 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
     });
     return { interfaceName, base, worker, linkType: -1 };
   });
-  let stopReason: "duration" | "signal" = "duration";
+  let stopReason: "duration" | "signal" | "failed" = "duration";
   const removeSignalListeners = stopOnSignals(
     { stop: () => runs.forEach((run) => run.worker.stop()) },
     () => stopReason = "signal",
@@ -148,6 +152,8 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
         run.linkType = (await run.worker.ready).linkType;
         console.error(`capturing on ${run.interfaceName} -> ${run.base}.pcap`);
       }
+      // The duration runs from here (each worker counts from its own start).
+      started = new Date();
     } catch (error) {
       for (const run of runs) run.worker.stop();
       await Promise.all(runs.map((run) => run.worker.finished));
@@ -163,21 +169,26 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
   let exitCode: number = CAPTURE_EXIT.ok;
   for (const run of runs) {
     const stats = run.worker.stats();
-    if (run.worker.failure) {
-      console.error(`error: ${run.worker.failure.message} (partial file kept)`);
+    const failure = run.worker.failure;
+    // A failed capture keeps what it wrote under a name that says it is partial.
+    const file = failure ? `${run.base}.partial.pcap` : `${run.base}.pcap`;
+    if (failure) {
+      console.error(`error: ${failure.message} (partial file kept: ${file})`);
       exitCode = CAPTURE_EXIT.captureFailed;
     }
     try {
-      Deno.renameSync(`${run.base}.pcap.part`, `${run.base}.pcap`);
+      Deno.renameSync(`${run.base}.pcap.part`, file);
       writeSidecar(
         run.base,
+        file,
         options,
         run.interfaceName,
         run.linkType,
         started,
         ended,
-        stopReason,
+        failure ? "failed" : stopReason,
         stats,
+        failure?.message,
       );
     } catch (error) {
       console.error(`error: cannot finish ${run.base}.pcap: ${message(error)}`);
@@ -185,7 +196,7 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
     }
     console.error(
       `${run.interfaceName}: ${stats.captured} packets written, ${stats.kernelDropped} dropped by the kernel, ` +
-        `${stats.interfaceDropped} by the interface (${stopReason})`,
+        `${stats.interfaceDropped} by the interface (${failure ? "failed" : stopReason})`,
     );
   }
   return exitCode;
@@ -193,6 +204,7 @@ async function captureLocked(options: CaptureRunOptions): Promise<number> {
 
 function writeSidecar(
   base: string,
+  file: string,
   options: CaptureRunOptions,
   interfaceName: string,
   linkType: number,
@@ -200,9 +212,11 @@ function writeSidecar(
   ended: Date,
   stopReason: string,
   stats: LiveInterfaceStats,
+  error?: string,
 ): void {
   const sidecar = {
-    file: `${base.slice(base.lastIndexOf("/") + 1)}.pcap`,
+    file: file.slice(file.lastIndexOf("/") + 1),
+    complete: error === undefined,
     interface: interfaceName,
     label: options.label,
     filter: options.filter ?? null,
@@ -212,12 +226,35 @@ function writeSidecar(
     end: ended.toISOString(),
     requestedDurationSeconds: options.durationSeconds,
     stopReason,
+    ...(error === undefined ? {} : { error }),
     packets: stats.captured,
     received: stats.received,
     kernelDropped: stats.kernelDropped,
     interfaceDropped: stats.interfaceDropped,
   };
   Deno.writeTextFileSync(`${base}.json`, JSON.stringify(sidecar, null, 2) + "\n");
+}
+
+/**
+ * `base`, or `base-2`, `base-3`... : the first whose `.pcap.part` this call
+ * creates (exclusively) and whose `.pcap` does not exist yet.
+ */
+function claimName(base: string): string {
+  for (let n = 1;; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    try {
+      Deno.statSync(`${name}.pcap`);
+      continue;
+    } catch {
+      // Free so far.
+    }
+    try {
+      Deno.openSync(`${name}.pcap.part`, { write: true, createNew: true }).close();
+      return name;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
 }
 
 function validate(options: CaptureRunOptions): string | null {

@@ -158,7 +158,9 @@ export function registerDetect(program: Command): void {
     }
     const bundle = await loadSensorBundle(options.model);
     const live = openResilientCapture(
-      { interfaces, durationSeconds: duration, filter: options.filter },
+      // The duration runs from the "detecting on" line below, not from the capture
+      // workers' start: services may take a second or two to come up in between.
+      { interfaces, filter: options.filter },
       { reopen: Boolean(options.reopen) },
     );
     await live.ready;
@@ -171,6 +173,7 @@ export function registerDetect(program: Command): void {
       `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
         (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
     );
+    const deadline = duration > 0 ? setTimeout(stop, duration * 1000) : undefined;
     let report: DetectionReport | undefined;
     try {
       report = await run(options, live, true, bundle, services);
@@ -188,6 +191,7 @@ export function registerDetect(program: Command): void {
         Deno.exitCode = EXIT.ioError;
       }
     } finally {
+      clearTimeout(deadline);
       for (const signal of signals) Deno.removeSignalListener(signal, stop);
       await services.close(report);
     }
