@@ -57,9 +57,8 @@ export async function natsConnectionOptions(
       user = decodeURIComponent(url.username);
       pass = decodeURIComponent(url.password);
     }
-    servers.push(
-      `${url.hostname.includes(":") ? `[${url.hostname}]` : url.hostname}:${url.port || "4222"}`,
-    );
+    // URL keeps an IPv6 host in its brackets ("[::1]").
+    servers.push(`${url.hostname}:${url.port || "4222"}`);
   }
   if (servers.length === 0) throw new Error("no NATS server given");
   const authenticators: Authenticator[] = [];
