@@ -11,6 +11,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { writeSyntheticCapture } from "./bench/synthetic_capture.ts";
+import { writeSynFloodCapture } from "./bench/syn_flood_capture.ts";
 import { type StageResult, STAGES } from "./bench/stages.ts";
 
 const options = new Command()
@@ -21,6 +22,11 @@ const options = new Command()
   .option("--file <capture>", "benchmark this capture instead of a synthetic one")
   .option("--stages <names>", `comma-separated subset of: ${Object.keys(STAGES).join(", ")}`)
   .option("--concurrent-flows <n>", "flows held at once in the memory measurement", "1000000")
+  .option(
+    "--flood-packets <n>",
+    "spoofed SYNs (distinct sources, 100 kpps) in the flood measurement; 0 skips it",
+    "1000000",
+  )
   .option("--json", "print one JSON object")
   .parse(Deno.args, { from: "user" })
   .opts();
@@ -44,7 +50,7 @@ try {
 
   const results: Record<string, StageResult[]> = {};
   for (const name of names) results[name] = [];
-  const reference: number[] = [];
+  const reference: { seconds: number; cpuSeconds: number }[] = [];
   for (let run = 0; run < runs; run++) {
     reference.push(await timeTcpdump(file));
     for (const name of names) results[name].push(await runStage(name, file));
@@ -71,7 +77,18 @@ try {
     await Deno.remove(concurrentFile);
   }
 
-  const tcpdumpSeconds = median(reference);
+  // A spoofed SYN flood through the whole detection path.
+  let flood: FloodResult | null = null;
+  const floodPackets = Number(options.floodPackets);
+  if (floodPackets > 0) {
+    const floodFile = `${tempDir}/flood.pcap`;
+    await writeSynFloodCapture(floodFile, { packets: floodPackets });
+    flood = await runChild(["flood", floodFile]);
+    await Deno.remove(floodFile);
+  }
+
+  const tcpdumpSeconds = median(reference.map((r) => r.seconds));
+  const tcpdumpCpu = median(reference.map((r) => r.cpuSeconds));
   const packets = results[names[0]]?.[0]?.packets ?? 0;
   const report = {
     file,
@@ -80,6 +97,7 @@ try {
     reference: {
       command: `tcpdump -r ${file} -w /dev/null`,
       medianSeconds: round(tcpdumpSeconds),
+      medianCpuSeconds: round(tcpdumpCpu),
       mpps: round(packets / tcpdumpSeconds / 1e6),
     },
     stages: Object.fromEntries(names.map((name) => {
@@ -89,11 +107,14 @@ try {
       for (const key of Object.keys(list[0].extra)) {
         extra[key] = round(median(list.map((r) => r.extra[key])));
       }
+      const cpu = median(list.map((r) => r.cpuSeconds));
       return [name, {
         description: STAGES[name].description,
         medianSeconds: round(seconds),
         mpps: round(list[0].packets / seconds / 1e6),
         ratioToTcpdump: round(tcpdumpSeconds / seconds),
+        medianCpuSeconds: round(cpu),
+        cpuRatioToTcpdump: round(tcpdumpCpu / cpu),
         peakRssMiB: round(median(list.map((r) => r.peakRssBytes)) / 2 ** 20),
         ...extra,
       }];
@@ -106,11 +127,33 @@ try {
         peakRssMiB: round(m.peakRssBytes / 2 ** 20),
       }]),
     ),
+    flood: flood && {
+      packets: flood.packets,
+      seconds: round(flood.seconds),
+      peakRssMiB: round(flood.peakRssBytes / 2 ** 20),
+      alerts: flood.alerts,
+      firstAlertAfterSeconds: round(flood.firstAlertAfterSeconds),
+      evicted: flood.evicted,
+      interimRows: flood.interimRows,
+      scored: flood.scored,
+    },
   };
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else printTable(report);
 } finally {
   await Deno.remove(tempDir, { recursive: true });
+}
+
+/** What the flood child reports. */
+interface FloodResult {
+  packets: number;
+  seconds: number;
+  peakRssBytes: number;
+  alerts: number;
+  firstAlertAfterSeconds: number;
+  evicted: number;
+  interimRows: number;
+  scored: number;
 }
 
 /** What the concurrent-flows child reports. */
@@ -138,17 +181,29 @@ async function runChild(args: string[]): Promise<any> {
   return JSON.parse(lines[lines.length - 1]);
 }
 
-async function timeTcpdump(file: string): Promise<number> {
+/** Wall and CPU seconds of `tcpdump -r FILE -w /dev/null` (CPU through /usr/bin/time when present). */
+async function timeTcpdump(file: string): Promise<{ seconds: number; cpuSeconds: number }> {
+  const timed = await exists("/usr/bin/time");
   const start = performance.now();
-  const output = await new Deno.Command("tcpdump", {
-    args: ["-r", file, "-w", "/dev/null"],
+  const output = await new Deno.Command(timed ? "/usr/bin/time" : "tcpdump", {
+    args: [...(timed ? ["-f", "cpu %U %S", "tcpdump"] : []), "-r", file, "-w", "/dev/null"],
     stdout: "null",
     stderr: "piped",
   }).output();
-  if (!output.success) {
-    throw new Error(`tcpdump failed: ${new TextDecoder().decode(output.stderr)}`);
+  const seconds = (performance.now() - start) / 1000;
+  const stderr = new TextDecoder().decode(output.stderr);
+  if (!output.success) throw new Error(`tcpdump failed: ${stderr}`);
+  const cpu = stderr.match(/cpu ([\d.]+) ([\d.]+)/);
+  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
-  return (performance.now() - start) / 1000;
 }
 
 function median(values: number[]): number {
@@ -168,27 +223,47 @@ function log(message: string): void {
 function printTable(report: {
   packets: number;
   runs: number;
-  reference: { command: string; medianSeconds: number; mpps: number };
+  reference: { command: string; medianSeconds: number; medianCpuSeconds: number; mpps: number };
   stages: Record<string, Record<string, number | string>>;
   concurrentFlows: Record<string, Record<string, number>>;
+  flood: Record<string, number> | null;
 }): void {
   console.log(`${report.packets} packets, median of ${report.runs} runs`);
   console.log(
-    `reference  ${report.reference.command}: ${report.reference.medianSeconds} s, ` +
-      `${report.reference.mpps} Mpps`,
+    `reference  ${report.reference.command}: ${report.reference.medianSeconds} s ` +
+      `(CPU ${report.reference.medianCpuSeconds} s), ${report.reference.mpps} Mpps`,
   );
   for (const [name, stage] of Object.entries(report.stages)) {
-    const { description, medianSeconds, mpps, ratioToTcpdump, peakRssMiB, ...extra } = stage;
+    const {
+      description,
+      medianSeconds,
+      mpps,
+      ratioToTcpdump,
+      medianCpuSeconds,
+      cpuRatioToTcpdump,
+      peakRssMiB,
+      ...extra
+    } = stage;
     const more = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(", ");
     console.log(
       `${name.padEnd(10)} ${description}: ${medianSeconds} s, ${mpps} Mpps, ` +
-        `ratio to tcpdump ${ratioToTcpdump}, peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
+        `ratio to tcpdump ${ratioToTcpdump} (CPU ${medianCpuSeconds} s, ratio ${cpuRatioToTcpdump}), ` +
+        `peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
     );
   }
   for (const [name, c] of Object.entries(report.concurrentFlows)) {
     console.log(
       `memory     ${c.heldAtOnce} ${name} held at once: table ${c.tableMiB} MiB ` +
         `(${c.bytesPerFlow} bytes/flow), peak RSS ${c.peakRssMiB} MiB`,
+    );
+  }
+  if (report.flood) {
+    const f = report.flood;
+    console.log(
+      `flood      ${f.packets} spoofed SYNs (distinct sources, 100 kpps) through detection: ` +
+        `${f.seconds} s, peak RSS ${f.peakRssMiB} MiB, ${f.alerts} alert lines, first alert ` +
+        `${f.firstAlertAfterSeconds} s (capture time) after the flood began; ${f.scored} rows ` +
+        `scored, ${f.interimRows} interim, ${f.evicted} flows evicted`,
     );
   }
 }
