@@ -18,11 +18,11 @@ if (import.meta.main) {
     // Enough flows for `learn` (at least 200) in a file small enough for git.
     const { manifest } = await runLab({
       scenario: "benign",
-      seconds: 45,
+      seconds: 80,
       outDir: `${WIDE_ROOT}benign`,
       seed: 3000,
-      intensity: 0.3,
-      snaplen: 96,
+      intensity: 0.25,
+      snaplen: 64,
     });
     console.log(
       `benign (wide): ${manifest.packets.inFile} packets, ${manifest.captureBytes} bytes`,

@@ -286,7 +286,10 @@ export async function idleSession(ctx: ActivityContext): Promise<void> {
 /** A large download over HTTPS at a capped rate. */
 export async function largeTransfer(ctx: ActivityContext): Promise<void> {
   const { rng, access } = ctx;
-  const largest = [...access.site.downloads].sort((a, b) => b.bytes - a.bytes);
+  // The largest files that fit the intensity (small captures stay small).
+  const fitting = access.site.downloads.filter((d) => d.bytes <= 4_000_000 * ctx.intensity);
+  const largest = (fitting.length > 0 ? fitting : access.site.downloads.slice(0, 1))
+    .sort((a, b) => b.bytes - a.bytes);
   const file = rng.pick(largest.slice(0, 3));
   const rate = Math.max(200, Math.round(rng.between(1000, 8000) * ctx.intensity));
   await run(ctx, [

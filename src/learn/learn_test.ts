@@ -7,7 +7,7 @@ import { benignRowsFromCaptures, learnFromSources, MIN_LEARN_FLOWS } from "./mod
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** A benign run of the wide range world (IPv6, DHCP, mDNS, TLS, mail, ...), never trained on. */
 const WIDE_BENIGN = `${ROOT}tests/fixtures/lab-wide/benign/capture.pcap`;
-/** A 20 s benign run at fixture intensity: too few flows to learn from. */
+/** A 20 s benign run at fixture intensity: too few flows to learn from on its own. */
 const SMALL_BENIGN = `${ROOT}tests/fixtures/lab/benign/capture.pcap`;
 const MIXED = `${ROOT}tests/fixtures/lab/mixed/capture.pcap`;
 const OTHER_FEATURE_SET = `${ROOT}tests/fixtures/models/sklearn_like_forest`;
@@ -29,12 +29,14 @@ function model<R extends "classifier" | "anomaly">(bundle: LoadedBundle, role: R
 }
 
 Deno.test({
-  name: "learn on a benign capture: a bundle that loads, the base classifier kept, the gate exact",
+  name: "learn on benign captures: a bundle that loads, the base classifier kept, the gate exact",
   ignore: !haveWide,
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "ids-learn-test-" });
     try {
-      const summary = await learnFromSources({ captures: [WIDE_BENIGN] }, DEFAULT_MODEL_DIR, {
+      // Two benign runs of the range (wide and narrow world): more than the minimum together.
+      const captures = [WIDE_BENIGN, SMALL_BENIGN];
+      const summary = await learnFromSources({ captures }, DEFAULT_MODEL_DIR, {
         outDir: out,
         epochs: 5,
       });
