@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { repoRoot } from "./support/environment.ts";
+import { repoRoot, toolAvailable } from "./support/environment.ts";
 import { type NatsServer, natsServerMissing, startNatsServer } from "./support/nats_server.ts";
 import { sampleAlert } from "./support/sample_alert.ts";
 import {
@@ -448,6 +448,93 @@ Deno.test(
         await nats.stop();
         await Deno.remove(dir, { recursive: true });
       }
+    }
+  },
+);
+
+Deno.test(
+  "fleet: TLS: a server certificate from our CA is verified with --nats-tls-ca; unknown CA refused",
+  {
+    ...options,
+    ignore: options.ignore || !toolAvailable("openssl"),
+  },
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fleet-tls-" });
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
+        .output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    };
+    try {
+      await run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=fleet-test-ca",
+        "-keyout",
+        `${dir}/ca.key`,
+        "-out",
+        `${dir}/ca.pem`,
+      );
+      await run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        `${dir}/server.key`,
+        "-out",
+        `${dir}/server.csr`,
+      );
+      // The client checks the name "localhost" for 127.0.0.1 (the IP SAN alone is refused).
+      await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+      await run(
+        "x509",
+        "-req",
+        "-in",
+        `${dir}/server.csr`,
+        "-CA",
+        `${dir}/ca.pem`,
+        "-CAkey",
+        `${dir}/ca.key`,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        `${dir}/ext.cnf`,
+        "-out",
+        `${dir}/server.pem`,
+      );
+      const nats = await startNatsServer([
+        "--tls",
+        "--tlscert",
+        `${dir}/server.pem`,
+        "--tlskey",
+        `${dir}/server.key`,
+      ]);
+      try {
+        const tlsUrl = `tls://127.0.0.1:${nats.port}`;
+        await assert.rejects(
+          connectNats({ url: tlsUrl }, { waitOnFirstConnect: false, maxReconnectAttempts: 0 }),
+        );
+        const nc = await connectNats({ url: tlsUrl, tlsCa: `${dir}/ca.pem` }, {
+          waitOnFirstConnect: false,
+          maxReconnectAttempts: 0,
+        });
+        await (await jetstreamManager(nc)).getAccountInfo();
+        await nc.close();
+      } finally {
+        await nats.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );
