@@ -123,7 +123,7 @@ function eventRow(a, i) {
     td(a.verdict),
     td(Number(a.score).toFixed(3)),
     td(a.status, `status-${a.status}`),
-    td(a.source),
+    td(a.sensor ? `${a.source} ${a.sensor}` : a.source),
   ]);
   row.addEventListener("click", () => select(i, true));
   return row;
@@ -427,6 +427,11 @@ function renderStatus(status) {
         st.packets !== undefined ? `${st.packets} packets` : "",
         st.kernel_dropped !== undefined ? `${st.kernel_dropped} dropped` : "",
         st.suppressed !== undefined ? `${st.suppressed} suppressed` : "",
+        // Fleet sensors (serve --nats): rates and the publisher's queue.
+        st.flows_per_second !== undefined ? `${Math.round(st.flows_per_second)} flows/s` : "",
+        st.buffered ? `${st.buffered} waiting to publish` : "",
+        st.dropped ? `${st.dropped} dropped by the publish buffer` : "",
+        st.model_update ? `model update ${st.model_update.name}: ${st.model_update.state}` : "",
         age > 15 ? `last heard ${formatDuration(age)} ago` : "live",
       ].filter(Boolean);
       return el("span", {}, [el("b", { text: s.sensor }), ` ${parts.join(" · ")}  `]);
@@ -548,7 +553,9 @@ function switchView(view) {
 function applyFilters() {
   const form = $("#filters");
   const filter = {};
-  for (const name of ["q", "address", "class", "verdict", "severity", "status", "source"]) {
+  for (
+    const name of ["q", "address", "class", "verdict", "severity", "status", "source", "sensor"]
+  ) {
     if (form[name].value) filter[name] = form[name].value.trim();
   }
   for (const name of ["since", "until"]) {
