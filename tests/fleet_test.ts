@@ -538,3 +538,46 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "fleet: `serve --nats` collects; the API filters alerts by sensor and lists each sensor's status",
+  options,
+  async () => {
+    await withFleet(async (nats, dir) => {
+      const { startConsoleProcess } = await import("./support/console_server.ts");
+      const server = await startConsoleProcess(`${dir}/serve.sqlite`, ["--nats", nats.url]);
+      try {
+        await analyze(CAPTURES.s1, nats.url, "north", dir);
+        await analyze(CAPTURES.s3, nats.url, "south", dir);
+        const expected = {
+          north: (await alertLines(`${dir}/north.jsonl`)).length,
+          south: (await alertLines(`${dir}/south.jsonl`)).length,
+        };
+        const headers = { authorization: `Bearer ${server.token}` };
+        const get = async (path: string) => {
+          const response = await fetch(`${server.url}/api/v1${path}`, { headers });
+          assert.equal(response.status, 200, path);
+          return await response.json();
+        };
+        const deadline = Date.now() + 60_000;
+        let totals = { north: -1, south: -1 };
+        while (Date.now() < deadline) {
+          totals = {
+            north: (await get("/alerts?sensor=north&limit=1")).total,
+            south: (await get("/alerts?sensor=south&limit=1")).total,
+          };
+          if (totals.north === expected.north && totals.south === expected.south) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.deepStrictEqual(totals, expected, server.log());
+        const page = await get("/alerts?sensor=south&limit=1000");
+        assert.ok(page.alerts.every((a: { sensor: string }) => a.sensor === "south"));
+        const stats = await get("/stats");
+        const names = (stats.sensors as { sensor: string }[]).map((s) => s.sensor);
+        assert.ok(names.includes("fleet:north") && names.includes("fleet:south"), names.join(", "));
+      } finally {
+        await server.stop();
+      }
+    });
+  },
+);
