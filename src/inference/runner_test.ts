@@ -208,7 +208,7 @@ Deno.test("bad calls and bad models fail with a message", async () => {
         width: WIDTH,
         models: [{ name: "broken", role: "classifier", onnx: new Uint8Array([1, 2, 3]) }],
       }),
-    /inference worker/,
+    /broken: not a usable ONNX model/,
   );
 });
 

@@ -68,6 +68,10 @@ async function init(
     }
     models.push({ spec, session, inputName });
   }
+  // One throwaway row per model: a fresh session's first run costs hundreds of
+  // ms (buffers, kernels), which would otherwise land on the first live alert.
+  const warmUp = new Float32Array(width);
+  for (const model of models) await runModel(model, warmUp, 1);
 }
 
 /** Applies the bundle's scaling into `out` (same shape as `raw`). */

@@ -1,6 +1,8 @@
 /**
  * JSONL sink: one EVE-style JSON object per line, appended to a file. Lines
- * are buffered and written in one call per flush (by count or on `flush`).
+ * are buffered and written in one call: on the next tick after `write` (so a
+ * live alert reaches the file at once, and the lines of one burst still go
+ * out together), by count, or on `flush`.
  */
 import type { AlertSink } from "./sink.ts";
 
@@ -29,8 +31,11 @@ export async function createJsonlSink(
   let closed = false;
   // Writes are chained so two flushes never interleave their bytes.
   let pending: Promise<void> = Promise.resolve();
+  let soon: ReturnType<typeof setTimeout> | undefined;
 
   function writeOut(): Promise<void> {
+    clearTimeout(soon);
+    soon = undefined;
     if (lines.length === 0) return pending;
     const bytes = encoder.encode(lines.join("\n") + "\n");
     lines = [];
@@ -47,6 +52,8 @@ export async function createJsonlSink(
       if (closed) throw new Error(`jsonl sink ${path} is closed`);
       for (const a of alerts) lines.push(JSON.stringify(a));
       if (lines.length >= maxLines) return writeOut();
+      // A failed write rejects `pending`, which the next flush or close reports.
+      soon ??= setTimeout(() => writeOut().catch(() => {}), 0);
     },
     async flush() {
       await writeOut();
