@@ -30,6 +30,16 @@ export interface SensorMetricsSources {
 
 const PREFIX = "ids_sensor";
 
+/** The alert layer's volume counters (src/alert AlertVolumeStats), as far as metrics use them. */
+interface AlertVolume {
+  groups: number;
+  suppressedLines: number;
+  suppressedFlows: number;
+  groupsRefused: number;
+  evidenceEvictions: number;
+  evidenceBytes: number;
+}
+
 /** Collects and renders the sensor's metrics. */
 export class SensorMetrics {
   /** Seconds from a flow batch being read by the detector to its verdicts. */
@@ -249,6 +259,38 @@ export class SensorMetrics {
       "unknown_suppressed_flows_total",
       "Unknown (anomaly-only) flows the alert rule kept back.",
       one(d?.unknownSuppressedFlows ?? 0),
+    );
+    // The alert layer's volume counters, when the engine reports them.
+    const volume = (d as { alertVolume?: Partial<AlertVolume> } | undefined)?.alertVolume;
+    counter(
+      "alert_groups_total",
+      "Alert groups opened (behaviours and model vote groups with enough evidence).",
+      one(volume?.groups ?? 0),
+    );
+    counter(
+      "alert_lines_suppressed_total",
+      "Alert lines the per-minute volume cap held back.",
+      one(volume?.suppressedLines ?? 0),
+    );
+    counter(
+      "alert_flows_suppressed_total",
+      "Flagged flows behind the alert lines the volume cap held back.",
+      one(volume?.suppressedFlows ?? 0),
+    );
+    counter(
+      "alert_groups_refused_total",
+      "Alert groups not opened because too many were open at once.",
+      one(volume?.groupsRefused ?? 0),
+    );
+    counter(
+      "evidence_evictions_total",
+      "Host-evidence table entries evicted to stay within their capacity.",
+      one(volume?.evidenceEvictions ?? 0),
+    );
+    gauge(
+      "evidence_bytes",
+      "Bytes held by the host-evidence tables.",
+      one(volume?.evidenceBytes ?? 0),
     );
     counter(
       "inference_rows_total",
