@@ -301,6 +301,24 @@ Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 un
   assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
 });
 
+Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
+  const agg = aggregator();
+  const admin = range(22).map((k): TestFlow => ({
+    src: "10.3.0.9",
+    dst: "10.3.0.2",
+    srcPort: 42000 + k,
+    dstPort: 22,
+    startMicros: T0 + k * 20 * S,
+    endMicros: T0 + k * 20 * S + 5 * S,
+    fwdPackets: 30,
+    bwdPackets: 40,
+    features: { [FWD_BYTES]: 3000, [BWD_BYTES]: 9000 },
+  }));
+  // Ended flows may reach the sensor together (end of input, idle timeouts): one batch.
+  assert.deepEqual(run(agg, scored(admin, VERDICT_BENIGN, 0)), []);
+  assert.deepEqual(agg.flush(), []);
+});
+
 Deno.test("open set: one flow claimed as a behaviour class is never alerted under that class, and is counted", () => {
   const agg = aggregator();
   run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_KNOWN, 1, 0.99));

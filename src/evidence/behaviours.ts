@@ -43,6 +43,13 @@ export const BEHAVIOUR_LIMITS = {
   bruteForceConnections: 20,
   /** Longest mean connection time of a brute force, seconds. */
   bruteForceMaxSeconds: 30,
+  /**
+   * Slowest brute force, connections per second over their span (first start
+   * to last end): password guessing repeats fast; an administrator's twenty
+   * SSH sessions in a quarter of an hour do not (a range run of other benign
+   * clients alerted on exactly that without this limit).
+   */
+  bruteForceRate: 0.2,
   /** Share of a web brute force's connections the model flagged (HTTP needs the model's word). */
   webBruteForceFlagged: 0.5,
   /** Slow connections (a request trickling in, never answered) from one source to one web service. */

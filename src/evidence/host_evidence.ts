@@ -625,6 +625,8 @@ export class HostEvidence {
       if (
         (login || web) && completedFlows >= L.bruteForceConnections &&
         c[vc + V_COMPLETED_MICROS] / completedFlows <= L.bruteForceMaxSeconds * 1e6 &&
+        completedFlows / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >=
+          L.bruteForceRate &&
         (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * c[vc + V_FLOWS])
       ) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
