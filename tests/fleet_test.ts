@@ -17,6 +17,7 @@ import {
   EVENTS_STREAM,
   FLEET_STATUS_PREFIX,
   type FleetCollector,
+  type NatsSettings,
   startFleetCollector,
 } from "../src/fleet/mod.ts";
 import { type AlertStore, openStore } from "../src/store/mod.ts";
@@ -94,6 +95,17 @@ async function waitFor(what: string, done: () => boolean, timeoutMs = 60_000): P
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
+
+/** One connection attempt, no retries. */
+const connectOnce = (settings: NatsSettings) =>
+  connectNats(settings, { waitOnFirstConnect: false, maxReconnectAttempts: 0 });
+
+/** Connects with `settings` and asks JetStream for the account's info. */
+async function reachJetStream(settings: NatsSettings): Promise<void> {
+  const nc = await connectOnce(settings);
+  await (await jetstreamManager(nc)).getAccountInfo();
+  await nc.close();
+}
 
 async function withFleet(
   work: (nats: NatsServer, dir: string, store: AlertStore) => Promise<void>,
@@ -434,16 +446,8 @@ Deno.test(
       const dir = await Deno.makeTempDir({ prefix: "fleet-auth-" });
       try {
         await Deno.writeTextFile(`${dir}/${file}`, text);
-        await assert.rejects(
-          connectNats({ url: nats.url }, { waitOnFirstConnect: false, maxReconnectAttempts: 0 }),
-          /Authorization|auth/i,
-        );
-        const nc = await connectNats({ url: nats.url, [flag]: `${dir}/${file}` }, {
-          waitOnFirstConnect: false,
-          maxReconnectAttempts: 0,
-        });
-        await (await jetstreamManager(nc)).getAccountInfo();
-        await nc.close();
+        await assert.rejects(connectOnce({ url: nats.url }), /Authorization|auth/i);
+        await reachJetStream({ url: nats.url, [flag]: `${dir}/${file}` });
       } finally {
         await nats.stop();
         await Deno.remove(dir, { recursive: true });
@@ -521,15 +525,8 @@ Deno.test(
       ]);
       try {
         const tlsUrl = `tls://127.0.0.1:${nats.port}`;
-        await assert.rejects(
-          connectNats({ url: tlsUrl }, { waitOnFirstConnect: false, maxReconnectAttempts: 0 }),
-        );
-        const nc = await connectNats({ url: tlsUrl, tlsCa: `${dir}/ca.pem` }, {
-          waitOnFirstConnect: false,
-          maxReconnectAttempts: 0,
-        });
-        await (await jetstreamManager(nc)).getAccountInfo();
-        await nc.close();
+        await assert.rejects(connectOnce({ url: tlsUrl }));
+        await reachJetStream({ url: tlsUrl, tlsCa: `${dir}/ca.pem` });
       } finally {
         await nats.stop();
       }
