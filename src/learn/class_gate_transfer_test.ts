@@ -60,6 +60,6 @@ Deno.test("rescaleClassGate: every row keeps its distance to every class in the 
 Deno.test("rescaleClassGate refuses scalings that differ in their log transform", () => {
   const rng = new Random(3);
   const a = fitRobustScaling(rows(rng, 50, 1, 10), 50, COLS);
-  const b = { ...a, logColumns: a.logColumns.map((v, i) => i === 2 ? 1 - v : v) };
+  const b = { ...a, logColumns: Array.from(a.logColumns, (v, i) => i === 2 ? 1 - v : v) };
   assert.throws(() => rescaleClassGate(gateIn(rng), a, b), /column 2: .*log transform/);
 });
