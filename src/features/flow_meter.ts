@@ -82,7 +82,7 @@ export interface FlowMeterCounters {
  */
 export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   memcapBytes: 64 * 2 ** 20,
-  interimExportSeconds: 2,
+  interimExportSeconds: 1,
 };
 
 /** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
@@ -99,6 +99,8 @@ export class FlowMeter {
   private readonly batchSize: number;
   private current: FlowBatch;
   private ready: FlowBatch[] = [];
+  /** Batches handed back by recycle(), reused instead of allocating (a flood makes thousands). */
+  private spare: FlowBatch[] = [];
   /** Flows ended or exported per expiry step, so a step yields a few batches at most. */
   private readonly stepBudget: number;
   /** Expiry work left over from the last step (see continueExpiry). */
@@ -185,11 +187,14 @@ export class FlowMeter {
     this.table.flushAll(END_INPUT);
   }
 
-  /** Completed flows since the last drain, in batches (each a fresh object the caller may keep). */
+  /**
+   * Completed flows since the last drain, in batches: each the caller's to
+   * keep, unless handed back through recycle().
+   */
   drain(): FlowBatch[] {
     if (this.current.count > 0) {
       this.ready.push(this.current);
-      this.current = createFlowBatch(this.batchSize);
+      this.current = this.newBatch();
     }
     const out = this.ready;
     this.ready = [];
@@ -243,11 +248,26 @@ export class FlowMeter {
     return this.table.maxBytesPerFlow();
   }
 
+  /**
+   * Takes back a drained batch the caller is done with; its buffers are
+   * overwritten by later flows (the row writer fills every column of a row).
+   */
+  recycle(batch: FlowBatch): void {
+    if (this.spare.length < 4 && batch.srcPort.length === this.batchSize) {
+      batch.count = 0;
+      this.spare.push(batch);
+    }
+  }
+
+  private newBatch(): FlowBatch {
+    return this.spare.pop() ?? createFlowBatch(this.batchSize);
+  }
+
   private emit(table: FlowTable, id: number, reason: number): void {
     let out = this.current;
     if (out.count === this.batchSize) {
       this.ready.push(out);
-      out = this.current = createFlowBatch(this.batchSize);
+      out = this.current = this.newBatch();
     }
     writeFlowRow(table, id, reason, out, out.count);
     out.count++;
@@ -257,7 +277,9 @@ export class FlowMeter {
 /**
  * Meters a stream of packet batches and yields completed flows in batches;
  * at the end of input every remaining flow is flushed ("end-of-input").
- * Pass a FlowMeter to read its counters afterwards.
+ * Pass a FlowMeter to read its counters afterwards. A yielded batch is valid
+ * until the consumer asks for the next one (its buffers are reused, as a
+ * capture source's packet batches are): copy what you keep.
  */
 export async function* meterFlows(
   batches: AsyncIterable<PacketBatch>,
@@ -266,12 +288,20 @@ export async function* meterFlows(
 ): AsyncGenerator<FlowBatch> {
   for await (const batch of batches) {
     meter.push(batch);
-    for (const flows of meter.drain()) yield flows;
-    while (meter.continueExpiry()) for (const flows of meter.drain()) yield flows;
+    yield* drained(meter);
+    while (meter.continueExpiry()) yield* drained(meter);
   }
   // A step at a time: a full table ends as a stream of batches, not all at once.
-  while (meter.flushStep()) for (const flows of meter.drain()) yield flows;
-  for (const flows of meter.drain()) yield flows;
+  while (meter.flushStep()) yield* drained(meter);
+  yield* drained(meter);
+}
+
+/** The meter's completed batches, each recycled once the consumer asks for the next. */
+function* drained(meter: FlowMeter): Generator<FlowBatch> {
+  for (const flows of meter.drain()) {
+    yield flows;
+    meter.recycle(flows);
+  }
 }
 
 /** Row `i` of `batch` as plain values (addresses as text, Community ID computed). */
