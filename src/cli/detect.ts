@@ -343,6 +343,7 @@ async function runEngine(
   // --publish: the fleet's publisher, flow tap and remote scoring (src/fleet).
   const fleet = await startPublishing(options);
   if (fleet) sinks.push(fleet.sink);
+  if (fleet && live) fleet.setCapture(() => (source as unknown as LiveCapture).stats());
   const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
   let report: DetectionReport | undefined;
   try {

@@ -56,7 +56,12 @@ export {
   scoreSubject,
   sensorIdFrom,
 } from "./subjects.ts";
-export { type SensorFleet, type SensorFleetOptions, startSensorFleet } from "./sensor_fleet.ts";
+export {
+  type CaptureDrops,
+  type SensorFleet,
+  type SensorFleetOptions,
+  startSensorFleet,
+} from "./sensor_fleet.ts";
 export { createRemotePool, type RemotePoolOptions } from "./remote_pool.ts";
 export { type ScoreWorker, type ScoreWorkerOptions, startScoreWorker } from "./score_worker.ts";
 export {

@@ -50,6 +50,8 @@ export const FleetStatsSchema = z.object({
   published: z.number().int().nonnegative(),
   buffered: z.number().int().nonnegative(),
   dropped: z.number().int().nonnegative(),
+  /** Live runs: packets the capture lost (kernel, interface and ring overruns). */
+  capture_dropped: z.number().int().nonnegative().optional(),
   /** Alerts handed to the publisher this run (alerts published + buffered + dropped). */
   alerts_sent: z.number().int().nonnegative(),
   /** The last fleet model bundle received (`--model-updates`): applied or refused, and why. */

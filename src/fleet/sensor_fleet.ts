@@ -15,6 +15,13 @@ import type { NatsSettings } from "./connection.ts";
 import { createFleetPublisher, type FleetPublisher } from "./publisher.ts";
 import { createRemotePool } from "./remote_pool.ts";
 
+/** What the stats need of a live interface's counters (src/capture LiveInterfaceStats). */
+export interface CaptureDrops {
+  kernelDropped: number;
+  interfaceDropped: number;
+  ringOverruns: number;
+}
+
 /** Options of {@link startSensorFleet}. */
 export interface SensorFleetOptions {
   nats: NatsSettings;
@@ -49,6 +56,8 @@ export interface SensorFleet {
   readonly tapFlows?: (flows: AsyncIterable<FlowBatch>) => AsyncIterable<FlowBatch>;
   /** The engine's pool factory (`--remote-scoring`), or undefined. */
   readonly createPool?: (models: InferenceModels) => Promise<InferencePool>;
+  /** Live runs: the capture's counters, for `capture_dropped` in the stats. */
+  setCapture(stats: () => readonly CaptureDrops[]): void;
   /** Given the engine's bundle swap (fleet model updates use it). */
   onSwapReady(swap: (bundle: LoadedBundle) => Promise<void>): void;
   /** Sends the last stats ("stopped"), waits for the queue to drain (bounded), disconnects. */
@@ -68,6 +77,7 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
   let latest: DetectionProgress | null = null;
   let model = options.model;
   let modelUpdate: ModelUpdateOutcome | undefined;
+  let capture: (() => readonly CaptureDrops[]) | null = null;
   let previous = { at: performance.now(), packets: 0, flows: 0 };
   const startedAt = performance.now();
 
@@ -80,6 +90,9 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
       state,
       model,
       model_update: modelUpdate,
+      capture_dropped: capture
+        ? capture().reduce((n, s) => n + s.kernelDropped + s.interfaceDropped + s.ringOverruns, 0)
+        : undefined,
       remote_scoring: Boolean(options.remoteScoring),
       elapsed_seconds: latest?.elapsedSeconds ?? (now - startedAt) / 1000,
       packets,
@@ -146,6 +159,9 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
       : undefined,
     onSwapReady(swap) {
       swapReady(swap);
+    },
+    setCapture(stats) {
+      capture = stats;
     },
     async close(report) {
       clearInterval(timer);

@@ -429,6 +429,7 @@ function renderStatus(status) {
         st.suppressed !== undefined ? `${st.suppressed} suppressed` : "",
         // Fleet sensors (serve --nats): rates and the publisher's queue.
         st.flows_per_second !== undefined ? `${Math.round(st.flows_per_second)} flows/s` : "",
+        st.capture_dropped ? `${st.capture_dropped} dropped by the capture` : "",
         st.buffered ? `${st.buffered} waiting to publish` : "",
         st.dropped ? `${st.dropped} dropped by the publish buffer` : "",
         st.model_update ? `model update ${st.model_update.name}: ${st.model_update.state}` : "",
