@@ -315,8 +315,9 @@ export class AlertAggregator {
   /** Moves the watermark to `timeMicros` (if later); closes the evidence window it left. */
   advance(timeMicros: number): EmittedAlert[] {
     if (timeMicros > this.#watermark) this.#watermark = timeMicros;
+    // A new window: close the old one (its closing lines) and start counting afresh.
     const closed = this.evidence.roll(this.#watermark);
-    const out = closed.length > 0 ? this.#closeWindow(closed) : [];
+    const out = closed ? this.#closeWindow(closed) : [];
     // Model vote groups whose grace ended while no flow arrived (live, quiet link).
     const opened: Finding[] = [];
     this.evidence.settle(this.#watermark, opened);

@@ -319,6 +319,27 @@ Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 
   assert.deepEqual(agg.flush(), []);
 });
 
+Deno.test("windows: evidence starts afresh in each window, and weak vote groups are counted once", () => {
+  const agg = aggregator();
+  // 10 ports probed in one window and 10 others two windows later: no scan in either.
+  run(agg, scored(synProbes("10.50.0.1", "10.0.0.5", 10, T0), VERDICT_BENIGN, 0));
+  const later = synProbes("10.50.0.1", "10.0.0.5", 20, T0 + 130 * S).slice(10);
+  assert.deepEqual(run(agg, scored(later, VERDICT_BENIGN, 0)), []);
+  run(agg, scored(pairFlows("10.50.0.2", 1), VERDICT_UNKNOWN, -1, 1.1));
+  for (const t of [200, 260, 320]) {
+    run(
+      agg,
+      scored(
+        [{ ...pairFlows("10.50.0.3", 1)[0], startMicros: T0 + t * S, endMicros: T0 + t * S }],
+        VERDICT_BENIGN,
+        0,
+      ),
+    );
+  }
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
+});
+
 Deno.test("open set: one flow claimed as a behaviour class is never alerted under that class, and is counted", () => {
   const agg = aggregator();
   run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_KNOWN, 1, 0.99));

@@ -297,14 +297,14 @@ export class HostEvidence {
   }
 
   /**
-   * The window the watermark `timeMicros` falls in changed: returns the
-   * findings of the window that ended (for their closing lines; read their
-   * summaries before the next `observe`) and starts counting afresh.
+   * Null while the watermark `timeMicros` stays in the current window. When
+   * it moved on: the findings of the window that ended (maybe none); read
+   * their summaries, then call `reset()` before the next `observe`.
    */
-  roll(timeMicros: number): Finding[] {
+  roll(timeMicros: number): Finding[] | null {
     const epoch = Math.floor(timeMicros / this.windowMicros);
     if (this.#epoch < 0) this.#epoch = epoch;
-    if (epoch <= this.#epoch) return [];
+    if (epoch <= this.#epoch) return null;
     this.#epoch = epoch;
     return this.#closeWindow();
   }
