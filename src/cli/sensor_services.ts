@@ -88,6 +88,14 @@ export const CONFIG_VALIDATORS: ConfigValidators = {
   duration: number(0, "0 or more seconds"),
   window: number(Number.MIN_VALUE, "a positive number of seconds"),
   "stats-interval": number(0, "0 or more seconds"),
+  // Fleet (src/cli/fleet.ts): checked here too, so `config --check` names the line.
+  "publish-interval": number(Number.MIN_VALUE, "a number of seconds above 0"),
+  "publish-buffer-mb": number(1, "a whole number of megabytes, 1 or more"),
+  publish: (url) => {
+    if (!/^(nats|tls):\/\//.test(String(url))) {
+      throw new Error(`must be a nats:// or tls:// URL, got "${url}"`);
+    }
+  },
   "min-unknown-flows": number(1, "a whole number of 1 or more"),
   threshold: number(Number.MIN_VALUE, "a probability in (0, 1]"),
   "anomaly-threshold": number(Number.MIN_VALUE, "a positive number"),
