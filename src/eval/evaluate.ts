@@ -75,6 +75,14 @@ export interface EpisodeResult {
   alerted: boolean;
   /** Seconds from the window start to the end of the first flagged flow; null when none. */
   detectionDelaySeconds: number | null;
+  /**
+   * Seconds from the episode's first packet to its first alert line, in
+   * capture time, through the sensor's engine (time_to_alert.ts); null: no
+   * alert. Undefined when not measured.
+   */
+  timeToAlertSeconds?: number | null;
+  /** The name of that first alert. */
+  firstAlertName?: string | null;
 }
 
 /** The anomaly score alone, benign versus attack rows. */

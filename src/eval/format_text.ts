@@ -97,10 +97,15 @@ export function formatEvalText(s: EvalSummary): string {
           `(${(e.end - e.start).toFixed(1)} s): ${e.flows} flows, ${e.flagged} flagged ` +
           `(known ${e.knownVerdicts}, unknown ${e.unknownVerdicts}); ` +
           (e.alerted
-            ? `alerted, first flagged flow ended ${
-              e.detectionDelaySeconds!.toFixed(2)
-            } s after the start`
-            : "NOT alerted"),
+            ? `first flagged flow ended ${e.detectionDelaySeconds!.toFixed(2)} s after the start`
+            : "NOT alerted (no flow flagged)") +
+          (e.timeToAlertSeconds === undefined
+            ? ""
+            : e.timeToAlertSeconds === null
+            ? "; NO alert"
+            : `; first alert ("${e.firstAlertName}") ${
+              e.timeToAlertSeconds.toFixed(2)
+            } s after its first packet`),
       );
     }
   }

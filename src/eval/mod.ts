@@ -25,6 +25,12 @@ export {
   UNKNOWN_COLUMN,
 } from "./evaluate.ts";
 export {
+  type EpisodeFirstAlert,
+  firstAlertPerEpisode,
+  replayAlerts,
+  sliceByPacketTime,
+} from "./time_to_alert.ts";
+export {
   episodeOf,
   type LabelledRows,
   rowsFromCapture,

@@ -19,6 +19,7 @@ import type { DetectionThresholds } from "../engine/mod.ts";
 import { evaluate, type Evaluation } from "./evaluate.ts";
 import { type LabelledRows, rowsFromCapture, rowsFromDataset } from "./labelled_rows.ts";
 import { scoreRows } from "./score_rows.ts";
+import { firstAlertPerEpisode, replayAlerts } from "./time_to_alert.ts";
 
 /** Where the labelled rows come from. */
 export type EvalSource =
@@ -62,7 +63,25 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
     )
     : await rowsFromCsv(source, bundle);
   const scored = await scoreRows(bundle, rows.x, rows.rows, options.thresholds);
-  return evaluate(rows, scored, options.modelDir);
+  const evaluation = evaluate(rows, scored, options.modelDir);
+  const episodes = evaluation.summary.episodes;
+  if (source.kind === "capture" && rows.timeline && episodes && episodes.length > 0) {
+    // Time to alert: the same capture through the engine, alerts as the sensor emits them.
+    const timeline = rows.timeline;
+    const firstPacket = new Float64Array(episodes.length).fill(Number.POSITIVE_INFINITY);
+    for (let r = 0; r < rows.rows; r++) {
+      const e = timeline.episode[r];
+      if (e >= 0 && timeline.startMicros[r] < firstPacket[e]) {
+        firstPacket[e] = timeline.startMicros[r];
+      }
+    }
+    const alerts = await replayAlerts(source.capture, bundle, options.thresholds);
+    firstAlertPerEpisode(alerts, timeline.windows, firstPacket).forEach((first, e) => {
+      episodes[e].timeToAlertSeconds = first?.seconds ?? null;
+      episodes[e].firstAlertName = first?.name ?? null;
+    });
+  }
+  return evaluation;
 }
 
 /** The class view of an NSL-KDD bundle, from its class names. */
