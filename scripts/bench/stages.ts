@@ -4,6 +4,7 @@
  * prints one JSON line: packets, seconds, peak RSS and stage-specific figures.
  */
 import { cpuUsage } from "node:process";
+import type { Alert, AlertSink } from "../../src/alert/mod.ts";
 import { readCaptureFile } from "../../src/capture/mod.ts";
 import { FlowMeter, meterFlows } from "../../src/features/mod.ts";
 import { loadSensorBundle, runDetection } from "../../src/engine/mod.ts";
@@ -56,15 +57,7 @@ export const STAGES: Record<string, Stage> = {
         source: readCaptureFile(file),
         live: false,
         bundle: await loadSensorBundle(BENCH_MODEL),
-        // A sink that only counts: the bench measures detection, not disk writes.
-        sinks: [{
-          name: "count",
-          write: (list) => {
-            alerts += list.length;
-          },
-          flush: () => Promise.resolve(),
-          close: () => Promise.resolve(),
-        }],
+        sinks: [countingSink((list) => alerts += list.length)],
       });
       const d = report.detector;
       return {
@@ -131,17 +124,12 @@ export async function measureFlood(file: string) {
     source,
     live: false,
     bundle: await loadSensorBundle(BENCH_MODEL),
-    sinks: [{
-      name: "count",
-      write: (list) => {
-        alerts += list.length;
-        for (const alert of list) {
-          firstAlertMicros = Math.min(firstAlertMicros, Date.parse(alert.timestamp) * 1000);
-        }
-      },
-      flush: () => Promise.resolve(),
-      close: () => Promise.resolve(),
-    }],
+    sinks: [countingSink((list) => {
+      alerts += list.length;
+      for (const alert of list) {
+        firstAlertMicros = Math.min(firstAlertMicros, Date.parse(alert.timestamp) * 1000);
+      }
+    })],
   });
   const m = report.meter;
   return {
@@ -153,6 +141,18 @@ export async function measureFlood(file: string) {
     evicted: m.flowsEndedByReason.evicted,
     interimRows: m.interimRows,
     scored: report.detector.flows,
+  };
+}
+
+/** A sink that only looks at the alerts: the bench measures detection, not disk writes. */
+function countingSink(look: (alerts: readonly Alert[]) => void): AlertSink {
+  return {
+    name: "count",
+    write: (list) => {
+      look(list);
+    },
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
   };
 }
 
