@@ -44,6 +44,7 @@ import {
   detectionThresholds,
   durationOption,
   modelOption,
+  positiveNumber,
   type ThresholdOptionValues,
   windowOption,
 } from "./options.ts";
@@ -60,6 +61,7 @@ interface DetectionOptions extends ServiceOptions, ThresholdOptionValues, Publis
   tlsKey?: string;
   retainDays?: string;
   window: number;
+  flowMemcap?: number;
   quiet?: true;
   verbose?: true;
   /** analyze: identity of the capture (see fileIdentity), so `--db` keeps its minutes once. */
@@ -81,6 +83,12 @@ function addDetectionOptions(command: Command<any, any, any>) {
   return addThresholdOptions(addPublishOptions(addServiceOptions(command)).addOption(modelOption()))
     .option("--alerts <file.jsonl>", "append alerts as EVE-style JSON lines to this file")
     .option("--db <file.sqlite>", "store alerts and per-minute traffic statistics in SQLite")
+    .addOption(
+      new Option(
+        "--flow-memcap <MiB>",
+        "memory for the flow table (default 64); at the bound flows are evicted, one-way first",
+      ).argParser(positiveNumber("--flow-memcap")),
+    )
     .addOption(windowOption())
     .option("--quiet", "no alert lines on the console")
     .option("-v, --verbose", "progress every few seconds and full counters at the end");
@@ -356,6 +364,9 @@ async function runEngine(
       sinks,
       thresholds: detectionThresholds(options),
       windowSeconds: options.window,
+      meter: options.flowMemcap === undefined
+        ? undefined
+        : { memcapBytes: options.flowMemcap * 2 ** 20 },
       onProgress: (progress) => {
         services.onProgress(progress);
         link?.onProgress(progress);
@@ -441,7 +452,7 @@ function printReport(
   if (m.flowsEndedByReason.evicted > 0) {
     const kinds = Object.entries(m.evictedByKind).filter(([, n]) => n > 0);
     const bound = Number.isFinite(m.memcapBytes)
-      ? `its ${Math.round(m.memcapBytes / 2 ** 20)} MiB memcap`
+      ? `its ${Number((m.memcapBytes / 2 ** 20).toPrecision(3))} MiB memcap`
       : "its capacity";
     lines.push(
       `  flows evicted early, the flow table at ${bound}: ${m.flowsEndedByReason.evicted} ` +
