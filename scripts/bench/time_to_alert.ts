@@ -462,8 +462,10 @@ async function firstPacketWatch(): Promise<{ time: Promise<number | null> }> {
     if (done) return { time: Promise.resolve(null) };
     errText += decoder.decode(value);
   }
-  errReader.releaseLock();
-  dump.stderr.cancel().catch(() => {});
+  // Keep reading stderr: tcpdump's closing counts must not meet a closed pipe.
+  const errDone = (async () => {
+    while (!(await errReader.read()).done) { /* drain */ }
+  })();
   const kill = setTimeout(() => {
     try {
       dump.kill("SIGTERM");
@@ -472,6 +474,7 @@ async function firstPacketWatch(): Promise<{ time: Promise<number | null> }> {
   const time = (async () => {
     const out = await new Response(dump.stdout).text();
     await dump.status;
+    await errDone;
     clearTimeout(kill);
     const seconds = Number(out.split(" ")[0]);
     return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;

@@ -358,13 +358,14 @@ export class FlowTable {
   /**
    * Exports interim rows of flows whose next export is due: walks the flow
    * rows from where the last call stopped, at most `budget` exports per call.
-   * A sweep starts every half first-export interval (at most every second)
-   * of packet time.
+   * A sweep starts every quarter first-export interval (at most every 250 ms)
+   * of packet time, so a row leaves at most that long after it is due (the
+   * first rows of a scan or a flood decide how soon it is alerted).
    */
   private sweepInterim(now: number, budget: number): boolean {
     if (this.sweepCursor < 0) {
       if (now < this.nextSweepAt) return false;
-      this.nextSweepAt = now + Math.min(this.interimFirst / 2, 1e6);
+      this.nextSweepAt = now + Math.min(this.interimFirst / 4, 250e3);
       this.sweepCursor = 0;
     }
     const u8 = this.u8, u16 = this.u16, u32 = this.u32, f64 = this.f64;
