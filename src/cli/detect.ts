@@ -431,9 +431,19 @@ function printReport(
   ];
   if (d.unknownSuppressedGroups > 0) {
     lines.push(
-      `  unknown verdicts below the alert rule (fewer flows than --min-unknown-flows, ` +
-        `none strongly anomalous): ${d.unknownSuppressedFlows} flows in ` +
-        `${d.unknownSuppressedGroups} source/target groups, not alerted`,
+      `  flagged flows without the evidence an alert needs (no behaviour, fan-out, rate or ` +
+        `strong anomaly): ${d.unknownSuppressedFlows} flows in ` +
+        `${d.unknownSuppressedGroups} vote groups, not alerted`,
+    );
+  }
+  const v = d.alertVolume;
+  if (v.suppressedLines > 0 || v.foldedFlows > 0 || verbose) {
+    lines.push(
+      `  alert path: ${v.lines} lines for ${v.groups} alert groups; ${v.suppressedLines} lines ` +
+        `(${v.suppressedFlows} flows) held back by --max-alerts-per-minute; ${v.foldedFlows} ` +
+        `flagged flows folded into behaviour alerts; ${v.errorReplies} ICMP errors counted for ` +
+        `the probes they answer; ${v.evidenceEvictions} evidence entries evicted ` +
+        `(tables ${(v.evidenceBytes / 1048576).toFixed(0)} MiB)`,
     );
   }
   if (d.unscoredProtocol > 0) {

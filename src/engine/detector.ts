@@ -12,6 +12,7 @@ import {
   type Alert,
   AlertAggregator,
   type AlertSink,
+  type AlertVolumeStats,
   type EmittedAlert,
   findByteColumns,
   TrafficMinutes,
@@ -23,8 +24,8 @@ import {
   decisionConfigFromBundle,
   type Decisions,
   featureBaselineFromBundle,
-  inferenceModelsFromBundle,
   type InferenceModels,
+  inferenceModelsFromBundle,
   type InferencePool,
   type InferencePoolOptions,
   type InferencePoolStats,
@@ -109,6 +110,8 @@ export interface DetectorStats {
   unknownSuppressedFlows: number;
   /** Unknown alert groups the unknown rule kept back. */
   unknownSuppressedGroups: number;
+  /** The alert path: groups, lines written, lines the volume cap held back, votes folded, evidence tables. */
+  alertVolume: AlertVolumeStats;
   /** Wall time from the first batch read to the end of input, ms. */
   elapsedMs: number;
   inference: Readonly<InferencePoolStats>;
@@ -210,6 +213,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     describeFlow: options.describeFlow ?? flowRecordAt,
     nowMs: wallMs,
     unknownRule: unknownAlertRuleFromBundle(bundle, options.thresholds),
+    maxAlertsPerMinute: options.thresholds?.maxAlertsPerMinute,
   });
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
@@ -361,6 +365,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
       ...counts,
       unknownSuppressedFlows: suppressed.flows,
       unknownSuppressedGroups: suppressed.groups,
+      alertVolume: aggregator.volume,
       elapsedMs: (endedMs || wallMs()) - (startedMs || wallMs()),
       inference: { ...pool.stats },
       decisionLatencyMs: decisionLatency.summary(),

@@ -64,6 +64,17 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
     alerts: sum((s) => s.alerts),
     unknownSuppressedFlows: sum((s) => s.unknownSuppressedFlows),
     unknownSuppressedGroups: sum((s) => s.unknownSuppressedGroups),
+    alertVolume: {
+      groups: sum((s) => s.alertVolume.groups),
+      lines: sum((s) => s.alertVolume.lines),
+      suppressedLines: sum((s) => s.alertVolume.suppressedLines),
+      suppressedFlows: sum((s) => s.alertVolume.suppressedFlows),
+      foldedFlows: sum((s) => s.alertVolume.foldedFlows),
+      errorReplies: sum((s) => s.alertVolume.errorReplies),
+      groupsRefused: sum((s) => s.alertVolume.groupsRefused),
+      evidenceEvictions: sum((s) => s.alertVolume.evidenceEvictions),
+      evidenceBytes: Math.max(0, ...parts.map((s) => s.alertVolume.evidenceBytes)),
+    },
     elapsedMs: sum((s) => s.elapsedMs),
     inference: {
       rows: sumInference("rows"),
