@@ -13,7 +13,8 @@
  * Attacks: nmap SYN scan, nmap UDP scan, hping3 SYN flood with random spoofed
  * sources, slowhttptest slowloris, hydra HTTP basic-auth brute force (each
  * bounded in rate and count; a missing tool is skipped with the reason).
- * Everything lives in the namespaces `timing-vic` and `timing-atk` (10.79.0.0/24,
+ * Everything lives in the namespaces `timing-vic-TAG` and `timing-atk-TAG` (TAG from
+ * the process id; 10.79.0.0/24,
  * no default route: spoofed packets and their replies never leave the pair),
  * removed at the end, also on error. Needs root, iproute2 and nginx.
  *
@@ -24,10 +25,12 @@
  */
 import { fileURLToPath } from "node:url";
 
-const VICTIM_NS = "timing-vic";
-const ATTACKER_NS = "timing-atk";
-const VICTIM_IF = "timing-v0";
-const ATTACKER_IF = "timing-a0";
+// Per process, so the test and the bench (or two benches) never share a namespace.
+const TAG = (Deno.pid % 65536).toString(16);
+const VICTIM_NS = `timing-vic-${TAG}`;
+const ATTACKER_NS = `timing-atk-${TAG}`;
+const VICTIM_IF = `timing-v${TAG}`;
+const ATTACKER_IF = `timing-a${TAG}`;
 const VICTIM = "10.79.0.1";
 const ATTACKER = "10.79.0.2";
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -480,6 +483,27 @@ async function firstPacketWatch(): Promise<{ time: Promise<number | null> }> {
     return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
   })();
   return { time };
+}
+
+/** Per attack: p50 and p95 of the first JSONL alert line after the first packet, seconds. */
+export function summarizeRounds(
+  results: readonly RoundResult[],
+): Record<string, { rounds: number; alerted: number; p50: number | null; p95: number | null }> {
+  const out: Record<
+    string,
+    { rounds: number; alerted: number; p50: number | null; p95: number | null }
+  > = {};
+  for (const name of new Set(results.map((r) => r.attack))) {
+    const mine = results.filter((r) => r.attack === name);
+    const got = mine.map((r) => r.jsonlSeconds).filter((v): v is number => v !== null);
+    out[name] = {
+      rounds: mine.length,
+      alerted: got.length,
+      p50: got.length ? quantile(got, 0.5) : null,
+      p95: got.length ? quantile(got, 0.95) : null,
+    };
+  }
+  return out;
 }
 
 /** Nearest-rank quantile of `values` (null entries count as missing). */
