@@ -12,8 +12,11 @@ import { measurePublicCaptures, PUBLIC_CAPTURES_DIR } from "../scripts/public_ca
 const present = await Deno.stat(PUBLIC_CAPTURES_DIR).then(() => true, () => false);
 if (!present) console.error(`public_captures_test: skipped, ${PUBLIC_CAPTURES_DIR} is absent`);
 
-/** Benign captures alerted, as measured (development 0 of 48, held-out 2 of 13). */
-const MEASURED_CEILING = { dev: 0, "held-out": 2 } as const;
+/**
+ * Benign captures alerted, as measured with the committed bundled model (retrained on the wide
+ * benign world: development 2 of 48, held-out 1 of 13; the earlier model gave 0 and 2).
+ */
+const MEASURED_CEILING = { dev: 2, "held-out": 1 } as const;
 
 Deno.test({
   name:
