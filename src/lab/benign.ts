@@ -17,7 +17,7 @@ import type { ProcessGroup } from "./process_group.ts";
 import type { SeededRandom } from "./seeded_random.ts";
 import type { LabHost } from "./topology.ts";
 import { VICTIM } from "./topology.ts";
-import { OFFICE_NAMES, VICTIM_PORTS, type VictimAccess } from "./victim_services.ts";
+import { OFFICE_NAMES, sshCommand, VICTIM_PORTS, type VictimAccess } from "./victim_services.ts";
 
 /** Activities a benign client performs. */
 export const BENIGN_ACTIVITIES = [
@@ -311,25 +311,7 @@ export async function runBenignClient(
         const commands = Array.from({ length: rng.int(1, 4) }, () => rng.pick(SSH_COMMANDS));
         const script = commands.map((c) => `${c}; sleep ${rng.between(0.2, 1.5).toFixed(1)}`)
           .join("; ");
-        await ctx.group.runIn(ns, [
-          "ssh",
-          "-F",
-          "/dev/null",
-          "-i",
-          access.sshKeyFile,
-          "-o",
-          "BatchMode=yes",
-          "-o",
-          "StrictHostKeyChecking=no",
-          "-o",
-          "UserKnownHostsFile=/dev/null",
-          "-o",
-          "ConnectTimeout=5",
-          "-o",
-          "LogLevel=ERROR",
-          `${access.sshUser}@${VICTIM.ip}`,
-          script,
-        ], opts);
+        await ctx.group.runIn(ns, sshCommand(access, VICTIM.ip, script), opts);
         break;
       }
       case "redis": {

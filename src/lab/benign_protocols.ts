@@ -10,7 +10,7 @@
 import type { ProcessGroup, SpawnOptions } from "./process_group.ts";
 import type { SeededRandom } from "./seeded_random.ts";
 import { CLIENTS, type LabHost, VICTIM, VICTIM_IPV6 } from "./topology.ts";
-import { OFFICE_NAMES, type VictimAccess } from "./victim_services.ts";
+import { OFFICE_NAMES, sshCommand, type VictimAccess } from "./victim_services.ts";
 
 /** What one activity may use. */
 export interface ActivityContext {
@@ -260,27 +260,14 @@ export async function idleSession(ctx: ActivityContext): Promise<void> {
   const remaining = (ctx.deadlineMs - Date.now()) / 1000 - 3;
   const seconds = Math.min(remaining, rng.between(30, 150));
   if (seconds < 10) return;
-  await ctx.group.runIn(ctx.client.namespace, [
-    "ssh",
-    "-F",
-    "/dev/null",
-    "-i",
-    access.sshKeyFile,
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "ConnectTimeout=5",
-    "-o",
-    `ServerAliveInterval=${rng.int(5, 20)}`,
-    "-o",
-    "LogLevel=ERROR",
-    `${access.sshUser}@${rng.next() < 0.3 ? VICTIM_IPV6 : VICTIM.ip}`,
-    `uptime; sleep ${Math.floor(seconds)}; date`,
-  ], { ...ctx.opts, timeoutSeconds: seconds + 8 });
+  // Same draw order as before: the keep-alive interval, then the address family.
+  const keepAlive = `ServerAliveInterval=${rng.int(5, 20)}`;
+  const host = rng.next() < 0.3 ? VICTIM_IPV6 : VICTIM.ip;
+  await ctx.group.runIn(
+    ctx.client.namespace,
+    sshCommand(access, host, `uptime; sleep ${Math.floor(seconds)}; date`, [keepAlive]),
+    { ...ctx.opts, timeoutSeconds: seconds + 8 },
+  );
 }
 
 /** A large download over HTTPS at a capped rate. */

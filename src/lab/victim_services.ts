@@ -128,6 +128,36 @@ LogLevel ERROR
 }
 
 /**
+ * The ssh command line every benign client uses to reach the victim: key only, no prompts,
+ * no host-key files; `options` go before LogLevel (e.g. `ServerAliveInterval=10`).
+ */
+export function sshCommand(
+  access: VictimAccess,
+  host: string,
+  remoteCommand: string,
+  options: readonly string[] = [],
+): string[] {
+  const all = [
+    "BatchMode=yes",
+    "StrictHostKeyChecking=no",
+    "UserKnownHostsFile=/dev/null",
+    "ConnectTimeout=5",
+    ...options,
+    "LogLevel=ERROR",
+  ];
+  return [
+    "ssh",
+    "-F",
+    "/dev/null",
+    "-i",
+    access.sshKeyFile,
+    ...all.flatMap((option) => ["-o", option]),
+    `${access.sshUser}@${host}`,
+    remoteCommand,
+  ];
+}
+
+/**
  * Writes configs, content and keys into `dir` and returns what clients need.
  * `dir` must be readable by nginx's worker user (mode 0755).
  */

@@ -41,8 +41,9 @@ export interface Alert {
   };
 }
 
-/** One minute of traffic as the sensor counts it (src/alert's `TrafficMinute`). */
+/** Traffic of one minute (by flow end time), as the detector counts it and the store keeps it. */
 export interface TrafficMinute {
+  /** Start of the minute, milliseconds since the epoch. */
   minuteMs: number;
   flows: number;
   packets: number;
@@ -50,6 +51,7 @@ export interface TrafficMinute {
   benignFlows: number;
   knownFlows: number;
   unknownFlows: number;
+  /** Alert lines emitted whose timestamp falls in this minute. */
   alerts: number;
 }
 

@@ -5,20 +5,10 @@
  * nothing.
  */
 import type { Alert } from "../schema.ts";
+import type { StoredTrafficMinute as TrafficMinute } from "../../store/mod.ts";
 
-/** Traffic of one minute (by flow end time), as the detector counts it. */
-export interface TrafficMinute {
-  /** Start of the minute, milliseconds since the epoch. */
-  minuteMs: number;
-  flows: number;
-  packets: number;
-  bytes: number;
-  benignFlows: number;
-  knownFlows: number;
-  unknownFlows: number;
-  /** Alert lines emitted whose timestamp falls in this minute. */
-  alerts: number;
-}
+/** Traffic of one minute (by flow end time): the store's record, one definition for both. */
+export type { TrafficMinute };
 
 /** A destination for alerts. */
 export interface AlertSink {
