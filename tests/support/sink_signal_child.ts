@@ -1,6 +1,7 @@
 /**
  * Child process for tests/sink_signal_test.ts: queues N alerts in a JSONL and
- * a SQLite sink (buffers larger than N, so nothing is written yet), installs
+ * a SQLite sink (its buffer larger than N, so no row is written yet; the JSONL
+ * sink writes on the next tick), installs
  * the SIGINT/SIGTERM handlers, says "ready", and waits to be signalled.
  */
 import { closeOnSignals, createJsonlSink, createSqliteSink } from "../../src/alert/sinks/mod.ts";
