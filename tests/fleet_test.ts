@@ -352,81 +352,143 @@ Deno.test(
 );
 
 Deno.test(
-  "fleet: a published model bundle is swapped in; a bad one is refused and reported",
+  "fleet: a bundle larger than max_payload goes through the object store and is swapped in, " +
+    "also on a sensor started later; bad bundles are refused and reported",
   options,
   async () => {
     await withFleet(async (nats, dir, store) => {
-      const { createSwappableDetector } = await import("../src/engine/mod.ts");
-      const { loadSensorBundle } = await import("../src/engine/mod.ts");
-      const { packModelBundle, publishModelBundle, startSensorFleet } = await import(
-        "../src/fleet/mod.ts"
-      );
+      const { createSwappableDetector, loadSensorBundle } = await import("../src/engine/mod.ts");
+      const { Kvm } = await import("@nats-io/kv");
+      const {
+        FLEET_KV_BUCKET,
+        MODEL_KEY,
+        MODELS_BUCKET,
+        packModelBundle,
+        publishModelBundle,
+        startSensorFleet,
+      } = await import("../src/fleet/mod.ts");
       const bundle = await loadSensorBundle(`${repoRoot}models/default`);
-      const detector = await createSwappableDetector({ bundle, sinks: [] });
-      const fleet = await startSensorFleet({
-        nats: { url: nats.url },
-        sensor: "m1",
-        bufferDir: `${dir}/buffer-m1`,
-        model: "models/default",
-        modelUpdates: true,
-        statsIntervalSeconds: 1,
-        log: () => {},
-      });
-      fleet.onSwapReady((next) => detector.swap(next));
+      const sensor = async (id: string) => {
+        const detector = await createSwappableDetector({ bundle, sinks: [] });
+        const fleet = await startSensorFleet({
+          nats: { url: nats.url },
+          sensor: id,
+          bufferDir: `${dir}/${id}/buffer`,
+          model: "models/default",
+          modelUpdates: true,
+          statsIntervalSeconds: 1,
+          log: () => {},
+        });
+        fleet.onSwapReady((next) => detector.swap(next));
+        return { detector, fleet };
+      };
+      const m1 = await sensor("m1");
+      let m2: Awaited<ReturnType<typeof sensor>> | null = null;
       const collector = startFleetCollector({ nats: { url: nats.url }, store, log: () => {} });
-      const lastUpdate = () =>
-        store.sensorStatuses().find((s) => s.sensor === `${FLEET_STATUS_PREFIX}m1`)?.status as
+      const lastUpdate = (id: string) =>
+        store.sensorStatuses().find((s) => s.sensor === `${FLEET_STATUS_PREFIX}${id}`)?.status as
           | { model: string; model_update?: { name: string; state: string; error?: string } }
           | undefined;
+      const publishCli = (folder: string) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${repoRoot}main.ts`, "publish-model", folder, "--nats", nats.url],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
       try {
-        // A good bundle (a copy of the default one under another name).
+        // A good bundle: a copy of the default one with a 3 MiB file beside it, so the bundle is
+        // three times nats-server's default max_payload (1 MiB): it has to travel in chunks.
         const good = `${dir}/good`;
         await Deno.mkdir(good);
         for await (const e of Deno.readDir(`${repoRoot}models/default`)) {
           await Deno.copyFile(`${repoRoot}models/default/${e.name}`, `${good}/${e.name}`);
         }
-        const cli = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", `${repoRoot}main.ts`, "publish-model", good, "--nats", nats.url],
-          stdout: "null",
-          stderr: "piped",
-        }).output();
-        assert.ok(cli.success, new TextDecoder().decode(cli.stderr));
+        const notes = crypto.getRandomValues(new Uint8Array(64 * 1024));
+        const big = new Uint8Array(3 * 1024 * 1024);
+        for (let at = 0; at < big.length; at += notes.length) big.set(notes, at);
+        await Deno.writeFile(`${good}/training-notes.bin`, big);
+        const cli = await publishCli(good);
+        const cliLog = new TextDecoder().decode(cli.stderr);
+        assert.ok(cli.success, cliLog);
+        assert.match(cliLog, /announced as revision \d+/);
         await waitFor(
           "the good bundle applied",
-          () => lastUpdate()?.model_update?.state === "applied",
+          () => lastUpdate("m1")?.model_update?.state === "applied",
         );
-        assert.equal(lastUpdate()?.model, "fleet:good");
-        assert.ok(detector.bundle.dir.includes(`${dir}/models/`), detector.bundle.dir);
+        assert.equal(lastUpdate("m1")?.model, "fleet:good");
+        assert.ok(m1.detector.bundle.dir.includes(`${dir}/m1/models/`), m1.detector.bundle.dir);
+        assert.deepEqual(
+          await Deno.readFile(`${m1.detector.bundle.dir}/training-notes.bin`),
+          big,
+          "the large file arrived whole",
+        );
+
+        // A sensor that starts after the announcement gets the current bundle.
+        m2 = await sensor("m2");
+        await waitFor(
+          "the late sensor on the good bundle",
+          () => lastUpdate("m2")?.model_update?.state === "applied",
+        );
+        assert.equal(lastUpdate("m2")?.model, "fleet:good");
 
         // A bundle for another feature set: publish-model refuses it here already...
         const bad = `${dir}/bad`;
         await Deno.mkdir(bad);
-        for await (const e of Deno.readDir(good)) {
-          await Deno.copyFile(`${good}/${e.name}`, `${bad}/${e.name}`);
+        for await (const e of Deno.readDir(`${repoRoot}models/default`)) {
+          await Deno.copyFile(`${repoRoot}models/default/${e.name}`, `${bad}/${e.name}`);
         }
         const json = JSON.parse(await Deno.readTextFile(`${bad}/bundle.json`));
         json.featureSet.name = "not-cic-flow";
         await Deno.writeTextFile(`${bad}/bundle.json`, JSON.stringify(json));
-        const refused = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", `${repoRoot}main.ts`, "publish-model", bad, "--nats", nats.url],
-          stdout: "null",
-          stderr: "piped",
-        }).output();
+        const refused = await publishCli(bad);
         assert.ok(!refused.success, "publish-model accepted a bundle for another feature set");
         // ...and a sensor refuses it too when it arrives anyway.
-        const before = detector.bundle;
+        const before = m1.detector.bundle;
         await publishModelBundle({ url: nats.url }, await packModelBundle(bad));
         await waitFor(
           "the bad bundle refused",
-          () => lastUpdate()?.model_update?.state === "refused",
+          () => lastUpdate("m1")?.model_update?.state === "refused",
         );
-        assert.match(lastUpdate()?.model_update?.error ?? "", /feature set|not-cic-flow/);
-        assert.equal(lastUpdate()?.model, "fleet:good");
-        assert.equal(detector.bundle, before, "the running bundle stays");
+        assert.match(lastUpdate("m1")?.model_update?.error ?? "", /feature set|not-cic-flow/);
+        assert.equal(lastUpdate("m1")?.model, "fleet:good");
+        assert.equal(m1.detector.bundle, before, "the running bundle stays");
+
+        // Objects that do not match the announcement (a file altered after its digest was
+        // taken): every sensor refuses the bundle and keeps its model.
+        const { Objm } = await import("@nats-io/obj");
+        const packed = await packModelBundle(good, "tampered");
+        const forged = { ...packed.manifest, sha256: "f".repeat(64) };
+        const nc = await connectOnce({ url: nats.url });
+        try {
+          const objects = await new Objm(nc).open(MODELS_BUCKET);
+          for (const [name, bytes] of packed.files) {
+            const altered = name === "training-notes.bin" ? bytes.slice() : bytes;
+            if (altered !== bytes) altered[12345] ^= 1;
+            await objects.putBlob({ name: `${forged.sha256}/${name}` }, altered);
+          }
+          await (await new Kvm(nc).open(FLEET_KV_BUCKET)).put(MODEL_KEY, JSON.stringify(forged));
+        } finally {
+          await nc.close();
+        }
+        for (const id of ["m1", "m2"]) {
+          await waitFor(
+            `${id} refusing the altered bundle`,
+            () =>
+              lastUpdate(id)?.model_update?.name === "tampered" &&
+              lastUpdate(id)?.model_update?.state === "refused",
+          );
+          assert.match(
+            lastUpdate(id)?.model_update?.error ?? "",
+            /training-notes\.bin: checksum mismatch/,
+          );
+          assert.equal(lastUpdate(id)?.model, "fleet:good");
+        }
       } finally {
-        await fleet.close();
+        await m1.fleet.close();
+        await m2?.fleet.close();
         await collector.close();
-        await detector.close();
+        await m1.detector.close();
+        await m2?.detector.close();
       }
     });
   },

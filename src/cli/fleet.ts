@@ -225,8 +225,9 @@ export function registerPublishModel(program: Command): void {
   const command = program
     .command("publish-model")
     .description(
-      "Publish a model bundle to the fleet (JetStream ids.models.bundle); sensors running " +
-        "with --model-updates validate it and swap it in",
+      "Publish a model bundle to the fleet (files into the JetStream object store ids-models, " +
+        "announced in KV ids-fleet key model); sensors running with --model-updates fetch it, " +
+        "check its digests, validate it and swap it in",
     )
     .argument("<dir>", "model bundle folder (checked here first)")
     .requiredOption("--nats <url>", "NATS server (nats://host:4222 or tls://...)")
@@ -234,14 +235,15 @@ export function registerPublishModel(program: Command): void {
   addNatsOptions(command).action(async (dir, options) => {
     // The same check a sensor makes, so a bad bundle is refused before it reaches the fleet.
     await loadSensorBundle(dir);
-    const message = await packModelBundle(dir, options.name);
+    const bundle = await packModelBundle(dir, options.name);
     const sent = await publishModelBundle(
       natsSettings(options.nats, options as NatsOptionValues),
-      message,
+      bundle,
     );
+    const { name, sha256, files } = bundle.manifest;
     console.error(
-      `publish-model: ${message.name} (sha256 ${message.sha256.slice(0, 16)}..., ` +
-        `${sent.bytes} bytes) published as message ${sent.seq}`,
+      `publish-model: ${name} (sha256 ${sha256.slice(0, 16)}..., ${files.length} files, ` +
+        `${sent.bytes} bytes in ${sent.chunks} chunks) announced as revision ${sent.revision}`,
     );
   });
 }

@@ -37,7 +37,7 @@ export interface SensorFleetOptions {
   remoteScoring?: boolean;
   /** The model in use (reported in stats). */
   model: string;
-  /** Follow the fleet's model bundle (ids.models.bundle), unpacked under `modelRoot`. */
+  /** Follow the fleet's model bundle (KV ids-fleet key model), fetched under `modelRoot`. */
   modelUpdates?: boolean;
   /** Where received bundles are unpacked (default: beside the buffer, models/). */
   modelRoot?: string;
@@ -118,12 +118,12 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
       nats: options.nats,
       root: options.modelRoot ?? join(dirname(options.bufferDir), "models"),
       log: options.log,
-      async apply(dir, message) {
+      async apply(dir, manifest) {
         const bundle = await loadSensorBundle(dir);
         const swap = await swapPromise;
         await swap(bundle);
-        model = `fleet:${message.name}`;
-        (options.log ?? console.error)(`fleet: model bundle ${message.name} applied (${dir})`);
+        model = `fleet:${manifest.name}`;
+        (options.log ?? console.error)(`fleet: model bundle ${manifest.name} applied (${dir})`);
       },
       report(outcome) {
         modelUpdate = outcome;

@@ -8,7 +8,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { EVENTS_STREAM, FLOWS_STREAM, MODEL_SUBJECT, MODELS_STREAM } from "./subjects.ts";
+import { EVENTS_STREAM, FLOWS_STREAM } from "./subjects.ts";
 
 const NANOS_PER_SECOND = 1_000_000_000;
 
@@ -44,15 +44,6 @@ export async function ensureFleetStreams(
       storage: StorageType.File,
       max_bytes: limits.flowsMaxBytes ?? 1024 ** 3,
       discard: DiscardPolicy.Old,
-      duplicate_window: duplicates,
-    },
-    {
-      name: MODELS_STREAM,
-      subjects: [MODEL_SUBJECT],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      max_msgs_per_subject: 1,
-      max_msg_size: -1,
       duplicate_window: duplicates,
     },
   ];

@@ -11,10 +11,12 @@ export type FleetKind = "alerts" | "stats" | "flows";
 export const EVENTS_STREAM = "IDS_EVENTS";
 /** Stream of feature rows (`--publish-flows`), bounded by bytes (oldest dropped). */
 export const FLOWS_STREAM = "IDS_FLOWS";
-/** Stream holding the fleet's model bundle (one message per subject: the latest). */
-export const MODELS_STREAM = "IDS_MODELS";
-/** Subject of the fleet's model bundle. */
-export const MODEL_SUBJECT = "ids.models.bundle";
+/** JetStream object store holding model bundles' files (objects `<bundle sha256>/<file>`). */
+export const MODELS_BUCKET = "ids-models";
+/** JetStream KV bucket of fleet-wide settings. */
+export const FLEET_KV_BUCKET = "ids-fleet";
+/** Key of {@link FLEET_KV_BUCKET} announcing the current model bundle (its manifest). */
+export const MODEL_KEY = "model";
 /** Queue group every score worker joins. */
 export const SCORE_QUEUE = "ids-score-workers";
 /** Durable consumer name of the console (one per console store). */
