@@ -54,7 +54,7 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 }
 
 /** SHA-256 over the files in name order (name, NUL, bytes): the bundle's identity. */
-async function bundleDigest(files: Map<string, Uint8Array>): Promise<string> {
+function bundleDigest(files: Map<string, Uint8Array>): Promise<string> {
   const names = [...files.keys()].sort();
   const encoder = new TextEncoder();
   const parts = names.flatMap((n) => [encoder.encode(n), new Uint8Array([0]), files.get(n)!]);
