@@ -326,7 +326,8 @@ const withoutTime = (line: string) => {
 };
 
 Deno.test(
-  "fleet: remote scoring on two score workers gives the alerts of local scoring",
+  "fleet: remote scoring on two score workers gives the alerts of local scoring; with no worker " +
+    "the rows are scored locally after --remote-scoring-timeout, counted",
   options,
   async () => {
     await withFleet(async (nats, dir) => {
@@ -347,6 +348,18 @@ Deno.test(
       const flows = Number(/(\d+) flows in/.exec(remoteLog)?.[1]);
       assert.ok(flows > 0, remoteLog);
       assert.equal(rows.reduce((a, b) => a + b, 0), flows, `rows per worker: ${rows.join(", ")}`);
+      assert.doesNotMatch(remoteLog, /rows scored here/);
+
+      // No worker left: the run ends anyway, every row scored here and said so, same alerts.
+      const aloneLog = await analyze(CAPTURES.s3, nats.url, "alone", dir, [
+        "--remote-scoring",
+        "--remote-scoring-timeout",
+        "1",
+      ]);
+      assert.match(aloneLog, /no score worker answered within 1 s/);
+      assert.match(aloneLog, new RegExp(`${flows} of ${flows} rows scored here`), aloneLog);
+      const alone = (await alertLines(`${dir}/alone.jsonl`)).map(withoutTime);
+      assert.deepStrictEqual(sorted(alone), sorted(local));
     });
   },
 );

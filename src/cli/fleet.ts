@@ -7,6 +7,7 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { dirname, join } from "node:path";
 import { loadSensorBundle } from "../engine/mod.ts";
 import {
+  DEFAULT_REMOTE_FALLBACK_MS,
   defaultSensorId,
   type FleetCollector,
   type NatsSettings,
@@ -46,6 +47,7 @@ export interface PublishOptionValues extends NatsOptionValues {
   publishBuffer?: string;
   publishBufferMb: number;
   remoteScoring?: true;
+  remoteScoringTimeout: number;
   modelUpdates?: true;
   model: string;
 }
@@ -88,6 +90,15 @@ export function addPublishOptions<C extends AnyCommand>(command: C): C {
     .option(
       "--remote-scoring",
       "score flows on the fleet's score workers (ids-sensor score-worker) instead of here",
+    )
+    .addOption(
+      new Option(
+        "--remote-scoring-timeout <seconds>",
+        "with --remote-scoring: how long a batch waits for a score worker before it is scored " +
+          "here (counted in the stats as remote_scoring_local_rows)",
+      ).argParser(positiveSeconds("--remote-scoring-timeout")).default(
+        DEFAULT_REMOTE_FALLBACK_MS / 1000,
+      ),
     )
     .option(
       "--model-updates",
@@ -137,6 +148,7 @@ export async function startPublishing(options: PublishOptionValues): Promise<Sen
       statsIntervalSeconds: options.publishInterval,
       publishFlows: Boolean(options.publishFlows),
       remoteScoring: Boolean(options.remoteScoring),
+      remoteFallbackSeconds: options.remoteScoringTimeout,
       modelUpdates: Boolean(options.modelUpdates),
       model: options.model,
     });

@@ -63,7 +63,12 @@ export {
   type SensorFleetOptions,
   startSensorFleet,
 } from "./sensor_fleet.ts";
-export { createRemotePool, type RemotePoolOptions } from "./remote_pool.ts";
+export {
+  createRemotePool,
+  DEFAULT_REMOTE_FALLBACK_MS,
+  type RemotePoolCounters,
+  type RemotePoolOptions,
+} from "./remote_pool.ts";
 export { type ScoreWorker, type ScoreWorkerOptions, startScoreWorker } from "./score_worker.ts";
 export {
   concatScores,

@@ -39,6 +39,8 @@ export const FleetStatsSchema = z.object({
   model: z.string(),
   /** Remote scoring: rows are scored by score workers. */
   remote_scoring: z.boolean(),
+  /** Remote scoring: rows scored on the sensor because no score worker answered in time. */
+  remote_scoring_local_rows: z.number().int().nonnegative().optional(),
   elapsed_seconds: z.number().nonnegative(),
   packets: z.number().int().nonnegative(),
   flows: z.number().int().nonnegative(),

@@ -13,7 +13,7 @@ import { type ModelUpdateOutcome, watchModelUpdates } from "./model_updates.ts";
 import { dirname, join } from "node:path";
 import type { NatsSettings } from "./connection.ts";
 import { createFleetPublisher, type FleetPublisher } from "./publisher.ts";
-import { createRemotePool } from "./remote_pool.ts";
+import { createRemotePool, type RemotePoolCounters } from "./remote_pool.ts";
 
 /** What the stats need of a live interface's counters (src/capture LiveInterfaceStats). */
 export interface CaptureDrops {
@@ -35,6 +35,8 @@ export interface SensorFleetOptions {
   publishFlows?: boolean;
   /** Score rows with the fleet's score workers instead of local inference. */
   remoteScoring?: boolean;
+  /** Remote scoring: seconds a batch waits for a worker before it is scored here (default 10). */
+  remoteFallbackSeconds?: number;
   /** The model in use (reported in stats). */
   model: string;
   /** Follow the fleet's model bundle (KV ids-fleet key model), fetched under `modelRoot`. */
@@ -78,6 +80,7 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
   let model = options.model;
   let modelUpdate: ModelUpdateOutcome | undefined;
   let capture: (() => readonly CaptureDrops[]) | null = null;
+  let remotePool: RemotePoolCounters | null = null;
   let previous = { at: performance.now(), packets: 0, flows: 0 };
   const startedAt = performance.now();
 
@@ -94,6 +97,7 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
         ? capture().reduce((n, s) => n + s.kernelDropped + s.interfaceDropped + s.ringOverruns, 0)
         : undefined,
       remote_scoring: Boolean(options.remoteScoring),
+      remote_scoring_local_rows: remotePool?.localRows,
       elapsed_seconds: latest?.elapsedSeconds ?? (now - startedAt) / 1000,
       packets,
       flows,
@@ -154,8 +158,18 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
     },
     tapFlows: options.publishFlows ? tapFlows : undefined,
     createPool: options.remoteScoring
-      ? (models) =>
-        createRemotePool(models, { nats: options.nats, sensor: options.sensor, log: options.log })
+      ? async (models) => {
+        const pool = await createRemotePool(models, {
+          nats: options.nats,
+          sensor: options.sensor,
+          fallbackAfterMs: options.remoteFallbackSeconds !== undefined
+            ? options.remoteFallbackSeconds * 1000
+            : undefined,
+          log: options.log,
+        });
+        remotePool = pool;
+        return pool;
+      }
       : undefined,
     onSwapReady(swap) {
       swapReady(swap);
