@@ -18,7 +18,15 @@ import type { EvalSource } from "../eval/mod.ts";
 import { loadSensorBundle } from "../engine/mod.ts";
 import { NoInputError, UsageError } from "./exit.ts";
 import { checkInputFile } from "./files.ts";
-import { addThresholdOptions, detectionThresholds, modelOption } from "./options.ts";
+import {
+  addThresholdOptions,
+  detectionThresholds,
+  fraction,
+  modelOption,
+  nonNegativeInteger,
+  positiveInteger,
+} from "./options.ts";
+import { DEFAULT_COMPARE_MODELS, runCompare } from "./compare.ts";
 
 /** Registers the `eval` subcommand. */
 export function registerEval(program: Command): void {
@@ -50,7 +58,45 @@ export function registerEval(program: Command): void {
     .option("--all", "with --benign: list every capture, not only those with alerts")
     .option("--json", "print one JSON object instead of text")
     .option("--report <file.html>", "also write a self-contained HTML report here")
+    .option(
+      "--compare",
+      "train and evaluate each model family of --models and their ensemble on the same " +
+        "stratified folds of --csv (one attack type per fold left out of training) and print one table",
+    )
+    .option("--models <list>", "with --compare: families to compare", DEFAULT_COMPARE_MODELS)
+    .addOption(
+      new Option("--folds <k>", "with --compare: cross-validation folds")
+        .argParser(positiveInteger("--folds")).default(5),
+    )
+    .option(
+      "--leave-out <types>",
+      "with --compare: attack types left out of training, one per fold " +
+        "(default for NSL-KDD: portsweep,smurf,back,warezclient,nmap)",
+    )
+    .addOption(
+      new Option("--target-fpr <f>", "with --compare: false-alert rate every threshold is set to")
+        .argParser(fraction("--target-fpr")).default(0.01),
+    )
+    .addOption(
+      new Option("--tune <n>", "with --compare: TPE trials per family and fold (0: defaults)")
+        .argParser(nonNegativeInteger("--tune")).default(0),
+    )
+    .option("--voting <modes>", "with --compare: ensemble modes (weighted,any,all,proportion)")
+    .addOption(
+      new Option("--seed <n>", "with --compare: random seed").argParser(
+        nonNegativeInteger("--seed"),
+      )
+        .default(1),
+    )
+    .option("--quiet", "with --compare: no progress on stderr")
     .action(async (options) => {
+      if (options.compare) {
+        if (options.capture || options.benign) {
+          throw new UsageError("--compare takes --csv (labelled rows), not --capture or --benign");
+        }
+        await runCompare({ ...options, csv: options.csv });
+        return;
+      }
       if (options.benign) {
         if (options.capture || options.csv || options.labels) {
           throw new UsageError("--benign takes no --capture, --labels or --csv");

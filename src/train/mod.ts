@@ -80,3 +80,6 @@ export * from "./stages/mod.ts";
 export { type ProgressReporter, stderrProgress } from "./progress.ts";
 export { type OnnxOutputs, runOnnxModel, type ScalingParameters } from "./onnx/mod.ts";
 export { Random } from "./random.ts";
+export * from "./deep/mod.ts";
+export * from "./ensemble/mod.ts";
+export * from "./families/mod.ts";

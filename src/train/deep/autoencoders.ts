@@ -14,12 +14,8 @@
  *
  * Each exports as one ONNX graph on raw rows with a `score` output `[N]`.
  */
-import { fitRobustScaling } from "../anomaly/robust_scaling.ts";
-import {
-  type Autoencoder,
-  reconstructionErrors,
-  trainAutoencoder,
-} from "../anomaly/autoencoder.ts";
+import { fitRobustScaling } from "../anomaly/mod.ts";
+import { type Autoencoder, reconstructionErrors, trainAutoencoder } from "../anomaly/mod.ts";
 import { OnnxGraphBuilder, type ScalingParameters } from "../onnx/mod.ts";
 import { Random } from "../random.ts";
 import { Adam, Conv2d, Dense, forEachBatch, Param, reluBackward, reluForward } from "./layers.ts";

@@ -7,7 +7,7 @@
  * cross-entropy and Adam; exported as Conv / Add / Flatten / Concat / MatMul /
  * Softmax with the scaling in the graph.
  */
-import { fitRobustScaling } from "../anomaly/robust_scaling.ts";
+import { fitRobustScaling } from "../anomaly/mod.ts";
 import { OnnxGraphBuilder, type ScalingParameters } from "../onnx/mod.ts";
 import { Random } from "../random.ts";
 import {

@@ -28,4 +28,4 @@ export {
   type FlatTree,
 } from "./tree_ensemble.ts";
 export { addScaling, applyScaling, type ScalingParameters } from "./scaling.ts";
-export { type OnnxOutputs, runOnnxModel } from "./run.ts";
+export { type OnnxOutputs, onnxRowsPerSecond, runOnnxModel } from "./run.ts";

@@ -35,3 +35,34 @@ export async function runOnnxModel(
     await session.release();
   }
 }
+
+/**
+ * Inference throughput of `model` under onnxruntime-web: one warm-up run,
+ * then `repeats` timed runs over the same `rows`; returns the median rows/s.
+ */
+export async function onnxRowsPerSecond(
+  model: Uint8Array,
+  inputName: string,
+  x: Float32Array,
+  rows: number,
+  width: number,
+  repeats = 3,
+): Promise<number> {
+  const session = await ort.InferenceSession.create(model);
+  try {
+    const feeds = {
+      [inputName]: new ort.Tensor("float32", x.subarray(0, rows * width), [rows, width]),
+    };
+    await session.run(feeds);
+    const rates: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      rates.push(rows / Math.max(1e-9, (performance.now() - t0) / 1000));
+    }
+    rates.sort((a, b) => a - b);
+    return rates[Math.floor(rates.length / 2)];
+  } finally {
+    await session.release();
+  }
+}

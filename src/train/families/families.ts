@@ -1,0 +1,317 @@
+/**
+ * The model families `train --models` and `eval --compare` know, behind one
+ * interface: each trains on a dataset (classifiers on every class, anomaly
+ * members on its benign rows), scores raw rows with one attack score per row
+ * (higher = more attack-like: `1 - P(benign)` for a classifier, the anomaly
+ * score otherwise), and exports one ONNX graph on raw rows. Families of the
+ * packet-level part of issue 11 (lof, kitnet) are named so that asking for
+ * them gives a clear error until they exist.
+ */
+import { type Dataset, rowsOfClass, selectRows } from "../dataset.ts";
+import {
+  CLASSIFIER_OUTPUTS,
+  DEFAULT_GBDT_PARAMS,
+  gbdtToOnnx,
+  predictGbdt,
+  trainGbdt,
+} from "../gbdt.ts";
+import {
+  fitRobustScaling,
+  type IsolationForest,
+  isolationScores,
+  trainIsolationForest,
+} from "../anomaly/mod.ts";
+import { addTreeEnsembleRegressor, OnnxGraphBuilder } from "../onnx/mod.ts";
+import { Random } from "../random.ts";
+import type { ParameterRange } from "../tune.ts";
+import {
+  AE_SCORE,
+  CNN_PROBABILITIES,
+  cnnClassifierToOnnx,
+  DEEP_INPUT_NAME,
+  DEFAULT_AE_PARAMS,
+  DEFAULT_CNN_PARAMS,
+  predictCnn,
+  trainCnnAe,
+  trainCnnClassifier,
+  trainDenseAe,
+  trainLstmAe,
+} from "../deep/mod.ts";
+
+/** Every family name the issue lists. */
+export const FAMILY_NAMES = [
+  "gbdt",
+  "cnn",
+  "dense-ae",
+  "lstm-ae",
+  "cnn-ae",
+  "iforest",
+  "lof",
+  "kitnet",
+] as const;
+export type FamilyName = typeof FAMILY_NAMES[number];
+
+/** A trained member: scores raw rows and carries its ONNX graph. */
+export interface TrainedMember {
+  family: FamilyName;
+  kind: "classifier" | "anomaly";
+  /** Attack score per raw row (higher = more attack-like). */
+  score(x: Float32Array, rows: number): Float32Array;
+  /** Classifiers: class probabilities, row-major `[rows, classes]`. */
+  probabilities?(x: Float32Array, rows: number): Float32Array;
+  /** The ONNX graph (input {@link DEEP_INPUT_NAME}, raw `[N, width]` rows). */
+  onnx: Uint8Array;
+  /** Graph output: probabilities `[N, classes]` (classifier) or score `[N]` (anomaly). */
+  output: string;
+  hyperparameters: Record<string, number>;
+  seconds: number;
+}
+
+/** Progress of one family's training (epochs, rounds). */
+export type FamilyProgress = (done: number, total: number) => void;
+
+/** How to train a family, and what `--tune` may change. */
+export interface Family {
+  name: FamilyName;
+  kind: "classifier" | "anomaly";
+  description: string;
+  searchSpace: ParameterRange[];
+  train(
+    d: Dataset,
+    params: Record<string, number>,
+    seed: number,
+    progress?: FamilyProgress,
+  ): TrainedMember;
+}
+
+/** Families not built yet, and where they are coming from. */
+const NOT_YET: Partial<Record<FamilyName, string>> = {
+  lof: "local outlier factor (the packet-level part of issue 11)",
+  kitnet: "KitNET over AfterImage statistics (the packet-level part of issue 11)",
+};
+
+/** Thrown for a family name that is unknown or not available in this build. */
+export class FamilyError extends Error {}
+
+/** Parses `--models a,b,c`: known, available, no duplicates, at least one. */
+export function parseFamilyList(list: string): Family[] {
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new FamilyError("--models is empty");
+  const seen = new Set<string>();
+  return names.map((name) => {
+    if (seen.has(name)) throw new FamilyError(`--models names ${name} twice`);
+    seen.add(name);
+    if (!(FAMILY_NAMES as readonly string[]).includes(name)) {
+      throw new FamilyError(
+        `unknown model family "${name}"; known: ${FAMILY_NAMES.join(", ")}`,
+      );
+    }
+    const family = FAMILIES[name as FamilyName];
+    if (!family) {
+      throw new FamilyError(
+        `model family "${name}" is not available in this build yet: ${
+          NOT_YET[name as FamilyName]
+        }; available: ${Object.keys(FAMILIES).join(", ")}`,
+      );
+    }
+    return family;
+  });
+}
+
+function timed<T>(f: () => T): [T, number] {
+  const t0 = performance.now();
+  const v = f();
+  return [v, (performance.now() - t0) / 1000];
+}
+
+function benignOnly(d: Dataset): Dataset {
+  if (d.benignClass < 0) throw new FamilyError("anomaly families need a benign class");
+  const rows = rowsOfClass(d, d.benignClass);
+  if (rows.length < 50) {
+    throw new FamilyError(`anomaly families need at least 50 benign rows, got ${rows.length}`);
+  }
+  return selectRows(d, rows);
+}
+
+/** Classifier attack score: 1 - P(benign), or the top attack probability without a benign class. */
+function attackScore(p: Float32Array, rows: number, k: number, benign: number): Float32Array {
+  const out = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    if (benign >= 0) out[i] = 1 - p[i * k + benign];
+    else {
+      let max = 0;
+      for (let c = 0; c < k; c++) max = Math.max(max, p[i * k + c]);
+      out[i] = max;
+    }
+  }
+  return out;
+}
+
+const gbdt: Family = {
+  name: "gbdt",
+  kind: "classifier",
+  description: "histogram gradient-boosted trees (today's classifier)",
+  searchSpace: [
+    { name: "rounds", low: 20, high: 120, integer: true },
+    { name: "maxDepth", low: 3, high: 8, integer: true },
+    { name: "learningRate", low: 0.05, high: 0.4, log: true },
+  ],
+  train(d, params, seed, progress) {
+    const [model, seconds] = timed(() =>
+      trainGbdt(d.x, d.y, d.rows, d.cols, d.classNames.length, { ...params, seed }, progress)
+    );
+    const K = d.classNames.length;
+    return {
+      family: "gbdt",
+      kind: "classifier",
+      probabilities: (x, rows) => predictGbdt(model, x, rows),
+      score: (x, rows) => attackScore(predictGbdt(model, x, rows), rows, K, d.benignClass),
+      onnx: gbdtToOnnx(model, DEEP_INPUT_NAME),
+      output: CLASSIFIER_OUTPUTS.probabilities,
+      hyperparameters: { ...DEFAULT_GBDT_PARAMS, ...params, seed },
+      seconds,
+    };
+  },
+};
+
+const cnn: Family = {
+  name: "cnn",
+  kind: "classifier",
+  description:
+    "concatenated CNN: 2-D feature image, two conv blocks with a skip, both levels concatenated",
+  searchSpace: [
+    { name: "epochs", low: 3, high: 10, integer: true },
+    { name: "channels", low: 2, high: 8, integer: true },
+    { name: "hidden", low: 16, high: 64, integer: true },
+    { name: "learningRate", low: 5e-4, high: 5e-3, log: true },
+  ],
+  train(d, params, seed, progress) {
+    const [model, seconds] = timed(() =>
+      trainCnnClassifier(
+        d.x,
+        d.y,
+        d.rows,
+        d.cols,
+        d.classNames.length,
+        { ...params, seed },
+        progress,
+      )
+    );
+    const K = d.classNames.length;
+    return {
+      family: "cnn",
+      kind: "classifier",
+      probabilities: (x, rows) => predictCnn(model, x, rows),
+      score: (x, rows) => attackScore(predictCnn(model, x, rows), rows, K, d.benignClass),
+      onnx: cnnClassifierToOnnx(model),
+      output: CNN_PROBABILITIES,
+      hyperparameters: { ...DEFAULT_CNN_PARAMS, ...params, seed },
+      seconds,
+    };
+  },
+};
+
+const AE_SEARCH_SPACE: ParameterRange[] = [
+  { name: "epochs", low: 3, high: 10, integer: true },
+  { name: "hidden", low: 8, high: 32, integer: true },
+  { name: "learningRate", low: 5e-4, high: 5e-3, log: true },
+];
+
+function autoencoderFamily(
+  name: "dense-ae" | "cnn-ae" | "lstm-ae",
+  description: string,
+  trainer: typeof trainDenseAe,
+): Family {
+  return {
+    name,
+    kind: "anomaly",
+    description,
+    searchSpace: AE_SEARCH_SPACE,
+    train(d, params, seed, progress) {
+      const benign = benignOnly(d);
+      const [model, seconds] = timed(() =>
+        trainer(benign.x, benign.rows, benign.cols, { ...params, seed }, progress)
+      );
+      return {
+        family: name,
+        kind: "anomaly",
+        score: (x, rows) => model.score(x, rows),
+        onnx: model.toOnnx(),
+        output: AE_SCORE,
+        hyperparameters: { ...DEFAULT_AE_PARAMS, ...params, seed },
+        seconds,
+      };
+    },
+  };
+}
+
+const IFOREST_SCORE = "score";
+
+function isolationForestToOnnx(forest: IsolationForest): Uint8Array {
+  const g = new OnnxGraphBuilder("ids_iforest");
+  g.addInput(DEEP_INPUT_NAME, "float32", ["N", forest.cols]);
+  addTreeEnsembleRegressor(g, DEEP_INPUT_NAME, forest.trees, {
+    nTargets: 1,
+    output: "path_length",
+    aggregate: "AVERAGE",
+  });
+  g.addFloatInitializer("exponent", [-Math.LN2 / forest.normaliser], [1]);
+  g.addInt64Initializer("flat_shape", [-1], [1]);
+  const [logit] = g.addNode("Mul", ["path_length", "exponent"]);
+  const [score] = g.addNode("Exp", [logit]);
+  g.addNode("Reshape", [score, "flat_shape"], { outputs: [IFOREST_SCORE] });
+  g.addOutput(IFOREST_SCORE, "float32", ["N"]);
+  return g.build({ family: "iforest" });
+}
+
+const iforest: Family = {
+  name: "iforest",
+  kind: "anomaly",
+  description: "isolation forest on benign rows (today's anomaly part)",
+  searchSpace: [
+    { name: "trees", low: 50, high: 300, integer: true },
+    { name: "sampleSize", low: 64, high: 1024, integer: true, log: true },
+  ],
+  train(d, params, seed, progress) {
+    const benign = benignOnly(d);
+    const [forest, seconds] = timed(() => {
+      const scaling = fitRobustScaling(benign.x, benign.rows, benign.cols);
+      return trainIsolationForest(
+        benign.x,
+        benign.rows,
+        benign.cols,
+        scaling,
+        new Random(seed),
+        params,
+      );
+    });
+    progress?.(1, 1);
+    return {
+      family: "iforest",
+      kind: "anomaly",
+      score: (x, rows) => isolationScores(forest, x, rows),
+      onnx: isolationForestToOnnx(forest),
+      output: IFOREST_SCORE,
+      hyperparameters: { ...forest.params, seed },
+      seconds,
+    };
+  },
+};
+
+/** The families available in this build, by name. */
+export const FAMILIES: Partial<Record<FamilyName, Family>> = {
+  gbdt,
+  cnn,
+  "dense-ae": autoencoderFamily("dense-ae", "dense autoencoder on benign rows", trainDenseAe),
+  "lstm-ae": autoencoderFamily(
+    "lstm-ae",
+    "LSTM autoencoder: the row as a sequence of 8-feature steps, dense decoder",
+    trainLstmAe,
+  ),
+  "cnn-ae": autoencoderFamily(
+    "cnn-ae",
+    "convolutional autoencoder: conv, 2x2 pool, conv bottleneck, upsample, conv",
+    trainCnnAe,
+  ),
+  iforest,
+};
