@@ -83,7 +83,8 @@ export function surprise(c: MemberCalibration, scores: Float32Array): Float32Arr
       if (s[mid] < v) lo = mid + 1;
       else hi = mid;
     }
-    out[i] = -Math.log10(Math.max(1 - lo / n, floor));
+    // 0 - x: no negative zero for scores below every calibration point.
+    out[i] = 0 - Math.log10(Math.max(1 - lo / n, floor));
   }
   return out;
 }

@@ -16,3 +16,10 @@ export {
   VOTING_MODES,
   type VotingMode,
 } from "./ensemble.ts";
+export {
+  ENSEMBLE_OUTPUTS,
+  type EnsembleMemberGraph,
+  ensembleScore,
+  ensembleScoreThreshold,
+  ensembleToOnnx,
+} from "./ensemble_onnx.ts";
