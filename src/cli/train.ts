@@ -14,15 +14,20 @@ import {
   type Dataset,
   datasetFromCapture,
   DEFAULT_TRAIN_OPTIONS,
+  type Family,
+  type FamilyBundleSummary,
+  FamilyError,
   formatReport,
   loadCicCsv,
   loadNslKdd,
   type NslKddView,
   parseAttackTypes,
+  parseFamilyList,
   parseFieldNames,
   stderrProgress,
   trainBundle,
   type TrainBundleSummary,
+  trainFamilyBundle,
 } from "../train/mod.ts";
 import { UsageError } from "./exit.ts";
 import { checkInputFile, checkOutputFolder } from "./files.ts";
@@ -69,7 +74,10 @@ export function registerTrain(program: Command): void {
         .default(DEFAULT_TRAIN_OPTIONS.epochs),
     )
     .addOption(
-      new Option("--tune <n>", "TPE hyperparameter trials for the classifier (0: defaults)")
+      new Option(
+        "--tune <n>",
+        "TPE hyperparameter trials for the classifier, or with --models for each family (0: defaults)",
+      )
         .argParser(nonNegativeInteger("--tune")).default(DEFAULT_TRAIN_OPTIONS.tuneTrials),
     )
     .addOption(
@@ -84,10 +92,33 @@ export function registerTrain(program: Command): void {
       new Option("--seed <n>", "random seed").argParser(nonNegativeInteger("--seed"))
         .default(DEFAULT_TRAIN_OPTIONS.seed),
     )
+    .option(
+      "--models <list>",
+      "model families to train instead of the default pair, comma-separated: " +
+        "gbdt,cnn,dense-ae,lstm-ae,cnn-ae,iforest (lof,kitnet: not yet); the first classifier " +
+        "names known attacks, all of them vote in the ensemble (the anomaly model)",
+    )
+    .addOption(
+      new Option("--voting <mode>", "with --models: ensemble voting mode")
+        .choices(["weighted", "any", "all", "proportion"] as const).default("weighted" as const),
+    )
+    .addOption(
+      new Option("--proportion <f>", "with --models --voting proportion: weight of voters needed")
+        .argParser(fraction("--proportion")).default(0.5),
+    )
     .option("--quiet", "print only warnings and errors (no progress, no summary)")
     .action(async (options) => {
       const { epochs, tune, cv, seed, targetFpr } = options;
       if (cv === 1) throw new UsageError("--cv must be 0 (skip) or at least 2 folds, got 1");
+      let families: Family[] | undefined;
+      if (options.models !== undefined) {
+        try {
+          families = parseFamilyList(options.models);
+        } catch (e) {
+          if (e instanceof FamilyError) throw new UsageError(e.message);
+          throw e;
+        }
+      }
       if (!!options.capture === !!options.csv) {
         throw new UsageError("give exactly one of --capture or --csv");
       }
@@ -184,6 +215,54 @@ export function registerTrain(program: Command): void {
       }
       // Written beside --out and moved into place only when complete.
       const partial = `${options.out.replace(/\/+$/, "")}.partial-${Deno.pid}`;
+      if (families) {
+        let familySummary: FamilyBundleSummary;
+        try {
+          familySummary = await trainFamilyBundle(dataset, {
+            families,
+            outDir: partial,
+            featureSet,
+            dataSource: options.capture ?? options.csv!,
+            seed,
+            targetFpr,
+            tune,
+            voting: options.voting,
+            proportion: options.proportion,
+            evaluationFraction: DEFAULT_TRAIN_OPTIONS.evaluationFraction,
+            validationFraction: 0.2,
+            vocabularies,
+            progress,
+          });
+          await moveBundle(partial, options.out);
+        } finally {
+          await Deno.remove(partial, { recursive: true }).catch(() => {});
+        }
+        for (const m of familySummary.members) {
+          say(
+            `${m.family}: trained in ${m.seconds.toFixed(1)} s; ONNX max |diff| ${
+              m.onnxMaxAbsDiff.toExponential(2)
+            }` + (m.weight !== undefined ? `; ensemble weight ${m.weight.toFixed(3)}` : ""),
+          );
+        }
+        const c = familySummary.classifier;
+        if (c) {
+          say(
+            `classifier ${c.family}: held-out accuracy ${c.accuracy.toFixed(4)}, macro-F1 ${
+              c.macroF1.toFixed(4)
+            }`,
+          );
+        }
+        const e = familySummary.ensemble;
+        if (e) {
+          say(
+            `ensemble (${e.mode}): held-out benign FPR ${e.heldOutBenignFpr.toFixed(4)} ` +
+              `(target ${targetFpr}), detection rate ${e.detectionRate.toFixed(4)}; ` +
+              `ONNX alerts differing from TypeScript: ${e.onnxAlertMismatches} of ${e.rows}`,
+          );
+        }
+        say(`bundle written to ${options.out}`);
+        return;
+      }
       let summary: TrainBundleSummary;
       try {
         summary = await trainBundle(dataset, {

@@ -120,6 +120,23 @@ export const ClassGateSchema = z.object({
   training: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * An ensemble of model families as one graph (src/train/ensemble): each
+ * member's score calibrated to its benign quantile, a weighted vote. The
+ * graph's `votesOutput` `[N, members]` is 1 where a member voted.
+ */
+export const EnsembleSpecSchema = z.object({
+  /** weighted | any | all | proportion. */
+  mode: z.enum(["weighted", "any", "all", "proportion"]),
+  /** Members in `votesOutput` column order, with their learned weights. */
+  members: z.array(z.object({ name: z.string(), weight: z.number().min(0) })).min(1),
+  votesOutput: z.string().min(1),
+  /** Surprise (-log10 of the benign tail fraction) a member must exceed to vote. */
+  voteLevel: z.number(),
+  /** Weight of voting members needed in proportion mode. */
+  proportion: z.number().min(0).max(1).optional(),
+});
+
 /** An anomaly detector trained on benign traffic: higher score = more anomalous. */
 export const AnomalyModelSchema = ModelCommonSchema.extend({
   role: z.literal("anomaly"),
@@ -147,6 +164,8 @@ export const AnomalyModelSchema = ModelCommonSchema.extend({
   combination: z.string().optional(),
   /** Open-set gate on the classifier's claims, when the graph computes class distances. */
   classGate: ClassGateSchema.optional(),
+  /** Set when the model is an ensemble of model families (`train --models`). */
+  ensemble: EnsembleSpecSchema.optional(),
 });
 
 export const ModelEntrySchema = z.discriminatedUnion("role", [
@@ -182,6 +201,7 @@ export type AnomalyModel = z.infer<typeof AnomalyModelSchema>;
 export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 export type TrainingInfo = z.infer<typeof TrainingInfoSchema>;
 export type ClassGateSpec = z.infer<typeof ClassGateSchema>;
+export type EnsembleSpec = z.infer<typeof EnsembleSpecSchema>;
 
 /** What the loader checks the bundle against: the sensor's own feature set. */
 export interface ExpectedFeatureSet {

@@ -20,10 +20,9 @@ import { argmaxRows, classificationReport } from "../metrics.ts";
 import { onnxRowsPerSecond } from "../onnx/mod.ts";
 import type { ProgressReporter } from "../progress.ts";
 import { Random } from "../random.ts";
-import { tpeSearch } from "../tune.ts";
 import { DEEP_INPUT_NAME } from "../deep/mod.ts";
 import { applyEnsemble, fitEnsemble, type VotingMode } from "../ensemble/mod.ts";
-import type { Family, TrainedMember } from "./families.ts";
+import { attackFlags, type Family, type TrainedMember, tuneFamily } from "./families.ts";
 
 /** Options of {@link compareFamilies}. */
 export interface CompareOptions {
@@ -143,25 +142,6 @@ function addLeftOut(t: Tally, type: string, alert: ArrayLike<number>) {
 const above = (scores: Float32Array, threshold: number) =>
   Uint8Array.from(scores, (s) => (s > threshold ? 1 : 0));
 
-function attackFlags(d: Dataset): Uint8Array {
-  return Uint8Array.from(d.y, (c) => (c === d.benignClass ? 0 : 1));
-}
-
-/** Detection rate at the target false-alert rate (threshold on benign rows of `scores`). */
-function detectionAtFpr(scores: Float32Array, attack: Uint8Array, fpr: number): number {
-  const benign = scores.filter((_, i) => !attack[i]);
-  const threshold = thresholdForFpr(benign, fpr);
-  let n = 0;
-  let hit = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (attack[i]) {
-      n++;
-      if (scores[i] > threshold) hit++;
-    }
-  }
-  return n > 0 ? hit / n : 0;
-}
-
 /** Trains and measures every family and ensemble mode over the folds. */
 export async function compareFamilies(d: Dataset, options: CompareOptions): Promise<CompareResult> {
   const o = options;
@@ -206,16 +186,14 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
       const stage = `fold ${f + 1}/${o.folds} ${family.name}`;
       let params: Record<string, number> = {};
       if (o.tune > 0) {
-        const search = await tpeSearch(
-          family.searchSpace,
-          (p) => {
-            const m = family.train(fit, p, o.seed + f);
-            return detectionAtFpr(m.score(validation.x, validation.rows), valAttack, o.targetFpr);
-          },
-          { trials: o.tune, seed: o.seed + f },
+        const best = await tuneFamily(
+          family,
+          fit,
+          validation,
+          { trials: o.tune, seed: o.seed + f, targetFpr: o.targetFpr },
           (trial) => progress(`${stage} tune`, trial.number + 1, o.tune),
         );
-        params = search.best.params;
+        params = best.params;
         (tuned[family.name] ??= []).push(params);
       }
       const member = family.train(
@@ -305,7 +283,6 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
     }
     rows.push(row);
   }
-  void classCounts;
   return {
     rows,
     classNames,

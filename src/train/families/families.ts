@@ -23,7 +23,8 @@ import {
 } from "../anomaly/mod.ts";
 import { addTreeEnsembleRegressor, OnnxGraphBuilder } from "../onnx/mod.ts";
 import { Random } from "../random.ts";
-import type { ParameterRange } from "../tune.ts";
+import { type ParameterRange, tpeSearch, type Trial } from "../tune.ts";
+import { thresholdForFpr } from "../anomaly/mod.ts";
 import {
   AE_SCORE,
   CNN_PROBABILITIES,
@@ -315,3 +316,47 @@ export const FAMILIES: Partial<Record<FamilyName, Family>> = {
   ),
   iforest,
 };
+
+/** Fraction of attack rows scored above the `fpr` quantile of the benign rows' scores. */
+export function detectionAtFpr(scores: Float32Array, attack: Uint8Array, fpr: number): number {
+  const threshold = thresholdForFpr(scores.filter((_, i) => !attack[i]), fpr);
+  let n = 0;
+  let hit = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (attack[i]) {
+      n++;
+      if (scores[i] > threshold) hit++;
+    }
+  }
+  return n > 0 ? hit / n : 0;
+}
+
+/** 1 for attack rows, 0 for benign ones. */
+export function attackFlags(d: Dataset): Uint8Array {
+  return Uint8Array.from(d.y, (c) => (c === d.benignClass ? 0 : 1));
+}
+
+/**
+ * `--tune`: TPE over the family's search space, each trial trained on `fit`
+ * and scored on `validation` by its detection rate at `targetFpr` false
+ * alerts on the validation benign rows. Returns the best trial.
+ */
+export async function tuneFamily(
+  family: Family,
+  fit: Dataset,
+  validation: Dataset,
+  options: { trials: number; seed: number; targetFpr: number },
+  onTrial?: (trial: Trial, best: Trial) => void,
+): Promise<Trial> {
+  const attack = attackFlags(validation);
+  const result = await tpeSearch(
+    family.searchSpace,
+    (p) => {
+      const member = family.train(fit, p, options.seed);
+      return detectionAtFpr(member.score(validation.x, validation.rows), attack, options.targetFpr);
+    },
+    { trials: options.trials, seed: options.seed },
+    onTrial,
+  );
+  return result.best;
+}

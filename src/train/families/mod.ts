@@ -3,6 +3,8 @@
  * side-by-side comparison with the ensemble (`eval --compare`).
  */
 export {
+  attackFlags,
+  detectionAtFpr,
   FAMILIES,
   type Family,
   FAMILY_NAMES,
@@ -11,6 +13,7 @@ export {
   type FamilyProgress,
   parseFamilyList,
   type TrainedMember,
+  tuneFamily,
 } from "./families.ts";
 export {
   compareFamilies,
@@ -20,3 +23,9 @@ export {
   DEFAULT_COMPARE_OPTIONS,
   formatComparison,
 } from "./compare.ts";
+export {
+  type FamilyBundleOptions,
+  type FamilyBundleSummary,
+  type MemberSummary,
+  trainFamilyBundle,
+} from "./family_bundle.ts";
