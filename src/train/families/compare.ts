@@ -8,13 +8,7 @@
  * the ensemble (calibration, weights, vote level) and scores `--tune` trials.
  * The test fold is touched only to measure.
  */
-import {
-  classCounts,
-  type Dataset,
-  selectRows,
-  stratifiedFolds,
-  stratifiedSplit,
-} from "../dataset.ts";
+import { type Dataset, selectRows, stratifiedFolds, stratifiedSplit } from "../dataset.ts";
 import { thresholdForFpr } from "../anomaly/mod.ts";
 import { argmaxRows, classificationReport } from "../metrics.ts";
 import { onnxRowsPerSecond } from "../onnx/mod.ts";
