@@ -532,6 +532,103 @@ Deno.test(
 );
 
 Deno.test(
+  "fleet: credentials: an nkey seed file and a .creds file (operator, account and user JWTs) " +
+    "against servers that require them; other keys refused",
+  options,
+  async () => {
+    const { createAccount, createOperator, createUser } = await import("@nats-io/nkeys");
+    const { encodeAccount, encodeOperator, encodeUser, fmtCreds } = await import("@nats-io/jwt");
+    const dir = await Deno.makeTempDir({ prefix: "fleet-nkey-" });
+    const servers: NatsServer[] = [];
+    try {
+      // An nkey user: the server knows the public key only; the client signs its nonce.
+      const sensorKey = createUser();
+      await Deno.writeTextFile(
+        `${dir}/nkey.conf`,
+        `authorization {
+  users = [ { nkey: "${sensorKey.getPublicKey()}" } ]
+}
+`,
+      );
+      await Deno.writeFile(`${dir}/sensor.nk`, sensorKey.getSeed(), { mode: 0o600 });
+      await Deno.writeFile(`${dir}/stranger.nk`, createUser().getSeed(), { mode: 0o600 });
+      const nkeyServer = await startNatsServer(["-c", `${dir}/nkey.conf`]);
+      servers.push(nkeyServer);
+      await assert.rejects(connectOnce({ url: nkeyServer.url }), /Authorization|auth/i);
+      await assert.rejects(
+        connectOnce({ url: nkeyServer.url, nkeyFile: `${dir}/stranger.nk` }),
+        /Authorization|auth/i,
+      );
+      await reachJetStream({ url: nkeyServer.url, nkeyFile: `${dir}/sensor.nk` });
+
+      // Decentralised auth, what nsc sets up: an operator signs an account (JetStream allowed),
+      // the account signs the sensor's user; the .creds file holds the user JWT and its seed.
+      const operator = createOperator();
+      const account = createAccount();
+      const user = createUser();
+      // JetStream in operator mode needs a system account.
+      const system = createAccount();
+      const operatorJwt = await encodeOperator("ids-operator", operator, {
+        system_account: system.getPublicKey(),
+      });
+      const systemJwt = await encodeAccount("SYS", system, {}, { signer: operator });
+      const accountJwt = await encodeAccount("ids-fleet", account, {
+        // Limits left out are 0 (no connection at all), so every one is given: -1 = unlimited.
+        limits: {
+          conn: -1,
+          subs: -1,
+          data: -1,
+          payload: -1,
+          leaf: -1,
+          imports: -1,
+          exports: -1,
+          wildcards: true,
+          mem_storage: -1,
+          disk_storage: -1,
+          streams: -1,
+          consumer: -1,
+        },
+      }, { signer: operator });
+      await Deno.writeFile(
+        `${dir}/sensor.creds`,
+        fmtCreds(await encodeUser("sensor", user, account), user),
+        { mode: 0o600 },
+      );
+      // A user signed by an account this server does not trust.
+      const otherAccount = createAccount();
+      const otherUser = createUser();
+      await Deno.writeFile(
+        `${dir}/other.creds`,
+        fmtCreds(await encodeUser("other", otherUser, otherAccount), otherUser),
+        { mode: 0o600 },
+      );
+      await Deno.writeTextFile(
+        `${dir}/operator.conf`,
+        `operator: ${operatorJwt}
+system_account: ${system.getPublicKey()}
+resolver: MEMORY
+resolver_preload: {
+  ${system.getPublicKey()}: ${systemJwt}
+  ${account.getPublicKey()}: ${accountJwt}
+}
+`,
+      );
+      const credsServer = await startNatsServer(["-c", `${dir}/operator.conf`]);
+      servers.push(credsServer);
+      await assert.rejects(connectOnce({ url: credsServer.url }), /Authorization|auth/i);
+      await assert.rejects(
+        connectOnce({ url: credsServer.url, credsFile: `${dir}/other.creds` }),
+        /Authorization|auth/i,
+      );
+      await reachJetStream({ url: credsServer.url, credsFile: `${dir}/sensor.creds` });
+    } finally {
+      for (const server of servers) await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
   "fleet: TLS: a server certificate from our CA is verified with --nats-tls-ca; unknown CA refused",
   {
     ...options,
