@@ -19,7 +19,7 @@ Deno.test("disk buffer: order kept across appends, prepends and a reopen", async
     assert.equal(reopened.size, 5);
     const seen: number[] = [];
     for (let segment = await reopened.peek(); segment; segment = await reopened.peek()) {
-      seen.push(...segment.messages.map((m) => JSON.parse(m.data).i));
+      seen.push(...segment.records.map((m) => JSON.parse(m.data).i));
       await reopened.settle(segment.seq);
     }
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);
@@ -36,8 +36,8 @@ Deno.test("disk buffer: a partly sent segment keeps the rest; full: oldest dropp
     const buffer = await openDiskBuffer(dir, { maxBytes: 4096 });
     await buffer.append([message(1), message(2), message(3)]);
     const head = (await buffer.peek())!;
-    await buffer.settle(head.seq, head.messages.slice(1));
-    assert.deepEqual((await buffer.peek())!.messages.map((m) => m.id), ["s-r-2", "s-r-3"]);
+    await buffer.settle(head.seq, head.records.slice(1));
+    assert.deepEqual((await buffer.peek())!.records.map((m) => m.id), ["s-r-2", "s-r-3"]);
     for (let i = 10; i < 40; i++) await buffer.append([message(i)]);
     assert.ok(buffer.bytes <= 4096, `${buffer.bytes} bytes kept`);
     assert.ok(buffer.dropped > 0);

@@ -13,7 +13,6 @@ export {
 } from "./connection.ts";
 export {
   type BufferedMessage,
-  type BufferSegment,
   type DiskBuffer,
   type DiskBufferOptions,
   openDiskBuffer,

@@ -177,9 +177,9 @@ export async function createFleetPublisher(
           await sleep(20); // an append is still being written
           continue;
         }
-        const sent = await publishAll(segment.messages);
-        await disk.settle(segment.seq, segment.messages.slice(sent));
-        if (sent < segment.messages.length) await sleep(500);
+        const sent = await publishAll(segment.records);
+        await disk.settle(segment.seq, segment.records.slice(sent));
+        if (sent < segment.records.length) await sleep(500);
         continue;
       }
       if (memory.length > 0) {

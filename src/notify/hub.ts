@@ -14,6 +14,7 @@ import {
   spoolFolderName,
 } from "./notifier.ts";
 import { parseNotifyTarget } from "./target.ts";
+import { countSpooled } from "./spool.ts";
 
 /** The notifiers of a run, as one sink. */
 export interface NotifyHub extends AlertSink {
@@ -98,9 +99,7 @@ async function reportOrphanSpools(options: NotifierOptions, current: Notifier[])
   for (const entry of entries) {
     if (!entry.isDirectory || inUse.has(entry.name)) continue;
     const dir = join(options.spoolDir, entry.name);
-    const waiting = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
-      /^\d{16}\.json$/.test(e.name)
-    ).length;
+    const waiting = await countSpooled(dir);
     if (waiting > 0) {
       log(
         `ids-sensor: notify: ${waiting} undelivered messages in ${dir} belong to a target ` +

@@ -26,7 +26,7 @@ export {
   summaryLine,
 } from "./message.ts";
 export { createTransport, RejectedError, type Transport } from "./transport.ts";
-export { openSpool, type Spool, type SpoolOptions } from "./spool.ts";
+export { countSpooled, openSpool, type Spool, type SpoolOptions } from "./spool.ts";
 export {
   createNotifier,
   type Notifier,

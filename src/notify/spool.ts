@@ -1,11 +1,12 @@
 /**
  * The on-disk spool of one notification target: messages a target did not
- * take, kept in order until it comes back. One file per message, named by a
- * sequence number (written to a temporary name, then renamed, so a crash
- * never leaves half a message). Bounded: when full, the oldest messages go
- * first and are counted, and the count survives restarts.
+ * take, kept in order until it comes back, bounded by a message count
+ * (oldest dropped and counted, across restarts). A disk queue
+ * (src/disk_queue) with one message per segment, so the bound and the
+ * drops are exact per message.
  */
 import { join } from "node:path";
+import { countQueued, openDiskQueue } from "../disk_queue/mod.ts";
 import type { NotifyMessage } from "./message.ts";
 
 /** Options of a spool. */
@@ -31,99 +32,55 @@ export interface Spool {
   shift(): Promise<void>;
 }
 
-const NAME = /^(\d{16})\.json$/;
-const DROPPED_FILE = "dropped.count";
+/** Spool files before the shared disk queue: one JSON object per `<seq>.json`. */
+const LEGACY_NAME = /^(\d{16})\.json$/;
 
 /** Opens (creating) the spool folder `dir` and indexes what a previous run left there. */
 export async function openSpool(dir: string, options: SpoolOptions = {}): Promise<Spool> {
   const maxMessages = options.maxMessages ?? 10_000;
   if (!(maxMessages >= 1)) throw new RangeError(`spool maxMessages must be >= 1`);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const seqs: number[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const match = entry.isFile ? NAME.exec(entry.name) : null;
-    if (match) seqs.push(Number(match[1]));
-    else if (entry.name.endsWith(".tmp")) await Deno.remove(join(dir, entry.name));
-  }
-  seqs.sort((a, b) => a - b);
-  let dropped = 0;
+  // A spool written by an older version: each file is one JSON line already; rename it in.
   try {
-    dropped = Number(await Deno.readTextFile(join(dir, DROPPED_FILE))) || 0;
-  } catch { /* first run */ }
-  // Sequence numbers start mid-range so that prepend always has room below the head.
-  const START = 1e15;
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(step: () => Promise<T>): Promise<T> => {
-    const next = chain.then(step);
-    chain = next.catch(() => {});
-    return next;
-  };
-  const path = (seq: number) => join(dir, `${String(seq).padStart(16, "0")}.json`);
-  async function writeMessage(seq: number, message: NotifyMessage) {
-    const tmp = `${path(seq)}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(message));
-    await Deno.rename(tmp, path(seq));
-  }
-  async function trim() {
-    let removed = 0;
-    while (seqs.length > maxMessages) {
-      const seq = seqs.shift()!;
-      await Deno.remove(path(seq)).catch(() => {});
-      removed++;
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && LEGACY_NAME.test(entry.name)) {
+        await Deno.rename(join(dir, entry.name), join(dir, `${entry.name}l`));
+      }
     }
-    if (removed > 0) {
-      dropped += removed;
-      await Deno.writeTextFile(join(dir, DROPPED_FILE), String(dropped));
-    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
+  const queue = await openDiskQueue<NotifyMessage>(dir, { maxRecords: maxMessages });
   return {
     dir,
     get size() {
-      return seqs.length;
+      return queue.size;
     },
     get dropped() {
-      return dropped;
+      return queue.dropped;
     },
-    append(messages) {
-      return serial(async () => {
-        for (const message of messages) {
-          const seq = seqs.length ? seqs[seqs.length - 1] + 1 : START;
-          await writeMessage(seq, message);
-          seqs.push(seq);
-        }
-        await trim();
-      });
+    async append(messages) {
+      for (const message of messages) await queue.append([message]);
     },
-    prepend(message) {
-      return serial(async () => {
-        const seq = seqs.length ? seqs[0] - 1 : START;
-        await writeMessage(seq, message);
-        seqs.unshift(seq);
-        await trim();
-      });
+    prepend: (message) => queue.prepend([message]),
+    async peek() {
+      return (await queue.peek())?.records[0] ?? null;
     },
-    peek() {
-      return serial(async () => {
-        while (seqs.length > 0) {
-          try {
-            return JSON.parse(await Deno.readTextFile(path(seqs[0]))) as NotifyMessage;
-          } catch (error) {
-            // A file someone removed or damaged by hand: count it, go on with the next.
-            if (!(error instanceof Deno.errors.NotFound || error instanceof SyntaxError)) {
-              throw error;
-            }
-            seqs.shift();
-            dropped++;
-          }
-        }
-        return null;
-      });
-    },
-    shift() {
-      return serial(async () => {
-        const seq = seqs.shift();
-        if (seq !== undefined) await Deno.remove(path(seq)).catch(() => {});
-      });
+    async shift() {
+      const head = await queue.peek();
+      if (head) await queue.settle(head.seq, head.records.slice(1));
     },
   };
+}
+
+/** Messages waiting in spool folder `dir`, without opening it (nothing is changed). */
+export async function countSpooled(dir: string): Promise<number> {
+  let legacy = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && LEGACY_NAME.test(entry.name)) legacy++;
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return legacy + await countQueued(dir);
 }

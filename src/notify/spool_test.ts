@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openSpool } from "./spool.ts";
+import { countSpooled, openSpool } from "./spool.ts";
 import { numberedAlert as sampleAlert } from "../../tests/support/sample_alert.ts";
 import type { NotifyMessage } from "./message.ts";
 
@@ -37,6 +37,23 @@ Deno.test("a full spool drops the oldest and counts them, across restarts", asyn
     const again = await openSpool(dir, { maxMessages: 3 });
     assert.equal(again.dropped, 2);
     assert.equal(again.size, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a spool left by the one-file-per-message version is taken over, nothing lost", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/1000000000000000.json`, JSON.stringify(msg(7)));
+    await Deno.writeTextFile(`${dir}/1000000000000001.json`, JSON.stringify(msg(8)));
+    assert.equal(await countSpooled(dir), 2);
+    const spool = await openSpool(dir);
+    assert.equal(spool.size, 2);
+    assert.equal(id(await spool.peek()), 7);
+    await spool.shift();
+    assert.equal(id(await spool.peek()), 8);
+    assert.equal(spool.dropped, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
