@@ -124,6 +124,7 @@ try {
         ratioToTcpdump: round(tcpdumpSeconds / seconds),
         medianCpuSeconds: round(cpu),
         cpuRatioToTcpdump: round(tcpdumpCpu / cpu),
+        packetsPerCpuSecond: Math.round(list[0].packets / cpu),
         peakRssMiB: round(median(list.map((r) => r.peakRssBytes)) / 2 ** 20),
         ...extra,
       }];
@@ -286,13 +287,15 @@ function printTable(report: {
       ratioToTcpdump,
       medianCpuSeconds,
       cpuRatioToTcpdump,
+      packetsPerCpuSecond,
       peakRssMiB,
       ...extra
     } = stage;
     const more = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(", ");
     console.log(
       `${name.padEnd(10)} ${description}: ${medianSeconds} s, ${mpps} Mpps, ` +
-        `ratio to tcpdump ${ratioToTcpdump} (CPU ${medianCpuSeconds} s, ratio ${cpuRatioToTcpdump}), ` +
+        `ratio to tcpdump ${ratioToTcpdump} (CPU ${medianCpuSeconds} s, ratio ${cpuRatioToTcpdump}, ` +
+        `${packetsPerCpuSecond} packets per CPU second), ` +
         `peak RSS ${peakRssMiB} MiB${more ? `, ${more}` : ""}`,
     );
   }

@@ -1,29 +1,51 @@
-/** `ids-sensor features --schema`: prints the feature set (model inputs) and the identity columns. */
+/**
+ * `ids-sensor features --schema [--set NAME]`: prints a feature set (model
+ * inputs): the flow set `cic-flow` by default, with its identity columns, or
+ * a packet-level set (`packet`, `packet-sequence`, `afterimage`).
+ */
 import type { Command } from "@commander-js/extra-typings";
-import { EXTRA_COLUMNS, FEATURE_SET, IDENTITY_COLUMNS } from "../features/mod.ts";
+import {
+  EXTRA_COLUMNS,
+  FEATURE_SET,
+  type FeatureSet,
+  IDENTITY_COLUMNS,
+  PACKET_FEATURE_SETS,
+} from "../features/mod.ts";
+import { UsageError } from "./exit.ts";
+
+/** Every feature set the sensor computes, by name. */
+const SETS: Record<string, FeatureSet> = {
+  [FEATURE_SET.name]: FEATURE_SET,
+  ...PACKET_FEATURE_SETS,
+};
 
 /** Registers the `features` subcommand. */
 export function registerFeatures(program: Command): void {
   program
     .command("features")
-    .description("Describe the flow feature set")
+    .description("Describe a feature set (the flow set by default)")
     .option("--schema", "print one line per column: name, unit, meaning")
     .option("--json", "print the schema as JSON")
+    .option("--set <name>", `feature set: ${Object.keys(SETS).join(", ")}`, FEATURE_SET.name)
     .action((options) => {
+      const set = SETS[options.set];
+      if (!set) {
+        throw new UsageError(
+          `unknown feature set '${options.set}' (known: ${Object.keys(SETS).join(", ")})`,
+        );
+      }
+      const flow = set === FEATURE_SET;
       if (options.json) {
         console.log(JSON.stringify(
-          { ...FEATURE_SET, identityColumns: IDENTITY_COLUMNS, extraColumns: EXTRA_COLUMNS },
+          flow ? { ...set, identityColumns: IDENTITY_COLUMNS, extraColumns: EXTRA_COLUMNS } : set,
           null,
           2,
         ));
         return;
       }
-      console.log(
-        `# feature set ${FEATURE_SET.name} v${FEATURE_SET.version}: ${FEATURE_SET.columns.length} model inputs`,
-      );
-      FEATURE_SET.columns.forEach((c, i) =>
-        console.log(`${i}\t${c.name}\t${c.unit}\t${c.description}`)
-      );
+      console.log(`# feature set ${set.name} v${set.version}: ${set.columns.length} model inputs`);
+      set.columns.forEach((c, i) => console.log(`${i}\t${c.name}\t${c.unit}\t${c.description}`));
+      if (!flow) return;
       console.log(`# identity columns (printed first, not model inputs)`);
       for (const c of IDENTITY_COLUMNS) console.log(`-\t${c.name}\t${c.unit}\t${c.description}`);
       console.log(`# extra columns (printed last, not model inputs)`);

@@ -94,6 +94,10 @@ export class DecodedPacket {
   payloadBytes = 0;
   /** IP datagram bytes from the IP header's length. */
   ipBytes = 0;
+  /** IPv4 TTL or IPv6 hop limit. */
+  ttl = 0;
+  /** Offset in the batch's `data` where the L4 payload starts (payload may be cut by the snap length). */
+  payloadOffset = 0;
   /** True when this is the first fragment of a fragmented datagram. */
   firstFragment = false;
   /** For ICMP: true when the ICMP type is one-way (no reply type). */
@@ -222,6 +226,7 @@ function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacke
   s[12] = data[at + 12], s[13] = data[at + 13], s[14] = data[at + 14], s[15] = data[at + 15];
   d[12] = data[at + 16], d[13] = data[at + 17], d[14] = data[at + 18], d[15] = data[at + 19];
   out.ipBytes = totalLength;
+  out.ttl = data[at + 8];
   return decodeTransport(data, at + headerBytes, end, totalLength - headerBytes, data[at + 9], out);
 }
 
@@ -239,6 +244,7 @@ function decodeIpv6(data: Uint8Array, at: number, end: number, out: DecodedPacke
     d[k] = data[at + 24 + k];
   }
   out.ipBytes = payloadLength + 40;
+  out.ttl = data[at + 7];
   let next = data[at + 6];
   let cursor = at + 40;
   let remaining = payloadLength;
@@ -299,6 +305,7 @@ function decodeTransport(
       out.tcpWindow = (data[at + 14] << 8) | data[at + 15];
       out.l4HeaderBytes = headerBytes;
       out.payloadBytes = l4Bytes - headerBytes;
+      out.payloadOffset = at + headerBytes;
       if (headerBytes > 20) readTcpOptions(data, at + 20, Math.min(at + headerBytes, end), out);
       return OK;
     }
@@ -311,6 +318,7 @@ function decodeTransport(
       out.dstPort = (data[at + 2] << 8) | data[at + 3];
       out.l4HeaderBytes = 8;
       out.payloadBytes = length - 8;
+      out.payloadOffset = at + 8;
       return OK;
     }
     case PROTO_SCTP: {
@@ -319,6 +327,7 @@ function decodeTransport(
       out.dstPort = (data[at + 2] << 8) | data[at + 3];
       out.l4HeaderBytes = 12;
       out.payloadBytes = l4Bytes - 12;
+      out.payloadOffset = at + 12;
       return OK;
     }
     case PROTO_ICMP:
@@ -331,6 +340,7 @@ function decodeTransport(
       out.dstPort = reply < 0 ? code : reply;
       out.l4HeaderBytes = l4Bytes < 8 ? l4Bytes : 8;
       out.payloadBytes = l4Bytes - out.l4HeaderBytes;
+      out.payloadOffset = at + out.l4HeaderBytes;
       return OK;
     }
     default:
@@ -338,6 +348,7 @@ function decodeTransport(
       out.dstPort = 0;
       out.l4HeaderBytes = 0;
       out.payloadBytes = l4Bytes;
+      out.payloadOffset = at;
       return OK;
   }
 }

@@ -18,6 +18,7 @@ import { END_INPUT, END_INTERIM, EVICTION_KINDS } from "./flow_layout.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
+import type { PacketObserver } from "./packet_features.ts";
 
 /** Flow meter settings; defaults follow CICFlowMeter. */
 export interface FlowMeterOptions {
@@ -48,6 +49,11 @@ export interface FlowMeterOptions {
   interimExportSeconds?: number;
   /** Flows per output batch. Default 4096. */
   flowBatchSize?: number;
+  /**
+   * Sees every metered packet, decoded, in the same pass (packet-level
+   * features: PacketFeatureExtractor). Default: none.
+   */
+  packetObserver?: PacketObserver;
 }
 
 /** Everything the meter counted. */
@@ -106,6 +112,7 @@ export class FlowMeter {
   /** Expiry work left over from the last step (see continueExpiry). */
   private expiryPending = false;
   private readonly memcapBytes: number;
+  private readonly observer: PacketObserver | undefined;
 
   constructor(options: FlowMeterOptions = {}) {
     const active = options.activeTimeoutSeconds ?? 120;
@@ -121,6 +128,7 @@ export class FlowMeter {
     this.stepBudget = 2 * this.batchSize;
     this.current = createFlowBatch(this.batchSize);
     this.memcapBytes = options.memcapBytes ?? Infinity;
+    this.observer = options.packetObserver;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
       activeTimeoutMicros: active * 1e6,
@@ -143,6 +151,7 @@ export class FlowMeter {
     const outcomes = this.outcomes;
     const table = this.table;
     const times = batch.timestampMicros;
+    const observer = this.observer;
     let now = this.now;
     for (let i = 0; i < batch.count; i++) {
       const outcome = decodePacket(batch, i, packet, this.otherLinkTypes);
@@ -151,6 +160,7 @@ export class FlowMeter {
       const ts = times[i];
       if (ts > now) now = ts;
       table.add(packet, ts);
+      if (observer) observer.observe(packet, batch, i, ts);
     }
     this.packets += batch.count;
     this.now = now;

@@ -49,3 +49,21 @@ export {
   formatAddress,
   meterFlows,
 } from "./flow_meter.ts";
+export {
+  AFTERIMAGE_FEATURE_SET,
+  AFTERIMAGE_LAMBDAS,
+  DEFAULT_WINDOW_PACKETS,
+  PACKET_FEATURE_SET,
+  PACKET_FEATURE_SETS,
+  type PacketSetName,
+  SEQUENCE_FEATURE_SET,
+} from "./packet_schema.ts";
+export {
+  PacketContext,
+  PacketFeatureExtractor,
+  type PacketFeatureOptions,
+  type PacketObserver,
+  type PacketRows,
+} from "./packet_features.ts";
+export { AfterImage, type AfterImageOptions } from "./afterimage.ts";
+export { KeyTable, type KeyTableOptions } from "./key_table.ts";
