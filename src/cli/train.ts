@@ -95,7 +95,7 @@ export function registerTrain(program: Command): void {
     .option(
       "--models <list>",
       "model families to train instead of the default pair, comma-separated: " +
-        "gbdt,cnn,dense-ae,lstm-ae,cnn-ae,iforest (lof,kitnet: not yet); the first classifier " +
+        "gbdt,cnn,dense-ae,lstm-ae,cnn-ae,iforest,kitnet,lof; the first classifier " +
         "names known attacks, all of them vote in the ensemble (the anomaly model)",
     )
     .addOption(

@@ -3,9 +3,9 @@
  * interface: each trains on a dataset (classifiers on every class, anomaly
  * members on its benign rows), scores raw rows with one attack score per row
  * (higher = more attack-like: `1 - P(benign)` for a classifier, the anomaly
- * score otherwise), and exports one ONNX graph on raw rows. Families of the
- * packet-level part of issue 11 (lof, kitnet) are named so that asking for
- * them gives a clear error until they exist.
+ * score otherwise), and exports one ONNX graph on raw rows. `kitnet` and
+ * `lof` (src/packet_models) work on any rows: the flow rows here, or the
+ * packet-level sets (afterimage, packet, packet-sequence).
  */
 import { type Dataset, rowsOfClass, selectRows } from "../dataset.ts";
 import {
@@ -25,6 +25,15 @@ import { addTreeEnsembleRegressor, OnnxGraphBuilder } from "../onnx/mod.ts";
 import { Random } from "../random.ts";
 import { type ParameterRange, tpeSearch, type Trial } from "../tune.ts";
 import { thresholdForFpr } from "../anomaly/mod.ts";
+import {
+  DEFAULT_KITNET_PARAMS,
+  DEFAULT_LOF_PARAMS,
+  fitLof,
+  KitNetScorer,
+  lofScores,
+  trainKitNet,
+} from "../../packet_models/mod.ts";
+import { kitNetToOnnx, lofToOnnx, PACKET_MODEL_SCORE } from "../packet_onnx.ts";
 import {
   AE_SCORE,
   CNN_PROBABILITIES,
@@ -86,10 +95,7 @@ export interface Family {
 }
 
 /** Families not built yet, and where they are coming from. */
-const NOT_YET: Partial<Record<FamilyName, string>> = {
-  lof: "local outlier factor (the packet-level part of issue 11)",
-  kitnet: "KitNET over AfterImage statistics (the packet-level part of issue 11)",
-};
+const NOT_YET: Partial<Record<FamilyName, string>> = {};
 
 /** Thrown for a family name that is unknown or not available in this build. */
 export class FamilyError extends Error {}
@@ -299,6 +305,78 @@ const iforest: Family = {
   },
 };
 
+const kitnet: Family = {
+  name: "kitnet",
+  kind: "anomaly",
+  description:
+    "KitNET (Kitsune): correlation-clustered small autoencoders and an output autoencoder, online SGD on benign rows",
+  searchSpace: [
+    { name: "maxAutoencoderSize", low: 3, high: 15, integer: true },
+    { name: "learningRate", low: 0.01, high: 0.3, log: true },
+    { name: "epochs", low: 1, high: 5, integer: true },
+  ],
+  train(d, params, seed, progress) {
+    const benign = benignOnly(d);
+    const [model, seconds] = timed(() =>
+      trainKitNet(benign.x, benign.rows, benign.cols, {
+        ...params,
+        featureMapRows: Math.min(DEFAULT_KITNET_PARAMS.featureMapRows, benign.rows >> 1),
+        seed,
+      })
+    );
+    progress?.(1, 1);
+    const scorer = new KitNetScorer(model);
+    return {
+      family: "kitnet",
+      kind: "anomaly",
+      score: (x, rows) => scorer.scoreRows(x, rows),
+      onnx: kitNetToOnnx(model, DEEP_INPUT_NAME),
+      output: PACKET_MODEL_SCORE,
+      hyperparameters: { ...model.params },
+      seconds,
+    };
+  },
+};
+
+const lof: Family = {
+  name: "lof",
+  kind: "anomaly",
+  description: "local outlier factor from stored benign neighbours (robust-scaled rows)",
+  searchSpace: [
+    { name: "k", low: 5, high: 50, integer: true },
+    { name: "referenceRows", low: 500, high: 3000, integer: true, log: true },
+  ],
+  train(d, params, seed, progress) {
+    const benign = benignOnly(d);
+    const [model, seconds] = timed(() => {
+      // A seeded shuffle first: fitLof keeps an evenly spaced sample of the rows it is given.
+      const order = new Random(seed).shuffle(
+        Uint32Array.from({ length: benign.rows }, (_, i) => i),
+      );
+      const x = new Float32Array(benign.rows * benign.cols);
+      order.forEach((r, i) =>
+        x.set(benign.x.subarray(r * benign.cols, (r + 1) * benign.cols), i * benign.cols)
+      );
+      const scaling = fitRobustScaling(benign.x, benign.rows, benign.cols);
+      return fitLof(x, benign.rows, benign.cols, {
+        logColumns: Array.from(scaling.logColumns),
+        center: Array.from(scaling.center),
+        scale: Array.from(scaling.scale),
+      }, params);
+    });
+    progress?.(1, 1);
+    return {
+      family: "lof",
+      kind: "anomaly",
+      score: (x, rows) => lofScores(model, x, rows),
+      onnx: lofToOnnx(model, DEEP_INPUT_NAME),
+      output: PACKET_MODEL_SCORE,
+      hyperparameters: { ...DEFAULT_LOF_PARAMS, ...params, seed },
+      seconds,
+    };
+  },
+};
+
 /** The families available in this build, by name. */
 export const FAMILIES: Partial<Record<FamilyName, Family>> = {
   gbdt,
@@ -315,6 +393,8 @@ export const FAMILIES: Partial<Record<FamilyName, Family>> = {
     trainCnnAe,
   ),
   iforest,
+  kitnet,
+  lof,
 };
 
 /** Fraction of attack rows scored above the `fpr` quantile of the benign rows' scores. */
