@@ -52,8 +52,11 @@ export interface AggregatorOptions {
   featureNames: readonly string[];
   /** Classifier class names, by index. */
   classNames: readonly string[];
-  /** `alert.model` for known and unknown verdicts. */
-  modelNames: { classifier?: string; anomaly?: string };
+  /**
+   * `alert.model` for known and unknown verdicts; `voters`: the members of an
+   * ensemble anomaly model, in the column order of its votes (for `alert.voters`).
+   */
+  modelNames: { classifier?: string; anomaly?: string; voters?: readonly string[] };
   /** Benign centers and scales for z-scores; null: explain without them. */
   baseline?: FeatureBaseline | null;
   /** How many features `top_features` lists (default 5). */
@@ -153,6 +156,8 @@ interface GroupState {
   counted: boolean;
   topFeatures: TopFeature[];
   explainedScore: number;
+  /** Ensemble members that voted on the group's explained (highest-scoring) flow. */
+  voters?: string[];
 }
 
 /** Column names the byte totals may have, in CICFlowMeter's spellings. */
@@ -287,6 +292,7 @@ export class AlertAggregator {
       if (decisions.score[row] <= g.explainedScore) continue;
       g.explainedScore = decisions.score[row];
       g.topFeatures = this.#explain(batch, row, scores, decisions.verdict[row]);
+      g.voters = this.#voters(scores, row);
     }
     for (const f of opened) {
       const line = this.#line(this.#state(f), "first", this.#watermark);
@@ -454,6 +460,7 @@ export class AlertAggregator {
         model,
         severity,
         top_features: g.topFeatures,
+        ...(g.voters ? { voters: g.voters } : {}),
         count: Math.max(1, e.flows),
         window: {
           start: iso(windowStart),
@@ -477,6 +484,15 @@ export class AlertAggregator {
         ...(suppressed ? { suppressed } : {}),
       },
     };
+  }
+
+  /** Names of the ensemble members that voted on row `i`; undefined without an ensemble. */
+  #voters(scores: ModelScores, i: number): string[] | undefined {
+    const names = this.#options.modelNames.voters;
+    const anomaly = scores.outputs.find((o) => o.role === "anomaly");
+    if (!names || !anomaly?.votes || anomaly.voteColumns !== names.length) return undefined;
+    const M = names.length;
+    return names.filter((_, m) => anomaly.votes![i * M + m] > 0.5);
   }
 
   /** The features furthest from normal for row `i`. */

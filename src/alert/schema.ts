@@ -54,6 +54,11 @@ export const AlertBodySchema = z.object({
   /** 1 high, 2 medium, 3 low (Suricata's convention). */
   severity: z.number().int().min(1).max(3),
   top_features: z.array(TopFeatureSchema),
+  /**
+   * Bundles whose anomaly model is an ensemble of model families (`train
+   * --models`): the members that voted on the group's highest-scoring flow.
+   */
+  voters: z.array(z.string()).optional(),
   /** Flows aggregated into this alert. */
   count: z.number().int().positive(),
   /** The aggregation window. */

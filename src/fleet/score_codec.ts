@@ -71,6 +71,8 @@ interface OutputMeta {
   featureErrors?: number;
   classDistance?: number;
   classDistanceColumns?: number;
+  votes?: number;
+  voteColumns?: number;
 }
 
 /** Scores as reply bytes. */
@@ -92,6 +94,11 @@ export function encodeScores(scores: ModelScores): Uint8Array {
       arrays.push(o.classDistance);
       meta.classDistance = o.classDistance.length;
       meta.classDistanceColumns = o.classDistanceColumns;
+    }
+    if (o.votes) {
+      arrays.push(o.votes);
+      meta.votes = o.votes.length;
+      meta.voteColumns = o.voteColumns;
     }
     return meta;
   });
@@ -142,6 +149,10 @@ export function decodeScores(data: Uint8Array): ModelScores {
       output.classDistance = take(m.classDistance);
       output.classDistanceColumns = m.classDistanceColumns;
     }
+    if (m.votes !== undefined) {
+      output.votes = take(m.votes);
+      output.voteColumns = m.voteColumns;
+    }
     return output;
   });
   if (at !== floats.length) throw new Error("scoring reply has trailing or missing values");
@@ -174,6 +185,11 @@ export function concatScores(parts: readonly ModelScores[]): ModelScores {
     if (distance) {
       output.classDistance = distance;
       output.classDistanceColumns = first.classDistanceColumns;
+    }
+    const votes = join(parts.map((p) => p.outputs[k].votes));
+    if (votes) {
+      output.votes = votes;
+      output.voteColumns = first.voteColumns;
     }
     return output;
   });

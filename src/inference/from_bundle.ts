@@ -34,6 +34,7 @@ export function inferenceModelsFromBundle(bundle: LoadedBundle): InferenceModels
       outputName: m.outputs.score,
       featureErrorsOutput: m.outputs.featureErrors,
       classDistanceOutput: m.classGate?.output,
+      votesOutput: m.ensemble?.votesOutput,
       // Scaling serves the anomaly models; apply it here only when their graphs do not.
       preprocessing: scaling && !scaling.inGraph
         ? {
@@ -95,10 +96,15 @@ export function decisionConfigFromBundle(
 }
 
 /** Names of the bundle's models by role, for `alert.model`. */
-export function modelNames(bundle: LoadedBundle): { classifier?: string; anomaly?: string } {
+export function modelNames(
+  bundle: LoadedBundle,
+): { classifier?: string; anomaly?: string; voters?: string[] } {
+  const anomaly = bundle.json.models.find((m) => m.role === "anomaly");
   return {
     classifier: bundle.json.models.find((m) => m.role === "classifier")?.name,
-    anomaly: bundle.json.models.find((m) => m.role === "anomaly")?.name,
+    anomaly: anomaly?.name,
+    // An ensemble's members, in the column order of its votes output.
+    voters: anomaly?.role === "anomaly" ? anomaly.ensemble?.members.map((m) => m.name) : undefined,
   };
 }
 

@@ -45,6 +45,8 @@ export interface ModelSpec {
   featureErrorsOutput?: string;
   /** Anomaly models: graph output with each row's distance to each gated class `[N, classes]`, if any. */
   classDistanceOutput?: string;
+  /** Ensembles: graph output with each row's member votes `[N, members]` (1 voted, 0 not), if any. */
+  votesOutput?: string;
   /** Scaling kept outside the graph; omit when the graph scales itself. */
   preprocessing?: Preprocessing;
 }
@@ -78,6 +80,10 @@ export interface ModelOutput {
   classDistance?: Float32Array;
   /** Columns of `classDistance` (gated classes). */
   classDistanceColumns?: number;
+  /** Ensembles: each row's member votes, row-major `rows * voteColumns` (1 voted). */
+  votes?: Float32Array;
+  /** Columns of `votes` (members). */
+  voteColumns?: number;
 }
 
 /** Scores of every model for the rows of one `infer` call, in model order. */

@@ -330,6 +330,7 @@ function viewRows(o: ModelOutput, from: number, rows: number, width: number): Mo
     values: o.values.subarray(from * w, (from + rows) * w),
     featureErrors: o.featureErrors?.subarray(from * width, (from + rows) * width),
     classDistance: o.classDistance?.subarray(from * d, (from + rows) * d),
+    votes: o.votes?.subarray(from * (o.voteColumns ?? 0), (from + rows) * (o.voteColumns ?? 0)),
   };
 }
 
@@ -341,6 +342,7 @@ function allocateLike(o: ModelOutput, rows: number, width: number): ModelOutput 
     classDistance: o.classDistance
       ? new Float32Array(rows * (o.classDistanceColumns ?? 0))
       : undefined,
+    votes: o.votes ? new Float32Array(rows * (o.voteColumns ?? 0)) : undefined,
   };
 }
 
@@ -363,5 +365,9 @@ function copyRows(
   if (from.classDistance && to.classDistance) {
     const d = from.classDistanceColumns ?? 0;
     to.classDistance.set(from.classDistance.subarray(fromRow * d, (fromRow + rows) * d), toRow * d);
+  }
+  if (from.votes && to.votes) {
+    const v = from.voteColumns ?? 0;
+    to.votes.set(from.votes.subarray(fromRow * v, (fromRow + rows) * v), toRow * v);
   }
 }

@@ -152,6 +152,16 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
       classDistanceColumns = Number(distances.dims[1]);
       classDistance = (distances.data as Float32Array).slice(0, rows * classDistanceColumns);
     }
+    let votes: Float32Array | undefined;
+    let voteColumns: number | undefined;
+    if (spec.votesOutput) {
+      const t = results[spec.votesOutput];
+      if (!t || t.dims.length !== 2 || Number(t.dims[0]) !== rows) {
+        throw new Error(`model ${spec.name}: no [rows, members] output named ${spec.votesOutput}`);
+      }
+      voteColumns = Number(t.dims[1]);
+      votes = (t.data as Float32Array).slice(0, rows * voteColumns);
+    }
     return {
       name: spec.name,
       role: spec.role,
@@ -160,6 +170,8 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
       featureErrors,
       classDistance,
       classDistanceColumns,
+      votes,
+      voteColumns,
     };
   }
   if (data.length === rows * width) {
@@ -208,6 +220,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         transfer.push(o.values.buffer as ArrayBuffer);
         if (o.featureErrors) transfer.push(o.featureErrors.buffer as ArrayBuffer);
         if (o.classDistance) transfer.push(o.classDistance.buffer as ArrayBuffer);
+        if (o.votes) transfer.push(o.votes.buffer as ArrayBuffer);
       }
       scope.postMessage({
         type: "result",

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { loadBundle } from "../../inference/mod.ts";
+import {
+  createInferencePool,
+  inferenceModelsFromBundle,
+  loadBundle,
+  modelNames,
+} from "../../inference/mod.ts";
 import type { Dataset } from "../dataset.ts";
 import { Random } from "../random.ts";
 import { FamilyError, parseFamilyList, trainFamilyBundle } from "./mod.ts";
@@ -72,6 +77,21 @@ Deno.test("train --models: a bundle with the classifier and the ensemble, loadab
     assert.deepEqual(bundle.json.models.map((m) => m.role), ["classifier", "anomaly"]);
     const anomaly = bundle.json.models[1];
     assert.equal(anomaly.role === "anomaly" && anomaly.ensemble?.members.length, 3);
+    assert.deepEqual(modelNames(bundle).voters, ["gbdt", "dense-ae", "iforest"]);
+    // The inference worker returns each row's votes beside the ensemble's score.
+    const pool = await createInferencePool(inferenceModelsFromBundle(bundle));
+    try {
+      const rows = dataset(50);
+      const pending = pool.infer(rows.x, rows.rows);
+      pool.flush();
+      const scores = await pending;
+      const ensemble = scores.outputs.find((o) => o.role === "anomaly")!;
+      assert.equal(ensemble.voteColumns, 3);
+      assert.equal(ensemble.votes!.length, 50 * 3);
+      assert.ok(ensemble.votes!.every((v) => v === 0 || v === 1));
+    } finally {
+      await pool.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
