@@ -334,6 +334,14 @@ export function formatComparison(r: CompareResult): string {
         Object.entries(weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "),
     );
   }
+  for (const [family, folds] of Object.entries(r.tuned)) {
+    lines.push(
+      `tuned ${family} (per fold): ` +
+        folds.map((p) =>
+          Object.entries(p).map(([k, v]) => `${k}=${Number(v.toPrecision(3))}`).join(" ")
+        ).join("; "),
+    );
+  }
   lines.push(
     "",
     `${r.folds}-fold stratified CV, ${r.testRows} test rows; thresholds (and ensemble vote levels) ` +
