@@ -18,6 +18,7 @@ export interface LofScaling {
 export interface LofModel {
   cols: number;
   k: number;
+  minReach: number;
   scaling: LofScaling;
   /** Stored rows, scaled, `referenceRows * cols`. */
   reference: Float32Array;
@@ -28,11 +29,17 @@ export interface LofModel {
 
 export interface LofParams {
   k: number;
+  /**
+   * Floor on the mean reachability distance (scaled units): benign traffic
+   * repeats rows exactly, and without a floor a duplicate's density is
+   * unbounded, so any row near one would score in the billions.
+   */
+  minReach: number;
   /** Stored rows at most (an evenly spaced sample of the training rows). */
   referenceRows: number;
 }
 
-export const DEFAULT_LOF_PARAMS: LofParams = { k: 20, referenceRows: 2000 };
+export const DEFAULT_LOF_PARAMS: LofParams = { k: 20, referenceRows: 2000, minReach: 0.01 };
 
 function scaleRow(
   s: LofScaling,
@@ -108,6 +115,7 @@ export function fitLof(
   const model: LofModel = {
     cols,
     k: p.k,
+    minReach: p.minReach,
     scaling,
     reference,
     referenceRows,
@@ -130,7 +138,7 @@ export function fitLof(
         distance(reference, r * cols, reference, o * cols, cols),
       );
     }
-    model.density[r] = 1 / Math.max(reach / p.k, 1e-12);
+    model.density[r] = 1 / Math.max(reach / p.k, p.minReach);
   }
   return model;
 }
@@ -149,7 +157,7 @@ export function lofScores(model: LofModel, x: Float32Array, rows: number): Float
       reach += Math.max(model.kDistance[o], nearestDistance[j]);
       neighbourDensity += model.density[o];
     }
-    const density = 1 / Math.max(reach / found, 1e-12);
+    const density = 1 / Math.max(reach / found, model.minReach);
     out[i] = (neighbourDensity / found) / density;
   }
   return out;
@@ -159,6 +167,7 @@ export function lofScores(model: LofModel, x: Float32Array, rows: number): Float
 export interface LofJson {
   cols: number;
   k: number;
+  minReach: number;
   scaling: LofScaling;
   reference: number[];
   referenceRows: number;

@@ -93,7 +93,7 @@ export function lofToOnnx(model: LofModel, inputName: string): Uint8Array {
   g.addFloatInitializer("reference_norms", norms, [1, R]);
   g.addFloatInitializer("minus_two", [-2], [1]);
   g.addFloatInitializer("zero", [0], [1]);
-  g.addFloatInitializer("tiny", [1e-12], [1]);
+  g.addFloatInitializer("min_reach", [model.minReach], [1]);
   g.addInt64Initializer("row_axis", [1], [1]);
   g.addInt64Initializer("k", [model.k], [1]);
   g.addFloatInitializer("k_distance", Float32Array.from(model.kDistance), [R]);
@@ -116,7 +116,7 @@ export function lofToOnnx(model: LofModel, inputName: string): Uint8Array {
   const [reach] = g.addNode("Max", [theirK, nearestDistance]);
   const mean = (x: string) =>
     g.addNode("ReduceMean", [x], { attributes: { axes: { ints: [1] }, keepdims: 0 } })[0];
-  const [meanReach] = g.addNode("Max", [mean(reach), "tiny"]);
+  const [meanReach] = g.addNode("Max", [mean(reach), "min_reach"]);
   const [theirDensity] = g.addNode("Gather", ["density", nearest], { attributes: { axis: 0 } });
   // LOF = mean neighbour density / own density, own density = 1 / mean reach distance.
   g.addNode("Mul", [mean(theirDensity), meanReach], { outputs: [PACKET_MODEL_SCORE] });

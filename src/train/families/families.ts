@@ -345,6 +345,7 @@ const lof: Family = {
   searchSpace: [
     { name: "k", low: 5, high: 50, integer: true },
     { name: "referenceRows", low: 500, high: 3000, integer: true, log: true },
+    { name: "minReach", low: 0.001, high: 0.1, log: true },
   ],
   train(d, params, seed, progress) {
     const benign = benignOnly(d);
