@@ -132,6 +132,7 @@ export async function measureConcurrentFlows(file: string, flows: number) {
   for await (const batch of readCaptureFile(file)) {
     meter.push(batch);
     meter.drain();
+    while (meter.continueExpiry()) meter.drain();
     peakLive = Math.max(peakLive, meter.counters().flowsLive);
   }
   const counters = meter.counters();

@@ -74,6 +74,7 @@ function meterAll(packets: TestPacket[]): void {
   for (let k = 0; k < packets.length; k += 256) {
     meter.push(batchOf(packets.slice(k, k + 256)));
     meter.drain();
+    while (meter.continueExpiry()) meter.drain();
   }
   meter.flush();
   const flows = meter.drain().reduce((n, b) => n + b.count, 0);

@@ -91,6 +91,15 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   interimExportSeconds: 1,
 };
 
+/**
+ * Grid of packet time on which the meter expires flows and exports interim
+ * rows (the interim sweep runs at most this often too, see flow_table.ts).
+ */
+export const EXPIRY_TICK_MICROS = 250_000;
+
+/** Full row batches the meter holds before push stops for a drain. */
+const MAX_READY_BATCHES = 2;
+
 /** Largest active timeout: in-flow times are 32-bit microsecond offsets. */
 const MAX_ACTIVE_TIMEOUT_SECONDS = 3600;
 
@@ -113,6 +122,15 @@ export class FlowMeter {
   private expiryPending = false;
   private readonly memcapBytes: number;
   private readonly observer: PacketObserver | undefined;
+  /** The batch being metered (null: done) and its next packet. */
+  private input: PacketBatch | null = null;
+  private inputAt = 0;
+  /** The decoded packet that crossed a grid line waits for the expiry before it (`packet`). */
+  private held = false;
+  private heldAt = 0;
+  /** Next grid line of packet time, and the time the pending expiry runs as of. */
+  private nextTickAt = -Infinity;
+  private expiryAt = -Infinity;
 
   constructor(options: FlowMeterOptions = {}) {
     const active = options.activeTimeoutSeconds ?? 120;
@@ -142,46 +160,122 @@ export class FlowMeter {
   }
 
   /**
-   * Meters every packet of `batch`, then ends flows that timed out by the
-   * batch's last time (and exports interim rows due), up to a few batches of
-   * rows: drain, then call continueExpiry until it returns false.
+   * Meters `batch`. Expiry (idle and closed flows, interim rows) runs on a
+   * fixed grid of packet time (`EXPIRY_TICK_MICROS`): when a packet crosses a
+   * grid line the flows are expired as of that line, before the packet is
+   * added, and the rows so far are released to `drain`. So what comes out,
+   * and in which batches, depends only on the packets and their times, never
+   * on how the input was cut into batches. Push may stop early (rows to
+   * drain, or expiry work left): drain, then call continueExpiry until it
+   * returns false, before the next push (a push or flush that comes sooner
+   * first finishes the last batch in one go, holding its rows until drain).
    */
   push(batch: PacketBatch): void {
+    this.finishInput();
+    this.input = batch;
+    this.inputAt = 0;
+    this.packets += batch.count;
+    this.advance();
+  }
+
+  /**
+   * Ends flows idle as of `nowMicros` (for live capture when no packets
+   * arrive), a step at a time as push does; releases the rows so far.
+   */
+  expire(nowMicros: number): void {
+    if (nowMicros > this.now) this.now = nowMicros;
+    this.expiryAt = this.now;
+    const tick = Math.floor(this.now / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
+    if (tick + EXPIRY_TICK_MICROS > this.nextTickAt) this.nextTickAt = tick + EXPIRY_TICK_MICROS;
+    this.expiryPending = this.table.expire(this.expiryAt, this.stepBudget);
+    this.seal();
+  }
+
+  /**
+   * Does the next step of work left by push or expire (expiry, then the rest
+   * of the pushed batch); true while more is left. Drain between steps.
+   */
+  continueExpiry(): boolean {
+    if (this.expiryPending) {
+      this.expiryPending = this.table.expire(this.expiryAt, this.stepBudget);
+      this.seal();
+      if (this.expiryPending) return true;
+    }
+    if (this.input === null) return false;
+    return this.advance();
+  }
+
+  /**
+   * Meters the pushed batch from `inputAt` until it ends, a grid line of
+   * packet time releases rows, or full batches pile up. True when it stopped
+   * early (work left).
+   */
+  private advance(): boolean {
+    const batch = this.input!;
     const packet = this.packet;
     const outcomes = this.outcomes;
     const table = this.table;
     const times = batch.timestampMicros;
     const observer = this.observer;
+    if (this.held) {
+      // The packet that crossed the last grid line waited for its expiry to finish.
+      this.held = false;
+      table.add(packet, this.heldAt);
+      observer?.observe(packet, batch, this.inputAt - 1, this.heldAt);
+    }
+    const ready = this.ready;
     let now = this.now;
-    for (let i = 0; i < batch.count; i++) {
+    for (let i = this.inputAt; i < batch.count; i++) {
       const outcome = decodePacket(batch, i, packet, this.otherLinkTypes);
       outcomes[outcome]++;
       if (outcome !== 0) continue;
       const ts = times[i];
       if (ts > now) now = ts;
+      if (ts >= this.nextTickAt) {
+        this.now = now;
+        const tick = Math.floor(ts / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
+        this.nextTickAt = tick + EXPIRY_TICK_MICROS;
+        this.expiryAt = tick;
+        this.expiryPending = table.expire(tick, this.stepBudget);
+        this.seal();
+        if (this.expiryPending) {
+          this.held = true;
+          this.heldAt = ts;
+          this.inputAt = i + 1;
+          return true;
+        }
+        table.add(packet, ts);
+        if (observer) observer.observe(packet, batch, i, ts);
+        if (ready.length > 0) {
+          this.inputAt = i + 1;
+          return this.finishIfDone(batch);
+        }
+        continue;
+      }
       table.add(packet, ts);
       if (observer) observer.observe(packet, batch, i, ts);
+      if (ready.length >= MAX_READY_BATCHES) {
+        // A flood ends flows as it comes (evictions): hand them over before more pile up.
+        this.now = now;
+        this.inputAt = i + 1;
+        return this.finishIfDone(batch);
+      }
     }
-    this.packets += batch.count;
     this.now = now;
-    if (batch.count > 0 || this.expiryPending) {
-      this.expiryPending = table.expire(now, this.stepBudget);
-    }
+    this.input = null;
+    return false;
   }
 
-  /**
-   * Ends flows idle as of `nowMicros` (for live capture when no packets
-   * arrive), a step at a time as push does.
-   */
-  expire(nowMicros: number): void {
-    if (nowMicros > this.now) this.now = nowMicros;
-    this.expiryPending = this.table.expire(this.now, this.stepBudget);
+  /** Meters what is left of the pushed batch at once (callers that skip continueExpiry). */
+  private finishInput(): void {
+    while (this.input !== null || this.expiryPending) this.continueExpiry();
   }
 
-  /** Does the next step of expiry work left by push or expire; true while more is left. */
-  continueExpiry(): boolean {
-    if (this.expiryPending) this.expiryPending = this.table.expire(this.now, this.stepBudget);
-    return this.expiryPending;
+  /** After a stop at packet `inputAt`: true when packets are left, else the batch is done. */
+  private finishIfDone(batch: PacketBatch): boolean {
+    if (this.inputAt < batch.count) return true;
+    this.input = null;
+    return this.ready.length > 0;
   }
 
   /**
@@ -189,23 +283,33 @@ export class FlowMeter {
    * by FIN/RST keep that reason); true while flows remain. Drain between steps.
    */
   flushStep(): boolean {
-    return this.table.flushSome(END_INPUT, this.stepBudget);
+    this.finishInput();
+    const more = this.table.flushSome(END_INPUT, this.stepBudget);
+    this.seal();
+    return more;
   }
 
   /** Ends every flow at once (flushStep keeps memory bounded on large tables). */
   flush(): void {
+    this.finishInput();
     this.table.flushAll(END_INPUT);
+    this.seal();
   }
 
-  /**
-   * Completed flows since the last drain, in batches: each the caller's to
-   * keep, unless handed back through recycle().
-   */
-  drain(): FlowBatch[] {
+  /** Releases the rows made so far to the next drain. */
+  private seal(): void {
     if (this.current.count > 0) {
       this.ready.push(this.current);
       this.current = this.newBatch();
     }
+  }
+
+  /**
+   * Completed flows released since the last drain (at grid lines of packet
+   * time, full batches, expire and flush), in batches: each the caller's to
+   * keep, unless handed back through recycle().
+   */
+  drain(): FlowBatch[] {
     const out = this.ready;
     this.ready = [];
     return out;

@@ -31,8 +31,8 @@
  * Interim rows, as NetFlow's active timeout: with `interimExportMicros` set,
  * a flow still open that long after its first packet is handed to the sink
  * as it stands (reason END_INTERIM), then again at doubling gaps while it
- * has new packets, so a scan, a slow attack or a flood is scored while it
- * lasts. A flow whose last interim row held every packet ends with no
+ * has new packets (a row that is due waits for the flow's next packet), so
+ * a scan, a slow attack or a flood is scored while it lasts. A flow whose last interim row held every packet ends with no
  * further row.
  */
 import { type DecodedPacket, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "./decode.ts";
@@ -380,11 +380,9 @@ export class FlowTable {
       const exports = u16[(w << 1) + H_EXPORTS];
       const count = exports & EXPORT_COUNT_MASK;
       const gap = Math.min(this.interimFirst * 2 ** count, INTERIM_MAX_GAP_MICROS);
-      if ((exports & EXPORT_DIRTY) === 0) {
-        // Nothing new since the last row: look again one gap later.
-        u32[w + W_NEXT_EXPORT] = Math.min(age + gap, 0xffffffff);
-        continue;
-      }
+      // Nothing new since the last row: the next sweep looks again, so the
+      // next packet (a slow attack's trickle) leaves within a sweep of it.
+      if ((exports & EXPORT_DIRTY) === 0) continue;
       if (left-- <= 0) break;
       this.exportInterim(id);
       u16[(w << 1) + H_EXPORTS] = Math.min(count + 1, EXPORT_COUNT_MASK);
