@@ -301,6 +301,90 @@ Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 un
   assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
 });
 
+/**
+ * `n` connections from one source to one web service, seen live: rows of
+ * the same connections at `ages` seconds (interim, then a final row),
+ * `shape` giving each row's client bytes, server bytes and last-packet age.
+ */
+function liveRows(
+  src: string,
+  dstPort: number,
+  n: number,
+  ages: number[],
+  shape: (age: number) => { fwd: number; bwd: number; lastAge: number },
+): TestFlow[][] {
+  return ages.map((age, seq) =>
+    range(n).map((k): TestFlow => {
+      const start = T0 + k * 20_000;
+      const { fwd, bwd, lastAge } = shape(age);
+      return {
+        src,
+        dst: "10.4.0.2",
+        srcPort: 43000 + k,
+        dstPort,
+        startMicros: start,
+        endMicros: start + lastAge * S,
+        fwdPackets: 3 + seq,
+        bwdPackets: 2 + seq,
+        features: { [FWD_BYTES]: fwd, [BWD_BYTES]: bwd },
+        interim: seq < ages.length - 1,
+        exportSeq: seq,
+      };
+    })
+  );
+}
+
+Deno.test("slow DoS live: held-open connections are counted slow on the later row where their trickle shows, once each", () => {
+  const agg = aggregator();
+  // Slowloris: a partial request at once, a header every 5 s, never an answer.
+  const rows = liveRows("10.4.0.1", 80, 25, [1, 5.25, 10.25, 12], (age) => ({
+    fwd: 180 + 24 * Math.floor(age / 5),
+    bwd: 0,
+    lastAge: age < 5 ? 0.01 : 5 * Math.floor(age / 5),
+  }));
+  const lines = rows.map((batch) =>
+    valid([...run(agg, scored(batch, VERDICT_BENIGN, 0))]).map((a) => a.alert)
+  );
+  // The first rows (1 s) show nothing slow yet; the first trickle (5 s) names it.
+  assert.deepEqual(lines[0], []);
+  assert.deepEqual(lines[1].map((a) => [a.name, a.stage, a.count]), [
+    ["slow HTTP DoS (slowloris)", "first", 25],
+  ]);
+  assert.deepEqual([...lines[2], ...lines[3]], []);
+  // Later rows and the final rows count no connection twice.
+  const final = valid(agg.flush()).map((a) => [a.alert.name, a.alert.count]);
+  assert.ok(final.every(([, count]) => count === 25), JSON.stringify(final));
+});
+
+Deno.test("slow DoS live: keep-alive, long-poll and one zero-window stall are not slowloris", () => {
+  const agg = aggregator();
+  const ages = [1, 3, 7, 15, 31, 40];
+  // Keep-alive HTTP: a request now and then, each answered.
+  const keepAlive = liveRows("10.5.0.1", 80, 25, ages, (age) => ({
+    fwd: 300 * Math.ceil(age / 10),
+    bwd: 4000 * Math.ceil(age / 10),
+    lastAge: age - 0.5,
+  }));
+  // Long-poll: one request, no answer until an event at 40 s, nothing sent meanwhile.
+  const longPoll = liveRows("10.5.0.2", 443, 25, [1, 40], (age) => ({
+    fwd: 500,
+    bwd: age < 40 ? 0 : 900,
+    lastAge: age < 40 ? 0.05 : 40,
+  }));
+  // A zero-window stall: window probes trickle, nothing comes back; one connection.
+  const stall = liveRows("10.5.0.3", 80, 1, ages, (age) => ({
+    fwd: 100 + Math.floor(age),
+    bwd: 0,
+    lastAge: age - 0.2,
+  }));
+  const names: string[] = [];
+  for (const batch of [...keepAlive, ...longPoll, ...stall]) {
+    names.push(...valid(run(agg, scored(batch, VERDICT_BENIGN, 0))).map((a) => a.alert.name));
+  }
+  names.push(...valid(agg.flush()).map((a) => a.alert.name));
+  assert.deepEqual(names, []);
+});
+
 Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
   const agg = aggregator();
   const admin = range(22).map((k): TestFlow => ({

@@ -83,6 +83,13 @@ export interface EpisodeResult {
   timeToAlertSeconds?: number | null;
   /** The name of that first alert. */
   firstAlertName?: string | null;
+  /**
+   * Seconds to the first alert that names a behaviour (scan, flood, brute
+   * force, slow DoS: host-level evidence, not a model vote), and its name;
+   * null: none. Undefined when not measured.
+   */
+  timeToBehaviourSeconds?: number | null;
+  behaviourName?: string | null;
 }
 
 /** The anomaly score alone, benign versus attack rows. */

@@ -105,6 +105,13 @@ export function formatEvalText(s: EvalSummary): string {
             ? "; NO alert"
             : `; first alert ("${e.firstAlertName}") ${
               e.timeToAlertSeconds.toFixed(2)
+            } s after its first packet`) +
+          (e.timeToBehaviourSeconds === undefined || e.behaviourName === e.firstAlertName
+            ? ""
+            : e.timeToBehaviourSeconds === null
+            ? "; never named by a behaviour"
+            : `; named "${e.behaviourName}" ${
+              e.timeToBehaviourSeconds.toFixed(2)
             } s after its first packet`),
       );
     }

@@ -27,8 +27,8 @@ export {
 export {
   type EpisodeFirstAlert,
   firstAlertPerEpisode,
+  namesBehaviour,
   replayAlerts,
-  sliceByPacketTime,
 } from "./time_to_alert.ts";
 export {
   episodeOf,

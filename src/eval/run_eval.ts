@@ -19,7 +19,7 @@ import type { DetectionThresholds } from "../engine/mod.ts";
 import { evaluate, type Evaluation } from "./evaluate.ts";
 import { type LabelledRows, rowsFromCapture, rowsFromDataset } from "./labelled_rows.ts";
 import { scoreRows } from "./score_rows.ts";
-import { firstAlertPerEpisode, replayAlerts } from "./time_to_alert.ts";
+import { firstAlertPerEpisode, namesBehaviour, replayAlerts } from "./time_to_alert.ts";
 
 /** Where the labelled rows come from. */
 export type EvalSource =
@@ -80,6 +80,12 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
       episodes[e].timeToAlertSeconds = first?.seconds ?? null;
       episodes[e].firstAlertName = first?.name ?? null;
     });
+    firstAlertPerEpisode(alerts, timeline.windows, firstPacket, namesBehaviour).forEach(
+      (named, e) => {
+        episodes[e].timeToBehaviourSeconds = named?.seconds ?? null;
+        episodes[e].behaviourName = named?.name ?? null;
+      },
+    );
   }
   return evaluation;
 }

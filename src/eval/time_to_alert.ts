@@ -1,8 +1,8 @@
 /**
  * Time to alert per attack episode, in capture time: the capture runs through
  * the sensor's own engine (flow meter with interim rows, inference, host
- * evidence, alert aggregation), fed in slices of packet time so the meter's
- * expiry and interim export happen when they would have live. An alert
+ * evidence, alert aggregation), whose meter expires flows and exports
+ * interim rows on a grid of packet time, as it would live. An alert
  * belongs to an episode when its source (or, for replies, destination) is the
  * episode's attacker and its evidence span overlaps the episode's window; its
  * time is the engine's watermark when the line left (`timestamp`). The figure
@@ -10,7 +10,7 @@
  * beyond its own processing time (which the live bench measures).
  */
 import type { Alert } from "../alert/mod.ts";
-import { type PacketBatch, readCaptureFile } from "../capture/mod.ts";
+import { readCaptureFile } from "../capture/mod.ts";
 import { type DetectionThresholds, runDetection } from "../engine/mod.ts";
 import type { LoadedBundle } from "../inference/mod.ts";
 import type { AttackWindow } from "../label/mod.ts";
@@ -23,37 +23,6 @@ export interface EpisodeFirstAlert {
   name: string;
 }
 
-/** Packet time the engine is fed at a time, microseconds (its interim sweeps run as often). */
-export const REPLAY_SLICE_MICROS = 250_000;
-
-/**
- * Splits each batch at multiples of `stepMicros` of packet time (views, no
- * copies), so the consumer sees time pass as a live link would show it.
- */
-export async function* sliceByPacketTime(
-  source: AsyncIterable<PacketBatch>,
-  stepMicros = REPLAY_SLICE_MICROS,
-): AsyncGenerator<PacketBatch> {
-  for await (const b of source) {
-    let from = 0;
-    while (from < b.count) {
-      const limit = (Math.floor(b.timestampMicros[from] / stepMicros) + 1) * stepMicros;
-      let to = from + 1;
-      while (to < b.count && b.timestampMicros[to] < limit) to++;
-      yield from === 0 && to === b.count ? b : {
-        count: to - from,
-        data: b.data,
-        offset: b.offset.subarray(from, to),
-        capturedLength: b.capturedLength.subarray(from, to),
-        wireLength: b.wireLength.subarray(from, to),
-        timestampMicros: b.timestampMicros.subarray(from, to),
-        linkType: b.linkType.subarray(from, to),
-      };
-      from = to;
-    }
-  }
-}
-
 /** The alerts the engine emits for `capture`, in emission order. */
 export async function replayAlerts(
   capture: string,
@@ -62,7 +31,7 @@ export async function replayAlerts(
 ): Promise<Alert[]> {
   const alerts: Alert[] = [];
   await runDetection({
-    source: sliceByPacketTime(readCaptureFile(capture)),
+    source: readCaptureFile(capture),
     live: false,
     bundle,
     sinks: [],
@@ -74,17 +43,20 @@ export async function replayAlerts(
 
 /**
  * The first alert of each episode (null: none), given the alerts in emission
- * order and each episode's first packet (microseconds; +Infinity: no flow).
+ * order and each episode's first packet (microseconds; +Infinity: no flow);
+ * with `accept`, the first such alert it accepts.
  */
 export function firstAlertPerEpisode(
   alerts: readonly Alert[],
   windows: readonly AttackWindow[],
   firstPacketMicros: Float64Array,
+  accept: (alert: Alert) => boolean = () => true,
 ): (EpisodeFirstAlert | null)[] {
   return windows.map((w, e) => {
     const first = firstPacketMicros[e];
     if (!Number.isFinite(first)) return null;
     for (const a of alerts) {
+      if (!accept(a)) continue;
       if (a.src_ip !== w.attacker && a.dest_ip !== w.attacker) continue;
       const spanStart = Date.parse(a.flow.start) / 1000;
       const spanEnd = Date.parse(a.flow.end) / 1000;
@@ -93,4 +65,10 @@ export function firstAlertPerEpisode(
     }
     return null;
   });
+}
+
+/** An alert that names a behaviour (host-level evidence), not a model vote group. */
+export function namesBehaviour(alert: Alert): boolean {
+  const behaviour = alert.alert.evidence?.behaviour;
+  return behaviour !== undefined && behaviour !== "model";
 }

@@ -1,47 +1,16 @@
 /**
- * eval's time to alert: packet batches split at packet-time boundaries
- * without copies, alerts matched to the episode of their attacker and time,
+ * eval's time to alert: alerts matched to the episode of their attacker and time,
  * and the real engine replayed on the mixed range fixture.
  */
 import assert from "node:assert/strict";
-import { createPacketBatch } from "../capture/mod.ts";
 import { loadSensorBundle } from "../engine/mod.ts";
-import { firstAlertPerEpisode, replayAlerts, sliceByPacketTime } from "./mod.ts";
+import { firstAlertPerEpisode, namesBehaviour, replayAlerts } from "./mod.ts";
 import { sampleAlert } from "../../tests/support/sample_alert.ts";
 import { parseAttackWindows } from "../label/mod.ts";
 
-const FIXTURE = new URL("../../tests/fixtures/lab/mixed/", import.meta.url).pathname;
+const FIXTURES = new URL("../../tests/fixtures/lab/", import.meta.url).pathname;
+const FIXTURE = `${FIXTURES}mixed/`;
 const MODEL = new URL("../../models/default", import.meta.url).pathname;
-
-async function* once<T>(value: T): AsyncGenerator<T> {
-  yield value;
-}
-
-Deno.test("sliceByPacketTime: one view per 250 ms of packet time, every packet once, in order", async () => {
-  const batch = createPacketBatch(6, 60);
-  const times = [1_000_000, 1_100_000, 1_249_999, 1_250_000, 1_900_000, 3_000_000];
-  times.forEach((t, i) => {
-    batch.timestampMicros[i] = t;
-    batch.offset[i] = i * 10;
-  });
-  batch.count = times.length;
-  const slices: number[][] = [];
-  for await (const s of sliceByPacketTime(once(batch), 250_000)) {
-    assert.equal(s.data, batch.data, "a view over the same bytes");
-    slices.push(Array.from(s.timestampMicros.subarray(0, s.count)));
-    assert.deepEqual(
-      Array.from(s.offset.subarray(0, s.count)),
-      Array.from(s.timestampMicros.subarray(0, s.count), (t) => times.indexOf(t) * 10),
-    );
-  }
-  // Boundaries at multiples of 250 ms: [1.0, 1.25), [1.25, 1.5), [1.75, 2.0), [3.0, 3.25).
-  assert.deepEqual(slices, [
-    [1_000_000, 1_100_000, 1_249_999],
-    [1_250_000],
-    [1_900_000],
-    [3_000_000],
-  ]);
-});
 
 Deno.test("firstAlertPerEpisode: the attacker's first alert whose evidence overlaps the window", () => {
   const windows = [
@@ -102,4 +71,18 @@ Deno.test("replayAlerts: the engine on the mixed range capture alerts both attac
     // Capture time: after the episode began, before it ended (both run 11-12 s).
     assert.ok(f.seconds > 0 && f.seconds < windows[e].end - windows[e].start, `${f.seconds}`);
   });
+});
+
+Deno.test("replayAlerts: slowloris is named by its behaviour while it lasts (its held-open connections counted on later interim rows)", async () => {
+  const bundle = await loadSensorBundle(MODEL);
+  const dir = `${FIXTURES}slowloris/`;
+  const windows = parseAttackWindows(await Deno.readTextFile(`${dir}labels.csv`));
+  const alerts = await replayAlerts(`${dir}capture.pcap`, bundle);
+  const first = Float64Array.from(windows, (w) => w.start * 1e6);
+  const [named] = firstAlertPerEpisode(alerts, windows, first, namesBehaviour);
+  assert.ok(named, `slowloris never named: ${alerts.map((a) => a.alert.name)}`);
+  assert.equal(named.name, "slow HTTP DoS (slowloris)");
+  // Capture time: before the episode (10 s of slowhttptest) ended, not at its end.
+  const span = windows[0].end - windows[0].start;
+  assert.ok(named.seconds > 0 && named.seconds < span, `named ${named.seconds} s in`);
 });

@@ -54,8 +54,13 @@ export const BEHAVIOUR_LIMITS = {
   webBruteForceFlagged: 0.5,
   /** Slow connections (a request trickling in, never answered) from one source to one web service. */
   slowConnections: 20,
-  /** Shortest duration of a slow connection, seconds. */
-  slowMinSeconds: 5,
+  /**
+   * Shortest span of a slow connection's request (first to last packet, no
+   * answer), seconds. A client sends its request within a round trip; slow
+   * DoS tools trickle a header every 5 to 15 s (slowhttptest, slowloris), and
+   * servers wait 20 to 60 s for the headers. The first trickle ends the span.
+   */
+  slowMinSeconds: 3,
   /** Most client payload bytes per second of a slow connection. */
   slowMaxBytesPerSecond: 200,
 } as const;

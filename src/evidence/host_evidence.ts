@@ -250,6 +250,8 @@ export class HostEvidence {
     laterRows: 0,
   };
   #words = new Uint32Array(10);
+  /** Connections (key and start) already counted as slow this window. */
+  #slowFlows = new HostTable(16384, 10, 1);
   /** Hosts with a behaviour finding this window (model votes of theirs fold into it). */
   #marks = new HostTable(4096, 4, 1);
 
@@ -282,6 +284,7 @@ export class HostEvidence {
       services: this.services,
       votes: this.votes,
       votePorts: this.votePorts,
+      slowFlows: this.#slowFlows,
     };
     for (const [name, t] of Object.entries(all)) {
       tables[name] = { ...t.stats, capacity: t.capacity, bytes: t.bytes };
@@ -292,7 +295,8 @@ export class HostEvidence {
   /** Bytes held by every table and sketch. */
   get bytes(): number {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
-      this.votes.bytes + this.votePorts.bytes + this.#sourceSketch.registers.byteLength +
+      this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes +
+      this.#sourceSketch.registers.byteLength +
       this.#portSketch.registers.byteLength;
   }
 
@@ -321,6 +325,7 @@ export class HostEvidence {
     this.#pending = 0;
     for (const t of [this.sources, this.targets, this.pairs, this.services, this.votes]) t.reset();
     this.votePorts.reset();
+    this.#slowFlows.reset();
     this.#marks.reset();
   }
 
@@ -430,9 +435,12 @@ export class HostEvidence {
     const protocol = batch.protocol[i];
     if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) return;
     // A flow still open is exported now and then (interim rows, cumulative):
-    // it is counted once, on its first row; later rows add nothing.
+    // it is counted once, on its first row; later rows add nothing, except
+    // that a connection held open shows it is slow only on a later row (its
+    // first trickle of request bytes comes seconds after the first row).
     if ((exportSeqOf(batch)?.[i] ?? 0) > 0) {
       this.#stats.laterRows++;
+      if (protocol === 6) this.#observeLaterSlowRow(batch, i, now, opened);
       return;
     }
     const o = this.#options;
@@ -559,8 +567,8 @@ export class HostEvidence {
         }
         // Slow DoS: a request trickling in for seconds that the server never answered.
         if (
-          protocol === 6 && durationMicros >= L.slowMinSeconds * 1e6 && fwdBytes > 0 &&
-          bwdBytes === 0 && fwdBytes / (durationMicros / 1e6) <= L.slowMaxBytesPerSecond
+          this.#isSlow(batch, i, fwdBytes, bwdBytes) &&
+          (batch.interim[i] === 0 || this.#firstSlowRow(batch, i))
         ) c[vc + V_SLOW]++;
       }
     }
@@ -643,6 +651,66 @@ export class HostEvidence {
       this.#offerBest(this.targets, tAny, score, i);
       this.#offerBest(this.services, v, score, i);
       this.#vote(batch, decisions, i, now, opened);
+    }
+  }
+
+  /**
+   * A slow connection: to a web service, request bytes trickling in over at
+   * least `slowMinSeconds` (first to last packet), slowly, and not one byte
+   * of answer. An ordinary client sends its request at once and gets an
+   * answer; keep-alive and long-poll connections send nothing more while they
+   * wait; an SSH or TLS server speaks first.
+   */
+  #isSlow(batch: FlowBatch, i: number, fwdBytes: number, bwdBytes: number): boolean {
+    const L = BEHAVIOUR_LIMITS;
+    const seconds = (batch.endMicros[i] - batch.startMicros[i]) / 1e6;
+    return batch.protocol[i] === 6 && WEB_PORTS.has(batch.dstPort[i]) &&
+      seconds >= L.slowMinSeconds && fwdBytes > 0 && bwdBytes === 0 &&
+      fwdBytes / seconds <= L.slowMaxBytesPerSecond;
+  }
+
+  /**
+   * True the first time a row of this connection (key and start) is slow in
+   * this window: its later interim rows and final row are slow too, and must
+   * not count it again.
+   */
+  #firstSlowRow(batch: FlowBatch, i: number): boolean {
+    const t = this.#slowFlows;
+    addressWords(batch.srcAddr, i * 16, t.key, 0);
+    addressWords(batch.dstAddr, i * 16, t.key, 4);
+    t.key[8] = ((batch.dstPort[i] << 16) | batch.srcPort[i]) >>> 0;
+    t.key[9] = batch.startMicros[i] % 0x100000000;
+    const slot = t.upsert();
+    if (slot < 0 || !t.created) return slot < 0;
+    t.counters[slot] = 1;
+    return true;
+  }
+
+  /** A later row of an open TCP connection: counted as slow, once, when it became slow. */
+  #observeLaterSlowRow(batch: FlowBatch, i: number, now: number, opened: Finding[]): void {
+    const o = this.#options;
+    const fwdBytes = this.#feature(batch, i, o.fwdBytesColumn);
+    const bwdBytes = this.#feature(batch, i, o.bwdBytesColumn);
+    if (!this.#isSlow(batch, i, fwdBytes, bwdBytes) || !this.#firstSlowRow(batch, i)) return;
+    const svc = this.services;
+    const dstPort = batch.dstPort[i];
+    addressWords(batch.srcAddr, i * 16, svc.key, 0);
+    addressWords(batch.dstAddr, i * 16, svc.key, 4);
+    svc.key[8] = (6 << 16) | dstPort;
+    const v = svc.upsert();
+    if (v < 0) return;
+    const c = svc.counters;
+    const vc = v * V_FIELDS;
+    if (svc.created) {
+      // First seen in an earlier window: it still stands for one connection here.
+      c[vc + V_FLOWS] = 1;
+      c[vc + V_FIRST] = batch.startMicros[i];
+    }
+    c[vc + V_SLOW]++;
+    if (batch.startMicros[i] < c[vc + V_FIRST]) c[vc + V_FIRST] = batch.startMicros[i];
+    if (batch.endMicros[i] > c[vc + V_LAST]) c[vc + V_LAST] = batch.endMicros[i];
+    if (svc.group[v] === 0 && c[vc + V_SLOW] >= BEHAVIOUR_LIMITS.slowConnections) {
+      this.#open1("slow-dos", svc, v, batch, i, now, opened, dstPort);
     }
   }
 

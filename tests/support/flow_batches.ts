@@ -21,6 +21,10 @@ export interface TestFlow {
   bwdPackets: number;
   /** Feature values by column index. */
   features?: Record<number, number>;
+  /** An interim row of a flow still open (default: the flow ended). */
+  interim?: boolean;
+  /** Rows of this flow before this one (default 0: its first row). */
+  exportSeq?: number;
 }
 
 function ipv4Mapped(ip: string, out: Uint8Array, offset: number): void {
@@ -49,6 +53,8 @@ export function addFlow(batch: FlowBatch, f: TestFlow): void {
   batch.endMicros[i] = f.endMicros;
   batch.connState[i] = CONN_STATES.indexOf(f.state ?? "SF");
   batch.endReason[i] = 0;
+  batch.interim[i] = f.interim ? 1 : 0;
+  batch.exportSeq[i] = f.exportSeq ?? 0;
   batch.fwdPackets[i] = f.fwdPackets;
   batch.bwdPackets[i] = f.bwdPackets;
   batch.features.fill(0, i * batch.width, (i + 1) * batch.width);
