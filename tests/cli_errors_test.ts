@@ -94,6 +94,35 @@ Deno.test({
   },
 });
 
+/** The interface of the default route, or null (read the way `ip route` shows it). */
+function defaultRouteDevice(): string | null {
+  if (!toolAvailable("ip")) return null;
+  const out = new Deno.Command("ip", { args: ["route", "show", "default"], stdout: "piped" })
+    .outputSync();
+  return new TextDecoder().decode(out.stdout).match(/ dev (\S+)/)?.[1] ?? null;
+}
+const routeDevice = defaultRouteDevice();
+if (!routeDevice) console.warn("cli_errors_test: no default route: capabilities case skipped");
+
+Deno.test({
+  name:
+    "detect as a user with CAP_NET_RAW and CAP_NET_ADMIN and no --iface: the default-route interface",
+  ignore: "skip" in drop || !routeDevice,
+  async fn() {
+    await withTemp(async (dir) => {
+      await Deno.chmod(dir, 0o777);
+      const [setpriv, ...rest] = (drop as { prefix: string[] }).prefix;
+      const caps = ["--inh-caps", "+net_raw,+net_admin", "--ambient-caps", "+net_raw,+net_admin"];
+      const alerts = join(dir, "alerts.jsonl");
+      const args = ["detect", "--duration", "1", "--quiet", "--alerts", alerts];
+      const run = await cli(args, [setpriv, ...caps, ...rest]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`detecting on ${routeDevice} `));
+      assert.doesNotMatch(run.stderr, /DEMO/);
+    });
+  },
+});
+
 Deno.test({
   name: "bare ids-sensor without root: the demo, said loudly, exit 0",
   ignore: "skip" in drop,

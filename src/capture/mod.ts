@@ -33,4 +33,5 @@ export {
 } from "./live_resilient.ts";
 export { stopOnSignals } from "./live_signals.ts";
 export { captureToFile, type FileCaptureOptions } from "./live_file_capture.ts";
+export { capabilitiesAllowCapture, liveCapturePermitted } from "./capture_permission.ts";
 export { acquireCaptureLock, type CaptureLock, LockHeldError } from "./live_lock.ts";

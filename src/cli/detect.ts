@@ -8,6 +8,7 @@ import { learnBeforeDetecting } from "./learn.ts";
 import {
   createCaptureFileStats,
   type LiveCapture,
+  liveCapturePermitted,
   openResilientCapture,
   type PacketBatch,
   readCaptureFile,
@@ -136,7 +137,7 @@ export function registerDetect(program: Command): void {
       throw new UsageError(`--iface ${duplicate} given twice: name each interface once`);
     }
     if (options.db) await checkSqliteFile(options.db);
-    if (interfaces.length === 0 && Deno.uid() !== 0) {
+    if (interfaces.length === 0 && !liveCapturePermitted()) {
       // The prototypes' "just run it" experience belongs to the bare command
       // only: anything more is a real run, and a demo must never feed its sinks.
       if (!isBareInvocation(command)) {
@@ -375,8 +376,13 @@ async function runEngine(
       },
       onBatchDecided: services.onBatchDecided,
       onSwapReady: (swap) => {
-        services.onSwapReady(swap);
-        fleet?.onSwapReady(swap);
+        // The console's status names the model running now, not the one it started with.
+        const swapAndShow = async (next: Awaited<ReturnType<typeof loadSensorBundle>>) => {
+          await swap(next);
+          link?.setModel(next.dir);
+        };
+        services.onSwapReady(swapAndShow);
+        fleet?.onSwapReady(swapAndShow);
       },
       tapFlows: fleet?.tapFlows,
       createPool: fleet?.createPool,

@@ -51,6 +51,8 @@ export interface SensorLink {
   sinkOptions: SqliteSinkOptions;
   /** Call with each progress tick: writes the heartbeat every 2 s. */
   onProgress(progress: DetectionProgress): void;
+  /** The sensor now runs the bundle in `dir` (SIGHUP reload, fleet update): the status says so at once. */
+  setModel(dir: string): void;
   /** The console, when `ui` was given. */
   console: RunningConsole | null;
   /** Writes the final status, closes the gate and the status connection; leaves a console running. */
@@ -64,6 +66,8 @@ export async function openSensorLink(options: SensorLinkOptions): Promise<Sensor
   const packetRing = new PacketRing({ capacityBytes: options.ringBytes });
   const started = Date.now();
   let lastWrite = 0;
+  let modelDir = options.modelDir;
+  let lastProgress: DetectionProgress | undefined;
   const running = options.ui
     ? await startConsole({
       dbPath: options.dbPath,
@@ -83,7 +87,7 @@ export async function openSensorLink(options: SensorLinkOptions): Promise<Sensor
     return {
       state,
       interfaces: options.interfaces,
-      model: options.modelDir,
+      model: modelDir,
       started_at: new Date(started).toISOString(),
       uptime_seconds: Math.round((Date.now() - started) / 1000),
       packets: progress?.meter.decode.packets ?? 0,
@@ -113,10 +117,15 @@ export async function openSensorLink(options: SensorLinkOptions): Promise<Sensor
     console: running,
     sinkOptions: { evidence: (alerts) => packetRing.evidence(alerts) },
     onProgress(progress) {
+      lastProgress = progress;
       const now = Date.now();
       if (now - lastWrite < 2000) return;
       lastWrite = now;
       write(progress, "running");
+    },
+    setModel(dir) {
+      modelDir = dir;
+      write(lastProgress, "running");
     },
     close(report) {
       write(report, "stopped");
