@@ -168,23 +168,28 @@ Deno.test("analyze: a directory, a garbage ONNX file and a non-SQLite --db are n
   });
 });
 
-Deno.test("analysing the same capture twice into one --db keeps its traffic minutes once", async () => {
+Deno.test("analysing the same capture twice into one --db keeps its traffic minutes and alerts once", async () => {
   await withTemp(async (dir) => {
     const db = join(dir, "ids.sqlite");
-    const minutes = () => {
+    const query = (sql: string) => {
       const conn = new DatabaseSync(db);
       try {
-        return conn.prepare("SELECT minute, flows, packets FROM traffic_minutes ORDER BY minute")
-          .all();
+        return conn.prepare(sql).all();
       } finally {
         conn.close();
       }
     };
+    const minutes = () =>
+      query("SELECT minute, flows, packets FROM traffic_minutes ORDER BY minute");
+    const alerts = () => query("SELECT id, name, eve FROM alerts ORDER BY id");
     assert.equal((await cli(["analyze", SYN_SCAN, "--db", db, "--quiet"])).code, 0);
     const once = minutes();
+    const alertsOnce = alerts();
     assert.ok(once.length > 0);
+    assert.ok(alertsOnce.length > 0);
     assert.equal((await cli(["analyze", SYN_SCAN, "--db", db, "--quiet"])).code, 0);
     assert.deepEqual(minutes(), once);
+    assert.deepEqual(alerts(), alertsOnce);
   });
 });
 

@@ -4,6 +4,7 @@
  * as columns plus the whole JSON, `evidence`, `traffic_minutes`). WAL
  * journal; buffered rows are written in one transaction per flush.
  */
+import { createHash } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
 import { type AlertStore, type AlertToStore, openStore } from "../../store/mod.ts";
 import type { Alert } from "../schema.ts";
@@ -24,7 +25,9 @@ export interface SqliteSinkOptions {
    * Identity of the input (a capture file's path, size and time) when the
    * same input may be analysed again into this store: its earlier traffic
    * minutes are taken out first, so a second run replaces them instead of
-   * doubling `traffic_minutes`. Absent (live capture): minutes add up.
+   * doubling `traffic_minutes`, and each alert gets an event id from the key
+   * and its content, so the same alert of a second run is kept once (with
+   * its triage). Absent (live capture): minutes and alerts add up.
    */
   runKey?: string;
 }
@@ -47,6 +50,15 @@ export function createSqliteSink(path: string, options: SqliteSinkOptions = {}):
   let alerts: AlertToStore[] = [];
   let minutes: TrafficMinute[] = [];
   let closed = false;
+  /** Per content digest: how often this run wrote it (identical lines of one run stay apart). */
+  const seen = new Map<string, number>();
+  const eventIdOf = (alert: Alert): string | undefined => {
+    if (options.runKey === undefined) return undefined;
+    const digest = createHash("sha256").update(JSON.stringify(alert)).digest("base64url");
+    const n = (seen.get(digest) ?? 0) + 1;
+    seen.set(digest, n);
+    return `run:${options.runKey}:${digest}:${n}`;
+  };
 
   function writeOut(): void {
     if (alerts.length === 0 && minutes.length === 0) return;
@@ -75,7 +87,12 @@ export function createSqliteSink(path: string, options: SqliteSinkOptions = {}):
       check();
       const evidence = options.evidence && batch.length > 0 ? options.evidence(batch) : [];
       batch.forEach((alert, k) => {
-        alerts.push({ alert, source: options.source, evidence: evidence[k] ?? null });
+        alerts.push({
+          alert,
+          source: options.source,
+          evidence: evidence[k] ?? null,
+          eventId: eventIdOf(alert),
+        });
       });
       if (alerts.length + minutes.length >= maxRows) writeOut();
     },

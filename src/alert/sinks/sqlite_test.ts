@@ -3,6 +3,8 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { createSqliteSink } from "./sqlite.ts";
 import type { TrafficMinute } from "./sink.ts";
+import type { Alert } from "../schema.ts";
+import { sampleAlert } from "../../../tests/support/sample_alert.ts";
 
 const minute = (k: number, flows: number): TrafficMinute => ({
   minuteMs: Date.UTC(2026, 0, 2, 3, k),
@@ -51,6 +53,48 @@ Deno.test("sqlite sink: the same input analysed twice keeps its traffic minutes 
     // Re-analysing capture-b replaces only its own share.
     await analyse(db, "capture-b", [minute(1, 3)]);
     assert.deepEqual(totals(db).map((r) => r.flows), [7, 10, 1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite sink: the same input analysed twice keeps its alerts once; another input or a live run adds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sqlite_run_alerts_" });
+  try {
+    const db = join(dir, "ids.sqlite");
+    const scan = sampleAlert({ src_ip: "10.0.0.66" });
+    const flood = sampleAlert({ src_ip: "10.0.0.67", timestamp: "2026-12-01T10:00:05.000Z" });
+    const write = async (runKey: string | undefined, alerts: Alert[]) => {
+      const sink = createSqliteSink(db, { runKey });
+      await sink.write(alerts);
+      await sink.close();
+    };
+    const stored = () => {
+      const conn = new DatabaseSync(db);
+      try {
+        return conn.prepare("SELECT src_ip FROM alerts ORDER BY id").all().map((r) => r.src_ip);
+      } finally {
+        conn.close();
+      }
+    };
+    // One run may hold two identical lines: both kept.
+    await write("capture-a", [scan, flood, scan]);
+    assert.deepEqual(stored(), ["10.0.0.66", "10.0.0.67", "10.0.0.66"]);
+    await write("capture-a", [scan, flood, scan]);
+    assert.deepEqual(stored(), ["10.0.0.66", "10.0.0.67", "10.0.0.66"]);
+    // A new alert of the same input (another model) is added; other inputs and live runs add.
+    const other = sampleAlert({ src_ip: "10.0.0.68" });
+    await write("capture-a", [scan, other]);
+    await write("capture-b", [scan]);
+    await write(undefined, [scan]);
+    assert.deepEqual(stored(), [
+      "10.0.0.66",
+      "10.0.0.67",
+      "10.0.0.66",
+      "10.0.0.68",
+      "10.0.0.66",
+      "10.0.0.66",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
