@@ -193,6 +193,24 @@ Deno.test("analysing the same capture twice into one --db keeps its traffic minu
   });
 });
 
+Deno.test("--alerts and --db into a folder that does not exist yet: made; under a file: refused first, 73", async () => {
+  await withTemp(async (dir) => {
+    const alerts = join(dir, "logs", "eve", "alerts.jsonl");
+    const db = join(dir, "store", "ids.sqlite");
+    const made = await cli(["analyze", SYN_SCAN, "--alerts", alerts, "--db", db, "--quiet"]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.ok((await Deno.readTextFile(alerts)).includes('"event_type":"alert"'));
+    assert.ok((await Deno.stat(db)).isFile);
+
+    const file = join(dir, "plain.txt");
+    await Deno.writeTextFile(file, "x\n");
+    const refused = await cli(["analyze", SYN_SCAN, "--alerts", join(file, "a.jsonl"), "--quiet"]);
+    assert.equal(refused.code, 73, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--alerts ${file}/a.jsonl: cannot create its folder`));
+    assert.doesNotMatch(refused.stderr, /analysing/, "refused before any work");
+  });
+});
+
 Deno.test("flows: no arguments says what to give; a closed pipe ends it quietly", async () => {
   const none = await cli(["flows"]);
   assert.equal(none.code, 64);

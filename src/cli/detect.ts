@@ -39,7 +39,7 @@ import { openSensorLink, type SensorLink } from "../server/mod.ts";
 import { addPublishOptions, type PublishOptionValues, startPublishing } from "./fleet.ts";
 import { consoleLimits } from "./serve.ts";
 import { CliError, EXIT, UsageError } from "./exit.ts";
-import { checkInputFile, checkSqliteFile, fileIdentity } from "./files.ts";
+import { checkInputFile, checkSqliteFile, fileIdentity, prepareOutputFile } from "./files.ts";
 import {
   addThresholdOptions,
   detectionThresholds,
@@ -151,6 +151,7 @@ export function registerDetect(program: Command): void {
       await runDemo(options, command);
       return;
     }
+    await prepareOutputs(options);
     if (interfaces.length === 0) {
       const route = defaultRouteInterface();
       if (!route) {
@@ -250,6 +251,15 @@ function isBareInvocation(command: Command): boolean {
   return program?.rawArgs?.length === 0;
 }
 
+/** Checks --db and makes the folders of --alerts and --db, before any work. */
+async function prepareOutputs(options: DetectionOptions): Promise<void> {
+  if (options.alerts) await prepareOutputFile(options.alerts, "--alerts");
+  if (options.db) {
+    await checkSqliteFile(options.db);
+    await prepareOutputFile(options.db, "--db");
+  }
+}
+
 /** Offline analysis of one capture file; a damaged file is analysed up to the damage. */
 async function analyzeCapture(
   capture: string,
@@ -258,7 +268,7 @@ async function analyzeCapture(
 ): Promise<void> {
   // Inputs and outputs first, each named when unusable.
   await checkInputFile(capture, "capture file");
-  if (options.db) await checkSqliteFile(options.db);
+  await prepareOutputs(options);
   // Analysing the same file again into one --db replaces its traffic minutes.
   options = { ...options, runKey: await fileIdentity(capture) };
   const bundle = await loadSensorBundle(options.model);

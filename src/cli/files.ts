@@ -62,6 +62,24 @@ export async function checkSqliteFile(path: string, flag = "--db"): Promise<void
 }
 
 /**
+ * Makes an output file's folder exist (`--alerts logs/eve.jsonl` into a new
+ * folder works, as Suricata's log folder does); a folder that cannot be made,
+ * or an output that is a folder, is refused with the flag and path.
+ */
+export async function prepareOutputFile(path: string, flag: string): Promise<void> {
+  const folder = dirname(path);
+  try {
+    await Deno.mkdir(folder, { recursive: true });
+  } catch (error) {
+    throw new CantCreateError(
+      `${flag} ${path}: cannot create its folder ${folder}: ${messageOf(error)}`,
+    );
+  }
+  const info = await Deno.stat(path).catch(() => null);
+  if (info?.isDirectory) throw new CantCreateError(`${flag} ${path} is a directory, not a file`);
+}
+
+/**
  * Identity of an input file for "the same file again": its real path, size
  * and modification time.
  */
