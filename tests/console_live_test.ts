@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../src/store/mod.ts";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair, spawnSensorIn } from "./support/namespace_pair.ts";
+import { createNamespacePair, spawnSensorIn, synScanFrom } from "./support/namespace_pair.ts";
 import { startConsoleProcess } from "./support/console_server.ts";
 
 function whyNot(): string | null {
@@ -24,29 +24,6 @@ function whyNot(): string | null {
 
 const reason = whyNot();
 if (reason) console.warn(`console_live_test skipped: ${reason}`);
-
-function scan(namespace: string, target: string, ports: string) {
-  return new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      namespace,
-      "nmap",
-      "-n",
-      "-Pn",
-      "-sS",
-      "--max-retries",
-      "0",
-      "--max-rate",
-      "500",
-      "-p",
-      ports,
-      target,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-}
 
 async function until<T>(what: string, seconds: number, probe: () => T | null): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
@@ -100,7 +77,7 @@ Deno.test({
         () => store.sensorStatuses().length > 0 ? true : null,
       );
       await new Promise((r) => setTimeout(r, 2000));
-      const first = await scan(pair.peerNamespace, pair.sensorAddress, "1-400");
+      const first = await synScanFrom(pair.peerNamespace, pair.sensorAddress, "1-400");
       assert.ok(first.success, new TextDecoder().decode(first.stderr));
       const alerts = await until("the first scan's alert", 30, () => {
         const rows = fromPeer();
@@ -151,7 +128,7 @@ Deno.test({
       // The sensor re-reads suppressions every 2 s: from then on nothing from the scanner passes.
       const inForce = new Date(Date.now() + 2500).toISOString();
       await new Promise((r) => setTimeout(r, 3000));
-      const second = await scan(pair.peerNamespace, pair.sensorAddress, "401-800");
+      const second = await synScanFrom(pair.peerNamespace, pair.sensorAddress, "401-800");
       assert.ok(second.success);
       await until("the sensor to count the held-back alert", 30, () => {
         const s = store.sensorStatuses()[0]?.status as { suppressed?: number } | undefined;

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair, spawnSensorIn } from "./support/namespace_pair.ts";
+import {
+  createNamespacePair,
+  spawnSensorIn,
+  stderrUntil,
+  synScanFrom,
+} from "./support/namespace_pair.ts";
 
 const MODEL = `${repoRoot}models/default`;
 
@@ -51,32 +56,17 @@ Deno.test({
         alertsPath,
         "--quiet",
       ]);
-      // Give the sensor time to open the interface before the scan starts.
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      const scan = await new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          scannerNs,
-          "nmap",
-          "-n",
-          "-Pn",
-          "-sS",
-          "--max-retries",
-          "0",
-          "--max-rate",
-          "500",
-          "-p",
-          "1-600",
-          "10.77.0.1",
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
+      // The scan starts once the sensor captures (a loaded machine may take seconds to get
+      // there), and its inference worker has had a moment to start.
+      const said = await stderrUntil(sensor, "detecting on");
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const scan = await synScanFrom(scannerNs, "10.77.0.1", "1-600");
       assert.ok(scan.success, new TextDecoder().decode(scan.stderr));
-      const result = await sensor.output();
-      const stderr = new TextDecoder().decode(result.stderr);
-      assert.equal(result.code, 0, stderr);
+      const status = await sensor.status;
+      await said.done;
+      await sensor.stdout.cancel();
+      const stderr = said.text();
+      assert.equal(status.code, 0, stderr);
 
       const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
         .map((line) => JSON.parse(line));

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { assertConsoleServes } from "./support/console_server.ts";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair } from "./support/namespace_pair.ts";
+import { createNamespacePair, synScanFrom } from "./support/namespace_pair.ts";
 
 const PREFIX = "/usr/local";
 const UNITS = ["ids-sensor.service", "ids-sensor-capture@.service", "ids-sensor-capture@.timer"];
@@ -265,23 +265,8 @@ Deno.test({
 
             const running = sensor(",+net_raw,+net_admin", 12).spawn();
             await new Promise((resolve) => setTimeout(resolve, 5000));
-            const scan = await run("ip", [
-              "netns",
-              "exec",
-              pair.peerNamespace,
-              "nmap",
-              "-n",
-              "-Pn",
-              "-sS",
-              "--max-retries",
-              "0",
-              "--max-rate",
-              "500",
-              "-p",
-              "1-300",
-              pair.sensorAddress,
-            ]);
-            assertOk(scan, "nmap");
+            const scan = await synScanFrom(pair.peerNamespace, pair.sensorAddress, "1-300");
+            assert.ok(scan.success, `nmap: ${decoder.decode(scan.stderr)}`);
             const result = await running.output();
             const stderr = decoder.decode(result.stderr);
             assert.equal(result.code, 0, stderr);

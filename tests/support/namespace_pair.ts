@@ -18,6 +18,37 @@ export interface NamespacePair {
   remove(): void;
 }
 
+/**
+ * A bounded nmap SYN scan of `ports` on `target` from `namespace` (no
+ * retries, 500 probes/s): the live tests' attack. Resolves when nmap ends.
+ */
+export function synScanFrom(
+  namespace: string,
+  target: string,
+  ports: string,
+): Promise<Deno.CommandOutput> {
+  return new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      namespace,
+      "nmap",
+      "-n",
+      "-Pn",
+      "-sS",
+      "--max-retries",
+      "0",
+      "--max-rate",
+      "500",
+      "-p",
+      ports,
+      target,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+}
+
 /** Starts `ids-sensor ARGS` (this Deno, this checkout's main.ts) inside `namespace`. */
 export function spawnSensorIn(namespace: string, args: string[]): Deno.ChildProcess {
   return new Deno.Command("ip", {
@@ -34,6 +65,32 @@ export function spawnSensorIn(namespace: string, args: string[]): Deno.ChildProc
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/**
+ * Reads a sensor's stderr until `line` appears (its "detecting on" line), and
+ * keeps reading: `text()` is everything so far, `done` ends with the stream.
+ */
+export async function stderrUntil(
+  child: Deno.ChildProcess,
+  line: string,
+): Promise<{ text: () => string; done: Promise<void> }> {
+  const reader = child.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes(line)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the sensor ended before "${line}":\n${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  const done = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += decoder.decode(value, { stream: true });
+    }
+  })();
+  return { text: () => text, done };
 }
 
 function ip(...args: string[]): void {
