@@ -60,6 +60,16 @@ export const STAGES: Record<string, Stage> = {
       return { packets: counters.decode.packets, extra: { flows } };
     },
   },
+  afterimage: {
+    description: "capture file -> decode -> AfterImage (115 features), every packet",
+    async run(file) {
+      let rows = 0;
+      const packets = await eachDecodedPacket(file, Infinity, ["afterimage"], (r) => {
+        rows += r.count;
+      });
+      return { packets, extra: { rows } };
+    },
+  },
   packets: {
     description:
       "capture file -> decode -> AfterImage (115 features) -> KitNET score, every packet (KitNET trained first on the first 20,000 packets, untimed)",
