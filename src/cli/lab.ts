@@ -36,9 +36,9 @@ export function registerLab(program: Command) {
     .addOption(
       new Option(
         "--personas <set>",
-        "benign clients: office (the bundled model's training world) or other (other tools " +
-          "and habits, for measuring false alerts on traffic never trained on)",
-      ).choices(["office", "other"] as const).default("office" as const),
+        "benign clients: office (the bundled model's training world), other or guest (other " +
+          "tools, habits and rates, for measuring false alerts on traffic never trained on)",
+      ).choices(["office", "other", "guest"] as const).default("office" as const),
     )
     .option("--snaplen <bytes>", "bytes kept per packet", positiveInteger("--snaplen"), 256)
     .option("--no-install", "never apt-get install missing tools; fail listing them")

@@ -7,10 +7,12 @@
  * large transfers, discovery chatter) and pausing between them with think
  * times and occasional long idle gaps. Every choice comes from the seed.
  *
- * Two sets of personas: `office` (what the bundled model trains on) and
+ * Three sets of personas: `office` (what the bundled model trains on),
  * `other` (clients with other habits and tools: one connection per request,
- * wget, many dig queries, parallel iperf3 streams, other rates), kept for
- * measuring false alerts on benign traffic the model never saw.
+ * wget, many dig queries, parallel iperf3 streams, other rates) and `guest`
+ * (yet other mixes at a slower pace: a backup job, a mail and database
+ * clerk, a kiosk browser, a developer, a streaming user), kept for measuring
+ * false alerts on benign traffic the model and its rules never saw.
  */
 import * as protocols from "./benign_protocols.ts";
 import type { ProcessGroup } from "./process_group.ts";
@@ -65,8 +67,8 @@ export interface BenignContext {
   personas?: PersonaSet;
 }
 
-/** The persona sets: `office` trains the bundled model; `other` never does. */
-export type PersonaSet = "office" | "other";
+/** The persona sets: `office` trains the bundled model; `other` and `guest` never do. */
+export type PersonaSet = "office" | "other" | "guest";
 
 type Weights = Partial<Record<BenignActivity, number>>;
 
@@ -188,8 +190,31 @@ const OTHER_PERSONAS: Weights[] = [
   { ntp: 3, discovery: 3, "api-poll": 1, dig: 1 },
 ];
 
-/** Mean think time between activities, ms, per persona set (other clients are busier). */
-const THINK_MS: Record<PersonaSet, number> = { office: 1200, other: 700 };
+/**
+ * Clients unlike both sets above, kept untouched by any tuning: other mixes
+ * of the activities at a slower pace.
+ */
+const GUEST_PERSONAS: Weights[] = [
+  // A backup job: file shares and large transfers, the odd SSH check.
+  { "file-share": 4, "large-transfer": 3, ssh: 1, ntp: 1 },
+  // A clerk: mail and the database all day, some pages.
+  { mail: 4, database: 4, browse: 1, dns: 1 },
+  // A kiosk: a real browser on the sites, discovery chatter.
+  { browser: 4, discovery: 2, ntp: 1, https: 1 },
+  // A developer: API calls, Redis, SSH, dig, bulk copies.
+  { "api-poll": 3, redis: 2, ssh: 2, dig: 2, bulk: 1, "idle-session": 1 },
+  // A streaming user: downloads and parallel streams, HTTPS pages.
+  { download: 3, "iperf-parallel": 1, https: 2, "wget-mirror": 1 },
+];
+
+const PERSONAS: Record<PersonaSet, Weights[]> = {
+  office: OFFICE_PERSONAS,
+  other: OTHER_PERSONAS,
+  guest: GUEST_PERSONAS,
+};
+
+/** Mean think time between activities, ms, per persona set (other clients are busier, guests slower). */
+const THINK_MS: Record<PersonaSet, number> = { office: 1200, other: 700, guest: 1800 };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -214,7 +239,7 @@ export async function runBenignClient(
   rng: SeededRandom,
 ): Promise<void> {
   const set = ctx.personas ?? "office";
-  const personas = set === "office" ? OFFICE_PERSONAS : OTHER_PERSONAS;
+  const personas = PERSONAS[set];
   const persona = personas[personaIndex % personas.length] as Record<BenignActivity, number>;
   const ns = client.namespace;
   const { access, intensity } = ctx;

@@ -41,7 +41,7 @@ export interface LabOptions {
   intensity?: number;
   /** Bytes kept of each packet (default 256: all headers plus the start of payloads). */
   snaplen?: number;
-  /** Benign client personas: `office` (default, the training world) or `other`. */
+  /** Benign client personas: `office` (default, the training world), `other` or `guest`. */
   personas?: PersonaSet;
   /** Seconds to wait for another lab run to finish (default 1800). */
   lockWaitSeconds?: number;
