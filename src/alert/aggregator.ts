@@ -12,10 +12,12 @@
  * The cost is per alert group, not per flagged flow: flows only touch typed
  * counters; one record and one explanation are made per group.
  *
- * An anomaly-only unknown vote group becomes an alert only with evidence:
- * `minFlows` flows with fan-out (10 ports) or rate (20 flows at 2 per second), or one flow at the strong
- * threshold (see `VoteRule`). Groups that never get there are counted
- * (`suppressedUnknowns`), not alerted.
+ * A model vote group becomes an alert only with evidence: `minFlows` flows
+ * with fan-out (10 ports) or rate (20 flows at 2 per second), or, for an
+ * anomaly-only unknown, a strong anomaly on more than one flow (the rule in
+ * src/evidence/vote_rule.ts, which eval applies too; `voteThresholds`).
+ * Groups that never get there are counted (`suppressedUnknowns`), not
+ * alerted.
  */
 import type { FlowBatch, FlowRecord } from "../features/mod.ts";
 import {
@@ -23,16 +25,17 @@ import {
   type FeatureBaseline,
   type ModelScores,
   VERDICT_KNOWN,
-  VERDICT_UNKNOWN,
 } from "../inference/mod.ts";
 import {
   BEHAVIOUR_LIMITS,
   behaviourName,
+  DEFAULT_STRONG_FLOWS,
   type EvidenceSummary,
   type Finding,
   HostEvidence,
   type HostEvidenceSizes,
   protocolWord,
+  type VoteThresholds,
 } from "../evidence/mod.ts";
 import {
   isBehaviourClass,
@@ -65,7 +68,7 @@ export interface AggregatorOptions {
   describeFlow: (batch: FlowBatch, i: number) => FlowRecord;
   /** Wall clock in ms, for latency accounting (default `performance.timeOrigin + performance.now()`). */
   nowMs?: () => number;
-  /** When an anomaly-only unknown group becomes an alert; absent: always. */
+  /** When a model vote group becomes an alert; absent: the defaults and no strong threshold. */
   unknownRule?: UnknownAlertRule;
   /** Alert lines per minute at most (default {@link DEFAULT_ALERTS_PER_MINUTE}). */
   maxAlertsPerMinute?: number;
@@ -74,23 +77,26 @@ export interface AggregatorOptions {
 }
 
 /**
- * The rule for unknown groups that rest on the anomaly score alone: emitted
- * when `flows >= minFlows` or `bestScore >= strongThreshold`.
+ * The settings of the vote rule (src/evidence/vote_rule.ts) a run can change:
+ * how many flows a group needs, and when an anomaly-only group's flows are
+ * strong enough that `strongFlows` of them suffice.
  */
 export interface UnknownAlertRule {
-  /** Flagged flows a group needs (default {@link DEFAULT_MIN_UNKNOWN_FLOWS}). */
+  /** Flagged flows a group needs with fan-out or rate (default {@link DEFAULT_MIN_UNKNOWN_FLOWS}). */
   minFlows: number;
-  /** Anomaly score at which one flow suffices; undefined: the rule is off (every group is emitted). */
+  /** Anomaly score at which a flow counts as strongly anomalous; undefined: never. */
   strongThreshold?: number;
+  /** Strongly anomalous flows an anomaly-only group needs (default 2: one flow is never enough). */
+  strongFlows?: number;
 }
 
 /**
- * A single flow is alerted as unknown when its anomaly score reaches the
+ * A flow counts as strongly anomalous when its anomaly score reaches the
  * bundle's `strongThreshold` times this margin. The bundle calibrates that
  * threshold on its own benign world; benign protocols it never saw (SMTP with
  * an attachment, IPv4 and IPv6 fragments in the public development captures)
- * scored up to 1.43 times it, so one flow needs twice it. An explicit
- * `--strong-anomaly-threshold` is used as given.
+ * scored up to 1.43 times it. An explicit `--strong-anomaly-threshold` is
+ * used as given.
  */
 export const SINGLE_FLOW_STRONG_MARGIN = 2;
 
@@ -98,19 +104,26 @@ export const SINGLE_FLOW_STRONG_MARGIN = 2;
 export const DEFAULT_MIN_UNKNOWN_FLOWS = 3;
 
 /**
- * Whether an alert group passes the unknown rule: known groups, gated
- * unknowns (`nearestClass >= 0`) and every group when the rule has no strong
- * threshold pass; an anomaly-only unknown group needs `minFlows` flows or a
- * best score at `strongThreshold`.
+ * Fan-out evidence of a model vote group: distinct destination ports (a
+ * client's DNS answers to 7 ephemeral ports are not; set on the development
+ * captures).
  */
-export function passesUnknownRule(
-  group: { verdict: number; nearestClass: number; flows: number; bestScore: number },
-  rule: UnknownAlertRule | undefined,
-): boolean {
-  if (!rule || rule.strongThreshold === undefined) return true;
-  // Gated unknowns come from a confident classifier: the rule is not theirs.
-  if (group.verdict !== VERDICT_UNKNOWN || group.nearestClass >= 0) return true;
-  return group.flows >= rule.minFlows || group.bestScore >= rule.strongThreshold;
+export const VOTE_MIN_PORTS = 10;
+/** Rate evidence of a model vote group: this many flows ... */
+export const VOTE_RATE_FLOWS = 20;
+/** ... at this many flows per second or faster (a browser's few connections to a site are not). */
+export const VOTE_RATE_PER_SECOND = 2;
+
+/** The whole vote rule for a run's settings (absent: the defaults, no strong threshold). */
+export function voteThresholds(rule: UnknownAlertRule | undefined): VoteThresholds {
+  return {
+    minFlows: rule?.minFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
+    minPorts: VOTE_MIN_PORTS,
+    rateFlows: VOTE_RATE_FLOWS,
+    ratePerSecond: VOTE_RATE_PER_SECOND,
+    strongThreshold: rule?.strongThreshold,
+    strongFlows: rule?.strongFlows ?? DEFAULT_STRONG_FLOWS,
+  };
 }
 
 /** Unknown groups the rule kept back (their flows still count as unknown verdicts). */
@@ -225,11 +238,7 @@ export class AlertAggregator {
       synFlagsColumn: synFlags,
       describeFlow: options.describeFlow,
       voteRule: {
-        minFlows: rule?.minFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
-        minPorts: VOTE_MIN_PORTS,
-        rateFlows: VOTE_RATE_FLOWS,
-        ratePerSecond: VOTE_RATE_PER_SECOND,
-        strongThreshold: rule ? rule.strongThreshold : undefined,
+        ...voteThresholds(rule),
         singleFlowClass,
         bruteForceClass,
       },
@@ -534,17 +543,6 @@ export class AlertAggregator {
     });
   }
 }
-
-/**
- * Fan-out evidence of a model vote group: distinct destination ports (a
- * client's DNS answers to 7 ephemeral ports are not; set on the development
- * captures).
- */
-export const VOTE_MIN_PORTS = 10;
-/** Rate evidence of a model vote group: this many flows ... */
-export const VOTE_RATE_FLOWS = 20;
-/** ... at this many flows per second or faster (a browser's few connections to a site are not). */
-export const VOTE_RATE_PER_SECOND = 2;
 
 const NO_EVIDENCE = {
   protocol: 0,

@@ -468,12 +468,32 @@ Deno.test("unknown rule: weak anomaly-only flows at a rate are one unknown alert
   assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
 });
 
-Deno.test("unknown rule: one flow at the strong threshold is alerted", () => {
-  const agg = aggregator();
-  run(agg, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
-  const alert = only(agg.flush());
-  assert.equal(alert.alert.count, 1);
+Deno.test("unknown rule: one flow at the strong threshold alone is not alerted; two answered ones are", () => {
+  const one = aggregator();
+  run(one, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
+  assert.deepEqual(one.flush(), []);
+  assert.deepEqual(one.suppressedUnknowns, { groups: 1, flows: 1 });
+  const two = aggregator();
+  run(two, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
+  const alert = only(two.advance(T0 + 9 * S));
+  assert.equal(alert.alert.name, "unknown TCP anomaly");
+  assert.equal(alert.alert.count, 2);
   assert.equal(alert.alert.score, 2);
+});
+
+Deno.test("unknown rule: strongly anomalous attempts nobody answered (a dead server) are not alerted", () => {
+  const agg = aggregator();
+  const unanswered = pairFlows("10.0.0.21", 6, 50_000).map((f): TestFlow => ({
+    ...f,
+    state: "S0",
+    fwdPackets: 8,
+    bwdPackets: 0,
+    features: {},
+  }));
+  run(agg, scored(unanswered, VERDICT_UNKNOWN, -1, 5));
+  assert.deepEqual(agg.advance(T0 + 9 * S), []);
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 6 });
 });
 
 Deno.test("volume: 200 scanners in one minute give at most the cap's lines; the rest is counted and carried", () => {

@@ -13,6 +13,7 @@ export {
   type AlertName,
   AUTH_SERVICE_PORTS,
   type FlowEvidence,
+  isBehaviourClass,
   nameAlert,
   nameFromEvidence,
   NAMING_LIMITS,
@@ -25,10 +26,10 @@ export {
   DEFAULT_MIN_UNKNOWN_FLOWS,
   type EmittedAlert,
   findByteColumns,
-  passesUnknownRule,
   SINGLE_FLOW_STRONG_MARGIN,
   type SuppressedUnknowns,
   type UnknownAlertRule,
+  voteThresholds,
 } from "./aggregator.ts";
 export { TrafficMinutes } from "./traffic.ts";
 export * from "./sinks/mod.ts";

@@ -92,15 +92,16 @@ export function addThresholdOptions<Args extends any[], Opts extends Record<stri
     .addOption(
       new Option(
         "--min-unknown-flows <n>",
-        "flows an unknown (anomaly-only) alert needs per source, target and window, " +
-          "unless one reaches the strong threshold",
+        "flows an unknown alert needs per source, target and window, with fan-out " +
+          "(10 ports) or rate (20 flows at 2/s), unless two reach the strong threshold",
       ).argParser(positiveInteger("--min-unknown-flows")).default(DEFAULT_MIN_UNKNOWN_FLOWS),
     )
     .addOption(
       new Option(
         "--strong-anomaly-threshold <score>",
-        "anomaly score at which a single flow is alerted as unknown " +
-          "(default: the bundle's strongThreshold; without one, every unknown flow is alerted)",
+        "anomaly score at which a flow is strongly anomalous: two such flows of one source, " +
+          "target and window are an unknown alert, one never is (default: twice the bundle's " +
+          "strongThreshold; without one, unknown alerts need fan-out or rate)",
       ).argParser(positiveNumber("--strong-anomaly-threshold")),
     )
     .addOption(

@@ -15,17 +15,17 @@ import type { LoadedBundle, ThresholdOverrides } from "../inference/mod.ts";
 export interface DetectionThresholds extends ThresholdOverrides {
   /** `--min-unknown-flows`: flows an anomaly-only unknown alert group needs (default 3). */
   minUnknownFlows?: number;
-  /** `--strong-anomaly-threshold`: anomaly score at which one flow is alerted on its own. */
+  /** `--strong-anomaly-threshold`: anomaly score at which a flow is strongly anomalous (two such flows of a group alert). */
   strongAnomalyThreshold?: number;
   /** `--max-alerts-per-minute`: the alert volume cap (default DEFAULT_ALERTS_PER_MINUTE). */
   maxAlertsPerMinute?: number;
 }
 
 /**
- * When an anomaly-only unknown group becomes an alert: the bundle's
- * `strongThreshold` (or the override) and `minUnknownFlows`. Without a strong
- * threshold (older bundles, models made elsewhere) the rule is off: a single
- * flow could then never be alerted, and a strongly anomalous one must be.
+ * The run's settings of the vote rule (src/evidence/vote_rule.ts): the
+ * bundle's `strongThreshold` times the margin (or the override) and
+ * `minUnknownFlows`. Without a strong threshold (older bundles, models made
+ * elsewhere) an anomaly-only group needs fan-out or rate.
  */
 export function unknownAlertRuleFromBundle(
   bundle: LoadedBundle,

@@ -1,17 +1,28 @@
 /**
  * The alert-level view of an evaluation (capture input): flagged flows
- * grouped the way the sensor's aggregator groups them (source > target pair,
- * verdict, class, gated nearest class, alert window), then the unknown rule
- * applied (see src/alert/aggregator.ts `passesUnknownRule`). It answers what
- * a defender sees: how many alert groups benign traffic raises before and
+ * grouped the way the sensor's evidence layer groups model votes (source >
+ * target pair, protocol, verdict, class, gated nearest class, alert window),
+ * then the sensor's own vote rule applied (src/evidence/vote_rule.ts, with
+ * the run's settings from `voteThresholds`): fan-out, rate, a class one flow
+ * can show, or a strong anomaly on more than one flow. It answers what a
+ * defender sees: how many alert groups benign traffic raises before and
  * after the rule, and whether every attack episode still raises an alert.
  *
+ * Not modelled here: behaviours the evidence layer names from unflagged
+ * flows (scans, floods, brute force) and vote groups it folds into them;
+ * `eval`'s time to alert replays the capture through the engine for those.
  * Windows are taken from each flow's end time (the sensor's aggregator uses
  * its watermark, the latest flow end seen, so a flow that ends late can land
  * one window later there); per-flow figures are not touched.
  */
-import { passesUnknownRule, type UnknownAlertRule } from "../alert/mod.ts";
-import { type Decisions, VERDICT_BENIGN, VERDICT_KNOWN } from "../inference/mod.ts";
+import { isBehaviourClass, type UnknownAlertRule, voteThresholds } from "../alert/mod.ts";
+import { isStrongVote, voteIsEnough } from "../evidence/mod.ts";
+import {
+  type Decisions,
+  VERDICT_BENIGN,
+  VERDICT_KNOWN,
+  VERDICT_UNKNOWN,
+} from "../inference/mod.ts";
 import type { RowTimeline } from "./labelled_rows.ts";
 
 /** Alert groups of one kind of traffic, before and after the unknown rule. */
@@ -43,8 +54,10 @@ export interface EpisodeAlerts {
 export interface AlertView {
   windowSeconds: number;
   minUnknownFlows: number;
-  /** Null: the bundle has no strong threshold, so the rule is off. */
+  /** Null: the bundle has no strong threshold, so only fan-out and rate count. */
   strongThreshold: number | null;
+  /** Strongly anomalous flows an anomaly-only group needs. */
+  strongFlows: number;
   /** Groups holding no attack-labelled flow (benign clients' alerts). */
   benign: AlertGroupCounts;
   /** Groups holding some attack-labelled flow. */
@@ -53,24 +66,33 @@ export interface AlertView {
 }
 
 interface Group {
-  verdict: number;
-  nearestClass: number;
+  singleFlowClass: boolean;
+  anomalyOnly: boolean;
   flows: number;
-  bestScore: number;
+  ports: Set<number>;
+  firstMicros: number;
+  lastMicros: number;
+  strongFlows: number;
   attackFlows: number;
   episodes: Set<number>;
 }
 
-/** Groups the flagged rows and applies `rule`; null without address pairs. */
+/**
+ * Groups the flagged rows and applies the vote rule with `rule`'s settings
+ * (`classNames`: the bundle's classifier classes, to tell classes one flow can
+ * show from behaviours); null without address pairs.
+ */
 export function alertView(
   timeline: RowTimeline,
   decisions: Decisions,
   isAttack: Uint8Array,
   rule: UnknownAlertRule,
+  classNames: readonly string[],
   windowSeconds = 60,
 ): AlertView | null {
   const pairs = timeline.pairs;
   if (!pairs) return null;
+  const thresholds = voteThresholds(rule);
   const windowMicros = windowSeconds * 1e6;
   const groups = new Map<string, Group>();
   for (let r = 0; r < decisions.rows; r++) {
@@ -79,21 +101,29 @@ export function alertView(
     const nearestClass = decisions.nearestClass?.[r] ?? -1;
     const window = Math.floor(timeline.endMicros[r] / windowMicros);
     const classIndex = verdict === VERDICT_KNOWN ? decisions.classIndex[r] : -1;
-    const key = `${pairs[r]}|${verdict}|${classIndex}|${nearestClass}|${window}`;
+    const protocol = timeline.protocols?.[r] ?? 0;
+    const key = `${pairs[r]}|${protocol}|${verdict}|${classIndex}|${nearestClass}|${window}`;
     let g = groups.get(key);
     if (!g) {
       g = {
-        verdict,
-        nearestClass,
+        singleFlowClass: classIndex >= 0 && !isBehaviourClass(classNames[classIndex] ?? ""),
+        anomalyOnly: verdict === VERDICT_UNKNOWN && nearestClass < 0,
         flows: 0,
-        bestScore: Number.NEGATIVE_INFINITY,
+        ports: new Set(),
+        firstMicros: timeline.startMicros[r],
+        lastMicros: timeline.endMicros[r],
+        strongFlows: 0,
         attackFlows: 0,
         episodes: new Set(),
       };
       groups.set(key, g);
     }
     g.flows++;
-    if (decisions.score[r] > g.bestScore) g.bestScore = decisions.score[r];
+    g.ports.add(timeline.dstPorts?.[r] ?? 0);
+    g.firstMicros = Math.min(g.firstMicros, timeline.startMicros[r]);
+    g.lastMicros = Math.max(g.lastMicros, timeline.endMicros[r]);
+    const answered = timeline.bwdPackets?.[r] ?? 1;
+    if (isStrongVote(decisions.score[r], answered, thresholds)) g.strongFlows++;
     if (isAttack[r]) g.attackFlows++;
     if (timeline.episode[r] >= 0) g.episodes.add(timeline.episode[r]);
   }
@@ -114,7 +144,13 @@ export function alertView(
     alerted: false,
   }));
   for (const g of groups.values()) {
-    const passes = passesUnknownRule(g, rule);
+    const passes = voteIsEnough(g, {
+      flows: g.flows,
+      ports: g.ports.size,
+      firstMicros: g.firstMicros,
+      lastMicros: g.lastMicros,
+      strongFlows: g.strongFlows,
+    }, thresholds);
     const c = g.attackFlows > 0 ? attack : benign;
     c.groups++;
     if (passes) c.alerted++;
@@ -134,7 +170,8 @@ export function alertView(
   return {
     windowSeconds,
     minUnknownFlows: rule.minFlows,
-    strongThreshold: rule.strongThreshold ?? null,
+    strongThreshold: thresholds.strongThreshold ?? null,
+    strongFlows: thresholds.strongFlows ?? 0,
     benign,
     attack,
     episodes,

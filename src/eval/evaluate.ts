@@ -316,6 +316,7 @@ export function evaluate(
         decisions,
         isAttack,
         scored.unknownRule ?? { minFlows: DEFAULT_MIN_UNKNOWN_FLOWS },
+        modelClasses,
       )
       : null,
     issues: input.issues ?? {},

@@ -118,11 +118,11 @@ export function formatEvalText(s: EvalSummary): string {
   }
   if (s.alerts) {
     const a = s.alerts;
-    const rule = a.strongThreshold === null
-      ? "off (the bundle has no strong anomaly threshold)"
-      : `unknown (anomaly-only) groups need ${a.minUnknownFlows} flows or a score >= ${
-        a.strongThreshold.toPrecision(4)
-      }`;
+    const strong = a.strongThreshold === null
+      ? ""
+      : `, or (anomaly-only) ${a.strongFlows} flows scoring >= ${a.strongThreshold.toPrecision(4)}`;
+    const rule = `a group needs a class one flow can show, ${a.minUnknownFlows} flows with ` +
+      `fan-out or rate${strong}`;
     const line = (c: typeof a.benign) =>
       `${c.groups} groups, ${c.alerted} alerted under the rule` +
       (c.suppressedGroups ? ` (${c.suppressedGroups} kept back, ${c.suppressedFlows} flows)` : "");

@@ -27,6 +27,11 @@ export interface RowTimeline {
   windows: AttackWindow[];
   /** "source > target" address pair of each flow (alert groups are per pair); absent: no alert-level view. */
   pairs?: string[];
+  /** IP protocol and destination port of each flow (the vote rule's grouping and fan-out). */
+  protocols?: Uint8Array;
+  dstPorts?: Uint16Array;
+  /** Packets the destination sent back in each flow (strong anomalies count only when answered). */
+  bwdPackets?: Uint32Array;
 }
 
 /** Labelled rows to evaluate a bundle on. */
@@ -112,6 +117,9 @@ export async function rowsFromCapture(
   const ends: number[] = [];
   const episodes: number[] = [];
   const pairs: string[] = [];
+  const protocols: number[] = [];
+  const dstPorts: number[] = [];
+  const bwdPackets: number[] = [];
   const labelIndex = new Map<string, number>([[BENIGN_LABEL, 0]]);
   const labelNames = [BENIGN_LABEL];
   const y: number[] = [];
@@ -136,6 +144,9 @@ export async function rowsFromCapture(
       const src = formatAddress(batch.srcAddr.subarray(i * 16, i * 16 + 16), version);
       const dst = formatAddress(batch.dstAddr.subarray(i * 16, i * 16 + 16), version);
       pairs.push(`${src} > ${dst}`);
+      protocols.push(batch.protocol[i]);
+      dstPorts.push(batch.dstPort[i]);
+      bwdPackets.push(batch.bwdPackets[i]);
       if (label === BENIGN_LABEL) {
         episodes.push(-1);
         continue;
@@ -174,6 +185,9 @@ export async function rowsFromCapture(
       episode: Int32Array.from(episodes),
       windows,
       pairs,
+      protocols: Uint8Array.from(protocols),
+      dstPorts: Uint16Array.from(dstPorts),
+      bwdPackets: Uint32Array.from(bwdPackets),
     },
   };
 }

@@ -5,7 +5,8 @@
  * (source, target, verdict, class). Behaviours are named only from these
  * multi-flow counters (see behaviours.ts); a model's per-flow claim alone is
  * a vote, and becomes an alert only with repetition, fan-out or a strong
- * anomaly, or when the class is one a single flow can show (SQL injection).
+ * anomaly seen on more than one flow, or when the class is one a single flow
+ * can show (SQL injection): see vote_rule.ts.
  *
  * Many-target behaviours (scans, sweeps, brute force) are keyed by source;
  * many-source ones (SYN floods with spoofed sources, reflection,
@@ -32,6 +33,7 @@ import {
   WEB_PORTS,
 } from "./behaviours.ts";
 import { DistinctSketches, hashWords, HostTable, type HostTableStats } from "./host_table.ts";
+import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
 
@@ -51,7 +53,7 @@ const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAG
 const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9, V_FIELDS = 10;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
-const M_PORTS = 6, M_FOLDED = 7, M_FIELDS = 8;
+const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8, M_FIELDS = 9;
 
 /** Capacities of the evidence tables (entries per window). */
 export interface HostEvidenceSizes {
@@ -91,20 +93,10 @@ export interface EvidenceOptions extends HostEvidenceSizes {
 }
 
 /**
- * Model votes (flows the models flagged) that no behaviour explains become a
- * finding when: the class is one a single flow can show (`singleFlowClass`,
- * known verdicts only), or the group holds at least `minFlows` flows and
- * shows fan-out (`minPorts` distinct destination ports) or rate
- * (`rateFlows` flows at `ratePerSecond` or faster, over at least 10 s), or
- * an anomaly-only unknown reaches `strongThreshold`.
+ * The vote rule's thresholds (see vote_rule.ts, shared with `eval`) and, per
+ * classifier class, what its votes mean.
  */
-export interface VoteRule {
-  minFlows: number;
-  minPorts: number;
-  rateFlows: number;
-  ratePerSecond: number;
-  /** Anomaly score at which one flow suffices; undefined: never. */
-  strongThreshold?: number;
+export interface VoteRule extends VoteThresholds {
   /** Per classifier class: 1 when one flow of it is enough (payload attacks), 0 for behaviours. */
   singleFlowClass: Uint8Array;
   /**
@@ -857,6 +849,7 @@ export class HostEvidence {
       vp.counters[port]++;
       if (vp.created) c[mc + M_PORTS]++;
     }
+    if (isStrongVote(score, batch.bwdPackets[i], rule)) c[mc + M_STRONG]++;
     const group = votes.group[m];
     if (score > c[mc + M_BEST]) {
       c[mc + M_BEST] = score;
@@ -865,17 +858,19 @@ export class HostEvidence {
     }
     if (group !== 0 || c[mc + M_FOLDED] > 0) return;
 
-    const flows = c[mc + M_FLOWS];
     const single = verdict === VERDICT_KNOWN && classIndex >= 0 &&
       rule.singleFlowClass[classIndex] === 1;
-    const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
-    const enough = single ||
-      (flows >= rule.minFlows &&
-        (c[mc + M_PORTS] >= rule.minPorts ||
-          (flows >= rule.rateFlows &&
-            flows / Math.max(10, (c[mc + M_LAST] - c[mc + M_FIRST]) / 1e6) >=
-              rule.ratePerSecond))) ||
-      (anomalyOnly && rule.strongThreshold !== undefined && c[mc + M_BEST] >= rule.strongThreshold);
+    const enough = voteIsEnough(
+      { singleFlowClass: single, anomalyOnly: verdict === VERDICT_UNKNOWN && nearest < 0 },
+      {
+        flows: c[mc + M_FLOWS],
+        ports: c[mc + M_PORTS],
+        firstMicros: c[mc + M_FIRST],
+        lastMicros: c[mc + M_LAST],
+        strongFlows: c[mc + M_STRONG],
+      },
+      rule,
+    );
     if (!enough) return;
     const f = this.#open1("model", votes, m, batch, i, now, opened, 0, !single);
     if (f) {

@@ -24,3 +24,11 @@ export {
   type VoteRule,
 } from "./host_evidence.ts";
 export { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
+export {
+  DEFAULT_STRONG_FLOWS,
+  isStrongVote,
+  type VoteEvidence,
+  voteIsEnough,
+  type VoteKind,
+  type VoteThresholds,
+} from "./vote_rule.ts";
