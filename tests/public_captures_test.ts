@@ -13,10 +13,11 @@ const present = await Deno.stat(PUBLIC_CAPTURES_DIR).then(() => true, () => fals
 if (!present) console.error(`public_captures_test: skipped, ${PUBLIC_CAPTURES_DIR} is absent`);
 
 /**
- * Benign captures alerted, as measured with the committed bundled model (retrained on the wide
- * benign world: development 2 of 48, held-out 1 of 13; the earlier model gave 0 and 2).
+ * Benign captures alerted, as measured with the committed bundled model and the vote rule that
+ * needs a strong anomaly on two answered flows (development 0 of 48, held-out 0 of 13; one strong
+ * flow alone alerting gave 2 and 1).
  */
-const MEASURED_CEILING = { dev: 2, "held-out": 1 } as const;
+const MEASURED_CEILING = { dev: 0, "held-out": 0 } as const;
 
 Deno.test({
   name:
