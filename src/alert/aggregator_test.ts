@@ -633,13 +633,14 @@ Deno.test("the EVE schema rejects malformed alerts", () => {
 Deno.test("ensemble: the alert lists the members that voted on its highest-scoring flow", () => {
   const voters = ["gbdt", "lstm-ae", "iforest"];
   const agg = aggregator({ modelNames: { classifier: "forest", anomaly: "ensemble", voters } });
-  const s = scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2);
+  // Two strongly anomalous answered flows: one alone is never an unknown alert.
+  const s = scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2);
   s.scores.outputs.push({
     name: "ensemble",
     role: "anomaly",
     columns: 1,
-    values: Float32Array.of(2),
-    votes: Float32Array.of(0, 1, 1),
+    values: Float32Array.of(2, 2),
+    votes: Float32Array.of(0, 1, 1, 0, 1, 1),
     voteColumns: 3,
   });
   run(agg, s);
@@ -647,6 +648,6 @@ Deno.test("ensemble: the alert lists the members that voted on its highest-scori
   assert.deepEqual(alert.alert.voters, ["lstm-ae", "iforest"]);
   // Without an ensemble there is no voters field at all.
   const plain = aggregator();
-  run(plain, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
+  run(plain, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
   assert.equal(only(plain.flush()).alert.voters, undefined);
 });
