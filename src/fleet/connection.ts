@@ -116,7 +116,35 @@ export async function connectNats(
   settings: NatsSettings,
   overrides: Partial<ConnectionOptions> = {},
 ): Promise<NatsConnection> {
+  tolerateStraySocketResets();
   return await connect({ ...await natsConnectionOptions(settings), ...overrides });
+}
+
+let strayResets = 0;
+let strayResetGuard = false;
+
+/**
+ * After the server refuses a connection (bad credentials), its socket sometimes reports
+ * `read ECONNRESET` once @nats-io/transport-node has already removed its listeners; Deno
+ * then takes it for an uncaught error and the whole sensor would exit. The client reconnects
+ * by itself, so only that error is absorbed (and counted); any other error still ends the
+ * process as before.
+ */
+function tolerateStraySocketResets(): void {
+  if (strayResetGuard) return;
+  strayResetGuard = true;
+  globalThis.addEventListener("error", (event: ErrorEvent) => {
+    const error = event.error as { code?: unknown; message?: unknown } | undefined;
+    const reset = error?.code === "ECONNRESET" || /read ECONNRESET/.test(String(error));
+    if (!reset) return;
+    strayResets++;
+    event.preventDefault();
+  });
+}
+
+/** Stray socket resets absorbed by the guard above (in the fleet's stats messages). */
+export function strayNatsSocketResets(): number {
+  return strayResets;
 }
 
 /** The URL without user:password, for messages. */

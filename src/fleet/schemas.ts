@@ -41,6 +41,8 @@ export const FleetStatsSchema = z.object({
   remote_scoring: z.boolean(),
   /** Remote scoring: rows scored on the sensor because no score worker answered in time. */
   remote_scoring_local_rows: z.number().int().nonnegative().optional(),
+  /** Late socket resets after a refused connection, absorbed instead of ending the sensor. */
+  nats_stray_socket_resets: z.number().int().nonnegative().optional(),
   elapsed_seconds: z.number().nonnegative(),
   packets: z.number().int().nonnegative(),
   flows: z.number().int().nonnegative(),

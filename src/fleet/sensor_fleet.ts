@@ -11,7 +11,7 @@ import { FEATURE_SET, type FlowBatch, flowRecordAt } from "../features/mod.ts";
 import type { InferenceModels, InferencePool, LoadedBundle } from "../inference/mod.ts";
 import { type ModelUpdateOutcome, watchModelUpdates } from "./model_updates.ts";
 import { dirname, join } from "node:path";
-import type { NatsSettings } from "./connection.ts";
+import { type NatsSettings, strayNatsSocketResets } from "./connection.ts";
 import { createFleetPublisher, type FleetPublisher } from "./publisher.ts";
 import { createRemotePool, type RemotePoolCounters } from "./remote_pool.ts";
 
@@ -98,6 +98,7 @@ export async function startSensorFleet(options: SensorFleetOptions): Promise<Sen
         : undefined,
       remote_scoring: Boolean(options.remoteScoring),
       remote_scoring_local_rows: remotePool?.localRows,
+      nats_stray_socket_resets: strayNatsSocketResets(),
       elapsed_seconds: latest?.elapsedSeconds ?? (now - startedAt) / 1000,
       packets,
       flows,
