@@ -194,6 +194,83 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
   );
 }
 
+/** Distinct rows of a batch: their features, and for each row the index of its distinct row. */
+interface DistinctRows {
+  count: number;
+  features: Float32Array;
+  rowOf: Int32Array;
+}
+
+/**
+ * Finds the distinct rows of `features` (bit for bit, after replaceNonFinite).
+ * Returns null when fewer than a quarter of the rows repeat (not worth the copy).
+ */
+function distinctRows(features: Float32Array, rows: number): DistinctRows | null {
+  if (rows < 2) return null;
+  const bits = new Uint32Array(features.buffer, features.byteOffset, rows * width);
+  let size = 16;
+  while (size < 2 * rows) size *= 2;
+  const mask = size - 1;
+  // Open addressing: slot -> distinct index + 1 (0 = empty), keyed by a row's first occurrence.
+  const slots = new Int32Array(size);
+  const firstRow = new Int32Array(rows);
+  const rowOf = new Int32Array(rows);
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    let h = 0x811c9dc5;
+    for (let c = base, end = base + width; c < end; c++) h = Math.imul(h ^ bits[c], 0x01000193);
+    h ^= h >>> 15;
+    let slot = h & mask;
+    for (;;) {
+      const entry = slots[slot];
+      if (entry === 0) {
+        firstRow[count] = r;
+        slots[slot] = ++count;
+        rowOf[r] = count - 1;
+        break;
+      }
+      const other = firstRow[entry - 1] * width;
+      let same = true;
+      for (let c = 0; c < width; c++) {
+        if (bits[base + c] !== bits[other + c]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        rowOf[r] = entry - 1;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  if (count > rows * 0.75) return null;
+  const packed = new Float32Array(count * width);
+  for (let d = 0; d < count; d++) {
+    packed.set(features.subarray(firstRow[d] * width, (firstRow[d] + 1) * width), d * width);
+  }
+  return { count, features: packed, rowOf };
+}
+
+/** Copies each distinct row's outputs back to every row that had it. */
+function expandOutput(o: ModelOutput, rowOf: Int32Array, rows: number): ModelOutput {
+  const expand = (values: Float32Array, columns: number) => {
+    const out = new Float32Array(rows * columns);
+    for (let r = 0; r < rows; r++) {
+      const from = rowOf[r] * columns;
+      for (let c = 0; c < columns; c++) out[r * columns + c] = values[from + c];
+    }
+    return out;
+  };
+  return {
+    ...o,
+    values: expand(o.values, o.columns),
+    featureErrors: o.featureErrors && expand(o.featureErrors, width),
+    classDistance: o.classDistance && expand(o.classDistance, o.classDistanceColumns ?? 0),
+  };
+}
+
 // One message at a time: onnxruntime-web must not run two batches at once in one
 // WASM instance (overlapping runs mix up outputs and fault on unaligned accesses).
 let queue: Promise<void> = Promise.resolve();
@@ -213,8 +290,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       // The batch buffer is sized for a full batch; only its first rows are valid.
       const valid = features.subarray(0, rows * width);
       replaceNonFinite(valid);
-      const outputs: ModelOutput[] = [];
-      for (const model of models) outputs.push(await runModel(model, valid, rows));
+      // Floods and scans make many identical rows: score each distinct row once.
+      const distinct = distinctRows(valid, rows);
+      let outputs: ModelOutput[] = [];
+      if (distinct === null) {
+        for (const model of models) outputs.push(await runModel(model, valid, rows));
+      } else {
+        for (const model of models) {
+          outputs.push(await runModel(model, distinct.features, distinct.count));
+        }
+        outputs = outputs.map((o) => expandOutput(o, distinct.rowOf, rows));
+      }
       const transfer: Transferable[] = [features.buffer as ArrayBuffer];
       for (const o of outputs) {
         transfer.push(o.values.buffer as ArrayBuffer);
