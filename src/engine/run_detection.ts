@@ -20,6 +20,7 @@ import {
   type Detector,
   type DetectorOptions,
   type DetectorStats,
+  snapshotFlowBatch,
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
 import { gateSinks } from "../triage/mod.ts";
@@ -101,14 +102,23 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     onBatchDecided: options.onBatchDecided,
     createPool: options.createPool,
   };
+  const started = performance.now();
+  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
+  const source = options.live ? withWallClockTicks(packets, meter) : packets;
+  const metered = meterFlows(source, options.meter, meter);
+  let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
   if (options.onSwapReady) {
     // SIGHUP reload: the bundle can change between two flow batches; the meter keeps every packet.
     const swappable = await createSwappableDetector(detectorOptions);
     options.onSwapReady((bundle) => swappable.swap(bundle));
     detector = swappable;
-  } else detector = await createDetector(detectorOptions);
-  const started = performance.now();
+  } else if (options.live) detector = await createDetector(detectorOptions);
+  else {
+    const ahead = await meterWhileStarting(createDetector(detectorOptions), metered);
+    detector = ahead.detector;
+    flows = ahead.flows;
+  }
   const progress = (): DetectionProgress => ({
     elapsedSeconds: (performance.now() - started) / 1000,
     meter: meter.counters(),
@@ -117,10 +127,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   const ticker = options.onProgress
     ? setInterval(() => options.onProgress!(progress()), 1000)
     : undefined;
-  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
-  const source = options.live ? withWallClockTicks(packets, meter) : packets;
   try {
-    const flows = meterFlows(source, options.meter, meter);
     await detector.run(options.tapFlows ? options.tapFlows(flows) : flows);
   } finally {
     clearInterval(ticker);
@@ -132,6 +139,43 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     ...done,
     packetsPerSecond: done.meter.decode.packets / seconds,
     flowsPerSecond: done.detector.flows / seconds,
+  };
+}
+
+/** Flow batches metered ahead while the inference worker starts (copies: about 1.3 MB each). */
+const MAX_BATCHES_AHEAD = 16;
+
+/**
+ * Offline, the inference worker takes seconds to start (WASM compile,
+ * sessions, warm-up): meter the first flow batches meanwhile instead of
+ * waiting, then hand them to the detector ahead of the rest.
+ */
+async function meterWhileStarting(
+  starting: Promise<Detector>,
+  flows: AsyncGenerator<FlowBatch>,
+): Promise<{ detector: Detector; flows: AsyncIterable<FlowBatch> }> {
+  let ready = false;
+  starting.then(() => ready = true, () => ready = true);
+  const ahead: FlowBatch[] = [];
+  while (!ready && ahead.length < MAX_BATCHES_AHEAD) {
+    const next = await flows.next();
+    if (next.done) break;
+    // The meter reuses a batch's buffers once asked for the next one.
+    ahead.push(snapshotFlowBatch(next.value));
+  }
+  let detector: Detector;
+  try {
+    detector = await starting;
+  } catch (error) {
+    await flows.return(undefined);
+    throw error;
+  }
+  return {
+    detector,
+    flows: (async function* () {
+      yield* ahead;
+      yield* flows;
+    })(),
   };
 }
 
