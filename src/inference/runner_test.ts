@@ -103,6 +103,43 @@ Deno.test("anomaly models: score and feature errors from the graph, or computed 
   }
 });
 
+Deno.test("repeated rows (a flood) are scored once each and every row gets its own outputs", async () => {
+  const forest = treeClassifier(WIDTH, 3, 10, 4);
+  const ae = autoencoder(WIDTH, 3, 5);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [
+      { name: "forest", role: "classifier", onnx: forest },
+      {
+        name: "ae",
+        role: "anomaly",
+        onnx: ae,
+        outputName: "score",
+        featureErrorsOutput: "feature_errors",
+      },
+    ],
+  });
+  try {
+    // 200 rows drawn from 7 distinct ones, in a scattered order.
+    const distinct = rows(7, 9);
+    const x = new Float32Array(200 * WIDTH);
+    for (let r = 0; r < 200; r++) {
+      const from = (r * 5 + (r >> 3)) % 7;
+      x.set(distinct.subarray(from * WIDTH, (from + 1) * WIDTH), r * WIDTH);
+    }
+    const result = await pool.infer(x, 200);
+    const [classes, anomaly] = result.outputs;
+    const directForest = await runOnnxModel(forest, "input", x, 200, WIDTH);
+    const directAe = await runOnnxModel(ae, "input", x, 200, WIDTH);
+    assert.equal(classes.values.length, 200 * 3);
+    assertClose(classes.values, directForest.probabilities.data as Float32Array);
+    assertClose(anomaly.values, directAe.score.data as Float32Array);
+    assertClose(anomaly.featureErrors!, directAe.feature_errors.data as Float32Array);
+  } finally {
+    await pool.close();
+  }
+});
+
 Deno.test("preprocessing outside the graph matches the writer's scaling", async () => {
   const onnx = autoencoder(WIDTH, 2, 7);
   const scaling = {
