@@ -60,7 +60,7 @@ export interface InferenceModels {
   nonFiniteValue?: number;
 }
 
-/** The scores of one model for a set of rows. */
+/** The scores of one model for a set of rows (a new per-row field must also be copied in worker.ts expandOutput). */
 export interface ModelOutput {
   name: string;
   role: ModelRole;

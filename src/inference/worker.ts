@@ -253,7 +253,7 @@ function distinctRows(features: Float32Array, rows: number): DistinctRows | null
   return { count, features: packed, rowOf };
 }
 
-/** Copies each distinct row's outputs back to every row that had it. */
+/** Copies each distinct row's outputs back to every row that had it (every per-row field of ModelOutput). */
 function expandOutput(o: ModelOutput, rowOf: Int32Array, rows: number): ModelOutput {
   const expand = (values: Float32Array, columns: number) => {
     const out = new Float32Array(rows * columns);
@@ -268,6 +268,7 @@ function expandOutput(o: ModelOutput, rowOf: Int32Array, rows: number): ModelOut
     values: expand(o.values, o.columns),
     featureErrors: o.featureErrors && expand(o.featureErrors, width),
     classDistance: o.classDistance && expand(o.classDistance, o.classDistanceColumns ?? 0),
+    votes: o.votes && expand(o.votes, o.voteColumns ?? 0),
   };
 }
 
