@@ -157,11 +157,17 @@ async function meterWhileStarting(
   let ready = false;
   starting.then(() => ready = true, () => ready = true);
   const ahead: FlowBatch[] = [];
-  while (!ready && ahead.length < MAX_BATCHES_AHEAD) {
-    const next = await flows.next();
-    if (next.done) break;
-    // The meter reuses a batch's buffers once asked for the next one.
-    ahead.push(snapshotFlowBatch(next.value));
+  try {
+    while (!ready && ahead.length < MAX_BATCHES_AHEAD) {
+      const next = await flows.next();
+      if (next.done) break;
+      // The meter reuses a batch's buffers once asked for the next one.
+      ahead.push(snapshotFlowBatch(next.value));
+    }
+  } catch (error) {
+    // A bad input file: stop the worker that was starting, then report the input's error.
+    await starting.then((detector) => detector.close(), () => {});
+    throw error;
   }
   let detector: Detector;
   try {
