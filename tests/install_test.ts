@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { assertConsoleServes } from "./support/console_server.ts";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair, synScanFrom } from "./support/namespace_pair.ts";
+import { createNamespacePair, stderrUntil, synScanFrom } from "./support/namespace_pair.ts";
 
 const PREFIX = "/usr/local";
 const UNITS = ["ids-sensor.service", "ids-sensor-capture@.service", "ids-sensor-capture@.timer"];
@@ -264,14 +264,18 @@ Deno.test({
             assert.match(decoder.decode(denied.stderr), /permission denied/i);
 
             const running = sensor(",+net_raw,+net_admin", 12).spawn();
-            await new Promise((resolve) => setTimeout(resolve, 5000));
+            // The scan starts once the sensor captures (under load that takes seconds).
+            const said = await stderrUntil(running, "detecting on");
+            await new Promise((resolve) => setTimeout(resolve, 2000));
             const scan = await synScanFrom(pair.peerNamespace, pair.sensorAddress, "1-300");
             assert.ok(scan.success, `nmap: ${decoder.decode(scan.stderr)}`);
-            const result = await running.output();
-            const stderr = decoder.decode(result.stderr);
-            assert.equal(result.code, 0, stderr);
-            const alerts = (await Deno.readTextFile(`${out}/alerts.jsonl`)).trim().split("\n")
-              .map((line) => JSON.parse(line));
+            const status = await running.status;
+            await said.done;
+            await running.stdout.cancel();
+            const stderr = said.text();
+            assert.equal(status.code, 0, stderr);
+            const alerts = (await Deno.readTextFile(`${out}/alerts.jsonl`)).split("\n")
+              .filter((line) => line).map((line) => JSON.parse(line));
             const fromScanner = alerts.filter((a) => a.src_ip === pair.peerAddress);
             assert.ok(
               fromScanner.some((a) => /scan/i.test(a.alert.name)),
