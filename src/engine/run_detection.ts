@@ -14,6 +14,7 @@ import {
   type FlowMeterOptions,
   meterFlows,
 } from "../features/mod.ts";
+import { boundNativeHeap, releaseFreedNativeMemory } from "../ffi/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
 import {
   createDetector,
@@ -23,6 +24,7 @@ import {
   snapshotFlowBatch,
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
+import { FlowMeterShards, meterFlowShards } from "./meter_shards.ts";
 import { gateSinks } from "../triage/mod.ts";
 import type { DetectionThresholds } from "./thresholds.ts";
 
@@ -35,6 +37,12 @@ export interface DetectionRunOptions {
   bundle: LoadedBundle;
   sinks: AlertSink[];
   meter?: FlowMeterOptions;
+  /**
+   * Flow tables (default 1): live capture with several workers per interface
+   * (PACKET_FANOUT) meters each worker's packets in its own table, the memcap
+   * shared out equally.
+   */
+  flowTables?: number;
   thresholds?: DetectionThresholds;
   /** Alert aggregation window, seconds. */
   windowSeconds?: number;
@@ -89,7 +97,14 @@ export function loadSensorBundle(dir: string): Promise<LoadedBundle> {
 
 /** Runs detection until the source ends; flushes every flow and alert before returning. */
 export async function runDetection(options: DetectionRunOptions): Promise<DetectionReport> {
-  const meter = new FlowMeter({ ...DETECTION_METER_DEFAULTS, ...options.meter });
+  // Before the inference worker starts: its batches and onnxruntime's outputs are freed by the
+  // hundred per second in a flood, and glibc would otherwise keep them (src/ffi/native_memory.ts).
+  boundNativeHeap();
+  const meterOptions = { ...DETECTION_METER_DEFAULTS, ...options.meter };
+  const shards = (options.flowTables ?? 1) > 1
+    ? new FlowMeterShards(options.flowTables!, meterOptions)
+    : null;
+  const meter = shards ?? new FlowMeter(meterOptions);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -105,7 +120,9 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   const started = performance.now();
   const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
   const source = options.live ? withWallClockTicks(packets, meter) : packets;
-  const metered = meterFlows(source, options.meter, meter);
+  const metered = shards
+    ? meterFlowShards(source, shards)
+    : meterFlows(source, options.meter, meter as FlowMeter);
   let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
   if (options.onSwapReady) {
@@ -124,9 +141,10 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     meter: meter.counters(),
     detector: detector.stats(),
   });
-  const ticker = options.onProgress
-    ? setInterval(() => options.onProgress!(progress()), 1000)
-    : undefined;
+  const ticker = setInterval(() => {
+    releaseFreedNativeMemory();
+    options.onProgress?.(progress());
+  }, 1000);
   try {
     await detector.run(options.tapFlows ? options.tapFlows(flows) : flows);
   } finally {
@@ -192,7 +210,7 @@ async function meterWhileStarting(
  */
 export async function* withWallClockTicks(
   source: AsyncIterable<PacketBatch>,
-  meter: FlowMeter,
+  meter: Pick<FlowMeter, "expire">,
   tickMs = 500,
 ): AsyncGenerator<PacketBatch> {
   const empty = createPacketBatch(1, 0);

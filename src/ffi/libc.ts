@@ -3,7 +3,9 @@
  * positioning (so libpcap's `pcap_dump` can write into JS-owned memory),
  * `poll` (libpcap's read timeout never fires on a quiet Linux link), and
  * `dlopen`/`dlsym` (Deno.dlopen gives no C function pointers, and
- * `pcap_dispatch` needs one for its callback).
+ * `pcap_dispatch` needs one for its callback), `setsockopt` (PACKET_FANOUT
+ * on the handle's socket, which libpcap has no call for), and `mallopt`/`malloc_trim`
+ * (so freed typed arrays go back to the system, see native_memory.ts).
  */
 
 const LIBC_SYMBOLS = {
@@ -16,6 +18,11 @@ const LIBC_SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  mallopt: { parameters: ["i32", "i32"], result: "i32" },
+  malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const;
 
 /** The bound libc symbols. */
@@ -62,6 +69,14 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 /** Reads a NUL-terminated C string, or returns "" for a null pointer. */
 export function readCString(pointer: Deno.PointerValue): string {
   return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+}
+
+/** The calling thread's errno as "message (errno N)"; read it right after the failed call. */
+export function lastErrno(): string {
+  const c = libc();
+  const pointer = c.__errno_location();
+  const errno = pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
+  return `${readCString(c.strerror(errno))} (errno ${errno})`;
 }
 
 /** Reads a C string out of a fixed-size error buffer. */

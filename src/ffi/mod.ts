@@ -27,6 +27,13 @@ export {
   type PcapCounters,
 } from "./pcap_handle.ts";
 export {
+  boundNativeHeap,
+  type NativeHeapSettings,
+  peakResidentBytes,
+  releaseFreedNativeMemory,
+  residentBytes,
+} from "./native_memory.ts";
+export {
   currentIds,
   dropPrivileges,
   lookupUser,

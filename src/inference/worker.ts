@@ -68,6 +68,8 @@ async function init(
     }
     models.push({ spec, session, inputName });
   }
+  // The sessions hold the compiled module; the 14 MB of wasm bytes are not needed again.
+  ort.env.wasm.wasmBinary = undefined;
   // One throwaway row per model: a fresh session's first run costs hundreds of
   // ms (buffers, kernels), which would otherwise land on the first live alert.
   const warmUp = new Float32Array(width);
@@ -116,11 +118,29 @@ function pickOutput(
   throw new Error(`model ${spec.name}: no float32 output fits role ${spec.role}`);
 }
 
+/**
+ * Scaled input rows, reused from batch to batch: onnxruntime copies its input
+ * into the WASM heap, so this buffer is free again once `run` returns. A new
+ * one per batch was a megabyte of garbage per model per batch in a flood.
+ */
+let scaled = new Float32Array(0);
+
+/** `data` itself when it is exactly its own buffer (transferable as is), else a copy of its first `length` values. */
+function ownedValues(data: Float32Array, length: number): Float32Array {
+  if (
+    data.length === length && data.byteOffset === 0 && data.buffer.byteLength === data.byteLength
+  ) {
+    return data;
+  }
+  return data.slice(0, length);
+}
+
 async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Promise<ModelOutput> {
   const { spec } = model;
   let input = raw;
   if (spec.preprocessing) {
-    input = new Float32Array(raw.length);
+    if (scaled.length < raw.length) scaled = new Float32Array(raw.length);
+    input = scaled.subarray(0, raw.length);
     preprocess(raw, rows, spec.preprocessing, input);
   }
   const feeds = { [model.inputName]: new ort.Tensor("float32", input, [rows, width]) };
@@ -129,7 +149,7 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
   const data = tensor.data as Float32Array;
   if (spec.role === "classifier") {
     const columns = tensor.dims.length === 2 ? Number(tensor.dims[1]) : 1;
-    return { name: spec.name, role: spec.role, columns, values: data.slice(0, rows * columns) };
+    return { name: spec.name, role: spec.role, columns, values: ownedValues(data, rows * columns) };
   }
   if (data.length === rows) {
     let featureErrors: Float32Array | undefined;
@@ -138,7 +158,7 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
       if (!errors) {
         throw new Error(`model ${spec.name}: no output named ${spec.featureErrorsOutput}`);
       }
-      featureErrors = (errors.data as Float32Array).slice(0, rows * width);
+      featureErrors = ownedValues(errors.data as Float32Array, rows * width);
     }
     let classDistance: Float32Array | undefined;
     let classDistanceColumns: number | undefined;
@@ -150,7 +170,7 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
         );
       }
       classDistanceColumns = Number(distances.dims[1]);
-      classDistance = (distances.data as Float32Array).slice(0, rows * classDistanceColumns);
+      classDistance = ownedValues(distances.data as Float32Array, rows * classDistanceColumns);
     }
     let votes: Float32Array | undefined;
     let voteColumns: number | undefined;
@@ -166,7 +186,7 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
       name: spec.name,
       role: spec.role,
       columns: 1,
-      values: data.slice(0, rows),
+      values: ownedValues(data, rows),
       featureErrors,
       classDistance,
       classDistanceColumns,
