@@ -51,8 +51,8 @@ export function openResilientCapture(
   let stopped = false;
   let fault: Error | null = null;
   let reopened = 0;
-  /** Counters of captures that ended, added to the current one's. */
-  const earlier = new Map<string, LiveInterfaceStats>();
+  /** Counters of captures that ended, by capture worker position, added to the current one's. */
+  const earlier = new Map<number, LiveInterfaceStats>();
   /** True while `current` has failed and its counters sit in `earlier`. */
   let currentKept = false;
   let wake: (() => void) | null = null;
@@ -79,10 +79,10 @@ export function openResilientCapture(
       wake = done;
     });
   const keepStats = (capture: LiveCapture) => {
-    for (const s of capture.stats()) {
-      const before = earlier.get(s.interfaceName);
-      earlier.set(s.interfaceName, before ? addStats(before, s) : { ...s });
-    }
+    capture.stats().forEach((s, worker) => {
+      const before = earlier.get(worker);
+      earlier.set(worker, before ? addStats(before, s) : { ...s });
+    });
     currentKept = true;
   };
 
@@ -135,8 +135,8 @@ export function openResilientCapture(
     },
     stats() {
       if (currentKept) return [...earlier.values()];
-      return current.stats().map((s) => {
-        const before = earlier.get(s.interfaceName);
+      return current.stats().map((s, worker) => {
+        const before = earlier.get(worker);
         return before ? addStats(before, s) : s;
       });
     },
@@ -150,7 +150,7 @@ export function openResilientCapture(
   };
 }
 
-/** Counters of two captures of one interface, added. */
+/** Counters of two captures by one capture worker (same interface), added. */
 function addStats(a: LiveInterfaceStats, b: LiveInterfaceStats): LiveInterfaceStats {
   const sum = { ...b };
   for (const key of Object.keys(b) as (keyof LiveInterfaceStats)[]) {

@@ -24,8 +24,14 @@ export interface LiveCaptureOptions {
   promiscuous?: boolean;
   /** Per-packet delivery instead of per kernel block (default false). */
   immediate?: boolean;
-  /** Kernel capture buffer per interface in bytes (default 32 MiB). */
+  /** Kernel capture buffer per capture worker in bytes (default 32 MiB). */
   bufferBytes?: number;
+  /**
+   * Capture workers per interface (default 1). With more, each interface's
+   * handles join one PACKET_FANOUT group in hash mode: the kernel gives each
+   * worker whole flows (the hash is the same both ways), each its own ring.
+   */
+  workersPerInterface?: number;
   /** BPF filter, tcpdump syntax. */
   filter?: string;
   /** Stop by itself after this many seconds. */
@@ -42,6 +48,8 @@ export interface LiveCaptureOptions {
 export interface LivePacketBatch extends PacketBatch {
   /** Interface the packets came from. */
   interfaceName: string;
+  /** Which capture worker read them (0 to workers-1): a flow's packets all come from one. */
+  captureWorker: number;
 }
 
 /** A running live capture. */
@@ -72,22 +80,31 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
   const wakeup = new Int32Array(wakeupBuffer);
   const slotCount = options.ringSlots ?? 4;
   const slotBytes = options.ringSlotBytes ?? 8 << 20;
-  const workers = options.interfaces.map((interfaceName) =>
-    new CaptureWorker({
-      handle: {
-        interfaceName,
-        snapLength: options.snapLength ?? 65535,
-        promiscuous: options.promiscuous,
-        immediate: options.immediate,
-        bufferBytes: options.bufferBytes ?? 32 << 20,
-        filter: options.filter,
-      },
-      slotCount,
-      slotBytes,
-      wakeup: wakeupBuffer,
-      durationSeconds: options.durationSeconds ?? 0,
-    })
-  );
+  const perInterface = options.workersPerInterface ?? 1;
+  if (!Number.isInteger(perInterface) || perInterface < 1) {
+    throw new RangeError(
+      `workersPerInterface must be a whole number, 1 or more, got ${perInterface}`,
+    );
+  }
+  const workers = options.interfaces.flatMap((interfaceName, interfaceIndex) => {
+    const fanoutGroup = perInterface > 1 ? fanoutGroupId(interfaceIndex) : undefined;
+    return Array.from({ length: perInterface }, () =>
+      new CaptureWorker({
+        handle: {
+          interfaceName,
+          snapLength: options.snapLength ?? 65535,
+          promiscuous: options.promiscuous,
+          immediate: options.immediate,
+          bufferBytes: options.bufferBytes ?? 32 << 20,
+          filter: options.filter,
+          fanoutGroup,
+        },
+        slotCount,
+        slotBytes,
+        wakeup: wakeupBuffer,
+        durationSeconds: options.durationSeconds ?? 0,
+      }));
+  });
   const ready = Promise.all(workers.map((worker) => worker.ready));
   ready.catch(() => workers.forEach((worker) => worker.stop()));
   const stop = () => {
@@ -103,9 +120,19 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
   };
 }
 
-/** Per-interface read position in the ring. */
+/**
+ * A PACKET_FANOUT group id (16 bits) for this process and interface: groups
+ * are per network namespace, so two sensors on one host must not share one.
+ */
+function fanoutGroupId(interfaceIndex: number): number {
+  return ((Deno.pid * 31 + interfaceIndex) % 0xfffe) + 1;
+}
+
+/** Per-worker read position in its ring. */
 interface RingCursor {
   worker: CaptureWorker;
+  /** The worker's position in the list (LivePacketBatch.captureWorker). */
+  index: number;
   /** Slots released so far (mirror of TAIL). */
   tail: number;
   /** Read position in the current slot, or -1 when no slot is open. */
@@ -119,8 +146,9 @@ async function* iterateRings(
   batchCapacity: number,
   stop: () => void,
 ): AsyncGenerator<LivePacketBatch> {
-  const cursors: RingCursor[] = workers.map((worker) => ({
+  const cursors: RingCursor[] = workers.map((worker, index) => ({
     worker,
+    index,
     tail: Atomics.load(worker.ring.control, TAIL),
     position: -1,
     end: 0,
@@ -128,6 +156,7 @@ async function* iterateRings(
   const batch: LivePacketBatch = {
     ...createPacketBatch(batchCapacity, 0),
     interfaceName: "",
+    captureWorker: 0,
   };
   const parse: PcapParseResult = { consumed: 0, corruptAt: -1, corruptReason: "" };
   let next = 0;
@@ -149,6 +178,7 @@ async function* iterateRings(
         batch.count = 0;
         batch.data = bytes;
         batch.interfaceName = cursor.worker.interfaceName;
+        batch.captureWorker = cursor.index;
         parsePcapRecords(
           bytes,
           cursor.position,

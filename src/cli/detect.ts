@@ -13,7 +13,7 @@ import {
   type PacketBatch,
   readCaptureFile,
 } from "../capture/mod.ts";
-import { defaultRouteInterface } from "../ffi/mod.ts";
+import { defaultRouteInterface, peakResidentBytes } from "../ffi/mod.ts";
 import {
   type AlertSink,
   createConsoleSink,
@@ -45,6 +45,7 @@ import {
   detectionThresholds,
   durationOption,
   modelOption,
+  positiveInteger,
   positiveNumber,
   type ThresholdOptionValues,
   windowOption,
@@ -77,6 +78,8 @@ interface LiveOptions extends DetectionOptions {
   duration: number;
   filter?: string;
   reopen?: true;
+  captureWorkers: number;
+  bufferMb: number;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -108,6 +111,21 @@ export function registerDetect(program: Command): void {
     )
     .addOption(durationOption())
     .option("--filter <bpf>", "BPF capture filter (tcpdump syntax)")
+    .addOption(
+      new Option(
+        "--capture-workers <n>",
+        "capture workers per interface; above 1 they share its packets by PACKET_FANOUT " +
+          "(flow hash, both directions to one worker), each with its own flow table and an " +
+          "equal share of --flow-memcap",
+      ).argParser(positiveInteger("--capture-workers")).default(1),
+    )
+    .addOption(
+      new Option(
+        "--buffer-mb <n>",
+        "kernel capture buffer per capture worker, MiB (pcap_set_buffer_size); a larger one " +
+          "rides out longer bursts before the kernel drops",
+      ).argParser(positiveInteger("--buffer-mb")).default(32),
+    )
     .option(
       "--reopen",
       "when an interface vanishes, wait for it to come back and capture again " +
@@ -170,7 +188,12 @@ export function registerDetect(program: Command): void {
     const live = openResilientCapture(
       // The duration runs from the "detecting on" line below, not from the capture
       // workers' start: services may take a second or two to come up in between.
-      { interfaces, filter: options.filter },
+      {
+        interfaces,
+        filter: options.filter,
+        workersPerInterface: options.captureWorkers,
+        bufferBytes: options.bufferMb * 2 ** 20,
+      },
       { reopen: Boolean(options.reopen) },
     );
     await live.ready;
@@ -187,9 +210,11 @@ export function registerDetect(program: Command): void {
     let report: DetectionReport | undefined;
     try {
       report = await run(options, live, true, bundle, services);
-      const drops = live.stats().map((s) =>
-        `${s.interfaceName}: ${s.received} received, ${s.kernelDropped} dropped by the kernel, ` +
-        `${s.interfaceDropped} by the interface, ${s.ringOverruns} ring overruns`
+      const workers = options.captureWorkers;
+      const drops = live.stats().map((s, i) =>
+        `${s.interfaceName}${workers > 1 ? ` worker ${i % workers}` : ""}: ${s.received} ` +
+        `received, ${s.kernelDropped} dropped by the kernel, ${s.interfaceDropped} by the ` +
+        `interface, ${s.ringOverruns} ring overruns`
       );
       if (live.reopened > 0) drops.push(`capture reopened ${live.reopened} times (--reopen)`);
       printReport(`live ${interfaces.join(",")}`, report, Boolean(options.verbose), drops);
@@ -378,6 +403,8 @@ async function runEngine(
       meter: options.flowMemcap === undefined
         ? undefined
         : { memcapBytes: options.flowMemcap * 2 ** 20 },
+      // PACKET_FANOUT gives each capture worker whole flows: one table per worker.
+      flowTables: live ? captureWorkerCount(source) : 1,
       onProgress: (progress) => {
         services.onProgress(progress);
         link?.onProgress(progress);
@@ -400,6 +427,13 @@ async function runEngine(
   } finally {
     await fleet?.close(report);
   }
+}
+
+/** Capture workers of a live source when there are several per interface, else 1 (one shared table). */
+function captureWorkerCount(source: AsyncIterable<PacketBatch>): number {
+  const stats = (source as unknown as LiveCapture).stats();
+  const interfaces = new Set(stats.map((s) => s.interfaceName)).size;
+  return stats.length > interfaces ? stats.length : 1;
 }
 
 function describeModel(dir: string): string {
@@ -503,6 +537,8 @@ function printReport(
       `  inference: ${JSON.stringify(d.inference)}`,
       `  flow end to verdict (ms): p50 ${d.decisionLatencyMs.p50.toFixed(1)}, ` +
         `p99 ${d.decisionLatencyMs.p99.toFixed(1)}`,
+      `  memory: peak RSS ${(peakResidentBytes() / 2 ** 20).toFixed(0)} MiB (VmHWM, every ` +
+        `thread: capture, meter, inference)`,
     );
   }
   console.error(lines.join("\n"));

@@ -86,6 +86,8 @@ export const CONFIG_VALIDATORS: ConfigValidators = {
   notify: (url) => void parseNotifyTarget(url),
   metrics: (address) => void parseListenAddress(address),
   duration: number(0, "0 or more seconds"),
+  "capture-workers": number(1, "a whole number of capture workers, 1 or more"),
+  "buffer-mb": number(1, "a whole number of megabytes, 1 or more"),
   window: number(Number.MIN_VALUE, "a positive number of seconds"),
   "stats-interval": number(0, "0 or more seconds"),
   // Fleet (src/cli/fleet.ts): checked here too, so `config --check` names the line.

@@ -8,6 +8,7 @@ import {
   errorBufferText,
   IOFBF,
   IONBF,
+  lastErrno,
   libc,
   POLLIN,
   readCString,
@@ -43,7 +44,20 @@ export interface LiveHandleOptions {
   timeoutMs?: number;
   /** BPF filter expression, tcpdump syntax. */
   filter?: string;
+  /**
+   * Joins this PACKET_FANOUT group (1 to 65535) in hash mode: the kernel
+   * spreads the interface's packets over every socket of the group by a
+   * flow hash that is the same both ways, so each handle sees whole flows.
+   */
+  fanoutGroup?: number;
 }
+
+/** Linux socket level and option of packet sockets (linux/if_packet.h). */
+const SOL_PACKET = 263;
+const PACKET_FANOUT = 18;
+/** Fanout by the kernel's symmetric flow hash; reassemble fragments first so they hash as one. */
+const PACKET_FANOUT_HASH = 0;
+const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
 /** Counters from `pcap_stats`. */
 export interface PcapCounters {
@@ -105,10 +119,28 @@ export class LiveHandle {
       }
       const handle = new LiveHandle(name, pointer);
       if (options.filter) handle.#applyFilter(options.filter);
+      if (options.fanoutGroup !== undefined) handle.#joinFanout(options.fanoutGroup);
       return handle;
     } catch (error) {
       pcap.pcap_close(pointer);
       throw error;
+    }
+  }
+
+  /** setsockopt(PACKET_FANOUT) on libpcap's socket: one FFI call, once, after activation. */
+  #joinFanout(group: number): void {
+    if (!Number.isInteger(group) || group < 1 || group > 0xffff) {
+      throw new RangeError(`fanout group must be 1 to 65535, got ${group}`);
+    }
+    const fd = this.#pollFd[0];
+    const value = new Int32Array([
+      group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16),
+    ]);
+    if (libc().setsockopt(fd, SOL_PACKET, PACKET_FANOUT, new Uint8Array(value.buffer), 4) < 0) {
+      throw new PcapError(
+        "capture",
+        `${this.interfaceName}: cannot join PACKET_FANOUT group ${group}: ${lastErrno()}`,
+      );
     }
   }
 
