@@ -14,6 +14,7 @@ import { writeSyntheticCapture } from "./bench/synthetic_capture.ts";
 import { writeSynFloodCapture } from "./bench/syn_flood_capture.ts";
 import { type StageResult, STAGES } from "./bench/stages.ts";
 import { type RoundResult, summarizeRounds } from "./bench/time_to_alert.ts";
+import type { FanoutResult } from "./bench/live_fanout.ts";
 
 const options = new Command()
   .name("bench")
@@ -26,7 +27,13 @@ const options = new Command()
   .option(
     "--flood-packets <n>",
     "spoofed SYNs (distinct sources, 100 kpps) in the flood measurement; 0 skips it",
-    "1000000",
+    "5000000",
+  )
+  .option(
+    "--fanout-packets <n>",
+    "packets tcpreplay offers per run in the live PACKET_FANOUT measurement " +
+      "(scripts/bench/live_fanout.ts; root, tcpreplay); 0 skips it",
+    "200000",
   )
   .option(
     "--alert-time-rounds <n>",
@@ -89,9 +96,19 @@ try {
   if (floodPackets > 0) {
     const floodFile = `${tempDir}/flood.pcap`;
     await writeSynFloodCapture(floodFile, { packets: floodPackets });
-    flood = await runChild(["flood", floodFile]);
+    // The reference reads the same flood file in the same run.
+    const floodReference = await timeTcpdump(floodFile);
+    try {
+      const result = await runChild(["flood", floodFile]);
+      flood = { ...result, completed: true, tcpdumpSeconds: floodReference.seconds };
+    } catch (error) {
+      flood = failedFlood(error, floodReference.seconds);
+    }
     await Deno.remove(floodFile);
   }
+
+  // Live capture with PACKET_FANOUT: tcpreplay across a veth, kernel drops per worker count.
+  const fanout = await measureFanout(Number(options.fanoutPackets));
 
   // Live time to alert: real attack tools against a live sensor in namespaces.
   const alertTime = await measureAlertTime(Number(options.alertTimeRounds), tempDir);
@@ -138,15 +155,21 @@ try {
       }]),
     ),
     flood: flood && {
+      completed: flood.completed,
+      failure: flood.failure,
       packets: flood.packets,
       seconds: round(flood.seconds),
+      tcpdumpSeconds: round(flood.tcpdumpSeconds),
+      ratioToTcpdump: round(flood.tcpdumpSeconds / flood.seconds),
       peakRssMiB: round(flood.peakRssBytes / 2 ** 20),
       alerts: flood.alerts,
       firstAlertAfterSeconds: round(flood.firstAlertAfterSeconds),
       evicted: flood.evicted,
       interimRows: flood.interimRows,
       scored: flood.scored,
+      shedRows: flood.shedRows,
     },
+    fanout,
     alertTime,
   };
   if (options.json) console.log(JSON.stringify(report, null, 2));
@@ -185,8 +208,52 @@ async function measureAlertTime(
   return summarizeRounds(results);
 }
 
-/** What the flood child reports. */
+/** Live capture figures from scripts/bench/live_fanout.ts, or why they were not taken. */
+async function measureFanout(packets: number): Promise<FanoutResult[] | { skipped: string }> {
+  if (packets <= 0) return { skipped: "--fanout-packets 0" };
+  if (Deno.uid() !== 0) return { skipped: "needs root (network namespace, live capture)" };
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./bench/live_fanout.ts", import.meta.url).pathname,
+      "--packets",
+      String(packets),
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!child.success) {
+    return { skipped: new TextDecoder().decode(child.stderr).trim().split("\n").pop() ?? "" };
+  }
+  return JSON.parse(new TextDecoder().decode(child.stdout)) as FanoutResult[];
+}
+
+/** A flood run that did not complete: why, and every figure NaN. */
+function failedFlood(error: unknown, tcpdumpSeconds: number): FloodResult {
+  return {
+    completed: false,
+    failure: String(error),
+    tcpdumpSeconds,
+    packets: NaN,
+    seconds: NaN,
+    peakRssBytes: NaN,
+    alerts: NaN,
+    firstAlertAfterSeconds: NaN,
+    evicted: NaN,
+    interimRows: NaN,
+    scored: NaN,
+    shedRows: NaN,
+  };
+}
+
+/** What the flood child reports, with the reference and whether it completed. */
 interface FloodResult {
+  completed: boolean;
+  failure?: string;
+  tcpdumpSeconds: number;
+  shedRows: number;
   packets: number;
   seconds: number;
   peakRssBytes: number;
@@ -267,7 +334,9 @@ function printTable(report: {
   reference: { command: string; medianSeconds: number; medianCpuSeconds: number; mpps: number };
   stages: Record<string, Record<string, number | string>>;
   concurrentFlows: Record<string, Record<string, number>>;
-  flood: Record<string, number> | null;
+  // deno-lint-ignore no-explicit-any
+  flood: Record<string, any> | null;
+  fanout: FanoutResult[] | { skipped: string };
   alertTime:
     | Record<string, { rounds: number; alerted: number; p50: number | null; p95: number | null }>
     | {
@@ -308,11 +377,26 @@ function printTable(report: {
   if (report.flood) {
     const f = report.flood;
     console.log(
-      `flood      ${f.packets} spoofed SYNs (distinct sources, 100 kpps) through detection: ` +
-        `${f.seconds} s, peak RSS ${f.peakRssMiB} MiB, ${f.alerts} alert lines, first alert ` +
-        `${f.firstAlertAfterSeconds} s (capture time) after the flood began; ${f.scored} rows ` +
-        `scored, ${f.interimRows} interim, ${f.evicted} flows evicted`,
+      f.completed
+        ? `flood      ${f.packets} spoofed SYNs (distinct sources, 100 kpps) through detection: ` +
+          `completed in ${f.seconds} s (tcpdump ${f.tcpdumpSeconds} s on the same file, ratio ` +
+          `${f.ratioToTcpdump}), peak RSS ${f.peakRssMiB} MiB, ${f.alerts} alert lines, first ` +
+          `alert ${f.firstAlertAfterSeconds} s (capture time) after the flood began; ${f.scored} ` +
+          `rows scored, ${f.interimRows} interim, ${f.evicted} flows evicted, ${f.shedRows} rows shed`
+        : `flood      did not complete: ${f.failure}`,
     );
+  }
+  if ("skipped" in report.fanout) {
+    console.log(`fanout     live PACKET_FANOUT measurement skipped: ${report.fanout.skipped}`);
+  } else {
+    for (const r of report.fanout) {
+      console.log(
+        `fanout     ${r.captureWorkers} capture worker(s), ${r.replayers} tcpreplay --topspeed ` +
+          `on a veth: ${r.offeredPps} pps offered, ${r.sent} sent, ${r.received} received, ` +
+          `${r.kernelDropped} dropped by the kernel, ${r.ringOverruns} ring overruns ` +
+          `(--buffer-mb ${r.bufferMb})`,
+      );
+    }
   }
   if ("skipped" in report.alertTime) {
     console.log(`alert time live time-to-alert skipped: ${report.alertTime.skipped}`);

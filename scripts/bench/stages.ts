@@ -194,6 +194,7 @@ export async function measureFlood(file: string) {
     evicted: m.flowsEndedByReason.evicted,
     interimRows: m.interimRows,
     scored: report.detector.flows,
+    shedRows: report.detector.shed.finalRows + report.detector.shed.interimRows,
   };
 }
 
