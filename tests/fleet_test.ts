@@ -508,6 +508,44 @@ Deno.test(
 );
 
 Deno.test(
+  "fleet: a bundle fetch cut off by NATS is transient (fetched again), one that does not match " +
+    "its manifest is refused for good",
+  options,
+  async () => {
+    await withFleet(async (nats, dir) => {
+      const { BundleContentError, fetchModelBundle, MODELS_BUCKET, packModelBundle } = await import(
+        "../src/fleet/mod.ts"
+      );
+      const { Objm } = await import("@nats-io/obj");
+      const packed = await packModelBundle(`${repoRoot}models/default`, "cut-off");
+      const nc = await connectOnce({ url: nats.url });
+      const objects = await new Objm(nc).create(MODELS_BUCKET);
+      for (const [name, bytes] of packed.files) {
+        await objects.putBlob({ name: `${packed.manifest.sha256}/${name}` }, bytes);
+      }
+      // Whole objects: fetched and checked.
+      const fetched = await fetchModelBundle(objects, packed.manifest, `${dir}/root`);
+      assert.ok((await Deno.stat(`${fetched}/bundle.json`)).isFile);
+      // A manifest whose sizes do not match the objects: a content error.
+      const lying = {
+        ...packed.manifest,
+        files: packed.manifest.files.map((f) => ({ ...f, size: f.size + 1 })),
+      };
+      await assert.rejects(
+        fetchModelBundle(objects, lying, `${dir}/root2`),
+        (e) => e instanceof BundleContentError,
+      );
+      // The connection gone mid-way: not a content error, so the watcher fetches it again.
+      await nc.close();
+      await assert.rejects(
+        fetchModelBundle(objects, packed.manifest, `${dir}/root3`),
+        (e) => !(e instanceof BundleContentError),
+      );
+    });
+  },
+);
+
+Deno.test(
   "fleet: credentials: user/password and token files are used; without them NATS refuses",
   options,
   async () => {

@@ -79,6 +79,7 @@ export {
   SCORE_HEADERS,
 } from "./score_codec.ts";
 export {
+  BundleContentError,
   fetchModelBundle,
   type ModelManifest,
   ModelManifestSchema,

@@ -164,6 +164,15 @@ function safeJson(text: string): unknown {
 }
 
 /**
+ * A fetched bundle that does not match its manifest (an object missing, a
+ * size or a digest wrong): refused for good. Any other fetch error (NATS gone
+ * mid-fetch, a timeout) is transient, and the bundle is fetched again.
+ */
+export class BundleContentError extends Error {
+  override name = "BundleContentError";
+}
+
+/**
  * Fetches the files a manifest names into `root/<sha256>/` (written beside,
  * then renamed, so a folder there is always whole) after checking every
  * size, every file's SHA-256 and the bundle's; returns the folder.
@@ -178,19 +187,27 @@ export async function fetchModelBundle(
     const name = objectName(manifest, file.name);
     // getBlob checks the object's own digest (the store's SHA-256) while reading the chunks.
     const bytes = await store.getBlob(name);
-    if (bytes === null) throw new Error(`object ${name} is missing from ${MODELS_BUCKET}`);
+    if (bytes === null) {
+      throw new BundleContentError(`object ${name} is missing from ${MODELS_BUCKET}`);
+    }
     if (bytes.length !== file.size) {
-      throw new Error(`${file.name}: ${bytes.length} bytes, the manifest says ${file.size}`);
+      throw new BundleContentError(
+        `${file.name}: ${bytes.length} bytes, the manifest says ${file.size}`,
+      );
     }
     const digest = await sha256(bytes);
     if (digest !== file.sha256) {
-      throw new Error(`${file.name}: checksum mismatch (manifest ${file.sha256}, file ${digest})`);
+      throw new BundleContentError(
+        `${file.name}: checksum mismatch (manifest ${file.sha256}, file ${digest})`,
+      );
     }
     files.set(file.name, bytes);
   }
   const digest = await bundleDigest(files);
   if (digest !== manifest.sha256) {
-    throw new Error(`checksum mismatch (manifest says ${manifest.sha256}, files give ${digest})`);
+    throw new BundleContentError(
+      `checksum mismatch (manifest says ${manifest.sha256}, files give ${digest})`,
+    );
   }
   const dir = join(root, manifest.sha256);
   try {
@@ -237,6 +254,8 @@ export function watchModelUpdates(options: ModelWatchOptions): { close(): Promis
   let watch: QueuedIterator<KvEntry> | null = null;
   // The bundle last handled: a watch restarted after a reconnect sees it again.
   let handled = "";
+  // The bundle whose fetch failed for a transient reason (logged once, retried).
+  let retrying = "";
   async function handle(entry: KvEntry): Promise<void> {
     if (entry.operation !== "PUT") return;
     const time = new Date().toISOString();
@@ -249,13 +268,7 @@ export function watchModelUpdates(options: ModelWatchOptions): { close(): Promis
     }
     const manifest = parsed.data;
     if (manifest.sha256 === handled) return;
-    handled = manifest.sha256;
-    try {
-      const { store } = await openModelBuckets(connection!);
-      const dir = await fetchModelBundle(store, manifest, options.root);
-      await options.apply(dir, manifest);
-      options.report({ name: manifest.name, sha256: manifest.sha256, state: "applied", time });
-    } catch (error) {
+    const refuse = (error: unknown) => {
       const text = error instanceof Error ? error.message : String(error);
       log(`fleet: model bundle ${manifest.name} refused: ${text}`);
       options.report({
@@ -265,6 +278,31 @@ export function watchModelUpdates(options: ModelWatchOptions): { close(): Promis
         error: text,
         time,
       });
+    };
+    let dir: string;
+    try {
+      const { store } = await openModelBuckets(connection!);
+      dir = await fetchModelBundle(store, manifest, options.root);
+    } catch (error) {
+      if (!(error instanceof BundleContentError)) {
+        // Transient (NATS went away mid-fetch): not marked handled, so the watch the loop
+        // below restarts sees this announcement again and the fetch is retried.
+        if (retrying !== manifest.sha256) {
+          log(`fleet: fetching model bundle ${manifest.name} failed, will retry: ${error}`);
+        }
+        retrying = manifest.sha256;
+        throw error;
+      }
+      handled = manifest.sha256;
+      return refuse(error);
+    }
+    retrying = "";
+    handled = manifest.sha256;
+    try {
+      await options.apply(dir, manifest);
+      options.report({ name: manifest.name, sha256: manifest.sha256, state: "applied", time });
+    } catch (error) {
+      refuse(error);
     }
   }
   const running = (async () => {
@@ -278,6 +316,7 @@ export function watchModelUpdates(options: ModelWatchOptions): { close(): Promis
         if (closed) watch.stop();
         for await (const entry of watch) await handle(entry);
       } catch (error) {
+        watch?.stop(); // a failed fetch leaves the loop above: stop its watch before a new one
         if (closed) return;
         log(
           `fleet: model updates waiting for NATS (${
