@@ -4,6 +4,7 @@
  * trained on scaled benign rows to minimise mean squared reconstruction error.
  * The anomaly score of a row is that error; it exports as MatMul/Add/Relu.
  */
+import { denseBackward, denseForward } from "../dense_kernels.ts";
 import type { Random } from "../random.ts";
 
 export interface AutoencoderParams {
@@ -122,18 +123,8 @@ export function trainAutoencoder(
 
 function forwardLayer(L: DenseLayer, x: Float32Array, y: Float32Array, n: number) {
   const { inputs, outputs, weights, bias } = L;
-  for (let i = 0; i < n; i++) {
-    const yo = i * outputs;
-    for (let o = 0; o < outputs; o++) y[yo + o] = bias[o];
-    const xo = i * inputs;
-    for (let k = 0; k < inputs; k++) {
-      const xv = x[xo + k];
-      if (xv === 0) continue;
-      const wo = k * outputs;
-      for (let o = 0; o < outputs; o++) y[yo + o] += xv * weights[wo + o];
-    }
-    if (L.relu) { for (let o = 0; o < outputs; o++) if (y[yo + o] < 0) y[yo + o] = 0; }
-  }
+  denseForward(inputs, outputs, weights, bias, x, y, n);
+  if (L.relu) { for (let j = 0; j < n * outputs; j++) if (y[j] < 0) y[j] = 0; }
 }
 
 function backwardLayer(
@@ -149,22 +140,9 @@ function backwardLayer(
   const { inputs, outputs, weights } = L;
   g.gW.fill(0);
   g.gB.fill(0);
-  for (let i = 0; i < n; i++) {
-    const yo = i * outputs;
-    if (L.relu) { for (let o = 0; o < outputs; o++) if (y[yo + o] <= 0) dy[yo + o] = 0; }
-    for (let o = 0; o < outputs; o++) g.gB[o] += dy[yo + o];
-    const xo = i * inputs;
-    for (let k = 0; k < inputs; k++) {
-      const xv = x[xo + k];
-      const wo = k * outputs;
-      let sum = 0;
-      for (let o = 0; o < outputs; o++) {
-        g.gW[wo + o] += xv * dy[yo + o];
-        sum += weights[wo + o] * dy[yo + o];
-      }
-      if (needInputDelta) dx[xo + k] = sum;
-    }
-  }
+  // ReLU's gradient: no delta through units that were off.
+  if (L.relu) { for (let j = 0; j < n * outputs; j++) if (y[j] <= 0) dy[j] = 0; }
+  denseBackward(inputs, outputs, weights, x, dy, n, g.gW, g.gB, needInputDelta ? dx : undefined);
 }
 
 function adamUpdate(
