@@ -11,6 +11,7 @@ import {
   IDENTITY_COLUMNS,
   PACKET_FEATURE_SETS,
 } from "../features/mod.ts";
+import { featureSchemaHash } from "../inference/mod.ts";
 import { UsageError } from "./exit.ts";
 
 /** Every feature set the sensor computes, by name. */
@@ -35,15 +36,21 @@ export function registerFeatures(program: Command): void {
         );
       }
       const flow = set === FEATURE_SET;
+      // What a bundle's packet members record and the loader compares (bundle.json featureSet.schemaHash).
+      const schemaHash = featureSchemaHash(set.columns.map((c) => c.name));
       if (options.json) {
         console.log(JSON.stringify(
-          flow ? { ...set, identityColumns: IDENTITY_COLUMNS, extraColumns: EXTRA_COLUMNS } : set,
+          flow
+            ? { ...set, schemaHash, identityColumns: IDENTITY_COLUMNS, extraColumns: EXTRA_COLUMNS }
+            : { ...set, schemaHash },
           null,
           2,
         ));
         return;
       }
-      console.log(`# feature set ${set.name} v${set.version}: ${set.columns.length} model inputs`);
+      console.log(
+        `# feature set ${set.name} v${set.version}: ${set.columns.length} model inputs, schema hash ${schemaHash}`,
+      );
       set.columns.forEach((c, i) => console.log(`${i}\t${c.name}\t${c.unit}\t${c.description}`));
       if (!flow) return;
       console.log(`# identity columns (printed first, not model inputs)`);

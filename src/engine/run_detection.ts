@@ -13,6 +13,7 @@ import {
   type FlowMeterCounters,
   type FlowMeterOptions,
   meterFlows,
+  PACKET_FEATURE_SETS,
 } from "../features/mod.ts";
 import { boundNativeHeap, releaseFreedNativeMemory } from "../ffi/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
@@ -86,12 +87,20 @@ export interface DetectionReport extends DetectionProgress {
   flowsPerSecond: number;
 }
 
-/** Loads the bundle at `dir`, refusing one made for another feature set. */
+/**
+ * Loads the bundle at `dir`, refusing one made for another feature set (the
+ * flow set, and the packet-level sets its packet members read).
+ */
 export function loadSensorBundle(dir: string): Promise<LoadedBundle> {
   return loadBundle(dir, {
     featureSetName: FEATURE_SET.name,
     featureSetVersion: FEATURE_SET.version,
     columns: FEATURE_SET.columns.map((column) => column.name),
+    packetSets: Object.values(PACKET_FEATURE_SETS).map((set) => ({
+      name: set.name,
+      version: set.version,
+      columns: set.columns.map((column) => column.name),
+    })),
   });
 }
 

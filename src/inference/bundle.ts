@@ -8,6 +8,7 @@
  * `loadBundle` refuses a bundle whose feature set or width differs from what
  * the sensor produces, naming the first difference.
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 
@@ -173,6 +174,46 @@ export const ModelEntrySchema = z.discriminatedUnion("role", [
   AnomalyModelSchema,
 ]);
 
+/**
+ * A packet-level or sequence-level member (opt-in): an anomaly model scored on
+ * every metered packet's row of a packet-level feature set (`ids-sensor
+ * features --schema --set NAME`), not on flow rows. Its votes join the flow
+ * path per flow: a flow whose packets this member flagged at least
+ * `minPackets` times is a model vote of that flow, and the vote groups go
+ * through the same rule as the flow models' (src/evidence/vote_rule.ts).
+ */
+export const PacketMemberSchema = z.object({
+  /** Name reported in `alert.voters`; unique among the bundle's models. */
+  name: z.string().min(1),
+  /** Model family that made it (kitnet, lof, iforest, dense-ae, lstm-ae, cnn-ae). */
+  family: z.string().min(1),
+  /** packet: one row per packet; sequence: the packet's last `windowPackets` of its conversation. */
+  level: z.enum(["packet", "sequence"]),
+  featureSet: z.object({
+    /** packet | afterimage (level packet), packet-sequence (level sequence). */
+    name: z.string().min(1),
+    version: z.union([z.string(), z.number()]).transform(String),
+    /** sha-256 (hex) of the column names joined by newlines: see {@link featureSchemaHash}. */
+    schemaHash: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits (sha-256)"),
+    /** Columns per row (the graph's input width). */
+    width: z.number().int().positive(),
+  }),
+  /** Sequence members: packets per conversation window the rows were computed over. */
+  windowPackets: z.number().int().min(2).optional(),
+  /** ONNX file, relative to the bundle folder: raw `[N, width]` rows in, one score per row out. */
+  file: z.string().min(1),
+  inputName: z.string().min(1),
+  outputs: z.object({ score: z.string().min(1) }),
+  /** A packet is flagged when its score is strictly above this. */
+  threshold: z.number(),
+  /** Per-packet false-positive rate on held-out benign packets `threshold` was calibrated to. */
+  targetFpr: z.number().min(0).max(1),
+  calibratedFpr: z.number().min(0).max(1).optional(),
+  /** Flagged packets of one flow (since its last row) for this member to vote on the flow. */
+  minPackets: z.number().int().min(1),
+  training: TrainingInfoSchema.optional(),
+});
+
 /** bundle.json. */
 export const BundleSchema = z.object({
   formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
@@ -187,6 +228,8 @@ export const BundleSchema = z.object({
   }),
   preprocessing: PreprocessingSchema,
   models: z.array(ModelEntrySchema).min(1),
+  /** Packet- and sequence-level members (opt-in; absent or empty: flow models only). */
+  packetMembers: z.array(PacketMemberSchema).default([]),
   training: TrainingInfoSchema.optional(),
   createdAt: z.string().optional(),
   tool: z.object({ name: z.string(), version: z.string() }).optional(),
@@ -202,12 +245,33 @@ export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 export type TrainingInfo = z.infer<typeof TrainingInfoSchema>;
 export type ClassGateSpec = z.infer<typeof ClassGateSchema>;
 export type EnsembleSpec = z.infer<typeof EnsembleSpecSchema>;
+export type PacketMember = z.infer<typeof PacketMemberSchema>;
+
+/** Feature set a packet member may read, by level. */
+export const PACKET_MEMBER_SETS: Readonly<Record<PacketMember["level"], readonly string[]>> = {
+  packet: ["packet", "afterimage"],
+  sequence: ["packet-sequence"],
+};
+
+/** The schema hash of a feature set: sha-256 (hex) of its column names joined by newlines. */
+export function featureSchemaHash(columns: readonly string[]): string {
+  return createHash("sha256").update(columns.join("\n")).digest("hex");
+}
+
+/** A packet-level feature set the sensor computes (what packet members are checked against). */
+export interface ExpectedPacketSet {
+  name: string;
+  version: string | number;
+  columns: readonly string[];
+}
 
 /** What the loader checks the bundle against: the sensor's own feature set. */
 export interface ExpectedFeatureSet {
   featureSetName: string;
   featureSetVersion: string | number;
   columns: readonly string[];
+  /** The packet-level sets, for bundles with packet members. */
+  packetSets?: readonly ExpectedPacketSet[];
 }
 
 /** A loaded bundle: the validated JSON plus each model's ONNX bytes, in `models` order. */
@@ -215,6 +279,8 @@ export interface LoadedBundle {
   dir: string;
   json: BundleJson;
   onnx: Uint8Array[];
+  /** ONNX bytes of `json.packetMembers`, in order (absent or empty without them). */
+  packetOnnx?: Uint8Array[];
 }
 
 /** Thrown when a bundle is malformed or does not fit the sensor. */
@@ -261,6 +327,30 @@ export function parseBundleJson(text: string, source = BUNDLE_JSON): BundleJson 
           } entries, width is ${width}`,
         );
       }
+    }
+  }
+  const names = new Set<string>();
+  for (const model of [...json.models, ...json.packetMembers]) {
+    if (names.has(model.name)) {
+      throw new BundleError(`${source}: model name ${model.name} is used twice`);
+    }
+    names.add(model.name);
+  }
+  for (const member of json.packetMembers) {
+    const allowed = PACKET_MEMBER_SETS[member.level];
+    if (!allowed.includes(member.featureSet.name)) {
+      throw new BundleError(
+        `${source}: packet member ${member.name}: a ${member.level}-level member reads ${
+          allowed.join(" or ")
+        }, not feature set '${member.featureSet.name}'`,
+      );
+    }
+    if ((member.level === "sequence") !== (member.windowPackets !== undefined)) {
+      throw new BundleError(
+        `${source}: packet member ${member.name}: windowPackets is ${
+          member.level === "sequence" ? "required for" : "only for"
+        } sequence-level members`,
+      );
     }
   }
   const classifier = json.models.find((m) => m.role === "classifier");
@@ -322,7 +412,42 @@ export function featureSetMismatch(json: BundleJson, expected: ExpectedFeatureSe
       (diff ? ` (${diff})` : "");
   }
   const diff = firstDifference(fs.columns, expected.columns);
-  return diff ? `columns differ: ${diff}` : null;
+  if (diff) return `columns differ: ${diff}`;
+  for (const member of json.packetMembers) {
+    const mismatch = packetMemberMismatch(member, expected.packetSets ?? []);
+    if (mismatch) return `packet member ${member.name}: ${mismatch}`;
+  }
+  return null;
+}
+
+/**
+ * Checks one packet member against the packet-level sets the sensor computes:
+ * name, version, schema hash and width. Null when it fits.
+ */
+export function packetMemberMismatch(
+  member: PacketMember,
+  sets: readonly ExpectedPacketSet[],
+): string | null {
+  const fs = member.featureSet;
+  const set = sets.find((s) => s.name === fs.name);
+  if (!set) {
+    return `feature set '${fs.name}' is not one this sensor computes (${
+      sets.map((s) => s.name).join(", ") || "none"
+    })`;
+  }
+  if (fs.version !== String(set.version)) {
+    return `feature set ${fs.name} version: bundle has ${fs.version}, sensor has ${set.version}`;
+  }
+  if (fs.width !== set.columns.length) {
+    return `feature set ${fs.name} width: bundle has ${fs.width}, sensor has ${set.columns.length}`;
+  }
+  const hash = featureSchemaHash(set.columns);
+  if (fs.schemaHash !== hash) {
+    return `feature set ${fs.name} v${fs.version} schema hash: bundle has ${
+      fs.schemaHash.slice(0, 12)
+    }..., sensor has ${hash.slice(0, 12)}... (same name and version, different columns)`;
+  }
+  return null;
 }
 
 /** Describes the first position where two column lists differ, or null when equal. */
@@ -366,7 +491,18 @@ export async function loadBundle(
       throw new BundleError(`model ${model.name}: cannot read ${path}: ${(e as Error).message}`);
     }
   }
-  return { dir, json, onnx };
+  const packetOnnx: Uint8Array[] = [];
+  for (const member of json.packetMembers) {
+    const path = join(dir, member.file);
+    try {
+      packetOnnx.push(await Deno.readFile(path));
+    } catch (e) {
+      throw new BundleError(
+        `packet member ${member.name}: cannot read ${path}: ${(e as Error).message}`,
+      );
+    }
+  }
+  return { dir, json, onnx, packetOnnx };
 }
 
 /**
@@ -377,15 +513,24 @@ export async function writeBundle(
   dir: string,
   json: BundleJsonInput,
   onnx: Uint8Array[],
+  packetOnnx: Uint8Array[] = [],
 ): Promise<BundleJson> {
   const text = JSON.stringify(json, null, 2) + "\n";
   const parsed = parseBundleJson(text);
   if (onnx.length !== parsed.models.length) {
     throw new BundleError(`${onnx.length} ONNX files for ${parsed.models.length} models`);
   }
+  if (packetOnnx.length !== parsed.packetMembers.length) {
+    throw new BundleError(
+      `${packetOnnx.length} ONNX files for ${parsed.packetMembers.length} packet members`,
+    );
+  }
   await Deno.mkdir(dir, { recursive: true });
   for (let i = 0; i < onnx.length; i++) {
     await Deno.writeFile(join(dir, parsed.models[i].file), onnx[i]);
+  }
+  for (let i = 0; i < packetOnnx.length; i++) {
+    await Deno.writeFile(join(dir, parsed.packetMembers[i].file), packetOnnx[i]);
   }
   await Deno.writeTextFile(join(dir, BUNDLE_JSON), text);
   return parsed;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   BundleError,
   type BundleJsonInput,
+  featureSchemaHash,
   featureSetMismatch,
   loadBundle,
   parseBundleJson,
@@ -161,6 +162,117 @@ Deno.test("writeBundle round-trips through loadBundle", async () => {
     const again = await loadBundle(dir, EXPECTED);
     assert.deepEqual(again.onnx[0], source.onnx[0]);
     assert.equal(again.json.models[0].file, "forest.onnx");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The packet-level `packet` set as a sensor would report it (a small stand-in list of columns). */
+const PACKET_COLUMNS = ["Protocol", "Frame Length", "TTL"];
+const PACKET_SETS = [{ name: "packet", version: 1, columns: PACKET_COLUMNS }];
+
+function packetMember(overrides: Record<string, unknown> = {}) {
+  return {
+    name: "lof@packet",
+    family: "lof",
+    level: "packet",
+    featureSet: {
+      name: "packet",
+      version: 1,
+      schemaHash: featureSchemaHash(PACKET_COLUMNS),
+      width: PACKET_COLUMNS.length,
+    },
+    file: "lof_packet.onnx",
+    inputName: "input",
+    outputs: { score: "score" },
+    threshold: 1.5,
+    targetFpr: 0.001,
+    minPackets: 3,
+    ...overrides,
+  };
+}
+
+Deno.test("a packet member round-trips with its ONNX file and fits the sensor's packet sets", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const source = await loadBundle(FIXTURE_DIR);
+    const json = structuredClone(source.json) as BundleJsonInput;
+    json.packetMembers = [packetMember()] as BundleJsonInput["packetMembers"];
+    const memberOnnx = new Uint8Array([8, 7, 6, 5]);
+    await writeBundle(dir, json, source.onnx, [memberOnnx]);
+    const again = await loadBundle(dir, { ...EXPECTED, packetSets: PACKET_SETS });
+    assert.equal(again.json.packetMembers.length, 1);
+    assert.equal(again.json.packetMembers[0].featureSet.version, "1");
+    assert.deepEqual(again.packetOnnx, [memberOnnx]);
+    // A bundle without packet members loads as before, with none.
+    assert.deepEqual((await loadBundle(FIXTURE_DIR, EXPECTED)).json.packetMembers, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a packet member whose feature set differs from the sensor's is refused, naming why", async () => {
+  const good = JSON.parse(await Deno.readTextFile(join(FIXTURE_DIR, "bundle.json")));
+  const withMember = (overrides: Record<string, unknown>) =>
+    parseBundleJson(JSON.stringify({ ...good, packetMembers: [packetMember(overrides)] }));
+  const sensor = { ...EXPECTED, packetSets: PACKET_SETS };
+  assert.equal(featureSetMismatch(withMember({}), sensor), null);
+  const renamed = {
+    ...packetMember().featureSet,
+    schemaHash: featureSchemaHash(["Protocol", "Frame Length", "Hop Limit"]),
+  };
+  assert.match(
+    featureSetMismatch(withMember({ featureSet: renamed }), sensor) ?? "",
+    /packet member lof@packet: feature set packet v1 schema hash: bundle has [0-9a-f]{12}\.\.\., sensor has [0-9a-f]{12}\.\.\. \(same name and version, different columns\)/,
+  );
+  assert.match(
+    featureSetMismatch(
+      withMember({ featureSet: { ...packetMember().featureSet, version: 2 } }),
+      sensor,
+    ) ?? "",
+    /feature set packet version: bundle has 2, sensor has 1/,
+  );
+  assert.match(
+    featureSetMismatch(
+      withMember({ featureSet: { ...packetMember().featureSet, width: 4 } }),
+      sensor,
+    ) ?? "",
+    /feature set packet width: bundle has 4, sensor has 3/,
+  );
+  assert.match(
+    featureSetMismatch(withMember({}), EXPECTED) ?? "",
+    /feature set 'packet' is not one this sensor computes \(none\)/,
+  );
+  // Level and feature set must agree; sequence members carry their window.
+  assert.throws(
+    () => withMember({ level: "sequence", windowPackets: 16 }),
+    /a sequence-level member reads packet-sequence, not feature set 'packet'/,
+  );
+  assert.throws(
+    () =>
+      withMember({
+        level: "sequence",
+        featureSet: { ...packetMember().featureSet, name: "packet-sequence" },
+      }),
+    /windowPackets is required for sequence-level members/,
+  );
+  assert.throws(() => withMember({ name: good.models[0].name }), /is used twice/);
+  assert.throws(() => withMember({ minPackets: 0 }), /packetMembers\.0\.minPackets/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const source = await loadBundle(FIXTURE_DIR);
+    const json = structuredClone(source.json) as BundleJsonInput;
+    json.packetMembers = [
+      packetMember({ featureSet: renamed }),
+    ] as BundleJsonInput["packetMembers"];
+    await writeBundle(dir, json, source.onnx, [new Uint8Array(4)]);
+    await assert.rejects(
+      loadBundle(dir, sensor),
+      (e: Error) =>
+        e instanceof BundleError &&
+        /does not fit this sensor: packet member lof@packet: feature set packet v1 schema hash/
+          .test(e.message),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
