@@ -332,3 +332,45 @@ Deno.test("eval: foreign labels refused; --min-unknown-flows is the rule it repo
   assert.equal(rule.code, 0, rule.stderr);
   assert.match(rule.stdout, /rule: .* 7 flows with fan-out or rate/);
 });
+
+Deno.test("train --packet-models: bad lists, no benign packets, stray --benign-pcap refused before training", async () => {
+  await withTemp(async (dir) => {
+    const out = join(dir, "m");
+    const base = ["train", "--capture", MIXED, "--labels", MIXED_LABELS, "--out", out];
+    const unknown = await cli([...base, "--packet-models", "kitnet,gbdt"]);
+    assert.equal(unknown.code, 64, unknown.stderr);
+    assert.match(
+      unknown.stderr,
+      /--packet-models: "gbdt" is not an anomaly family \[@feature set\]/,
+    );
+    const badSet = await cli([...base, "--packet-models", "lof@flows"]);
+    assert.equal(badSet.code, 64, badSet.stderr);
+    assert.match(
+      badSet.stderr,
+      /unknown packet feature set "flows" in "lof@flows"; known: packet, packet-sequence, afterimage/,
+    );
+    const twice = await cli([...base, "--packet-models", "lof,lof@packet-sequence"]);
+    assert.match(twice.stderr, /--packet-models names lof@packet-sequence twice/);
+    const noBenign = await cli([...base, "--packet-models", "lof"]);
+    assert.equal(noBenign.code, 64, noBenign.stderr);
+    assert.match(
+      noBenign.stderr,
+      /--packet-models trains on benign packets: give --benign-pcap FILE/,
+    );
+    const stray = await cli([...base, "--benign-pcap", MIXED]);
+    assert.match(stray.stderr, /--benign-pcap goes with --packet-models/);
+    const missing = await cli([
+      ...base,
+      "--packet-models",
+      "lof",
+      "--benign-pcap",
+      join(dir, "none.pcap"),
+    ]);
+    assert.equal(missing.code, 66, missing.stderr);
+    assert.match(missing.stderr, /benign capture/);
+    for (const run of [unknown, badSet, twice, noBenign, stray, missing]) {
+      assert.ok(!/loaded \d+ rows/.test(run.stderr), "trained before refusing");
+    }
+    assert.equal(await Deno.stat(out).catch(() => null), null, "left a folder behind");
+  });
+});

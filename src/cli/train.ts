@@ -5,9 +5,10 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
-import { FEATURE_SET } from "../features/mod.ts";
+import { DEFAULT_WINDOW_PACKETS, FEATURE_SET } from "../features/mod.ts";
 import { checkLabelCoverage, parseAttackWindows } from "../label/mod.ts";
 import {
+  addPacketMembers,
   type CategoricalVocabulary,
   classCounts,
   crossValidate,
@@ -21,13 +22,17 @@ import {
   loadCicCsv,
   loadNslKdd,
   type NslKddView,
+  type PacketMemberRequest,
+  packetRowsFromCaptures,
   parseAttackTypes,
   parseFamilyList,
   parseFieldNames,
+  parsePacketModelList,
   stderrProgress,
   trainBundle,
   type TrainBundleSummary,
   trainFamilyBundle,
+  trainPacketMembers,
 } from "../train/mod.ts";
 import { UsageError } from "./exit.ts";
 import { checkInputFile, checkOutputFolder } from "./files.ts";
@@ -106,6 +111,40 @@ export function registerTrain(program: Command): void {
       new Option("--proportion <f>", "with --models --voting proportion: weight of voters needed")
         .argParser(fraction("--proportion")).default(0.5),
     )
+    .option(
+      "--packet-models <list>",
+      "also train packet- and sequence-level members on benign packets, comma-separated " +
+        "family[@set]: kitnet (afterimage), iforest, dense-ae (packet), lof, lstm-ae, cnn-ae " +
+        "(packet-sequence); opt-in members of the bundle, scored on every packet by analyze/detect",
+    )
+    .option(
+      "--benign-pcap <file>",
+      "with --packet-models: a benign capture to train them on (repeatable; default: --capture " +
+        "when it has no --labels)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .addOption(
+      new Option(
+        "--packet-fpr <f>",
+        "with --packet-models: per-packet false-positive rate on held-out benign packets",
+      )
+        .argParser(fraction("--packet-fpr")).default(0.001),
+    )
+    .addOption(
+      new Option(
+        "--min-packets <n>",
+        "with --packet-models: flagged packets of one flow for a member's vote on it",
+      )
+        .argParser(positiveInteger("--min-packets")).default(3),
+    )
+    .addOption(
+      new Option(
+        "--window-packets <n>",
+        "with --packet-models: packets per conversation window of sequence members",
+      )
+        .argParser(positiveInteger("--window-packets")).default(DEFAULT_WINDOW_PACKETS),
+    )
     .option("--quiet", "print only warnings and errors (no progress, no summary)")
     .action(async (options) => {
       const { epochs, tune, cv, seed, targetFpr } = options;
@@ -122,6 +161,30 @@ export function registerTrain(program: Command): void {
       if (!!options.capture === !!options.csv) {
         throw new UsageError("give exactly one of --capture or --csv");
       }
+      let packetRequests: PacketMemberRequest[] = [];
+      let benignPcaps: string[] = options.benignPcap;
+      if (options.packetModels !== undefined) {
+        try {
+          packetRequests = parsePacketModelList(options.packetModels);
+        } catch (e) {
+          if (e instanceof FamilyError) throw new UsageError(e.message);
+          throw e;
+        }
+        if (benignPcaps.length === 0) {
+          if (!options.capture || options.labels) {
+            throw new UsageError(
+              "--packet-models trains on benign packets: give --benign-pcap FILE " +
+                "(or a --capture without --labels, taken as benign)",
+            );
+          }
+          benignPcaps = [options.capture];
+        }
+      } else if (benignPcaps.length > 0) {
+        throw new UsageError("--benign-pcap goes with --packet-models");
+      }
+      if (options.windowPackets < 2) {
+        throw new UsageError(`--window-packets must be at least 2, got ${options.windowPackets}`);
+      }
       if (options.labels && !options.capture) {
         throw new UsageError("--labels goes with --capture (a CSV carries its own labels)");
       }
@@ -129,6 +192,7 @@ export function registerTrain(program: Command): void {
       if (options.capture) await checkInputFile(options.capture, "capture file");
       if (options.labels) await checkInputFile(options.labels, "labels file");
       if (options.csv) await checkInputFile(options.csv, "CSV file");
+      for (const pcap of benignPcaps) await checkInputFile(pcap, "benign capture");
       await checkOutputFolder(options.out);
       const say = options.quiet ? () => {} : (line: string) => console.log(line);
       const progress = stderrProgress(options.quiet);
@@ -215,6 +279,55 @@ export function registerTrain(program: Command): void {
       }
       // Written beside --out and moved into place only when complete.
       const partial = `${options.out.replace(/\/+$/, "")}.partial-${Deno.pid}`;
+      /** Trains the packet members on the benign captures and adds them to the bundle at `dir`. */
+      const withPacketMembers = async (dir: string) => {
+        if (packetRequests.length === 0) return;
+        const t0 = performance.now();
+        const sets = [...new Set(packetRequests.map((r) => r.set))];
+        const { sets: rows, report } = await packetRowsFromCaptures(benignPcaps, sets, {
+          windowPackets: options.windowPackets,
+          progress,
+        });
+        if (!options.quiet) {
+          console.error(
+            `packet rows: ${report.packets} benign packets from ${report.captures} capture(s) in ${
+              ((performance.now() - t0) / 1000).toFixed(1)
+            } s` +
+              (report.packetsNotRead
+                ? `; ${report.packetsNotRead} packets past the limit not read`
+                : "") +
+              (report.nonFiniteReplaced
+                ? `; ${report.nonFiniteReplaced} non-finite values replaced by 0`
+                : ""),
+          );
+        }
+        let trained;
+        try {
+          trained = await trainPacketMembers(rows, packetRequests, {
+            targetFpr: options.packetFpr,
+            minPackets: options.minPackets,
+            windowPackets: options.windowPackets,
+            seed,
+            dataSource: benignPcaps.join(","),
+            progress,
+          });
+        } catch (e) {
+          if (e instanceof FamilyError) throw new UsageError(e.message);
+          throw e;
+        }
+        await addPacketMembers(dir, trained.members, trained.onnx);
+        for (const m of trained.summaries) {
+          say(
+            `packet member ${m.name}: ${m.trainingRows} training packets, trained in ${
+              m.seconds.toFixed(1)
+            } s; threshold ${m.threshold.toPrecision(4)} flags ${
+              (m.calibratedFpr * 100).toFixed(2)
+            }% of ${m.calibrationRows} held-out benign packets; ONNX max |diff| ${
+              m.onnxMaxAbsDiff.toExponential(2)
+            } (relative ${m.onnxMaxRelativeDiff.toExponential(2)})`,
+          );
+        }
+      };
       if (families) {
         let familySummary: FamilyBundleSummary;
         try {
@@ -233,6 +346,7 @@ export function registerTrain(program: Command): void {
             vocabularies,
             progress,
           });
+          await withPacketMembers(partial);
           await moveBundle(partial, options.out);
         } finally {
           await Deno.remove(partial, { recursive: true }).catch(() => {});
@@ -277,6 +391,7 @@ export function registerTrain(program: Command): void {
           vocabularies,
           progress,
         });
+        await withPacketMembers(partial);
         await moveBundle(partial, options.out);
       } finally {
         await Deno.remove(partial, { recursive: true }).catch(() => {});

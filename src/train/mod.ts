@@ -83,3 +83,16 @@ export { Random } from "./random.ts";
 export * from "./deep/mod.ts";
 export * from "./ensemble/mod.ts";
 export * from "./families/mod.ts";
+export {
+  addPacketMembers,
+  DEFAULT_PACKET_SET,
+  type PacketMemberOptions,
+  type PacketMemberRequest,
+  type PacketMemberSummary,
+  packetRowsFromCaptures,
+  type PacketRowsOptions,
+  type PacketRowsReport,
+  type PacketSetRows,
+  parsePacketModelList,
+  trainPacketMembers,
+} from "./packet_members.ts";

@@ -1,0 +1,356 @@
+/**
+ * Packet- and sequence-level bundle members (`train --packet-models`): the
+ * packet-level rows of benign captures (computed in the flow meter's pass, as
+ * the sensor computes them), a model family trained on them, its ONNX graph
+ * checked against the TypeScript scorer, and a per-packet threshold
+ * calibrated on benign packets it never trained on (the last fifth of each
+ * capture). Every capture given is taken as benign: no attack is trained on.
+ */
+import { join } from "node:path";
+import { readCaptureFile } from "../capture/mod.ts";
+import {
+  DEFAULT_WINDOW_PACKETS,
+  FlowMeter,
+  meterFlows,
+  PACKET_FEATURE_SETS,
+  PacketFeatureExtractor,
+  type PacketSetName,
+} from "../features/mod.ts";
+import {
+  BUNDLE_JSON,
+  featureSchemaHash,
+  type PacketMember,
+  parseBundleJson,
+} from "../inference/mod.ts";
+import type { Dataset } from "./dataset.ts";
+import { DEEP_INPUT_NAME } from "./deep/mod.ts";
+import { FAMILIES, type Family, FamilyError, type FamilyName } from "./families/mod.ts";
+import { thresholdForFpr } from "./anomaly/mod.ts";
+import { runOnnxModel } from "./onnx/mod.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { maxAbsDiff } from "./stages/common.ts";
+
+/** The packet-level set each anomaly family reads unless `family@set` says otherwise. */
+export const DEFAULT_PACKET_SET: Partial<Record<FamilyName, PacketSetName>> = {
+  kitnet: "afterimage",
+  iforest: "packet",
+  "dense-ae": "packet",
+  lof: "packet-sequence",
+  "lstm-ae": "packet-sequence",
+  "cnn-ae": "packet-sequence",
+};
+
+/** One member to train: a family on a packet-level set. */
+export interface PacketMemberRequest {
+  family: Family;
+  set: PacketSetName;
+  /** `family@set`: the member's name in the bundle and in `alert.voters`. */
+  name: string;
+}
+
+/** Parses `--packet-models kitnet,lof@packet,...` (anomaly families only, no duplicates). */
+export function parsePacketModelList(list: string): PacketMemberRequest[] {
+  const items = list.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new FamilyError("--packet-models is empty");
+  const seen = new Set<string>();
+  return items.map((item) => {
+    const [familyName, setName, extra] = item.split("@");
+    const family = FAMILIES[familyName as FamilyName];
+    const defaultSet = DEFAULT_PACKET_SET[familyName as FamilyName];
+    if (!family || !defaultSet || extra !== undefined) {
+      throw new FamilyError(
+        `--packet-models: "${item}" is not an anomaly family [@feature set]; families: ${
+          Object.keys(DEFAULT_PACKET_SET).join(", ")
+        }; sets: ${Object.keys(PACKET_FEATURE_SETS).join(", ")}`,
+      );
+    }
+    const set = (setName ?? defaultSet) as PacketSetName;
+    if (!PACKET_FEATURE_SETS[set]) {
+      throw new FamilyError(
+        `--packet-models: unknown packet feature set "${setName}" in "${item}"; known: ${
+          Object.keys(PACKET_FEATURE_SETS).join(", ")
+        }`,
+      );
+    }
+    const name = `${familyName}@${set}`;
+    if (seen.has(name)) throw new FamilyError(`--packet-models names ${name} twice`);
+    seen.add(name);
+    return { family, set, name };
+  });
+}
+
+/** Rows of one packet-level set: training (first part of each capture) and calibration rows. */
+export interface PacketSetRows {
+  set: PacketSetName;
+  width: number;
+  training: { x: Float32Array; rows: number };
+  calibration: { x: Float32Array; rows: number };
+}
+
+/** What reading the captures did. */
+export interface PacketRowsReport {
+  captures: number;
+  packets: number;
+  /** Packets past `maxPackets`, not read (counted, never silently). */
+  packetsNotRead: number;
+  /** Non-finite feature values replaced by 0 (the worker does the same). */
+  nonFiniteReplaced: number;
+}
+
+/** Options of {@link packetRowsFromCaptures}. */
+export interface PacketRowsOptions {
+  windowPackets?: number;
+  /** Share of each capture's last packets kept for calibration (default 0.2). */
+  calibrationFraction?: number;
+  /** Packets read at most over all captures (default 1,000,000: 460 bytes a packet for afterimage). */
+  maxPackets?: number;
+  progress?: ProgressReporter;
+}
+
+/**
+ * Meters each capture like the sensor and collects the requested packet-level
+ * rows; each capture's first packets train, its last `calibrationFraction`
+ * calibrate.
+ */
+export async function packetRowsFromCaptures(
+  files: readonly string[],
+  sets: readonly PacketSetName[],
+  options: PacketRowsOptions = {},
+): Promise<{ sets: Map<PacketSetName, PacketSetRows>; report: PacketRowsReport }> {
+  const maxPackets = options.maxPackets ?? 1_000_000;
+  const calibrationFraction = options.calibrationFraction ?? 0.2;
+  const widths = sets.map((s) => PACKET_FEATURE_SETS[s].columns.length);
+  const training: Float32Array[][] = sets.map(() => []);
+  const calibration: Float32Array[][] = sets.map(() => []);
+  const report: PacketRowsReport = {
+    captures: 0,
+    packets: 0,
+    packetsNotRead: 0,
+    nonFiniteReplaced: 0,
+  };
+  for (let f = 0; f < files.length; f++) {
+    options.progress?.("packet rows (captures)", f, files.length);
+    const chunks: Float32Array[][] = sets.map(() => []);
+    let count = 0;
+    const extractor = new PacketFeatureExtractor({
+      sets: [...sets],
+      windowPackets: options.windowPackets ?? DEFAULT_WINDOW_PACKETS,
+      onRows: (r) => {
+        const room = Math.max(0, maxPackets - report.packets - count);
+        const take = Math.min(r.count, room);
+        report.packetsNotRead += r.count - take;
+        if (take === 0) return;
+        // The extractor reuses its batch: copy the rows out.
+        r.features.forEach((x, k) => chunks[k].push(x.slice(0, take * r.widths[k])));
+        count += take;
+      },
+    });
+    const meter = new FlowMeter({ packetObserver: extractor });
+    for await (const _ of meterFlows(readCaptureFile(files[f]), {}, meter)) {
+      // The flows are not used: the meter's pass feeds the extractor.
+    }
+    extractor.flush();
+    report.captures++;
+    report.packets += count;
+    const cut = count - Math.floor(count * calibrationFraction);
+    sets.forEach((_, k) => {
+      const all = concat(chunks[k], count * widths[k]);
+      report.nonFiniteReplaced += replaceNonFinite(all);
+      training[k].push(all.subarray(0, cut * widths[k]));
+      calibration[k].push(all.subarray(cut * widths[k]));
+    });
+  }
+  options.progress?.("packet rows (captures)", files.length, files.length);
+  const out = new Map<PacketSetName, PacketSetRows>();
+  sets.forEach((set, k) => {
+    const t = concat(training[k]), c = concat(calibration[k]);
+    out.set(set, {
+      set,
+      width: widths[k],
+      training: { x: t, rows: t.length / widths[k] },
+      calibration: { x: c, rows: c.length / widths[k] },
+    });
+  });
+  return { sets: out, report };
+}
+
+function concat(parts: Float32Array[], length = parts.reduce((n, p) => n + p.length, 0)) {
+  const out = new Float32Array(length);
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
+}
+
+function replaceNonFinite(x: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) x[i] = 0, n++;
+  return n;
+}
+
+/** Every `rows / keep`-th row, in order (KitNET learns online: order kept). */
+function evenSample(x: Float32Array, rows: number, width: number, keep: number) {
+  if (rows <= keep) return { x, rows };
+  const out = new Float32Array(keep * width);
+  for (let i = 0; i < keep; i++) {
+    const r = Math.floor(i * rows / keep);
+    out.set(x.subarray(r * width, (r + 1) * width), i * width);
+  }
+  return { x: out, rows: keep };
+}
+
+/** Options of {@link trainPacketMembers}. */
+export interface PacketMemberOptions {
+  /** Per-packet false-positive rate on the calibration packets (default 0.001). */
+  targetFpr?: number;
+  /** Flagged packets of one flow for a member's vote on it (default 3). */
+  minPackets?: number;
+  windowPackets?: number;
+  /** Training rows per member at most, evenly sampled in order (default 50,000). */
+  maxTrainingRows?: number;
+  seed?: number;
+  dataSource?: string;
+  progress?: ProgressReporter;
+}
+
+/** One trained member, for the summary. */
+export interface PacketMemberSummary {
+  name: string;
+  trainingRows: number;
+  calibrationRows: number;
+  seconds: number;
+  threshold: number;
+  calibratedFpr: number;
+  onnxMaxAbsDiff: number;
+  /** |onnx - typescript| / max(1, |typescript|): LOF's float32 distance expansion on outliers scoring in the hundreds. */
+  onnxMaxRelativeDiff: number;
+}
+
+function maxRelativeDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    max = Math.max(max, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  }
+  return max;
+}
+
+/** Trains each requested member; returns bundle.json entries with their ONNX bytes. */
+export async function trainPacketMembers(
+  data: Map<PacketSetName, PacketSetRows>,
+  requests: readonly PacketMemberRequest[],
+  options: PacketMemberOptions = {},
+): Promise<{ members: PacketMember[]; onnx: Uint8Array[]; summaries: PacketMemberSummary[] }> {
+  const targetFpr = options.targetFpr ?? 0.001;
+  const minPackets = options.minPackets ?? 3;
+  const windowPackets = options.windowPackets ?? DEFAULT_WINDOW_PACKETS;
+  const members: PacketMember[] = [], onnx: Uint8Array[] = [];
+  const summaries: PacketMemberSummary[] = [];
+  for (const request of requests) {
+    const rows = data.get(request.set);
+    if (!rows) throw new Error(`no ${request.set} rows were collected for ${request.name}`);
+    if (rows.calibration.rows < 100) {
+      throw new FamilyError(
+        `${request.name}: ${rows.calibration.rows} calibration packets; give benign captures with at least 500 packets`,
+      );
+    }
+    const featureSet = PACKET_FEATURE_SETS[request.set];
+    const columnNames = featureSet.columns.map((c) => c.name);
+    const sample = evenSample(
+      rows.training.x,
+      rows.training.rows,
+      rows.width,
+      options.maxTrainingRows ?? 50_000,
+    );
+    const dataset: Dataset = {
+      x: sample.x,
+      rows: sample.rows,
+      cols: rows.width,
+      columnNames,
+      y: new Int32Array(sample.rows),
+      classNames: ["BENIGN"],
+      benignClass: 0,
+      source: options.dataSource,
+    };
+    const stage = `${request.name} training`;
+    const member = request.family.train(
+      dataset,
+      {},
+      options.seed ?? 1,
+      (done, total) => options.progress?.(stage, done, total),
+    );
+    const cal = rows.calibration;
+    const out = await runOnnxModel(member.onnx, DEEP_INPUT_NAME, cal.x, cal.rows, rows.width);
+    const scores = out[member.output].data as Float32Array;
+    const onnxMaxAbsDiff = maxAbsDiff(scores, member.score(cal.x, cal.rows));
+    const onnxMaxRelativeDiff = maxRelativeDiff(scores, member.score(cal.x, cal.rows));
+    const threshold = thresholdForFpr(scores, targetFpr);
+    let above = 0;
+    for (const s of scores) if (s > threshold) above++;
+    const calibratedFpr = above / cal.rows;
+    const file = `packet_${request.family.name}_${request.set}.onnx`;
+    members.push({
+      name: request.name,
+      family: request.family.name,
+      level: request.set === "packet-sequence" ? "sequence" : "packet",
+      featureSet: {
+        name: featureSet.name,
+        version: String(featureSet.version),
+        schemaHash: featureSchemaHash(columnNames),
+        width: rows.width,
+      },
+      ...(request.set === "packet-sequence" ? { windowPackets } : {}),
+      file,
+      inputName: DEEP_INPUT_NAME,
+      outputs: { score: member.output },
+      threshold,
+      targetFpr,
+      calibratedFpr,
+      minPackets,
+      training: {
+        dataSource: options.dataSource,
+        rows: sample.rows,
+        hyperparameters: member.hyperparameters,
+        seconds: member.seconds,
+        metrics: { calibrationRows: cal.rows, trainingRowsAvailable: rows.training.rows },
+        onnxAgreement: {
+          maxAbsDiff: onnxMaxAbsDiff,
+          maxRelativeDiff: onnxMaxRelativeDiff,
+          rows: cal.rows,
+        },
+        date: new Date().toISOString(),
+        tool: "ids-sensor train --packet-models",
+      },
+    });
+    onnx.push(member.onnx);
+    summaries.push({
+      name: request.name,
+      trainingRows: sample.rows,
+      calibrationRows: cal.rows,
+      seconds: member.seconds,
+      threshold,
+      calibratedFpr,
+      onnxMaxAbsDiff,
+      onnxMaxRelativeDiff,
+    });
+  }
+  return { members, onnx, summaries };
+}
+
+/**
+ * Adds packet members to the bundle written at `dir`: their ONNX files, then
+ * bundle.json rewritten (validated first, so a bad description is never written).
+ */
+export async function addPacketMembers(
+  dir: string,
+  members: readonly PacketMember[],
+  onnx: readonly Uint8Array[],
+): Promise<void> {
+  const path = join(dir, BUNDLE_JSON);
+  const json = JSON.parse(await Deno.readTextFile(path));
+  json.packetMembers = [...(json.packetMembers ?? []), ...members];
+  const text = JSON.stringify(json, null, 2) + "\n";
+  parseBundleJson(text, path);
+  for (let i = 0; i < members.length; i++) {
+    await Deno.writeFile(join(dir, members[i].file), onnx[i]);
+  }
+  await Deno.writeTextFile(path, text);
+}
