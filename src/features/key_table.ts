@@ -1,10 +1,12 @@
 /**
  * A hash table of fixed-width keys (uint32 words) to rows of float64 state,
  * all in typed arrays, for the per-packet extractors (packet, sequence and
- * AfterImage features): a lookup or an insert allocates nothing. Entries idle
- * longer than `idleMicros` are dropped when the table fills; if it is still
- * too full, it grows (an allocation per doubling, not per packet) up to
- * `maxEntries`, past which it is cleared and the clearing counted.
+ * AfterImage features): a lookup or an insert allocates nothing. It is
+ * bounded: entries live in a pool that doubles when full (an allocation per
+ * doubling, not per packet) up to `maxEntries`; a full pool first recycles its
+ * least recently seen entry if that one is idle (`pruned`), and past
+ * `maxEntries` recycles it anyway (`evicted`), so a spoofed flood costs a
+ * bounded table and a count, never unbounded memory or a wholesale clear.
  */
 
 /** Settings of one table. */
@@ -13,27 +15,53 @@ export interface KeyTableOptions {
   keyWords: number;
   /** Float64 state values per entry (the table adds one in front: the last-seen time). */
   stride: number;
-  /** Starting capacity (rounded up to a power of two). Default 4096. */
+  /** Starting capacity in entries (rounded up to a power of two). Default 4096. */
   initialCapacity?: number;
-  /** Most entries held; past it the table is cleared. Default 1,048,576. */
+  /** Most entries held; past it the least recently seen entry is evicted. Default 1,048,576. */
   maxEntries?: number;
-  /** Entries not seen for this long are dropped when the table fills. Default 120 s. */
+  /** A full table recycles its least recently seen entry before growing if it is this idle. Default 120 s. */
   idleMicros?: number;
 }
 
-const LOAD_LIMIT = 0.7;
+/** Housekeeping counters of one or more tables. */
+export interface KeyTableStats {
+  /** Entries held now. */
+  entries: number;
+  /** Idle entries recycled because the table was full. */
+  pruned: number;
+  /** Entries still live but least recently seen, recycled because the table was at maxEntries. */
+  evicted: number;
+  /** Bytes held by the tables' arrays. */
+  bytes: number;
+}
+
+/** Sums the counters of several tables. */
+export function keyTableStats(tables: readonly KeyTable[]): KeyTableStats {
+  let entries = 0, pruned = 0, evicted = 0, bytes = 0;
+  for (const t of tables) {
+    entries += t.count, pruned += t.pruned, evicted += t.evicted, bytes += t.bytes();
+  }
+  return { entries, pruned, evicted, bytes };
+}
+
+/** Pool slots an eviction compares: the least recently seen of them goes. */
+const EVICTION_SAMPLE = 16;
 
 /**
- * Open addressing, linear probing; `key` is the caller's scratch key for
- * find/lookup. A key row is its words then a used flag, and a state row
- * starts with the entry's last-seen time, so a lookup touches two cache
- * lines: the caller's values are `state[slot * stride + 1 ..]`.
+ * Entries are numbered slots of a pool (state rows, last-seen times); an
+ * open-addressing index (linear probing, at most half full) holds each
+ * entry's slot, hash and key in one row, so a lookup touches one index row
+ * and then the caller's state row, and a slot never moves while its entry
+ * lives: the caller's values are `state[slot * stride + 1 ..]`. A full pool
+ * frees the least recently seen of EVICTION_SAMPLE consecutive slots after a
+ * rotating hand (sampled, as Redis does, so a hit costs no list upkeep): the
+ * victim is older than 15 of its 16 peers, and among the oldest half of the
+ * table with probability 1 - 2^-16.
  */
 export class KeyTable {
   readonly keyWords: number;
-  /** Values per state row: the last-seen time, then the caller's `options.stride`. */
+  /** Values per state row: one reserved for the table, then the caller's `options.stride`. */
   readonly stride: number;
-  private readonly keyStride: number;
   /** Scratch key: fill its first keyWords words, then call find or lookup. */
   readonly key: Uint32Array;
   /** Row `slot` is `state[slot * stride .. (slot + 1) * stride)`; index 0 of a row is the table's. */
@@ -42,131 +70,182 @@ export class KeyTable {
   inserted = false;
   /** Entries held now. */
   count = 0;
-  /** Times the table was cleared because it reached maxEntries. */
-  clears = 0;
-  /** Entries dropped as idle. */
+  /** Idle entries recycled because the table was full. */
   pruned = 0;
+  /** Live entries recycled (least recently seen of a sample) because the table was at maxEntries. */
+  evicted = 0;
+  /** Pool size in entries. */
   private capacity: number;
-  private mask: number;
-  private keys: Uint32Array;
+  /** Last-seen time per slot, dense so an eviction's sample reads two cache lines. */
+  private seen: Float64Array;
+  /** Hash per slot, to find an evicted slot's index row. */
+  private hashes: Int32Array;
+  private hand = 0;
+  /** Index rows: slot + 1 (0 when empty), hash, key words. */
+  private index: Uint32Array;
+  private readonly rowWords: number;
+  private indexMask: number;
   private readonly maxEntries: number;
   private readonly idleMicros: number;
 
   constructor(options: KeyTableOptions) {
     this.keyWords = options.keyWords;
-    this.keyStride = options.keyWords + 1;
+    this.rowWords = options.keyWords + 2;
     this.stride = options.stride + 1;
     this.key = new Uint32Array(options.keyWords);
-    this.maxEntries = options.maxEntries ?? 1 << 20;
+    this.maxEntries = Math.max(1, options.maxEntries ?? 1 << 20);
     this.idleMicros = options.idleMicros ?? 120e6;
     let capacity = 16;
-    while (capacity < (options.initialCapacity ?? 4096)) capacity *= 2;
-    this.capacity = capacity;
-    this.mask = capacity - 1;
-    this.keys = new Uint32Array(capacity * this.keyStride);
-    this.state = new Float64Array(capacity * this.stride);
+    while (capacity < Math.min(options.initialCapacity ?? 4096, this.maxEntries)) capacity *= 2;
+    this.capacity = Math.min(capacity, this.maxEntries);
+    this.state = new Float64Array(this.capacity * this.stride);
+    this.seen = new Float64Array(this.capacity);
+    this.hashes = new Int32Array(this.capacity);
+    this.index = new Uint32Array(capacity * 2 * this.rowWords);
+    this.indexMask = capacity * 2 - 1;
   }
 
   /** Slot of `key`, inserting a zeroed entry when absent (sets `inserted`); marks it seen at `now`. */
   find(now: number): number {
-    let slot = this.probe();
-    if (slot >= 0) {
+    const h = this.hash();
+    const at = this.probe(h);
+    if (this.index[at] !== 0) {
+      const slot = this.index[at] - 1;
       this.inserted = false;
-      this.state[slot * this.stride] = now;
+      this.seen[slot] = now;
       return slot;
     }
-    if (this.count + 1 > this.capacity * LOAD_LIMIT) {
-      this.makeRoom(now);
-      slot = this.probe();
-    }
-    slot = -slot - 1;
-    const words = this.keyWords, key = this.key, base = slot * this.keyStride;
-    for (let k = 0; k < words; k++) this.keys[base + k] = key[k];
-    this.keys[base + words] = 1;
+    const full = this.count === this.capacity;
+    const slot = this.freeSlot(now);
+    // Growth rebuilt the index or an eviction shifted its rows: find the free row again.
+    const row = full ? this.probe(h) : at;
+    const index = this.index;
+    index[row] = slot + 1;
+    index[row + 1] = h;
+    const key = this.key;
+    for (let k = 0; k < this.keyWords; k++) index[row + 2 + k] = key[k];
+    this.hashes[slot] = h;
+    this.seen[slot] = now;
     this.state.fill(0, slot * this.stride, (slot + 1) * this.stride);
-    this.state[slot * this.stride] = now;
     this.count++;
     this.inserted = true;
     return slot;
   }
 
-  /** Slot of `key`, or -1 when absent (never inserts). */
+  /** Slot of `key`, or -1 when absent (never inserts, does not count as seen). */
   lookup(): number {
-    const slot = this.probe();
-    return slot >= 0 ? slot : -1;
+    return this.index[this.probe(this.hash())] - 1;
   }
 
   /** Bytes held by the table's arrays. */
   bytes(): number {
-    return this.keys.byteLength + this.state.byteLength;
+    return this.state.byteLength + this.seen.byteLength + this.hashes.byteLength +
+      this.index.byteLength;
   }
 
-  /** The slot holding `key` (>= 0), or -(free slot) - 1 where it would go. */
-  private probe(): number {
-    const words = this.keyWords, stride = this.keyStride, key = this.key, keys = this.keys;
-    // MurmurHash3's word mixing and finaliser: every key bit reaches the low (index) bits.
-    let h = 0;
+  /** Hash of the scratch key: a multiply-rotate per word, then MurmurHash3's finaliser. */
+  private hash(): number {
+    const key = this.key, words = this.keyWords;
+    let h = words;
     for (let k = 0; k < words; k++) {
-      let w = Math.imul(key[k], 0xcc9e2d51);
-      w = Math.imul((w << 15) | (w >>> 17), 0x1b873593);
-      h ^= w;
+      h = Math.imul(h ^ key[k], 0x9e3779b1);
       h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
     }
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    let slot = h & this.mask;
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  /** Index row (word offset) holding the scratch key (hash `h`), or the empty row where it would go. */
+  private probe(h: number): number {
+    const words = this.keyWords, rowWords = this.rowWords, key = this.key, index = this.index;
+    const mask = this.indexMask;
+    let i = h & mask;
     for (;;) {
-      const base = slot * stride;
-      if (keys[base + words] === 0) return -slot - 1;
-      let same = true;
-      for (let k = 0; k < words; k++) {
-        if (keys[base + k] !== key[k]) {
-          same = false;
-          break;
-        }
+      const row = i * rowWords;
+      if (index[row] === 0) return row;
+      if (index[row + 1] === h) {
+        let k = 0;
+        while (k < words && index[row + 2 + k] === key[k]) k++;
+        if (k === words) return row;
       }
-      if (same) return slot;
-      slot = (slot + 1) & this.mask;
+      i = (i + 1) & mask;
     }
   }
 
-  /** Drops idle entries; grows or clears when that frees too little. */
-  private makeRoom(now: number): void {
-    const before = this.count;
-    this.rebuild(this.capacity, now - this.idleMicros);
-    this.pruned += before - this.count;
-    if (this.count + 1 <= this.capacity * LOAD_LIMIT * 0.75) return;
-    if (this.capacity * LOAD_LIMIT < this.maxEntries) {
-      this.rebuild(this.capacity * 2, -Infinity);
-      return;
+  /** A slot for a new entry: an unused one, else the pool grows or recycles an old entry. */
+  private freeSlot(now: number): number {
+    if (this.count < this.capacity) return this.count;
+    const victim = this.leastRecentlySeen();
+    const idle = this.seen[victim] <= now - this.idleMicros;
+    if (!idle && this.capacity < this.maxEntries) {
+      this.grow(Math.min(this.capacity * 2, this.maxEntries));
+      return this.count;
     }
-    this.clears++;
-    this.keys.fill(0);
-    this.count = 0;
+    if (idle) this.pruned++;
+    else this.evicted++;
+    this.remove(victim);
+    return victim;
   }
 
-  /** Re-inserts the entries seen after `keepAfter` into arrays of `capacity` slots. */
-  private rebuild(capacity: number, keepAfter: number): void {
-    const oldKeys = this.keys, oldState = this.state, oldCapacity = this.capacity;
-    const words = this.keyWords, keyStride = this.keyStride, stride = this.stride;
+  /** The least recently seen of EVICTION_SAMPLE slots from the hand, which moves past them. */
+  private leastRecentlySeen(): number {
+    const seen = this.seen, capacity = this.capacity;
+    let best = this.hand, oldest = seen[best];
+    for (let k = 1; k < EVICTION_SAMPLE; k++) {
+      const slot = (this.hand + k) % capacity;
+      if (seen[slot] < oldest) oldest = seen[slot], best = slot;
+    }
+    this.hand = (this.hand + EVICTION_SAMPLE) % capacity;
+    return best;
+  }
+
+  /** Drops entry `slot` from the index (its pool slot is reused at once by the caller). */
+  private remove(slot: number): void {
+    const index = this.index, mask = this.indexMask, rowWords = this.rowWords;
+    let i = this.hashes[slot] & mask;
+    while (index[i * rowWords] !== slot + 1) i = (i + 1) & mask;
+    // Backward-shift deletion: pull later rows of the run into the hole when their home allows.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const row = j * rowWords;
+      if (index[row] === 0) break;
+      const home = index[row + 1] & mask;
+      const between = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (!between) {
+        index.copyWithin(i * rowWords, row, row + rowWords);
+        i = j;
+      }
+    }
+    index.fill(0, i * rowWords, (i + 1) * rowWords);
+    this.count--;
+  }
+
+  /** Enlarges the pool to `capacity` entries; slots keep their numbers, the index is rebuilt. */
+  private grow(capacity: number): void {
+    const state = new Float64Array(capacity * this.stride);
+    state.set(this.state);
+    this.state = state;
+    const seen = new Float64Array(capacity);
+    seen.set(this.seen);
+    this.seen = seen;
+    const hashes = new Int32Array(capacity);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    const old = this.index, rowWords = this.rowWords;
+    this.index = new Uint32Array(size * rowWords);
+    this.indexMask = size - 1;
+    for (let row = 0; row < old.length; row += rowWords) {
+      if (old[row] === 0) continue;
+      let i = old[row + 1] & this.indexMask;
+      while (this.index[i * rowWords] !== 0) i = (i + 1) & this.indexMask;
+      this.index.set(old.subarray(row, row + rowWords), i * rowWords);
+    }
     this.capacity = capacity;
-    this.mask = capacity - 1;
-    this.keys = new Uint32Array(capacity * keyStride);
-    this.state = new Float64Array(capacity * stride);
-    this.count = 0;
-    const scratch = this.key.slice();
-    for (let s = 0; s < oldCapacity; s++) {
-      if (oldKeys[s * keyStride + words] === 0 || oldState[s * stride] <= keepAfter) continue;
-      for (let k = 0; k < words; k++) this.key[k] = oldKeys[s * keyStride + k];
-      const slot = -this.probe() - 1;
-      this.keys.set(oldKeys.subarray(s * keyStride, (s + 1) * keyStride), slot * keyStride);
-      this.state.set(oldState.subarray(s * stride, (s + 1) * stride), slot * stride);
-      this.count++;
-    }
-    this.key.set(scratch);
   }
 }

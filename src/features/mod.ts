@@ -65,5 +65,10 @@ export {
   type PacketObserver,
   type PacketRows,
 } from "./packet_features.ts";
-export { AfterImage, type AfterImageOptions } from "./afterimage.ts";
-export { KeyTable, type KeyTableOptions } from "./key_table.ts";
+export {
+  AfterImage,
+  type AfterImageOptions,
+  decayFactors,
+  DEFAULT_AFTERIMAGE_MAX_ENTRIES,
+} from "./afterimage.ts";
+export { KeyTable, type KeyTableOptions, type KeyTableStats } from "./key_table.ts";

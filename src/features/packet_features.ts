@@ -8,9 +8,9 @@
  */
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
-import { KeyTable } from "./key_table.ts";
+import { KeyTable, type KeyTableStats, keyTableStats } from "./key_table.ts";
 import { channelKey, hostKey, socketKey, sourceFirst } from "./packet_keys.ts";
-import { AfterImage } from "./afterimage.ts";
+import { AfterImage, DEFAULT_AFTERIMAGE_MAX_ENTRIES } from "./afterimage.ts";
 import {
   DEFAULT_WINDOW_PACKETS,
   PACKET_FEATURE_SET,
@@ -103,6 +103,8 @@ export class PacketContext {
 export interface PacketSetWriter {
   readonly width: number;
   write(ctx: PacketContext, out: Float32Array, offset: number): void;
+  /** The set's state tables' counters. */
+  stats(): KeyTableStats;
 }
 
 /** The `packet` set. */
@@ -113,10 +115,14 @@ export class PacketSetWriterImpl implements PacketSetWriter {
   private readonly channels: KeyTable;
   private readonly sockets: KeyTable;
 
-  constructor(idleMicros: number) {
-    this.hosts = new KeyTable({ keyWords: 4, stride: 2, idleMicros });
-    this.channels = new KeyTable({ keyWords: 8, stride: 2, idleMicros });
-    this.sockets = new KeyTable({ keyWords: 10, stride: 2, idleMicros });
+  constructor(idleMicros: number, maxEntries?: number) {
+    this.hosts = new KeyTable({ keyWords: 4, stride: 2, idleMicros, maxEntries });
+    this.channels = new KeyTable({ keyWords: 8, stride: 2, idleMicros, maxEntries });
+    this.sockets = new KeyTable({ keyWords: 10, stride: 2, idleMicros, maxEntries });
+  }
+
+  stats(): KeyTableStats {
+    return keyTableStats([this.hosts, this.channels, this.sockets]);
   }
 
   write(ctx: PacketContext, out: Float32Array, o: number): void {
@@ -187,16 +193,21 @@ export class SequenceSetWriter implements PacketSetWriter {
   // Scratch for the distinct counts (sorted-insert sets of at most N values).
   private readonly distinct: Float64Array;
 
-  constructor(windowPackets: number, idleMicros: number) {
+  constructor(windowPackets: number, idleMicros: number, maxEntries?: number) {
     this.n = windowPackets;
     // State: packets seen so far, then N * W_FIELDS ring entries.
     this.windows = new KeyTable({
       keyWords: 8,
       stride: 1 + windowPackets * W_FIELDS,
       idleMicros,
+      maxEntries,
       initialCapacity: 1024,
     });
     this.distinct = new Float64Array(windowPackets);
+  }
+
+  stats(): KeyTableStats {
+    return keyTableStats([this.windows]);
   }
 
   write(ctx: PacketContext, out: Float32Array, o: number): void {
@@ -362,8 +373,13 @@ export interface PacketFeatureOptions {
   batchSize?: number;
   /** Sequence window, packets per conversation. Default 16. */
   windowPackets?: number;
-  /** State of hosts, channels and sockets idle this long is dropped when tables fill. Default 120 s. */
+  /** State of hosts, channels and sockets idle this long is recycled first when tables fill. Default 120 s. */
   idleSeconds?: number;
+  /**
+   * Memcap: most entries per state table (hosts, channels, sockets, conversations); past it the
+   * least recently seen entry is evicted and counted (`stats().evicted`). Default 131,072.
+   */
+  maxEntries?: number;
   /** Receives each full batch (and the last partial one at flush); valid only during the call. */
   onRows: (rows: PacketRows) => void;
 }
@@ -384,14 +400,19 @@ export class PacketFeatureExtractor implements PacketObserver {
     if (options.sets.length === 0) throw new RangeError("no packet feature set requested");
     const capacity = options.batchSize ?? 4096;
     const idle = (options.idleSeconds ?? 120) * 1e6;
+    const maxEntries = options.maxEntries ?? DEFAULT_AFTERIMAGE_MAX_ENTRIES;
     this.writers = options.sets.map((name) => {
       switch (name) {
         case "packet":
-          return new PacketSetWriterImpl(idle);
+          return new PacketSetWriterImpl(idle, maxEntries);
         case "packet-sequence":
-          return new SequenceSetWriter(options.windowPackets ?? DEFAULT_WINDOW_PACKETS, idle);
+          return new SequenceSetWriter(
+            options.windowPackets ?? DEFAULT_WINDOW_PACKETS,
+            idle,
+            maxEntries,
+          );
         case "afterimage":
-          return new AfterImage({ idleMicros: idle });
+          return new AfterImage({ idleMicros: idle, maxEntries });
         default:
           throw new RangeError(
             `unknown packet feature set '${name}' (known: ${
@@ -440,6 +461,20 @@ export class PacketFeatureExtractor implements PacketObserver {
     }
     this.packets++;
     if (++rows.count === rows.capacity) this.flush();
+  }
+
+  /**
+   * State held by all requested sets' tables: entries, idle ones recycled,
+   * live ones evicted at the memcap (a spoofed flood shows here), bytes.
+   */
+  stats(): KeyTableStats {
+    const all = this.writers.map((w) => w.stats());
+    return {
+      entries: all.reduce((n, s) => n + s.entries, 0),
+      pruned: all.reduce((n, s) => n + s.pruned, 0),
+      evicted: all.reduce((n, s) => n + s.evicted, 0),
+      bytes: all.reduce((n, s) => n + s.bytes, 0),
+    };
   }
 
   /** Hands over the rows written since the last batch (call at the end of input). */

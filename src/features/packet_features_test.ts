@@ -12,6 +12,7 @@ import {
   AfterImage,
   AFTERIMAGE_FEATURE_SET,
   AFTERIMAGE_LAMBDAS,
+  decayFactors,
   DecodedPacket,
   FlowMeter,
   KeyTable,
@@ -349,4 +350,65 @@ Deno.test("key table keeps its entries through growth and drops idle ones", () =
   assert(table.pruned > 0, "idle entries were pruned");
   table.key[0] = 5, table.key[1] = 15;
   assertEquals(table.lookup(), -1);
+});
+
+Deno.test("key table at its memcap evicts the least recently seen, counts it, keeps lookups right", () => {
+  const max = 64;
+  const table = new KeyTable({ keyWords: 3, stride: 2, initialCapacity: 16, maxEntries: max });
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const recent: number[] = [];
+  let inserts = 0;
+  for (let step = 0; step < 20_000; step++) {
+    // Mostly a working set of 40 keys, often a fresh key (a spoofed source).
+    const id = next() < 0.6 ? Math.floor(next() * 40) : 1000 + step;
+    table.key[0] = id, table.key[1] = id ^ 0xdeadbeef, table.key[2] = 3;
+    const slot = table.find(step);
+    const s = table.state, at = slot * table.stride + 1;
+    if (table.inserted) inserts++, s[at] = id, s[at + 1] = 0;
+    assertEquals(s[at], id, "a found entry holds its own state");
+    s[at + 1]++;
+    recent.push(id);
+    assert(table.count <= max, "the table stays within its memcap");
+  }
+  assertEquals(table.count, max);
+  assertEquals(
+    table.evicted + table.pruned,
+    inserts - table.count,
+    "every recycled entry is counted",
+  );
+  assert(table.evicted > 0, "fresh keys evicted live ones");
+  assertEquals(table.pruned, 0, "nothing was idle for 120 s");
+  // The victim is the oldest of 16 sampled entries, so the 15 most recently seen always survive.
+  const lastDistinct = [...new Set(recent.reverse())].slice(0, 15);
+  for (const id of lastDistinct) {
+    table.key[0] = id, table.key[1] = id ^ 0xdeadbeef, table.key[2] = 3;
+    const slot = table.lookup();
+    assert(slot >= 0, `recently seen key ${id} was kept`);
+    assertEquals(table.state[slot * table.stride + 1], id);
+  }
+  // Every key the index holds still maps to its own state (deletion kept the probe runs intact).
+  let held = 0;
+  for (const id of new Set(recent)) {
+    table.key[0] = id, table.key[1] = id ^ 0xdeadbeef, table.key[2] = 3;
+    const slot = table.lookup();
+    if (slot < 0) continue;
+    held++;
+    assertEquals(table.state[slot * table.stride + 1], id);
+  }
+  assertEquals(held, table.count);
+});
+
+Deno.test("AfterImage decay factors from one exp agree with 2^(-lambda * dt) within 1e-13", () => {
+  const f = new Float64Array(AFTERIMAGE_LAMBDAS.length);
+  for (const dt of [1e-6, 3.7e-4, 0.01, 0.25, 1, 2.5, 17, 120, 1000]) {
+    decayFactors(dt, f);
+    AFTERIMAGE_LAMBDAS.forEach((l, k) => {
+      const exact = Math.pow(2, -l * dt);
+      assert(
+        Math.abs(f[k] - exact) <= 1e-13 * exact || Math.abs(f[k] - exact) < 1e-300,
+        `lambda ${l}, dt ${dt}: ${f[k]} vs ${exact}`,
+      );
+    });
+  }
 });
