@@ -19,6 +19,8 @@ import {
   stderrProgress,
   VOTING_MODES,
   type VotingMode,
+  type Weighting,
+  WEIGHTINGS,
 } from "../train/mod.ts";
 import { UsageError } from "./exit.ts";
 import { checkInputFile } from "./files.ts";
@@ -36,6 +38,8 @@ export interface CompareCliOptions {
   targetFpr: number;
   tune: number;
   voting?: string;
+  weights: string;
+  innerTypes: number;
   seed: number;
   json?: boolean;
   quiet?: boolean;
@@ -93,6 +97,13 @@ export async function runCompare(o: CompareCliOptions): Promise<void> {
       throw new UsageError(`--voting: unknown mode "${m}"; known: ${VOTING_MODES.join(", ")}`);
     }
   }
+  const weightings = o.weights.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (weightings.length === 0) throw new UsageError("--weights is empty");
+  for (const w of weightings) {
+    if (!(WEIGHTINGS as readonly string[]).includes(w)) {
+      throw new UsageError(`--weights: unknown source "${w}"; known: ${WEIGHTINGS.join(", ")}`);
+    }
+  }
   if (o.folds < 2) throw new UsageError(`--folds must be at least 2, got ${o.folds}`);
   await checkInputFile(o.csv, "CSV file");
   const { d, attackType } = await loadRows(o);
@@ -125,6 +136,8 @@ export async function runCompare(o: CompareCliOptions): Promise<void> {
     targetFpr: o.targetFpr,
     tune: o.tune,
     ensembleModes: modes as VotingMode[],
+    weightings: weightings as Weighting[],
+    innerTypes: o.innerTypes,
     seed: o.seed,
     progress: stderrProgress(o.quiet),
   });

@@ -82,6 +82,18 @@ export function registerEval(program: Command): void {
         .argParser(nonNegativeInteger("--tune")).default(0),
     )
     .option("--voting <modes>", "with --compare: ensemble modes (weighted,any,all,proportion)")
+    .option(
+      "--weights <list>",
+      "with --compare: where ensemble weights come from: leave-type-out (attack types held out " +
+        "inside the training folds), validation (logistic regression on validation rows), or both",
+      "leave-type-out",
+    )
+    .addOption(
+      new Option(
+        "--inner-types <n>",
+        "with --compare: attack types held out in turn inside the training folds to learn weights",
+      ).argParser(positiveInteger("--inner-types")).default(4),
+    )
     .addOption(
       new Option("--seed <n>", "with --compare: random seed").argParser(
         nonNegativeInteger("--seed"),

@@ -371,7 +371,10 @@ export function registerTrain(program: Command): void {
           say(
             `ensemble (${e.mode}): held-out benign FPR ${e.heldOutBenignFpr.toFixed(4)} ` +
               `(target ${targetFpr}), detection rate ${e.detectionRate.toFixed(4)}; ` +
-              `ONNX alerts differing from TypeScript: ${e.onnxAlertMismatches} of ${e.rows}`,
+              `ONNX alerts differing from TypeScript: ${e.onnxAlertMismatches} of ${e.rows}; ` +
+              (e.weightsHeldOutTypes.length
+                ? `weights by leaving out ${e.weightsHeldOutTypes.join(", ")} in turn`
+                : "weights by logistic regression on validation rows"),
           );
         }
         say(`bundle written to ${options.out}`);

@@ -6,9 +6,10 @@
  *    rows, `q = fraction of benign calibration scores below it`, and then a
  *    surprise `z = -log10(max(1 - q, 1 / (n + 1)))`: 2 means "rarer than 1 in
  *    100 benign rows", whatever the member.
- * 2. Weights: a non-negative logistic regression of attack-vs-benign on the
- *    members' surprises over held-out labelled rows, normalised to sum 1, so
- *    a member that separates nothing gets (near) zero weight.
+ * 2. Weights: given (learned by leave-one-attack-type-out, novelty_weights.ts,
+ *    so members that catch unseen types earn weight), or else a non-negative
+ *    logistic regression of attack-vs-benign on the members' surprises over
+ *    held-out labelled rows, normalised to sum 1.
  * 3. Decision, one of the prototype's modes: `any` (one member votes),
  *    `all` (every member votes), `proportion` (the weight of the voting
  *    members reaches `proportion`), or `weighted` (the weighted surprise
@@ -172,6 +173,11 @@ export interface EnsembleOptions {
   mode: VotingMode;
   proportion: number;
   targetFpr: number;
+  /**
+   * Weights learned elsewhere (leave-one-attack-type-out, novelty_weights.ts);
+   * without them, the logistic regression on these rows.
+   */
+  weights?: number[];
 }
 
 export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = {
@@ -199,7 +205,10 @@ export function fitEnsemble(
     calibrateMember(name, Float32Array.from(benignIdx, (i) => scores[m][i]))
   );
   const z = members.map((c, m) => surprise(c, scores[m]));
-  const weights = learnWeights(z, attack);
+  if (o.weights && o.weights.length !== names.length) {
+    throw new Error(`${o.weights.length} weights for ${names.length} members`);
+  }
+  const weights = o.weights ? o.weights.slice() : learnWeights(z, attack);
   const e: Ensemble = {
     members,
     weights,

@@ -23,3 +23,9 @@ export {
   ensembleScoreThreshold,
   ensembleToOnnx,
 } from "./ensemble_onnx.ts";
+export {
+  groupDetection,
+  learnNoveltyWeights,
+  type NoveltyWeights,
+  type WeightGroup,
+} from "./novelty_weights.ts";

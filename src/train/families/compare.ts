@@ -5,7 +5,10 @@
  * (all of them, from every fold) measure detection of an attack never seen.
  * Inside the training folds a stratified validation split sets each member's
  * threshold to the target false-alert rate on validation benign rows, fits
- * the ensemble (calibration, weights, vote level) and scores `--tune` trials.
+ * the ensemble (calibration, vote level) and scores `--tune` trials. The
+ * ensemble's weights come from leave-one-attack-type-out inside the training
+ * folds (leave_type_out.ts: nested, the fold's left-out type is not there)
+ * or, for comparison, from the logistic regression on the validation rows.
  * The test fold is touched only to measure.
  */
 import { type Dataset, selectRows, stratifiedFolds, stratifiedSplit } from "../dataset.ts";
@@ -17,6 +20,14 @@ import { Random } from "../random.ts";
 import { DEEP_INPUT_NAME } from "../deep/mod.ts";
 import { applyEnsemble, fitEnsemble, type VotingMode } from "../ensemble/mod.ts";
 import { attackFlags, type Family, type TrainedMember, tuneFamily } from "./families.ts";
+import { DEFAULT_LEAVE_TYPE_OUT, leaveTypeOutWeights } from "./leave_type_out.ts";
+
+/** Where the ensemble's weights come from. */
+export type Weighting = "leave-type-out" | "validation";
+export const WEIGHTINGS: readonly Weighting[] = ["leave-type-out", "validation"];
+
+/** A left-out type counts as detected when at least this share of its rows alerts. */
+export const DETECTED_SHARE = 0.5;
 
 /** Options of {@link compareFamilies}. */
 export interface CompareOptions {
@@ -31,6 +42,10 @@ export interface CompareOptions {
   /** TPE trials per family (0: defaults). */
   tune: number;
   ensembleModes: VotingMode[];
+  /** Ensemble rows per weighting (`validation` rows are named `ensemble:MODE/val`). */
+  weightings: Weighting[];
+  /** Attack types held out in turn inside the training folds to learn the weights. */
+  innerTypes: number;
   proportion: number;
   seed: number;
   /** Rows used to measure inference speed (fold 0). */
@@ -44,6 +59,8 @@ export const DEFAULT_COMPARE_OPTIONS = {
   validationFraction: 0.2,
   tune: 0,
   ensembleModes: ["weighted", "any", "all", "proportion"] as VotingMode[],
+  weightings: ["leave-type-out"] as Weighting[],
+  innerTypes: DEFAULT_LEAVE_TYPE_OUT.types,
   proportion: 0.5,
   seed: 1,
   speedRows: 4096,
@@ -82,6 +99,8 @@ export interface CompareRow {
   benignFpr: number;
   /** Detection rate of each left-out attack type (trained without it). */
   leftOut: Record<string, number>;
+  /** Left-out types with at least {@link DETECTED_SHARE} of their rows detected. */
+  leftOutDetected: number;
   /** Median ONNX rows/s (ensembles: all members in sequence). */
   rowsPerSecond?: number;
   /** ONNX bytes (ensembles: sum of members). */
@@ -99,6 +118,8 @@ export interface CompareResult {
   testRows: number;
   /** Chosen hyperparameters per family and fold when tuned. */
   tuned: Record<string, Record<string, number>[]>;
+  /** Per fold, the attack types held out inside its training rows to learn the weights. */
+  innerHeldOut: string[][];
 }
 
 function newTally(): Tally {
@@ -155,6 +176,7 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
     return tallies.get(name)!;
   };
   const tuned: Record<string, Record<string, number>[]> = {};
+  const innerHeldOut: string[][] = [];
   let testRows = 0;
   for (let f = 0; f < o.folds; f++) {
     const leftOut = o.leaveOut.length ? o.leaveOut[f % o.leaveOut.length] : undefined;
@@ -170,12 +192,15 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
     const split = stratifiedSplit(trainAll.y, o.validationFraction, rng.fork());
     const fit = selectRows(trainAll, split.train);
     const validation = selectRows(trainAll, split.heldOut);
+    const fitTypes = Array.from(split.train, (j) => o.attackType[trainIdx[j]]);
+    const validationTypes = Array.from(split.heldOut, (j) => o.attackType[trainIdx[j]]);
     const test = selectRows(d, testIdx);
     const unseen = selectRows(d, unseenIdx);
     testRows += test.rows;
     const valAttack = attackFlags(validation);
     const testAttack = attackFlags(test);
     const members: TrainedMember[] = [];
+    const memberParams: Record<string, number>[] = [];
     for (const family of o.families) {
       const stage = `fold ${f + 1}/${o.folds} ${family.name}`;
       let params: Record<string, number> = {};
@@ -197,6 +222,7 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
         (done, total) => progress(stage, done, total),
       );
       members.push(member);
+      memberParams.push(params);
       const t = tally(family.name);
       t.seconds += member.seconds;
       const valScores = member.score(validation.x, validation.rows);
@@ -220,18 +246,43 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
       const valScores = members.map((m) => m.score(validation.x, validation.rows));
       const testScores = members.map((m) => m.score(test.x, test.rows));
       const unseenScores = members.map((m) => m.score(unseen.x, unseen.rows));
-      for (const mode of o.ensembleModes) {
-        const e = fitEnsemble(names, valScores, valAttack, {
-          mode,
-          proportion: o.proportion,
-          targetFpr: o.targetFpr,
-        });
-        const t = tally(`ensemble:${mode}`);
-        addDecisions(t, applyEnsemble(e, testScores).alert, testAttack);
-        if (leftOut) addLeftOut(t, leftOut, applyEnsemble(e, unseenScores).alert);
-        t.weights = (t.weights ?? new Array(names.length).fill(0)).map((w, m) =>
-          w + e.weights[m] / o.folds
+      let typeOutWeights: number[] | undefined;
+      if (o.weightings.includes("leave-type-out")) {
+        const learned = leaveTypeOutWeights(
+          o.families,
+          memberParams,
+          members,
+          fit,
+          fitTypes,
+          validation,
+          validationTypes,
+          {
+            ...DEFAULT_LEAVE_TYPE_OUT,
+            types: o.innerTypes,
+            targetFpr: o.targetFpr,
+            seed: o.seed + f,
+            progress: (stage, done, total) =>
+              progress(`fold ${f + 1}/${o.folds} ${stage}`, done, total),
+          },
         );
+        typeOutWeights = learned.weights;
+        innerHeldOut.push(learned.heldOutTypes);
+      }
+      for (const weighting of o.weightings) {
+        for (const mode of o.ensembleModes) {
+          const e = fitEnsemble(names, valScores, valAttack, {
+            mode,
+            proportion: o.proportion,
+            targetFpr: o.targetFpr,
+            weights: weighting === "leave-type-out" ? typeOutWeights : undefined,
+          });
+          const t = tally(`ensemble:${mode}${weighting === "validation" ? "/val" : ""}`);
+          addDecisions(t, applyEnsemble(e, testScores).alert, testAttack);
+          if (leftOut) addLeftOut(t, leftOut, applyEnsemble(e, unseenScores).alert);
+          t.weights = (t.weights ?? new Array(names.length).fill(0)).map((w, m) =>
+            w + e.weights[m] / o.folds
+          );
+        }
       }
     }
   }
@@ -250,6 +301,9 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
       leftOut: Object.fromEntries(
         Object.entries(t.leftOut).map(([k, v]) => [k, v.detected / Math.max(1, v.rows)]),
       ),
+      leftOutDetected: Object.values(t.leftOut).filter((v) =>
+        v.detected >= DETECTED_SHARE * v.rows && v.rows > 0
+      ).length,
       trainSeconds: t.seconds / o.folds,
       rowsPerSecond: t.rowsPerSecond,
       bytes: t.bytes,
@@ -285,6 +339,7 @@ export async function compareFamilies(d: Dataset, options: CompareOptions): Prom
     targetFpr: o.targetFpr,
     testRows,
     tuned,
+    innerHeldOut,
   };
 }
 
@@ -300,6 +355,7 @@ export function formatComparison(r: CompareResult): string {
     "detect",
     "benign FPR",
     ...r.leftOutTypes.map((t) => `unseen ${t}`),
+    `unseen >=${DETECTED_SHARE * 100}%`,
     "rows/s",
     "KB",
     "train s",
@@ -319,6 +375,7 @@ export function formatComparison(r: CompareResult): string {
           pct(row.detectionRate),
           (row.benignFpr * 100).toFixed(2),
           ...r.leftOutTypes.map((t) => pct(row.leftOut[t])),
+          `${row.leftOutDetected}/${r.leftOutTypes.length}`,
           row.rowsPerSecond ? Math.round(row.rowsPerSecond).toLocaleString("en-US") : "-",
           row.bytes ? (row.bytes / 1024).toFixed(0) : "-",
           row.trainSeconds.toFixed(1),
@@ -326,12 +383,19 @@ export function formatComparison(r: CompareResult): string {
       } |`,
     );
   }
-  const weights = r.rows.find((row) => row.weights)?.weights;
-  if (weights) {
+  const shown = new Set<string>();
+  for (const row of r.rows) {
+    if (!row.weights) continue;
+    const text = Object.entries(row.weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+    const kind = row.name.endsWith("/val") ? "validation logistic regression" : "leave-type-out";
+    if (shown.has(kind)) continue;
+    shown.add(kind);
+    lines.push("", `ensemble weights, ${kind} (mean over folds): ${text}`);
+  }
+  if (r.innerHeldOut.length) {
     lines.push(
-      "",
-      "ensemble weights (mean over folds): " +
-        Object.entries(weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "),
+      "attack types held out inside the training folds to learn the weights: " +
+        r.innerHeldOut.map((types, f) => `fold ${f + 1} ${types.join(",")}`).join("; "),
     );
   }
   for (const [family, folds] of Object.entries(r.tuned)) {
@@ -347,7 +411,9 @@ export function formatComparison(r: CompareResult): string {
     `${r.folds}-fold stratified CV, ${r.testRows} test rows; thresholds (and ensemble vote levels) ` +
       `set to ${(r.targetFpr * 100).toFixed(1)}% false alerts on validation benign rows; ` +
       `acc/detect/FPR are of that thresholded decision; F1 and argmax acc of the classifiers' argmax; ` +
-      `unseen T: detection of every row of attack type T by models trained without it (one type per fold)`,
+      `unseen T: detection of every row of attack type T by models trained without it (one type per fold); ` +
+      `ensemble:MODE weights by leave-type-out inside the training folds, ensemble:MODE/val by ` +
+      `logistic regression on the validation rows`,
   );
   return lines.join("\n");
 }

@@ -112,6 +112,8 @@ Deno.test("eval --compare: every family and ensemble mode measured, the left-out
     validationFraction: 0.25,
     tune: 0,
     ensembleModes: ["any", "weighted"],
+    weightings: ["leave-type-out", "validation"],
+    innerTypes: 2,
     proportion: 0.5,
     seed: 1,
     speedRows: 100,
@@ -121,7 +123,14 @@ Deno.test("eval --compare: every family and ensemble mode measured, the left-out
     "iforest",
     "ensemble:any",
     "ensemble:weighted",
+    "ensemble:any/val",
+    "ensemble:weighted/val",
   ]);
+  // Nested: the weights of each fold are learned by holding out "a", never the evaluation's "b".
+  assert.deepEqual(result.innerHeldOut, [["a"], ["a"]]);
+  for (const row of result.rows) {
+    assert.equal(row.leftOutDetected, row.leftOut.b >= 0.5 ? 1 : 0);
+  }
   for (const row of result.rows) {
     assert.ok(row.leftOut.b >= 0 && row.leftOut.b <= 1);
     assert.ok(row.benignFpr < 0.2, `${row.name} FPR ${row.benignFpr}`);

@@ -4,8 +4,8 @@
  * validation and evaluation; each family (optionally tuned on the
  * validation split) trains on the training rows; the first classifier in the
  * list becomes the bundle's known-attack classifier; every member becomes
- * part of the ensemble (calibrated and weighted on the validation rows, one
- * ONNX graph), the bundle's anomaly model, with its threshold at the target
+ * part of the ensemble (calibrated on the validation rows, weighted by
+ * leave-one-attack-type-out inside the training rows, one ONNX graph), the bundle's anomaly model, with its threshold at the target
  * false-alert rate. Every graph is checked against TypeScript on the
  * evaluation rows, which also give the reported figures.
  */
@@ -36,6 +36,7 @@ import {
   TRAINER_VERSION,
 } from "../stages/mod.ts";
 import { attackFlags, type Family, type TrainedMember, tuneFamily } from "./families.ts";
+import { DEFAULT_LEAVE_TYPE_OUT, leaveTypeOutWeights } from "./leave_type_out.ts";
 
 /** Options of {@link trainFamilyBundle}. */
 export interface FamilyBundleOptions {
@@ -54,6 +55,10 @@ export interface FamilyBundleOptions {
   /** Fraction of the training rows that calibrate and weigh the ensemble. */
   validationFraction: number;
   vocabularies?: CategoricalVocabulary[];
+  /** Attack type of every row (default: its class name); types are held out to learn weights. */
+  attackType?: string[];
+  /** Attack types held out in turn to learn the ensemble's weights (0: logistic regression). */
+  innerTypes?: number;
   progress?: ProgressReporter;
 }
 
@@ -79,6 +84,8 @@ export interface FamilyBundleSummary {
     /** Evaluation rows whose ONNX alert differs from TypeScript's. */
     onnxAlertMismatches: number;
     rows: number;
+    /** Attack types held out of the members' training to learn the weights (none: logistic). */
+    weightsHeldOutTypes: string[];
   };
 }
 
@@ -101,7 +108,14 @@ export async function trainFamilyBundle(
   const inner = stratifiedSplit(trainAll.y, o.validationFraction, rng.fork());
   const fit = selectRows(trainAll, inner.train);
   const validation = selectRows(trainAll, inner.heldOut);
+  const typeOf = (i: number) => o.attackType?.[i] ?? d.classNames[d.y[i]];
+  if (o.attackType && o.attackType.length !== d.rows) {
+    throw new Error(`attack types for ${o.attackType.length} rows, dataset has ${d.rows}`);
+  }
+  const fitTypes = Array.from(inner.train, (j) => typeOf(outer.train[j]));
+  const validationTypes = Array.from(inner.heldOut, (j) => typeOf(outer.train[j]));
   const members: TrainedMember[] = [];
+  const memberParams: Record<string, number>[] = [];
   const summaries: MemberSummary[] = [];
   for (const family of o.families) {
     let params: Record<string, number> = {};
@@ -133,6 +147,7 @@ export async function trainFamilyBundle(
       : member.score(evaluation.x, evaluation.rows);
     const diff = maxAbsDiff(out[member.output].data as Float32Array, expected);
     members.push(member);
+    memberParams.push(params);
     summaries.push({
       family: family.name,
       seconds: member.seconds,
@@ -191,10 +206,32 @@ export async function trainFamilyBundle(
     const names = members.map((m) => m.family);
     const valAttack = attackFlags(validation);
     const valScores = members.map((m) => m.score(validation.x, validation.rows));
+    const innerTypes = o.innerTypes ?? DEFAULT_LEAVE_TYPE_OUT.types;
+    const typeOut = innerTypes > 0 && members.length >= 2
+      ? leaveTypeOutWeights(
+        o.families,
+        memberParams,
+        members,
+        fit,
+        fitTypes,
+        validation,
+        validationTypes,
+        {
+          ...DEFAULT_LEAVE_TYPE_OUT,
+          types: innerTypes,
+          targetFpr: o.targetFpr,
+          seed: o.seed,
+          progress,
+        },
+      )
+      : undefined;
+    // No attack type with enough rows to hold out: the logistic regression on validation rows.
+    const weighting = typeOut && typeOut.heldOutTypes.length > 0 ? typeOut : undefined;
     const e = fitEnsemble(names, valScores, valAttack, {
       mode: o.voting,
       proportion: o.proportion,
       targetFpr: o.targetFpr,
+      weights: weighting?.weights,
     });
     e.weights.forEach((w, m) => (summaries[m].weight = w));
     const graphs = members.map((m) => ({
@@ -233,6 +270,7 @@ export async function trainFamilyBundle(
       detectionRate: detected / Math.max(1, attacks),
       onnxAlertMismatches: mismatches,
       rows: evaluation.rows,
+      weightsHeldOutTypes: weighting?.heldOutTypes ?? [],
     };
     const valBenign = valScores.map((s) => s.filter((_, i) => !valAttack[i]));
     const benignEnsembleScores = ensembleScore(
@@ -253,8 +291,12 @@ export async function trainFamilyBundle(
         calibratedFpr: e.calibratedFpr,
         strongThreshold: Math.max(strong.threshold, threshold),
         combination: `ensemble (${o.voting}) of ${names.join(", ")}: each member's score as ` +
-          "-log10 of its benign tail fraction on validation rows, weights from a non-negative " +
-          "logistic regression on validation rows",
+          "-log10 of its benign tail fraction on validation rows, weights " +
+          (weighting
+            ? `maximising the mean detection at the target false-alert rate over the known ` +
+              `attacks and each attack type held out of the members' training in turn ` +
+              `(${weighting.heldOutTypes.join(", ")})`
+            : "from a non-negative logistic regression on validation rows"),
         ensemble: {
           mode: o.voting,
           members: names.map((name, m) => ({ name, weight: e.weights[m] })),
@@ -273,6 +315,13 @@ export async function trainFamilyBundle(
             heldOutRows: evaluation.rows,
             ...summary.ensemble,
             strongThreshold: strong,
+            leaveTypeOut: weighting
+              ? {
+                heldOutTypes: weighting.heldOutTypes,
+                detectionPerGroup: weighting.perGroup,
+                memberDetectionPerGroup: weighting.memberDetection,
+              }
+              : undefined,
           },
           date: context.date,
           tool: TRAINER_VERSION,

@@ -21,7 +21,10 @@ export {
   type CompareResult,
   type CompareRow,
   DEFAULT_COMPARE_OPTIONS,
+  DETECTED_SHARE,
   formatComparison,
+  type Weighting,
+  WEIGHTINGS,
 } from "./compare.ts";
 export {
   type FamilyBundleOptions,
@@ -29,3 +32,10 @@ export {
   type MemberSummary,
   trainFamilyBundle,
 } from "./family_bundle.ts";
+export {
+  DEFAULT_LEAVE_TYPE_OUT,
+  type LeaveTypeOutOptions,
+  type LeaveTypeOutWeights,
+  leaveTypeOutWeights,
+  typesToHoldOut,
+} from "./leave_type_out.ts";
