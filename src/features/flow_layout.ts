@@ -4,7 +4,7 @@
  * the view named by their prefix (W u32/i32 words, H u16, B u8, D f64).
  *
  * A flow row (128 bytes, two cache lines) holds the flow's key, timing, TCP
- * state and a log of its last few packets; a statistics row (320 bytes, five
+ * state and a log of its last six packets (8 bytes each); a statistics row (320 bytes, five
  * cache lines) holds CICFlowMeter's running sums, counts and extremes, and
  * exists only for flows that logged more than LOG_PACKETS packets.
  */
@@ -55,14 +55,15 @@ export const H_EXPORTS = 33, EXPORT_DIRTY = 0x8000, EXPORT_COUNT_MASK = 0x7fff;
 export const W_NEXT_EXPORT = 19;
 export const W_LOG = 20;
 /** Packets a flow row logs before they are folded into statistics. */
-export const LOG_PACKETS = 4;
+export const LOG_PACKETS = 6;
 /**
- * A logged packet is three words: offset (us from the flow's start), payload
- * bytes, then TCP flags (9 bits) | L4 header bytes << 9 (at most 60) |
- * forward << 15.
+ * A logged packet is two words: offset (us from the flow's start), then
+ * payload bytes (low 16 bits; decode's IP length fields are 16 bits, so a
+ * payload is under 2^16) | TCP flags (9 bits) << 16 | L4 header bytes (at
+ * most 60) << 25 | forward << 31.
  */
-export const LOG_WORDS = 3;
-export const HEADER_SHIFT = 9, FORWARD_BIT = 1 << 15;
+export const LOG_WORDS = 2;
+export const PAYLOAD_MASK = 0xffff, FLAGS_SHIFT = 16, HEADER_SHIFT = 25, FORWARD_BIT = 1 << 31;
 
 /** u32 words per statistics row (320 bytes, five cache lines). */
 export const STATS_WORDS = 80;

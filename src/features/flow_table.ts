@@ -9,10 +9,10 @@
  * seen, TCP history, list position) and is appended to the flow's log.
  * When the log is full its packets are folded, in order, into the flow's
  * 320-byte statistics row (CICFlowMeter's running sums, counts, extremes;
- * flow_statistics.ts), which is allocated then; a flow that ends with a few
- * packets never needs one (its log is folded into a scratch row when it
- * ends). So most packets touch two adjacent cache lines, short flows cost
- * 152 bytes each, and the statistics are the same as one update per packet:
+ * flow_statistics.ts), which is allocated then; a flow that ends with at
+ * most LOG_PACKETS (6) packets never needs one (its log, 8 bytes a packet,
+ * is folded into a scratch row when it ends). So most packets touch two
+ * adjacent cache lines, short flows cost 152 bytes each, and the statistics are the same as one update per packet:
  * the fold replays them.
  *
  * Times inside a flow are 32-bit microsecond offsets from the flow's start (a
@@ -56,6 +56,7 @@ import {
   EVICTION_KINDS,
   EXPORT_COUNT_MASK,
   EXPORT_DIRTY,
+  FLAGS_SHIFT,
   FLOW_ROW_BYTES,
   FLOW_WORDS,
   FORWARD_BIT,
@@ -82,6 +83,7 @@ import {
   NO_LIST,
   ONE_WAY_LIST,
   OPEN_LIST,
+  PAYLOAD_MASK,
   STATS_ROW_BYTES,
   W_DST,
   W_HASH,
@@ -512,8 +514,8 @@ export class FlowTable {
     const flags = p.tcpFlags, size = p.payloadBytes;
     const at = w + W_LOG + logged * LOG_WORDS;
     u32[at] = t;
-    u32[at + 1] = size;
-    u32[at + 2] = flags | (p.l4HeaderBytes << HEADER_SHIFT) | (forward ? FORWARD_BIT : 0);
+    u32[at + 1] = size | (flags << FLAGS_SHIFT) | (p.l4HeaderBytes << HEADER_SHIFT) |
+      (forward ? FORWARD_BIT : 0);
     u16[hw + H_LOG_COUNT] = logged + 1;
     u16[hw + H_EXPORTS] |= EXPORT_DIRTY;
     let list = this.u8[(w << 2) + B_LIST];
@@ -590,13 +592,13 @@ export class FlowTable {
     const u32 = this.u32, w = id * FLOW_WORDS, stats = this.stats;
     const logged = this.u16[(w << 1) + H_LOG_COUNT];
     for (let k = 0, at = w + W_LOG; k < logged; k++, at += LOG_WORDS) {
-      const bits = u32[at + 2];
+      const bits = u32[at + 1];
       stats.accumulate(
         s,
         (bits & FORWARD_BIT) !== 0,
-        u32[at + 1],
+        bits & PAYLOAD_MASK,
         (bits >>> HEADER_SHIFT) & 0x3f,
-        bits & 0x1ff,
+        (bits >>> FLAGS_SHIFT) & 0x1ff,
         u32[at],
       );
     }

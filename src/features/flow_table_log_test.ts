@@ -112,8 +112,13 @@ Deno.test("flow table log: flows past the log cost a statistics row, short flows
   for (let k = 0; k < 100; k++) packets.push({ ts: k, data: tcp4(1, 2, 40000 + k, 80, ACK) });
   m.push(batchOf(packets));
   assertEquals(m.bytesPerFlow(), short);
-  // Four more packets each: every flow has logged five, so every flow has a statistics row.
-  for (let round = 1; round <= 4; round++) {
+  // Five more packets each: the log holds six, so no flow has a statistics row yet.
+  for (let round = 1; round <= 5; round++) {
+    m.push(batchOf(packets.map((p, k) => ({ ts: round * 1000 + k, data: p.data }))));
+  }
+  assertEquals(m.bytesPerFlow(), short);
+  // A seventh packet each: every flow's log is full, so every flow has a statistics row.
+  for (let round = 6; round <= 6; round++) {
     m.push(batchOf(packets.map((p, k) => ({ ts: round * 1000 + k, data: p.data }))));
   }
   assertEquals(m.counters().flowsLive, 100);
