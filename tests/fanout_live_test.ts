@@ -6,7 +6,14 @@
  * keep its own flow table.
  */
 import assert from "node:assert/strict";
-import { type LivePacketBatch, openLiveCapture } from "../src/capture/mod.ts";
+import { type LivePacketBatch, openLiveCapture, readCaptureFile } from "../src/capture/mod.ts";
+import {
+  DETECTION_METER_DEFAULTS,
+  type FlowBatch,
+  flowRecordAt,
+  meterFlows,
+} from "../src/features/mod.ts";
+import { CaptureWorkerMeters } from "../src/engine/mod.ts";
 import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
 import { toolAvailable } from "./support/environment.ts";
 import { writeSyntheticCapture } from "../scripts/bench/synthetic_capture.ts";
@@ -100,6 +107,101 @@ Deno.test({
         `both workers get flows: ${perWorker.join(" / ")}`,
       );
       assert.ok(workerOf.size > 100, `${workerOf.size} flows`);
+    } finally {
+      pair.remove();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/**
+ * Packets per direction-free flow key: each flow's latest row (an interim row
+ * is a flow's last when nothing came after it), added over the flows of one
+ * key (a flow cut in two counts once).
+ */
+class PacketsByFlow {
+  readonly #latest = new Map<string, { seq: number; packets: number }>();
+
+  add(flows: FlowBatch): void {
+    for (let i = 0; i < flows.count; i++) {
+      const r = flowRecordAt(flows, i);
+      const a = `${r.srcIp}:${r.srcPort}`;
+      const b = `${r.dstIp}:${r.dstPort}`;
+      const flow = `${r.protocol} ${a < b ? `${a} ${b}` : `${b} ${a}`}\t${r.startMicros}`;
+      const seen = this.#latest.get(flow);
+      if (seen && seen.seq > flows.exportSeq[i]) continue;
+      this.#latest.set(flow, {
+        seq: flows.exportSeq[i],
+        packets: flows.fwdPackets[i] + flows.bwdPackets[i],
+      });
+    }
+  }
+
+  byKey(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [flow, { packets }] of this.#latest) {
+      const key = flow.split("\t")[0];
+      out.set(key, (out.get(key) ?? 0) + packets);
+    }
+    return out;
+  }
+}
+
+Deno.test({
+  name: "fanout: 2 capture workers meter their own packets; flows as metered from the file",
+  ignore: reason !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const pair = createVethPair();
+    const dir = await Deno.makeTempDir({ prefix: "ids-fanout-" });
+    try {
+      const file = `${dir}/flows.pcap`;
+      const written = await writeSyntheticCapture(file, { packets: PACKETS, concurrentFlows: 400 });
+      const fromFile = new PacketsByFlow();
+      for await (const flows of meterFlows(readCaptureFile(file), DETECTION_METER_DEFAULTS)) {
+        fromFile.add(flows);
+      }
+      const offline = fromFile.byKey();
+      const meters = new CaptureWorkerMeters(2);
+      const capture = openLiveCapture({
+        interfaces: [pair.captureSide],
+        workersPerInterface: 2,
+        bufferBytes: 8 << 20,
+        inWorker: meters.inWorker,
+      });
+      await capture.ready;
+      const replay = new Deno.Command("ip", {
+        args: ["netns", "exec", pair.namespace, "tcpreplay", "--quiet", "--pps", "20000"]
+          .concat(["-i", pair.peerSide, file]),
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      // The workers' meters report their packets twice a second: stop once all are in.
+      const stopWhenMetered = setInterval(() => {
+        if (meters.counters().decode.packets >= written.packets) capture.stop();
+      }, 200);
+      replay.then(() => setTimeout(() => capture.stop(), 5000));
+      const fromWorkers = new PacketsByFlow();
+      let batches = 0;
+      for await (const flows of meters.flows(capture, () => capture.stop())) {
+        fromWorkers.add(flows);
+        batches++;
+      }
+      const live = fromWorkers.byKey();
+      clearInterval(stopWhenMetered);
+      const replayed = await replay;
+      assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
+      const stats = capture.stats();
+      assert.equal(stats.reduce((n, s) => n + s.kernelDropped, 0), 0, "kernel drops at 20 kpps");
+      const counters = meters.counters();
+      assert.ok(counters.decode.packets >= written.packets, `${counters.decode.packets} metered`);
+      assert.equal(counters.flowsLive, 0, "every table flushed at the end");
+      assert.ok(batches > 0);
+      assert.ok(offline.size > 100, `${offline.size} flows in the file`);
+      // Frames other than the capture's (IPv6 router solicitations of the new link) may add flows.
+      const missing = [...offline].filter(([key, n]) => live.get(key) !== n);
+      assert.deepEqual(missing, [], "flows whose packets differ from the file's");
     } finally {
       pair.remove();
       await Deno.remove(dir, { recursive: true });

@@ -42,6 +42,22 @@ export interface LiveCaptureOptions {
   ringSlotBytes?: number;
   /** Most packets per yielded batch (default 65536). */
   batchCapacity?: number;
+  /**
+   * Packets handled inside the capture workers instead of yielded here: each
+   * worker runs `module` (which calls serveCaptureRequests with a consumer
+   * factory) and its consumer gets `options(worker)`; the consumer's messages
+   * reach `onMessage` with the worker's position (0 to workers-1, the same
+   * position again after a reopen). The capture then yields no batch: its
+   * iteration ends when every worker has finished and its last message arrived.
+   */
+  inWorker?: InWorkerConsumerOptions;
+}
+
+/** See LiveCaptureOptions.inWorker. */
+export interface InWorkerConsumerOptions {
+  module: URL;
+  options: (worker: number) => unknown;
+  onMessage: (worker: number, message: unknown) => void;
 }
 
 /** A batch from a live capture, tagged with its interface. */
@@ -78,7 +94,8 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
   if (options.interfaces.length === 0) throw new Error("openLiveCapture: no interface given");
   const wakeupBuffer = new SharedArrayBuffer(4);
   const wakeup = new Int32Array(wakeupBuffer);
-  const slotCount = options.ringSlots ?? 4;
+  // In-worker consumers read into one private slot; the ring only carries control and counters.
+  const slotCount = options.inWorker ? 1 : options.ringSlots ?? 4;
   const slotBytes = options.ringSlotBytes ?? 8 << 20;
   const perInterface = options.workersPerInterface ?? 1;
   if (!Number.isInteger(perInterface) || perInterface < 1) {
@@ -86,10 +103,12 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
       `workersPerInterface must be a whole number, 1 or more, got ${perInterface}`,
     );
   }
+  const inWorker = options.inWorker;
   const workers = options.interfaces.flatMap((interfaceName, interfaceIndex) => {
     const fanoutGroup = perInterface > 1 ? fanoutGroupId(interfaceIndex) : undefined;
-    return Array.from({ length: perInterface }, () =>
-      new CaptureWorker({
+    return Array.from({ length: perInterface }, (_, member) => {
+      const position = interfaceIndex * perInterface + member;
+      return new CaptureWorker({
         handle: {
           interfaceName,
           snapLength: options.snapLength ?? 65535,
@@ -103,7 +122,11 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
         slotBytes,
         wakeup: wakeupBuffer,
         durationSeconds: options.durationSeconds ?? 0,
-      }));
+        workerModule: inWorker?.module,
+        consumerOptions: inWorker?.options(position),
+        onMessage: inWorker && ((message) => inWorker.onMessage(position, message)),
+      });
+    });
   });
   const ready = Promise.all(workers.map((worker) => worker.ready));
   ready.catch(() => workers.forEach((worker) => worker.stop()));

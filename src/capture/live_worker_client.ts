@@ -17,7 +17,7 @@ import {
   WORKER_DONE,
   WORKER_FAILED,
 } from "./live_ring.ts";
-import type { CaptureWorkerReply, CaptureWorkerRequest } from "./live_worker.ts";
+import type { CaptureWorkerReply, CaptureWorkerRequest } from "./capture_loops.ts";
 
 /** Counters of one interface's capture. */
 export interface LiveInterfaceStats {
@@ -48,6 +48,15 @@ export interface CaptureWorkerOptions {
   wakeup: SharedArrayBuffer;
   durationSeconds: number;
   filePath?: string;
+  /**
+   * A worker module that handles packets itself (it calls
+   * serveCaptureRequests with a consumer factory), instead of live_worker.ts.
+   */
+  workerModule?: URL;
+  /** Given to that module's consumer factory. */
+  consumerOptions?: unknown;
+  /** Gets the consumer's own messages, in the order it posted them. */
+  onMessage?: (message: unknown) => void;
 }
 
 /** One capture worker seen from the main thread. */
@@ -64,7 +73,8 @@ export class CaptureWorker {
   constructor(options: CaptureWorkerOptions) {
     this.interfaceName = options.handle.interfaceName;
     this.ring = createRing(options.slotCount, options.slotBytes);
-    this.#worker = new Worker(new URL("./live_worker.ts", import.meta.url).href, {
+    const module = options.workerModule ?? new URL("./live_worker.ts", import.meta.url);
+    this.#worker = new Worker(module.href, {
       type: "module",
     });
     let resolveReady!: (value: CaptureWorkerReady) => void;
@@ -85,6 +95,7 @@ export class CaptureWorker {
       else if (reply.type === "failed") {
         fail(new PcapError(reply.kind as PcapErrorKind, reply.message));
       } else if (reply.type === "finished") resolveFinished();
+      else options.onMessage?.(reply);
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -99,6 +110,7 @@ export class CaptureWorker {
       wakeup: options.wakeup,
       durationSeconds: options.durationSeconds,
       filePath: options.filePath,
+      consumerOptions: options.consumerOptions,
     };
     this.#worker.postMessage(request);
   }

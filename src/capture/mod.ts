@@ -20,6 +20,13 @@ export {
 } from "./pcap_records.ts";
 export { encodePcap, type EncodePcapOptions, type PacketToWrite } from "./pcap_writer.ts";
 export {
+  type InWorkerConsumerContext,
+  type InWorkerConsumerFactory,
+  type InWorkerPacketConsumer,
+  serveCaptureRequests,
+} from "./capture_loops.ts";
+export {
+  type InWorkerConsumerOptions,
   type LiveCapture,
   type LiveCaptureOptions,
   type LiveInterfaceStats,

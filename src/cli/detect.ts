@@ -21,6 +21,7 @@ import {
   createSqliteSink,
 } from "../alert/mod.ts";
 import {
+  CaptureWorkerMeters,
   DEFAULT_MODEL_DIR,
   DEMO_CAPTURE,
   type DetectionProgress,
@@ -35,6 +36,7 @@ import {
   startSensorServices,
   useConfigFile,
 } from "./sensor_services.ts";
+import type { FlowMeterOptions } from "../features/mod.ts";
 import { openSensorLink, type SensorLink } from "../server/mod.ts";
 import { addPublishOptions, type PublishOptionValues, startPublishing } from "./fleet.ts";
 import { consoleLimits } from "./serve.ts";
@@ -185,6 +187,11 @@ export function registerDetect(program: Command): void {
       options.model = await learnBeforeDetecting({ ...options, learn: options.learn }, interfaces);
     }
     const bundle = await loadSensorBundle(options.model);
+    // Each capture worker meters its own packets unless the store keeps packets for evidence
+    // pcaps (--db, --ui): those need every packet on this thread (src/forensics).
+    const meters = options.db || options.ui
+      ? undefined
+      : new CaptureWorkerMeters(interfaces.length * options.captureWorkers, meterOptions(options));
     const live = openResilientCapture(
       // The duration runs from the "detecting on" line below, not from the capture
       // workers' start: services may take a second or two to come up in between.
@@ -193,6 +200,7 @@ export function registerDetect(program: Command): void {
         filter: options.filter,
         workersPerInterface: options.captureWorkers,
         bufferBytes: options.bufferMb * 2 ** 20,
+        inWorker: meters?.inWorker,
       },
       { reopen: Boolean(options.reopen) },
     );
@@ -209,7 +217,7 @@ export function registerDetect(program: Command): void {
     const deadline = duration > 0 ? setTimeout(stop, duration * 1000) : undefined;
     let report: DetectionReport | undefined;
     try {
-      report = await run(options, live, true, bundle, services);
+      report = await run(options, live, true, bundle, services, meters);
       const workers = options.captureWorkers;
       const drops = live.stats().map((s, i) =>
         `${s.interfaceName}${workers > 1 ? ` worker ${i % workers}` : ""}: ${s.received} ` +
@@ -335,9 +343,10 @@ async function run(
   live: boolean,
   bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
   services: SensorServices,
+  meters?: CaptureWorkerMeters,
 ): Promise<DetectionReport> {
   const dbPath = options.db ?? (options.ui ? "ids.sqlite" : undefined);
-  if (!dbPath) return await runEngine(options, source, live, bundle, services, null);
+  if (!dbPath) return await runEngine(options, source, live, bundle, services, null, meters);
   const capture = live ? source as unknown as LiveCapture : null;
   const interfaces = capture?.stats().map((s) => s.interfaceName) ?? [];
   const link = await openSensorLink({
@@ -374,6 +383,7 @@ async function runEngine(
   bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
   services: SensorServices,
   link: SensorLink | null,
+  meters?: CaptureWorkerMeters,
 ): Promise<DetectionReport> {
   const sinks: AlertSink[] = [];
   if (!options.quiet) sinks.push(createConsoleSink());
@@ -400,11 +410,10 @@ async function runEngine(
       sinks,
       thresholds: detectionThresholds(options),
       windowSeconds: options.window,
-      meter: options.flowMemcap === undefined
-        ? undefined
-        : { memcapBytes: options.flowMemcap * 2 ** 20 },
+      meter: meterOptions(options),
       // PACKET_FANOUT gives each capture worker whole flows: one table per worker.
       flowTables: live ? captureWorkerCount(source) : 1,
+      captureMeters: meters && { meters, stop: () => (source as unknown as LiveCapture).stop() },
       onProgress: (progress) => {
         services.onProgress(progress);
         link?.onProgress(progress);
@@ -427,6 +436,12 @@ async function runEngine(
   } finally {
     await fleet?.close(report);
   }
+}
+
+function meterOptions(options: DetectionOptions): FlowMeterOptions | undefined {
+  return options.flowMemcap === undefined
+    ? undefined
+    : { memcapBytes: options.flowMemcap * 2 ** 20 };
 }
 
 /** Capture workers of a live source when there are several per interface, else 1 (one shared table). */

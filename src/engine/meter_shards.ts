@@ -24,11 +24,7 @@ export class FlowMeterShards {
     if (!Number.isInteger(shards) || shards < 1) {
       throw new RangeError(`flow table shards must be a whole number, 1 or more, got ${shards}`);
     }
-    const share: FlowMeterOptions = { ...options };
-    if (options.memcapBytes !== undefined) share.memcapBytes = options.memcapBytes / shards;
-    if (options.maxFlows !== undefined) {
-      share.maxFlows = Math.max(1, Math.floor(options.maxFlows / shards));
-    }
+    const share = shareOfMeter(options, shards);
     this.meters = Array.from({ length: shards }, () => new FlowMeter(share));
   }
 
@@ -87,8 +83,18 @@ function* drained(meter: FlowMeter): Generator<FlowBatch> {
   }
 }
 
+/** One of `shards` equal tables' options: its share of the memcap and of the flow bound. */
+export function shareOfMeter(options: FlowMeterOptions, shards: number): FlowMeterOptions {
+  const share: FlowMeterOptions = { ...options };
+  if (options.memcapBytes !== undefined) share.memcapBytes = options.memcapBytes / shards;
+  if (options.maxFlows !== undefined) {
+    share.maxFlows = Math.max(1, Math.floor(options.maxFlows / shards));
+  }
+  return share;
+}
+
 /** Adds two counter trees: numbers sum, records add key by key, booleans or. */
-function addCounters<T>(a: T, b: T): T {
+export function addCounters<T>(a: T, b: T): T {
   if (typeof a === "number" && typeof b === "number") return (a + b) as T;
   if (typeof a === "boolean" && typeof b === "boolean") return (a || b) as T;
   if (a && b && typeof a === "object" && typeof b === "object") {

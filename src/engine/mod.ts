@@ -36,5 +36,6 @@ export {
   mergeDetectorStats,
   type SwappableDetector,
 } from "./swappable_detector.ts";
+export { CaptureWorkerMeters, MAX_PENDING_BATCHES } from "./capture_metering.ts";
 export { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";

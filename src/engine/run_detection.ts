@@ -26,6 +26,7 @@ import {
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
 import { FlowMeterShards, meterFlowShards } from "./meter_shards.ts";
+import type { CaptureWorkerMeters } from "./capture_metering.ts";
 import { gateSinks } from "../triage/mod.ts";
 import type { DetectionThresholds } from "./thresholds.ts";
 
@@ -44,6 +45,12 @@ export interface DetectionRunOptions {
    * shared out equally.
    */
   flowTables?: number;
+  /**
+   * Live capture whose workers meter their own packets: flows come from
+   * them (`source` yields no packets, only ends), the main thread scores.
+   * `stop` stops the capture when detection ends early (an error).
+   */
+  captureMeters?: { meters: CaptureWorkerMeters; stop: () => void };
   thresholds?: DetectionThresholds;
   /** Alert aggregation window, seconds. */
   windowSeconds?: number;
@@ -110,10 +117,8 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   // hundred per second in a flood, and glibc would otherwise keep them (src/ffi/native_memory.ts).
   boundNativeHeap();
   const meterOptions = { ...DETECTION_METER_DEFAULTS, ...options.meter };
-  const shards = (options.flowTables ?? 1) > 1
-    ? new FlowMeterShards(options.flowTables!, meterOptions)
-    : null;
-  const meter = shards ?? new FlowMeter(meterOptions);
+  const started = performance.now();
+  const { metered, counters } = meterSource(options, meterOptions);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -126,12 +131,6 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     onBatchDecided: options.onBatchDecided,
     createPool: options.createPool,
   };
-  const started = performance.now();
-  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
-  const source = options.live ? withWallClockTicks(packets, meter) : packets;
-  const metered = shards
-    ? meterFlowShards(source, shards)
-    : meterFlows(source, options.meter, meter as FlowMeter);
   let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
   if (options.onSwapReady) {
@@ -147,7 +146,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   }
   const progress = (): DetectionProgress => ({
     elapsedSeconds: (performance.now() - started) / 1000,
-    meter: meter.counters(),
+    meter: counters(),
     detector: detector.stats(),
   });
   const ticker = setInterval(() => {
@@ -166,6 +165,35 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     ...done,
     packetsPerSecond: done.meter.decode.packets / seconds,
     flowsPerSecond: done.detector.flows / seconds,
+  };
+}
+
+/**
+ * Where flows come from: the capture workers' own meters, one table per
+ * capture worker on this thread (several per interface), or one table.
+ */
+function meterSource(
+  options: DetectionRunOptions,
+  meterOptions: FlowMeterOptions,
+): { metered: AsyncGenerator<FlowBatch>; counters: () => FlowMeterCounters } {
+  const inWorkers = options.captureMeters;
+  if (inWorkers) {
+    return {
+      metered: inWorkers.meters.flows(options.source, inWorkers.stop),
+      counters: () => inWorkers.meters.counters(),
+    };
+  }
+  const shards = (options.flowTables ?? 1) > 1
+    ? new FlowMeterShards(options.flowTables!, meterOptions)
+    : null;
+  const meter = shards ?? new FlowMeter(meterOptions);
+  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
+  const source = options.live ? withWallClockTicks(packets, meter) : packets;
+  return {
+    metered: shards
+      ? meterFlowShards(source, shards)
+      : meterFlows(source, options.meter, meter as FlowMeter),
+    counters: () => meter.counters(),
   };
 }
 
