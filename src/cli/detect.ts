@@ -194,7 +194,7 @@ export function registerDetect(program: Command): void {
       : new CaptureWorkerMeters(interfaces.length * options.captureWorkers, meterOptions(options));
     const live = openResilientCapture(
       // The duration runs from the "detecting on" line below, not from the capture
-      // workers' start: services may take a second or two to come up in between.
+      // workers' start: services and the inference workers take seconds to come up in between.
       {
         interfaces,
         filter: options.filter,
@@ -210,14 +210,18 @@ export function registerDetect(program: Command): void {
     const stop = () => live.stop();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const signal of signals) Deno.addSignalListener(signal, stop);
-    console.error(
-      `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
-        (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
-    );
-    const deadline = duration > 0 ? setTimeout(stop, duration * 1000) : undefined;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    // Once the inference workers are up: what is captured from here on is scored without waiting.
+    const detecting = () => {
+      console.error(
+        `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
+          (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
+      );
+      if (duration > 0) deadline = setTimeout(stop, duration * 1000);
+    };
     let report: DetectionReport | undefined;
     try {
-      report = await run(options, live, true, bundle, services, meters);
+      report = await run(options, live, true, bundle, services, meters, detecting);
       const workers = options.captureWorkers;
       const drops = live.stats().map((s, i) =>
         `${s.interfaceName}${workers > 1 ? ` worker ${i % workers}` : ""}: ${s.received} ` +
@@ -344,9 +348,12 @@ async function run(
   bundle: Awaited<ReturnType<typeof loadSensorBundle>>,
   services: SensorServices,
   meters?: CaptureWorkerMeters,
+  onDetecting?: () => void,
 ): Promise<DetectionReport> {
   const dbPath = options.db ?? (options.ui ? "ids.sqlite" : undefined);
-  if (!dbPath) return await runEngine(options, source, live, bundle, services, null, meters);
+  if (!dbPath) {
+    return await runEngine(options, source, live, bundle, services, null, meters, onDetecting);
+  }
   const capture = live ? source as unknown as LiveCapture : null;
   const interfaces = capture?.stats().map((s) => s.interfaceName) ?? [];
   const link = await openSensorLink({
@@ -364,7 +371,16 @@ async function run(
   });
   let report: DetectionReport | undefined;
   try {
-    report = await runEngine({ ...options, db: dbPath }, source, live, bundle, services, link);
+    report = await runEngine(
+      { ...options, db: dbPath },
+      source,
+      live,
+      bundle,
+      services,
+      link,
+      meters,
+      onDetecting,
+    );
     return report;
   } finally {
     link.close(report);
@@ -384,6 +400,7 @@ async function runEngine(
   services: SensorServices,
   link: SensorLink | null,
   meters?: CaptureWorkerMeters,
+  onDetecting?: () => void,
 ): Promise<DetectionReport> {
   const sinks: AlertSink[] = [];
   if (!options.quiet) sinks.push(createConsoleSink());
@@ -413,6 +430,7 @@ async function runEngine(
       meter: meterOptions(options),
       // PACKET_FANOUT gives each capture worker whole flows: one table per worker.
       flowTables: live ? captureWorkerCount(source) : 1,
+      onDetecting,
       captureMeters: meters && { meters, stop: () => (source as unknown as LiveCapture).stop() },
       onProgress: (progress) => {
         services.onProgress(progress);

@@ -56,6 +56,11 @@ export interface DetectionRunOptions {
   windowSeconds?: number;
   /** Called for every alert as it is emitted. */
   onAlert?: (alert: Alert) => void;
+  /**
+   * Called once the detector is up (inference workers started), just before
+   * the first flow is scored: live capture says "detecting" only then.
+   */
+  onDetecting?: () => void;
   /** Called about once a second with running totals (verbose mode, dashboards). */
   onProgress?: (progress: DetectionProgress) => void;
   /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics). */
@@ -149,6 +154,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     meter: counters(),
     detector: detector.stats(),
   });
+  options.onDetecting?.();
   const ticker = setInterval(() => {
     releaseFreedNativeMemory();
     options.onProgress?.(progress());
