@@ -207,6 +207,7 @@ export function registerDetect(program: Command): void {
     await live.ready;
     const services = await startServices(options, command);
     services.setCapture(() => live.stats());
+    if (meters) services.metrics.addByteCount(() => meters.wireBytes);
     const stop = () => live.stop();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const signal of signals) Deno.addSignalListener(signal, stop);

@@ -50,6 +50,7 @@ export class SensorMetrics {
   readonly #startedMs = Date.now();
   #progress: DetectionProgress | null = null;
   #bytes = 0;
+  #moreBytes: () => number = () => 0;
   #alerts = new Map<string, { class: string; severity: number; count: number }>();
   #reloads = { ok: 0, failed: 0 };
   #model = "";
@@ -68,9 +69,14 @@ export class SensorMetrics {
     this.#progress = progress;
   }
 
-  /** Wire bytes of the packets counted by `countBytes`. */
+  /** Wire bytes of the packets counted by `countBytes` and by `addByteCount`'s source. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#bytes + this.#moreBytes();
+  }
+
+  /** Counts bytes counted elsewhere too (capture workers that meter their own packets). */
+  addByteCount(bytes: () => number): void {
+    this.#moreBytes = bytes;
   }
 
   /** The latest progress snapshot, or null before the first. */
@@ -83,7 +89,7 @@ export class SensorMetrics {
     if (!this.#progress) return null;
     return makeStatsEvent(
       this.#progress,
-      this.#bytes,
+      this.bytes,
       this.#sources.capture?.() ?? [],
       this.#sources.notify?.() ?? [],
     );
@@ -164,7 +170,7 @@ export class SensorMetrics {
       "Packets read from the capture source.",
       one(p?.meter.decode.packets ?? 0),
     );
-    counter("bytes_total", "Bytes on the wire of the packets read.", one(this.#bytes));
+    counter("bytes_total", "Bytes on the wire of the packets read.", one(this.bytes));
     counter(
       "packets_not_metered_total",
       "Packets not turned into flows, by reason (ARP, non-IP, truncated, ...).",

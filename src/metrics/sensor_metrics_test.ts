@@ -35,6 +35,8 @@ Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, hand
     yield batch;
   }
   for await (const _ of metrics.countBytes(one())) { /* counted on the way */ }
+  // Capture workers that meter their own packets count their bytes themselves.
+  metrics.addByteCount(() => 400);
   metrics.setModel("models/default");
   const handler = metrics.handler();
   const response = handler(new Request("http://x/metrics"));
@@ -42,7 +44,7 @@ Deno.test("sensor metrics: alerts by class and severity, bytes, histograms, hand
   const text = await response.text();
   assert.match(text, /^ids_sensor_alerts_total\{class="syn-scan",severity="1"\} 2$/m);
   assert.match(text, /^ids_sensor_alerts_total\{class="syn-scan",severity="3"\} 1$/m);
-  assert.match(text, /^ids_sensor_bytes_total 1600$/m);
+  assert.match(text, /^ids_sensor_bytes_total 2000$/m);
   assert.match(text, /^ids_sensor_inference_batch_flows_count 1$/m);
   assert.match(text, /^ids_sensor_inference_latency_seconds_sum 0\.012$/m);
   assert.match(
