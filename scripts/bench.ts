@@ -71,22 +71,30 @@ try {
   }
 
   // Memory with a million flows held at once: one-packet flows (a spoofed
-  // flood) and five-packet flows (long-lived connections need statistics rows).
+  // flood), five-packet flows (within the flow row's packet log), and a mix
+  // where one flow in ten is long (100 packets: it has a statistics row).
   const concurrent = Number(options.concurrentFlows);
   const memory: Record<string, MemoryResult> = {};
-  for (const packetsPerFlow of [1, 5]) {
+  const mixes = [
+    { name: "1-packet flows", packetsPerFlow: 1 },
+    { name: "5-packet flows", packetsPerFlow: 5 },
+    {
+      name: "flows, 1 in 10 long (100 packets)",
+      packetsPerFlow: 1,
+      longEvery: 10,
+      longPackets: 100,
+    },
+  ];
+  for (const mix of mixes) {
     const concurrentFile = `${tempDir}/concurrent.pcap`;
+    const longFlows = mix.longEvery ? Math.ceil(concurrent / mix.longEvery) : 0;
     await writeSyntheticCapture(concurrentFile, {
-      packets: concurrent * packetsPerFlow,
+      packets: concurrent * mix.packetsPerFlow + longFlows * ((mix.longPackets ?? 1) - 1),
       concurrentFlows: concurrent,
       openOnly: true,
-      packetsPerFlow,
+      ...mix,
     });
-    memory[`${packetsPerFlow}-packet flows`] = await runChild([
-      "concurrent-flows",
-      concurrentFile,
-      String(concurrent),
-    ]);
+    memory[mix.name] = await runChild(["concurrent-flows", concurrentFile, String(concurrent)]);
     await Deno.remove(concurrentFile);
   }
 
@@ -151,6 +159,7 @@ try {
         heldAtOnce: m.peakLive,
         tableMiB: round(m.tableBytes / 2 ** 20),
         bytesPerFlow: round(m.bytesPerFlow),
+        longFlows: m.longFlows,
         peakRssMiB: round(m.peakRssBytes / 2 ** 20),
       }]),
     ),
@@ -269,6 +278,8 @@ interface MemoryResult {
   peakLive: number;
   tableBytes: number;
   bytesPerFlow: number;
+  /** Flows holding a statistics row (more packets than the flow row logs). */
+  longFlows: number;
   peakRssBytes: number;
 }
 
@@ -371,7 +382,8 @@ function printTable(report: {
   for (const [name, c] of Object.entries(report.concurrentFlows)) {
     console.log(
       `memory     ${c.heldAtOnce} ${name} held at once: table ${c.tableMiB} MiB ` +
-        `(${c.bytesPerFlow} bytes/flow), peak RSS ${c.peakRssMiB} MiB`,
+        `(${c.bytesPerFlow} bytes/flow, ${c.longFlows} with a statistics row), ` +
+        `peak RSS ${c.peakRssMiB} MiB`,
     );
   }
   if (report.flood) {

@@ -148,6 +148,7 @@ export async function measureConcurrentFlows(file: string, flows: number) {
   const counters = meter.counters();
   return {
     peakLive,
+    longFlows: meter.statisticsRowsLive(),
     tableBytes: counters.tableBytes,
     bytesPerFlow: meter.bytesPerFlow(),
     peakRssBytes: peakRssBytes(),

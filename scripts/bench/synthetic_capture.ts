@@ -25,6 +25,14 @@ export interface SyntheticCaptureOptions {
    * (default 1). Visits go round the slots, so every flow stays open.
    */
   packetsPerFlow?: number;
+  /**
+   * With openOnly: every `longEvery`-th flow goes on to `longPackets`
+   * packets after the others stopped (a mix of short and long flows held at
+   * once). Payloads stay small so the file does too (memory does not depend
+   * on them).
+   */
+  longEvery?: number;
+  longPackets?: number;
 }
 
 /** What was written. */
@@ -76,7 +84,7 @@ export async function writeSyntheticCapture(
     serverPort[slot] = udp ? 53 : [80, 443, 22, 8080][Math.floor(random() * 4)];
     // Open-only flows never reach their last step, so they are never closed.
     const length = options.openOnly
-      ? (options.packetsPerFlow ?? 1) + 1
+      ? Math.max(options.packetsPerFlow ?? 1, options.longPackets ?? 0) + 1
       : udp
       ? 2
       : 7 + Math.floor(random() * 30);
@@ -87,10 +95,19 @@ export async function writeSyntheticCapture(
 
   let time = 1_700_000_000 * 1e6;
   let bytes = 0;
+  const longEvery = options.longEvery ?? 0;
+  const longSlots = longEvery > 0 ? Math.ceil(slots / longEvery) : 0;
+  const shortPackets = longEvery > 0 ? slots * (options.packetsPerFlow ?? 1) : options.packets;
   for (let n = 0; n < options.packets; n++) {
-    const slot = options.openOnly ? n % slots : Math.floor(random() * slots);
+    // Past the short rounds, only the long flows (every longEvery-th slot) go on.
+    const slot = n >= shortPackets
+      ? ((n - shortPackets) % longSlots) * longEvery
+      : options.openOnly
+      ? n % slots
+      : Math.floor(random() * slots);
     if (
-      options.openOnly && n >= slots && Math.floor(n / slots) % (options.packetsPerFlow ?? 1) === 0
+      options.openOnly && n >= slots && n < shortPackets &&
+      Math.floor(n / slots) % (options.packetsPerFlow ?? 1) === 0
     ) {
       open(slot);
     }
@@ -111,6 +128,7 @@ export async function writeSyntheticCapture(
       flags = 0x18; // PSH+ACK
       payload = fromClient ? Math.floor(random() * 300) : Math.floor(random() * 1460);
     }
+    if (longEvery > 0) payload = Math.min(payload, 64);
     const l4 = isUdp[slot] ? UDP : TCP;
     const length = ETHERNET + IPV4 + l4 + payload;
     time += 1 + Math.floor(random() * 20);

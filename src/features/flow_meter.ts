@@ -357,6 +357,11 @@ export class FlowMeter {
     return this.table.bytesPerFlow();
   }
 
+  /** Flows holding a statistics row now (longer than the flow row's packet log). */
+  statisticsRowsLive(): number {
+    return this.table.statisticsRowsLive();
+  }
+
   /** Bytes one flow costs at most (a flow with a statistics row). */
   maxBytesPerFlow(): number {
     return this.table.maxBytesPerFlow();

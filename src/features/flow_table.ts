@@ -247,6 +247,11 @@ export class FlowTable {
     return this.live > 0 ? FLOW_COST + this.stats.live * STATS_ROW_BYTES / this.live : FLOW_COST;
   }
 
+  /** Flows holding a statistics row now (they logged more than LOG_PACKETS packets). */
+  statisticsRowsLive(): number {
+    return this.stats.live;
+  }
+
   /** Bytes one long flow costs: flow row, links, index share and statistics row. */
   maxBytesPerFlow(): number {
     return FLOW_COST + STATS_ROW_BYTES;
