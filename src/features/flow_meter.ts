@@ -42,6 +42,14 @@ export interface FlowMeterOptions {
   /** In emergency mode, one-way flows end after this long without a packet. Default 2 s. */
   emergencyIdleSeconds?: number;
   /**
+   * Share of the memcap (and of maxFlows) one-way flows may hold: past it the
+   * oldest one-way flow is evicted (counted as a one-way eviction) and
+   * emergency mode begins, so a spoofed flood never fills more than this
+   * share of the table, whose memory stays that much lower, and the rest
+   * stays free for conversations. Default 1 (only the memcap bounds them).
+   */
+  oneWayShare?: number;
+  /**
    * Interim rows (NetFlow's active timeout): a flow still open this long after
    * its first packet is exported as it stands (`interim` 1), then again at
    * doubling gaps (at most 60 s) while it has new packets. Default 0: off.
@@ -88,6 +96,7 @@ export interface FlowMeterCounters {
  */
 export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   memcapBytes: 64 * 2 ** 20,
+  oneWayShare: 0.5,
   interimExportSeconds: 1,
 };
 
@@ -155,6 +164,7 @@ export class FlowMeter {
       maxFlows,
       memcapBytes: options.memcapBytes,
       emergencyIdleMicros: (options.emergencyIdleSeconds ?? 2) * 1e6,
+      oneWayShare: options.oneWayShare,
       interimExportMicros: (options.interimExportSeconds ?? 0) * 1e6,
     }, (table, id, reason) => this.emit(table, id, reason));
   }

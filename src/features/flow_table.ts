@@ -115,6 +115,11 @@ export interface FlowTableLimits {
   /** In emergency mode, one-way flows end after this long without a packet. Default 2 s. */
   emergencyIdleMicros?: number;
   /**
+   * Share of the table's bounds one-way flows may hold; past it the oldest
+   * one-way flow is evicted and emergency mode begins. Default 1.
+   */
+  oneWayShare?: number;
+  /**
    * Interim rows: a flow still open this long after its first packet is
    * exported as it stands, then again at doubling gaps (at most 60 s) while
    * it has new packets. 0 or absent: no interim rows.
@@ -179,12 +184,16 @@ export class FlowTable {
   emergency = false;
   /** Times emergency mode began. */
   emergencyEntered = 0;
+  /** Flows on the one-way list now. */
+  oneWayLive = 0;
 
   private readonly memcap: number;
   private readonly idleTimeout: number;
   private readonly activeTimeout: number;
   private readonly closeLinger: number;
   private readonly emergencyIdle: number;
+  /** One-way flows held at most (see FlowTableLimits.oneWayShare). */
+  private readonly oneWayCap: number;
   private readonly interimFirst: number;
   /** Interim sweep: packet time of the next sweep, and the next flow row to look at (-1 = idle). */
   private nextSweepAt = -Infinity;
@@ -223,6 +232,11 @@ export class FlowTable {
     this.activeTimeout = limits.activeTimeoutMicros;
     this.closeLinger = limits.closeLingerMicros;
     this.emergencyIdle = Math.min(limits.emergencyIdleMicros ?? 2e6, this.idleTimeout);
+    const share = limits.oneWayShare ?? 1;
+    if (!(share > 0 && share <= 1)) {
+      throw new RangeError(`oneWayShare must be in (0, 1], got ${limits.oneWayShare}`);
+    }
+    this.oneWayCap = Math.max(1, Math.floor(capacity * share));
     this.interimFirst = limits.interimExportMicros ?? 0;
     this.index.resize(2 * Math.min(capacity, 4096));
   }
@@ -335,7 +349,8 @@ export class FlowTable {
     }
     if (
       this.emergency && this.live < EMERGENCY_RECOVERY * this.capacity &&
-      this.bytesInUse() < EMERGENCY_RECOVERY * this.memcap
+      this.bytesInUse() < EMERGENCY_RECOVERY * this.memcap &&
+      this.oneWayLive < EMERGENCY_RECOVERY * this.oneWayCap
     ) this.emergency = false;
     if (this.interimFirst > 0) return this.sweepInterim(now, left);
     return false;
@@ -440,15 +455,16 @@ export class FlowTable {
   /**
    * Makes room at the table's bounds: ends the oldest closed flow, else the
    * oldest one-way flow, else the least recently seen two-way flow (never
-   * `keep`, the flow being updated). Returns false when nothing could go.
+   * `keep`, the flow being updated); from `first` on (EVICT_ONE_WAY: a
+   * one-way flow first). Returns false when nothing could go.
    */
-  private evictOne(keep: number): boolean {
+  private evictOne(keep: number, first = EVICT_CLOSED): boolean {
     if (!this.emergency) {
       this.emergency = true;
       this.emergencyEntered++;
     }
     const lists = this.lists;
-    for (let kind = EVICT_CLOSED; kind <= EVICT_TWO_WAY; kind++) {
+    for (let kind = first; kind <= EVICT_TWO_WAY; kind++) {
       const list = kind === EVICT_CLOSED
         ? CLOSED_LIST
         : kind === EVICT_ONE_WAY
@@ -467,6 +483,9 @@ export class FlowTable {
   private create(p: DecodedPacket, ts: number, h: number): void {
     if (this.live >= this.capacity || this.bytesInUse() + FLOW_COST > this.memcap) {
       this.evictOne(NIL);
+    } else if (this.oneWayLive >= this.oneWayCap) {
+      // A flood of one-way flows: its oldest makes room, the rest of the table stays free.
+      this.evictOne(NIL, EVICT_ONE_WAY);
     }
     let id: number;
     if (this.freeHead !== NIL) {
@@ -499,6 +518,7 @@ export class FlowTable {
     this.index.insert(id, h);
     this.lists.append(id, ONE_WAY_LIST);
     u8[b + B_LIST] = ONE_WAY_LIST;
+    this.oneWayLive++;
     this.update(id, true, p, 0);
   }
 
@@ -573,6 +593,7 @@ export class FlowTable {
   /** Moves flow `id` to the newest end of `list`. */
   private moveTo(id: number, list: number): void {
     const b = id * FLOW_ROW_BYTES + B_LIST;
+    if (this.u8[b] === ONE_WAY_LIST) this.oneWayLive--;
     this.lists.unlink(id, this.u8[b]);
     this.lists.append(id, list);
     this.u8[b] = list;
@@ -634,6 +655,7 @@ export class FlowTable {
     this.endedByReason[reason]++;
     if (own !== 0) this.stats.release(own - 1);
     const b = id * FLOW_ROW_BYTES + B_LIST;
+    if (this.u8[b] === ONE_WAY_LIST) this.oneWayLive--;
     this.lists.unlink(id, this.u8[b]);
     this.index.remove(id, this.u32[w + W_HASH]);
     this.u8[b] = NO_LIST;

@@ -83,6 +83,32 @@ Deno.test("flow memcap: closed flows go first, then one-way flows, then two-way 
   assertEquals(second.counters.evictedByKind["two-way"], 2);
 });
 
+Deno.test("flow memcap: one-way flows past their share are evicted, oldest first, each counted", () => {
+  const packets: TestPacket[] = [];
+  let t = 0;
+  // Three conversations (one closed by FIN both ways), then 20 spoofed SYNs.
+  for (const port of [1000, 1001, 1002]) {
+    packets.push({ ts: t++, data: tcp4(1, 2, port, 80, SYN) });
+    packets.push({ ts: t++, data: tcp4(2, 1, 80, port, SYN | ACK) });
+  }
+  packets.push({ ts: t++, data: tcp4(1, 2, 1002, 80, FIN | ACK) });
+  packets.push({ ts: t++, data: tcp4(2, 1, 80, 1002, FIN | ACK) });
+  for (let k = 0; k < 20; k++) packets.push({ ts: t++, data: tcp4(100 + k, 2, 5000 + k, 80, SYN) });
+  // Room for 8 short flows, half of it for one-way flows: the flood keeps 4, never the memcap.
+  const { rows, counters } = run(packets, { memcapBytes: 8 * FLOW_COST, oneWayShare: 0.5 });
+  assertEquals(counters.evictedByKind, {
+    "closed": 0,
+    "one-way": 16,
+    "two-way": 0,
+    "emergency-idle": 0,
+  });
+  ok(counters.emergencyEntered >= 1);
+  const evicted = rows.filter((r) => r.endReason === "evicted").map((r) => r.srcPort);
+  assertEquals(evicted, Array.from({ length: 16 }, (_, k) => 5000 + k));
+  // Every flow still ends once: the conversations and the 4 newest SYNs at the end of input.
+  assertEquals(rows.filter((r) => r.interim === 0).length, 3 + 20);
+});
+
 Deno.test("flow memcap: emergency mode ends one-way flows after the emergency idle time", () => {
   const packets: TestPacket[] = [];
   // A conversation that keeps talking, then 12 spoofed SYNs a second apart.
