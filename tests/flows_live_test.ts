@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
-import { createNamespacePair, spawnSensorIn } from "./support/namespace_pair.ts";
+import { createNamespacePair, spawnSensorIn, stderrUntil } from "./support/namespace_pair.ts";
 
 function whyNot(): string | null {
   if (Deno.build.os !== "linux") return "needs Linux network namespaces";
@@ -99,12 +99,11 @@ Deno.test({
       await serverOut.read(); // "ready"
 
       const flowsPath = `${dir}/flows.jsonl`;
+      // Stopped by SIGINT once the client is done, not by a duration that a loaded machine outlasts.
       const sensor = spawnSensorIn(sensorNs, [
         "flows",
         "--iface",
         sensorIf,
-        "--duration",
-        "10",
         "--format",
         "jsonl",
         "--out",
@@ -114,17 +113,21 @@ Deno.test({
       const reference = new Deno.Command("ip", {
         args: ["netns", "exec", sensorNs, "tcpdump", "-i", sensorIf, "-w", `${dir}/ref.pcap`, "-U"],
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
       children.push(reference);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Traffic only once both capture: the sensor's ready line and tcpdump's "listening on".
+      const said = await stderrUntil(sensor, "metering flows on");
+      await stderrUntil(reference, "listening on");
 
       const client = await denoIn(clientNs, CLIENT).output();
       assert.ok(client.success, new TextDecoder().decode(client.stderr));
-      const sensorResult = await sensor.output();
+      sensor.kill("SIGINT");
+      const sensorResult = { code: (await sensor.status).code };
+      await said.done;
       reference.kill("SIGINT");
       await reference.status;
-      const stderr = new TextDecoder().decode(sensorResult.stderr);
+      const stderr = said.text();
       assert.equal(sensorResult.code, 0, stderr);
 
       const flows = (await Deno.readTextFile(flowsPath)).trim().split("\n").filter((l) => l)

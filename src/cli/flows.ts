@@ -86,6 +86,11 @@ export function registerFlows(program: Command): void {
             durationSeconds: options.duration,
           });
           await live.ready;
+          // The line scripts and tests wait for before sending traffic (as detect's "detecting on").
+          console.error(
+            `ids-sensor: metering flows on ${options.iface}` +
+              (options.duration > 0 ? ` for ${options.duration} s` : " until Ctrl-C"),
+          );
           stopLive = () => live.stop();
           Deno.addSignalListener("SIGINT", stopLive);
           source = live;
