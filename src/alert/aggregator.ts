@@ -59,7 +59,13 @@ export interface AggregatorOptions {
    * `alert.model` for known and unknown verdicts; `voters`: the members of an
    * ensemble anomaly model, in the column order of its votes (for `alert.voters`).
    */
-  modelNames: { classifier?: string; anomaly?: string; voters?: readonly string[] };
+  modelNames: {
+    classifier?: string;
+    anomaly?: string;
+    voters?: readonly string[];
+    /** The bundle's packet members, in the column order of `add`'s `packetVotes`. */
+    packetVoters?: readonly string[];
+  };
   /** Benign centers and scales for z-scores; null: explain without them. */
   baseline?: FeatureBaseline | null;
   /** How many features `top_features` lists (default 5). */
@@ -286,7 +292,12 @@ export class AlertAggregator {
    * the watermark to the batch's latest flow end; returns the closing lines of
    * a window that ended and the first lines of groups this batch completed.
    */
-  add(batch: FlowBatch, decisions: Decisions, scores: ModelScores): EmittedAlert[] {
+  add(
+    batch: FlowBatch,
+    decisions: Decisions,
+    scores: ModelScores,
+    packetVotes?: Uint8Array,
+  ): EmittedAlert[] {
     let latest = this.#watermark;
     for (let i = 0; i < batch.count; i++) {
       if (batch.endMicros[i] > latest) latest = batch.endMicros[i];
@@ -301,7 +312,7 @@ export class AlertAggregator {
       if (decisions.score[row] <= g.explainedScore) continue;
       g.explainedScore = decisions.score[row];
       g.topFeatures = this.#explain(batch, row, scores, decisions.verdict[row]);
-      g.voters = this.#voters(scores, row);
+      g.voters = this.#voters(scores, row, packetVotes);
     }
     for (const f of opened) {
       const line = this.#line(this.#state(f), "first", this.#watermark);
@@ -495,13 +506,27 @@ export class AlertAggregator {
     };
   }
 
-  /** Names of the ensemble members that voted on row `i`; undefined without an ensemble. */
-  #voters(scores: ModelScores, i: number): string[] | undefined {
+  /**
+   * Names of the ensemble members and packet members that voted on row `i`;
+   * undefined with neither.
+   */
+  #voters(scores: ModelScores, i: number, packetVotes?: Uint8Array): string[] | undefined {
     const names = this.#options.modelNames.voters;
+    const packetNames = this.#options.modelNames.packetVoters;
     const anomaly = scores.outputs.find((o) => o.role === "anomaly");
-    if (!names || !anomaly?.votes || anomaly.voteColumns !== names.length) return undefined;
-    const M = names.length;
-    return names.filter((_, m) => anomaly.votes![i * M + m] > 0.5);
+    const ensemble = names && anomaly?.votes && anomaly.voteColumns === names.length;
+    const packets = packetNames && packetNames.length > 0 && packetVotes;
+    if (!ensemble && !packets) return undefined;
+    const voted: string[] = [];
+    if (ensemble) {
+      const M = names.length;
+      voted.push(...names.filter((_, m) => anomaly.votes![i * M + m] > 0.5));
+    }
+    if (packets) {
+      const P = packetNames.length;
+      voted.push(...packetNames.filter((_, m) => packetVotes[i * P + m] === 1));
+    }
+    return voted;
   }
 
   /** The features furthest from normal for row `i`. */

@@ -189,7 +189,8 @@ export function registerDetect(program: Command): void {
     const bundle = await loadSensorBundle(options.model);
     // Each capture worker meters its own packets unless the store keeps packets for evidence
     // pcaps (--db, --ui): those need every packet on this thread (src/forensics).
-    const meters = options.db || options.ui
+    // Packet members (bundle.json packetMembers) read every packet on this thread too.
+    const meters = options.db || options.ui || bundle.json.packetMembers.length > 0
       ? undefined
       : new CaptureWorkerMeters(interfaces.length * options.captureWorkers, meterOptions(options));
     const live = openResilientCapture(
@@ -558,6 +559,18 @@ function printReport(
     lines.push(
       `  not scored, inference fell behind (shed): ${d.shed.finalRows} flows, ` +
         `${d.shed.interimRows} interim rows of open flows`,
+    );
+  }
+  if (d.packetMembers) {
+    const p = d.packetMembers;
+    lines.push(
+      `  packet members: ${p.packets} packets; ` +
+        p.members.map((m) =>
+          `${m.name} scored ${m.scored}, flagged ${m.flagged} (${
+            (100 * m.flagged / Math.max(1, m.scored)).toFixed(2)
+          }%), voted on ${m.flowVotes} flows`
+        ).join("; ") +
+        `; ${p.flowsMadeUnknown} otherwise benign flows made unknown by their votes`,
     );
   }
   for (const note of notes) lines.push(`  ${note}`);

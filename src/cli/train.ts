@@ -324,7 +324,9 @@ export function registerTrain(program: Command): void {
               (m.calibratedFpr * 100).toFixed(2)
             }% of ${m.calibrationRows} held-out benign packets; ONNX max |diff| ${
               m.onnxMaxAbsDiff.toExponential(2)
-            } (relative ${m.onnxMaxRelativeDiff.toExponential(2)})`,
+            } (relative ${
+              m.onnxMaxRelativeDiff.toExponential(2)
+            }; packets flagged differently ${m.onnxFlagMismatches})`,
           );
         }
       };

@@ -40,6 +40,7 @@ import { type DetectionThresholds, unknownAlertRuleFromBundle } from "./threshol
 import { snapshotFlowBatch } from "./flow_snapshot.ts";
 
 export { snapshotFlowBatch };
+import type { PacketMemberStats, PacketVotes } from "./packet_votes.ts";
 
 /** Alert aggregation window of the sensor, seconds: one alert line per group and window. */
 export const DEFAULT_WINDOW_SECONDS = 60;
@@ -87,6 +88,12 @@ export interface DetectorOptions {
     models: InferenceModels,
     options: InferencePoolOptions | undefined,
   ) => Promise<InferencePool>;
+  /**
+   * The bundle's packet members scoring the packets of the flows pushed
+   * (runDetection makes it; its owner closes it): their votes join each
+   * flow's verdict before the evidence rule.
+   */
+  packetVotes?: PacketVotes;
 }
 
 /** Summary of latency samples, milliseconds. */
@@ -126,6 +133,8 @@ export interface DetectorStats {
   flowEndToDecisionMs: LatencySummary;
   /** Rows never scored because inference was behind (shedWhenBehind): interim and final rows. */
   shed: { interimRows: number; finalRows: number };
+  /** Packet members (bundles with `packetMembers` only): packets scored, flagged, flows voted on. */
+  packetMembers?: PacketMemberStats;
 }
 
 /** A running detector. */
@@ -186,7 +195,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     windowSeconds: options.windowSeconds ?? DEFAULT_WINDOW_SECONDS,
     featureNames,
     classNames: decisionConfig.classNames,
-    modelNames: modelNames(bundle),
+    modelNames: { ...modelNames(bundle), packetVoters: options.packetVotes?.names },
     baseline: featureBaselineFromBundle(bundle),
     describeFlow: options.describeFlow ?? flowRecordAt,
     nowMs: wallMs,
@@ -240,8 +249,24 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     for (const sink of sinks) if (sink.writeTraffic) await sink.writeTraffic(minutes);
   }
 
-  async function processResult(batch: FlowBatch, arrivalMs: number, scores: ModelScores) {
+  const packetVotes = options.packetVotes;
+  const anomalyThreshold = decisionConfig.anomalyThresholdOverride ??
+    decisionConfig.anomalyThreshold ?? 0;
+
+  async function processResult(
+    batch: FlowBatch,
+    arrivalMs: number,
+    scores: ModelScores,
+    packetsScored: Promise<void> | undefined,
+  ) {
     const decisions: Decisions = decide(scores, decisionConfig);
+    let votes: Uint8Array | undefined;
+    if (packetVotes) {
+      // Every packet of these flows was metered before the batch left the meter.
+      await packetsScored;
+      const anomaly = scores.outputs.find((o) => o.role === "anomaly");
+      votes = packetVotes.apply(batch, decisions, anomaly?.values, anomalyThreshold);
+    }
     counts.unscoredProtocol += leaveUnscoredProtocols(decisions, batch.protocol);
     const now = wallMs();
     decisionLatency.add(now - arrivalMs);
@@ -261,7 +286,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     }
     counts.flows += decisions.rows;
     traffic.addBatch(batch, decisions);
-    await emit(aggregator.add(batch, decisions, scores));
+    await emit(aggregator.add(batch, decisions, scores, votes));
     await writeTraffic(false);
   }
 
@@ -298,7 +323,10 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     if (batch.count === 0) return;
     counts.batches++;
     const scored = pool.infer(batch.features, batch.count);
-    const done = enqueue(async () => processResult(batch, arrivalMs, await scored));
+    const packetsScored = packetVotes?.settle();
+    // Not awaited here: a failure surfaces where the batch is decided.
+    packetsScored?.catch(() => {});
+    const done = enqueue(async () => processResult(batch, arrivalMs, await scored, packetsScored));
     inFlight.push(done);
     done.finally(() => inFlight.splice(inFlight.indexOf(done), 1)).catch(() => {});
     if (inFlight.length >= maxInFlight) {
@@ -350,6 +378,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
       alertLatencyMs: alertLatency.summary(),
       flowEndToDecisionMs: flowEndLatency.summary(),
       shed: { ...shed },
+      ...(packetVotes ? { packetMembers: packetVotes.stats() } : {}),
     };
   }
 

@@ -38,4 +38,5 @@ export {
 } from "./swappable_detector.ts";
 export { CaptureWorkerMeters, MAX_PENDING_BATCHES } from "./capture_metering.ts";
 export { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
+export { type PacketMemberStats, PacketVotes } from "./packet_votes.ts";
 export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";

@@ -27,6 +27,7 @@ import {
 import { createSwappableDetector } from "./swappable_detector.ts";
 import { FlowMeterShards, meterFlowShards } from "./meter_shards.ts";
 import type { CaptureWorkerMeters } from "./capture_metering.ts";
+import { PacketVotes } from "./packet_votes.ts";
 import { gateSinks } from "../triage/mod.ts";
 import type { DetectionThresholds } from "./thresholds.ts";
 
@@ -121,9 +122,21 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
   // Before the inference worker starts: its batches and onnxruntime's outputs are freed by the
   // hundred per second in a flood, and glibc would otherwise keep them (src/ffi/native_memory.ts).
   boundNativeHeap();
-  const meterOptions = { ...DETECTION_METER_DEFAULTS, ...options.meter };
+  // Packet members (opt-in): their features computed in the meter's own pass, scored in workers.
+  const packetVotes = await PacketVotes.create(options.bundle);
+  if (packetVotes && options.captureMeters) {
+    await packetVotes.close();
+    throw new Error(
+      "packet members need the packets on the detection thread: run without capture-worker metering",
+    );
+  }
+  const meterOptions = {
+    ...DETECTION_METER_DEFAULTS,
+    ...options.meter,
+    ...(packetVotes ? { packetObserver: packetVotes.extractor } : {}),
+  };
   const started = performance.now();
-  const { metered, counters } = meterSource(options, meterOptions);
+  const { metered, counters } = meterSource(options, meterOptions, packetVotes);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -135,6 +148,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
       : options.onAlert,
     onBatchDecided: options.onBatchDecided,
     createPool: options.createPool,
+    packetVotes: packetVotes ?? undefined,
   };
   let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
@@ -163,7 +177,11 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     await detector.run(options.tapFlows ? options.tapFlows(flows) : flows);
   } finally {
     clearInterval(ticker);
-    await detector.close();
+    try {
+      await detector.close();
+    } finally {
+      await packetVotes?.close();
+    }
   }
   const done = progress();
   const seconds = Math.max(done.elapsedSeconds, 1e-9);
@@ -181,6 +199,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
 function meterSource(
   options: DetectionRunOptions,
   meterOptions: FlowMeterOptions,
+  packetVotes: PacketVotes | null,
 ): { metered: AsyncGenerator<FlowBatch>; counters: () => FlowMeterCounters } {
   const inWorkers = options.captureMeters;
   if (inWorkers) {
@@ -193,7 +212,8 @@ function meterSource(
     ? new FlowMeterShards(options.flowTables!, meterOptions)
     : null;
   const meter = shards ?? new FlowMeter(meterOptions);
-  const packets = options.packetRing ? options.packetRing.tap(options.source) : options.source;
+  const tapped = options.packetRing ? options.packetRing.tap(options.source) : options.source;
+  const packets = packetVotes ? pacedByPacketScoring(tapped, packetVotes) : tapped;
   const source = options.live ? withWallClockTicks(packets, meter) : packets;
   return {
     metered: shards
@@ -201,6 +221,17 @@ function meterSource(
       : meterFlows(source, options.meter, meter as FlowMeter),
     counters: () => meter.counters(),
   };
+}
+
+/** Reads the next packet batch only when the packet members are not too far behind. */
+async function* pacedByPacketScoring(
+  source: AsyncIterable<PacketBatch>,
+  votes: PacketVotes,
+): AsyncGenerator<PacketBatch> {
+  for await (const batch of source) {
+    await votes.ready();
+    yield batch;
+  }
 }
 
 /** Flow batches metered ahead while the inference worker starts (copies: about 1.3 MB each). */

@@ -91,6 +91,8 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
       interimRows: sum((s) => s.shed.interimRows),
       finalRows: sum((s) => s.shed.finalRows),
     },
+    // One packet scoring serves every detector of a run: its running totals, once.
+    ...(parts.at(-1)?.packetMembers ? { packetMembers: parts.at(-1)!.packetMembers } : {}),
   };
 }
 

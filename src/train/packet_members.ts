@@ -223,6 +223,12 @@ export interface PacketMemberSummary {
   onnxMaxAbsDiff: number;
   /** |onnx - typescript| / max(1, |typescript|): LOF's float32 distance expansion on outliers scoring in the hundreds. */
   onnxMaxRelativeDiff: number;
+  /**
+   * Calibration packets flagged by one of ONNX and TypeScript but not the
+   * other (LOF: float32 distances of near-duplicate windows pick other
+   * neighbours among ties).
+   */
+  onnxFlagMismatches: number;
 }
 
 function maxRelativeDiff(a: Float32Array, b: Float32Array): number {
@@ -280,11 +286,16 @@ export async function trainPacketMembers(
     const cal = rows.calibration;
     const out = await runOnnxModel(member.onnx, DEEP_INPUT_NAME, cal.x, cal.rows, rows.width);
     const scores = out[member.output].data as Float32Array;
-    const onnxMaxAbsDiff = maxAbsDiff(scores, member.score(cal.x, cal.rows));
-    const onnxMaxRelativeDiff = maxRelativeDiff(scores, member.score(cal.x, cal.rows));
+    const typescript = member.score(cal.x, cal.rows);
+    const onnxMaxAbsDiff = maxAbsDiff(scores, typescript);
+    const onnxMaxRelativeDiff = maxRelativeDiff(scores, typescript);
+    // The worker runs the graph: the threshold is set on its scores.
     const threshold = thresholdForFpr(scores, targetFpr);
-    let above = 0;
-    for (const s of scores) if (s > threshold) above++;
+    let above = 0, flagMismatches = 0;
+    for (let i = 0; i < cal.rows; i++) {
+      if (scores[i] > threshold) above++;
+      if ((scores[i] > threshold) !== (typescript[i] > threshold)) flagMismatches++;
+    }
     const calibratedFpr = above / cal.rows;
     const file = `packet_${request.family.name}_${request.set}.onnx`;
     members.push({
@@ -314,6 +325,7 @@ export async function trainPacketMembers(
         onnxAgreement: {
           maxAbsDiff: onnxMaxAbsDiff,
           maxRelativeDiff: onnxMaxRelativeDiff,
+          flagMismatches,
           rows: cal.rows,
         },
         date: new Date().toISOString(),
@@ -330,6 +342,7 @@ export async function trainPacketMembers(
       calibratedFpr,
       onnxMaxAbsDiff,
       onnxMaxRelativeDiff,
+      onnxFlagMismatches: flagMismatches,
     });
   }
   return { members, onnx, summaries };
