@@ -651,3 +651,31 @@ Deno.test("ensemble: the alert lists the members that voted on its highest-scori
   run(plain, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
   assert.equal(only(plain.flush()).alert.voters, undefined);
 });
+
+Deno.test("packet members: the alert lists the ensemble's and the packet members' voters", () => {
+  const agg = aggregator({
+    modelNames: {
+      classifier: "forest",
+      anomaly: "ensemble",
+      voters: ["gbdt", "lstm-ae"],
+      packetVoters: ["lof@packet-sequence", "kitnet@afterimage"],
+    },
+  });
+  const s = scored(pairFlows("10.0.0.67", 2, 5 * S), VERDICT_UNKNOWN, -1, 2);
+  s.scores.outputs.push({
+    name: "ensemble",
+    role: "anomaly",
+    columns: 1,
+    values: Float32Array.of(2, 2),
+    votes: Float32Array.of(0, 1, 0, 1),
+    voteColumns: 2,
+  });
+  // LOF voted on both flows, KitNET on neither.
+  agg.add(s.batch, s.decisions, s.scores, Uint8Array.of(1, 0, 1, 0));
+  assert.deepEqual(only(agg.flush()).alert.voters, ["lstm-ae", "lof@packet-sequence"]);
+  // Packet members without an ensemble: only they are listed.
+  const packetsOnly = aggregator({ modelNames: { packetVoters: ["lof@packet-sequence"] } });
+  const t = scored(pairFlows("10.0.0.68", 2, 5 * S), VERDICT_UNKNOWN, -1, 2);
+  packetsOnly.add(t.batch, t.decisions, t.scores, Uint8Array.of(0, 1));
+  assert.deepEqual(only(packetsOnly.flush()).alert.voters, ["lof@packet-sequence"]);
+});
