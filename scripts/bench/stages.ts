@@ -88,9 +88,12 @@ export const STAGES: Record<string, Stage> = {
       const setupSeconds = (performance.now() - setupStart) / 1000;
       const cpu = cpuUsage(setupCpu);
       let scored = 0, sum = 0;
+      let scores = new Float32Array(0);
       const packets = await eachDecodedPacket(file, Infinity, ["afterimage"], (rows) => {
-        const features = rows.features[0];
-        for (let i = 0; i < rows.count; i++) sum += scorer.score(features, i * width);
+        if (scores.length < rows.capacity) scores = new Float32Array(rows.capacity);
+        // A batch of rows at a time, as the inference worker gets them.
+        scorer.scoreRows(rows.features[0], rows.count, scores);
+        for (let i = 0; i < rows.count; i++) sum += scores[i];
         scored += rows.count;
       });
       return {

@@ -306,6 +306,9 @@ export function trainKitNet(
   return model;
 }
 
+/** Rows scoreRows puts through each autoencoder at once (its block is inputs * BLOCK float64s). */
+const BLOCK = 128; // a multiple of 4 (memberBlock)
+
 /**
  * Scores rows with a trained KitNET (one scorer per thread). The model is
  * flattened once into typed arrays: each autoencoder's min-max normalisation
@@ -332,7 +335,10 @@ export class KitNetScorer {
   private readonly hiddenBias: Float64Array;
   private readonly x: Float64Array;
   private readonly y: Float64Array;
-  private readonly errors: Float64Array;
+  /** scoreRows' block: inputs input-major (`blockX[input * BLOCK + row]`), hidden units, RMSEs. */
+  private readonly blockX: Float64Array;
+  private readonly blockHidden: Float64Array;
+  private readonly blockError: Float64Array;
 
   constructor(model: KitNetModel) {
     this.model = model;
@@ -372,7 +378,9 @@ export class KitNetScorer {
     });
     this.x = new Float64Array(inputs);
     this.y = new Float64Array(this.hiddenAt[all.length]);
-    this.errors = new Float64Array(all.length);
+    this.blockX = new Float64Array(inputs * BLOCK);
+    this.blockHidden = new Float64Array(Math.max(...all.map((ae) => ae.hidden)) * BLOCK);
+    this.blockError = new Float64Array(BLOCK);
   }
 
   /** The score of the row at `x[offset .. offset + featureCount)`. */
@@ -410,11 +418,80 @@ export class KitNetScorer {
     return Math.sqrt(error / v);
   }
 
-  /** Scores `rows` rows of width featureCount into `out`. */
+  /**
+   * Scores `rows` rows of width featureCount into `out`, BLOCK rows at a time:
+   * each member's weights are applied to the whole block (matrix-matrix, the
+   * rows innermost), so the small autoencoders' loops run long instead of
+   * 3-10 steps per packet. Same sums in the same order as {@link score}, so
+   * the same scores to the bit.
+   */
   scoreRows(x: Float32Array, rows: number, out: Float32Array = new Float32Array(rows)) {
-    const cols = this.model.featureCount;
-    for (let r = 0; r < rows; r++) out[r] = this.score(x, r * cols);
+    for (let start = 0; start < rows; start += BLOCK) {
+      this.scoreBlock(x, start, Math.min(BLOCK, rows - start), out);
+    }
     return out;
+  }
+
+  private scoreBlock(x: Float32Array, start: number, n: number, out: Float32Array): void {
+    const last = this.members - 1, inputAt = this.inputAt, cols = this.model.featureCount;
+    const index = this.index, offsetN = this.normOffset, factor = this.normFactor;
+    const xb = this.blockX, err = this.blockError;
+    const gathered = inputAt[last];
+    for (let r = 0; r < n; r++) {
+      const row = (start + r) * cols;
+      for (let i = 0; i < gathered; i++) {
+        xb[i * BLOCK + r] = (x[row + index[i]] - offsetN[i]) * factor[i];
+      }
+    }
+    for (let k = 0; k < last; k++) {
+      this.memberBlock(k, n);
+      const at = (gathered + k) * BLOCK, o = offsetN[gathered + k], f = factor[gathered + k];
+      for (let r = 0; r < n; r++) xb[at + r] = (err[r] - o) * f;
+    }
+    this.memberBlock(last, n);
+    for (let r = 0; r < n; r++) out[start + r] = err[r];
+  }
+
+  /**
+   * Member k's RMSE for each of the block's `n` rows (normalised inputs in
+   * blockX) into blockError. Four rows at a time, their sums in registers:
+   * one load per multiply-add instead of a load, a load and a store. Rows
+   * past `n` up to the next multiple of 4 are computed from stale inputs and
+   * never read.
+   */
+  private memberBlock(k: number, n: number): void {
+    const v = this.visible[k], h = this.hidden[k];
+    const xAt = this.inputAt[k] * BLOCK, wAt = this.weightAt[k], yAt = this.hiddenAt[k];
+    const xb = this.blockX, yb = this.blockHidden, err = this.blockError;
+    const enc = this.encoder, dec = this.decoder, hiddenBias = this.hiddenBias;
+    const visibleBias = this.visibleBias, biasAt = this.inputAt[k];
+    for (let j = 0; j < h; j++) {
+      const y = j * BLOCK, bias = hiddenBias[yAt + j], row = wAt + j * v;
+      for (let r = 0; r < n; r += 4) {
+        let a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        for (let i = 0; i < v; i++) {
+          const w = enc[row + i], xi = xAt + i * BLOCK + r;
+          a0 += xb[xi] * w, a1 += xb[xi + 1] * w, a2 += xb[xi + 2] * w, a3 += xb[xi + 3] * w;
+        }
+        yb[y + r] = sigmoid(a0), yb[y + r + 1] = sigmoid(a1);
+        yb[y + r + 2] = sigmoid(a2), yb[y + r + 3] = sigmoid(a3);
+      }
+    }
+    for (let r = 0; r < n; r++) err[r] = 0;
+    for (let i = 0; i < v; i++) {
+      const bias = visibleBias[biasAt + i], row = wAt + i * h, xi = xAt + i * BLOCK;
+      for (let r = 0; r < n; r += 4) {
+        let z0 = bias, z1 = bias, z2 = bias, z3 = bias;
+        for (let j = 0; j < h; j++) {
+          const w = dec[row + j], yj = j * BLOCK + r;
+          z0 += yb[yj] * w, z1 += yb[yj + 1] * w, z2 += yb[yj + 2] * w, z3 += yb[yj + 3] * w;
+        }
+        const d0 = xb[xi + r] - sigmoid(z0), d1 = xb[xi + r + 1] - sigmoid(z1);
+        const d2 = xb[xi + r + 2] - sigmoid(z2), d3 = xb[xi + r + 3] - sigmoid(z3);
+        err[r] += d0 * d0, err[r + 1] += d1 * d1, err[r + 2] += d2 * d2, err[r + 3] += d3 * d3;
+      }
+    }
+    for (let r = 0; r < n; r++) err[r] = Math.sqrt(err[r] / v);
   }
 }
 

@@ -148,6 +148,10 @@ Deno.test("KitNET agrees with a plain reference and scores outliers above benign
   // A row that breaks the blocks' correlation scores above nearly every benign row.
   const outlier = Float32Array.from({ length: cols }, (_, c) => (c % 3 === 0 ? 9 : 0.5));
   const benign = scorer.scoreRows(test, 200);
+  // The batched scorer (blocks of 128 rows, a partial block here) computes the same sums in order.
+  for (let r = 0; r < 200; r++) {
+    assertEquals(benign[r], Math.fround(scorer.score(test, r * cols)), `batched row ${r}`);
+  }
   const above = benign.filter((s) => s < scorer.score(outlier)).length;
   assert(above >= 195, `outlier above ${above} of 200 benign rows`);
   // JSON round trip scores the same.
