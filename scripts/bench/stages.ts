@@ -16,6 +16,8 @@ import {
 } from "../../src/features/mod.ts";
 import { KitNetScorer, trainKitNet } from "../../src/packet_models/mod.ts";
 import { loadSensorBundle, runDetection } from "../../src/engine/mod.ts";
+import { createInferencePool } from "../../src/inference/mod.ts";
+import { kitNetToOnnx, PACKET_MODEL_SCORE } from "../../src/train/packet_onnx.ts";
 
 /** The bundle the detect stage uses (the bundled default unless IDS_BENCH_MODEL says otherwise). */
 const BENCH_MODEL = Deno.env.get("IDS_BENCH_MODEL") ??
@@ -76,15 +78,7 @@ export const STAGES: Record<string, Stage> = {
     async run(file) {
       const setupStart = performance.now(), setupCpu = cpuUsage();
       const width = AFTERIMAGE_FEATURE_SET.columns.length;
-      const trainRows = 20_000;
-      const training = new Float32Array(trainRows * width);
-      let taken = 0;
-      await eachDecodedPacket(file, trainRows, ["afterimage"], (rows) => {
-        const n = Math.min(rows.count, trainRows - taken);
-        training.set(rows.features[0].subarray(0, n * width), taken * width);
-        taken += n;
-      });
-      const scorer = new KitNetScorer(trainKitNet(training, taken, width));
+      const scorer = new KitNetScorer(await trainOnFirstRows(file, 20_000, width));
       const setupSeconds = (performance.now() - setupStart) / 1000;
       const cpu = cpuUsage(setupCpu);
       let scored = 0, sum = 0;
@@ -102,6 +96,59 @@ export const STAGES: Record<string, Stage> = {
         setupCpuSeconds: (cpu.user + cpu.system) / 1e6,
         extra: { scored, kitnetAutoencoders: scorer.model.groups.length, meanScore: sum / scored },
       };
+    },
+  },
+  "packets-worker": {
+    description:
+      "capture file -> decode -> AfterImage -> KitNET exported to ONNX, scored in an inference worker (as detection scores packet members), every packet",
+    async run(file) {
+      const setupStart = performance.now(), setupCpu = cpuUsage();
+      const width = AFTERIMAGE_FEATURE_SET.columns.length;
+      const model = await trainOnFirstRows(file, 20_000, width);
+      const pool = await createInferencePool({
+        width,
+        models: [{
+          name: "kitnet",
+          role: "anomaly",
+          onnx: kitNetToOnnx(model, "afterimage"),
+          source: "bench",
+          inputName: "afterimage",
+          outputName: PACKET_MODEL_SCORE,
+        }],
+      });
+      const setupSeconds = (performance.now() - setupStart) / 1000;
+      const cpu = cpuUsage(setupCpu);
+      let scored = 0, sum = 0;
+      const pending: Promise<void>[] = [];
+      try {
+        const packets = await eachDecodedPacket(file, Infinity, ["afterimage"], (rows) => {
+          // The pool copies the rows at call time; keep a bounded number of batches in flight.
+          pending.push(
+            pool.infer(rows.features[0], rows.count).then((scores) => {
+              const values = scores.outputs[0].values;
+              for (let i = 0; i < values.length; i++) sum += values[i];
+              scored += values.length;
+            }),
+          );
+        }, () => pending.length > 8 ? Promise.all(pending.splice(0)).then(() => {}) : undefined);
+        pool.flush();
+        await Promise.all(pending);
+        const stats = pool.stats;
+        return {
+          packets,
+          setupSeconds,
+          setupCpuSeconds: (cpu.user + cpu.system) / 1e6,
+          extra: {
+            scored,
+            meanScore: sum / scored,
+            workerSeconds: stats.workerMs / 1000,
+            // The worker's own rate: the share of one core the scoring takes.
+            workerRowsPerSecond: Math.round(stats.rows / (stats.workerMs / 1000)),
+          },
+        };
+      } finally {
+        await pool.close();
+      }
     },
   },
   detect: {
@@ -202,6 +249,18 @@ export async function measureFlood(file: string) {
   };
 }
 
+/** KitNET trained on the AfterImage rows of a capture's first `trainRows` packets. */
+async function trainOnFirstRows(file: string, trainRows: number, width: number) {
+  const training = new Float32Array(trainRows * width);
+  let taken = 0;
+  await eachDecodedPacket(file, trainRows, ["afterimage"], (rows) => {
+    const n = Math.min(rows.count, trainRows - taken);
+    training.set(rows.features[0].subarray(0, n * width), taken * width);
+    taken += n;
+  });
+  return trainKitNet(training, taken, width);
+}
+
 /**
  * Decodes up to `limit` packets of a capture and feeds the metered ones to a
  * packet feature extractor (no flow table); returns the packets read.
@@ -211,6 +270,8 @@ async function eachDecodedPacket(
   limit: number,
   sets: ("afterimage" | "packet" | "packet-sequence")[],
   onRows: ConstructorParameters<typeof PacketFeatureExtractor>[0]["onRows"],
+  /** Called after each capture batch; a promise it returns is awaited (backpressure). */
+  afterBatch: () => Promise<void> | undefined = () => undefined,
 ): Promise<number> {
   const extractor = new PacketFeatureExtractor({ sets, onRows });
   const packet = new DecodedPacket();
@@ -221,6 +282,7 @@ async function eachDecodedPacket(
       if (decodePacket(batch, i, packet) === 0) extractor.observe(packet, batch, i, times[i]);
     }
     if (packets >= limit) break;
+    await afterBatch();
   }
   extractor.flush();
   return packets;
