@@ -368,7 +368,35 @@ Deno.test("train --packet-models: bad lists, no benign packets, stray --benign-p
     ]);
     assert.equal(missing.code, 66, missing.stderr);
     assert.match(missing.stderr, /benign capture/);
-    for (const run of [unknown, badSet, twice, noBenign, stray, missing]) {
+    const baseWithCapture = await cli([
+      ...base,
+      "--base-bundle",
+      join(LAB, "..", "..", "models", "default"),
+      "--packet-models",
+      "lof",
+    ]);
+    assert.match(
+      baseWithCapture.stderr,
+      /--base-bundle adds packet members to an existing bundle: no --capture, --csv or --models/,
+    );
+    const baseAlone = await cli(["train", "--base-bundle", dir, "--out", out]);
+    assert.match(baseAlone.stderr, /--base-bundle goes with --packet-models/);
+    const notBundle = await cli([
+      "train",
+      "--base-bundle",
+      dir,
+      "--packet-models",
+      "lof",
+      "--benign-pcap",
+      MIXED,
+      "--out",
+      out,
+    ]);
+    assert.equal(notBundle.code, 64, notBundle.stderr);
+    assert.match(notBundle.stderr, /--base-bundle: cannot read .*bundle\.json/);
+    for (
+      const run of [unknown, badSet, twice, noBenign, stray, missing, baseWithCapture, baseAlone]
+    ) {
       assert.ok(!/loaded \d+ rows/.test(run.stderr), "trained before refusing");
     }
     assert.equal(await Deno.stat(out).catch(() => null), null, "left a folder behind");

@@ -34,6 +34,7 @@ import {
   trainFamilyBundle,
   trainPacketMembers,
 } from "../train/mod.ts";
+import { loadBundle } from "../inference/mod.ts";
 import { UsageError } from "./exit.ts";
 import { checkInputFile, checkOutputFolder } from "./files.ts";
 import { fraction, nonNegativeInteger, positiveInteger } from "./options.ts";
@@ -124,6 +125,11 @@ export function registerTrain(program: Command): void {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      "--base-bundle <dir>",
+      "with --packet-models: add the packet members to a copy of this bundle (e.g. models/default) " +
+        "instead of training flow models",
+    )
     .addOption(
       new Option(
         "--packet-fpr <f>",
@@ -158,7 +164,16 @@ export function registerTrain(program: Command): void {
           throw e;
         }
       }
-      if (!!options.capture === !!options.csv) {
+      if (options.baseBundle !== undefined) {
+        if (options.capture || options.csv || families) {
+          throw new UsageError(
+            "--base-bundle adds packet members to an existing bundle: no --capture, --csv or --models",
+          );
+        }
+        if (options.packetModels === undefined) {
+          throw new UsageError("--base-bundle goes with --packet-models");
+        }
+      } else if (!!options.capture === !!options.csv) {
         throw new UsageError("give exactly one of --capture or --csv");
       }
       let packetRequests: PacketMemberRequest[] = [];
@@ -196,6 +211,79 @@ export function registerTrain(program: Command): void {
       await checkOutputFolder(options.out);
       const say = options.quiet ? () => {} : (line: string) => console.log(line);
       const progress = stderrProgress(options.quiet);
+      // Written beside --out and moved into place only when complete.
+      const partial = `${options.out.replace(/\/+$/, "")}.partial-${Deno.pid}`;
+      /** Trains the packet members on the benign captures and adds them to the bundle at `dir`. */
+      const withPacketMembers = async (dir: string) => {
+        if (packetRequests.length === 0) return;
+        const t0 = performance.now();
+        const sets = [...new Set(packetRequests.map((r) => r.set))];
+        const { sets: rows, report } = await packetRowsFromCaptures(benignPcaps, sets, {
+          windowPackets: options.windowPackets,
+          progress,
+        });
+        if (!options.quiet) {
+          console.error(
+            `packet rows: ${report.packets} benign packets from ${report.captures} capture(s) in ${
+              ((performance.now() - t0) / 1000).toFixed(1)
+            } s` +
+              (report.packetsNotRead
+                ? `; ${report.packetsNotRead} packets past the limit not read`
+                : "") +
+              (report.nonFiniteReplaced
+                ? `; ${report.nonFiniteReplaced} non-finite values replaced by 0`
+                : ""),
+          );
+        }
+        let trained;
+        try {
+          trained = await trainPacketMembers(rows, packetRequests, {
+            targetFpr: options.packetFpr,
+            minPackets: options.minPackets,
+            windowPackets: options.windowPackets,
+            seed,
+            dataSource: benignPcaps.join(","),
+            progress,
+          });
+        } catch (e) {
+          if (e instanceof FamilyError) throw new UsageError(e.message);
+          throw e;
+        }
+        await addPacketMembers(dir, trained.members, trained.onnx);
+        for (const m of trained.summaries) {
+          say(
+            `packet member ${m.name}: ${m.trainingRows} training packets, trained in ${
+              m.seconds.toFixed(1)
+            } s; threshold ${m.threshold.toPrecision(4)} flags ${
+              (m.calibratedFpr * 100).toFixed(2)
+            }% of ${m.calibrationRows} held-out benign packets; ONNX max |diff| ${
+              m.onnxMaxAbsDiff.toExponential(2)
+            } (relative ${
+              m.onnxMaxRelativeDiff.toExponential(2)
+            }; packets flagged differently ${m.onnxFlagMismatches})`,
+          );
+        }
+      };
+      if (options.baseBundle !== undefined) {
+        // Packet members added to a copy of an existing bundle (e.g. the bundled default).
+        const base = await loadBundle(options.baseBundle).catch((e) => {
+          throw new UsageError(`--base-bundle: ${(e as Error).message}`);
+        });
+        try {
+          await Deno.mkdir(partial, { recursive: true });
+          for await (const entry of Deno.readDir(base.dir)) {
+            if (entry.isFile) {
+              await Deno.copyFile(join(base.dir, entry.name), join(partial, entry.name));
+            }
+          }
+          await withPacketMembers(partial);
+          await moveBundle(partial, options.out);
+        } finally {
+          await Deno.remove(partial, { recursive: true }).catch(() => {});
+        }
+        say(`bundle written to ${options.out} (${options.baseBundle} with packet members)`);
+        return;
+      }
       let dataset: Dataset;
       let featureSet: { name: string; version: string | number };
       let vocabularies: CategoricalVocabulary[] | undefined;
@@ -277,59 +365,6 @@ export function registerTrain(program: Command): void {
             `(mean ${result.accuracyMean.toFixed(4)} +- ${result.accuracyStd.toFixed(4)})`,
         );
       }
-      // Written beside --out and moved into place only when complete.
-      const partial = `${options.out.replace(/\/+$/, "")}.partial-${Deno.pid}`;
-      /** Trains the packet members on the benign captures and adds them to the bundle at `dir`. */
-      const withPacketMembers = async (dir: string) => {
-        if (packetRequests.length === 0) return;
-        const t0 = performance.now();
-        const sets = [...new Set(packetRequests.map((r) => r.set))];
-        const { sets: rows, report } = await packetRowsFromCaptures(benignPcaps, sets, {
-          windowPackets: options.windowPackets,
-          progress,
-        });
-        if (!options.quiet) {
-          console.error(
-            `packet rows: ${report.packets} benign packets from ${report.captures} capture(s) in ${
-              ((performance.now() - t0) / 1000).toFixed(1)
-            } s` +
-              (report.packetsNotRead
-                ? `; ${report.packetsNotRead} packets past the limit not read`
-                : "") +
-              (report.nonFiniteReplaced
-                ? `; ${report.nonFiniteReplaced} non-finite values replaced by 0`
-                : ""),
-          );
-        }
-        let trained;
-        try {
-          trained = await trainPacketMembers(rows, packetRequests, {
-            targetFpr: options.packetFpr,
-            minPackets: options.minPackets,
-            windowPackets: options.windowPackets,
-            seed,
-            dataSource: benignPcaps.join(","),
-            progress,
-          });
-        } catch (e) {
-          if (e instanceof FamilyError) throw new UsageError(e.message);
-          throw e;
-        }
-        await addPacketMembers(dir, trained.members, trained.onnx);
-        for (const m of trained.summaries) {
-          say(
-            `packet member ${m.name}: ${m.trainingRows} training packets, trained in ${
-              m.seconds.toFixed(1)
-            } s; threshold ${m.threshold.toPrecision(4)} flags ${
-              (m.calibratedFpr * 100).toFixed(2)
-            }% of ${m.calibrationRows} held-out benign packets; ONNX max |diff| ${
-              m.onnxMaxAbsDiff.toExponential(2)
-            } (relative ${
-              m.onnxMaxRelativeDiff.toExponential(2)
-            }; packets flagged differently ${m.onnxFlagMismatches})`,
-          );
-        }
-      };
       if (families) {
         let familySummary: FamilyBundleSummary;
         try {
