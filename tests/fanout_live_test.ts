@@ -208,3 +208,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fanout: two captures with 2 workers each on one veth each get every packet",
+  ignore: reason !== null,
+  sanitizeResources: false,
+  async fn() {
+    // Each capture's group gets an id the kernel picks, so two sensors never share a group
+    // (with ids chosen by the sensors, a collision would split the packets between them).
+    const pair = createVethPair();
+    try {
+      const captures = [0, 1].map(() =>
+        openLiveCapture({
+          interfaces: [pair.captureSide],
+          workersPerInterface: 2,
+          bufferBytes: 4 << 20,
+        })
+      );
+      await Promise.all(captures.map((capture) => capture.ready));
+      const DATAGRAMS = 300;
+      const counted = captures.map(async (capture) => {
+        let udp = 0;
+        for await (const batch of capture) {
+          for (let i = 0; i < batch.count; i++) {
+            const at = batch.offset[i];
+            // IPv4 UDP to port 5353 (the pair's datagrams; the new link also sends IPv6 frames).
+            if (batch.data[at + 12] === 0x08 && batch.data[at + 23] === 17) udp++;
+          }
+          if (udp >= DATAGRAMS) capture.stop();
+        }
+        return udp;
+      });
+      await pair.sendUdp(DATAGRAMS, 20, 5353);
+      const timer = setTimeout(() => captures.forEach((capture) => capture.stop()), 20_000);
+      const seen = await Promise.all(counted);
+      clearTimeout(timer);
+      assert.deepEqual(seen, [DATAGRAMS, DATAGRAMS], "datagrams seen by each capture");
+    } finally {
+      pair.remove();
+    }
+  },
+});

@@ -3,6 +3,7 @@
  * libpcap's `pcap_dump` (one FFI call per batch); this side parses the ring's
  * slots in place into PacketBatch values and merges the interfaces.
  */
+import { type FanoutGroup, publishFanoutId } from "../ffi/mod.ts";
 import { createPacketBatch, type PacketBatch } from "./packet_batch.ts";
 import { parsePcapRecords, type PcapParseResult } from "./pcap_records.ts";
 import { HEAD, LINK_TYPE, signalWakeup, SLOT_LENGTH_BASE, TAIL } from "./live_ring.ts";
@@ -104,8 +105,11 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
     );
   }
   const inWorker = options.inWorker;
+  const fanoutGroups: FanoutGroup[] = [];
   const workers = options.interfaces.flatMap((interfaceName, interfaceIndex) => {
-    const fanoutGroup = perInterface > 1 ? fanoutGroupId(interfaceIndex) : undefined;
+    // The first worker creates the interface's group with an id the kernel picks; the rest join.
+    const fanoutShared = perInterface > 1 ? new SharedArrayBuffer(4) : undefined;
+    if (fanoutShared) fanoutGroups.push({ shared: fanoutShared, create: false });
     return Array.from({ length: perInterface }, (_, member) => {
       const position = interfaceIndex * perInterface + member;
       return new CaptureWorker({
@@ -116,7 +120,7 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
           immediate: options.immediate,
           bufferBytes: options.bufferBytes ?? 32 << 20,
           filter: options.filter,
-          fanoutGroup,
+          fanout: fanoutShared && { shared: fanoutShared, create: member === 0 },
         },
         slotCount,
         slotBytes,
@@ -128,9 +132,21 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
       });
     });
   });
+  // Workers waiting to join a group whose creator failed or never started must not wait forever.
+  const abandonFanout = () => {
+    for (const group of fanoutGroups) {
+      if (Atomics.compareExchange(new Int32Array(group.shared), 0, 0, -1) === 0) {
+        publishFanoutId(group, -1);
+      }
+    }
+  };
   const ready = Promise.all(workers.map((worker) => worker.ready));
-  ready.catch(() => workers.forEach((worker) => worker.stop()));
+  ready.catch(() => {
+    abandonFanout();
+    workers.forEach((worker) => worker.stop());
+  });
   const stop = () => {
+    abandonFanout();
     for (const worker of workers) worker.stop();
     signalWakeup(wakeup);
   };
@@ -141,14 +157,6 @@ export function openLiveCapture(options: LiveCaptureOptions): LiveCapture {
     [Symbol.asyncIterator]: () =>
       iterateRings(workers, wakeup, options.batchCapacity ?? 65536, stop),
   };
-}
-
-/**
- * A PACKET_FANOUT group id (16 bits) for this process and interface: groups
- * are per network namespace, so two sensors on one host must not share one.
- */
-function fanoutGroupId(interfaceIndex: number): number {
-  return ((Deno.pid * 31 + interfaceIndex) % 0xfffe) + 1;
 }
 
 /** Per-worker read position in its ring. */

@@ -3,8 +3,8 @@
  * positioning (so libpcap's `pcap_dump` can write into JS-owned memory),
  * `poll` (libpcap's read timeout never fires on a quiet Linux link), and
  * `dlopen`/`dlsym` (Deno.dlopen gives no C function pointers, and
- * `pcap_dispatch` needs one for its callback), `setsockopt` (PACKET_FANOUT
- * on the handle's socket, which libpcap has no call for), and `mallopt`/`malloc_trim`
+ * `pcap_dispatch` needs one for its callback), `setsockopt`/`getsockopt`
+ * (PACKET_FANOUT on the handle's socket, which libpcap has no call for), and `mallopt`/`malloc_trim`
  * (so freed typed arrays go back to the system, see native_memory.ts).
  */
 
@@ -19,6 +19,7 @@ const LIBC_SYMBOLS = {
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   mallopt: { parameters: ["i32", "i32"], result: "i32" },

@@ -20,11 +20,13 @@ export {
   type PcapErrorKind,
 } from "./libpcap.ts";
 export {
+  type FanoutGroup,
   FileDumpTarget,
   LiveHandle,
   type LiveHandleOptions,
   MemoryDumpTarget,
   type PcapCounters,
+  publishFanoutId,
 } from "./pcap_handle.ts";
 export {
   boundNativeHeap,

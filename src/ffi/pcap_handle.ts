@@ -45,11 +45,28 @@ export interface LiveHandleOptions {
   /** BPF filter expression, tcpdump syntax. */
   filter?: string;
   /**
-   * Joins this PACKET_FANOUT group (1 to 65535) in hash mode: the kernel
-   * spreads the interface's packets over every socket of the group by a
-   * flow hash that is the same both ways, so each handle sees whole flows.
+   * Joins a PACKET_FANOUT group in hash mode: the kernel spreads the
+   * interface's packets over every socket of the group by a flow hash that
+   * is the same both ways, so each handle sees whole flows.
    */
-  fanoutGroup?: number;
+  fanout?: FanoutGroup;
+}
+
+/**
+ * One PACKET_FANOUT group shared by several handles (one per capture
+ * worker). One handle creates it with PACKET_FANOUT_FLAG_UNIQUEID, so the
+ * kernel picks an id no group in the namespace has (two sensors on one host
+ * never share one, as a chosen id could), and publishes the id in `shared`;
+ * the others wait for it there and join.
+ */
+export interface FanoutGroup {
+  /**
+   * Int32 word: 0 until the group exists, then its id; -1 when it will not be
+   * made (the creating handle failed, or whoever owns the handles gave up).
+   */
+  shared: SharedArrayBuffer;
+  /** True for the one handle that creates the group. */
+  create: boolean;
 }
 
 /** Linux socket level and option of packet sockets (linux/if_packet.h). */
@@ -58,6 +75,15 @@ const PACKET_FANOUT = 18;
 /** Fanout by the kernel's symmetric flow hash; reassemble fragments first so they hash as one. */
 const PACKET_FANOUT_HASH = 0;
 const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+/** With group id 0: the kernel creates a group with an id not in use (Linux 4.2+). */
+const PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+
+/** Stores the group's id (or -1: none) and wakes the handles waiting to join. */
+export function publishFanoutId(group: FanoutGroup, id: number): void {
+  const word = new Int32Array(group.shared);
+  Atomics.store(word, 0, id);
+  Atomics.notify(word, 0);
+}
 
 /** Counters from `pcap_stats`. */
 export interface PcapCounters {
@@ -77,6 +103,8 @@ export class LiveHandle {
   readonly snapLength: number;
   /** The interface captured. */
   readonly interfaceName: string;
+  /** The PACKET_FANOUT group this handle joined (0: none). */
+  fanoutGroupId = 0;
   readonly #pointer: Deno.PointerObject;
   readonly #pollFd = new Int32Array(2);
   readonly #statBuffer = new Uint32Array(PCAP_STAT_BYTES / 4);
@@ -119,28 +147,57 @@ export class LiveHandle {
       }
       const handle = new LiveHandle(name, pointer);
       if (options.filter) handle.#applyFilter(options.filter);
-      if (options.fanoutGroup !== undefined) handle.#joinFanout(options.fanoutGroup);
+      if (options.fanout) handle.#joinFanout(options.fanout);
       return handle;
     } catch (error) {
+      // The other members stop waiting and fail too.
+      if (options.fanout?.create) publishFanoutId(options.fanout, -1);
       pcap.pcap_close(pointer);
       throw error;
     }
   }
 
-  /** setsockopt(PACKET_FANOUT) on libpcap's socket: one FFI call, once, after activation. */
-  #joinFanout(group: number): void {
-    if (!Number.isInteger(group) || group < 1 || group > 0xffff) {
-      throw new RangeError(`fanout group must be 1 to 65535, got ${group}`);
-    }
+  /** setsockopt(PACKET_FANOUT) on libpcap's socket: a few FFI calls, once, after activation. */
+  #joinFanout(group: FanoutGroup): void {
     const fd = this.#pollFd[0];
-    const value = new Int32Array([
-      group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16),
-    ]);
+    const mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+    let id: number;
+    if (group.create) {
+      this.#setFanout(fd, 0, mode | PACKET_FANOUT_FLAG_UNIQUEID, "create a PACKET_FANOUT group");
+      const value = new Int32Array(1);
+      const length = new Uint32Array([4]);
+      if (
+        libc().getsockopt(
+          fd,
+          SOL_PACKET,
+          PACKET_FANOUT,
+          new Uint8Array(value.buffer),
+          new Uint8Array(length.buffer),
+        ) < 0
+      ) {
+        throw new PcapError("capture", `${this.interfaceName}: PACKET_FANOUT id: ${lastErrno()}`);
+      }
+      id = value[0] & 0xffff;
+      publishFanoutId(group, id);
+    } else {
+      const word = new Int32Array(group.shared);
+      while (Atomics.load(word, 0) === 0) Atomics.wait(word, 0, 0, 1000);
+      id = Atomics.load(word, 0);
+      if (id <= 0) {
+        throw new PcapError(
+          "capture",
+          `${this.interfaceName}: no PACKET_FANOUT group to join (its creating handle failed)`,
+        );
+      }
+      this.#setFanout(fd, id, mode, `join PACKET_FANOUT group ${id}`);
+    }
+    this.fanoutGroupId = id;
+  }
+
+  #setFanout(fd: number, id: number, mode: number, what: string): void {
+    const value = new Int32Array([id | (mode << 16)]);
     if (libc().setsockopt(fd, SOL_PACKET, PACKET_FANOUT, new Uint8Array(value.buffer), 4) < 0) {
-      throw new PcapError(
-        "capture",
-        `${this.interfaceName}: cannot join PACKET_FANOUT group ${group}: ${lastErrno()}`,
-      );
+      throw new PcapError("capture", `${this.interfaceName}: cannot ${what}: ${lastErrno()}`);
     }
   }
 
