@@ -572,6 +572,12 @@ function printReport(
         ).join("; ") +
         `; ${p.flowsMadeUnknown} otherwise benign flows made unknown by their votes`,
     );
+    const t = p.tables;
+    lines.push(
+      `  packet state tables: ${t.entries} entries (${
+        (t.bytes / 2 ** 20).toFixed(1)
+      } MiB), ${t.evicted} evicted at the memcap, ${t.pruned} idle recycled`,
+    );
   }
   for (const note of notes) lines.push(`  ${note}`);
   if (verbose) {

@@ -16,6 +16,8 @@ import { createInferencePool } from "../inference/mod.ts";
 import {
   type FlowBatch,
   KeyTable,
+  type KeyTableStats,
+  keyTableStats,
   PacketFeatureExtractor,
   type PacketRows,
   type PacketSetName,
@@ -29,6 +31,12 @@ export interface PacketMemberStats {
   members: { name: string; scored: number; flagged: number; flowVotes: number }[];
   /** Flows whose benign verdict the packet members' votes made unknown. */
   flowsMadeUnknown: number;
+  /**
+   * The packet feature sets' state tables (hosts, channels, sockets) and the flagged-packet
+   * counts per flow: entries held, idle ones
+   * recycled, live ones evicted at the memcap (a spoofed flood shows here), bytes.
+   */
+  tables: KeyTableStats;
 }
 
 /** Packet rows waiting for scores before the source is read further (backpressure). */
@@ -54,7 +62,7 @@ export class PacketVotes {
   readonly #members: PacketMember[];
   readonly #sets: SetScoring[];
   readonly #table: KeyTable;
-  readonly #stats: PacketMemberStats;
+  readonly #stats: Omit<PacketMemberStats, "tables">;
   /** Resolves once every packet batch handed over so far is scored and counted. */
   #scored: Promise<void> = Promise.resolve();
   #pendingRows = 0;
@@ -264,6 +272,7 @@ export class PacketVotes {
     return {
       ...this.#stats,
       members: this.#stats.members.map((m) => ({ ...m })),
+      tables: keyTableStats([this.extractor.stats(), keyTableStats([this.#table])]),
     };
   }
 

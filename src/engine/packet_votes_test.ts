@@ -63,6 +63,9 @@ Deno.test("analyze with packet members: every metered packet scored by each memb
     assert.ok(metered > 1000, `${metered} packets metered`);
     assert.equal(p.packets, metered);
     for (const m of p.members) assert.equal(m.scored, metered, m.name);
+    // The state tables are counted: entries held, none evicted far below the memcap.
+    assert.ok(p.tables.entries > 0 && p.tables.bytes > 0, JSON.stringify(p.tables));
+    assert.equal(p.tables.evicted, 0);
     // The flood's packets are far from the benign range traffic for the sequence windows.
     const lof = p.members[0];
     assert.ok(lof.flagged > metered / 10, `LOF flagged ${lof.flagged} of ${metered}`);

@@ -35,11 +35,12 @@ export interface KeyTableStats {
   bytes: number;
 }
 
-/** Sums the counters of several tables. */
-export function keyTableStats(tables: readonly KeyTable[]): KeyTableStats {
+/** Sums the counters of several tables (or of counters already summed). */
+export function keyTableStats(tables: readonly (KeyTable | KeyTableStats)[]): KeyTableStats {
   let entries = 0, pruned = 0, evicted = 0, bytes = 0;
   for (const t of tables) {
-    entries += t.count, pruned += t.pruned, evicted += t.evicted, bytes += t.bytes();
+    const s = t instanceof KeyTable ? t.stats() : t;
+    entries += s.entries, pruned += s.pruned, evicted += s.evicted, bytes += s.bytes;
   }
   return { entries, pruned, evicted, bytes };
 }
@@ -161,6 +162,11 @@ export class KeyTable {
   /** Slot of `key`, or -1 when absent (never inserts, does not count as seen). */
   lookup(): number {
     return this.index[this.probe(this.hash())] - 1;
+  }
+
+  /** This table's counters. */
+  stats(): KeyTableStats {
+    return { entries: this.count, pruned: this.pruned, evicted: this.evicted, bytes: this.bytes() };
   }
 
   /** Bytes held by the table's arrays. */

@@ -71,4 +71,4 @@ export {
   decayFactors,
   DEFAULT_AFTERIMAGE_MAX_ENTRIES,
 } from "./afterimage.ts";
-export { KeyTable, type KeyTableOptions, type KeyTableStats } from "./key_table.ts";
+export { KeyTable, type KeyTableOptions, type KeyTableStats, keyTableStats } from "./key_table.ts";

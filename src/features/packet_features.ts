@@ -468,13 +468,7 @@ export class PacketFeatureExtractor implements PacketObserver {
    * live ones evicted at the memcap (a spoofed flood shows here), bytes.
    */
   stats(): KeyTableStats {
-    const all = this.writers.map((w) => w.stats());
-    return {
-      entries: all.reduce((n, s) => n + s.entries, 0),
-      pruned: all.reduce((n, s) => n + s.pruned, 0),
-      evicted: all.reduce((n, s) => n + s.evicted, 0),
-      bytes: all.reduce((n, s) => n + s.bytes, 0),
-    };
+    return keyTableStats(this.writers.map((w) => w.stats()));
   }
 
   /** Hands over the rows written since the last batch (call at the end of input). */
