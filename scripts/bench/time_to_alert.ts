@@ -346,7 +346,7 @@ http {
         errText += decoder.decode(value);
       }
     })();
-    // The engine starts its inference worker after "detecting on"; let it settle.
+    // "detecting on" comes once the inference workers are up; a little settling time still.
     await new Promise((r) => setTimeout(r, 4000));
 
     const result: RoundResult = {
