@@ -526,7 +526,8 @@ export class AlertAggregator {
       const P = packetNames.length;
       voted.push(...packetNames.filter((_, m) => packetVotes[i * P + m] === 1));
     }
-    return voted;
+    // Packet members alone and none voted on this flow: no voters field, as without members.
+    return ensemble || voted.length > 0 ? voted : undefined;
   }
 
   /** The features furthest from normal for row `i`. */

@@ -678,4 +678,9 @@ Deno.test("packet members: the alert lists the ensemble's and the packet members
   const t = scored(pairFlows("10.0.0.68", 2, 5 * S), VERDICT_UNKNOWN, -1, 2);
   packetsOnly.add(t.batch, t.decisions, t.scores, Uint8Array.of(0, 1));
   assert.deepEqual(only(packetsOnly.flush()).alert.voters, ["lof@packet-sequence"]);
+  // ... and none voted: no voters field.
+  const noVote = aggregator({ modelNames: { packetVoters: ["lof@packet-sequence"] } });
+  const u = scored(pairFlows("10.0.0.69", 2, 5 * S), VERDICT_UNKNOWN, -1, 2);
+  noVote.add(u.batch, u.decisions, u.scores, Uint8Array.of(0, 0));
+  assert.equal(only(noVote.flush()).alert.voters, undefined);
 });
