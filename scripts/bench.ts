@@ -23,7 +23,11 @@ const options = new Command()
   .option("--runs <n>", "runs per stage (median reported)", "5")
   .option("--file <capture>", "benchmark this capture instead of a synthetic one")
   .option("--stages <names>", `comma-separated subset of: ${Object.keys(STAGES).join(", ")}`)
-  .option("--concurrent-flows <n>", "flows held at once in the memory measurement", "1000000")
+  .option(
+    "--concurrent-flows <n>",
+    "flows held at once in the memory measurement; 0 skips it",
+    "1000000",
+  )
   .option(
     "--flood-packets <n>",
     "spoofed SYNs (distinct sources, 100 kpps) in the flood measurement; 0 skips it",
@@ -85,7 +89,7 @@ try {
       longPackets: 100,
     },
   ];
-  for (const mix of mixes) {
+  for (const mix of concurrent > 0 ? mixes : []) {
     const concurrentFile = `${tempDir}/concurrent.pcap`;
     const longFlows = mix.longEvery ? Math.ceil(concurrent / mix.longEvery) : 0;
     await writeSyntheticCapture(concurrentFile, {

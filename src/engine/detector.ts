@@ -64,7 +64,7 @@ export interface DetectorOptions {
    * "wall": the wall clock also closes them, so a quiet live link still reports (default "flow").
    */
   clock?: "flow" | "wall";
-  /** Flow batches scored concurrently before reading more input (default 8). */
+  /** Flow batches scored concurrently before reading more input (default 8 when shedding, else 4). */
   maxInFlight?: number;
   /**
    * When inference falls behind: true sheds rows instead of waiting (interim
@@ -204,8 +204,10 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   });
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
-  const maxInFlight = Math.max(1, options.maxInFlight ?? 8);
   const shedWhenBehind = options.shedWhenBehind ?? options.clock === "wall";
+  // Offline, reading waits for inference: 4 batches keep the worker busy, and each one in
+  // flight holds two copies of its rows (about 2.6 MB), which a flood's peak RSS pays for.
+  const maxInFlight = Math.max(1, options.maxInFlight ?? (shedWhenBehind ? 8 : 4));
   const shed = { interimRows: 0, finalRows: 0 };
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const wallClock = options.clock === "wall";

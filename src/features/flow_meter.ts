@@ -96,7 +96,7 @@ export interface FlowMeterCounters {
  */
 export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   memcapBytes: 64 * 2 ** 20,
-  oneWayShare: 0.5,
+  oneWayShare: 0.25,
   interimExportSeconds: 1,
 };
 
