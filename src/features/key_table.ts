@@ -2,8 +2,9 @@
  * A hash table of fixed-width keys (uint32 words) to rows of float64 state,
  * all in typed arrays, for the per-packet extractors (packet, sequence and
  * AfterImage features): a lookup or an insert allocates nothing. It is
- * bounded: entries live in a pool that doubles when full (an allocation per
- * doubling, not per packet) up to `maxEntries`; a full pool first recycles its
+ * bounded: entries live in a pool allocated once at `maxEntries` (virtual
+ * until used) whose usable part doubles when full (the index is reallocated
+ * per doubling, not per packet); a full pool first recycles its
  * least recently seen entry if that one is idle (`pruned`), and past
  * `maxEntries` recycles it anyway (`evicted`), so a spoofed flood costs a
  * bounded table and a count, never unbounded memory or a wholesale clear.
@@ -99,9 +100,11 @@ export class KeyTable {
     let capacity = 16;
     while (capacity < Math.min(options.initialCapacity ?? 4096, this.maxEntries)) capacity *= 2;
     this.capacity = Math.min(capacity, this.maxEntries);
-    this.state = new Float64Array(this.capacity * this.stride);
-    this.seen = new Float64Array(this.capacity);
-    this.hashes = new Int32Array(this.capacity);
+    // The pool is allocated at its bound once: the pages stay virtual until slots reach them
+    // (slots are handed out in order), so growing copies nothing and faults no page twice.
+    this.state = new Float64Array(this.maxEntries * this.stride);
+    this.seen = new Float64Array(this.maxEntries);
+    this.hashes = new Int32Array(this.maxEntries);
     this.index = new Uint32Array(capacity * 2 * this.rowWords);
     this.indexMask = capacity * 2 - 1;
   }
@@ -169,10 +172,9 @@ export class KeyTable {
     return { entries: this.count, pruned: this.pruned, evicted: this.evicted, bytes: this.bytes() };
   }
 
-  /** Bytes held by the table's arrays. */
+  /** Bytes of the table's arrays in use: the pool up to its current capacity, and the index. */
   bytes(): number {
-    return this.state.byteLength + this.seen.byteLength + this.hashes.byteLength +
-      this.index.byteLength;
+    return this.capacity * (this.stride * 8 + 12) + this.index.byteLength;
   }
 
   /** Hash of the scratch key: a multiply-rotate per word, then MurmurHash3's finaliser. */
@@ -256,17 +258,8 @@ export class KeyTable {
     this.count--;
   }
 
-  /** Enlarges the pool to `capacity` entries; slots keep their numbers, the index is rebuilt. */
+  /** Lets the pool use `capacity` slots (allocated already); the index is rebuilt larger. */
   private grow(capacity: number): void {
-    const state = new Float64Array(capacity * this.stride);
-    state.set(this.state);
-    this.state = state;
-    const seen = new Float64Array(capacity);
-    seen.set(this.seen);
-    this.seen = seen;
-    const hashes = new Int32Array(capacity);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
     let size = 16;
     while (size < capacity * 2) size *= 2;
     const old = this.index, rowWords = this.rowWords;
