@@ -97,6 +97,33 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
 }
 
 /** Creates the first detector; `swap` replaces it. */
+/**
+ * Why `next` cannot replace `running` in place, or null. Packet members are scored on the
+ * packet path the run set up at its start (their features computed in the meter's pass, their
+ * own inference workers), which a swap between two flow batches does not rebuild: a bundle
+ * whose packet members differ would run the old ones under the new name, or none. Refused, so
+ * the operator restarts the sensor instead of trusting votes that are not there.
+ */
+export function packetMembersChange(running: LoadedBundle, next: LoadedBundle): string | null {
+  const before = running.json.packetMembers;
+  const after = next.json.packetMembers;
+  const same = JSON.stringify(before) === JSON.stringify(after) &&
+    before.every((_, i) => sameBytes(running.packetOnnx?.[i], next.packetOnnx?.[i]));
+  if (same) return null;
+  const names = (members: typeof before) =>
+    members.length ? members.map((m) => m.name).join(", ") : "none";
+  return `its packet members (${names(after)}) differ from the running ones (${
+    names(before)
+  }): restart the sensor to change packet members`;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export async function createSwappableDetector(
   options: DetectorOptions,
 ): Promise<SwappableDetector> {
@@ -136,6 +163,8 @@ export async function createSwappableDetector(
     },
     async swap(newBundle) {
       if (closed) throw new Error("detector is closed");
+      const change = packetMembersChange(bundle, newBundle);
+      if (change) throw new Error(change);
       const detector = await createDetector({ ...options, bundle: newBundle, sinks: shared });
       const replaced = next;
       next = { detector, bundle: newBundle };

@@ -5,7 +5,7 @@ import type { FlowBatch } from "../features/mod.ts";
 import { OnnxGraphBuilder } from "../train/onnx/mod.ts";
 import { addFlow, emptyBatch, type TestFlow } from "../../tests/support/flow_batches.ts";
 import { makeBundle } from "../../tests/support/inference_models.ts";
-import { createSwappableDetector } from "./swappable_detector.ts";
+import { createSwappableDetector, packetMembersChange } from "./swappable_detector.ts";
 
 const COLUMNS = ["Flow Duration", "Flow Packets/s"];
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 0) * 1000;
@@ -95,6 +95,60 @@ Deno.test("swap between two batches: every flow scored once, later batches by th
     // Alerts of the old detector were emitted (its drain) into the shared, still open sink.
     assert.equal(stats.alerts, alerts);
     assert.equal((await readJsonlAlerts(join(dir, "alerts.jsonl"))).length, alerts);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("packetMembersChange: a bundle whose packet members differ is refused by swap", async () => {
+  const running = bundleNamed("DoS Hulk");
+  const member = {
+    name: "kitnet",
+    family: "kitnet",
+    level: "packet" as const,
+    featureSet: { name: "afterimage", version: "1", schemaHash: "0".repeat(64), width: 4 },
+    file: "kitnet.onnx",
+    inputName: "input",
+    outputs: { score: "score" },
+    threshold: 1,
+    targetFpr: 0.001,
+    minPackets: 3,
+  };
+  const withMember = (onnx: Uint8Array) => {
+    const b = bundleNamed("DoS Hulk");
+    return { ...b, json: { ...b.json, packetMembers: [member] }, packetOnnx: [onnx] };
+  };
+  // Same flow models, same (no) packet members: nothing to refuse.
+  assert.equal(packetMembersChange(running, bundleNamed("DoS Hulk", rateClassifier(0))), null);
+  // Adding, removing or retraining a packet member is a change.
+  const added = packetMembersChange(running, withMember(new Uint8Array([1])));
+  assert.match(added ?? "", /packet members \(kitnet\) differ from the running ones \(none\)/);
+  assert.match(added ?? "", /restart the sensor/);
+  assert.notEqual(packetMembersChange(withMember(new Uint8Array([1])), running), null);
+  assert.notEqual(
+    packetMembersChange(withMember(new Uint8Array([1])), withMember(new Uint8Array([2]))),
+    null,
+  );
+  assert.equal(
+    packetMembersChange(withMember(new Uint8Array([1])), withMember(new Uint8Array([1]))),
+    null,
+  );
+
+  const dir = await Deno.makeTempDir();
+  try {
+    const detector = await createSwappableDetector({
+      bundle: running,
+      sinks: [await createJsonlSink(join(dir, "alerts.jsonl"))],
+      windowSeconds: 10,
+      pool: { maxBatchRows: 64, maxWaitMs: 5 },
+    });
+    await assert.rejects(
+      () => detector.swap(withMember(new Uint8Array([1]))),
+      /restart the sensor to change packet members/,
+    );
+    // The running bundle stays.
+    assert.equal(detector.bundle, running);
+    await detector.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
