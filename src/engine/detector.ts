@@ -64,7 +64,7 @@ export interface DetectorOptions {
    * "wall": the wall clock also closes them, so a quiet live link still reports (default "flow").
    */
   clock?: "flow" | "wall";
-  /** Flow batches scored concurrently before reading more input (default 8 when shedding, else 4). */
+  /** Flow batches scored concurrently before reading more input (default 8 when shedding, else 2). */
   maxInFlight?: number;
   /**
    * When inference falls behind: true sheds rows instead of waiting (interim
@@ -205,9 +205,9 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
   const shedWhenBehind = options.shedWhenBehind ?? options.clock === "wall";
-  // Offline, reading waits for inference: 4 batches keep the worker busy, and each one in
-  // flight holds two copies of its rows (about 2.6 MB), which a flood's peak RSS pays for.
-  const maxInFlight = Math.max(1, options.maxInFlight ?? (shedWhenBehind ? 8 : 4));
+  // Offline, reading waits for inference: 2 batches keep the worker busy (one scored, one
+  // queued), and each one in flight holds copies of its rows, which a flood's peak RSS pays for.
+  const maxInFlight = Math.max(1, options.maxInFlight ?? (shedWhenBehind ? 8 : 2));
   const shed = { interimRows: 0, finalRows: 0 };
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const wallClock = options.clock === "wall";

@@ -237,9 +237,9 @@ async function* pacedByPacketScoring(
 /**
  * Flow batches metered ahead while the inference worker starts (copies: about
  * 1.3 MB each; 16 were 27 MiB of a 1M-SYN flood's peak RSS, for a head start
- * that metering 4 batches already gives).
+ * that metering 2 batches already gives).
  */
-const MAX_BATCHES_AHEAD = 4;
+const MAX_BATCHES_AHEAD = 2;
 
 /**
  * Offline, the inference worker takes seconds to start (WASM compile,
