@@ -13,7 +13,7 @@ import {
   type DecodeOutcome,
   decodePacket,
 } from "./decode.ts";
-import { FlowTable } from "./flow_table.ts";
+import { flowHash, FlowTable } from "./flow_table.ts";
 import { END_INPUT, END_INTERIM, EVICTION_KINDS } from "./flow_layout.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
@@ -106,6 +106,16 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
  */
 export const EXPIRY_TICK_MICROS = 250_000;
 
+/**
+ * Packets decoded and hashed before any of them is added: their index slots
+ * and flow rows are then read together (see FlowTable.prefetch). Measured
+ * on the synthetic bench capture, where packets of 20,000 flows interleave.
+ */
+const LOOKUP_GROUP = 8;
+
+/** Decode outcome of a packet whose link type the decoder does not know. */
+const UNSUPPORTED_LINK = DECODE_OUTCOMES.indexOf("unsupported-link-type");
+
 /** Full row batches the meter holds before push stops for a drain. */
 const MAX_READY_BATCHES = 2;
 
@@ -115,7 +125,13 @@ const MAX_ACTIVE_TIMEOUT_SECONDS = 3600;
 /** Meters packet batches into flows; `meterFlows` wraps it as a generator. */
 export class FlowMeter {
   private readonly table: FlowTable;
-  private readonly packet = new DecodedPacket();
+  /** The packets of one lookup group: decoded, their flow hashes, their index entries. */
+  private readonly group = Array.from({ length: LOOKUP_GROUP }, () => new DecodedPacket());
+  private readonly groupOutcome = new Uint8Array(LOOKUP_GROUP);
+  private readonly groupHash = new Uint32Array(LOOKUP_GROUP);
+  private readonly groupEntry = new Int32Array(LOOKUP_GROUP);
+  /** Keeps the prefetch loads observable (never read for anything else). */
+  private prefetchSink = 0;
   private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
   private readonly otherLinkTypes = new Map<number, number>();
   private packets = 0;
@@ -136,6 +152,8 @@ export class FlowMeter {
   private inputAt = 0;
   /** The decoded packet that crossed a grid line waits for the expiry before it (`packet`). */
   private held = false;
+  private heldPacket = new DecodedPacket();
+  private heldHash = 0;
   private heldAt = 0;
   /** Next grid line of packet time, and the time the pending expiry runs as of. */
   private nextTickAt = -Infinity;
@@ -222,7 +240,6 @@ export class FlowMeter {
    */
   private advance(): boolean {
     const batch = this.input!;
-    const packet = this.packet;
     const outcomes = this.outcomes;
     const table = this.table;
     const times = batch.timestampMicros;
@@ -230,50 +247,76 @@ export class FlowMeter {
     if (this.held) {
       // The packet that crossed the last grid line waited for its expiry to finish.
       this.held = false;
-      table.add(packet, this.heldAt);
-      observer?.observe(packet, batch, this.inputAt - 1, this.heldAt);
+      table.add(this.heldPacket, this.heldAt, this.heldHash);
+      observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
+    const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
+    const count = batch.count;
     let now = this.now;
-    for (let i = this.inputAt; i < batch.count; i++) {
-      const outcome = decodePacket(batch, i, packet, this.otherLinkTypes);
-      outcomes[outcome]++;
-      if (outcome !== 0) continue;
-      const ts = times[i];
-      if (ts > now) now = ts;
-      if (ts >= this.nextTickAt) {
-        this.now = now;
-        const tick = Math.floor(ts / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
-        this.nextTickAt = tick + EXPIRY_TICK_MICROS;
-        this.expiryAt = tick;
-        this.expiryPending = table.expire(tick, this.stepBudget);
-        this.seal();
-        if (this.expiryPending) {
-          this.held = true;
-          this.heldAt = ts;
-          this.inputAt = i + 1;
-          return true;
+    for (let start = this.inputAt; start < count; start += LOOKUP_GROUP) {
+      // Decode and hash a group of packets, then read their table memory
+      // together (overlapping cache misses), then add them one by one.
+      const n = count - start < LOOKUP_GROUP ? count - start : LOOKUP_GROUP;
+      for (let k = 0; k < n; k++) {
+        const p = group[k];
+        const outcome = decodePacket(batch, start + k, p);
+        groupOutcome[k] = outcome;
+        groupHash[k] = outcome === 0 ? flowHash(p) : 0;
+      }
+      this.prefetchSink ^= table.prefetch(groupHash, n, this.groupEntry);
+      for (let k = 0; k < n; k++) {
+        const i = start + k;
+        const outcome = groupOutcome[k];
+        outcomes[outcome]++;
+        if (outcome !== 0) {
+          if (outcome === UNSUPPORTED_LINK) this.countOtherLinkType(batch.linkType[i]);
+          continue;
         }
-        table.add(packet, ts);
+        const packet = group[k];
+        const ts = times[i];
+        if (ts > now) now = ts;
+        if (ts >= this.nextTickAt) {
+          this.now = now;
+          const tick = Math.floor(ts / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
+          this.nextTickAt = tick + EXPIRY_TICK_MICROS;
+          this.expiryAt = tick;
+          this.expiryPending = table.expire(tick, this.stepBudget);
+          this.seal();
+          if (this.expiryPending) {
+            this.held = true;
+            this.heldPacket = packet;
+            this.heldHash = groupHash[k];
+            this.heldAt = ts;
+            this.inputAt = i + 1;
+            return true;
+          }
+          table.add(packet, ts, groupHash[k]);
+          if (observer) observer.observe(packet, batch, i, ts);
+          if (ready.length > 0) {
+            this.inputAt = i + 1;
+            return this.finishIfDone(batch);
+          }
+          continue;
+        }
+        table.add(packet, ts, groupHash[k]);
         if (observer) observer.observe(packet, batch, i, ts);
-        if (ready.length > 0) {
+        if (ready.length >= MAX_READY_BATCHES) {
+          // A flood ends flows as it comes (evictions): hand them over before more pile up.
+          this.now = now;
           this.inputAt = i + 1;
           return this.finishIfDone(batch);
         }
-        continue;
-      }
-      table.add(packet, ts);
-      if (observer) observer.observe(packet, batch, i, ts);
-      if (ready.length >= MAX_READY_BATCHES) {
-        // A flood ends flows as it comes (evictions): hand them over before more pile up.
-        this.now = now;
-        this.inputAt = i + 1;
-        return this.finishIfDone(batch);
       }
     }
     this.now = now;
     this.input = null;
     return false;
+  }
+
+  /** Counts a packet of a link type the decoder does not know. */
+  private countOtherLinkType(linkType: number): void {
+    this.otherLinkTypes.set(linkType, (this.otherLinkTypes.get(linkType) ?? 0) + 1);
   }
 
   /** Meters what is left of the pushed batch at once (callers that skip continueExpiry). */

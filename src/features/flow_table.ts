@@ -271,6 +271,37 @@ export class FlowTable {
     return FLOW_COST + STATS_ROW_BYTES;
   }
 
+  /**
+   * Reads, without changing anything, the memory that `add` will need for
+   * the packets of hashes `hashes[0 .. n)`: their index slots, then the flow
+   * rows and LRU links those slots name, then the neighbours' links. Loads
+   * of one step do not depend on each other, so the CPU overlaps their cache
+   * misses instead of taking them one packet after another (a prefetch
+   * written as plain loads). Returns a value only so the loads are not
+   * optimised away; the table reads and decides everything again in `add`.
+   */
+  prefetch(hashes: Uint32Array, n: number, entries: Int32Array): number {
+    const slots = this.index.slots, mask = this.index.mask;
+    const u32 = this.u32, links = this.lists.links;
+    let sink = 0;
+    for (let k = 0; k < n; k++) entries[k] = slots[2 * (hashes[k] & mask)];
+    for (let k = 0; k < n; k++) {
+      const entry = entries[k];
+      if (entry === 0) continue;
+      const id = entry - 1, w = id * FLOW_WORDS;
+      sink ^= u32[w + W_HASH] ^ u32[w + W_LOG] ^ links[2 * id] ^ links[2 * id + 1];
+    }
+    for (let k = 0; k < n; k++) {
+      const entry = entries[k];
+      if (entry === 0) continue;
+      const id = entry - 1;
+      const before = links[2 * id], after = links[2 * id + 1];
+      if (before !== NIL) sink ^= links[2 * before + 1];
+      if (after !== NIL) sink ^= links[2 * after];
+    }
+    return sink;
+  }
+
   /** Meters one decoded packet taken at `ts` (microseconds since the epoch); `h` is flowHash(p). */
   add(p: DecodedPacket, ts: number, h: number = flowHash(p)): void {
     const index = this.index;
