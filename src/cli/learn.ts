@@ -30,6 +30,14 @@ export function formatLearnSummary(s: LearnSummary): string {
     }; held-out benign flows above it: ${(100 * s.heldOutBenignFpr).toFixed(2)}%`,
     s.classGate ? `open-set gate carried over for ${s.classGate.join(", ")}` : "no open-set gate",
   ];
+  if (s.packetMembersNotCarried.length) {
+    lines.push(
+      `packet members of the base bundle not carried over (${
+        s.packetMembersNotCarried.join(", ")
+      }): their thresholds fit another network; add them with ` +
+        "`ids-sensor train --base-bundle BUNDLE --packet-models LIST --benign-pcap FILE`",
+    );
+  }
   for (const c of s.classThresholds) {
     lines.push(
       `  ${c.className}: threshold ${c.base} -> ${c.learned.toPrecision(4)} ` +

@@ -86,6 +86,12 @@ export interface LearnSummary {
   heldOutBenignFpr: number;
   classGate: string[] | null;
   classThresholds: ClassThresholdChange[];
+  /**
+   * The base bundle's packet members, not carried into the learned bundle: their thresholds
+   * were calibrated on another network's packets (`train --packet-models --base-bundle` makes
+   * them for this one).
+   */
+  packetMembersNotCarried: string[];
 }
 
 /**
@@ -222,6 +228,7 @@ export async function learnBundle(
     heldOutBenignFpr: anomaly.summary.heldOutBenignFpr,
     classGate: gate ? gate.classNames : null,
     classThresholds,
+    packetMembersNotCarried: base.json.packetMembers.map((m) => m.name),
   };
 }
 

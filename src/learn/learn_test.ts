@@ -60,6 +60,9 @@ Deno.test({
       assert.notDeepEqual(learnedAnomaly.onnx, baseAnomaly.onnx);
       assert.ok(summary.heldOutBenignFpr <= 0.1, `held-out FPR ${summary.heldOutBenignFpr}`);
       assert.equal((learned.json.training as Record<string, unknown>).learn !== undefined, true);
+      // The default has no packet members: none dropped, none written.
+      assert.deepEqual(summary.packetMembersNotCarried, []);
+      assert.deepEqual(learned.json.packetMembers, []);
 
       // The open-set gate moved into the new scaling: every row keeps its distance to every class.
       if (baseAnomaly.entry.classGate) {
