@@ -14,7 +14,7 @@ import {
   meterFlows,
   PacketFeatureExtractor,
 } from "../../src/features/mod.ts";
-import { KitNetScorer, trainKitNet } from "../../src/packet_models/mod.ts";
+import { KitNetScorer, kitNetToJson, trainKitNet } from "../../src/packet_models/mod.ts";
 import { loadSensorBundle, runDetection } from "../../src/engine/mod.ts";
 import { createInferencePool } from "../../src/inference/mod.ts";
 import { kitNetToOnnx, PACKET_MODEL_SCORE } from "../../src/train/packet_onnx.ts";
@@ -100,56 +100,13 @@ export const STAGES: Record<string, Stage> = {
   },
   "packets-worker": {
     description:
-      "capture file -> decode -> AfterImage -> KitNET exported to ONNX, scored in an inference worker (as detection scores packet members), every packet",
-    async run(file) {
-      const setupStart = performance.now(), setupCpu = cpuUsage();
-      const width = AFTERIMAGE_FEATURE_SET.columns.length;
-      const model = await trainOnFirstRows(file, 20_000, width);
-      const pool = await createInferencePool({
-        width,
-        models: [{
-          name: "kitnet",
-          role: "anomaly",
-          onnx: kitNetToOnnx(model, "afterimage"),
-          source: "bench",
-          inputName: "afterimage",
-          outputName: PACKET_MODEL_SCORE,
-        }],
-      });
-      const setupSeconds = (performance.now() - setupStart) / 1000;
-      const cpu = cpuUsage(setupCpu);
-      let scored = 0, sum = 0;
-      const pending: Promise<void>[] = [];
-      try {
-        const packets = await eachDecodedPacket(file, Infinity, ["afterimage"], (rows) => {
-          // The pool copies the rows at call time; keep a bounded number of batches in flight.
-          pending.push(
-            pool.infer(rows.features[0], rows.count).then((scores) => {
-              const values = scores.outputs[0].values;
-              for (let i = 0; i < values.length; i++) sum += values[i];
-              scored += values.length;
-            }),
-          );
-        }, () => pending.length > 8 ? Promise.all(pending.splice(0)).then(() => {}) : undefined);
-        pool.flush();
-        await Promise.all(pending);
-        const stats = pool.stats;
-        return {
-          packets,
-          setupSeconds,
-          setupCpuSeconds: (cpu.user + cpu.system) / 1e6,
-          extra: {
-            scored,
-            meanScore: sum / scored,
-            workerSeconds: stats.workerMs / 1000,
-            // The worker's own rate: the share of one core the scoring takes.
-            workerRowsPerSecond: Math.round(stats.rows / (stats.workerMs / 1000)),
-          },
-        };
-      } finally {
-        await pool.close();
-      }
-    },
+      "capture file -> decode -> AfterImage -> KitNET scored from its weights in typed arrays in an inference worker (as detection scores a kitnet packet member whose bundle has them), every packet",
+    run: (file) => packetsInWorker(file, "weights"),
+  },
+  "packets-worker-onnx": {
+    description:
+      "capture file -> decode -> AfterImage -> KitNET exported to ONNX, onnxruntime-web in an inference worker (as detection scores packet members without weights), every packet",
+    run: (file) => packetsInWorker(file, "onnx"),
   },
   detect: {
     description: "capture file -> flows -> ONNX inference in a worker -> decisions -> alerts",
@@ -330,4 +287,63 @@ if (import.meta.main) {
   // CPU time too: on a shared machine wall time measures the neighbours as much as the code.
   const cpuSeconds = (cpu.user + cpu.system) / 1e6 - (result.setupCpuSeconds ?? 0);
   console.log(JSON.stringify({ ...result, seconds, cpuSeconds, peakRssBytes: peakRssBytes() }));
+}
+
+/**
+ * The packet path as detection runs it: AfterImage rows on this thread, a
+ * KitNET (trained first on the first 20,000 packets, untimed) scored in an
+ * inference worker from its weights (typed arrays) or its ONNX graph.
+ */
+async function packetsInWorker(
+  file: string,
+  scoring: "weights" | "onnx",
+): Promise<Omit<StageResult, "seconds" | "cpuSeconds" | "peakRssBytes">> {
+  const setupStart = performance.now(), setupCpu = cpuUsage();
+  const width = AFTERIMAGE_FEATURE_SET.columns.length;
+  const model = await trainOnFirstRows(file, 20_000, width);
+  const pool = await createInferencePool({
+    width,
+    models: [{
+      name: "kitnet",
+      role: "anomaly",
+      onnx: kitNetToOnnx(model, "afterimage"),
+      source: "bench",
+      inputName: "afterimage",
+      outputName: PACKET_MODEL_SCORE,
+      ...(scoring === "weights" ? { kitnet: kitNetToJson(model) } : {}),
+    }],
+  });
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+  const cpu = cpuUsage(setupCpu);
+  let scored = 0, sum = 0;
+  const pending: Promise<void>[] = [];
+  try {
+    const packets = await eachDecodedPacket(file, Infinity, ["afterimage"], (rows) => {
+      // The pool copies the rows at call time; keep a bounded number of batches in flight.
+      pending.push(
+        pool.infer(rows.features[0], rows.count).then((scores) => {
+          const values = scores.outputs[0].values;
+          for (let i = 0; i < values.length; i++) sum += values[i];
+          scored += values.length;
+        }),
+      );
+    }, () => pending.length > 8 ? Promise.all(pending.splice(0)).then(() => {}) : undefined);
+    pool.flush();
+    await Promise.all(pending);
+    const stats = pool.stats;
+    return {
+      packets,
+      setupSeconds,
+      setupCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      extra: {
+        scored,
+        meanScore: sum / scored,
+        workerSeconds: stats.workerMs / 1000,
+        // The worker's own rate: the share of one core the scoring takes.
+        workerRowsPerSecond: Math.round(stats.rows / (stats.workerMs / 1000)),
+      },
+    };
+  } finally {
+    await pool.close();
+  }
 }

@@ -249,7 +249,7 @@ export function registerTrain(program: Command): void {
           if (e instanceof FamilyError) throw new UsageError(e.message);
           throw e;
         }
-        await addPacketMembers(dir, trained.members, trained.onnx);
+        await addPacketMembers(dir, trained.members, trained.onnx, trained.weights);
         for (const m of trained.summaries) {
           say(
             `packet member ${m.name}: ${m.trainingRows} training packets, trained in ${

@@ -13,6 +13,7 @@
 import { BundleError, type Decisions, VERDICT_BENIGN, VERDICT_UNKNOWN } from "../inference/mod.ts";
 import type { InferencePool, LoadedBundle, ModelScores, PacketMember } from "../inference/mod.ts";
 import { createInferencePool } from "../inference/mod.ts";
+import type { KitNetJson } from "../packet_models/mod.ts";
 import {
   type FlowBatch,
   KeyTable,
@@ -120,14 +121,19 @@ export class PacketVotes {
       for (const [set, indexes] of byName) {
         const pool = await createInferencePool({
           width: members[indexes[0]].featureSet.width,
-          models: indexes.map((i) => ({
-            name: members[i].name,
-            role: "anomaly" as const,
-            onnx: onnx[i],
-            source: `${bundle.dir}/${members[i].file}`,
-            inputName: members[i].inputName,
-            outputName: members[i].outputs.score,
-          })),
+          models: indexes.map((i) => {
+            const weights = members[i].weights;
+            return {
+              name: members[i].name,
+              role: "anomaly" as const,
+              onnx: onnx[i],
+              source: `${bundle.dir}/${weights?.file ?? members[i].file}`,
+              inputName: members[i].inputName,
+              outputName: members[i].outputs.score,
+              // KitNET weights beside the graph: scored in typed arrays, 2-10 times faster.
+              ...(weights ? { kitnet: kitNetWeights(bundle, i) } : {}),
+            };
+          }),
         });
         sets.push({ set, members: indexes, pool });
       }
@@ -279,6 +285,22 @@ export class PacketVotes {
   /** Stops the workers. */
   async close(): Promise<void> {
     for (const s of this.#sets) await s.pool.close();
+  }
+}
+
+/** Packet member `i`'s weights file (loaded, sha-256 checked) as KitNET JSON. */
+function kitNetWeights(bundle: LoadedBundle, i: number): KitNetJson {
+  const member = bundle.json.packetMembers[i];
+  const bytes = bundle.packetWeights?.[i];
+  if (!bytes) throw new BundleError(`packet member ${member.name}: its weights were not loaded`);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new BundleError(
+      `packet member ${member.name}: ${bundle.dir}/${member.weights?.file} is not JSON (${
+        (error as Error).message
+      })`,
+    );
   }
 }
 

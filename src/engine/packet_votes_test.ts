@@ -1,7 +1,8 @@
 /**
  * A bundle with packet- and sequence-level members scores every packet of a
- * real capture in the detection run (real ONNX in the inference workers),
- * and the members' votes reach the flows' verdicts.
+ * real capture in the detection run (real ONNX in the inference workers, or
+ * KitNET's typed-array scorer from its stored weights), and the members'
+ * votes reach the flows' verdicts.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import {
   parsePacketModelList,
   trainPacketMembers,
 } from "../train/mod.ts";
+import { BUNDLE_JSON, createInferencePool, type ModelSpec } from "../inference/mod.ts";
 import { loadSensorBundle, runDetection } from "./mod.ts";
 
 const LAB = new URL("../../tests/fixtures/", import.meta.url).pathname;
@@ -35,7 +37,7 @@ async function bundleWithPacketMembers(dir: string, list: string): Promise<void>
       `${m.name}: ${m.onnxFlagMismatches} of ${m.calibrationRows} packets flagged differently`,
     );
   }
-  await addPacketMembers(dir, trained.members, trained.onnx);
+  await addPacketMembers(dir, trained.members, trained.onnx, trained.weights);
 }
 
 Deno.test("analyze with packet members: every metered packet scored by each member, votes counted", async () => {
@@ -85,4 +87,91 @@ Deno.test("a bundle without packet members computes no packet rows", async () =>
     sinks: [],
   });
   assert.equal(report.detector.packetMembers, undefined);
+});
+
+Deno.test("kitnet member: the worker scores its stored weights in typed arrays, as its ONNX graph scores, and a bundle without them still runs the graph", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await bundleWithPacketMembers(dir, "kitnet");
+    const bundle = await loadSensorBundle(dir);
+    const member = bundle.json.packetMembers[0];
+    assert.equal(member.weights?.format, "kitnet-json");
+    const weights = bundle.packetWeights?.[0];
+    assert.ok(weights, "weights not loaded");
+
+    // Real packet rows the member never trained on: an attack capture's, through the meter.
+    const { sets } = await packetRowsFromCaptures([join(LAB, "lab/syn-flood/capture.pcap")], [
+      "afterimage",
+    ]);
+    const rows = sets.get("afterimage")!;
+    const x = new Float32Array([...rows.training.x, ...rows.calibration.x]);
+    const n = rows.training.rows + rows.calibration.rows;
+    assert.ok(n > 1000, `${n} rows`);
+    const spec: ModelSpec = {
+      name: member.name,
+      role: "anomaly",
+      onnx: bundle.packetOnnx![0],
+      inputName: member.inputName,
+      outputName: member.outputs.score,
+    };
+    const score = async (s: ModelSpec) => {
+      const pool = await createInferencePool({ width: rows.width, models: [s] });
+      try {
+        return (await pool.infer(x, n)).outputs[0].values;
+      } finally {
+        await pool.close();
+      }
+    };
+    const graph = await score(spec);
+    const typed = await score({ ...spec, kitnet: JSON.parse(new TextDecoder().decode(weights)) });
+    let maxRelative = 0, flagDiffers = 0, flagged = 0;
+    for (let i = 0; i < n; i++) {
+      maxRelative = Math.max(maxRelative, Math.abs(typed[i] - graph[i]) / Math.max(1, graph[i]));
+      if (typed[i] > member.threshold) flagged++;
+      if ((typed[i] > member.threshold) !== (graph[i] > member.threshold)) flagDiffers++;
+    }
+    // float32 graph against float64 sums: the same scores to float32 rounding (and not the
+    // same bits, or the typed-array path did not run).
+    assert.ok(maxRelative < 1e-4, `max relative difference ${maxRelative}`);
+    assert.ok(maxRelative > 0, "the worker ran the graph both times");
+    assert.ok(flagDiffers <= Math.ceil(0.001 * n), `${flagDiffers} of ${n} flagged differently`);
+    assert.ok(
+      flagged > 0 && flagged < n,
+      `${flagged} of ${n} flagged: the comparison says nothing`,
+    );
+
+    // Detection with the weights, then with bundle.json naming none (an older bundle): same votes.
+    const detect = async () => {
+      const report = await runDetection({
+        source: readCaptureFile(join(LAB, "lab/syn-flood/capture.pcap")),
+        live: false,
+        bundle: await loadSensorBundle(dir),
+        sinks: [],
+      });
+      return report.detector.packetMembers!.members[0];
+    };
+    const withWeights = await detect();
+    const path = join(dir, BUNDLE_JSON);
+    const json = JSON.parse(await Deno.readTextFile(path));
+    const weightsFile = json.packetMembers[0].weights.file;
+    delete json.packetMembers[0].weights;
+    await Deno.writeTextFile(path, JSON.stringify(json));
+    const withGraph = await detect();
+    assert.equal(withWeights.scored, withGraph.scored);
+    assert.ok(
+      Math.abs(withWeights.flagged - withGraph.flagged) <= Math.ceil(0.001 * withGraph.scored),
+      `${withWeights.flagged} flagged with the weights, ${withGraph.flagged} with the graph`,
+    );
+    assert.equal(withWeights.flowVotes, withGraph.flowVotes);
+
+    // A damaged weights file is refused on load, naming the file.
+    json.packetMembers[0].weights = member.weights;
+    await Deno.writeTextFile(path, JSON.stringify(json));
+    const bytes = await Deno.readFile(join(dir, weightsFile));
+    bytes[bytes.length - 2] ^= 1;
+    await Deno.writeFile(join(dir, weightsFile), bytes);
+    await assert.rejects(loadSensorBundle(dir), new RegExp(`${weightsFile} has sha-256`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -5,6 +5,7 @@ import {
   type BundleJsonInput,
   featureSchemaHash,
   featureSetMismatch,
+  fileSha256,
   loadBundle,
   parseBundleJson,
   replaceNonFinite,
@@ -206,6 +207,41 @@ Deno.test("a packet member round-trips with its ONNX file and fits the sensor's 
     assert.deepEqual(again.packetOnnx, [memberOnnx]);
     // A bundle without packet members loads as before, with none.
     assert.deepEqual((await loadBundle(FIXTURE_DIR, EXPECTED)).json.packetMembers, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a packet member's weights file round-trips, is sha-256 checked on load and must be given to write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const source = await loadBundle(FIXTURE_DIR);
+    const weights = new TextEncoder().encode('{"featureCount":3}');
+    const json = structuredClone(source.json) as BundleJsonInput;
+    json.packetMembers = [packetMember({
+      name: "kitnet@packet",
+      family: "kitnet",
+      weights: { file: "kitnet_packet.json", format: "kitnet-json", sha256: fileSha256(weights) },
+    })] as BundleJsonInput["packetMembers"];
+    const memberOnnx = new Uint8Array([8, 7, 6, 5]);
+    await assert.rejects(
+      writeBundle(dir, json, source.onnx, [memberOnnx]),
+      /kitnet@packet: bundle.json names weights, none given/,
+    );
+    await writeBundle(dir, json, source.onnx, [memberOnnx], [weights]);
+    const again = await loadBundle(dir);
+    assert.deepEqual(again.packetWeights, [weights]);
+    await Deno.writeTextFile(join(dir, "kitnet_packet.json"), '{"featureCount":4}');
+    await assert.rejects(
+      loadBundle(dir),
+      /kitnet_packet.json has sha-256 [0-9a-f]{64}, bundle.json says/,
+    );
+    await Deno.remove(join(dir, "kitnet_packet.json"));
+    await assert.rejects(loadBundle(dir), /packet member kitnet@packet: cannot read/);
+    // A member without weights loads with none (its ONNX graph is scored).
+    json.packetMembers = [packetMember()] as BundleJsonInput["packetMembers"];
+    await writeBundle(dir, json, source.onnx, [memberOnnx]);
+    assert.deepEqual((await loadBundle(dir)).packetWeights, [null]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,6 +4,7 @@
  * runner's own narrow view; `fromModelBundle` (see `bundle_adapter.ts`) builds
  * it from a loaded model bundle.
  */
+import type { KitNetJson } from "../packet_models/mod.ts";
 
 /** A model's job: class probabilities, or one anomaly score per row. */
 export type ModelRole = "classifier" | "anomaly";
@@ -29,8 +30,14 @@ export interface ModelSpec {
   /** Name reported in alerts (`alert.model`). */
   name: string;
   role: ModelRole;
-  /** The ONNX file's bytes. */
+  /** The ONNX file's bytes (unused when `kitnet` is given). */
   onnx: Uint8Array;
+  /**
+   * A KitNET's weights (kitNetToJson): the worker scores the model with the
+   * typed-array KitNetScorer instead of running `onnx` (the same sums in
+   * float64, 2-10 times faster than onnxruntime-web's graph of small MatMuls).
+   */
+  kitnet?: KitNetJson;
   /** Where the bytes came from (the file's path), named when they are not a usable model. */
   source?: string;
   /** Graph input to feed; default: the graph's first input. */

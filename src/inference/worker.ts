@@ -7,6 +7,7 @@
  * `init` -> `ready` | `error`; `run` -> `result` | `error`.
  */
 import * as ort from "onnxruntime-web";
+import { kitNetFromJson, type KitNetJson, KitNetScorer } from "../packet_models/mod.ts";
 import type { ModelOutput, ModelSpec, Preprocessing } from "./model_spec.ts";
 import type { WorkerRequest } from "./runner.ts";
 
@@ -14,11 +15,10 @@ import type { WorkerRequest } from "./runner.ts";
 const DEFAULT_WASM_DIR = new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url);
 const WASM_FILE = "ort-wasm-simd-threaded.wasm";
 
-interface LoadedModel {
-  spec: ModelSpec;
-  session: ort.InferenceSession;
-  inputName: string;
-}
+/** A model ready to score: an onnxruntime session, or a typed-array KitNET scorer (`spec.kitnet`). */
+type LoadedModel =
+  | { spec: ModelSpec; session: ort.InferenceSession; inputName: string; kitnet: null }
+  | { spec: ModelSpec; session: null; inputName: string; kitnet: KitNetScorer };
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -36,16 +36,28 @@ async function init(
   nonFinite: number,
   wasmDir?: string,
 ): Promise<void> {
-  const dir = wasmDir ? new URL(wasmDir) : DEFAULT_WASM_DIR;
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = dir.href;
-  // Handing the bytes over avoids a fetch and works the same inside a compiled binary.
-  ort.env.wasm.wasmBinary = await Deno.readFile(new URL(WASM_FILE, dir));
   width = inputWidth;
   nonFiniteValue = nonFinite;
   models = [];
+  // A worker of typed-array scorers only never loads onnxruntime's 14 MB of wasm.
+  if (specs.some((spec) => !spec.kitnet)) {
+    const dir = wasmDir ? new URL(wasmDir) : DEFAULT_WASM_DIR;
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.wasm.wasmPaths = dir.href;
+    // Handing the bytes over avoids a fetch and works the same inside a compiled binary.
+    ort.env.wasm.wasmBinary = await Deno.readFile(new URL(WASM_FILE, dir));
+  }
   for (const spec of specs) {
+    if (spec.kitnet) {
+      models.push({
+        spec,
+        session: null,
+        inputName: "",
+        kitnet: kitNetScorer(spec, spec.kitnet, inputWidth),
+      });
+      continue;
+    }
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(spec.onnx, {
@@ -66,7 +78,7 @@ async function init(
         `model ${spec.name}: no input named ${inputName} (has ${session.inputNames.join(", ")})`,
       );
     }
-    models.push({ spec, session, inputName });
+    models.push({ spec, session, inputName, kitnet: null });
   }
   // The sessions hold the compiled module; the 14 MB of wasm bytes are not needed again.
   ort.env.wasm.wasmBinary = undefined;
@@ -74,6 +86,28 @@ async function init(
   // ms (buffers, kernels), which would otherwise land on the first live alert.
   const warmUp = new Float32Array(width);
   for (const model of models) await runModel(model, warmUp, 1);
+}
+
+/** The typed-array scorer of a KitNET model spec; its weights must fit the input width. */
+function kitNetScorer(spec: ModelSpec, weights: KitNetJson, inputWidth: number): KitNetScorer {
+  let scorer: KitNetScorer;
+  try {
+    scorer = new KitNetScorer(kitNetFromJson(weights));
+  } catch (error) {
+    throw new ModelLoadError(
+      `${spec.source ?? `model ${spec.name}`}: not usable KitNET weights (${
+        error instanceof Error ? error.message : String(error)
+      })`,
+    );
+  }
+  if (scorer.model.featureCount !== inputWidth) {
+    throw new ModelLoadError(
+      `${
+        spec.source ?? `model ${spec.name}`
+      }: KitNET weights for ${scorer.model.featureCount} features, rows have ${inputWidth}`,
+    );
+  }
+  return scorer;
 }
 
 /** Applies the bundle's scaling into `out` (same shape as `raw`). */
@@ -99,7 +133,7 @@ function replaceNonFinite(values: Float32Array): void {
 }
 
 function pickOutput(
-  model: LoadedModel,
+  model: Extract<LoadedModel, { kitnet: null }>,
   results: ort.InferenceSession.OnnxValueMapType,
   rows: number,
 ) {
@@ -137,6 +171,11 @@ function ownedValues(data: Float32Array, length: number): Float32Array {
 
 async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Promise<ModelOutput> {
   const { spec } = model;
+  if (model.kitnet !== null) {
+    // Raw rows in (a KitNET normalises inside), one RMSE per row out, transferred to the caller.
+    const values = model.kitnet.scoreRows(raw, rows, new Float32Array(rows));
+    return { name: spec.name, role: spec.role, columns: 1, values };
+  }
   let input = raw;
   if (spec.preprocessing) {
     if (scaled.length < raw.length) scaled = new Float32Array(raw.length);

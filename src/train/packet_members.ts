@@ -19,6 +19,7 @@ import {
 import {
   BUNDLE_JSON,
   featureSchemaHash,
+  fileSha256,
   type PacketMember,
   parseBundleJson,
 } from "../inference/mod.ts";
@@ -244,11 +245,17 @@ export async function trainPacketMembers(
   data: Map<PacketSetName, PacketSetRows>,
   requests: readonly PacketMemberRequest[],
   options: PacketMemberOptions = {},
-): Promise<{ members: PacketMember[]; onnx: Uint8Array[]; summaries: PacketMemberSummary[] }> {
+): Promise<{
+  members: PacketMember[];
+  onnx: Uint8Array[];
+  /** Per member: its `weights` file's bytes, null without one. */
+  weights: (Uint8Array | null)[];
+  summaries: PacketMemberSummary[];
+}> {
   const targetFpr = options.targetFpr ?? 0.001;
   const minPackets = options.minPackets ?? 3;
   const windowPackets = options.windowPackets ?? DEFAULT_WINDOW_PACKETS;
-  const members: PacketMember[] = [], onnx: Uint8Array[] = [];
+  const members: PacketMember[] = [], onnx: Uint8Array[] = [], weights: (Uint8Array | null)[] = [];
   const summaries: PacketMemberSummary[] = [];
   for (const request of requests) {
     const rows = data.get(request.set);
@@ -289,15 +296,18 @@ export async function trainPacketMembers(
     const typescript = member.score(cal.x, cal.rows);
     const onnxMaxAbsDiff = maxAbsDiff(scores, typescript);
     const onnxMaxRelativeDiff = maxRelativeDiff(scores, typescript);
-    // The worker runs the graph: the threshold is set on its scores.
-    const threshold = thresholdForFpr(scores, targetFpr);
+    // The threshold is set on the scores the worker computes: the typed-array
+    // scorer's when the member carries weights, else the graph's.
+    const workerScores = member.weights ? typescript : scores;
+    const threshold = thresholdForFpr(workerScores, targetFpr);
     let above = 0, flagMismatches = 0;
     for (let i = 0; i < cal.rows; i++) {
-      if (scores[i] > threshold) above++;
+      if (workerScores[i] > threshold) above++;
       if ((scores[i] > threshold) !== (typescript[i] > threshold)) flagMismatches++;
     }
     const calibratedFpr = above / cal.rows;
     const file = `packet_${request.family.name}_${request.set}.onnx`;
+    const weightsFile = `packet_${request.family.name}_${request.set}.json`;
     members.push({
       name: request.name,
       family: request.family.name,
@@ -312,6 +322,15 @@ export async function trainPacketMembers(
       file,
       inputName: DEEP_INPUT_NAME,
       outputs: { score: member.output },
+      ...(member.weights
+        ? {
+          weights: {
+            file: weightsFile,
+            format: "kitnet-json" as const,
+            sha256: fileSha256(member.weights),
+          },
+        }
+        : {}),
       threshold,
       targetFpr,
       calibratedFpr,
@@ -333,6 +352,7 @@ export async function trainPacketMembers(
       },
     });
     onnx.push(member.onnx);
+    weights.push(member.weights ?? null);
     summaries.push({
       name: request.name,
       trainingRows: sample.rows,
@@ -345,25 +365,32 @@ export async function trainPacketMembers(
       onnxFlagMismatches: flagMismatches,
     });
   }
-  return { members, onnx, summaries };
+  return { members, onnx, weights, summaries };
 }
 
 /**
- * Adds packet members to the bundle written at `dir`: their ONNX files, then
- * bundle.json rewritten (validated first, so a bad description is never written).
+ * Adds packet members to the bundle written at `dir`: their ONNX (and
+ * weights) files, then bundle.json rewritten (validated first, so a bad
+ * description is never written).
  */
 export async function addPacketMembers(
   dir: string,
   members: readonly PacketMember[],
   onnx: readonly Uint8Array[],
+  weights: readonly (Uint8Array | null)[] = [],
 ): Promise<void> {
   const path = join(dir, BUNDLE_JSON);
   const json = JSON.parse(await Deno.readTextFile(path));
   json.packetMembers = [...(json.packetMembers ?? []), ...members];
   const text = JSON.stringify(json, null, 2) + "\n";
   parseBundleJson(text, path);
+  members.forEach((m, i) => {
+    if (m.weights && !weights[i]) throw new Error(`packet member ${m.name}: no weights given`);
+  });
   for (let i = 0; i < members.length; i++) {
     await Deno.writeFile(join(dir, members[i].file), onnx[i]);
+    const w = members[i].weights;
+    if (w) await Deno.writeFile(join(dir, w.file), weights[i]!);
   }
   await Deno.writeTextFile(path, text);
 }

@@ -30,6 +30,7 @@ import {
   DEFAULT_LOF_PARAMS,
   fitLof,
   KitNetScorer,
+  kitNetToJson,
   lofScores,
   trainKitNet,
 } from "../../packet_models/mod.ts";
@@ -73,6 +74,11 @@ export interface TrainedMember {
   onnx: Uint8Array;
   /** Graph output: probabilities `[N, classes]` (classifier) or score `[N]` (anomaly). */
   output: string;
+  /**
+   * KitNET: its weights as JSON bytes (kitNetToJson), which the inference
+   * worker scores with the typed-array scorer `score` uses instead of the graph.
+   */
+  weights?: Uint8Array;
   hyperparameters: Record<string, number>;
   seconds: number;
 }
@@ -332,6 +338,7 @@ const kitnet: Family = {
       score: (x, rows) => scorer.scoreRows(x, rows),
       onnx: kitNetToOnnx(model, DEEP_INPUT_NAME),
       output: PACKET_MODEL_SCORE,
+      weights: new TextEncoder().encode(JSON.stringify(kitNetToJson(model))),
       hyperparameters: { ...model.params },
       seconds,
     };
