@@ -111,7 +111,20 @@ Deno.test({
       ]);
       children.push(sensor);
       const reference = new Deno.Command("ip", {
-        args: ["netns", "exec", sensorNs, "tcpdump", "-i", sensorIf, "-w", `${dir}/ref.pcap`, "-U"],
+        // --immediate-mode: without it tcpdump hands over a TPACKET_V3 block only when it fills or
+        // its 1 s timeout passes, and the SIGINT right after a quick client would lose the last one.
+        args: [
+          "netns",
+          "exec",
+          sensorNs,
+          "tcpdump",
+          "--immediate-mode",
+          "-i",
+          sensorIf,
+          "-w",
+          `${dir}/ref.pcap`,
+          "-U",
+        ],
         stdout: "null",
         stderr: "piped",
       }).spawn();
