@@ -55,7 +55,10 @@ IFS=$old_ifs
 extra=""
 [ "$subcommand" = lab ] && extra="--allow-run --allow-read --allow-write"
 
+# A 1 MB young generation (V8's default grows to 16 MB in each of the main thread and the inference
+# worker): a spoofed 5M-SYN flood's peak RSS was 323 MiB with the default, 301 with this (one run each).
 exec "$lib/deno" run --no-prompt --no-lock --config "$lib/app/deno.json" \
+  --v8-flags=--max-semi-space-size=1 \
   --allow-ffi --allow-net \
   --allow-read="$read_paths" --allow-write="$write_paths" \
   --allow-env="IDS_*,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE,TERM,STATE_DIRECTORY,XDG_STATE_HOME,HOME,TMPDIR,TMP,TEMP,LOG_TOKENS,LOG_STREAM" \
