@@ -36,9 +36,37 @@ async function run(args: string[], options: Deno.CommandOptions = {}) {
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/**
+ * The project's own modules that an included module imports: `deno compile` embeds the module
+ * graph of every `--include`d module (the workers' entry points), so reading those is allowed.
+ */
+function includedModuleGraphs(includes: string[]): string[] {
+  const files = new Set<string>();
+  for (const path of includes.filter((p) => /\.m?ts$/.test(p))) {
+    const info = new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", `${repoRoot}${path}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    assert.ok(info.success, decoder.decode(info.stderr));
+    const graph = JSON.parse(decoder.decode(info.stdout)) as { modules: { specifier: string }[] };
+    for (const { specifier } of graph.modules) {
+      if (!specifier.startsWith("file:")) continue;
+      const file = new URL(specifier).pathname;
+      if (file.startsWith(repoRoot) && !file.includes("/node_modules/")) files.add(file);
+    }
+  }
+  return [...files];
+}
+
 /** `deno run` with read access to the embedded files (and `extraRead`) only. */
 function embeddedOnly(extraRead: string[] = []): string[] {
-  const read = [...compileTask().includes.map((path) => `${repoRoot}${path}`), ...extraRead];
+  const { includes } = compileTask();
+  const read = [
+    ...includes.map((path) => `${repoRoot}${path}`),
+    ...includedModuleGraphs(includes),
+    ...extraRead,
+  ];
   return [
     Deno.execPath(),
     "run",
