@@ -162,7 +162,13 @@ Deno.test("kitnet member: the worker scores its stored weights in typed arrays, 
       Math.abs(withWeights.flagged - withGraph.flagged) <= Math.ceil(0.001 * withGraph.scored),
       `${withWeights.flagged} flagged with the weights, ${withGraph.flagged} with the graph`,
     );
-    assert.equal(withWeights.flowVotes, withGraph.flowVotes);
+    // A packet whose two scores straddle the threshold can move one flow's vote, no more.
+    assert.ok(withGraph.flowVotes > 0, "no flow voted on: the comparison says nothing");
+    assert.ok(
+      Math.abs(withWeights.flowVotes - withGraph.flowVotes) <=
+        Math.ceil(0.001 * withGraph.scored),
+      `${withWeights.flowVotes} flow votes with the weights, ${withGraph.flowVotes} with the graph`,
+    );
 
     // A damaged weights file is refused on load, naming the file.
     json.packetMembers[0].weights = member.weights;
