@@ -593,7 +593,11 @@ export async function writeBundle(
  * Applies the bundle's row preprocessing that happens outside the graphs:
  * non-finite values become `nonFiniteValue`, in place. Returns how many were replaced.
  */
-export function replaceNonFinite(spec: Preprocessing, x: Float32Array, length = x.length): number {
+export function replaceNonFinite(
+  spec: Pick<Preprocessing, "nonFiniteValue">,
+  x: Float32Array,
+  length = x.length,
+): number {
   let replaced = 0;
   const value = spec.nonFiniteValue;
   for (let i = 0; i < length; i++) {

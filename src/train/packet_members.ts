@@ -22,6 +22,7 @@ import {
   fileSha256,
   type PacketMember,
   parseBundleJson,
+  replaceNonFinite,
 } from "../inference/mod.ts";
 import type { Dataset } from "./dataset.ts";
 import { DEEP_INPUT_NAME } from "./deep/mod.ts";
@@ -156,7 +157,7 @@ export async function packetRowsFromCaptures(
     const cut = count - Math.floor(count * calibrationFraction);
     sets.forEach((_, k) => {
       const all = concat(chunks[k], count * widths[k]);
-      report.nonFiniteReplaced += replaceNonFinite(all);
+      report.nonFiniteReplaced += replaceNonFinite({ nonFiniteValue: 0 }, all);
       training[k].push(all.subarray(0, cut * widths[k]));
       calibration[k].push(all.subarray(cut * widths[k]));
     });
@@ -180,12 +181,6 @@ function concat(parts: Float32Array[], length = parts.reduce((n, p) => n + p.len
   let at = 0;
   for (const p of parts) out.set(p, at), at += p.length;
   return out;
-}
-
-function replaceNonFinite(x: Float32Array): number {
-  let n = 0;
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) x[i] = 0, n++;
-  return n;
 }
 
 /** Every `rows / keep`-th row, in order (KitNET learns online: order kept). */
