@@ -8,6 +8,7 @@
  * online SGD step per benign row, the first `featureMapRows` rows only feeding
  * the correlation statistics. Scoring allocates nothing.
  */
+import { KitNetWasm, kitNetWasmAvailable } from "./kitnet_wasm_scorer.ts";
 
 /** Training settings (Kitsune's defaults). */
 export interface KitNetParams {
@@ -307,7 +308,15 @@ export function trainKitNet(
 }
 
 /** Rows scoreRows puts through each autoencoder at once (its block is inputs * BLOCK float64s). */
-const BLOCK = 128; // a multiple of 4 (memberBlock)
+const BLOCK = 128; // a multiple of 4 (memberBlock); kitnet_block.ts's BLOCK is the same
+
+/**
+ * How scoreRows computes: "wasm" runs the WebAssembly SIMD block scorer
+ * (kitnet_wasm_scorer.ts), "typed" the typed-array one below; both compute the
+ * same sums in the same order (the same scores to the bit, tested). "auto"
+ * (the default) takes wasm where the runtime has WebAssembly SIMD.
+ */
+export type KitNetEngine = "auto" | "wasm" | "typed";
 
 /**
  * Scores rows with a trained KitNET (one scorer per thread). The model is
@@ -339,8 +348,11 @@ export class KitNetScorer {
   private readonly blockX: Float64Array;
   private readonly blockHidden: Float64Array;
   private readonly blockError: Float64Array;
+  private readonly wasm: KitNetWasm | null;
+  /** The engine scoreRows runs ("wasm" or "typed"). */
+  readonly engine: "wasm" | "typed";
 
-  constructor(model: KitNetModel) {
+  constructor(model: KitNetModel, engine: KitNetEngine = "auto") {
     this.model = model;
     const all = [...model.ensemble, model.output];
     this.members = all.length;
@@ -381,6 +393,27 @@ export class KitNetScorer {
     this.blockX = new Float64Array(inputs * BLOCK);
     this.blockHidden = new Float64Array(Math.max(...all.map((ae) => ae.hidden)) * BLOCK);
     this.blockError = new Float64Array(BLOCK);
+    this.engine = engine === "typed" || (engine === "auto" && !kitNetWasmAvailable())
+      ? "typed"
+      : "wasm";
+    this.wasm = this.engine === "wasm"
+      ? new KitNetWasm({
+        featureCount: model.featureCount,
+        visible: this.visible,
+        hidden: this.hidden,
+        inputAt: this.inputAt,
+        weightAt: this.weightAt,
+        hiddenAt: this.hiddenAt,
+        index: this.index,
+        normOffset: this.normOffset,
+        normFactor: this.normFactor,
+        visibleBias: this.visibleBias,
+        encoder: this.encoder,
+        decoder: this.decoder,
+        hiddenBias: this.hiddenBias,
+        sigmoidTable: SIGMOID_TABLE,
+      })
+      : null;
   }
 
   /** The score of the row at `x[offset .. offset + featureCount)`. */
@@ -426,6 +459,7 @@ export class KitNetScorer {
    * the same scores to the bit.
    */
   scoreRows(x: Float32Array, rows: number, out: Float32Array = new Float32Array(rows)) {
+    if (this.wasm !== null) return this.wasm.scoreRows(x, rows, out);
     for (let start = 0; start < rows; start += BLOCK) {
       this.scoreBlock(x, start, Math.min(BLOCK, rows - start), out);
     }

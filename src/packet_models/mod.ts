@@ -7,6 +7,7 @@ export {
   clusterFeatures,
   CorrelationStats,
   DEFAULT_KITNET_PARAMS,
+  type KitNetEngine,
   kitNetFromJson,
   type KitNetJson,
   type KitNetModel,
