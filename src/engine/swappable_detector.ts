@@ -52,7 +52,7 @@ function mergeLatency(parts: LatencySummary[]): LatencySummary {
 /** Totals over successive detectors (percentiles: the busiest one's). */
 export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
   const sum = (pick: (s: DetectorStats) => number) => parts.reduce((t, s) => t + pick(s), 0);
-  const sumInference = (key: keyof DetectorStats["inference"]) =>
+  const sumInference = (key: Exclude<keyof DetectorStats["inference"], "engines">) =>
     parts.reduce((t, s) => t + s.inference[key], 0);
   return {
     batches: sum((s) => s.batches),
@@ -83,6 +83,7 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
       batchesByWait: sumInference("batchesByWait"),
       batchesByFlush: sumInference("batchesByFlush"),
       workerMs: sumInference("workerMs"),
+      engines: parts.at(-1)?.inference.engines,
     },
     decisionLatencyMs: mergeLatency(parts.map((s) => s.decisionLatencyMs)),
     alertLatencyMs: mergeLatency(parts.map((s) => s.alertLatencyMs)),

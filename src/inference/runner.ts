@@ -26,6 +26,20 @@ export interface InferencePoolOptions {
   workers?: number;
   /** Folder URL holding onnxruntime-web's wasm (default: node_modules/onnxruntime-web/dist beside the source). */
   wasmDir?: string;
+  /**
+   * "auto" (default): models in onnx_lite's op subset run on it, others on
+   * onnxruntime-web; "onnxruntime": every ONNX model on onnxruntime-web (for
+   * A/B runs; also env IDS_ONNX_ENGINE=onnxruntime).
+   */
+  engine?: "auto" | "onnxruntime";
+}
+
+/** Which engine scores a model: onnx_lite, onnxruntime-web (with why), or the KitNET scorer. */
+export interface ModelEngine {
+  model: string;
+  engine: "onnx-lite" | "onnxruntime" | "kitnet";
+  /** Why an ONNX model is not on onnx_lite. */
+  reason?: string;
 }
 
 /** Running totals of a pool. */
@@ -40,6 +54,8 @@ export interface InferencePoolStats {
   batchesByFlush: number;
   /** Time spent inside workers (preprocessing + ONNX), milliseconds. */
   workerMs: number;
+  /** The first worker's engine per model (model name -> engine, and why not onnx_lite). */
+  engines?: Record<string, string>;
 }
 
 /** A pool of inference workers sharing one batching queue. */
@@ -120,7 +136,13 @@ export async function createInferencePool(
 
   const workerCount = Math.max(1, options.workers ?? 1);
   try {
-    for (let i = 0; i < workerCount; i++) slots.push(await startWorker(models, options.wasmDir));
+    for (let i = 0; i < workerCount; i++) {
+      const started = await startWorker(models, options.wasmDir, options.engine);
+      stats.engines ??= Object.fromEntries(
+        started.engines.map((e) => [e.model, e.reason ? `${e.engine} (${e.reason})` : e.engine]),
+      );
+      slots.push(started.slot);
+    }
   } catch (error) {
     for (const slot of slots) slot.worker.terminate();
     throw error;
@@ -272,12 +294,13 @@ export type WorkerRequest =
     width: number;
     nonFiniteValue?: number;
     wasmDir?: string;
+    engine?: "auto" | "onnxruntime";
   }
   | { type: "run"; id: number; rows: number; features: Float32Array };
 
 /** Messages from the worker. */
 export type WorkerReply =
-  | { type: "ready" }
+  | { type: "ready"; engines?: ModelEngine[] }
   | { type: "error"; id?: number; message: string; badModel?: boolean }
   | {
     type: "result";
@@ -288,7 +311,11 @@ export type WorkerReply =
     workerMs: number;
   };
 
-function startWorker(models: InferenceModels, wasmDir?: string): Promise<WorkerSlot> {
+function startWorker(
+  models: InferenceModels,
+  wasmDir?: string,
+  engine?: "auto" | "onnxruntime",
+): Promise<{ slot: WorkerSlot; engines: ModelEngine[] }> {
   const worker = new WebWorker(new URL("./worker.ts", import.meta.url), { type: "module" });
   return new Promise((resolve, reject) => {
     worker.onerror = (event) => {
@@ -297,8 +324,9 @@ function startWorker(models: InferenceModels, wasmDir?: string): Promise<WorkerS
       reject(new Error(`inference worker failed to start: ${event.message}`));
     };
     worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      if (event.data.type === "ready") resolve({ worker, inFlight: new Map() });
-      else if (event.data.type === "error") {
+      if (event.data.type === "ready") {
+        resolve({ slot: { worker, inFlight: new Map() }, engines: event.data.engines ?? [] });
+      } else if (event.data.type === "error") {
         worker.terminate();
         reject(
           event.data.badModel
@@ -313,6 +341,7 @@ function startWorker(models: InferenceModels, wasmDir?: string): Promise<WorkerS
       width: models.width,
       nonFiniteValue: models.nonFiniteValue,
       wasmDir,
+      engine,
     };
     worker.postMessage(init);
   });

@@ -1,24 +1,52 @@
 /**
- * The inference worker: holds one onnxruntime-web (WASM + SIMD) session per
- * model and scores batches of feature rows sent by `runner.ts`. Feature and
- * score buffers cross the worker boundary by transfer, never by copy.
+ * The inference worker: holds one scoring engine per model and scores batches
+ * of feature rows sent by `runner.ts`. Models within the op subset of the
+ * sensor's own trainer run on the typed-array interpreter `onnx_lite`; any
+ * other ONNX model runs on onnxruntime-web (WASM + SIMD), which is imported
+ * and instantiated only when some model needs it (or when every model is
+ * forced onto it: `engine: "onnxruntime"`, env IDS_ONNX_ENGINE=onnxruntime).
+ * Feature and score buffers cross the worker boundary by transfer, never by copy.
  *
  * Protocol (see `WorkerRequest` / `WorkerReply` in runner.ts):
  * `init` -> `ready` | `error`; `run` -> `result` | `error`.
  */
-import * as ort from "onnxruntime-web";
+import type * as Ort from "onnxruntime-web";
 import { kitNetFromJson, type KitNetJson, KitNetScorer } from "../packet_models/mod.ts";
 import type { ModelOutput, ModelSpec, Preprocessing } from "./model_spec.ts";
-import type { WorkerRequest } from "./runner.ts";
+import { createLiteSession, type LiteSession, UnsupportedModelError } from "./onnx_lite/mod.ts";
+import type { ModelEngine, WorkerRequest } from "./runner.ts";
+
+type OrtModule = typeof Ort;
+/** onnxruntime-web, once some model needed it. */
+let ort: OrtModule | null = null;
 
 /** Where onnxruntime-web's wasm lives, resolved against this file so `deno compile --include` finds it. */
 const DEFAULT_WASM_DIR = new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url);
 const WASM_FILE = "ort-wasm-simd-threaded.wasm";
 
-/** A model ready to score: an onnxruntime session, or a typed-array KitNET scorer (`spec.kitnet`). */
+/** A tensor as both engines return it. */
+interface OutputTensor {
+  type: string;
+  dims: readonly number[];
+  data: unknown;
+}
+
+/** Runs one batch through a graph: the input rows to every graph output by name. */
+interface GraphRunner {
+  outputNames: readonly string[];
+  run(input: Float32Array, rows: number): Promise<Record<string, OutputTensor>>;
+}
+
+/**
+ * A model ready to score: an ONNX graph (onnx_lite or onnxruntime), or a
+ * typed-array KitNET scorer (`spec.kitnet`).
+ */
 type LoadedModel =
-  | { spec: ModelSpec; session: ort.InferenceSession; inputName: string; kitnet: null }
-  | { spec: ModelSpec; session: null; inputName: string; kitnet: KitNetScorer };
+  | { spec: ModelSpec; graph: GraphRunner; kitnet: null }
+  | { spec: ModelSpec; graph: null; kitnet: KitNetScorer };
+
+/** Which engine scores each model, and why a graph left onnx_lite (reported in `ready`). */
+let engines: ModelEngine[] = [];
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -35,57 +63,123 @@ async function init(
   inputWidth: number,
   nonFinite: number,
   wasmDir?: string,
+  engine?: "auto" | "onnxruntime",
 ): Promise<void> {
   width = inputWidth;
   nonFiniteValue = nonFinite;
   models = [];
-  // A worker of typed-array scorers only never loads onnxruntime's 14 MB of wasm.
-  if (specs.some((spec) => !spec.kitnet)) {
-    const dir = wasmDir ? new URL(wasmDir) : DEFAULT_WASM_DIR;
-    ort.env.wasm.numThreads = 1;
-    ort.env.wasm.proxy = false;
-    ort.env.wasm.wasmPaths = dir.href;
-    // Handing the bytes over avoids a fetch and works the same inside a compiled binary.
-    ort.env.wasm.wasmBinary = await Deno.readFile(new URL(WASM_FILE, dir));
-  }
+  engines = [];
+  const forceOrt = engine === "onnxruntime" || envEngine() === "onnxruntime";
   for (const spec of specs) {
     if (spec.kitnet) {
-      models.push({
-        spec,
-        session: null,
-        inputName: "",
-        kitnet: kitNetScorer(spec, spec.kitnet, inputWidth),
-      });
+      models.push({ spec, graph: null, kitnet: kitNetScorer(spec, spec.kitnet, inputWidth) });
+      engines.push({ model: spec.name, engine: "kitnet" });
       continue;
     }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(spec.onnx, {
-        executionProviders: ["wasm"],
-        graphOptimizationLevel: "all",
-      });
-    } catch (error) {
-      // onnxruntime says only "protobuf parsing failed": name the file.
-      throw new ModelLoadError(
-        `${spec.source ?? `model ${spec.name}`}: not a usable ONNX model (${
-          error instanceof Error ? error.message : String(error)
-        })`,
-      );
+    let lite: LiteSession | null = null;
+    let why = "forced (IDS_ONNX_ENGINE=onnxruntime or engine option)";
+    if (!forceOrt) {
+      try {
+        lite = createLiteSession(spec.onnx);
+      } catch (error) {
+        // Outside the subset, or bytes onnx_lite cannot read: onnxruntime decides.
+        why = error instanceof UnsupportedModelError
+          ? `not in onnx_lite's subset: ${error.message}`
+          : `onnx_lite could not read it: ${error instanceof Error ? error.message : error}`;
+      }
     }
-    const inputName = spec.inputName ?? session.inputNames[0];
-    if (!session.inputNames.includes(inputName)) {
-      throw new Error(
-        `model ${spec.name}: no input named ${inputName} (has ${session.inputNames.join(", ")})`,
-      );
+    if (lite !== null) {
+      models.push({ spec, graph: liteRunner(spec, lite), kitnet: null });
+      engines.push({ model: spec.name, engine: "onnx-lite" });
+      continue;
     }
-    models.push({ spec, session, inputName, kitnet: null });
+    models.push({ spec, graph: await ortRunner(spec, why, wasmDir), kitnet: null });
+    engines.push({ model: spec.name, engine: "onnxruntime", reason: why });
   }
   // The sessions hold the compiled module; the 14 MB of wasm bytes are not needed again.
-  ort.env.wasm.wasmBinary = undefined;
+  if (ort !== null) ort.env.wasm.wasmBinary = undefined;
   // One throwaway row per model: a fresh session's first run costs hundreds of
   // ms (buffers, kernels), which would otherwise land on the first live alert.
   const warmUp = new Float32Array(width);
   for (const model of models) await runModel(model, warmUp, 1);
+}
+
+/** IDS_ONNX_ENGINE, if this worker may read the environment. */
+function envEngine(): string | undefined {
+  try {
+    return Deno.env.get("IDS_ONNX_ENGINE");
+  } catch {
+    return undefined;
+  }
+}
+
+function modelSource(spec: ModelSpec): string {
+  return spec.source ?? `model ${spec.name}`;
+}
+
+function checkInputName(spec: ModelSpec, inputNames: readonly string[]): string {
+  const inputName = spec.inputName ?? inputNames[0];
+  if (!inputNames.includes(inputName)) {
+    throw new Error(
+      `model ${spec.name}: no input named ${inputName} (has ${inputNames.join(", ")})`,
+    );
+  }
+  return inputName;
+}
+
+function liteRunner(spec: ModelSpec, session: LiteSession): GraphRunner {
+  const inputName = checkInputName(spec, session.inputNames);
+  return {
+    outputNames: session.outputNames,
+    run: (input, rows) =>
+      Promise.resolve(
+        session.run({ [inputName]: { type: "float32", dims: [rows, width], data: input } }),
+      ),
+  };
+}
+
+/** Imports onnxruntime-web on first use and points it at its wasm. */
+async function loadOrt(wasmDir?: string): Promise<OrtModule> {
+  if (ort !== null) return ort;
+  const module = await import("onnxruntime-web");
+  const dir = wasmDir ? new URL(wasmDir) : DEFAULT_WASM_DIR;
+  module.env.wasm.numThreads = 1;
+  module.env.wasm.proxy = false;
+  module.env.wasm.wasmPaths = dir.href;
+  // Handing the bytes over avoids a fetch and works the same inside a compiled binary.
+  module.env.wasm.wasmBinary = await Deno.readFile(new URL(WASM_FILE, dir));
+  ort = module;
+  return module;
+}
+
+async function ortRunner(
+  spec: ModelSpec,
+  liteReason: string,
+  wasmDir?: string,
+): Promise<GraphRunner> {
+  const runtime = await loadOrt(wasmDir);
+  let session: Ort.InferenceSession;
+  try {
+    session = await runtime.InferenceSession.create(spec.onnx, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+  } catch (error) {
+    // onnxruntime says only "protobuf parsing failed": name the file (and what onnx_lite saw).
+    throw new ModelLoadError(
+      `${modelSource(spec)}: not a usable ONNX model (${
+        error instanceof Error ? error.message : String(error)
+      }; ${liteReason})`,
+    );
+  }
+  const inputName = checkInputName(spec, session.inputNames);
+  return {
+    outputNames: session.outputNames,
+    run: async (input, rows) =>
+      await session.run({
+        [inputName]: new runtime.Tensor("float32", input, [rows, width]),
+      }) as unknown as Record<string, OutputTensor>,
+  };
 }
 
 /** The typed-array scorer of a KitNET model spec; its weights must fit the input width. */
@@ -134,16 +228,16 @@ function replaceNonFinite(values: Float32Array): void {
 
 function pickOutput(
   model: Extract<LoadedModel, { kitnet: null }>,
-  results: ort.InferenceSession.OnnxValueMapType,
+  results: Record<string, OutputTensor>,
   rows: number,
-) {
+): OutputTensor {
   const { spec } = model;
   if (spec.outputName) {
     const t = results[spec.outputName];
     if (!t) throw new Error(`model ${spec.name}: no output named ${spec.outputName}`);
     return t;
   }
-  for (const name of model.session.outputNames) {
+  for (const name of model.graph.outputNames) {
     const t = results[name];
     if (!t || t.type !== "float32") continue;
     if (spec.role === "anomaly") return t;
@@ -182,8 +276,7 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
     input = scaled.subarray(0, raw.length);
     preprocess(raw, rows, spec.preprocessing, input);
   }
-  const feeds = { [model.inputName]: new ort.Tensor("float32", input, [rows, width]) };
-  const results = await model.session.run(feeds);
+  const results = await model.graph.run(input.subarray(0, rows * width), rows);
   const tensor = pickOutput(model, results, rows);
   const data = tensor.data as Float32Array;
   if (spec.role === "classifier") {
@@ -341,8 +434,8 @@ scope.onmessage = (event: MessageEvent) => {
 async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === "init") {
-      await init(msg.models, msg.width, msg.nonFiniteValue ?? 0, msg.wasmDir);
-      scope.postMessage({ type: "ready" });
+      await init(msg.models, msg.width, msg.nonFiniteValue ?? 0, msg.wasmDir, msg.engine);
+      scope.postMessage({ type: "ready", engines });
     } else if (msg.type === "run") {
       const started = performance.now();
       const features = msg.features;
@@ -387,5 +480,5 @@ async function handle(msg: WorkerRequest): Promise<void> {
   }
 }
 
-/** Model bytes onnxruntime cannot load (the bundle's fault, not the sensor's). */
+/** Model bytes no engine can load (the bundle's fault, not the sensor's). */
 class ModelLoadError extends Error {}
