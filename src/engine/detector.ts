@@ -37,13 +37,27 @@ import {
   VERDICT_UNKNOWN,
 } from "../inference/mod.ts";
 import { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
-import { snapshotFlowBatch } from "./flow_snapshot.ts";
+import { FlowSnapshotRing, snapshotFlowBatch } from "./flow_snapshot.ts";
 
 export { snapshotFlowBatch };
 import type { PacketMemberStats, PacketVotes } from "./packet_votes.ts";
 
 /** Alert aggregation window of the sensor, seconds: one alert line per group and window. */
 export const DEFAULT_WINDOW_SECONDS = 60;
+
+/**
+ * Offline, rows in flight before reading waits: two inference batches of
+ * 4096 (one scored while the next fills), as many as the 2 full batches a
+ * flood kept in flight before, so its memory bound is unchanged.
+ */
+export const OFFLINE_ROWS_IN_FLIGHT = 8192;
+
+/**
+ * Rows of the detector's snapshot ring (src/engine/flow_snapshot.ts): the
+ * rows in flight offline, one more meter batch, and room lost to wrapping.
+ * Batches that find no room (live, 8 batches in flight) are copied apart.
+ */
+const SNAPSHOT_RING_ROWS = 16384;
 
 /** Configuration of a detector. */
 export interface DetectorOptions {
@@ -64,8 +78,15 @@ export interface DetectorOptions {
    * "wall": the wall clock also closes them, so a quiet live link still reports (default "flow").
    */
   clock?: "flow" | "wall";
-  /** Flow batches scored concurrently before reading more input (default 8 when shedding, else 2). */
+  /** Flow batches scored concurrently before reading more input (default 8 when shedding, else 64). */
   maxInFlight?: number;
+  /**
+   * Without shedding (offline): flow rows scored concurrently before reading
+   * more input (default {@link OFFLINE_ROWS_IN_FLIGHT}). Rows, not batches:
+   * the meter's batches are as small as the flows a grid line of packet time
+   * ends, and a worker batch filled from many of them is one message.
+   */
+  maxRowsInFlight?: number;
   /**
    * When inference falls behind: true sheds rows instead of waiting (interim
    * rows once half of maxInFlight batches wait, every row when all do),
@@ -205,9 +226,12 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   const bytes = findByteColumns(featureNames);
   const traffic = new TrafficMinutes([bytes.fwd, bytes.bwd]);
   const shedWhenBehind = options.shedWhenBehind ?? options.clock === "wall";
-  // Offline, reading waits for inference: 2 batches keep the worker busy (one scored, one
-  // queued), and each one in flight holds copies of its rows, which a flood's peak RSS pays for.
-  const maxInFlight = Math.max(1, options.maxInFlight ?? (shedWhenBehind ? 8 : 2));
+  // Offline, reading waits for inference: rows for 2 worker batches keep the worker busy (one
+  // scored, one filling), and each row in flight is held in the snapshot ring.
+  const maxInFlight = Math.max(1, options.maxInFlight ?? (shedWhenBehind ? 8 : 64));
+  const maxRowsInFlight = Math.max(1, options.maxRowsInFlight ?? OFFLINE_ROWS_IN_FLIGHT);
+  const ring = new FlowSnapshotRing(SNAPSHOT_RING_ROWS, pool.width);
+  let rowsInFlight = 0;
   const shed = { interimRows: 0, finalRows: 0 };
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const wallClock = options.clock === "wall";
@@ -321,22 +345,45 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     }
     const arrivalMs = wallMs();
     if (startedMs === 0) startedMs = arrivalMs;
-    const batch = shedWhenBehind ? shedRows(input) : snapshotFlowBatch(input);
+    const batch = shedWhenBehind ? shedRows(input) : await snapshotWhenRoom(input);
     if (batch.count === 0) return;
     counts.batches++;
     const scored = pool.infer(batch.features, batch.count);
     const packetsScored = packetVotes?.settle();
     // Not awaited here: a failure surfaces where the batch is decided.
     packetsScored?.catch(() => {});
-    const done = enqueue(async () => processResult(batch, arrivalMs, await scored, packetsScored));
+    const done = enqueue(async () => {
+      try {
+        await processResult(batch, arrivalMs, await scored, packetsScored);
+      } finally {
+        ring.release(batch);
+      }
+    });
+    const rows = batch.count;
+    rowsInFlight += rows;
     inFlight.push(done);
-    done.finally(() => inFlight.splice(inFlight.indexOf(done), 1)).catch(() => {});
-    if (inFlight.length >= maxInFlight) {
+    done.finally(() => {
+      inFlight.splice(inFlight.indexOf(done), 1);
+      rowsInFlight -= rows;
+    }).catch(() => {});
+    if (inFlight.length >= maxInFlight || (!shedWhenBehind && rowsInFlight >= maxRowsInFlight)) {
       pool.flush();
       // Backpressure (unless shedding): let the oldest batch finish before reading more input.
       if (!shedWhenBehind) await inFlight[0].catch(() => {});
     }
     if (failure) throw failure;
+  }
+
+  /** Offline: a copy of `input` in the ring, waiting for decided batches to make room. */
+  async function snapshotWhenRoom(input: FlowBatch): Promise<FlowBatch> {
+    let copy = ring.take(input);
+    while (copy === null && inFlight.length > 0) {
+      pool.flush();
+      await inFlight[0].catch(() => {});
+      copy = ring.take(input);
+    }
+    // Larger than the whole ring (or another width): a copy of its own.
+    return copy ?? snapshotFlowBatch(input);
   }
 
   async function drain(): Promise<void> {
@@ -357,7 +404,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
    */
   function shedRows(input: FlowBatch): FlowBatch {
     const waiting = inFlight.length;
-    if (waiting < Math.ceil(maxInFlight / 2)) return snapshotFlowBatch(input);
+    if (waiting < Math.ceil(maxInFlight / 2)) return ring.take(input) ?? snapshotFlowBatch(input);
     const keep: number[] = [];
     for (let i = 0; i < input.count; i++) {
       if (input.interim[i] === 1) shed.interimRows++;

@@ -2,7 +2,7 @@
  * Copies of flow batches, for whoever keeps a batch past the meter's next
  * one (the detector's in-flight batches, capture workers posting their rows).
  */
-import type { FlowBatch } from "../features/mod.ts";
+import { createFlowBatch, type FlowBatch } from "../features/mod.ts";
 
 /** Copies the valid part of a batch (bulk copies) so the flow meter may reuse its buffers. */
 export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
@@ -27,4 +27,132 @@ export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
     interim: b.interim.slice(0, n),
     exportSeq: b.exportSeq.slice(0, n),
   };
+}
+
+/** Bytes a flow row takes in a batch of `width` feature columns (features, addresses, the rest). */
+export function flowRowBytes(width: number): number {
+  return width * 4 + 32 + 2 + 2 + 1 + 1 + 2 + 8 + 8 + 1 + 1 + 4 + 4 + 1 + 2;
+}
+
+/**
+ * Snapshots in one set of preallocated column buffers, taken and released in
+ * order (first in, first out: the detector decides batches in input order).
+ * A snapshot is a batch of views on a contiguous range of rows, so copying a
+ * batch costs its bytes and nothing else: no buffer allocated per batch,
+ * nothing for the collector (17 buffers per batch were most of the
+ * detector's garbage).
+ */
+export class FlowSnapshotRing {
+  readonly capacity: number;
+  readonly width: number;
+  #rows: FlowBatch;
+  /** Snapshots held, oldest first, with where each starts. */
+  #held: { batch: FlowBatch; start: number; released: boolean }[] = [];
+  /** Where the next snapshot goes (the end of the newest). */
+  #head = 0;
+
+  constructor(capacityRows: number, width: number) {
+    this.capacity = Math.max(1, capacityRows);
+    this.width = width;
+    this.#rows = createFlowBatch(this.capacity, width);
+  }
+
+  /** Snapshots held now. */
+  get held(): number {
+    return this.#held.length;
+  }
+
+  /** Bytes of the buffers. */
+  get bytes(): number {
+    return this.capacity * flowRowBytes(this.width);
+  }
+
+  /**
+   * A copy of `b` in the ring, or null when its rows do not fit now (wait for
+   * a release, or copy it elsewhere).
+   */
+  take(b: FlowBatch): FlowBatch | null {
+    const n = b.count;
+    if (b.width !== this.width) return null;
+    const start = this.#place(n);
+    if (start < 0) return null;
+    const r = this.#rows;
+    const w = this.width;
+    const end = start + n;
+    r.features.set(b.features.subarray(0, n * w), start * w);
+    r.srcAddr.set(b.srcAddr.subarray(0, n * 16), start * 16);
+    r.dstAddr.set(b.dstAddr.subarray(0, n * 16), start * 16);
+    r.srcPort.set(b.srcPort.subarray(0, n), start);
+    r.dstPort.set(b.dstPort.subarray(0, n), start);
+    r.protocol.set(b.protocol.subarray(0, n), start);
+    r.ipVersion.set(b.ipVersion.subarray(0, n), start);
+    r.vlan.set(b.vlan.subarray(0, n), start);
+    r.startMicros.set(b.startMicros.subarray(0, n), start);
+    r.endMicros.set(b.endMicros.subarray(0, n), start);
+    r.connState.set(b.connState.subarray(0, n), start);
+    r.endReason.set(b.endReason.subarray(0, n), start);
+    r.fwdPackets.set(b.fwdPackets.subarray(0, n), start);
+    r.bwdPackets.set(b.bwdPackets.subarray(0, n), start);
+    r.interim.set(b.interim.subarray(0, n), start);
+    r.exportSeq.set(b.exportSeq.subarray(0, n), start);
+    const batch: FlowBatch = {
+      count: n,
+      width: w,
+      features: r.features.subarray(start * w, end * w),
+      srcAddr: r.srcAddr.subarray(start * 16, end * 16),
+      dstAddr: r.dstAddr.subarray(start * 16, end * 16),
+      srcPort: r.srcPort.subarray(start, end),
+      dstPort: r.dstPort.subarray(start, end),
+      protocol: r.protocol.subarray(start, end),
+      ipVersion: r.ipVersion.subarray(start, end),
+      vlan: r.vlan.subarray(start, end),
+      startMicros: r.startMicros.subarray(start, end),
+      endMicros: r.endMicros.subarray(start, end),
+      connState: r.connState.subarray(start, end),
+      endReason: r.endReason.subarray(start, end),
+      fwdPackets: r.fwdPackets.subarray(start, end),
+      bwdPackets: r.bwdPackets.subarray(start, end),
+      interim: r.interim.subarray(start, end),
+      exportSeq: r.exportSeq.subarray(start, end),
+    };
+    this.#held.push({ batch, start, released: false });
+    return batch;
+  }
+
+  /**
+   * Gives back a snapshot (a batch the ring did not make is left alone). Its
+   * rows are free once every older snapshot is given back too.
+   */
+  release(batch: FlowBatch): void {
+    const held = this.#held;
+    // Nearly always the oldest.
+    for (let k = 0; k < held.length; k++) {
+      if (held[k].batch === batch) {
+        held[k].released = true;
+        break;
+      }
+    }
+    while (held.length > 0 && held[0].released) held.shift();
+    if (held.length === 0) this.#head = 0;
+  }
+
+  /** Start of `n` free contiguous rows at the head (wrapping to 0), or -1. */
+  #place(n: number): number {
+    const cap = this.capacity;
+    if (n > cap) return -1;
+    const head = this.#head;
+    let start = -1;
+    if (this.#held.length === 0) start = 0;
+    else {
+      // Held: [tail, head) going round; a snapshot that did not fit before the
+      // end started again at 0, leaving the end unused until the ring turns.
+      const tail = this.#held[0].start;
+      if (head > tail) {
+        if (cap - head >= n) start = head;
+        else if (tail >= n) start = 0;
+      } else if (head < tail && tail - head >= n) start = head;
+    }
+    if (start >= 0) this.#head = (start + n) % cap;
+    return start;
+  }
 }

@@ -25,6 +25,7 @@ import {
   snapshotFlowBatch,
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
+import { flowRowBytes } from "./flow_snapshot.ts";
 import { FlowMeterShards, meterFlowShards } from "./meter_shards.ts";
 import type { CaptureWorkerMeters } from "./capture_metering.ts";
 import { PacketVotes } from "./packet_votes.ts";
@@ -248,11 +249,15 @@ async function* pacedByPacketScoring(
 const MAX_TRIM_SHARE = 0.02;
 
 /**
- * Flow batches metered ahead while the inference worker starts (copies: about
- * 1.3 MB each; 16 were 27 MiB of a 1M-SYN flood's peak RSS, for a head start
- * that metering 2 batches already gives).
+ * Bytes of flow rows metered ahead while the inference worker starts (copies,
+ * about 380 bytes a row: some 22,000 rows). A budget of bytes, not batches:
+ * range traffic leaves the meter in batches of a few hundred rows (a grid
+ * line of packet time ends that many flows), a flood in full ones of 4096.
+ * Bounded for the flood, whose rows all leave at once: on a 1M-SYN flood
+ * (peak RSS, one run each, load 7-10) 0 MiB ahead 279-284 MiB, 8 MiB 298,
+ * 16 MiB 274-305, 32 MiB 308-322.
  */
-const MAX_BATCHES_AHEAD = 2;
+export const MAX_BYTES_AHEAD = 8 * 2 ** 20;
 
 /**
  * Offline, the inference worker takes seconds to start (WASM compile,
@@ -266,12 +271,15 @@ async function meterWhileStarting(
   let ready = false;
   starting.then(() => ready = true, () => ready = true);
   const ahead: FlowBatch[] = [];
+  let bytes = 0;
   try {
-    while (!ready && ahead.length < MAX_BATCHES_AHEAD) {
+    while (!ready && bytes < MAX_BYTES_AHEAD) {
       const next = await flows.next();
       if (next.done) break;
       // The meter reuses a batch's buffers once asked for the next one.
-      ahead.push(snapshotFlowBatch(next.value));
+      const copy = snapshotFlowBatch(next.value);
+      bytes += copy.count * flowRowBytes(copy.width);
+      ahead.push(copy);
     }
   } catch (error) {
     // A bad input file: stop the worker that was starting, then report the input's error.
@@ -288,7 +296,8 @@ async function meterWhileStarting(
   return {
     detector,
     flows: (async function* () {
-      yield* ahead;
+      // Shifted out, so each copy is garbage once the detector has its own.
+      for (let b = ahead.shift(); b !== undefined; b = ahead.shift()) yield b;
       yield* flows;
     })(),
   };

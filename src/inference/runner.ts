@@ -192,9 +192,9 @@ export async function createInferencePool(
 
   function deliver(segment: Segment, batchOutputs: ModelOutput[]): void {
     const { call } = segment;
-    if (segment.rows === call.rows && segment.batchRow === 0) {
-      // The whole call is this batch's first rows: hand out views, no copy.
-      call.outputs = batchOutputs.map((o) => viewRows(o, 0, call.rows, width));
+    if (segment.rows === call.rows) {
+      // The whole call is in this batch: hand out views of its rows, no copy.
+      call.outputs = batchOutputs.map((o) => viewRows(o, segment.batchRow, call.rows, width));
     } else {
       call.outputs ??= batchOutputs.map((o) => allocateLike(o, call.rows, width));
       for (let m = 0; m < batchOutputs.length; m++) {
