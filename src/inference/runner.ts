@@ -260,6 +260,9 @@ export async function createInferencePool(
       if (rows === 0) return Promise.resolve({ rows: 0, outputs: [] });
       return new Promise<ModelScores>((resolve, reject) => {
         const call: PendingCall = { rows, outputs: null, remaining: rows, resolve, reject };
+        // A call that fits in one batch is not split across two, so its outputs are views of the
+        // batch's, not copies: the open batch leaves first when the call does not fit in its rest.
+        if (open !== null && rows <= maxBatchRows && open.rows + rows > maxBatchRows) send("size");
         let done = 0;
         while (done < rows) {
           open ??= { features: takeBuffer(), rows: 0, segments: [], openedAt: performance.now() };
