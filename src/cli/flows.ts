@@ -19,6 +19,7 @@ import {
   type FlowMeterCounters,
   meterFlows,
 } from "../features/mod.ts";
+import { defaultFileShards, FileMeterShards } from "../engine/file_meter_shards.ts";
 import { exitCodeOf, UsageError } from "./exit.ts";
 import { type AtomicOutput, checkInputFile, openAtomicOutput, writeToPipe } from "./files.ts";
 import { durationOption, positiveInteger, positiveSeconds } from "./options.ts";
@@ -57,6 +58,13 @@ export function registerFlows(program: Command): void {
       new Option("--activity-timeout <seconds>", "gap separating active and idle periods")
         .argParser(positiveSeconds("--activity-timeout")).default(5),
     )
+    .addOption(
+      new Option(
+        "--shards <n>",
+        "meter a capture file on this many worker threads, flows split by a symmetric hash " +
+          "(default: 2 on 2+ cores while the load average leaves one idle, else 1; same rows either way)",
+      ).argParser(positiveInteger("--shards")),
+    )
     .action(async (capture, options) => {
       if (capture === undefined && options.iface === undefined) {
         throw new UsageError(
@@ -67,17 +75,30 @@ export function registerFlows(program: Command): void {
       if (capture !== undefined && options.iface !== undefined) {
         throw new UsageError("give either a capture file or --iface, not both");
       }
+      if (options.shards !== undefined && options.iface !== undefined) {
+        throw new UsageError("--shards meters a capture file; live capture meters on one table");
+      }
+      if (options.shards !== undefined && options.shards > MAX_SHARDS) {
+        throw new UsageError(`--shards must be at most ${MAX_SHARDS}, got ${options.shards}`);
+      }
       // Inputs and outputs first: nothing is metered (or truncated) before both are usable.
       if (capture !== undefined) await checkInputFile(capture, "capture file");
       const output: AtomicOutput | null = options.out ? await openAtomicOutput(options.out) : null;
-      const meter = new FlowMeter({
+      const meterOptions = {
         maxFlows: options.maxFlows,
         idleTimeoutSeconds: options.idleTimeout,
         activeTimeoutSeconds: options.activeTimeout,
         activityTimeoutSeconds: options.activityTimeout,
-      });
+      };
+      const shards = capture === undefined
+        ? 1
+        : options.shards ?? defaultFileShards((await Deno.stat(capture)).size);
       const stats = createCaptureFileStats(capture ?? `live:${options.iface}`);
-      let source: AsyncIterable<PacketBatch>;
+      // Several shards: worker threads read the file themselves and meter a share of the flows each.
+      const meter = shards > 1
+        ? new FileMeterShards(capture!, shards, meterOptions, stats)
+        : new FlowMeter(meterOptions);
+      let source: AsyncIterable<PacketBatch> | null = null;
       let stopLive = () => {};
       try {
         if (options.iface !== undefined) {
@@ -95,7 +116,7 @@ export function registerFlows(program: Command): void {
           Deno.addSignalListener("SIGINT", stopLive);
           source = live;
         } else {
-          source = readCaptureFile(capture!, { stats });
+          if (meter instanceof FlowMeter) source = readCaptureFile(capture!, { stats });
         }
       } catch (error) {
         await output?.abort();
@@ -112,7 +133,10 @@ export function registerFlows(program: Command): void {
           pipeClosed = !await writeToPipe(writer, encoder.encode(flowCsvHeader() + "\n"));
         }
         if (!pipeClosed) {
-          for await (const batch of meterFlows(source, {}, meter)) {
+          const metered = meter instanceof FileMeterShards
+            ? meter.flows()
+            : meterFlows(source!, {}, meter);
+          for await (const batch of metered) {
             flows += batch.count;
             const text = options.format === "csv" ? flowCsvLines(batch) : flowJsonLines(batch);
             if (!await writeToPipe(writer, encoder.encode(text))) {
@@ -134,13 +158,20 @@ export function registerFlows(program: Command): void {
       else await Deno.stdout.writable.close().catch(() => {});
       if (pipeClosed) return;
       const seconds = (performance.now() - started) / 1000;
-      printSummary(stats.path, meter.counters(), flows, seconds, stats.skippedPackets);
+      const counters = meter instanceof FileMeterShards
+        ? meter.finishedCounters()
+        : meter.counters();
+      // A shard that failed outright leaves no counters to print; its error follows.
+      if (counters) printSummary(stats.path, counters, flows, seconds, stats.skippedPackets);
       if (failure) {
         console.error(`error: ${failure instanceof Error ? failure.message : String(failure)}`);
         Deno.exitCode = exitCodeOf(failure);
       }
     });
 }
+
+/** Most --shards accepted (each shard is a worker thread reading the whole file). */
+const MAX_SHARDS = 64;
 
 function printSummary(
   capture: string,

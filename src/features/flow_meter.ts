@@ -14,7 +14,14 @@ import {
   decodePacket,
 } from "./decode.ts";
 import { flowHash, FlowTable } from "./flow_table.ts";
-import { END_INPUT, END_INTERIM, EVICTION_KINDS } from "./flow_layout.ts";
+import {
+  CLOSED_LIST,
+  END_INPUT,
+  END_INTERIM,
+  EVICTION_KINDS,
+  ONE_WAY_LIST,
+  OPEN_LIST,
+} from "./flow_layout.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
@@ -62,6 +69,26 @@ export interface FlowMeterOptions {
    * features: PacketFeatureExtractor). Default: none.
    */
   packetObserver?: PacketObserver;
+  /**
+   * Meter one shard of the flows: this meter adds only the packets whose
+   * direction-independent flow hash falls in shard `index` of `count`, but
+   * every metered packet advances its clock, so expiry runs as of the same
+   * packets as in one meter over all flows. Its batches carry `order` keys
+   * (see ShardedFlowBatch) by which the rows of all shards merge into the
+   * order one meter would have emitted them in. It counts its own metered
+   * packets; shard 0 also counts every packet not metered. Default: none.
+   */
+  shard?: { index: number; count: number };
+}
+
+/**
+ * A batch of a sharded meter (FlowMeterOptions.shard): row `i` also has
+ * merge keys `order[2i]`, `order[2i + 1]`; rows of all shards, sorted by them,
+ * come in the order one meter over all flows emits them (ties: none, except
+ * interim rows, whose order follows each shard's own rows).
+ */
+export interface ShardedFlowBatch extends FlowBatch {
+  order: Float64Array;
 }
 
 /** Everything the meter counted. */
@@ -130,6 +157,21 @@ export class FlowMeter {
   private readonly groupOutcome = new Uint8Array(LOOKUP_GROUP);
   private readonly groupHash = new Uint32Array(LOOKUP_GROUP);
   private readonly groupEntry = new Int32Array(LOOKUP_GROUP);
+  /** 1 when the group's packet belongs to this meter's shard (always, unsharded). */
+  private readonly groupOwned = new Uint8Array(LOOKUP_GROUP).fill(1);
+  private readonly shardIndex: number;
+  private readonly shardCount: number;
+  /** Whether this meter is one shard of several (FlowMeterOptions.shard given). */
+  private readonly sharded: boolean;
+  /** Sharded: metered packets of other shards (not counted here). */
+  private foreign = 0;
+  /**
+   * Sharded: the packet (sequence number over all packets pushed) whose
+   * expiry (phase 0) or add (phase 1) is running, and rows emitted by adds.
+   */
+  private packetSeq = 0;
+  private phase = 0;
+  private addRows = 0;
   /** Keeps the prefetch loads observable (never read for anything else). */
   private prefetchSink = 0;
   private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
@@ -150,6 +192,8 @@ export class FlowMeter {
   /** The batch being metered (null: done) and its next packet. */
   private input: PacketBatch | null = null;
   private inputAt = 0;
+  /** Packets pushed before the batch being metered. */
+  private inputBase = 0;
   /** The decoded packet that crossed a grid line waits for the expiry before it (`packet`). */
   private held = false;
   private heldPacket = new DecodedPacket();
@@ -171,9 +215,21 @@ export class FlowMeter {
     if (!(maxFlows >= 1)) throw new RangeError(`maxFlows must be at least 1, got ${maxFlows}`);
     this.batchSize = options.flowBatchSize ?? 4096;
     this.stepBudget = 2 * this.batchSize;
-    this.current = createFlowBatch(this.batchSize);
     this.memcapBytes = options.memcapBytes ?? Infinity;
     this.observer = options.packetObserver;
+    const shard = options.shard ?? { index: 0, count: 1 };
+    if (
+      !Number.isInteger(shard.count) || shard.count < 1 || shard.count > 256 ||
+      !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count
+    ) {
+      throw new RangeError(`shard must be 0 <= index < count <= 256, got ${JSON.stringify(shard)}`);
+    }
+    if (shard.count > 1 && this.observer) {
+      throw new RangeError("a sharded meter cannot feed a packet observer (it sees one shard)");
+    }
+    this.shardIndex = shard.index;
+    this.shardCount = shard.count;
+    this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
       activeTimeoutMicros: active * 1e6,
@@ -184,7 +240,9 @@ export class FlowMeter {
       emergencyIdleMicros: (options.emergencyIdleSeconds ?? 2) * 1e6,
       oneWayShare: options.oneWayShare,
       interimExportMicros: (options.interimExportSeconds ?? 0) * 1e6,
+      trackTouchOrder: this.sharded,
     }, (table, id, reason) => this.emit(table, id, reason));
+    this.current = this.newBatch();
   }
 
   /**
@@ -202,6 +260,7 @@ export class FlowMeter {
     this.finishInput();
     this.input = batch;
     this.inputAt = 0;
+    this.inputBase = this.packets;
     this.packets += batch.count;
     this.advance();
   }
@@ -211,6 +270,7 @@ export class FlowMeter {
    * arrive), a step at a time as push does; releases the rows so far.
    */
   expire(nowMicros: number): void {
+    this.packetSeq = this.packets, this.phase = 0;
     if (nowMicros > this.now) this.now = nowMicros;
     this.expiryAt = this.now;
     const tick = Math.floor(this.now / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
@@ -244,14 +304,18 @@ export class FlowMeter {
     const table = this.table;
     const times = batch.timestampMicros;
     const observer = this.observer;
+    const sharded = this.sharded;
     if (this.held) {
       // The packet that crossed the last grid line waited for its expiry to finish.
       this.held = false;
+      if (sharded) this.addPhase(this.inputBase + this.inputAt - 1);
       table.add(this.heldPacket, this.heldAt, this.heldHash);
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
+    const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
+    const base = this.inputBase;
     const count = batch.count;
     let now = this.now;
     for (let start = this.inputAt; start < count; start += LOOKUP_GROUP) {
@@ -263,6 +327,12 @@ export class FlowMeter {
         const outcome = decodePacket(batch, start + k, p);
         groupOutcome[k] = outcome;
         groupHash[k] = outcome === 0 ? flowHash(p) : 0;
+        if (sharded) {
+          // Another shard's flow: it still advances the clock below, but is not looked up.
+          const owned = outcome !== 0 || (groupHash[k] >>> 24) % shardCount === shardIndex;
+          groupOwned[k] = owned ? 1 : 0;
+          if (!owned) groupHash[k] = 0;
+        }
       }
       this.prefetchSink ^= table.prefetch(groupHash, n, this.groupEntry);
       for (let k = 0; k < n; k++) {
@@ -276,29 +346,41 @@ export class FlowMeter {
         const packet = group[k];
         const ts = times[i];
         if (ts > now) now = ts;
+        let owned = true;
+        if (sharded && groupOwned[k] === 0) {
+          owned = false;
+          outcomes[0]--;
+          this.foreign++;
+        }
         if (ts >= this.nextTickAt) {
           this.now = now;
           const tick = Math.floor(ts / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
           this.nextTickAt = tick + EXPIRY_TICK_MICROS;
           this.expiryAt = tick;
+          if (sharded) this.packetSeq = base + i, this.phase = 0;
           this.expiryPending = table.expire(tick, this.stepBudget);
           this.seal();
           if (this.expiryPending) {
-            this.held = true;
+            this.held = owned;
             this.heldPacket = packet;
             this.heldHash = groupHash[k];
             this.heldAt = ts;
             this.inputAt = i + 1;
             return true;
           }
-          table.add(packet, ts, groupHash[k]);
-          if (observer) observer.observe(packet, batch, i, ts);
+          if (owned) {
+            if (sharded) this.addPhase(base + i);
+            table.add(packet, ts, groupHash[k]);
+            if (observer) observer.observe(packet, batch, i, ts);
+          }
           if (ready.length > 0) {
             this.inputAt = i + 1;
             return this.finishIfDone(batch);
           }
           continue;
         }
+        if (!owned) continue;
+        if (sharded) this.addPhase(base + i);
         table.add(packet, ts, groupHash[k]);
         if (observer) observer.observe(packet, batch, i, ts);
         if (ready.length >= MAX_READY_BATCHES) {
@@ -312,6 +394,13 @@ export class FlowMeter {
     this.now = now;
     this.input = null;
     return false;
+  }
+
+  /** Sharded: packet `seq` is being added (its rows are keyed by it, and its flow touched by it). */
+  private addPhase(seq: number): void {
+    this.packetSeq = seq;
+    this.phase = 1;
+    this.table.touchSeq = seq;
   }
 
   /** Counts a packet of a link type the decoder does not know. */
@@ -337,6 +426,7 @@ export class FlowMeter {
    */
   flushStep(): boolean {
     this.finishInput();
+    this.packetSeq = this.packets, this.phase = 0;
     const more = this.table.flushSome(END_INPUT, this.stepBudget);
     this.seal();
     return more;
@@ -345,6 +435,7 @@ export class FlowMeter {
   /** Ends every flow at once (flushStep keeps memory bounded on large tables). */
   flush(): void {
     this.finishInput();
+    this.packetSeq = this.packets, this.phase = 0;
     this.table.flushAll(END_INPUT);
     this.seal();
   }
@@ -379,12 +470,16 @@ export class FlowMeter {
       flowsEndedByReason[name] = this.table.endedByReason[index];
       flowsEnded += this.table.endedByReason[index];
     });
+    let packets = this.packets - this.foreign;
+    let otherLinkTypes = Object.fromEntries(this.otherLinkTypes);
+    if (this.shardIndex > 0) {
+      // Shard 0 counts the packets no shard meters; this one only its own.
+      for (const name of DECODE_OUTCOMES) if (name !== "metered") byOutcome[name] = 0;
+      packets = byOutcome.metered;
+      otherLinkTypes = {};
+    }
     return {
-      decode: {
-        packets: this.packets,
-        byOutcome,
-        unsupportedLinkTypes: Object.fromEntries(this.otherLinkTypes),
-      },
+      decode: { packets, byOutcome, unsupportedLinkTypes: otherLinkTypes },
       flowsCreated: this.table.flowsCreated,
       flowsEnded,
       flowsEndedByReason,
@@ -432,7 +527,13 @@ export class FlowMeter {
   }
 
   private newBatch(): FlowBatch {
-    return this.spare.pop() ?? createFlowBatch(this.batchSize);
+    const spare = this.spare.pop();
+    if (spare) return spare;
+    const batch = createFlowBatch(this.batchSize);
+    if (this.sharded) {
+      (batch as ShardedFlowBatch).order = new Float64Array(2 * this.batchSize);
+    }
+    return batch;
   }
 
   private emit(table: FlowTable, id: number, reason: number): void {
@@ -442,7 +543,36 @@ export class FlowMeter {
       out = this.current = this.newBatch();
     }
     writeFlowRow(table, id, reason, out, out.count);
+    if (this.sharded) this.writeOrder(table, id, reason, (out as ShardedFlowBatch).order);
     out.count++;
+  }
+
+  /**
+   * The merge keys of the row being emitted: the packet whose expiry or add
+   * emitted it, then for expiry (and flush) the LRU list it left and its
+   * place on it (the sequence number of its latest packet: lists are in that
+   * order), for adds the order of this shard's rows (one packet's rows all
+   * come from its own shard).
+   */
+  private writeOrder(table: FlowTable, id: number, reason: number, order: Float64Array): void {
+    const at = 2 * this.current.count;
+    if (this.phase === 1) {
+      order[at] = (2 * this.packetSeq + 1) * 4;
+      order[at + 1] = this.addRows++;
+      return;
+    }
+    const list = table.listOf(id);
+    const rank = reason === END_INTERIM
+      ? 3
+      : list === CLOSED_LIST
+      ? 0
+      : list === ONE_WAY_LIST
+      ? 1
+      : list === OPEN_LIST
+      ? 2
+      : 3;
+    order[at] = 2 * this.packetSeq * 4 + rank;
+    order[at + 1] = rank === 3 ? id : table.lastTouch![id];
   }
 }
 

@@ -125,6 +125,13 @@ export interface FlowTableLimits {
    * it has new packets. 0 or absent: no interim rows.
    */
   interimExportMicros?: number;
+  /**
+   * Keep, for each flow, the sequence number of its latest packet
+   * (`touchSeq` when it was added): a table holding one shard of the flows
+   * can then say where each ending flow stood in the LRU order of the one
+   * table it replaces (see FlowMeterOptions.shard).
+   */
+  trackTouchOrder?: boolean;
 }
 
 /**
@@ -186,6 +193,9 @@ export class FlowTable {
   emergencyEntered = 0;
   /** Flows on the one-way list now. */
   oneWayLive = 0;
+  /** With trackTouchOrder: each flow's latest packet's `touchSeq`; the caller sets touchSeq before add. */
+  readonly lastTouch: Float64Array | null;
+  touchSeq = 0;
 
   private readonly memcap: number;
   private readonly idleTimeout: number;
@@ -239,6 +249,12 @@ export class FlowTable {
     this.oneWayCap = Math.max(1, Math.floor(capacity * share));
     this.interimFirst = limits.interimExportMicros ?? 0;
     this.index.resize(2 * Math.min(capacity, 4096));
+    this.lastTouch = limits.trackTouchOrder ? new Float64Array(capacity) : null;
+  }
+
+  /** Which LRU list flow `id` is on (NO_LIST when it is free). */
+  listOf(id: number): number {
+    return this.u8[id * FLOW_ROW_BYTES + B_LIST];
   }
 
   /** Bytes in use: rows and links up to their high-water marks, plus the index. */
@@ -562,6 +578,7 @@ export class FlowTable {
     const u32 = this.u32, u16 = this.u16;
     const w = id * FLOW_WORDS, hw = w << 1;
     if (t > u32[w + W_LAST_SEEN]) u32[w + W_LAST_SEEN] = t;
+    if (this.lastTouch !== null) this.lastTouch[id] = this.touchSeq;
     let logged = u16[hw + H_LOG_COUNT];
     if (logged === LOG_PACKETS) {
       this.fold(id, this.statsOf(id), false);

@@ -48,6 +48,7 @@ export {
   flowRecordAt,
   formatAddress,
   meterFlows,
+  type ShardedFlowBatch,
 } from "./flow_meter.ts";
 export {
   AFTERIMAGE_FEATURE_SET,

@@ -1,0 +1,397 @@
+/**
+ * Metering a capture file on several cores: one worker per shard reads the
+ * whole file itself (reading is the cheap part; no packets cross threads),
+ * decodes every packet and meters only the flows whose direction-independent
+ * hash falls in its shard (FlowMeterOptions.shard). Every worker's clock
+ * advances on every metered packet, so flows expire as of the same packets
+ * as in one meter, and each row carries merge keys by which this thread
+ * merges the shards' rows back into the order one meter emits them: the
+ * same rows in the same order, unless a shard reaches its share of the
+ * bounds (maxFlows, memcap: each shard has 1/N of them) or the capture's
+ * timestamps go backwards across flows near an expiry cutoff (see README).
+ *
+ * Backpressure: a worker holds at most MAX_PENDING_BATCHES posted batches
+ * this thread has not merged yet, then waits.
+ */
+import { CaptureFileError, type CaptureFileStats } from "../capture/mod.ts";
+import {
+  createFlowBatch,
+  FEATURE_COUNT,
+  type FlowBatch,
+  type FlowMeterCounters,
+  type FlowMeterOptions,
+  type ShardedFlowBatch,
+} from "../features/mod.ts";
+import { addCounters, shareOfMeter } from "./meter_shards.ts";
+
+/** What the main thread sends a shard worker. */
+export interface FileShardStart {
+  path: string;
+  index: number;
+  count: number;
+  meter: FlowMeterOptions;
+  /** Int32 word: slots filled and not yet merged. */
+  pending: SharedArrayBuffer;
+  /** The shard's row slots (sharedFlowBatch), filled in turn. */
+  slots: SharedArrayBuffer[];
+  slotRows: number;
+}
+
+/** A failure of a shard's reader or meter, sent as data (errors do not clone with their fields). */
+export type FileShardError =
+  | {
+    kind: "capture-file";
+    path: string;
+    offset: number;
+    reason: string;
+    packetsBefore: number;
+    message: string;
+  }
+  | { kind: "other"; message: string }
+  | null;
+
+/** What a shard worker posts. */
+export type FileShardMessage =
+  | { type: "flows"; slot: number; count: number }
+  | {
+    type: "done";
+    counters: FlowMeterCounters;
+    /** Shard 0's reader statistics (every shard reads the same file). */
+    stats: CaptureFileStats | null;
+    error: FileShardError;
+  };
+
+/**
+ * Row slots per shard: filled slots a shard may be ahead of the merge. The
+ * slots are shared memory, allocated once (fresh 3 MB buffers per batch
+ * cost 9 ms each in V8's GC with the sensor's 1 MB young generation).
+ */
+export const SLOTS_PER_SHARD = 4;
+/** Rows per slot. */
+export const SLOT_ROWS = 4096;
+
+/** Flows per merged output batch. */
+const OUTPUT_BATCH = 4096;
+
+/**
+ * Shards to meter a file of `fileBytes` across when the user did not say:
+ * one, plus one per whole core left idle by the 1-minute load average (on
+ * 2 cores: two while the load is at most 1), two at most, and one for
+ * files too small to repay starting workers. Every shard reads and
+ * decodes the whole file, so a shard that only competes for a busy core is
+ * slower than none: measured on 2 cores at load 6-10, two shards took twice
+ * the wall time of one (see README Performance).
+ */
+export function defaultFileShards(
+  fileBytes: number,
+  cores = navigator.hardwareConcurrency ?? 1,
+  loadAverage = Deno.loadavg()[0],
+): number {
+  if (fileBytes < MIN_SHARDED_FILE_BYTES) return 1;
+  const idleCores = Math.max(0, Math.floor(cores - loadAverage));
+  return Math.max(1, Math.min(MAX_DEFAULT_SHARDS, cores, 1 + idleCores));
+}
+
+/** Below this a file is metered on one thread (starting a worker costs tens of ms). */
+export const MIN_SHARDED_FILE_BYTES = 16 << 20;
+
+/** Most shards chosen by default (measured on 2 cores; each shard repeats the read and decode). */
+export const MAX_DEFAULT_SHARDS = 2;
+
+/** A capture file metered by `shards` workers, its rows merged into one meter's order. */
+export class FileMeterShards {
+  readonly #path: string;
+  readonly #shards: number;
+  readonly #share: FlowMeterOptions;
+  readonly #stats: CaptureFileStats | undefined;
+  #counters: FlowMeterCounters | null = null;
+
+  /** `stats`, when given, is filled with the reader's statistics when the flows end. */
+  constructor(path: string, shards: number, options: FlowMeterOptions, stats?: CaptureFileStats) {
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new RangeError(`shards must be a whole number, 1 or more, got ${shards}`);
+    }
+    if (options.packetObserver) {
+      throw new RangeError("sharded metering cannot feed a packet observer");
+    }
+    this.#path = path;
+    this.#shards = shards;
+    this.#share = shareOfMeter(options, shards);
+    this.#stats = stats;
+  }
+
+  /** Every shard's counters, added up (complete once flows() has ended). */
+  counters(): FlowMeterCounters {
+    if (!this.#counters) throw new Error("the sharded meter has not finished");
+    return this.#counters;
+  }
+
+  /** The counters once every shard finished (a corrupt file included), else null. */
+  finishedCounters(): FlowMeterCounters | null {
+    return this.#counters;
+  }
+
+  /**
+   * The merged rows in batches; a batch is valid until the next is asked for.
+   * A corrupt file ends with its CaptureFileError after every row before it.
+   */
+  async *flows(): AsyncGenerator<FlowBatch> {
+    const n = this.#shards;
+    const slots = Array.from(
+      { length: n },
+      () => Array.from({ length: SLOTS_PER_SHARD }, () => sharedFlowBatch(SLOT_ROWS)),
+    );
+    const columns = slots.map((list) => list.map((b) => new Columns(b, b.order)));
+    /** Per shard: filled slots not yet merged, in order (slot index, rows). */
+    const queued: number[][] = Array.from({ length: n }, () => []);
+    const cursor = new Int32Array(n);
+    const done: (FileShardMessage & { type: "done" })[] = [];
+    const finished = new Uint8Array(n);
+    const pending = Array.from({ length: n }, () => new Int32Array(new SharedArrayBuffer(4)));
+    let wake: (() => void) | null = null;
+    let crashed: Error | null = null;
+    const workers = Array.from({ length: n }, (_, index) => {
+      const worker = new Worker(new URL("./metering_file_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      worker.onmessage = (event: MessageEvent<FileShardMessage>) => {
+        const message = event.data;
+        if (message.type === "flows") queued[index].push(message.slot, message.count);
+        else {
+          done[index] = message;
+          finished[index] = 1;
+        }
+        wake?.();
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        crashed ??= new Error(`flow meter shard ${index} failed: ${event.message}`);
+        finished[index] = 1;
+        wake?.();
+      };
+      const start: FileShardStart = {
+        path: this.#path,
+        index,
+        count: n,
+        meter: this.#share,
+        pending: pending[index].buffer as SharedArrayBuffer,
+        slots: slots[index].map((b) => b.features.buffer as SharedArrayBuffer),
+        slotRows: SLOT_ROWS,
+      };
+      worker.postMessage(start);
+      return worker;
+    });
+    const waitForMessage = () => new Promise<void>((resolve) => wake = resolve);
+    const out = createFlowBatch(OUTPUT_BATCH);
+    const outColumns = new Columns(out, new Float64Array(2 * OUTPUT_BATCH));
+    try {
+      for (;;) {
+        // Every shard still running must show its next row before the smallest is known.
+        let waiting = false;
+        for (let s = 0; s < n; s++) {
+          if (queued[s].length === 0 && finished[s] === 0) waiting = true;
+        }
+        if (crashed) throw crashed;
+        if (waiting) {
+          await waitForMessage();
+          wake = null;
+          continue;
+        }
+        let best = -1, bestA = Infinity, bestB = Infinity;
+        for (let s = 0; s < n; s++) {
+          if (queued[s].length === 0) continue;
+          const head = columns[s][queued[s][0]];
+          const c = 2 * cursor[s];
+          const a = head.order[c], b = head.order[c + 1];
+          if (a < bestA || (a === bestA && b < bestB)) best = s, bestA = a, bestB = b;
+        }
+        if (best < 0) break;
+        const q = queued[best];
+        copyRow(columns[best][q[0]], cursor[best], outColumns, out.count);
+        out.count++;
+        if (++cursor[best] === q[1]) {
+          // The slot is merged: the shard may fill it again.
+          q.splice(0, 2);
+          cursor[best] = 0;
+          Atomics.sub(pending[best], 0, 1);
+          Atomics.notify(pending[best], 0);
+        }
+        if (out.count === OUTPUT_BATCH) {
+          yield out;
+          out.count = 0;
+        }
+      }
+      if (out.count > 0) yield out;
+      this.#finish(done);
+    } finally {
+      for (const worker of workers) worker.terminate();
+    }
+  }
+
+  /** Sums the shards' counters, fills the reader's statistics, rethrows a shard's failure. */
+  #finish(done: (FileShardMessage & { type: "done" })[]): void {
+    this.#counters = done.map((d) => d.counters).reduce((sum, c) => addCounters(sum, c));
+    const first = done[0];
+    if (this.#stats && first.stats) Object.assign(this.#stats, first.stats, { path: this.#path });
+    const error = done.find((d) => d.error)?.error;
+    if (!error) return;
+    if (error.kind === "capture-file") {
+      const failure = new CaptureFileError(
+        error.path,
+        error.offset,
+        error.reason,
+        error.packetsBefore,
+      );
+      if (this.#stats) this.#stats.error = failure;
+      throw failure;
+    }
+    throw new Error(error.message);
+  }
+}
+
+/**
+ * A ShardedFlowBatch of `rows` rows whose columns share one SharedArrayBuffer
+ * (`features.buffer`); pass that buffer to rebuild the same views elsewhere.
+ */
+export function sharedFlowBatch(rows: number, buffer?: SharedArrayBuffer): ShardedFlowBatch {
+  const width = FEATURE_COUNT;
+  // Widest columns first, so every view is aligned.
+  const layout: [string, number, number][] = [
+    ["order", 8, 2 * rows],
+    ["startMicros", 8, rows],
+    ["endMicros", 8, rows],
+    ["features", 4, rows * width],
+    ["fwdPackets", 4, rows],
+    ["bwdPackets", 4, rows],
+    ["srcPort", 2, rows],
+    ["dstPort", 2, rows],
+    ["vlan", 2, rows],
+    ["exportSeq", 2, rows],
+    ["srcAddr", 1, 16 * rows],
+    ["dstAddr", 1, 16 * rows],
+    ["protocol", 1, rows],
+    ["ipVersion", 1, rows],
+    ["connState", 1, rows],
+    ["endReason", 1, rows],
+    ["interim", 1, rows],
+  ];
+  let bytes = 0;
+  for (const [, size, length] of layout) bytes += size * length;
+  const sab = buffer ?? new SharedArrayBuffer(bytes);
+  const views: Record<string, unknown> = {};
+  let at = 0;
+  for (const [name, size, length] of layout) {
+    const Kind = name === "features"
+      ? Float32Array
+      : size === 8
+      ? Float64Array
+      : size === 4
+      ? Uint32Array
+      : size === 2
+      ? Uint16Array
+      : Uint8Array;
+    views[name] = new Kind(sab as unknown as ArrayBuffer, at, length);
+    at += size * length;
+  }
+  // features first in the object is not needed: its buffer is the whole SharedArrayBuffer.
+  return { count: 0, width, ...views } as unknown as ShardedFlowBatch;
+}
+
+/** The columns of a FlowBatch, in one shape whatever made the batch (row copies stay monomorphic). */
+class Columns {
+  readonly width: number;
+  readonly features: Float32Array;
+  readonly srcAddr: Uint8Array;
+  readonly dstAddr: Uint8Array;
+  readonly srcPort: Uint16Array;
+  readonly dstPort: Uint16Array;
+  readonly protocol: Uint8Array;
+  readonly ipVersion: Uint8Array;
+  readonly vlan: Uint16Array;
+  readonly startMicros: Float64Array;
+  readonly endMicros: Float64Array;
+  readonly connState: Uint8Array;
+  readonly endReason: Uint8Array;
+  readonly fwdPackets: Uint32Array;
+  readonly bwdPackets: Uint32Array;
+  readonly interim: Uint8Array;
+  readonly exportSeq: Uint16Array;
+  readonly order: Float64Array;
+
+  constructor(b: FlowBatch, order: Float64Array) {
+    this.width = b.width;
+    this.features = b.features;
+    this.srcAddr = b.srcAddr;
+    this.dstAddr = b.dstAddr;
+    this.srcPort = b.srcPort;
+    this.dstPort = b.dstPort;
+    this.protocol = b.protocol;
+    this.ipVersion = b.ipVersion;
+    this.vlan = b.vlan;
+    this.startMicros = b.startMicros;
+    this.endMicros = b.endMicros;
+    this.connState = b.connState;
+    this.endReason = b.endReason;
+    this.fwdPackets = b.fwdPackets;
+    this.bwdPackets = b.bwdPackets;
+    this.interim = b.interim;
+    this.exportSeq = b.exportSeq;
+    this.order = order;
+  }
+}
+
+/** Copies row `i` of `from` to row `j` of `to` (every column, merge keys too). */
+function copyRow(from: Columns, i: number, to: Columns, j: number): void {
+  const width = from.width;
+  const f = from.features, t = to.features;
+  for (let k = 0, a = i * width, b = j * width; k < width; k++) t[b + k] = f[a + k];
+  const fs = from.srcAddr, ts = to.srcAddr, fd = from.dstAddr, td = to.dstAddr;
+  for (let k = 0, a = i * 16, b = j * 16; k < 16; k++) ts[b + k] = fs[a + k], td[b + k] = fd[a + k];
+  to.srcPort[j] = from.srcPort[i];
+  to.dstPort[j] = from.dstPort[i];
+  to.protocol[j] = from.protocol[i];
+  to.ipVersion[j] = from.ipVersion[i];
+  to.vlan[j] = from.vlan[i];
+  to.startMicros[j] = from.startMicros[i];
+  to.endMicros[j] = from.endMicros[i];
+  to.connState[j] = from.connState[i];
+  to.endReason[j] = from.endReason[i];
+  to.fwdPackets[j] = from.fwdPackets[i];
+  to.bwdPackets[j] = from.bwdPackets[i];
+  to.interim[j] = from.interim[i];
+  to.exportSeq[j] = from.exportSeq[i];
+  to.order[2 * j] = from.order[2 * i];
+  to.order[2 * j + 1] = from.order[2 * i + 1];
+}
+
+/**
+ * Copies rows `from .. from + n)` of `src` (with merge keys `order`) to `to`
+ * from row `at` on, a column at a time.
+ */
+export function appendRows(
+  src: FlowBatch,
+  order: Float64Array,
+  from: number,
+  n: number,
+  to: ShardedFlowBatch,
+  at: number,
+): void {
+  const w = src.width, end = from + n;
+  to.features.set(src.features.subarray(from * w, end * w), at * w);
+  to.srcAddr.set(src.srcAddr.subarray(from * 16, end * 16), at * 16);
+  to.dstAddr.set(src.dstAddr.subarray(from * 16, end * 16), at * 16);
+  to.srcPort.set(src.srcPort.subarray(from, end), at);
+  to.dstPort.set(src.dstPort.subarray(from, end), at);
+  to.protocol.set(src.protocol.subarray(from, end), at);
+  to.ipVersion.set(src.ipVersion.subarray(from, end), at);
+  to.vlan.set(src.vlan.subarray(from, end), at);
+  to.startMicros.set(src.startMicros.subarray(from, end), at);
+  to.endMicros.set(src.endMicros.subarray(from, end), at);
+  to.connState.set(src.connState.subarray(from, end), at);
+  to.endReason.set(src.endReason.subarray(from, end), at);
+  to.fwdPackets.set(src.fwdPackets.subarray(from, end), at);
+  to.bwdPackets.set(src.bwdPackets.subarray(from, end), at);
+  to.interim.set(src.interim.subarray(from, end), at);
+  to.exportSeq.set(src.exportSeq.subarray(from, end), at);
+  to.order.set(order.subarray(2 * from, 2 * end), 2 * at);
+}
