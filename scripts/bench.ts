@@ -44,6 +44,11 @@ const options = new Command()
     "live time-to-alert rounds per attack (scripts/bench/time_to_alert.ts; root, nginx, nmap, hping3); 0 skips it",
     "3",
   )
+  .option(
+    "--flow-shards <n>",
+    "worker threads the flows stage meters on (as `ids-sensor flows --shards`); auto: the command's default",
+    "auto",
+  )
   .option("--json", "print one JSON object")
   .parse(Deno.args, { from: "user" })
   .opts();
@@ -305,6 +310,7 @@ async function runChild(args: string[]): Promise<any> {
     ],
     stdout: "piped",
     stderr: "inherit",
+    env: { IDS_BENCH_FLOW_SHARDS: options.flowShards },
   }).output();
   if (!output.success) throw new Error(`bench child ${args[0]} failed`);
   const lines = new TextDecoder().decode(output.stdout).trim().split("\n");

@@ -15,7 +15,12 @@ import {
   PacketFeatureExtractor,
 } from "../../src/features/mod.ts";
 import { KitNetScorer, kitNetToJson, trainKitNet } from "../../src/packet_models/mod.ts";
-import { loadSensorBundle, runDetection } from "../../src/engine/mod.ts";
+import {
+  defaultFileShards,
+  FileMeterShards,
+  loadSensorBundle,
+  runDetection,
+} from "../../src/engine/mod.ts";
 import { createInferencePool } from "../../src/inference/mod.ts";
 import { kitNetToOnnx, PACKET_MODEL_SCORE } from "../../src/train/packet_onnx.ts";
 
@@ -53,13 +58,23 @@ export const STAGES: Record<string, Stage> = {
     },
   },
   flows: {
-    description: "capture file -> decode -> flow table -> feature rows",
+    description:
+      "capture file -> decode -> flow table -> feature rows (as `ids-sensor flows`: --shards from IDS_BENCH_FLOW_SHARDS, default as the command's)",
     async run(file) {
-      const meter = new FlowMeter();
+      const wanted = Deno.env.get("IDS_BENCH_FLOW_SHARDS") ?? "auto";
+      const shards = wanted === "auto"
+        ? defaultFileShards((await Deno.stat(file)).size)
+        : Number(wanted);
       let flows = 0;
+      if (shards > 1) {
+        const sharded = new FileMeterShards(file, shards, {});
+        for await (const batch of sharded.flows()) flows += batch.count;
+        return { packets: sharded.counters().decode.packets, extra: { flows, shards } };
+      }
+      const meter = new FlowMeter();
       for await (const batch of meterFlows(readCaptureFile(file), {}, meter)) flows += batch.count;
       const counters = meter.counters();
-      return { packets: counters.decode.packets, extra: { flows } };
+      return { packets: counters.decode.packets, extra: { flows, shards } };
     },
   },
   afterimage: {

@@ -19,7 +19,7 @@ import {
   type FlowMeterCounters,
   meterFlows,
 } from "../features/mod.ts";
-import { defaultFileShards, FileMeterShards } from "../engine/file_meter_shards.ts";
+import { defaultFileShards, FileMeterShards } from "../engine/mod.ts";
 import { exitCodeOf, UsageError } from "./exit.ts";
 import { type AtomicOutput, checkInputFile, openAtomicOutput, writeToPipe } from "./files.ts";
 import { durationOption, positiveInteger, positiveSeconds } from "./options.ts";
