@@ -46,8 +46,8 @@ const options = new Command()
   )
   .option(
     "--flow-shards <n>",
-    "worker threads the flows stage meters on (as `ids-sensor flows --shards`); auto: the command's default",
-    "auto",
+    "worker threads the flows stage meters on (as `ids-sensor flows --shards`)",
+    "1",
   )
   .option("--json", "print one JSON object")
   .parse(Deno.args, { from: "user" })

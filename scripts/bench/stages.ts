@@ -16,7 +16,7 @@ import {
 } from "../../src/features/mod.ts";
 import { KitNetScorer, kitNetToJson, trainKitNet } from "../../src/packet_models/mod.ts";
 import {
-  defaultFileShards,
+  DEFAULT_FILE_SHARDS,
   FileMeterShards,
   loadSensorBundle,
   runDetection,
@@ -59,12 +59,9 @@ export const STAGES: Record<string, Stage> = {
   },
   flows: {
     description:
-      "capture file -> decode -> flow table -> feature rows (as `ids-sensor flows`: --shards from IDS_BENCH_FLOW_SHARDS, default as the command's)",
+      "capture file -> decode -> flow table -> feature rows (as `ids-sensor flows --shards N`, N from IDS_BENCH_FLOW_SHARDS, default 1)",
     async run(file) {
-      const wanted = Deno.env.get("IDS_BENCH_FLOW_SHARDS") ?? "auto";
-      const shards = wanted === "auto"
-        ? defaultFileShards((await Deno.stat(file)).size)
-        : Number(wanted);
+      const shards = Number(Deno.env.get("IDS_BENCH_FLOW_SHARDS") ?? DEFAULT_FILE_SHARDS);
       let flows = 0;
       if (shards > 1) {
         const sharded = new FileMeterShards(file, shards, {});

@@ -19,7 +19,7 @@ import {
   type FlowMeterCounters,
   meterFlows,
 } from "../features/mod.ts";
-import { defaultFileShards, FileMeterShards } from "../engine/mod.ts";
+import { DEFAULT_FILE_SHARDS, FileMeterShards } from "../engine/mod.ts";
 import { exitCodeOf, UsageError } from "./exit.ts";
 import { type AtomicOutput, checkInputFile, openAtomicOutput, writeToPipe } from "./files.ts";
 import { durationOption, positiveInteger, positiveSeconds } from "./options.ts";
@@ -62,8 +62,8 @@ export function registerFlows(program: Command): void {
       new Option(
         "--shards <n>",
         "meter a capture file on this many worker threads, flows split by a symmetric hash " +
-          "(default: 2 on 2+ cores while the load average leaves one idle, else 1; same rows either way)",
-      ).argParser(positiveInteger("--shards")),
+          "(same rows either way; each thread reads and decodes the whole file, see README)",
+      ).argParser(positiveInteger("--shards")).default(DEFAULT_FILE_SHARDS),
     )
     .action(async (capture, options) => {
       if (capture === undefined && options.iface === undefined) {
@@ -75,10 +75,10 @@ export function registerFlows(program: Command): void {
       if (capture !== undefined && options.iface !== undefined) {
         throw new UsageError("give either a capture file or --iface, not both");
       }
-      if (options.shards !== undefined && options.iface !== undefined) {
+      if (options.shards > 1 && options.iface !== undefined) {
         throw new UsageError("--shards meters a capture file; live capture meters on one table");
       }
-      if (options.shards !== undefined && options.shards > MAX_SHARDS) {
+      if (options.shards > MAX_SHARDS) {
         throw new UsageError(`--shards must be at most ${MAX_SHARDS}, got ${options.shards}`);
       }
       // Inputs and outputs first: nothing is metered (or truncated) before both are usable.
@@ -90,9 +90,7 @@ export function registerFlows(program: Command): void {
         activeTimeoutSeconds: options.activeTimeout,
         activityTimeoutSeconds: options.activityTimeout,
       };
-      const shards = capture === undefined
-        ? 1
-        : options.shards ?? defaultFileShards((await Deno.stat(capture)).size);
+      const shards = capture === undefined ? 1 : options.shards;
       const stats = createCaptureFileStats(capture ?? `live:${options.iface}`);
       // Several shards: worker threads read the file themselves and meter a share of the flows each.
       const meter = shards > 1

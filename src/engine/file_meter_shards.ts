@@ -74,29 +74,13 @@ export const SLOT_ROWS = 4096;
 const OUTPUT_BATCH = 4096;
 
 /**
- * Shards to meter a file of `fileBytes` across when the user did not say:
- * one, plus one per whole core left idle by the 1-minute load average (on
- * 2 cores: two while the load is at most 1), two at most, and one for
- * files too small to repay starting workers. Every shard reads and
- * decodes the whole file, so a shard that only competes for a busy core is
- * slower than none: measured on 2 cores at load 6-10, two shards took twice
- * the wall time of one (see README Performance).
+ * Shards a file is metered on when the user does not say: one. Every shard
+ * reads and decodes the whole file and runs its own JIT, so two shards cost
+ * about 2.3 times one's CPU (range capture: 2.0 s against 0.85 s); on the
+ * 2-core build machine, shared, that made the run 2 to 3 times slower by
+ * wall, and even on idle cores it cannot beat one (see README Performance).
  */
-export function defaultFileShards(
-  fileBytes: number,
-  cores = navigator.hardwareConcurrency ?? 1,
-  loadAverage = Deno.loadavg()[0],
-): number {
-  if (fileBytes < MIN_SHARDED_FILE_BYTES) return 1;
-  const idleCores = Math.max(0, Math.floor(cores - loadAverage));
-  return Math.max(1, Math.min(MAX_DEFAULT_SHARDS, cores, 1 + idleCores));
-}
-
-/** Below this a file is metered on one thread (starting a worker costs tens of ms). */
-export const MIN_SHARDED_FILE_BYTES = 16 << 20;
-
-/** Most shards chosen by default (measured on 2 cores; each shard repeats the read and decode). */
-export const MAX_DEFAULT_SHARDS = 2;
+export const DEFAULT_FILE_SHARDS = 1;
 
 /** A capture file metered by `shards` workers, its rows merged into one meter's order. */
 export class FileMeterShards {

@@ -10,7 +10,7 @@ import {
   meterFlows,
   type ShardedFlowBatch,
 } from "../features/mod.ts";
-import { defaultFileShards, FileMeterShards, MIN_SHARDED_FILE_BYTES } from "./file_meter_shards.ts";
+import { FileMeterShards } from "./file_meter_shards.ts";
 import { addCounters, shareOfMeter } from "./meter_shards.ts";
 
 const LAB = new URL("../../tests/fixtures/", import.meta.url).pathname;
@@ -213,15 +213,4 @@ Deno.test("a sharded FlowMeter refuses a packet observer and a shard out of rang
   );
   assert.throws(() => new FlowMeter({ shard: { index: 2, count: 2 } }), /shard must be/);
   assert.throws(() => new FileMeterShards(CAPTURES[0], 0, {}), /whole number/);
-});
-
-Deno.test("default shards: one per whole idle core plus one, two at most, one for small files", () => {
-  const big = MIN_SHARDED_FILE_BYTES;
-  assert.equal(defaultFileShards(big - 1, 2, 0), 1);
-  assert.equal(defaultFileShards(big, 2, 0), 2);
-  assert.equal(defaultFileShards(big, 2, 0.9), 2);
-  assert.equal(defaultFileShards(big, 2, 1.2), 1);
-  assert.equal(defaultFileShards(big, 2, 9), 1);
-  assert.equal(defaultFileShards(big, 1, 0), 1);
-  assert.equal(defaultFileShards(big, 16, 0), 2);
 });

@@ -37,7 +37,7 @@ export {
   type SwappableDetector,
 } from "./swappable_detector.ts";
 export { CaptureWorkerMeters, MAX_PENDING_BATCHES } from "./capture_metering.ts";
-export { defaultFileShards, FileMeterShards, MIN_SHARDED_FILE_BYTES } from "./file_meter_shards.ts";
+export { DEFAULT_FILE_SHARDS, FileMeterShards } from "./file_meter_shards.ts";
 export { type DetectionThresholds, unknownAlertRuleFromBundle } from "./thresholds.ts";
 export { type PacketMemberStats, PacketVotes } from "./packet_votes.ts";
 export { DEFAULT_MODEL_DIR, DEMO_CAPTURE } from "./bundled.ts";
