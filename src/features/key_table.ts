@@ -9,6 +9,7 @@
  * `maxEntries` recycles it anyway (`evicted`), so a spoofed flood costs a
  * bounded table and a count, never unbounded memory or a wholesale clear.
  */
+import { adviseHugePages } from "../ffi/mod.ts";
 
 /** Settings of one table. */
 export interface KeyTableOptions {
@@ -22,6 +23,11 @@ export interface KeyTableOptions {
   maxEntries?: number;
   /** A full table recycles its least recently seen entry before growing if it is this idle. Default 120 s. */
   idleMicros?: number;
+  /**
+   * Back the pool with transparent huge pages where the kernel allows (see
+   * adviseHugePages): for large tables that fill with many entries. Default false.
+   */
+  hugePages?: boolean;
 }
 
 /** Housekeeping counters of one or more tables. */
@@ -89,6 +95,7 @@ export class KeyTable {
   private indexMask: number;
   private readonly maxEntries: number;
   private readonly idleMicros: number;
+  private readonly hugePages: boolean;
 
   constructor(options: KeyTableOptions) {
     this.keyWords = options.keyWords;
@@ -107,6 +114,8 @@ export class KeyTable {
     this.hashes = new Int32Array(this.maxEntries);
     this.index = new Uint32Array(capacity * 2 * this.rowWords);
     this.indexMask = capacity * 2 - 1;
+    this.hugePages = options.hugePages ?? false;
+    if (this.hugePages) adviseHugePages(this.state);
   }
 
   /** Slot of `key`, inserting a zeroed entry when absent (sets `inserted`); marks it seen at `now`. */
@@ -264,6 +273,8 @@ export class KeyTable {
     while (size < capacity * 2) size *= 2;
     const old = this.index, rowWords = this.rowWords;
     this.index = new Uint32Array(size * rowWords);
+    // The index is written all over at once: huge pages fault it in 512 times fewer faults.
+    if (this.hugePages) adviseHugePages(this.index);
     this.indexMask = size - 1;
     for (let row = 0; row < old.length; row += rowWords) {
       if (old[row] === 0) continue;

@@ -5,7 +5,8 @@
  * `dlopen`/`dlsym` (Deno.dlopen gives no C function pointers, and
  * `pcap_dispatch` needs one for its callback), `setsockopt`/`getsockopt`
  * (PACKET_FANOUT on the handle's socket, which libpcap has no call for), and `mallopt`/`malloc_trim`
- * (so freed typed arrays go back to the system, see native_memory.ts).
+ * (so freed typed arrays go back to the system, see native_memory.ts), and `madvise` (huge pages
+ * for large tables, see native_memory.ts).
  */
 
 const LIBC_SYMBOLS = {
@@ -24,6 +25,7 @@ const LIBC_SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
   mallopt: { parameters: ["i32", "i32"], result: "i32" },
   malloc_trim: { parameters: ["usize"], result: "i32" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
 } as const;
 
 /** The bound libc symbols. */

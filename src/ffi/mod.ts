@@ -29,6 +29,7 @@ export {
   publishFanoutId,
 } from "./pcap_handle.ts";
 export {
+  adviseHugePages,
   boundNativeHeap,
   type NativeHeapSettings,
   peakResidentBytes,

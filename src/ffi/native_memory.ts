@@ -62,6 +62,45 @@ export function releaseFreedNativeMemory(): boolean {
   return true;
 }
 
+/** madvise advice (Linux): back the range with transparent huge pages. */
+const MADV_HUGEPAGE = 14;
+/** x86-64's transparent huge page size. */
+const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
+
+let hugePagesRefused = false;
+
+/**
+ * Asks the kernel to back the 2 MiB-aligned part of a large typed array with
+ * transparent huge pages (madvise MADV_HUGEPAGE; this kernel's THP mode is
+ * `madvise`, so nothing gets them unasked). A table filled a little at a time
+ * then takes one page fault per 2 MiB instead of one per 4 KiB (on this VM a
+ * fresh 4 KiB page costs 15-66 us of system time), and its random reads miss
+ * the TLB less. One call per table, never per packet. Returns the bytes
+ * advised: 0 without FFI permission or libc, or when the kernel refuses.
+ */
+export function adviseHugePages(array: ArrayBufferView): number {
+  if (hugePagesRefused || array.byteLength < 2 * HUGE_PAGE_BYTES) return 0;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+      hugePagesRefused = true;
+      return 0;
+    }
+    const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(array)));
+    const page = BigInt(HUGE_PAGE_BYTES);
+    const start = (address + page - 1n) / page * page;
+    const end = (address + BigInt(array.byteLength)) / page * page;
+    if (end <= start) return 0;
+    if (libc().madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE) !== 0) {
+      hugePagesRefused = true;
+      return 0;
+    }
+    return Number(end - start);
+  } catch {
+    hugePagesRefused = true;
+    return 0;
+  }
+}
+
 /** Peak resident set size of this process (VmHWM), bytes; 0 where /proc is missing. */
 export function peakResidentBytes(): number {
   return procStatusKiB("VmHWM") * 1024;
