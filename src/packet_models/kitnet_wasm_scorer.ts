@@ -92,7 +92,9 @@ export class KitNetWasm {
     const blockX = place(8 * inputs * BLOCK);
     const blockHidden = place(8 * maxHidden * BLOCK);
     const blockError = place(8 * BLOCK);
-    const rowsIn = place(4 * this.cols * CHUNK);
+    // One row more than a chunk: the block's gather reads rows in pairs (an odd count's last pair
+    // reads one row past the rows given).
+    const rowsIn = place(4 * this.cols * (CHUNK + 1));
     const scoresOut = place(4 * CHUNK);
     const memory = new WebAssembly.Memory({ initial: Math.ceil(cursor / 65536) });
     const buffer = memory.buffer;

@@ -150,14 +150,17 @@ function scoreBlock(start: i32, n: i32): void {
   const gathered = <i32>field(H_GATHERED), last = members - 1;
   const index = field(H_INDEX), offsetN = field(H_NORM_OFFSET), factor = field(H_NORM_FACTOR);
   const xb = field(H_BLOCK_X), err = field(H_BLOCK_ERROR), rowsIn = field(H_ROWS_IN);
-  for (let r = 0; r < n; r++) {
-    const row = rowsIn + (<usize>((start + r) * cols) << 2);
-    for (let i = 0; i < gathered; i++) {
-      const value = <f64>load<f32>(row + (<usize>i32At(index, i) << 2));
-      store<f64>(
-        xb + (<usize>(i * BLOCK + r) << 3),
-        (value - f64At(offsetN, i)) * f64At(factor, i),
-      );
+  // Input by input, two rows at a time (the second of an odd last pair reads a row past n, or
+  // the scores area after the rows: memory either way, landing in a padding row never read).
+  const rowBytes: usize = <usize>cols << 2;
+  for (let i = 0; i < gathered; i++) {
+    const o = f64x2.splat(f64At(offsetN, i)), f = f64x2.splat(f64At(factor, i));
+    let from = rowsIn + (<usize>(start * cols + i32At(index, i)) << 2);
+    const to = xb + (<usize>(i * BLOCK) << 3);
+    for (let r = 0; r < n; r += 2) {
+      const pair = v128.load32_lane(from + rowBytes, v128.load32_zero(from), 1);
+      v128.store(to + (<usize>r << 3), f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(pair), o), f));
+      from += rowBytes << 1;
     }
   }
   for (let k = 0; k < last; k++) {
