@@ -32,7 +32,7 @@ import {
   LOGIN_SERVICES,
   WEB_PORTS,
 } from "./behaviours.ts";
-import { DistinctSketches, hashWords, HostTable, type HostTableStats } from "./host_table.ts";
+import { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
 import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
@@ -180,6 +180,14 @@ export interface EvidenceStats {
   tables: Record<string, HostTableStats & { capacity: number; bytes: number }>;
 }
 
+/** What a flow shows its target (bits of `#target`'s `kinds`). */
+const E_ATTEMPT = 1;
+const E_HALF_OPEN = 2;
+const E_ONE_WAY = 4;
+const E_ECHO = 8;
+const E_REFLECTED = 16;
+const E_AMPLIFIED = 32;
+
 /** Bytes of the address at `offset` as four big-endian words into `out[at..at+4)`. */
 function addressWords(bytes: Uint8Array, offset: number, out: Uint32Array, at: number): void {
   for (let w = 0; w < 4; w++) {
@@ -187,6 +195,15 @@ function addressWords(bytes: Uint8Array, offset: number, out: Uint32Array, at: n
     out[at + w] = ((bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]) >>>
       0;
   }
+}
+
+/**
+ * `to[at..at+n) = from[start..start+n)`, word by word: `to.set(from.subarray(...))`
+ * made a view object per call, several per flow (most of the evidence
+ * layer's garbage, measured with V8's GC trace).
+ */
+function copyWords(from: Uint32Array, start: number, to: Uint32Array, at: number, n: number): void {
+  for (let k = 0; k < n; k++) to[at + k] = from[start + k];
 }
 
 /** The meter's interim-export sequence numbers, when the batch has them (snapshots may not). */
@@ -395,9 +412,9 @@ export class HostEvidence {
   /** Whether the source (`words[0..4)`) or target (`words[4..8)`) is the host of a behaviour finding. */
   #hostHasBehaviour(words: Uint32Array): boolean {
     const marks = this.#marks;
-    marks.key.set(words.subarray(0, 4), 0);
+    copyWords(words, 0, marks.key, 0, 4);
     if (marks.find() >= 0) return true;
-    marks.key.set(words.subarray(4, 8), 0);
+    copyWords(words, 4, marks.key, 0, 4);
     return marks.find() >= 0;
   }
 
@@ -406,7 +423,7 @@ export class HostEvidence {
     if (table === this.votes) return;
     table.keyOf(slot, this.#words);
     const marks = this.#marks;
-    marks.key.set(this.#words.subarray(0, 4), 0); // every key starts with its host
+    copyWords(this.#words, 0, marks.key, 0, 4); // every key starts with its host
     const m = marks.upsert();
     if (m >= 0) marks.group[m] = 1; // pinned for the window
   }
@@ -512,7 +529,7 @@ export class HostEvidence {
 
     // Pair.
     const pair = this.pairs;
-    pair.key.set(src.key.subarray(0, 4), 0);
+    copyWords(src.key, 0, pair.key, 0, 4);
     addressWords(batch.dstAddr, i * 16, pair.key, 4);
     pair.key[8] = protocol;
     const p = pair.upsert();
@@ -529,7 +546,7 @@ export class HostEvidence {
     let v = -1;
     if (protocol === 6 || protocol === 17) {
       const svc = this.services;
-      svc.key.set(pair.key.subarray(0, 8), 0);
+      copyWords(pair.key, 0, svc.key, 0, 8);
       svc.key[8] = (protocol << 16) | dstPort;
       v = svc.upsert();
       if (v >= 0) {
@@ -573,23 +590,20 @@ export class HostEvidence {
     if (!isGroupAddress(batch.dstAddr, i * 16)) {
       const attempt = protocol === 6 && probe;
       const port = protocol === 6 || protocol === 17 ? dstPort : 0;
-      t = this.#target(pair.key, protocol, port, i, batch, src.key, flagged, {
-        attempt,
-        halfOpen,
-        oneWay,
-        echo,
-        reflected: false,
-        amplified: false,
-      });
+      const kinds = (attempt ? E_ATTEMPT : 0) | (halfOpen ? E_HALF_OPEN : 0) |
+        (oneWay ? E_ONE_WAY : 0) | (echo ? E_ECHO : 0);
+      t = this.#target(pair.key, protocol, port, i, batch, src.key, flagged, kinds);
       if (reflected || amplified) {
-        tAny = this.#target(pair.key, protocol, ANY_PORT, i, batch, src.key, flagged, {
-          attempt: false,
-          halfOpen: false,
-          oneWay: false,
-          echo: false,
-          reflected,
-          amplified,
-        });
+        tAny = this.#target(
+          pair.key,
+          protocol,
+          ANY_PORT,
+          i,
+          batch,
+          src.key,
+          flagged,
+          (reflected ? E_REFLECTED : 0) | (amplified ? E_AMPLIFIED : 0),
+        );
       }
     }
 
@@ -604,18 +618,9 @@ export class HostEvidence {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
     }
-    for (const slot of [t, tAny]) {
-      if (slot < 0 || this.targets.group[slot] !== 0) continue;
-      const behaviour = this.#floodAt(slot, protocol);
-      if (behaviour) {
-        const service = behaviour === "amplification"
-          ? this.targets.counters[slot * T_FIELDS + T_AMP_PORT]
-          : slot === t
-          ? dstPort
-          : 0;
-        this.#open1(behaviour, this.targets, slot, batch, i, now, opened, service);
-      }
-    }
+    // The flow's target, then its any-port target (no array per flow: this runs for every flow).
+    this.#openFlood(t, protocol, dstPort, batch, i, now, opened);
+    this.#openFlood(tAny, protocol, 0, batch, i, now, opened);
     if (v >= 0 && this.services.group[v] === 0 && protocol === 6) {
       const c = this.services.counters;
       const vc = v * V_FIELDS;
@@ -715,7 +720,35 @@ export class HostEvidence {
     }
   }
 
-  /** Adds a flow to the target entry (destination, protocol, port); returns its slot or -1. */
+  /** Opens a flood-like finding on target `slot` (if any, none open yet) when its counters show one. */
+  #openFlood(
+    slot: number,
+    protocol: number,
+    service: number,
+    batch: FlowBatch,
+    i: number,
+    now: number,
+    opened: Finding[],
+  ): void {
+    if (slot < 0 || this.targets.group[slot] !== 0) return;
+    const behaviour = this.#floodAt(slot, protocol);
+    if (!behaviour) return;
+    this.#open1(
+      behaviour,
+      this.targets,
+      slot,
+      batch,
+      i,
+      now,
+      opened,
+      behaviour === "amplification" ? this.targets.counters[slot * T_FIELDS + T_AMP_PORT] : service,
+    );
+  }
+
+  /**
+   * Adds a flow to the target entry (destination, protocol, port); returns its
+   * slot or -1. `kinds`: the E_* evidence bits the flow carries.
+   */
   #target(
     pairKey: Uint32Array,
     protocol: number,
@@ -724,17 +757,10 @@ export class HostEvidence {
     batch: FlowBatch,
     sourceKey: Uint32Array,
     flagged: number,
-    e: {
-      attempt: boolean;
-      halfOpen: boolean;
-      oneWay: boolean;
-      echo: boolean;
-      reflected: boolean;
-      amplified: boolean;
-    },
+    kinds: number,
   ): number {
     const tgt = this.targets;
-    tgt.key.set(pairKey.subarray(4, 8), 0);
+    copyWords(pairKey, 4, tgt.key, 0, 4);
     tgt.key[4] = ((protocol << 17) | port) >>> 0;
     const t = tgt.upsert();
     if (t < 0) return -1;
@@ -751,24 +777,24 @@ export class HostEvidence {
     c[tc + T_FLAGGED] += flagged;
     // A SYN flood's attempts: unanswered (spoofed sources), or answered and
     // reset by a real source's kernel; never carrying payload.
-    if (!(e.attempt || e.reflected || e.amplified || e.oneWay || e.echo)) return t;
+    if ((kinds & ~E_HALF_OPEN) === 0) return t;
     c[tc + T_EVIDENCE_FLOWS]++;
-    if (e.halfOpen) c[tc + T_HALF_OPEN]++;
-    if (e.attempt) c[tc + T_ATTEMPT_PACKETS] += fwdPackets;
-    if (e.reflected) c[tc + T_REFLECTED_PACKETS] += fwdPackets;
-    if (e.amplified) {
+    if (kinds & E_HALF_OPEN) c[tc + T_HALF_OPEN]++;
+    if (kinds & E_ATTEMPT) c[tc + T_ATTEMPT_PACKETS] += fwdPackets;
+    if (kinds & E_REFLECTED) c[tc + T_REFLECTED_PACKETS] += fwdPackets;
+    if (kinds & E_AMPLIFIED) {
       c[tc + T_AMP_PACKETS] += fwdPackets;
       if (c[tc + T_AMP_PORT] === 0) c[tc + T_AMP_PORT] = batch.srcPort[i];
     }
-    if (e.oneWay) c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
-    if (e.echo) c[tc + T_ECHO_PACKETS] += fwdPackets;
+    if (kinds & E_ONE_WAY) c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
+    if (kinds & E_ECHO) c[tc + T_ECHO_PACKETS] += fwdPackets;
     const start = batch.startMicros[i];
     const end = batch.endMicros[i];
     if (start < c[tc + T_FIRST]) c[tc + T_FIRST] = start;
     if (end > c[tc + T_LAST]) c[tc + T_LAST] = end;
-    this.#sourceSketch.add(t, hashWords(sourceKey, 4, 0x51ed270b));
+    this.#sourceSketch.addKey(t, sourceKey, 4, 0x51ed270b);
     this.#words[0] = batch.dstPort[i];
-    this.#portSketch.add(t, hashWords(this.#words, 1, 0x3c6ef372));
+    this.#portSketch.addKey(t, this.#words, 1, 0x3c6ef372);
     return t;
   }
 
@@ -810,7 +836,7 @@ export class HostEvidence {
     const nearest = decisions.nearestClass?.[i] ?? -1;
     const score = decisions.score[i];
     const votes = this.votes;
-    votes.key.set(this.pairs.key.subarray(0, 8), 0);
+    copyWords(this.pairs.key, 0, votes.key, 0, 8);
     votes.key[8] = ((verdict & 0xff) << 24) | (((classIndex + 1) & 0xfff) << 12) |
       ((nearest + 1) & 0xfff);
     votes.key[9] = batch.protocol[i];

@@ -38,11 +38,23 @@ export function mix32(h: number): number {
   return h >>> 0;
 }
 
-/** Hash of `words[0..n)` with `seed`. */
+/**
+ * Hash of `words[0..n)` with `seed`: `mix32` of each word in turn, written
+ * out here rather than called (a call that is not inlined returns its
+ * unsigned result boxed, one heap number per word: most of the evidence
+ * layer's garbage, measured).
+ */
 export function hashWords(words: Uint32Array, n: number, seed: number): number {
-  let h = seed >>> 0;
-  for (let k = 0; k < n; k++) h = mix32(h ^ Math.imul(words[k] + k, 0x9e3779b1));
-  return h;
+  let h = seed | 0;
+  for (let k = 0; k < n; k++) {
+    h ^= Math.imul(words[k] + k, 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
 }
 
 /** A bounded table of counters keyed by `keyWords` 32-bit words. */
@@ -104,7 +116,8 @@ export class HostTable {
 
   /** Copies the key of slot `s` into `out` (for printing an alert's addresses). */
   keyOf(s: number, out: Uint32Array): Uint32Array {
-    out.set(this.#keys.subarray(s * this.keyWords, (s + 1) * this.keyWords));
+    const w = this.keyWords;
+    for (let k = 0; k < w; k++) out[k] = this.#keys[s * w + k];
     return out;
   }
 
@@ -115,9 +128,24 @@ export class HostTable {
     return true;
   }
 
+  /** First slot of `key`'s probe window: `hashWords(key, keyWords, 0x2545f491) & mask`, a small integer. */
+  #home(): number {
+    const key = this.key;
+    let h = 0x2545f491;
+    for (let k = 0; k < this.keyWords; k++) {
+      h ^= Math.imul(key[k] + k, 0x9e3779b1);
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+    }
+    return h & this.#mask;
+  }
+
   /** Slot of `key`, or -1. */
   find(): number {
-    let s = hashWords(this.key, this.keyWords, 0x2545f491) & this.#mask;
+    let s = this.#home();
     for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
       if (this.#epoch[s] !== this.#current) continue;
       if (this.#matches(s)) return s;
@@ -130,7 +158,7 @@ export class HostTable {
    * whole probe window is pinned by alert groups (counted in `stats.refused`).
    */
   upsert(): number {
-    const start = hashWords(this.key, this.keyWords, 0x2545f491) & this.#mask;
+    const start = this.#home();
     let free = -1;
     let victim = -1;
     let victimFlows = Number.POSITIVE_INFINITY;
@@ -223,6 +251,30 @@ export class DistinctSketches {
 
   /** Adds an item of 32-bit hash `h` to slot `s`. */
   add(s: number, h: number): void {
+    const b = this.#bits;
+    const index = h >>> (32 - b);
+    const rest = (h << b) >>> 0;
+    const rank = rest === 0 ? 33 - b : Math.clz32(rest) + 1;
+    const at = s * this.registersPerSlot + index;
+    if (rank > this.registers[at]) this.registers[at] = rank;
+  }
+
+  /**
+   * Adds the item `hashWords(words, n, seed)` to slot `s`, the hash computed
+   * here: a hash at or above 2^31 passed between functions is a heap number,
+   * and `add`'s integer code was thrown away for it again and again (V8's
+   * deopt trace on range traffic).
+   */
+  addKey(s: number, words: Uint32Array, n: number, seed: number): void {
+    let h = seed | 0;
+    for (let k = 0; k < n; k++) {
+      h ^= Math.imul(words[k] + k, 0x9e3779b1);
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+    }
     const b = this.#bits;
     const index = h >>> (32 - b);
     const rest = (h << b) >>> 0;
