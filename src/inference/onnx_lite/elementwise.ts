@@ -204,10 +204,18 @@ function binaryContiguous(
       for (let i = 0; i < n; i++) out[o + i] = a[pa + i] / b[pb + i];
       break;
     case Binary.Max:
-      for (let i = 0; i < n; i++) out[o + i] = max(a[pa + i], b[pb + i]);
+      for (let i = 0; i < n; i++) {
+        const x = a[pa + i];
+        const y = b[pb + i];
+        out[o + i] = x >= y || x !== x ? x : y;
+      }
       break;
     case Binary.Min:
-      for (let i = 0; i < n; i++) out[o + i] = min(a[pa + i], b[pb + i]);
+      for (let i = 0; i < n; i++) {
+        const x = a[pa + i];
+        const y = b[pb + i];
+        out[o + i] = x <= y || x !== x ? x : y;
+      }
       break;
   }
 }
@@ -235,10 +243,16 @@ function binaryScalar(
       for (let i = 0; i < n; i++) out[o + i] = a[pa + i] / y;
       break;
     case Binary.Max:
-      for (let i = 0; i < n; i++) out[o + i] = max(a[pa + i], y);
+      for (let i = 0; i < n; i++) {
+        const x = a[pa + i];
+        out[o + i] = x >= y || x !== x ? x : y;
+      }
       break;
     case Binary.Min:
-      for (let i = 0; i < n; i++) out[o + i] = min(a[pa + i], y);
+      for (let i = 0; i < n; i++) {
+        const x = a[pa + i];
+        out[o + i] = x <= y || x !== x ? x : y;
+      }
       break;
   }
 }
