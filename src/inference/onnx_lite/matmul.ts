@@ -35,7 +35,37 @@ export const matMulKernel: KernelFactory = ({ attributes }) => {
       const a1 = a0 + k;
       const a2 = a1 + k;
       const a3 = a2 + k;
-      for (let j = 0; j < m; j++) {
+      let j = 0;
+      // Two weight columns by four rows: eight sums in flight, six loads per eight products.
+      for (; j + 2 <= m; j += 2) {
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (let i = 0, p = j * k, q = p + k; i < k; i++, p++, q++) {
+          const w = bt[p];
+          const v = bt[q];
+          const x0 = ad[a0 + i];
+          const x1 = ad[a1 + i];
+          const x2 = ad[a2 + i];
+          const x3 = ad[a3 + i];
+          s0 += x0 * w;
+          s1 += x1 * w;
+          s2 += x2 * w;
+          s3 += x3 * w;
+          t0 += x0 * v;
+          t1 += x1 * v;
+          t2 += x2 * v;
+          t3 += x3 * v;
+        }
+        out[r * m + j] = s0;
+        out[(r + 1) * m + j] = s1;
+        out[(r + 2) * m + j] = s2;
+        out[(r + 3) * m + j] = s3;
+        out[r * m + j + 1] = t0;
+        out[(r + 1) * m + j + 1] = t1;
+        out[(r + 2) * m + j + 1] = t2;
+        out[(r + 3) * m + j + 1] = t3;
+      }
+      for (; j < m; j++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;

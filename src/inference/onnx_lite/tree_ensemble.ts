@@ -209,10 +209,11 @@ function accumulate(
 ): void {
   const { roots, feature, threshold, leafStart, weightTarget, weightValue, targets } = e;
   const { fastRoot, fastTrue, fastFalse, allLeq } = e;
-  for (let r = 0; r < rows; r++) {
-    const base = r * width;
-    const out = r * targets;
-    for (let t = 0; t < roots.length; t++) {
+  // Tree by tree over the chunk's rows: each tree's nodes stay in L1 while every
+  // row walks it. Each row still adds its leaves in tree order (same float32 sums).
+  for (let t = 0; t < roots.length; t++) {
+    for (let r = 0; r < rows; r++) {
+      const base = r * width;
       let node: number;
       if (allLeq) {
         let n = fastRoot[t];
@@ -221,6 +222,7 @@ function accumulate(
       } else {
         node = walk(e, roots[t], x, base);
       }
+      const out = r * targets;
       for (let w = leafStart[node], end = leafStart[node + 1]; w < end; w++) {
         // Float32Array stores round each sum to float32, as onnxruntime's float accumulator.
         scores[out + weightTarget[w]] += weightValue[w];
