@@ -77,7 +77,7 @@ async function init(
       continue;
     }
     let lite: LiteSession | null = null;
-    let why = "forced (IDS_ONNX_ENGINE=onnxruntime or engine option)";
+    let why = "forced by IDS_ONNX_ENGINE=onnxruntime or the engine option";
     if (!forceOrt) {
       try {
         lite = createLiteSession(spec.onnx);
