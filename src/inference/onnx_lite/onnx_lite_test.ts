@@ -418,3 +418,48 @@ Deno.test("a forest laid out as skl2onnx writes it (TreeEnsembleClassifier): lab
     assert.equal(a.differing, 0, `${name}: ${JSON.stringify(a)}`);
   }
 });
+
+Deno.test("damaged model bytes never hang or crash the reader: each load succeeds or throws an Error", async () => {
+  const original = await Deno.readFile(new URL("classifier.onnx", BUNDLE_DIR));
+  const rng = new Random(11);
+  let refused = 0;
+  for (let trial = 0; trial < 150; trial++) {
+    const bytes = original.slice();
+    for (let k = 0; k < 1 + (trial % 4); k++) {
+      bytes[Math.floor(rng.next() * bytes.length)] = Math.floor(rng.next() * 256);
+    }
+    try {
+      createLiteSession(bytes);
+    } catch (error) {
+      assert.ok(error instanceof Error && error.message.length > 0, String(error));
+      refused++;
+    }
+  }
+  // Most single-byte damage lands in float payloads (thresholds, weights) and still loads.
+  assert.ok(refused > 0, "no damaged copy was refused");
+});
+
+Deno.test("a tree whose child points back at an ancestor is refused, not walked forever", () => {
+  const g = new OnnxGraphBuilder("cycle");
+  g.addInput("x", "float32", ["N", 2]);
+  g.addNode("TreeEnsembleRegressor", ["x"], {
+    domain: "ai.onnx.ml",
+    outputs: ["y"],
+    attributes: {
+      nodes_treeids: { ints: [0, 0, 0] },
+      nodes_nodeids: { ints: [0, 1, 2] },
+      nodes_featureids: { ints: [0, 1, 0] },
+      nodes_modes: ["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"],
+      nodes_values: { floats: [0.5, 0.5, 0] },
+      nodes_truenodeids: { ints: [1, 0, 0] },
+      nodes_falsenodeids: { ints: [2, 2, 0] },
+      target_treeids: { ints: [0] },
+      target_nodeids: { ints: [2] },
+      target_ids: { ints: [0] },
+      target_weights: { floats: [1] },
+      n_targets: 1,
+    },
+  });
+  g.addOutput("y", "float32", ["N", 1]);
+  assert.throws(() => createLiteSession(g.build()), /not a tree/);
+});

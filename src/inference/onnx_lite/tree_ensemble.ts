@@ -126,6 +126,24 @@ function compileEnsemble(
     trueNode[i] = t;
     falseNode[i] = f;
   }
+  // Each tree must be a tree: a child reached twice (a cycle, or two parents)
+  // would make the walk loop forever or double count; refuse it here.
+  const seen = new Uint8Array(n);
+  for (const root of roots) {
+    const stack = [root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (seen[node]) {
+        throw new Error(
+          `tree ensemble: tree ${treeIds[root]} is not a tree (node ${
+            nodeIds[node]
+          } reached twice)`,
+        );
+      }
+      seen[node] = 1;
+      if (mode[node] !== LEAF) stack.push(trueNode[node], falseNode[node]);
+    }
+  }
   // Leaf weights grouped by node, each group in attribute order.
   const perNode: number[][] = Array.from({ length: n }, () => []);
   for (let w = 0; w < wTrees.length; w++) {
