@@ -25,7 +25,7 @@ import {
   snapshotFlowBatch,
 } from "./detector.ts";
 import { createSwappableDetector } from "./swappable_detector.ts";
-import { flowRowBytes } from "./flow_snapshot.ts";
+import { flowRowBytes, FlowSnapshotRing } from "./flow_snapshot.ts";
 import { FlowMeterShards, meterFlowShards } from "./meter_shards.ts";
 import type { CaptureWorkerMeters } from "./capture_metering.ts";
 import { PacketVotes } from "./packet_votes.ts";
@@ -271,14 +271,25 @@ async function meterWhileStarting(
   let ready = false;
   starting.then(() => ready = true, () => ready = true);
   const ahead: FlowBatch[] = [];
-  let bytes = 0;
+  // Copies in one set of buffers of MAX_BYTES_AHEAD (made for the first batch's width), not
+  // 17 buffers a batch: garbage as a whole once the detector has taken its own copies.
+  let ring: FlowSnapshotRing | null = null;
   try {
-    while (!ready && bytes < MAX_BYTES_AHEAD) {
+    while (!ready) {
       const next = await flows.next();
       if (next.done) break;
+      const batch = next.value;
+      ring ??= new FlowSnapshotRing(
+        Math.floor(MAX_BYTES_AHEAD / flowRowBytes(batch.width)),
+        batch.width,
+      );
       // The meter reuses a batch's buffers once asked for the next one.
-      const copy = snapshotFlowBatch(next.value);
-      bytes += copy.count * flowRowBytes(copy.width);
+      const copy = ring.take(batch);
+      if (copy === null) {
+        // The budget is spent: this batch is kept apart, the next waits for the detector.
+        ahead.push(snapshotFlowBatch(batch));
+        break;
+      }
       ahead.push(copy);
     }
   } catch (error) {
@@ -296,8 +307,9 @@ async function meterWhileStarting(
   return {
     detector,
     flows: (async function* () {
-      // Shifted out, so each copy is garbage once the detector has its own.
+      // Shifted out, so the copies are garbage once the detector has its own.
       for (let b = ahead.shift(); b !== undefined; b = ahead.shift()) yield b;
+      ring = null;
       yield* flows;
     })(),
   };
