@@ -89,9 +89,15 @@ function compileEnsemble(
   ) {
     throw new Error(`tree ensemble: ${prefix}_* attributes differ in length`);
   }
-  const key = (t: number, id: number) => `${t}:${id}`;
-  const position = new Map<string, number>();
-  for (let i = 0; i < n; i++) position.set(key(treeIds[i], nodeIds[i]), i);
+  // (tree id, node id) as one exact number: tree * 2^21 + node, both checked in range.
+  const key = (t: number, id: number) => t * 2097152 + id;
+  const position = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    if (!(treeIds[i] >= 0 && treeIds[i] < 2 ** 31 && nodeIds[i] >= 0 && nodeIds[i] < 2097152)) {
+      throw new UnsupportedModelError(`tree ensemble: tree ${treeIds[i]} node ${nodeIds[i]}`);
+    }
+    position.set(key(treeIds[i], nodeIds[i]), i);
+  }
   const mode = new Uint8Array(n);
   const feature = new Int32Array(n);
   const threshold = new Float32Array(n);
@@ -144,8 +150,9 @@ function compileEnsemble(
       if (mode[node] !== LEAF) stack.push(trueNode[node], falseNode[node]);
     }
   }
-  // Leaf weights grouped by node, each group in attribute order.
-  const perNode: number[][] = Array.from({ length: n }, () => []);
+  // Leaf weights grouped by node, each group in attribute order (a counting sort).
+  const weightNode = new Int32Array(wTrees.length);
+  const leafStart = new Int32Array(n + 1);
   for (let w = 0; w < wTrees.length; w++) {
     const at = position.get(key(wTrees[w], wNodes[w]));
     if (at === undefined || mode[at] !== LEAF) {
@@ -154,21 +161,18 @@ function compileEnsemble(
     if (wIds[w] < 0 || wIds[w] >= targets) {
       throw new Error(`tree ensemble: weight target ${wIds[w]} of ${targets}`);
     }
-    perNode[at].push(w);
+    weightNode[w] = at;
+    leafStart[at + 1]++;
   }
-  const leafStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) leafStart[i + 1] += leafStart[i];
   const weightTarget = new Int32Array(wTrees.length);
   const weightValue = new Float32Array(wTrees.length);
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    leafStart[i] = k;
-    for (const w of perNode[i]) {
-      weightTarget[k] = wIds[w];
-      weightValue[k] = wValues[w];
-      k++;
-    }
+  const fill = leafStart.slice(0, n);
+  for (let w = 0; w < wTrees.length; w++) {
+    const slot = fill[weightNode[w]]++;
+    weightTarget[slot] = wIds[w];
+    weightValue[slot] = wValues[w];
   }
-  leafStart[n] = k;
   const encode = (i: number) => (mode[i] === LEAF ? ~i : i);
   const fastTrue = Int32Array.from(trueNode, encode);
   const fastFalse = Int32Array.from(falseNode, encode);
