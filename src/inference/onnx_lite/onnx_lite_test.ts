@@ -463,3 +463,40 @@ Deno.test("a tree whose child points back at an ancestor is refused, not walked 
   g.addOutput("y", "float32", ["N", 1]);
   assert.throws(() => createLiteSession(g.build()), /not a tree/);
 });
+
+Deno.test("initializers in the typed fields (float_data, int64_data) read as raw_data ones", async () => {
+  const T = onnx.TensorProto.DataType;
+  const info = (name: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: {
+        tensorType: {
+          elemType: T.FLOAT,
+          shape: {
+            dim: dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }),
+          },
+        },
+      },
+    });
+  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: {
+      name: "typed",
+      input: [info("x", ["N", 3])],
+      output: [info("y", ["N", 3])],
+      initializer: [
+        { name: "w", dims: [3], dataType: T.FLOAT, floatData: [0.5, -1.25, 3] },
+        { name: "shape", dims: [2], dataType: T.INT64, int64Data: [-1, 3] },
+      ],
+      node: [
+        { opType: "Mul", input: ["x", "w"], output: ["m"] },
+        { opType: "Reshape", input: ["m", "shape"], output: ["y"] },
+      ],
+    },
+  })).finish();
+  const x = Float32Array.from([1, 2, 3, -4, 5e3, 1e-3]);
+  const out = await runBoth(bytes, x, 2, 3);
+  assert.equal(agreement(out.lite.y, out.ort.y, "y").differing, 0);
+  assert.deepEqual(Array.from(out.lite.y.data), [0.5, -2.5, 9, -2, -6250, 0.003000000026077032]);
+});
