@@ -7,7 +7,8 @@ import type { NodeAttributes } from "./attributes.ts";
 import type { LiteTensor } from "./tensor.ts";
 
 /**
- * Zero-filled buffers for output `k` of the running node. Buffers of values
+ * Buffers for output `k` of the running node, NOT zeroed (kernels write every
+ * element; one that accumulates clears its buffer first). Buffers of values
  * that stay inside the graph are reused from batch to batch: a fresh
  * megabyte-sized typed array per op costs more in page faults and zeroing
  * than the op itself.

@@ -65,9 +65,7 @@ function reusedBuffers(fresh: boolean[], pooled: Set<ArrayBufferLike>): OutputBu
       kept[k] = buffer;
       pooled.add(buffer.buffer);
     }
-    const view = buffer.subarray(0, size) as T;
-    view.fill(0);
-    return view;
+    return buffer.subarray(0, size) as T;
   }
   return {
     float32: (k, size) => take(k, size, (n) => new Float32Array(n)),

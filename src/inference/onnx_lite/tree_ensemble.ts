@@ -306,6 +306,7 @@ export const treeEnsembleRegressorKernel: KernelFactory = ({ attributes: a }) =>
   return ([x], buffers) => {
     const [data, rows, width] = inputRows(x!, e, "TreeEnsembleRegressor");
     const scores = buffers.float32(0, rows * targets);
+    scores.fill(0);
     if (hasScore.length < rows * targets) hasScore = new Uint8Array(rows * targets);
     accumulate(e, data, rows, width, scores, hasScore);
     for (let r = 0; r < rows; r++) {
@@ -341,6 +342,7 @@ export const treeEnsembleClassifierKernel: KernelFactory = ({ attributes: a }) =
   return ([x], buffers): LiteTensor[] => {
     const [data, rows, width] = inputRows(x!, e, "TreeEnsembleClassifier");
     const scores = buffers.float32(1, rows * classes);
+    scores.fill(0);
     if (scratch.length < rows * classes) scratch = new Uint8Array(rows * classes);
     const hasScore = scratch.subarray(0, rows * classes);
     hasScore.fill(0);
