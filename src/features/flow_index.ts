@@ -7,6 +7,8 @@
  * directly.
  */
 
+import { adviseHugePages } from "../ffi/mod.ts";
+
 /** Slots of the index (id + 1, hash pairs), grown by rebuilding. */
 export class FlowIndex {
   slots = new Int32Array(0);
@@ -57,6 +59,8 @@ export class FlowIndex {
     if (size <= this.mask + 1) return;
     const old = this.slots;
     this.slots = new Int32Array(2 * size);
+    // Written all over at once: huge pages fault it in 512 times fewer faults (large indexes only).
+    adviseHugePages(this.slots);
     this.mask = size - 1;
     for (let k = 0; k < old.length; k += 2) {
       if (old[k] !== 0) this.insert(old[k] - 1, old[k + 1]);

@@ -98,6 +98,7 @@ import {
 import { FlowStatistics } from "./flow_statistics.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
+import { adviseHugePages } from "../ffi/mod.ts";
 
 /** Timing and memory bounds of the table; times in microseconds. */
 export interface FlowTableLimits {
@@ -238,6 +239,12 @@ export class FlowTable {
     this.su32 = this.stats.su32;
     this.sf64 = this.stats.sf64;
     this.lists = new FlowLists(capacity, ONE_WAY_LIST);
+    // Rows are committed a page at a time as flows arrive, and a fresh 4 KiB page costs this VM
+    // 15-66 us (5.9% of metering's CPU profile on the synthetic capture): huge pages take one
+    // fault per 2 MiB, and the rows' random reads miss the TLB less (see adviseHugePages).
+    adviseHugePages(this.u8);
+    adviseHugePages(this.su8);
+    adviseHugePages(this.lists.links);
     this.idleTimeout = limits.idleTimeoutMicros;
     this.activeTimeout = limits.activeTimeoutMicros;
     this.closeLinger = limits.closeLingerMicros;
