@@ -15,8 +15,10 @@
  */
 import { CaptureFileError, type CaptureFileStats } from "../capture/mod.ts";
 import {
+  copyFlowBatchRange,
   createFlowBatch,
   FEATURE_COUNT,
+  FLOW_ROW_COLUMNS,
   type FlowBatch,
   type FlowMeterCounters,
   type FlowMeterOptions,
@@ -239,43 +241,30 @@ export class FileMeterShards {
  */
 export function sharedFlowBatch(rows: number, buffer?: SharedArrayBuffer): ShardedFlowBatch {
   const width = FEATURE_COUNT;
-  // Widest columns first, so every view is aligned.
-  const layout: [string, number, number][] = [
-    ["order", 8, 2 * rows],
-    ["startMicros", 8, rows],
-    ["endMicros", 8, rows],
-    ["features", 4, rows * width],
-    ["fwdPackets", 4, rows],
-    ["bwdPackets", 4, rows],
-    ["srcPort", 2, rows],
-    ["dstPort", 2, rows],
-    ["vlan", 2, rows],
-    ["exportSeq", 2, rows],
-    ["srcAddr", 1, 16 * rows],
-    ["dstAddr", 1, 16 * rows],
-    ["protocol", 1, rows],
-    ["ipVersion", 1, rows],
-    ["connState", 1, rows],
-    ["endReason", 1, rows],
-    ["interim", 1, rows],
+  // Every column of the batch, plus the merge keys; widest first, so every view is aligned.
+  const layout: [
+    string,
+    {
+      BYTES_PER_ELEMENT: number;
+      new (buffer: ArrayBuffer, offset: number, length: number): unknown;
+    },
+    number,
+  ][] = [
+    ["order", Float64Array, 2 * rows],
+    ["features", Float32Array, rows * width],
+    ...FLOW_ROW_COLUMNS.map(([name, Kind, perRow]) =>
+      [name, Kind, perRow * rows] as [string, typeof Kind, number]
+    ),
   ];
+  layout.sort((a, b) => b[1].BYTES_PER_ELEMENT - a[1].BYTES_PER_ELEMENT);
   let bytes = 0;
-  for (const [, size, length] of layout) bytes += size * length;
+  for (const [, Kind, length] of layout) bytes += Kind.BYTES_PER_ELEMENT * length;
   const sab = buffer ?? new SharedArrayBuffer(bytes);
   const views: Record<string, unknown> = {};
   let at = 0;
-  for (const [name, size, length] of layout) {
-    const Kind = name === "features"
-      ? Float32Array
-      : size === 8
-      ? Float64Array
-      : size === 4
-      ? Uint32Array
-      : size === 2
-      ? Uint16Array
-      : Uint8Array;
+  for (const [name, Kind, length] of layout) {
     views[name] = new Kind(sab as unknown as ArrayBuffer, at, length);
-    at += size * length;
+    at += Kind.BYTES_PER_ELEMENT * length;
   }
   // features first in the object is not needed: its buffer is the whole SharedArrayBuffer.
   return { count: 0, width, ...views } as unknown as ShardedFlowBatch;
@@ -360,22 +349,6 @@ export function appendRows(
   to: ShardedFlowBatch,
   at: number,
 ): void {
-  const w = src.width, end = from + n;
-  to.features.set(src.features.subarray(from * w, end * w), at * w);
-  to.srcAddr.set(src.srcAddr.subarray(from * 16, end * 16), at * 16);
-  to.dstAddr.set(src.dstAddr.subarray(from * 16, end * 16), at * 16);
-  to.srcPort.set(src.srcPort.subarray(from, end), at);
-  to.dstPort.set(src.dstPort.subarray(from, end), at);
-  to.protocol.set(src.protocol.subarray(from, end), at);
-  to.ipVersion.set(src.ipVersion.subarray(from, end), at);
-  to.vlan.set(src.vlan.subarray(from, end), at);
-  to.startMicros.set(src.startMicros.subarray(from, end), at);
-  to.endMicros.set(src.endMicros.subarray(from, end), at);
-  to.connState.set(src.connState.subarray(from, end), at);
-  to.endReason.set(src.endReason.subarray(from, end), at);
-  to.fwdPackets.set(src.fwdPackets.subarray(from, end), at);
-  to.bwdPackets.set(src.bwdPackets.subarray(from, end), at);
-  to.interim.set(src.interim.subarray(from, end), at);
-  to.exportSeq.set(src.exportSeq.subarray(from, end), at);
-  to.order.set(order.subarray(2 * from, 2 * end), 2 * at);
+  copyFlowBatchRange(src, from, n, to, at);
+  to.order.set(order.subarray(2 * from, 2 * (from + n)), 2 * at);
 }

@@ -2,7 +2,14 @@
  * Copies of flow batches, for whoever keeps a batch past the meter's next
  * one (the detector's in-flight batches, capture workers posting their rows).
  */
-import { createFlowBatch, type FlowBatch } from "../features/mod.ts";
+import {
+  copyFlowBatchRange,
+  createFlowBatch,
+  type FlowBatch,
+  flowRowBytes,
+} from "../features/mod.ts";
+
+export { flowRowBytes };
 
 /** Copies the valid part of a batch (bulk copies) so the flow meter may reuse its buffers. */
 export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
@@ -27,11 +34,6 @@ export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
     interim: b.interim.slice(0, n),
     exportSeq: b.exportSeq.slice(0, n),
   };
-}
-
-/** Bytes a flow row takes in a batch of `width` feature columns (features, addresses, the rest). */
-export function flowRowBytes(width: number): number {
-  return width * 4 + 32 + 2 + 2 + 1 + 1 + 2 + 8 + 8 + 1 + 1 + 4 + 4 + 1 + 2;
 }
 
 /**
@@ -79,22 +81,7 @@ export class FlowSnapshotRing {
     const r = this.#rows;
     const w = this.width;
     const end = start + n;
-    r.features.set(b.features.subarray(0, n * w), start * w);
-    r.srcAddr.set(b.srcAddr.subarray(0, n * 16), start * 16);
-    r.dstAddr.set(b.dstAddr.subarray(0, n * 16), start * 16);
-    r.srcPort.set(b.srcPort.subarray(0, n), start);
-    r.dstPort.set(b.dstPort.subarray(0, n), start);
-    r.protocol.set(b.protocol.subarray(0, n), start);
-    r.ipVersion.set(b.ipVersion.subarray(0, n), start);
-    r.vlan.set(b.vlan.subarray(0, n), start);
-    r.startMicros.set(b.startMicros.subarray(0, n), start);
-    r.endMicros.set(b.endMicros.subarray(0, n), start);
-    r.connState.set(b.connState.subarray(0, n), start);
-    r.endReason.set(b.endReason.subarray(0, n), start);
-    r.fwdPackets.set(b.fwdPackets.subarray(0, n), start);
-    r.bwdPackets.set(b.bwdPackets.subarray(0, n), start);
-    r.interim.set(b.interim.subarray(0, n), start);
-    r.exportSeq.set(b.exportSeq.subarray(0, n), start);
+    copyFlowBatchRange(b, 0, n, r, start);
     const batch: FlowBatch = {
       count: n,
       width: w,

@@ -50,6 +50,54 @@ export function createFlowBatch(capacity: number, width = FEATURE_COUNT): FlowBa
   };
 }
 
+/**
+ * A FlowBatch's per-row columns besides `features`: name, element type and
+ * values per row. Bulk copies, shared layouts and row sizes are built from
+ * this one list, so a new column is added here and in createFlowBatch.
+ */
+export const FLOW_ROW_COLUMNS = [
+  ["srcAddr", Uint8Array, 16],
+  ["dstAddr", Uint8Array, 16],
+  ["srcPort", Uint16Array, 1],
+  ["dstPort", Uint16Array, 1],
+  ["protocol", Uint8Array, 1],
+  ["ipVersion", Uint8Array, 1],
+  ["vlan", Uint16Array, 1],
+  ["startMicros", Float64Array, 1],
+  ["endMicros", Float64Array, 1],
+  ["connState", Uint8Array, 1],
+  ["endReason", Uint8Array, 1],
+  ["fwdPackets", Uint32Array, 1],
+  ["bwdPackets", Uint32Array, 1],
+  ["interim", Uint8Array, 1],
+  ["exportSeq", Uint16Array, 1],
+] as const;
+
+/** Bytes one row of a FlowBatch of `width` feature columns takes, every column counted. */
+export function flowRowBytes(width: number): number {
+  let bytes = width * Float32Array.BYTES_PER_ELEMENT;
+  for (const [, Kind, perRow] of FLOW_ROW_COLUMNS) bytes += Kind.BYTES_PER_ELEMENT * perRow;
+  return bytes;
+}
+
+/**
+ * Copies rows `[from, from + n)` of `src` to `to` from row `at` on, a
+ * column at a time (bulk copies; `to` must hold the rows and share the width).
+ */
+export function copyFlowBatchRange(
+  src: FlowBatch,
+  from: number,
+  n: number,
+  to: FlowBatch,
+  at: number,
+): void {
+  const w = src.width, end = from + n;
+  to.features.set(src.features.subarray(from * w, end * w), at * w);
+  for (const [name, , perRow] of FLOW_ROW_COLUMNS) {
+    to[name].set(src[name].subarray(from * perRow, end * perRow), at * perRow);
+  }
+}
+
 /** A new batch holding rows `rows` of `from` (in that order), e.g. to drop some before scoring. */
 export function copyFlowRows(from: FlowBatch, rows: ArrayLike<number>): FlowBatch {
   const out = createFlowBatch(Math.max(1, rows.length), from.width);

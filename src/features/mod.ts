@@ -38,7 +38,14 @@ export {
 } from "./decode.ts";
 export { communityIdV1, sha1 } from "./community_id.ts";
 export { flowCsvHeader, flowCsvLines, flowJsonLines, formatFeature } from "./flow_output.ts";
-export { connStateOf, copyFlowRows, createFlowBatch } from "./features.ts";
+export {
+  connStateOf,
+  copyFlowBatchRange,
+  copyFlowRows,
+  createFlowBatch,
+  FLOW_ROW_COLUMNS,
+  flowRowBytes,
+} from "./features.ts";
 export {
   DETECTION_METER_DEFAULTS,
   flowFeaturesAt,
