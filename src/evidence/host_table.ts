@@ -170,6 +170,7 @@ export class HostTable {
       }
       if (this.#matches(s)) {
         this.created = false;
+        this.evictedFlows = 0;
         return s;
       }
       if (this.group[s] === 0) {

@@ -36,6 +36,26 @@ Deno.test("host table: heavy hitters survive a churn of one-flow keys; pinned en
   assert.equal(table.counters[pinned], 1);
 });
 
+Deno.test("host table: an eviction is reported by the upsert that made it, not by later upserts of existing keys", () => {
+  const table = new HostTable(16, 1, 1);
+  let evictions = 0;
+  let evictedFlows = 0;
+  let last = -1;
+  for (let k = 0; k < 1000; k++) {
+    last = put(table, k);
+    if (table.evictedFlows > 0) {
+      evictions++;
+      evictedFlows += table.evictedFlows;
+    }
+    put(table, k);
+    assert.equal(table.evictedFlows, 0, "an upsert of a live key evicts nothing");
+  }
+  assert(last >= 0);
+  assert.equal(evictions, table.stats.evicted);
+  // Every key got two flows before any eviction could reach it (the second put of its own turn).
+  assert.equal(evictedFlows, 2 * table.stats.evicted);
+});
+
 Deno.test("host table: a window of pinned slots refuses a new key and counts it", () => {
   const table = new HostTable(16, 1, 1);
   for (let k = 0; k < 10_000 && table.stats.refused === 0; k++) {
