@@ -12,12 +12,13 @@ import {
   readCaptureFile,
 } from "../capture/mod.ts";
 import {
+  AsciiBytes,
   flowCsvHeader,
-  flowCsvLines,
   flowJsonLines,
   FlowMeter,
   type FlowMeterCounters,
   meterFlows,
+  writeFlowCsv,
 } from "../features/mod.ts";
 import { DEFAULT_FILE_SHARDS, FileMeterShards } from "../engine/mod.ts";
 import { exitCodeOf, UsageError } from "./exit.ts";
@@ -122,6 +123,7 @@ export function registerFlows(program: Command): void {
       }
       const writer = (output?.writable ?? Deno.stdout.writable).getWriter();
       const encoder = new TextEncoder();
+      const csv = new AsciiBytes();
       const started = performance.now();
       let flows = 0;
       let failure: unknown = null;
@@ -136,8 +138,15 @@ export function registerFlows(program: Command): void {
             : meterFlows(source!, {}, meter);
           for await (const batch of metered) {
             flows += batch.count;
-            const text = options.format === "csv" ? flowCsvLines(batch) : flowJsonLines(batch);
-            if (!await writeToPipe(writer, encoder.encode(text))) {
+            let bytes: Uint8Array;
+            if (options.format === "csv") {
+              csv.clear();
+              writeFlowCsv(batch, csv);
+              bytes = csv.take();
+            } else {
+              bytes = encoder.encode(flowJsonLines(batch));
+            }
+            if (!await writeToPipe(writer, bytes)) {
               // The reader went away (`| head`): stop quietly, as Unix tools do.
               pipeClosed = true;
               stopLive();

@@ -14,6 +14,7 @@ import {
 } from "./decode.ts";
 
 const scratch = new Uint8Array(2 + 16 + 16 + 2 + 2 + 2);
+const digestScratch = new Uint8Array(20);
 
 /**
  * Community ID v1 of a flow. Addresses are 16 bytes (IPv4-mapped when
@@ -62,7 +63,7 @@ export function communityIdV1(
     scratch[at++] = sPort >> 8, scratch[at++] = sPort & 0xff;
     scratch[at++] = dPort >> 8, scratch[at++] = dPort & 0xff;
   }
-  return "1:" + base64(sha1(scratch.subarray(0, at)));
+  return "1:" + base64(sha1Into(scratch.subarray(0, at), digestScratch));
 }
 
 function hasPorts(protocol: number): boolean {
@@ -78,20 +79,33 @@ function compareBytes(a: Uint8Array, b: Uint8Array, from: number): number {
 }
 
 const w = new Uint32Array(80);
+/** Padding scratch for messages up to 119 bytes (a Community ID tuple is at most 40). */
+const paddedScratch = new Uint8Array(128);
 
 /** SHA-1 of `message` (FIPS 180-4), synchronous. */
 export function sha1(message: Uint8Array): Uint8Array {
+  return sha1Into(message, new Uint8Array(20));
+}
+
+/** SHA-1 of `message` into `digest` (20 bytes); short messages allocate nothing. */
+export function sha1Into(message: Uint8Array, digest: Uint8Array): Uint8Array {
   const bitLength = message.length * 8;
   const paddedLength = (((message.length + 8) >> 6) + 1) << 6;
-  const padded = new Uint8Array(paddedLength);
+  const padded = paddedLength <= paddedScratch.length
+    ? paddedScratch
+    : new Uint8Array(paddedLength);
   padded.set(message);
+  padded.fill(0, message.length, paddedLength);
   padded[message.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(paddedLength - 8, Math.floor(bitLength / 0x100000000));
-  view.setUint32(paddedLength - 4, bitLength >>> 0);
+  const high = Math.floor(bitLength / 0x100000000);
+  putWord(padded, paddedLength - 8, high);
+  putWord(padded, paddedLength - 4, bitLength >>> 0);
   let h0 = 0x67452301, h1 = 0xefcdab89, h2 = 0x98badcfe, h3 = 0x10325476, h4 = 0xc3d2e1f0;
   for (let block = 0; block < paddedLength; block += 64) {
-    for (let t = 0; t < 16; t++) w[t] = view.getUint32(block + t * 4);
+    for (let t = 0; t < 16; t++) {
+      const at = block + t * 4;
+      w[t] = (padded[at] << 24) | (padded[at + 1] << 16) | (padded[at + 2] << 8) | padded[at + 3];
+    }
     for (let t = 16; t < 80; t++) {
       const x = w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16];
       w[t] = (x << 1) | (x >>> 31);
@@ -112,11 +126,17 @@ export function sha1(message: Uint8Array): Uint8Array {
     }
     h0 = (h0 + a) | 0, h1 = (h1 + b) | 0, h2 = (h2 + c) | 0, h3 = (h3 + d) | 0, h4 = (h4 + e) | 0;
   }
-  const digest = new Uint8Array(20);
-  const out = new DataView(digest.buffer);
-  out.setUint32(0, h0), out.setUint32(4, h1), out.setUint32(8, h2);
-  out.setUint32(12, h3), out.setUint32(16, h4);
+  putWord(digest, 0, h0), putWord(digest, 4, h1), putWord(digest, 8, h2);
+  putWord(digest, 12, h3), putWord(digest, 16, h4);
   return digest;
+}
+
+/** Big-endian 32-bit word `value` at `bytes[at..at+4)`. */
+function putWord(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

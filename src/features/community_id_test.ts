@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { communityIdV1, sha1 } from "./mod.ts";
 
 const v4 = (a: number, b: number, c: number, d: number) =>
@@ -15,6 +16,16 @@ Deno.test("sha1: FIPS 180 test vectors", () => {
     hex(sha1(enc.encode("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
     "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
   );
+});
+
+Deno.test("sha1: every message length from 0 to 300 bytes agrees with node:crypto (padding edges, long messages)", () => {
+  const bytes = new Uint8Array(300);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + 7) & 0xff;
+  for (let n = 0; n <= bytes.length; n++) {
+    const message = bytes.subarray(0, n);
+    const expected = createHash("sha1").update(message).digest("hex");
+    assertEquals(hex(sha1(message)), expected, `length ${n}`);
+  }
 });
 
 // Vectors from corelight/community-id-spec (as used by Zeek's and others' test suites).

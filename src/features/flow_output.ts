@@ -4,6 +4,7 @@
  * end), and JSON lines. Used by `ids-sensor flows` and by anyone exporting
  * rows for training.
  */
+import { AsciiBytes } from "./ascii_bytes.ts";
 import type { FlowBatch } from "./flow_batch.ts";
 import { flowRecordAt } from "./flow_meter.ts";
 import { EXTRA_COLUMNS, FEATURE_SET, IDENTITY_COLUMNS } from "./schema.ts";
@@ -25,27 +26,61 @@ export function formatFeature(value: number): string {
 
 /** CSV lines (each ending in "\n") for every flow of `batch`. */
 export function flowCsvLines(batch: FlowBatch): string {
-  const lines: string[] = new Array(batch.count);
+  const out = new AsciiBytes();
+  writeFlowCsv(batch, out);
+  return new TextDecoder().decode(out.view());
+}
+
+const COMMA = 44, NEWLINE = 10;
+
+/**
+ * Appends the CSV lines of every flow of `batch` to `out`, byte for byte the
+ * text `flowCsvLines` returns: integers (most features) are written as digits,
+ * other values through `formatFeature`.
+ */
+export function writeFlowCsv(batch: FlowBatch, out: AsciiBytes): void {
   const width = batch.width;
-  const cells: string[] = new Array(7 + width + 4);
+  const features = batch.features;
   for (let i = 0; i < batch.count; i++) {
     const r = flowRecordAt(batch, i);
-    cells[0] = `${r.srcIp}-${r.dstIp}-${r.srcPort}-${r.dstPort}-${r.protocol}`;
-    cells[1] = r.srcIp;
-    cells[2] = String(r.srcPort);
-    cells[3] = r.dstIp;
-    cells[4] = String(r.dstPort);
-    cells[5] = String(r.protocol);
-    cells[6] = new Date(r.startMicros / 1000).toISOString();
+    out.ascii(r.srcIp);
+    out.byte(45);
+    out.ascii(r.dstIp);
+    out.byte(45);
+    out.integer(r.srcPort);
+    out.byte(45);
+    out.integer(r.dstPort);
+    out.byte(45);
+    out.integer(r.protocol);
+    out.byte(COMMA);
+    out.ascii(r.srcIp);
+    out.byte(COMMA);
+    out.integer(r.srcPort);
+    out.byte(COMMA);
+    out.ascii(r.dstIp);
+    out.byte(COMMA);
+    out.integer(r.dstPort);
+    out.byte(COMMA);
+    out.integer(r.protocol);
+    out.byte(COMMA);
+    out.ascii(new Date(r.startMicros / 1000).toISOString());
     const base = i * width;
-    for (let k = 0; k < width; k++) cells[7 + k] = formatFeature(batch.features[base + k]);
-    cells[7 + width] = r.communityId;
-    cells[8 + width] = r.connState;
-    cells[9 + width] = String(r.vlan);
-    cells[10 + width] = r.endReason;
-    lines[i] = cells.join(",");
+    for (let k = 0; k < width; k++) {
+      out.byte(COMMA);
+      const value = features[base + k];
+      if (Number.isInteger(value) && Math.abs(value) < 1e21) out.integer(value);
+      else out.ascii(formatFeature(value));
+    }
+    out.byte(COMMA);
+    out.ascii(r.communityId);
+    out.byte(COMMA);
+    out.ascii(r.connState);
+    out.byte(COMMA);
+    out.integer(r.vlan);
+    out.byte(COMMA);
+    out.ascii(r.endReason);
+    out.byte(NEWLINE);
   }
-  return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }
 
 /** JSON lines for every flow of `batch`: the FlowRecord plus a `features` object by column name. */

@@ -37,7 +37,14 @@ export {
   decodePacket,
 } from "./decode.ts";
 export { communityIdV1, sha1 } from "./community_id.ts";
-export { flowCsvHeader, flowCsvLines, flowJsonLines, formatFeature } from "./flow_output.ts";
+export {
+  flowCsvHeader,
+  flowCsvLines,
+  flowJsonLines,
+  formatFeature,
+  writeFlowCsv,
+} from "./flow_output.ts";
+export { AsciiBytes } from "./ascii_bytes.ts";
 export {
   connStateOf,
   copyFlowBatchRange,
