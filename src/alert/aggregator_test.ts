@@ -301,6 +301,49 @@ Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 un
   assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
 });
 
+/** `n` connections from one client to 10.4.0.2:443 that the server reset without a byte of answer. */
+function resetClientFlows(n: number, t: number): TestFlow[] {
+  return range(n).map((k): TestFlow => ({
+    src: "10.4.0.7",
+    dst: "10.4.0.2",
+    srcPort: 50000 + k,
+    dstPort: 443,
+    startMicros: t + k * 200_000,
+    endMicros: t + k * 200_000 + 5000,
+    state: "RSTR",
+    fwdPackets: 4,
+    bwdPackets: 2,
+    features: { [FWD_BYTES]: 500, [BWD_BYTES]: 0 },
+  }));
+}
+
+Deno.test("slow DoS: other clients' failed connections to the victim are its effect, folded into its alert and counted", () => {
+  const slow = range(25).map((k): TestFlow => ({
+    src: "10.4.0.1",
+    dst: "10.4.0.2",
+    srcPort: 41000 + k,
+    dstPort: 80,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + 30 * S,
+    fwdPackets: 12,
+    bwdPackets: 6,
+    features: { [FWD_BYTES]: 400, [BWD_BYTES]: 0 },
+  }));
+  const during = aggregator();
+  const first = valid(run(during, scored(slow, VERDICT_BENIGN, 0)));
+  assert.deepEqual(first.map((a) => a.alert.name), ["slow HTTP DoS (slowloris)"]);
+  run(during, scored(resetClientFlows(6, T0 + 31 * S), VERDICT_UNKNOWN, -1, 5));
+  const later = valid([...during.advance(T0 + 40 * S), ...during.flush()]);
+  assert.deepEqual(later.filter((a) => a.src_ip !== "10.4.0.1"), [], "no alert but the DoS's");
+  assert.equal(during.volume.foldedFlows, 6);
+  // The same client flows with no DoS on the server are alerted (the rule above still holds).
+  const alone = aggregator();
+  run(alone, scored(resetClientFlows(6, T0 + 31 * S), VERDICT_UNKNOWN, -1, 5));
+  const alert = only([...alone.advance(T0 + 40 * S), ...alone.flush()]);
+  assert.equal(alert.alert.name, "unknown TCP anomaly");
+  assert.equal(alert.src_ip, "10.4.0.7");
+});
+
 /**
  * `n` connections from one source to one web service, seen live: rows of
  * the same connections at `ages` seconds (interim, then a final row),

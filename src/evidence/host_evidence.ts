@@ -418,12 +418,24 @@ export class HostEvidence {
     return marks.find() >= 0;
   }
 
-  /** Marks the host of a behaviour finding (source-keyed: the source; else the target). */
-  #mark(table: HostTable, slot: number): void {
+  /**
+   * Marks the host of a behaviour finding (source-keyed: the source; else the
+   * target). A slow DoS also marks its victim: while its workers are held, the
+   * server resets or ignores other clients, and their failed connections look
+   * anomalous; they are the attack's effect, folded into its alert, not
+   * separate attacks by those clients (as a flood's target is marked).
+   */
+  #mark(table: HostTable, slot: number, behaviour: Behaviour): void {
     if (table === this.votes) return;
     table.keyOf(slot, this.#words);
+    this.#markHost(0); // every key starts with its host
+    if (behaviour === "slow-dos" && table === this.services) this.#markHost(4);
+  }
+
+  /** Marks the host in `#words[at..at+4)` for the window. */
+  #markHost(at: number): void {
     const marks = this.#marks;
-    copyWords(this.#words, 0, marks.key, 0, 4); // every key starts with its host
+    copyWords(this.#words, at, marks.key, 0, 4);
     const m = marks.upsert();
     if (m >= 0) marks.group[m] = 1; // pinned for the window
   }
@@ -943,7 +955,7 @@ export class HostEvidence {
     };
     this.#findings.push(f);
     table.group[slot] = f.id + 1;
-    this.#mark(table, slot);
+    this.#mark(table, slot, behaviour);
     if (pending) {
       f.pending = true;
       this.#pending++;
