@@ -22,6 +22,7 @@
 import type { FlowBatch, FlowRecord } from "../features/mod.ts";
 import {
   type Decisions,
+  detailRow,
   type FeatureBaseline,
   type ModelScores,
   VERDICT_KNOWN,
@@ -520,7 +521,8 @@ export class AlertAggregator {
     const voted: string[] = [];
     if (ensemble) {
       const M = names.length;
-      voted.push(...names.filter((_, m) => anomaly.votes![i * M + m] > 0.5));
+      const row = detailRow(anomaly, i);
+      voted.push(...names.filter((_, m) => anomaly.votes![row * M + m] > 0.5));
     }
     if (packets) {
       const P = packetNames.length;
@@ -537,7 +539,10 @@ export class AlertAggregator {
     const row = batch.features.subarray(i * width, (i + 1) * width);
     const anomaly = scores.outputs.find((o) => o.role === "anomaly");
     const errors = verdict !== VERDICT_KNOWN && anomaly?.featureErrors
-      ? anomaly.featureErrors.subarray(i * width, (i + 1) * width)
+      ? anomaly.featureErrors.subarray(
+        detailRow(anomaly, i) * width,
+        (detailRow(anomaly, i) + 1) * width,
+      )
       : null;
     const baseline = this.#options.baseline ?? null;
     const weight = new Float64Array(width);

@@ -727,3 +727,30 @@ Deno.test("packet members: the alert lists the ensemble's and the packet members
   noVote.add(u.batch, u.decisions, u.scores, Uint8Array.of(0, 0));
   assert.equal(only(noVote.flush()).alert.voters, undefined);
 });
+
+Deno.test("distinct rows: the explained flow's feature errors and votes are read through the row map", () => {
+  const voters = ["gbdt", "lstm-ae", "iforest"];
+  const agg = aggregator({
+    modelNames: { classifier: "forest", anomaly: "ensemble", voters },
+    topFeatures: 1,
+  });
+  // Three strongly anomalous answered flows; the third scores highest and explains the alert.
+  const s = scored(pairFlows("10.0.0.70", 3, 5 * S), VERDICT_UNKNOWN, -1, 2);
+  s.decisions.score[2] = 3;
+  s.scores.outputs.push({
+    name: "ensemble",
+    role: "anomaly",
+    columns: 1,
+    values: Float32Array.of(2, 2, 3),
+    // Two distinct rows: flows 0 and 1 are row 0, flow 2 is row 1.
+    featureErrors: Float32Array.of(9, 0, 0, 0, 0, 0, 7, 0),
+    votes: Float32Array.of(1, 0, 0, 0, 1, 1),
+    voteColumns: 3,
+    detailRowOf: Int32Array.of(0, 0, 1),
+  });
+  run(agg, s);
+  const alert = only(agg.flush());
+  assert.deepEqual(alert.alert.voters, ["lstm-ae", "iforest"]);
+  assert.equal(alert.alert.top_features[0].name, "Total Length of Bwd Packets");
+  assert.equal(alert.alert.top_features[0].reconstruction_error, 7);
+});

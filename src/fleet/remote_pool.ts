@@ -13,6 +13,7 @@
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import {
   createInferencePool,
+  denseScores,
   type InferenceModels,
   type InferencePool,
   type InferencePoolStats,
@@ -99,7 +100,10 @@ export async function createRemotePool(
     localPool ??= createInferencePool(models, { workers: 1, maxWaitMs: 0 });
     // encodeRows made `data` from a fresh Float32Array, so the view is aligned.
     const features = new Float32Array(data.buffer, data.byteOffset, rows * models.width);
-    return localPool.then((pool) => pool.infer(features, rows));
+    // Dense, as decoded replies are: concatScores joins whole arrays.
+    return localPool.then(async (pool) =>
+      denseScores(await pool.infer(features, rows), models.width)
+    );
   }
 
   async function score(data: Uint8Array, rows: number): Promise<ModelScores> {

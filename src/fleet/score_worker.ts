@@ -9,6 +9,7 @@
 import { headers, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import {
   createInferencePool,
+  denseScores,
   inferenceModelsFromBundle,
   type InferencePool,
   type LoadedBundle,
@@ -70,7 +71,7 @@ export async function startScoreWorker(options: ScoreWorkerOptions): Promise<Sco
       h.set(SCORE_HEADERS.workerMs, (performance.now() - started).toFixed(2));
       counts.requests++;
       counts.rows += rows;
-      msg.respond(encodeScores(scores), { headers: h });
+      msg.respond(encodeScores(denseScores(scores, width)), { headers: h });
     } catch (error) {
       counts.refused++;
       h.set(SCORE_HEADERS.error, error instanceof Error ? error.message : String(error));

@@ -11,7 +11,7 @@
  * - benign otherwise.
  * Results are typed arrays, one entry per row, so nothing is allocated per flow.
  */
-import type { ModelScores } from "./model_spec.ts";
+import { detailRow, type ModelScores } from "./model_spec.ts";
 
 /** Verdict codes stored in `Decisions.verdict`. */
 export const VERDICT_BENIGN = 0;
@@ -140,7 +140,9 @@ export function decide(scores: ModelScores, config: DecisionConfig): Decisions {
         }
         if (p < thresholds[c]) continue;
         const column = gateColumn[c];
-        const distance = column >= 0 ? distances![r * distanceColumns + column] : 0;
+        const distance = column >= 0
+          ? distances![detailRow(anomaly!, r) * distanceColumns + column]
+          : 0;
         if (column >= 0 && !(distance <= gateThreshold[c])) {
           if (p > rejectedP) {
             rejectedP = p;

@@ -153,6 +153,29 @@ Deno.test("class gate: a confident claim stands only when the flow is close to t
   assert.equal(d.threshold[4], 1);
 });
 
+Deno.test("class gate: distances of distinct rows are read through the row map", () => {
+  // Rows 0, 2, 3 are one input row (distance 1.5: known), rows 1 and 4 another (2.5: unknown).
+  const base = gatedScores(
+    [[0.1, 0.85, 0.05], [0.1, 0.85, 0.05], [0.1, 0.85, 0.05], [0.1, 0.85, 0.05], [
+      0.1,
+      0.85,
+      0.05,
+    ]],
+    [0.1, 0.1, 0.1, 0.1, 0.1],
+    [[1.5, 9], [2.5, 9]],
+  );
+  base.outputs[1].detailRowOf = Int32Array.from([0, 1, 0, 0, 1]);
+  const d = decide(base, GATED);
+  assert.deepEqual([...d.verdict], [
+    VERDICT_KNOWN,
+    VERDICT_UNKNOWN,
+    VERDICT_KNOWN,
+    VERDICT_KNOWN,
+    VERDICT_UNKNOWN,
+  ]);
+  assert.deepEqual([...d.score], [0.85, 2.5, 0.85, 0.85, 2.5].map(Math.fround));
+});
+
 Deno.test("class gate: a rejected top claim yields to another confident class the gate accepts", () => {
   const config = { ...GATED, classThresholds: [0.5, 0.3, 0.3] };
   const d = decide(

@@ -44,6 +44,7 @@ export type {
   ModelSpec,
   Preprocessing as WorkerPreprocessing,
 } from "./model_spec.ts";
+export { denseScores, detailRow } from "./model_spec.ts";
 export {
   createInferencePool,
   type InferencePool,

@@ -67,7 +67,17 @@ export interface InferenceModels {
   nonFiniteValue?: number;
 }
 
-/** The scores of one model for a set of rows (a new per-row field must also be copied in worker.ts expandOutput). */
+/**
+ * The scores of one model for a set of rows. `values` has one entry (row of
+ * `columns`) per input row. The wide per-row fields (`featureErrors`,
+ * `classDistance`, `votes`) may hold one row per distinct input row instead:
+ * floods and scans send thousands of identical rows, the worker scores each
+ * once, and copying 77 feature errors back to every repeat cost more than the
+ * scoring. Then `detailRowOf[r]` is the row of those fields that holds input
+ * row r's; read them through {@link detailRow} (or {@link denseScores}). A new
+ * wide field must be handled there, in runner.ts (viewRows, copyRows) and in
+ * worker.ts.
+ */
 export interface ModelOutput {
   name: string;
   role: ModelRole;
@@ -91,6 +101,48 @@ export interface ModelOutput {
   votes?: Float32Array;
   /** Columns of `votes` (members). */
   voteColumns?: number;
+  /**
+   * When set, one entry per input row: the row of `featureErrors`,
+   * `classDistance` and `votes` that holds it (identical input rows share
+   * one). Absent: input row r is at row r.
+   */
+  detailRowOf?: Int32Array;
+}
+
+/** The row of `o`'s wide fields (`featureErrors`, `classDistance`, `votes`) holding input row `r`. */
+export function detailRow(o: ModelOutput, r: number): number {
+  return o.detailRowOf === undefined ? r : o.detailRowOf[r];
+}
+
+/**
+ * `scores` with every wide field at one row per input row (no
+ * `detailRowOf`), for consumers that keep or send whole arrays (remote
+ * scoring). `width`: feature columns (the row width of `featureErrors`).
+ */
+export function denseScores(scores: ModelScores, width: number): ModelScores {
+  if (!scores.outputs.some((o) => o.detailRowOf !== undefined)) return scores;
+  return {
+    rows: scores.rows,
+    outputs: scores.outputs.map((o) => {
+      const map = o.detailRowOf;
+      if (map === undefined) return o;
+      const dense = (from: Float32Array | undefined, columns: number) => {
+        if (from === undefined) return undefined;
+        const out = new Float32Array(map.length * columns);
+        for (let r = 0; r < map.length; r++) {
+          out.set(from.subarray(map[r] * columns, (map[r] + 1) * columns), r * columns);
+        }
+        return out;
+      };
+      const { detailRowOf: _, ...rest } = o;
+      return {
+        ...rest,
+        featureErrors: dense(o.featureErrors, width),
+        classDistance: dense(o.classDistance, o.classDistanceColumns ?? 0),
+        votes: dense(o.votes, o.voteColumns ?? 0),
+      };
+    }),
+  };
 }
 
 /** Scores of every model for the rows of one `infer` call, in model order. */

@@ -6,7 +6,12 @@
  * `maxWaitMs`; a flood fills batches and is scored at full batch speed.
  */
 import { BundleError } from "./bundle.ts";
-import type { InferenceModels, ModelOutput, ModelScores } from "./model_spec.ts";
+import {
+  detailRow,
+  type InferenceModels,
+  type ModelOutput,
+  type ModelScores,
+} from "./model_spec.ts";
 
 /**
  * The web Worker constructor, captured when this module loads: onnxruntime-web's
@@ -356,19 +361,26 @@ function rowWidth(o: ModelOutput): number {
 
 function viewRows(o: ModelOutput, from: number, rows: number, width: number): ModelOutput {
   const w = rowWidth(o);
+  const values = o.values.subarray(from * w, (from + rows) * w);
+  // Wide fields of distinct rows stay whole: the call's slice of the map points into them.
+  if (o.detailRowOf) {
+    return { ...o, values, detailRowOf: o.detailRowOf.subarray(from, from + rows) };
+  }
   const d = o.classDistanceColumns ?? 0;
   return {
     ...o,
-    values: o.values.subarray(from * w, (from + rows) * w),
+    values,
     featureErrors: o.featureErrors?.subarray(from * width, (from + rows) * width),
     classDistance: o.classDistance?.subarray(from * d, (from + rows) * d),
     votes: o.votes?.subarray(from * (o.voteColumns ?? 0), (from + rows) * (o.voteColumns ?? 0)),
   };
 }
 
+/** An output of `rows` rows shaped like `o`, every field one row per input row. */
 function allocateLike(o: ModelOutput, rows: number, width: number): ModelOutput {
+  const { detailRowOf: _, ...shape } = o;
   return {
-    ...o,
+    ...shape,
     values: new Float32Array(rows * rowWidth(o)),
     featureErrors: o.featureErrors ? new Float32Array(rows * width) : undefined,
     classDistance: o.classDistance
@@ -378,6 +390,7 @@ function allocateLike(o: ModelOutput, rows: number, width: number): ModelOutput 
   };
 }
 
+/** Copies `rows` rows of `from` (through its `detailRowOf`, if any) into `to`, which has none. */
 function copyRows(
   from: ModelOutput,
   fromRow: number,
@@ -388,18 +401,22 @@ function copyRows(
 ): void {
   const w = rowWidth(from);
   to.values.set(from.values.subarray(fromRow * w, (fromRow + rows) * w), toRow * w);
-  if (from.featureErrors && to.featureErrors) {
-    to.featureErrors.set(
-      from.featureErrors.subarray(fromRow * width, (fromRow + rows) * width),
-      toRow * width,
-    );
-  }
-  if (from.classDistance && to.classDistance) {
-    const d = from.classDistanceColumns ?? 0;
-    to.classDistance.set(from.classDistance.subarray(fromRow * d, (fromRow + rows) * d), toRow * d);
-  }
-  if (from.votes && to.votes) {
-    const v = from.voteColumns ?? 0;
-    to.votes.set(from.votes.subarray(fromRow * v, (fromRow + rows) * v), toRow * v);
-  }
+  const copyWide = (
+    source: Float32Array | undefined,
+    target: Float32Array | undefined,
+    n: number,
+  ) => {
+    if (!source || !target) return;
+    if (!from.detailRowOf) {
+      target.set(source.subarray(fromRow * n, (fromRow + rows) * n), toRow * n);
+      return;
+    }
+    for (let r = 0; r < rows; r++) {
+      const at = detailRow(from, fromRow + r) * n;
+      target.set(source.subarray(at, at + n), (toRow + r) * n);
+    }
+  };
+  copyWide(from.featureErrors, to.featureErrors, width);
+  copyWide(from.classDistance, to.classDistance, from.classDistanceColumns ?? 0);
+  copyWide(from.votes, to.votes, from.voteColumns ?? 0);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createInferencePool } from "./runner.ts";
+import { denseScores, detailRow } from "./model_spec.ts";
 import { applyScaling, runOnnxModel } from "../train/onnx/mod.ts";
 import {
   autoencoder,
@@ -134,7 +135,59 @@ Deno.test("repeated rows (a flood) are scored once each and every row gets its o
     assert.equal(classes.values.length, 200 * 3);
     assertClose(classes.values, directForest.probabilities.data as Float32Array);
     assertClose(anomaly.values, directAe.score.data as Float32Array);
-    assertClose(anomaly.featureErrors!, directAe.feature_errors.data as Float32Array);
+    // Feature errors come once per distinct row, with the map from rows to them.
+    assert.equal(anomaly.featureErrors!.length, 7 * WIDTH);
+    assert.equal(anomaly.detailRowOf!.length, 200);
+    assertClose(
+      denseScores(result, WIDTH).outputs[1].featureErrors!,
+      directAe.feature_errors.data as Float32Array,
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("repeated rows in calls that share a batch or span batches: each row reads its own feature errors", async () => {
+  const ae = autoencoder(WIDTH, 3, 5);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [{
+      name: "ae",
+      role: "anomaly",
+      onnx: ae,
+      outputName: "score",
+      featureErrorsOutput: "feature_errors",
+    }],
+  }, { maxBatchRows: 64, maxWaitMs: 5 });
+  try {
+    // Three calls of repeats from different row sets: 30 and 30 rows share the first batch,
+    // 150 rows span three batches (its outputs are copied through each batch's map).
+    const repeats = (n: number, seed: number) => {
+      const distinct = rows(5, seed);
+      const x = new Float32Array(n * WIDTH);
+      for (let r = 0; r < n; r++) {
+        const from = (r * 3 + (r >> 2)) % 5;
+        x.set(distinct.subarray(from * WIDTH, (from + 1) * WIDTH), r * WIDTH);
+      }
+      return x;
+    };
+    const calls = [repeats(30, 31), repeats(30, 32), repeats(150, 33)];
+    const results = await Promise.all(calls.map((x) => pool.infer(x, x.length / WIDTH)));
+    assert(results[0].outputs[0].detailRowOf, "the shared batch's outputs keep the map");
+    for (let k = 0; k < calls.length; k++) {
+      const n = calls[k].length / WIDTH;
+      const direct = await runOnnxModel(ae, "input", calls[k], n, WIDTH);
+      const errors = direct.feature_errors.data as Float32Array;
+      const output = results[k].outputs[0];
+      assertClose(output.values, direct.score.data as Float32Array);
+      for (let r = 0; r < n; r++) {
+        const at = detailRow(output, r) * WIDTH;
+        assertClose(
+          output.featureErrors!.subarray(at, at + WIDTH),
+          errors.subarray(r * WIDTH, (r + 1) * WIDTH),
+        );
+      }
+    }
   } finally {
     await pool.close();
   }

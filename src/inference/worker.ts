@@ -405,23 +405,20 @@ function distinctRows(features: Float32Array, rows: number): DistinctRows | null
   return { count, features: packed, rowOf };
 }
 
-/** Copies each distinct row's outputs back to every row that had it (every per-row field of ModelOutput). */
+/**
+ * Copies each distinct row's `values` back to every row that had it; the wide
+ * fields stay one row per distinct row, with `detailRowOf` (see ModelOutput).
+ */
 function expandOutput(o: ModelOutput, rowOf: Int32Array, rows: number): ModelOutput {
-  const expand = (values: Float32Array, columns: number) => {
-    const out = new Float32Array(rows * columns);
-    for (let r = 0; r < rows; r++) {
-      const from = rowOf[r] * columns;
-      for (let c = 0; c < columns; c++) out[r * columns + c] = values[from + c];
-    }
-    return out;
-  };
-  return {
-    ...o,
-    values: expand(o.values, o.columns),
-    featureErrors: o.featureErrors && expand(o.featureErrors, width),
-    classDistance: o.classDistance && expand(o.classDistance, o.classDistanceColumns ?? 0),
-    votes: o.votes && expand(o.votes, o.voteColumns ?? 0),
-  };
+  const columns = o.columns;
+  const values = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    const from = rowOf[r] * columns;
+    for (let c = 0; c < columns; c++) values[r * columns + c] = o.values[from + c];
+  }
+  const wide = o.featureErrors !== undefined || o.classDistance !== undefined ||
+    o.votes !== undefined;
+  return wide ? { ...o, values, detailRowOf: rowOf } : { ...o, values };
 }
 
 // One message at a time: onnxruntime-web must not run two batches at once in one
@@ -455,6 +452,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
         outputs = outputs.map((o) => expandOutput(o, distinct.rowOf, rows));
       }
       const transfer: Transferable[] = [features.buffer as ArrayBuffer];
+      // One map for every output of the batch: transferred once.
+      if (outputs.some((o) => o.detailRowOf)) transfer.push(distinct!.rowOf.buffer as ArrayBuffer);
       for (const o of outputs) {
         transfer.push(o.values.buffer as ArrayBuffer);
         if (o.featureErrors) transfer.push(o.featureErrors.buffer as ArrayBuffer);
