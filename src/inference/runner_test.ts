@@ -193,6 +193,55 @@ Deno.test("repeated rows in calls that share a batch or span batches: each row r
   }
 });
 
+Deno.test("rows scored in an earlier batch come from the worker's cache, each row with its own outputs", async () => {
+  const forest = treeClassifier(WIDTH, 3, 10, 4);
+  const ae = autoencoder(WIDTH, 3, 5);
+  const pool = await createInferencePool({
+    width: WIDTH,
+    models: [
+      { name: "forest", role: "classifier", onnx: forest },
+      {
+        name: "ae",
+        role: "anomaly",
+        onnx: ae,
+        outputName: "score",
+        featureErrorsOutput: "feature_errors",
+      },
+    ],
+  }, { maxWaitMs: 0 });
+  const seen = rows(40, 41);
+  const fresh = rows(40, 42);
+  const pick = (n: number, from: (r: number) => [Float32Array, number]) => {
+    const x = new Float32Array(n * WIDTH);
+    for (let r = 0; r < n; r++) {
+      const [source, row] = from(r);
+      x.set(source.subarray(row * WIDTH, (row + 1) * WIDTH), r * WIDTH);
+    }
+    return x;
+  };
+  // One batch each, in order: all new; all distinct, half seen; repeats of 5 seen and 5 new
+  // rows; repeats of seen rows only.
+  const calls = [
+    seen,
+    pick(40, (r) => r % 2 ? [seen, (r * 7) % 40] : [fresh, r]),
+    pick(100, (r) => r % 3 ? [seen, (r * 3) % 5] : [fresh, 20 + (r % 5)]),
+    pick(100, (r) => [seen, 10 + ((r * 11) % 7)]),
+  ];
+  try {
+    for (const x of calls) {
+      const n = x.length / WIDTH;
+      const result = denseScores(await pool.infer(x, n), WIDTH);
+      const direct = await runOnnxModel(forest, "input", x, n, WIDTH);
+      const directAe = await runOnnxModel(ae, "input", x, n, WIDTH);
+      assertClose(result.outputs[0].values, direct.probabilities.data as Float32Array);
+      assertClose(result.outputs[1].values, directAe.score.data as Float32Array);
+      assertClose(result.outputs[1].featureErrors!, directAe.feature_errors.data as Float32Array);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
 Deno.test("preprocessing outside the graph matches the writer's scaling", async () => {
   const onnx = autoencoder(WIDTH, 2, 7);
   const scaling = {

@@ -15,6 +15,7 @@ import { kitNetFromJson, type KitNetJson, KitNetScorer } from "../packet_models/
 import type { ModelOutput, ModelSpec, Preprocessing } from "./model_spec.ts";
 import { createLiteSession, type LiteSession, UnsupportedModelError } from "./onnx_lite/mod.ts";
 import type { ModelEngine, WorkerRequest } from "./runner.ts";
+import { allocateOutputs, OUTPUT_CACHE_ENTRIES, OutputCache } from "./output_cache.ts";
 
 type OrtModule = typeof Ort;
 /** onnxruntime-web, once some model needed it. */
@@ -67,6 +68,7 @@ async function init(
 ): Promise<void> {
   width = inputWidth;
   nonFiniteValue = nonFinite;
+  cache = new OutputCache(OUTPUT_CACHE_ENTRIES, inputWidth);
   models = [];
   engines = [];
   const forceOrt = engine === "onnxruntime" || envEngine() === "onnxruntime";
@@ -221,8 +223,10 @@ function preprocess(raw: Float32Array, rows: number, p: Preprocessing, out: Floa
 
 /** Replaces NaN and ±Infinity in place (the bundle's `nonFiniteValue`); WASM kernels would spread them. */
 function replaceNonFinite(values: Float32Array): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) values[i] = nonFiniteValue;
+  // NaN and ±Infinity are the floats whose exponent bits are all ones: integer tests, no float loads.
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & 0x7f800000) === 0x7f800000) values[i] = nonFiniteValue;
   }
 }
 
@@ -346,26 +350,23 @@ async function runModel(model: LoadedModel, raw: Float32Array, rows: number): Pr
   );
 }
 
-/** Distinct rows of a batch: their features, and for each row the index of its distinct row. */
+/** Distinct rows of a batch: for each the row it first appears at and its hash, and for each row its distinct row. */
 interface DistinctRows {
   count: number;
-  features: Float32Array;
+  firstRow: Int32Array;
+  hash: Int32Array;
   rowOf: Int32Array;
 }
 
-/**
- * Finds the distinct rows of `features` (bit for bit, after replaceNonFinite).
- * Returns null when fewer than a quarter of the rows repeat (not worth the copy).
- */
-function distinctRows(features: Float32Array, rows: number): DistinctRows | null {
-  if (rows < 2) return null;
-  const bits = new Uint32Array(features.buffer, features.byteOffset, rows * width);
+/** Finds the distinct rows of `bits` (a batch's features bit for bit, after replaceNonFinite). */
+function distinctRows(bits: Uint32Array, rows: number): DistinctRows {
   let size = 16;
   while (size < 2 * rows) size *= 2;
   const mask = size - 1;
   // Open addressing: slot -> distinct index + 1 (0 = empty), keyed by a row's first occurrence.
   const slots = new Int32Array(size);
   const firstRow = new Int32Array(rows);
+  const hash = new Int32Array(rows);
   const rowOf = new Int32Array(rows);
   let count = 0;
   for (let r = 0; r < rows; r++) {
@@ -378,31 +379,113 @@ function distinctRows(features: Float32Array, rows: number): DistinctRows | null
       const entry = slots[slot];
       if (entry === 0) {
         firstRow[count] = r;
+        hash[count] = h;
         slots[slot] = ++count;
         rowOf[r] = count - 1;
         break;
       }
-      const other = firstRow[entry - 1] * width;
-      let same = true;
-      for (let c = 0; c < width; c++) {
-        if (bits[base + c] !== bits[other + c]) {
-          same = false;
+      if (hash[entry - 1] === h) {
+        const other = firstRow[entry - 1] * width;
+        let same = true;
+        for (let c = 0; c < width; c++) {
+          if (bits[base + c] !== bits[other + c]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          rowOf[r] = entry - 1;
           break;
         }
-      }
-      if (same) {
-        rowOf[r] = entry - 1;
-        break;
       }
       slot = (slot + 1) & mask;
     }
   }
-  if (count > rows * 0.75) return null;
-  const packed = new Float32Array(count * width);
+  return { count, firstRow, hash, rowOf };
+}
+
+/** Rows scored before, with their outputs (made at init, for the models' width). */
+let cache = new OutputCache(OUTPUT_CACHE_ENTRIES, 1);
+
+/**
+ * Every model's outputs for the rows of a batch: each distinct row once, taken
+ * from the cache when it was scored before, else scored (the misses packed
+ * into one input) and remembered. Returns the outputs of the distinct rows,
+ * in order of first appearance.
+ */
+async function scoreDistinct(valid: Float32Array, rows: number): Promise<{
+  outputs: ModelOutput[];
+  distinct: DistinctRows;
+}> {
+  const bits = new Uint32Array(valid.buffer, valid.byteOffset, rows * width);
+  const distinct = distinctRows(bits, rows);
+  const { count, firstRow, hash } = distinct;
+  const entry = new Int32Array(count);
+  let misses = 0;
   for (let d = 0; d < count; d++) {
-    packed.set(features.subarray(firstRow[d] * width, (firstRow[d] + 1) * width), d * width);
+    entry[d] = cache.find(bits, firstRow[d], hash[d]);
+    if (entry[d] < 0) misses++;
   }
-  return { count, features: packed, rowOf };
+  if (misses === rows) {
+    // Nothing repeats and nothing was seen: score the batch as it is.
+    const outputs: ModelOutput[] = [];
+    for (const model of models) outputs.push(await runModel(model, valid, rows));
+    cache.expect(outputs);
+    for (let r = 0; r < rows; r++) cache.store(bits, r, hash[r], outputs, r);
+    return { outputs, distinct };
+  }
+  const scored: ModelOutput[] = [];
+  const missOf = new Int32Array(count);
+  if (misses > 0) {
+    const packed = new Float32Array(misses * width);
+    for (let d = 0, m = 0; d < count; d++) {
+      if (entry[d] >= 0) continue;
+      missOf[d] = m;
+      packed.set(valid.subarray(firstRow[d] * width, (firstRow[d] + 1) * width), m * width);
+      m++;
+    }
+    for (const model of models) scored.push(await runModel(model, packed, misses));
+    cache.expect(scored);
+  }
+  if (misses === count) return { outputs: scored, distinct: storeMisses(bits, distinct, scored) };
+  const shapes = cache.shapes!;
+  const outputs = allocateOutputs(shapes, count, width);
+  // Hits first: storing a miss may replace an entry a hit of this batch points at.
+  for (let d = 0; d < count; d++) if (entry[d] >= 0) cache.copyTo(entry[d], outputs, d);
+  if (misses > 0) {
+    for (let d = 0; d < count; d++) {
+      if (entry[d] >= 0) continue;
+      copyMiss(scored, missOf[d], outputs, d);
+      cache.store(bits, firstRow[d], hash[d], scored, missOf[d]);
+    }
+  }
+  return { outputs, distinct };
+}
+
+/** Remembers every distinct row of a batch whose rows were all scored now (in distinct order). */
+function storeMisses(bits: Uint32Array, distinct: DistinctRows, scored: ModelOutput[]) {
+  for (let d = 0; d < distinct.count; d++) {
+    cache.store(bits, distinct.firstRow[d], distinct.hash[d], scored, d);
+  }
+  return distinct;
+}
+
+/** Copies row `from` of each model's `scored` outputs into row `to` of `outputs`. */
+function copyMiss(scored: ModelOutput[], from: number, outputs: ModelOutput[], to: number) {
+  for (let m = 0; m < outputs.length; m++) {
+    const a = scored[m];
+    const b = outputs[m];
+    b.values.set(a.values.subarray(from * a.columns, (from + 1) * a.columns), to * a.columns);
+    if (a.featureErrors && b.featureErrors) {
+      b.featureErrors.set(a.featureErrors.subarray(from * width, (from + 1) * width), to * width);
+    }
+    const d = a.classDistanceColumns ?? 0;
+    if (a.classDistance && b.classDistance) {
+      b.classDistance.set(a.classDistance.subarray(from * d, (from + 1) * d), to * d);
+    }
+    const v = a.voteColumns ?? 0;
+    if (a.votes && b.votes) b.votes.set(a.votes.subarray(from * v, (from + 1) * v), to * v);
+  }
 }
 
 /**
@@ -440,20 +523,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       // The batch buffer is sized for a full batch; only its first rows are valid.
       const valid = features.subarray(0, rows * width);
       replaceNonFinite(valid);
-      // Floods and scans make many identical rows: score each distinct row once.
-      const distinct = distinctRows(valid, rows);
-      let outputs: ModelOutput[] = [];
-      if (distinct === null) {
-        for (const model of models) outputs.push(await runModel(model, valid, rows));
-      } else {
-        for (const model of models) {
-          outputs.push(await runModel(model, distinct.features, distinct.count));
-        }
+      // Floods and scans make many identical rows: score each distinct row once, and a row
+      // scored in an earlier batch not again.
+      const scored = await scoreDistinct(valid, rows);
+      const distinct = scored.distinct;
+      let outputs = scored.outputs;
+      if (distinct.count < rows) {
         outputs = outputs.map((o) => expandOutput(o, distinct.rowOf, rows));
       }
       const transfer: Transferable[] = [features.buffer as ArrayBuffer];
       // One map for every output of the batch: transferred once.
-      if (outputs.some((o) => o.detailRowOf)) transfer.push(distinct!.rowOf.buffer as ArrayBuffer);
+      if (outputs.some((o) => o.detailRowOf)) transfer.push(distinct.rowOf.buffer as ArrayBuffer);
       for (const o of outputs) {
         transfer.push(o.values.buffer as ArrayBuffer);
         if (o.featureErrors) transfer.push(o.featureErrors.buffer as ArrayBuffer);
