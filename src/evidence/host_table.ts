@@ -78,6 +78,8 @@ export class HostTable {
   readonly evictedKey: Uint32Array;
   readonly stats: HostTableStats = { inserted: 0, evicted: 0, refused: 0 };
   #keys: Uint32Array;
+  /** Per slot: its key's full hash, compared before the key words. */
+  #tags: Int32Array;
   #epoch: Uint32Array;
   #current = 1;
   #mask: number;
@@ -92,6 +94,7 @@ export class HostTable {
     this.key = new Uint32Array(keyWords);
     this.evictedKey = new Uint32Array(keyWords);
     this.#keys = new Uint32Array(slots * keyWords);
+    this.#tags = new Int32Array(slots);
     this.counters = new Float64Array(slots * fields);
     this.group = new Int32Array(slots);
     this.#epoch = new Uint32Array(slots);
@@ -105,8 +108,8 @@ export class HostTable {
 
   /** Bytes held by the table's arrays. */
   get bytes(): number {
-    return this.#keys.byteLength + this.counters.byteLength + this.group.byteLength +
-      this.#epoch.byteLength;
+    return this.#keys.byteLength + this.#tags.byteLength + this.counters.byteLength +
+      this.group.byteLength + this.#epoch.byteLength;
   }
 
   /** Whether slot `s` holds a live entry. */
@@ -128,8 +131,8 @@ export class HostTable {
     return true;
   }
 
-  /** First slot of `key`'s probe window: `hashWords(key, keyWords, 0x2545f491) & mask`, a small integer. */
-  #home(): number {
+  /** `hashWords(key, keyWords, 0x2545f491)`: its low bits pick the probe window, all of it is the slot's tag. */
+  #hash(): number {
     const key = this.key;
     let h = 0x2545f491;
     for (let k = 0; k < this.keyWords; k++) {
@@ -140,15 +143,20 @@ export class HostTable {
       h = Math.imul(h, 0xc2b2ae35);
       h ^= h >>> 16;
     }
-    return h & this.#mask;
+    return h;
   }
 
-  /** Slot of `key`, or -1. */
+  /**
+   * Slot of `key`, or -1. Entries are never removed within a window (an
+   * eviction reuses its slot), so the slots of a probe window fill from its
+   * start: a key is before the window's first free slot, or absent.
+   */
   find(): number {
-    let s = this.#home();
+    const h = this.#hash();
+    let s = h & this.#mask;
     for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
-      if (this.#epoch[s] !== this.#current) continue;
-      if (this.#matches(s)) return s;
+      if (this.#epoch[s] !== this.#current) return -1;
+      if (this.#tags[s] === h && this.#matches(s)) return s;
     }
     return -1;
   }
@@ -158,32 +166,36 @@ export class HostTable {
    * whole probe window is pinned by alert groups (counted in `stats.refused`).
    */
   upsert(): number {
-    const start = this.#home();
-    let free = -1;
-    let victim = -1;
-    let victimFlows = Number.POSITIVE_INFINITY;
+    const h = this.#hash();
+    const start = h & this.#mask;
+    let slot = -1;
     let s = start;
+    // The key, or the first free slot (see `find`): only a full window has a victim to choose.
     for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
       if (this.#epoch[s] !== this.#current) {
-        if (free < 0) free = s;
-        continue;
+        slot = s;
+        break;
       }
-      if (this.#matches(s)) {
+      if (this.#tags[s] === h && this.#matches(s)) {
         this.created = false;
         this.evictedFlows = 0;
         return s;
       }
-      if (this.group[s] === 0) {
+    }
+    this.evictedFlows = 0;
+    if (slot < 0) {
+      // The entry with the fewest flows that no alert group pins (the first of equals).
+      let victim = -1;
+      let victimFlows = Number.POSITIVE_INFINITY;
+      s = start;
+      for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
+        if (this.group[s] !== 0) continue;
         const flows = this.counters[s * this.fields];
         if (flows < victimFlows) {
           victimFlows = flows;
           victim = s;
         }
       }
-    }
-    let slot = free;
-    this.evictedFlows = 0;
-    if (slot < 0) {
       if (victim < 0) {
         this.stats.refused++;
         this.created = false;
@@ -196,6 +208,7 @@ export class HostTable {
       this.#size--;
     }
     this.#epoch[slot] = this.#current;
+    this.#tags[slot] = h;
     this.#keys.set(this.key, slot * this.keyWords);
     this.counters.fill(0, slot * this.fields, (slot + 1) * this.fields);
     this.group[slot] = 0;
