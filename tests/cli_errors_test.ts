@@ -333,6 +333,64 @@ Deno.test("eval: foreign labels refused; --min-unknown-flows is the rule it repo
   assert.match(rule.stdout, /rule: .* 7 flows with fan-out or rate/);
 });
 
+Deno.test("train --packet-models --tune: refused without labelled attack packets, before training", async () => {
+  await withTemp(async (dir) => {
+    const out = join(dir, "m");
+    const benign = join(LAB, "benign/capture.pcap");
+    const noLabels = await cli([
+      "train",
+      "--capture",
+      benign,
+      "--packet-models",
+      "lof",
+      "--tune",
+      "2",
+      "--out",
+      out,
+    ]);
+    assert.equal(noLabels.code, 64, noLabels.stderr);
+    assert.match(
+      noLabels.stderr,
+      /--tune 2 on packet members ranks trials by detection of labelled attack packets: give --capture FILE --labels FILE/,
+    );
+    const baseNoLabels = await cli([
+      "train",
+      "--base-bundle",
+      join(LAB, "..", "..", "..", "models", "default"),
+      "--packet-models",
+      "kitnet",
+      "--benign-pcap",
+      benign,
+      "--tune",
+      "3",
+      "--out",
+      out,
+    ]);
+    assert.equal(baseNoLabels.code, 64, baseNoLabels.stderr);
+    assert.match(baseNoLabels.stderr, /--tune 3 on packet members ranks trials/);
+    const strayHoldout = await cli([
+      "train",
+      "--capture",
+      MIXED,
+      "--labels",
+      MIXED_LABELS,
+      "--packet-models",
+      "lof",
+      "--benign-pcap",
+      benign,
+      "--packet-holdout",
+      "syn-flood",
+      "--out",
+      out,
+    ]);
+    assert.match(strayHoldout.stderr, /--packet-holdout goes with --packet-models and --tune N/);
+    for (const run of [noLabels, baseNoLabels, strayHoldout]) {
+      assert.ok(!/loaded \d+ rows|packet rows:/.test(run.stderr), "read packets before refusing");
+    }
+    assert.equal(await Deno.stat(out).catch(() => null), null, "left a folder behind");
+  });
+});
+
 Deno.test("train --packet-models: bad lists, no benign packets, stray --benign-pcap refused before training", async () => {
   await withTemp(async (dir) => {
     const out = join(dir, "m");

@@ -18,12 +18,16 @@ import {
   type Family,
   type FamilyBundleSummary,
   FamilyError,
+  formatDetection,
+  formatParams,
   formatReport,
   loadCicCsv,
   loadNslKdd,
   type NslKddView,
   type PacketMemberRequest,
   packetRowsFromCaptures,
+  type PacketTuneResult,
+  packetTuneSplit,
   parseAttackTypes,
   parseFamilyList,
   parseFieldNames,
@@ -33,6 +37,7 @@ import {
   type TrainBundleSummary,
   trainFamilyBundle,
   trainPacketMembers,
+  tunePacketMember,
 } from "../train/mod.ts";
 import { loadBundle } from "../inference/mod.ts";
 import { UsageError } from "./exit.ts";
@@ -82,7 +87,8 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option(
         "--tune <n>",
-        "TPE hyperparameter trials for the classifier, or with --models for each family (0: defaults)",
+        "TPE hyperparameter trials for the classifier, with --models for each family, with " +
+          "--packet-models for each packet member (needs --capture with --labels) (0: defaults)",
       )
         .argParser(nonNegativeInteger("--tune")).default(DEFAULT_TRAIN_OPTIONS.tuneTrials),
     )
@@ -151,6 +157,11 @@ export function registerTrain(program: Command): void {
       )
         .argParser(positiveInteger("--window-packets")).default(DEFAULT_WINDOW_PACKETS),
     )
+    .option(
+      "--packet-holdout <type>",
+      "with --packet-models --tune: attack type left out of the packet search, its detection " +
+        "reported (default: the last type in --labels with attack packets)",
+    )
     .option("--quiet", "print only warnings and errors (no progress, no summary)")
     .action(async (options) => {
       const { epochs, tune, cv, seed, targetFpr } = options;
@@ -164,10 +175,25 @@ export function registerTrain(program: Command): void {
           throw e;
         }
       }
+      // Packet members tuned on the labelled capture's attack packets.
+      const tunePackets = options.packetModels !== undefined && tune > 0;
+      if (tunePackets && !(options.capture && options.labels)) {
+        throw new UsageError(
+          `--tune ${tune} on packet members ranks trials by detection of labelled attack packets: ` +
+            "give --capture FILE --labels FILE (attack windows of at least two attack types; one " +
+            "is held out of the search, --packet-holdout), or --tune 0 for the default " +
+            "hyperparameters (a benign-only search has nothing honest to rank by)",
+        );
+      }
+      if (options.packetHoldout !== undefined && !tunePackets) {
+        throw new UsageError("--packet-holdout goes with --packet-models and --tune N");
+      }
       if (options.baseBundle !== undefined) {
-        if (options.capture || options.csv || families) {
+        // With --tune, the labelled capture only supplies attack packets to the packet search.
+        if ((options.capture && !tunePackets) || options.csv || families) {
           throw new UsageError(
-            "--base-bundle adds packet members to an existing bundle: no --capture, --csv or --models",
+            "--base-bundle adds packet members to an existing bundle: no --capture, --csv or --models " +
+              "(a --capture with --labels only with --packet-models --tune)",
           );
         }
         if (options.packetModels === undefined) {
@@ -185,7 +211,7 @@ export function registerTrain(program: Command): void {
           if (e instanceof FamilyError) throw new UsageError(e.message);
           throw e;
         }
-        if (benignPcaps.length === 0) {
+        if (benignPcaps.length === 0 && !tunePackets) {
           if (!options.capture || options.labels) {
             throw new UsageError(
               "--packet-models trains on benign packets: give --benign-pcap FILE " +
@@ -218,8 +244,17 @@ export function registerTrain(program: Command): void {
         if (packetRequests.length === 0) return;
         const t0 = performance.now();
         const sets = [...new Set(packetRequests.map((r) => r.set))];
-        const { sets: rows, report } = await packetRowsFromCaptures(benignPcaps, sets, {
+        // Tuning: the labelled capture too, its benign packets trained on like the others'.
+        const captures = tunePackets ? [...benignPcaps, options.capture!] : benignPcaps;
+        const windows = tunePackets
+          ? [
+            ...benignPcaps.map(() => undefined),
+            parseAttackWindows(await Deno.readTextFile(options.labels!)),
+          ]
+          : undefined;
+        const { sets: rows, report } = await packetRowsFromCaptures(captures, sets, {
           windowPackets: options.windowPackets,
+          windows,
           progress,
         });
         if (!options.quiet) {
@@ -232,8 +267,35 @@ export function registerTrain(program: Command): void {
                 : "") +
               (report.nonFiniteReplaced
                 ? `; ${report.nonFiniteReplaced} non-finite values replaced by 0`
+                : "") +
+              (tunePackets
+                ? `; attack packets ${
+                  report.attackTypes.map((t, i) => `${t} ${report.attackPackets[i]}`).join(", ") ||
+                  "none"
+                }; ${report.attackerPacketsOutside} attacker packets outside their windows left out`
                 : ""),
           );
+        }
+        if (tunePackets) {
+          try {
+            for (const request of packetRequests) {
+              const memberRows = rows.get(request.set)!;
+              const split = packetTuneSplit(memberRows, report.attackTypes, options.packetHoldout);
+              const result = await tunePacketMember(memberRows, request, split, {
+                trials: tune,
+                seed,
+                targetFpr: options.packetFpr,
+                minPackets: options.minPackets,
+                progress,
+              });
+              request.params = result.chosen.params;
+              request.tuning = tuningRecord(result);
+              for (const line of formatPacketTuning(result, options.minPackets)) say(line);
+            }
+          } catch (e) {
+            if (e instanceof FamilyError) throw new UsageError(e.message);
+            throw e;
+          }
         }
         let trained;
         try {
@@ -242,7 +304,7 @@ export function registerTrain(program: Command): void {
             minPackets: options.minPackets,
             windowPackets: options.windowPackets,
             seed,
-            dataSource: benignPcaps.join(","),
+            dataSource: (tunePackets ? [...benignPcaps, options.capture!] : benignPcaps).join(","),
             progress,
           });
         } catch (e) {
@@ -480,6 +542,48 @@ export function registerTrain(program: Command): void {
       }
       say(`bundle written to ${summary.bundleDir}`);
     });
+}
+
+/** The summary lines of one packet member's tuning: every trial, then the chosen one on the held-out type. */
+export function formatPacketTuning(r: PacketTuneResult, minPackets: number): string[] {
+  const line = (label: string, t: PacketTuneResult["defaults"]) =>
+    `  ${label}: ${formatParams(t.params)}; held-out benign packets flagged ${
+      (t.benignPacketFpr * 100).toFixed(2)
+    }%, benign flows voted ${(t.benignFlowVoteRate * 100).toFixed(1)}% of ${t.benignFlows}; ` +
+    `search detection ${(t.searchFlowDetection * 100).toFixed(1)}% of flows (${
+      (t.searchPacketDetection * 100).toFixed(1)
+    }% of packets); ${t.seconds.toFixed(1)} s`;
+  return [
+    `packet tuning ${r.name}: ${r.trials.length} trials ranked by attack flows voted on ` +
+    `(>= ${minPackets} flagged packets) of ${r.searchTypes.join(", ")}; ${r.heldOutType} held out`,
+    line("defaults", r.defaults),
+    ...r.trials.map((t, i) => line(`trial ${i + 1}`, t)),
+    `  chosen: ${
+      r.chosenFrom === "defaults" ? "defaults (no trial beat them)" : formatParams(r.chosen.params)
+    }`,
+    `  held out ${r.heldOutType}: chosen ${formatDetection(r.chosen.heldOut)}; defaults ${
+      formatDetection(r.defaults.heldOut)
+    }`,
+  ];
+}
+
+/** What `training.tuning` of a tuned packet member records. */
+function tuningRecord(r: PacketTuneResult) {
+  const brief = (t: PacketTuneResult["defaults"]) => ({
+    params: t.params,
+    benignPacketFpr: t.benignPacketFpr,
+    benignFlowVoteRate: t.benignFlowVoteRate,
+    searchFlowDetection: t.searchFlowDetection,
+    searchPacketDetection: t.searchPacketDetection,
+  });
+  return {
+    objective: "mean over search types of attack flows voted on at the --packet-fpr threshold",
+    searchTypes: r.searchTypes,
+    heldOutType: r.heldOutType,
+    trials: r.trials.map(brief),
+    defaults: { ...brief(r.defaults), heldOut: r.defaults.heldOut },
+    chosen: { ...brief(r.chosen), heldOut: r.chosen.heldOut, from: r.chosenFrom },
+  };
 }
 
 /** Moves every file of the bundle written at `from` into `to` (created if missing). */

@@ -27,3 +27,10 @@ export {
 } from "./label_flows.ts";
 export { checkLabelCoverage, type LabelCoverage, UnmatchedLabelsError } from "./label_check.ts";
 export { auditAttackTimeline, type LabelledFlow, type TimelineAudit } from "./timeline_audit.ts";
+export {
+  createPacketLabeller,
+  type LabelledPacketFields,
+  PACKET_ATTACKER_OUTSIDE,
+  PACKET_BENIGN,
+  type PacketLabeller,
+} from "./packet_labels.ts";

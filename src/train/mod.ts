@@ -86,6 +86,7 @@ export * from "./families/mod.ts";
 export {
   addPacketMembers,
   DEFAULT_PACKET_SET,
+  memberTrainingSet,
   type PacketMemberOptions,
   type PacketMemberRequest,
   type PacketMemberSummary,
@@ -96,3 +97,17 @@ export {
   parsePacketModelList,
   trainPacketMembers,
 } from "./packet_members.ts";
+export {
+  evaluatePacketMember,
+  formatDetection,
+  formatParams,
+  PACKET_SEARCH_SPACES,
+  packetSearchSpace,
+  type PacketTrialResult,
+  type PacketTuneOptions,
+  type PacketTuneResult,
+  type PacketTuneSplit,
+  packetTuneSplit,
+  tunePacketMember,
+  type TypeDetection,
+} from "./packet_tune.ts";

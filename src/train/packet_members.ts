@@ -14,8 +14,15 @@ import {
   meterFlows,
   PACKET_FEATURE_SETS,
   PacketFeatureExtractor,
+  type PacketRows,
   type PacketSetName,
 } from "../features/mod.ts";
+import {
+  type AttackWindow,
+  createPacketLabeller,
+  PACKET_ATTACKER_OUTSIDE,
+  PACKET_BENIGN,
+} from "../label/mod.ts";
 import {
   BUNDLE_JSON,
   featureSchemaHash,
@@ -48,6 +55,10 @@ export interface PacketMemberRequest {
   set: PacketSetName;
   /** `family@set`: the member's name in the bundle and in `alert.voters`. */
   name: string;
+  /** Hyperparameters (default: the family's); `--tune` sets the chosen trial's. */
+  params?: Record<string, number>;
+  /** What `--tune` did, kept in the member's `training.tuning`. */
+  tuning?: unknown;
 }
 
 /** Parses `--packet-models kitnet,lof@packet,...` (anomaly families only, no duplicates). */
@@ -86,7 +97,13 @@ export interface PacketSetRows {
   set: PacketSetName;
   width: number;
   training: { x: Float32Array; rows: number };
-  calibration: { x: Float32Array; rows: number };
+  /** `flow`: each row's flow id (both directions of the 5-tuple), when windows were given. */
+  calibration: { x: Float32Array; rows: number; flow?: Int32Array };
+  /**
+   * Attack packets of the labelled captures (when windows were given): never
+   * trained on or calibrated with; `type` indexes `PacketRowsReport.attackTypes`.
+   */
+  attack?: { x: Float32Array; rows: number; type: Int16Array; flow: Int32Array };
 }
 
 /** What reading the captures did. */
@@ -97,6 +114,11 @@ export interface PacketRowsReport {
   packetsNotRead: number;
   /** Non-finite feature values replaced by 0 (the worker does the same). */
   nonFiniteReplaced: number;
+  /** Attack names of the labelled captures; per type, its attack packets. */
+  attackTypes: string[];
+  attackPackets: number[];
+  /** Attackers' packets outside their windows: neither benign nor attack, left out. */
+  attackerPacketsOutside: number;
 }
 
 /** Options of {@link packetRowsFromCaptures}. */
@@ -106,13 +128,19 @@ export interface PacketRowsOptions {
   calibrationFraction?: number;
   /** Packets read at most over all captures (default 1,000,000: 460 bytes a packet for afterimage). */
   maxPackets?: number;
+  /**
+   * Attack windows per capture (same order as the files; undefined: all
+   * benign). Given for any capture, every row gets a flow id and labelled
+   * attack packets are set aside (`PacketSetRows.attack`).
+   */
+  windows?: readonly (readonly AttackWindow[] | undefined)[];
   progress?: ProgressReporter;
 }
 
 /**
  * Meters each capture like the sensor and collects the requested packet-level
- * rows; each capture's first packets train, its last `calibrationFraction`
- * calibrate.
+ * rows; each capture's first benign packets train, its last
+ * `calibrationFraction` calibrate; attack packets (by `windows`) are kept apart.
  */
 export async function packetRowsFromCaptures(
   files: readonly string[],
@@ -121,30 +149,80 @@ export async function packetRowsFromCaptures(
 ): Promise<{ sets: Map<PacketSetName, PacketSetRows>; report: PacketRowsReport }> {
   const maxPackets = options.maxPackets ?? 1_000_000;
   const calibrationFraction = options.calibrationFraction ?? 0.2;
+  const labelled = (options.windows ?? []).some((w) => w !== undefined);
   const widths = sets.map((s) => PACKET_FEATURE_SETS[s].columns.length);
   const training: Float32Array[][] = sets.map(() => []);
   const calibration: Float32Array[][] = sets.map(() => []);
+  const calibrationFlows: Int32Array[] = [];
+  const attack: Float32Array[][] = sets.map(() => []);
+  const attackTypes: number[] = [], attackFlows: number[] = [];
   const report: PacketRowsReport = {
     captures: 0,
     packets: 0,
     packetsNotRead: 0,
     nonFiniteReplaced: 0,
+    attackTypes: [],
+    attackPackets: [],
+    attackerPacketsOutside: 0,
   };
+  const flowIds = new Map<string, number>();
   for (let f = 0; f < files.length; f++) {
     options.progress?.("packet rows (captures)", f, files.length);
     const chunks: Float32Array[][] = sets.map(() => []);
-    let count = 0;
+    const flows: number[] = [];
+    const windows = options.windows?.[f];
+    const labeller = windows ? createPacketLabeller(windows) : undefined;
+    // The capture's attack names as indexes into report.attackTypes.
+    const typeOf = (labeller?.attacks ?? []).map((name) => {
+      if (!report.attackTypes.includes(name)) {
+        report.attackTypes.push(name);
+        report.attackPackets.push(0);
+      }
+      return report.attackTypes.indexOf(name);
+    });
+    let labels = new Int16Array(0);
+    let count = 0, read = 0;
     const extractor = new PacketFeatureExtractor({
       sets: [...sets],
       windowPackets: options.windowPackets ?? DEFAULT_WINDOW_PACKETS,
       onRows: (r) => {
-        const room = Math.max(0, maxPackets - report.packets - count);
+        const room = Math.max(0, maxPackets - report.packets - read);
         const take = Math.min(r.count, room);
         report.packetsNotRead += r.count - take;
         if (take === 0) return;
-        // The extractor reuses its batch: copy the rows out.
-        r.features.forEach((x, k) => chunks[k].push(x.slice(0, take * r.widths[k])));
-        count += take;
+        read += take;
+        if (!labelled) {
+          // The extractor reuses its batch: copy the rows out.
+          r.features.forEach((x, k) => chunks[k].push(x.slice(0, take * r.widths[k])));
+          count += take;
+          return;
+        }
+        if (labels.length < r.count) labels = new Int16Array(r.capacity);
+        if (labeller) labeller.label(r, labels);
+        else labels.fill(PACKET_BENIGN);
+        const benignRows: number[] = [], attackRows: number[] = [];
+        for (let i = 0; i < take; i++) {
+          const label = labels[i];
+          if (label === PACKET_ATTACKER_OUTSIDE) {
+            report.attackerPacketsOutside++;
+            continue;
+          }
+          const flow = flowId(flowIds, f, r, i);
+          if (label === PACKET_BENIGN) {
+            benignRows.push(i);
+            flows.push(flow);
+          } else {
+            attackRows.push(i);
+            attackTypes.push(typeOf[label]);
+            attackFlows.push(flow);
+            report.attackPackets[typeOf[label]]++;
+          }
+        }
+        r.features.forEach((x, k) => {
+          chunks[k].push(pickRows(x, r.widths[k], benignRows));
+          attack[k].push(pickRows(x, r.widths[k], attackRows));
+        });
+        count += benignRows.length;
       },
     });
     const meter = new FlowMeter({ packetObserver: extractor });
@@ -153,7 +231,7 @@ export async function packetRowsFromCaptures(
     }
     extractor.flush();
     report.captures++;
-    report.packets += count;
+    report.packets += read;
     const cut = count - Math.floor(count * calibrationFraction);
     sets.forEach((_, k) => {
       const all = concat(chunks[k], count * widths[k]);
@@ -161,19 +239,57 @@ export async function packetRowsFromCaptures(
       training[k].push(all.subarray(0, cut * widths[k]));
       calibration[k].push(all.subarray(cut * widths[k]));
     });
+    if (labelled) calibrationFlows.push(Int32Array.from(flows.slice(cut)));
   }
   options.progress?.("packet rows (captures)", files.length, files.length);
   const out = new Map<PacketSetName, PacketSetRows>();
   sets.forEach((set, k) => {
     const t = concat(training[k]), c = concat(calibration[k]);
-    out.set(set, {
+    const rows: PacketSetRows = {
       set,
       width: widths[k],
       training: { x: t, rows: t.length / widths[k] },
       calibration: { x: c, rows: c.length / widths[k] },
-    });
+    };
+    if (labelled) {
+      const flows = new Int32Array(rows.calibration.rows);
+      let at = 0;
+      for (const part of calibrationFlows) flows.set(part, at), at += part.length;
+      rows.calibration.flow = flows;
+      const a = concat(attack[k]);
+      report.nonFiniteReplaced += replaceNonFinite({ nonFiniteValue: 0 }, a);
+      rows.attack = {
+        x: a,
+        rows: attackTypes.length,
+        type: Int16Array.from(attackTypes),
+        flow: Int32Array.from(attackFlows),
+      };
+    }
+    out.set(set, rows);
   });
   return { sets: out, report };
+}
+
+/** Rows `picked` of a row-major batch, copied out. */
+function pickRows(x: Float32Array, width: number, picked: number[]): Float32Array {
+  const out = new Float32Array(picked.length * width);
+  picked.forEach((r, i) => out.set(x.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}
+
+/**
+ * A number per flow of capture `file`: protocol and both ends (address, port)
+ * in a fixed order, so both directions share it, as the sensor counts votes.
+ * Training-time only (a string per packet).
+ */
+function flowId(ids: Map<string, number>, file: number, r: PacketRows, i: number): number {
+  const src = r.srcAddr.subarray(i * 16, i * 16 + 16),
+    dst = r.dstAddr.subarray(i * 16, i * 16 + 16);
+  const a = `${src.join(".")}:${r.srcPort[i]}`, b = `${dst.join(".")}:${r.dstPort[i]}`;
+  const key = `${file}/${r.protocol[i]}/${a < b ? a + "-" + b : b + "-" + a}`;
+  let id = ids.get(key);
+  if (id === undefined) ids.set(key, id = ids.size);
+  return id;
 }
 
 function concat(parts: Float32Array[], length = parts.reduce((n, p) => n + p.length, 0)) {
@@ -192,6 +308,29 @@ function evenSample(x: Float32Array, rows: number, width: number, keep: number) 
     out.set(x.subarray(r * width, (r + 1) * width), i * width);
   }
   return { x: out, rows: keep };
+}
+
+/**
+ * A member's training rows as a benign-only dataset: at most
+ * `maxTrainingRows` (default 50,000) of the set's training rows, evenly
+ * sampled in order.
+ */
+export function memberTrainingSet(
+  rows: PacketSetRows,
+  maxTrainingRows = 50_000,
+  dataSource?: string,
+): Dataset {
+  const sample = evenSample(rows.training.x, rows.training.rows, rows.width, maxTrainingRows);
+  return {
+    x: sample.x,
+    rows: sample.rows,
+    cols: rows.width,
+    columnNames: PACKET_FEATURE_SETS[rows.set].columns.map((c) => c.name),
+    y: new Int32Array(sample.rows),
+    classNames: ["BENIGN"],
+    benignClass: 0,
+    source: dataSource,
+  };
 }
 
 /** Options of {@link trainPacketMembers}. */
@@ -262,26 +401,11 @@ export async function trainPacketMembers(
     }
     const featureSet = PACKET_FEATURE_SETS[request.set];
     const columnNames = featureSet.columns.map((c) => c.name);
-    const sample = evenSample(
-      rows.training.x,
-      rows.training.rows,
-      rows.width,
-      options.maxTrainingRows ?? 50_000,
-    );
-    const dataset: Dataset = {
-      x: sample.x,
-      rows: sample.rows,
-      cols: rows.width,
-      columnNames,
-      y: new Int32Array(sample.rows),
-      classNames: ["BENIGN"],
-      benignClass: 0,
-      source: options.dataSource,
-    };
+    const dataset = memberTrainingSet(rows, options.maxTrainingRows, options.dataSource);
     const stage = `${request.name} training`;
     const member = request.family.train(
       dataset,
-      {},
+      request.params ?? {},
       options.seed ?? 1,
       (done, total) => options.progress?.(stage, done, total),
     );
@@ -332,7 +456,7 @@ export async function trainPacketMembers(
       minPackets,
       training: {
         dataSource: options.dataSource,
-        rows: sample.rows,
+        rows: dataset.rows,
         hyperparameters: member.hyperparameters,
         seconds: member.seconds,
         metrics: { calibrationRows: cal.rows, trainingRowsAvailable: rows.training.rows },
@@ -342,6 +466,7 @@ export async function trainPacketMembers(
           flagMismatches,
           rows: cal.rows,
         },
+        ...(request.tuning !== undefined ? { tuning: request.tuning } : {}),
         date: new Date().toISOString(),
         tool: "ids-sensor train --packet-models",
       },
@@ -350,7 +475,7 @@ export async function trainPacketMembers(
     weights.push(member.weights ?? null);
     summaries.push({
       name: request.name,
-      trainingRows: sample.rows,
+      trainingRows: dataset.rows,
       calibrationRows: cal.rows,
       seconds: member.seconds,
       threshold,

@@ -326,7 +326,11 @@ const kitnet: Family = {
     const [model, seconds] = timed(() =>
       trainKitNet(benign.x, benign.rows, benign.cols, {
         ...params,
-        featureMapRows: Math.min(DEFAULT_KITNET_PARAMS.featureMapRows, benign.rows >> 1),
+        // The grace period (feature-map rows) may be tuned; it never takes over half the rows.
+        featureMapRows: Math.min(
+          params.featureMapRows ?? DEFAULT_KITNET_PARAMS.featureMapRows,
+          benign.rows >> 1,
+        ),
         seed,
       })
     );
