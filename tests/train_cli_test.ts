@@ -72,3 +72,50 @@ Deno.test("train --csv writes a bundle that fits the sensor and runs", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train --base-bundle --packet-models --tune on a labelled capture records the search in the bundle", async () => {
+  const lab = new URL("./fixtures/lab/", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "bundle");
+    await buildCli().exitOverride().parseAsync([
+      "train",
+      "--base-bundle",
+      new URL("../models/default", import.meta.url).pathname,
+      "--capture",
+      join(lab, "mixed/capture.pcap"),
+      "--labels",
+      join(lab, "mixed/labels.csv"),
+      "--benign-pcap",
+      join(lab, "benign/capture.pcap"),
+      "--packet-models",
+      "iforest",
+      "--tune",
+      "2",
+      "--packet-holdout",
+      "syn-scan",
+      "--out",
+      out,
+      "--quiet",
+    ], { from: "user" });
+    const bundle = await loadBundle(out);
+    const [member] = bundle.json.packetMembers;
+    const tuning = member.training?.tuning as {
+      searchTypes: string[];
+      heldOutType: string;
+      trials: { params: Record<string, number> }[];
+      chosen: { params: Record<string, number>; heldOut: { type: string; packets: number } };
+    };
+    assert.deepEqual(tuning.searchTypes, ["syn-flood"]);
+    assert.equal(tuning.heldOutType, "syn-scan");
+    assert.equal(tuning.trials.length, 2);
+    assert.equal(tuning.chosen.heldOut.type, "syn-scan");
+    assert.ok(tuning.chosen.heldOut.packets > 0);
+    // The member was trained with the chosen parameters.
+    for (const [k, v] of Object.entries(tuning.chosen.params)) {
+      assert.equal(member.training?.hyperparameters?.[k], v);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
