@@ -259,7 +259,9 @@ export function registerTrain(program: Command): void {
         });
         if (!options.quiet) {
           console.error(
-            `packet rows: ${report.packets} benign packets from ${report.captures} capture(s) in ${
+            `packet rows: ${report.packets} ${
+              tunePackets ? "" : "benign "
+            }packets from ${report.captures} capture(s) in ${
               ((performance.now() - t0) / 1000).toFixed(1)
             } s` +
               (report.packetsNotRead

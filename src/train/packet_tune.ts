@@ -81,6 +81,9 @@ export function packetTuneSplit(
   attackTypes: readonly string[],
   heldOut?: string,
 ): PacketTuneSplit {
+  if (attackTypes.length > 1024) {
+    throw new FamilyError(`${attackTypes.length} attack types; packet tuning counts at most 1024`);
+  }
   const present = attackTypes.map((_, t) => t).filter((t) => rows.attack?.type.includes(t));
   const names = present.map((t) => attackTypes[t]);
   if (present.length < 2) {
@@ -179,16 +182,20 @@ export function evaluatePacketMember(
     packets: 0,
     packetsFlagged: 0,
   }));
-  // Per flow: its type, packets, flagged packets.
+  // Per flow and type: packets, flagged packets. A 5-tuple reused by a later
+  // attack (a flood that cycled through every source port, then a brute
+  // force from the same host) is a new flow to the sensor by then: keyed by
+  // type too, so each attack counts its own flows.
   const flows = new Map<number, { type: number; packets: number; flagged: number }>();
   for (let i = 0; i < attack.rows; i++) {
     const t = attack.type[i], flagged = scores[i] > threshold;
     perType[t].packets++;
     if (flagged) perType[t].packetsFlagged++;
-    const f = flows.get(attack.flow[i]) ?? { type: t, packets: 0, flagged: 0 };
+    const key = attack.flow[i] * 1024 + t;
+    const f = flows.get(key) ?? { type: t, packets: 0, flagged: 0 };
     f.packets++;
     if (flagged) f.flagged++;
-    flows.set(attack.flow[i], f);
+    flows.set(key, f);
   }
   for (const f of flows.values()) {
     const d = perType[f.type];
