@@ -428,6 +428,42 @@ Deno.test("slow DoS live: keep-alive, long-poll and one zero-window stall are no
   assert.deepEqual(names, []);
 });
 
+Deno.test("web brute force right after a flood from the same source to the same service alerts in that window", () => {
+  const classes = [...CLASSES, "http-brute-force"];
+  const brute = classes.length - 1;
+  const agg = aggregator({ classNames: classes });
+  // A SYN flood from the attacker's own address to the web server: 3,000 unanswered attempts.
+  const flood = range(3000).map((k): TestFlow => ({
+    src: "10.5.0.66",
+    dst: "10.5.0.10",
+    srcPort: 1024 + k,
+    dstPort: 80,
+    startMicros: T0 + k * 2000,
+    endMicros: T0 + k * 2000 + 100,
+    state: "S0",
+    fwdPackets: 1,
+    bwdPackets: 0,
+  }));
+  run(agg, scored(flood, VERDICT_KNOWN, 3));
+  // Then 30 completed logins a second later, each voted http-brute-force by the model.
+  const logins = range(30).map((k): TestFlow => ({
+    src: "10.5.0.66",
+    dst: "10.5.0.10",
+    srcPort: 50000 + k,
+    dstPort: 80,
+    startMicros: T0 + 7 * S + k * 30_000,
+    endMicros: T0 + 7 * S + k * 30_000 + 100_000,
+    fwdPackets: 6,
+    bwdPackets: 5,
+    features: { [FWD_BYTES]: 139, [BWD_BYTES]: 371 },
+  }));
+  const alerts = valid(run(agg, scored(logins, VERDICT_KNOWN, brute)));
+  assert(
+    alerts.some((a) => a.alert.name === "HTTP brute force"),
+    `no brute force alert in the window: ${alerts.map((a) => a.alert.name).join(", ")}`,
+  );
+});
+
 Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
   const agg = aggregator();
   const admin = range(22).map((k): TestFlow => ({

@@ -50,7 +50,7 @@ export const BEHAVIOUR_LIMITS = {
    * clients alerted on exactly that without this limit).
    */
   bruteForceRate: 0.2,
-  /** Share of a web brute force's connections the model flagged (HTTP needs the model's word). */
+  /** Share of a web brute force's completed exchanges the model flagged (HTTP needs the model's word). */
   webBruteForceFlagged: 0.5,
   /** Slow connections (a request trickling in, never answered) from one source to one web service. */
   slowConnections: 20,

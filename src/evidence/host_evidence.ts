@@ -568,8 +568,12 @@ export class HostEvidence {
         c[vc + V_FLOWS]++;
         c[vc + V_PACKETS] += packets;
         c[vc + V_FLAGGED] += flagged;
+        // Votes count among completed exchanges only, as the share below is of
+        // those: a flood or scan from the same source to the same service in
+        // the window must not dilute a brute force's share.
         if (
-          verdict === VERDICT_KNOWN && o.voteRule.bruteForceClass[decisions.classIndex[i]] === 1
+          completed && verdict === VERDICT_KNOWN &&
+          o.voteRule.bruteForceClass[decisions.classIndex[i]] === 1
         ) c[vc + V_BRUTE_VOTES]++;
         if (start < c[vc + V_FIRST]) c[vc + V_FIRST] = start;
         if (end > c[vc + V_LAST]) c[vc + V_LAST] = end;
@@ -644,7 +648,7 @@ export class HostEvidence {
         c[vc + V_COMPLETED_MICROS] / completedFlows <= L.bruteForceMaxSeconds * 1e6 &&
         completedFlows / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >=
           L.bruteForceRate &&
-        (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * c[vc + V_FLOWS])
+        (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * completedFlows)
       ) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
       } else if (web && c[vc + V_SLOW] >= L.slowConnections) {
