@@ -32,7 +32,13 @@ import {
   LOGIN_SERVICES,
   WEB_PORTS,
 } from "./behaviours.ts";
-import { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
+import {
+  DistinctSketches,
+  foldKey,
+  HostTable,
+  type HostTableStats,
+  KEY_SEED,
+} from "./host_table.ts";
 import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
@@ -259,6 +265,8 @@ export class HostEvidence {
     laterRows: 0,
   };
   #words = new Uint32Array(10);
+  /** Hash state after the current flow's pair key words 0..8 (source, target): see `foldKey`. */
+  #pairHash = 0;
   /** Connections (key and start) already counted as slow this window. */
   #slowFlows = new HostTable(16384, 10, 1);
   /** Hosts with a behaviour finding this window (model votes of theirs fold into it). */
@@ -524,7 +532,9 @@ export class HostEvidence {
     const src = this.sources;
     addressWords(batch.srcAddr, i * 16, src.key, 0);
     src.key[4] = protocol;
-    const s = src.upsert();
+    // Source, pair, service and vote keys begin with the source (and then the target): hashed once.
+    const sourceHash = foldKey(KEY_SEED, src.key, 0, 4);
+    const s = src.upsert(sourceHash, 4);
     const sc = s * S_FIELDS;
     if (s >= 0) {
       const c = src.counters;
@@ -544,7 +554,9 @@ export class HostEvidence {
     copyWords(src.key, 0, pair.key, 0, 4);
     addressWords(batch.dstAddr, i * 16, pair.key, 4);
     pair.key[8] = protocol;
-    const p = pair.upsert();
+    const pairHash = foldKey(sourceHash, pair.key, 4, 8);
+    this.#pairHash = pairHash;
+    const p = pair.upsert(pairHash, 8);
     let pairPorts = 0;
     if (p >= 0) {
       const c = pair.counters;
@@ -560,7 +572,7 @@ export class HostEvidence {
       const svc = this.services;
       copyWords(pair.key, 0, svc.key, 0, 8);
       svc.key[8] = (protocol << 16) | dstPort;
-      v = svc.upsert();
+      v = svc.upsert(pairHash, 8);
       if (v >= 0) {
         const c = svc.counters;
         const vc = v * V_FIELDS;
@@ -856,7 +868,7 @@ export class HostEvidence {
     votes.key[8] = ((verdict & 0xff) << 24) | (((classIndex + 1) & 0xfff) << 12) |
       ((nearest + 1) & 0xfff);
     votes.key[9] = batch.protocol[i];
-    const m = votes.upsert();
+    const m = votes.upsert(this.#pairHash, 8);
     // A vote group pushed out keeps its flows in the totals: weak, or folded when its host has a behaviour.
     if (votes.evictedFlows > 0) {
       if (this.#hostHasBehaviour(votes.evictedKey)) {
@@ -886,7 +898,7 @@ export class HostEvidence {
     const vp = this.votePorts;
     vp.key.set(votes.key);
     vp.key[9] = (batch.protocol[i] << 16) | batch.dstPort[i];
-    const port = vp.upsert();
+    const port = vp.upsert(this.#pairHash, 8);
     if (port >= 0) {
       vp.counters[port]++;
       if (vp.created) c[mc + M_PORTS]++;

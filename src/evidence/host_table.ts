@@ -57,6 +57,28 @@ export function hashWords(words: Uint32Array, n: number, seed: number): number {
   return h >>> 0;
 }
 
+/** Seed of the tables' key hash. */
+export const KEY_SEED = 0x2545f491;
+
+/**
+ * The key hash's state `h` carried over `words[from..to)` as key words
+ * `from..to` (each word mixed with its position). `foldKey(KEY_SEED, key, 0,
+ * keyWords)` is a key's hash; keys that begin with the same words (a source,
+ * then its target) share the state after them, so callers hash a shared
+ * prefix once (`upsert(prefix, from)`).
+ */
+export function foldKey(h: number, words: Uint32Array, from: number, to: number): number {
+  for (let k = from; k < to; k++) {
+    h ^= Math.imul(words[k] + k, 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h;
+}
+
 /** A bounded table of counters keyed by `keyWords` 32-bit words. */
 export class HostTable {
   /** Number of slots (a power of two). */
@@ -131,28 +153,13 @@ export class HostTable {
     return true;
   }
 
-  /** `hashWords(key, keyWords, 0x2545f491)`: its low bits pick the probe window, all of it is the slot's tag. */
-  #hash(): number {
-    const key = this.key;
-    let h = 0x2545f491;
-    for (let k = 0; k < this.keyWords; k++) {
-      h ^= Math.imul(key[k] + k, 0x9e3779b1);
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-    }
-    return h;
-  }
-
   /**
-   * Slot of `key`, or -1. Entries are never removed within a window (an
+   * Slot of `key`, or -1 (`prefix`, `from`: as for `upsert`). Entries are never removed within a window (an
    * eviction reuses its slot), so the slots of a probe window fill from its
    * start: a key is before the window's first free slot, or absent.
    */
-  find(): number {
-    const h = this.#hash();
+  find(prefix = KEY_SEED, from = 0): number {
+    const h = foldKey(prefix, this.key, from, this.keyWords);
     let s = h & this.#mask;
     for (let p = 0; p < PROBES; p++, s = (s + 1) & this.#mask) {
       if (this.#epoch[s] !== this.#current) return -1;
@@ -164,9 +171,11 @@ export class HostTable {
   /**
    * Slot of `key`, created (counters zeroed) when absent. Returns -1 when the
    * whole probe window is pinned by alert groups (counted in `stats.refused`).
+   * `prefix`: the hash state after the key's first `from` words, when the
+   * caller has it (see `foldKey`).
    */
-  upsert(): number {
-    const h = this.#hash();
+  upsert(prefix = KEY_SEED, from = 0): number {
+    const h = foldKey(prefix, this.key, from, this.keyWords);
     const start = h & this.#mask;
     let slot = -1;
     let s = start;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DistinctSketches, HostTable, PROBES } from "./host_table.ts";
+import { DistinctSketches, foldKey, HostTable, KEY_SEED, PROBES } from "./host_table.ts";
 
 function put(table: HostTable, a: number, b = 0): number {
   table.key[0] = a;
@@ -94,4 +94,21 @@ Deno.test("distinct sketches: close for a few items, within 25% for 40,000", () 
   for (let k = 0; k < 40_000; k++) sketches.add(1, h(k));
   const e = sketches.estimate(1);
   assert(Math.abs(e - 40_000) < 10_000, `estimate ${e}`);
+});
+
+Deno.test("host table: a key hashed from a shared prefix lands where the whole key's hash puts it", () => {
+  const table = new HostTable(1024, 3, 1);
+  const slots: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    table.key.set([0x0a000000 + k, k * 31, 6]);
+    slots.push(table.upsert());
+  }
+  assert.equal(table.stats.evicted, 0);
+  for (let k = 0; k < 40; k++) {
+    table.key.set([0x0a000000 + k, k * 31, 6]);
+    const prefix = foldKey(KEY_SEED, table.key, 0, 1);
+    assert.equal(table.find(prefix, 1), slots[k]);
+    assert.equal(table.upsert(foldKey(prefix, table.key, 1, 2), 2), slots[k]);
+    assert.equal(table.created, false);
+  }
 });
