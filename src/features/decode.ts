@@ -66,6 +66,18 @@ export const PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMPV6 = 58, P
 
 /** The reused result of decoding one packet; valid until the next decode. */
 export class DecodedPacket {
+  /**
+   * Capture time, microseconds since the epoch (the batch's timestamp). The
+   * flow table reads it here: passed as an argument to a call that is not
+   * inlined, a double this large is boxed, one allocation per packet.
+   */
+  timeMicros = 0;
+  /**
+   * Direction-independent hash of the flow key, set by setFlowHash (the flow
+   * meter sets it before the table sees the packet). A field for the same
+   * reason as timeMicros: most 32-bit hashes are too large to pass unboxed.
+   */
+  flowHash = 0;
   /** 4 or 6. */
   ipVersion = 0;
   /** 16 bytes; IPv4 stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -120,6 +132,7 @@ export function decodePacket(
   const start = batch.offset[index];
   const end = start + batch.capturedLength[index];
   const linkType = batch.linkType[index];
+  out.timeMicros = batch.timestampMicros[index];
   if (end > data.length) return TRUNCATED_LINK;
   out.vlan = 0;
   let at = start;

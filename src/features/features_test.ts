@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { createPacketBatch } from "../capture/mod.ts";
 import { DecodedPacket, decodePacket } from "./decode.ts";
 import { createFlowBatch, writeFlowRow } from "./features.ts";
-import { FlowTable } from "./flow_table.ts";
+import { FlowTable, setFlowHash } from "./flow_table.ts";
 import { FEATURE_COUNT, FEATURE_SET } from "./schema.ts";
 
 /** Ethernet + IPv4 + TCP frame with `payload` zero bytes. */
@@ -75,7 +75,8 @@ Deno.test("row writer fills exactly the feature set's columns", () => {
   const packet = new DecodedPacket();
   for (let i = 0; i < batch.count; i++) {
     assertEquals(decodePacket(batch, i, packet, new Map()), 0);
-    table.add(packet, batch.timestampMicros[i]);
+    setFlowHash(packet);
+    table.add(packet);
   }
   table.flushAll(5);
   assertEquals(out.count, 2);

@@ -13,7 +13,7 @@ import {
   type DecodeOutcome,
   decodePacket,
 } from "./decode.ts";
-import { flowHash, FlowTable } from "./flow_table.ts";
+import { FlowTable, setFlowHash } from "./flow_table.ts";
 import {
   CLOSED_LIST,
   END_INPUT,
@@ -172,8 +172,6 @@ export class FlowMeter {
   private packetSeq = 0;
   private phase = 0;
   private addRows = 0;
-  /** Keeps the prefetch loads observable (never read for anything else). */
-  private prefetchSink = 0;
   private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
   private readonly otherLinkTypes = new Map<number, number>();
   private packets = 0;
@@ -197,7 +195,6 @@ export class FlowMeter {
   /** The decoded packet that crossed a grid line waits for the expiry before it (`packet`). */
   private held = false;
   private heldPacket = new DecodedPacket();
-  private heldHash = 0;
   private heldAt = 0;
   /** Next grid line of packet time, and the time the pending expiry runs as of. */
   private nextTickAt = -Infinity;
@@ -309,7 +306,7 @@ export class FlowMeter {
       // The packet that crossed the last grid line waited for its expiry to finish.
       this.held = false;
       if (sharded) this.addPhase(this.inputBase + this.inputAt - 1);
-      table.add(this.heldPacket, this.heldAt, this.heldHash);
+      table.add(this.heldPacket);
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
@@ -326,7 +323,8 @@ export class FlowMeter {
         const p = group[k];
         const outcome = decodePacket(batch, start + k, p);
         groupOutcome[k] = outcome;
-        groupHash[k] = outcome === 0 ? flowHash(p) : 0;
+        if (outcome === 0) setFlowHash(p);
+        groupHash[k] = outcome === 0 ? p.flowHash : 0;
         if (sharded) {
           // Another shard's flow: it still advances the clock below, but is not looked up.
           const owned = outcome !== 0 || (groupHash[k] >>> 24) % shardCount === shardIndex;
@@ -334,7 +332,7 @@ export class FlowMeter {
           if (!owned) groupHash[k] = 0;
         }
       }
-      this.prefetchSink ^= table.prefetch(groupHash, n, this.groupEntry);
+      table.prefetch(groupHash, n, this.groupEntry);
       for (let k = 0; k < n; k++) {
         const i = start + k;
         const outcome = groupOutcome[k];
@@ -363,14 +361,13 @@ export class FlowMeter {
           if (this.expiryPending) {
             this.held = owned;
             this.heldPacket = packet;
-            this.heldHash = groupHash[k];
             this.heldAt = ts;
             this.inputAt = i + 1;
             return true;
           }
           if (owned) {
             if (sharded) this.addPhase(base + i);
-            table.add(packet, ts, groupHash[k]);
+            table.add(packet);
             if (observer) observer.observe(packet, batch, i, ts);
           }
           if (ready.length > 0) {
@@ -381,7 +378,7 @@ export class FlowMeter {
         }
         if (!owned) continue;
         if (sharded) this.addPhase(base + i);
-        table.add(packet, ts, groupHash[k]);
+        table.add(packet);
         if (observer) observer.observe(packet, batch, i, ts);
         if (ready.length >= MAX_READY_BATCHES) {
           // A flood ends flows as it comes (evictions): hand them over before more pile up.

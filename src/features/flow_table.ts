@@ -178,6 +178,8 @@ export class FlowTable {
   readonly su16: Uint16Array;
   readonly su32: Uint32Array;
   readonly sf64: Float64Array;
+  /** Keeps prefetch's loads observable (never read for anything else). */
+  prefetchSink = 0;
   /** While the sink runs: the ending flow's statistics row. */
   endingStats = 0;
 
@@ -300,10 +302,10 @@ export class FlowTable {
    * rows and LRU links those slots name, then the neighbours' links. Loads
    * of one step do not depend on each other, so the CPU overlaps their cache
    * misses instead of taking them one packet after another (a prefetch
-   * written as plain loads). Returns a value only so the loads are not
-   * optimised away; the table reads and decides everything again in `add`.
+   * written as plain loads). It keeps one bit of them so the loads are not
+   * optimised away (prefetchSink); the table reads and decides everything again in `add`.
    */
-  prefetch(hashes: Uint32Array, n: number, entries: Int32Array): number {
+  prefetch(hashes: Uint32Array, n: number, entries: Int32Array): void {
     const slots = this.index.slots, mask = this.index.mask;
     const u32 = this.u32, links = this.lists.links;
     let sink = 0;
@@ -322,11 +324,13 @@ export class FlowTable {
       if (before !== NIL) sink ^= links[2 * before + 1];
       if (after !== NIL) sink ^= links[2 * after];
     }
-    return sink;
+    // One bit that depends on every load, kept in a field: a returned 32-bit value would be boxed.
+    this.prefetchSink = sink & 1;
   }
 
-  /** Meters one decoded packet taken at `ts` (microseconds since the epoch); `h` is flowHash(p). */
-  add(p: DecodedPacket, ts: number, h: number = flowHash(p)): void {
+  /** Meters one decoded packet, taken at `p.timeMicros`, its `p.flowHash` set (setFlowHash). */
+  add(p: DecodedPacket): void {
+    const ts = p.timeMicros, h = p.flowHash;
     const index = this.index;
     const mask = index.mask;
     const slots = index.slots;
@@ -368,7 +372,7 @@ export class FlowTable {
         return;
       }
     }
-    this.create(p, ts, h);
+    this.create(p);
   }
 
   /**
@@ -534,7 +538,8 @@ export class FlowTable {
     return false;
   }
 
-  private create(p: DecodedPacket, ts: number, h: number): void {
+  private create(p: DecodedPacket): void {
+    const h = p.flowHash;
     if (this.live >= this.capacity || this.bytesInUse() + FLOW_COST > this.memcap) {
       this.evictOne(NIL);
     } else if (this.oneWayLive >= this.oneWayCap) {
@@ -565,7 +570,7 @@ export class FlowTable {
     u16[hw + H_VLAN] = p.vlan;
     u8[b + B_PROTOCOL] = p.protocol;
     u8[b + B_IP_VERSION] = p.ipVersion;
-    this.f64[(w >> 1) + D_START] = ts;
+    this.f64[(w >> 1) + D_START] = p.timeMicros;
     this.i32[w + W_INIT_WIN_FWD] = -1;
     this.i32[w + W_INIT_WIN_BWD] = -1;
     u32[w + W_NEXT_EXPORT] = this.interimFirst;
@@ -735,24 +740,30 @@ function reserve(bytes: number, maxFlows: number): ArrayBuffer {
   }
 }
 
-/** Direction-independent hash of the flow key of `p`. */
-export function flowHash(p: DecodedPacket): number {
+/**
+ * Sets `p.flowHash`, the direction-independent hash of the flow key of `p`.
+ * The two address+port mixes are written out, not called: a helper's
+ * unsigned 32-bit result, returned from a call not inlined, is boxed.
+ */
+export function setFlowHash(p: DecodedPacket): void {
   const s = p.srcWords, d = p.dstWords;
-  const a = mix4(s[0], s[1], s[2], s[3], p.srcPort);
-  const b = mix4(d[0], d[1], d[2], d[3], p.dstPort);
+  // FNV-style mix of the source address words and port, then the destination's.
+  let a = 0x811c9dc5 ^ p.srcPort;
+  a = Math.imul(a ^ s[0], 0x01000193);
+  a = Math.imul(a ^ (a >>> 15) ^ s[1], 0x01000193);
+  a = Math.imul(a ^ (a >>> 15) ^ s[2], 0x01000193);
+  a = Math.imul(a ^ (a >>> 15) ^ s[3], 0x01000193);
+  a = (a ^ (a >>> 16)) >>> 0;
+  let b = 0x811c9dc5 ^ p.dstPort;
+  b = Math.imul(b ^ d[0], 0x01000193);
+  b = Math.imul(b ^ (b >>> 15) ^ d[1], 0x01000193);
+  b = Math.imul(b ^ (b >>> 15) ^ d[2], 0x01000193);
+  b = Math.imul(b ^ (b >>> 15) ^ d[3], 0x01000193);
+  b = (b ^ (b >>> 16)) >>> 0;
   const low = a < b ? a : b, high = a < b ? b : a;
   let h = Math.imul(low ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ high, 0xc2b2ae35);
   h ^= (p.protocol << 16) | p.vlan;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  return (h ^ (h >>> 13)) >>> 0;
-}
-
-function mix4(w0: number, w1: number, w2: number, w3: number, port: number): number {
-  let h = 0x811c9dc5 ^ port;
-  h = Math.imul(h ^ w0, 0x01000193);
-  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x01000193);
-  h = Math.imul(h ^ (h >>> 15) ^ w2, 0x01000193);
-  h = Math.imul(h ^ (h >>> 15) ^ w3, 0x01000193);
-  return (h ^ (h >>> 16)) >>> 0;
+  p.flowHash = (h ^ (h >>> 13)) >>> 0;
 }
