@@ -371,13 +371,12 @@ export function writeFlowRow(
   );
 
   // Identity and bookkeeping.
-  // Addresses: the row keeps them as 32-bit words in memory (little-endian) order.
-  for (let word = 0; word < 4; word++) {
-    const sw = u32[fw + F.u32.srcWords + word], dw = u32[fw + F.u32.dstWords + word];
-    for (let byte = 0; byte < 4; byte++) {
-      out.srcAddr[row * 16 + word * 4 + byte] = (sw >>> (8 * byte)) & 0xff;
-      out.dstAddr[row * 16 + word * 4 + byte] = (dw >>> (8 * byte)) & 0xff;
-    }
+  // Addresses: the row holds the decoder's address bytes (copied as words), in order.
+  const srcOut = out.srcAddr, dstOut = out.dstAddr, at = row * 16;
+  const srcIn = fb + 4 * F.u32.srcWords, dstIn = fb + 4 * F.u32.dstWords;
+  for (let j = 0; j < 16; j++) {
+    srcOut[at + j] = u8[srcIn + j];
+    dstOut[at + j] = u8[dstIn + j];
   }
   const protocol = u8[fb + F.u8.protocol];
   out.srcPort[row] = u16[fh + F.u16.srcPort];

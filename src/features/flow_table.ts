@@ -85,6 +85,7 @@ import {
   OPEN_LIST,
   PAYLOAD_MASK,
   STATS_ROW_BYTES,
+  STATS_WORDS,
   W_DST,
   W_HASH,
   W_INIT_WIN_BWD,
@@ -146,6 +147,8 @@ export type FlowEndSink = (table: FlowTable, id: number, reason: number) => void
 const FLOW_COST = FLOW_ROW_BYTES + LINK_BYTES + INDEX_BYTES_PER_FLOW;
 /** Emergency mode ends when the table is back under this share of its bounds. */
 const EMERGENCY_RECOVERY = 0.7;
+/** Flows whose memory expiry reads ahead together (see prefetchEnding). */
+const ENDING_GROUP = 8;
 /** Longest gap between two interim rows of a flow. */
 const INTERIM_MAX_GAP_MICROS = 60e6;
 
@@ -180,6 +183,8 @@ export class FlowTable {
   readonly sf64: Float64Array;
   /** Keeps prefetch's loads observable (never read for anything else). */
   prefetchSink = 0;
+  /** The flows prefetchEnding read ahead. */
+  private readonly endingGroup = new Int32Array(ENDING_GROUP);
   /** While the sink runs: the ending flow's statistics row. */
   endingStats = 0;
 
@@ -384,14 +389,19 @@ export class FlowTable {
     const lists = this.lists;
     let left = budget;
     const closedCutoff = now - this.closeLinger;
+    // Every ENDING_GROUP flows, the memory of the next ENDING_GROUP is read together (prefetchEnding).
+    let ahead = 0;
     for (let id = lists.head[CLOSED_LIST]; id !== NIL; id = lists.head[CLOSED_LIST]) {
+      if (ahead-- === 0) this.prefetchEnding(id), ahead = ENDING_GROUP - 1;
       if (this.lastSeenAt(id) >= closedCutoff) break;
       if (left-- <= 0) return true;
       this.end(id, this.u8[id * FLOW_ROW_BYTES + B_CLOSE_REASON]);
     }
     const idleCutoff = now - this.idleTimeout;
     const oneWayCutoff = this.emergency ? now - this.emergencyIdle : idleCutoff;
+    ahead = 0;
     for (let id = lists.head[ONE_WAY_LIST]; id !== NIL; id = lists.head[ONE_WAY_LIST]) {
+      if (ahead-- === 0) this.prefetchEnding(id), ahead = ENDING_GROUP - 1;
       const last = this.lastSeenAt(id);
       if (last >= oneWayCutoff) break;
       if (left-- <= 0) return true;
@@ -400,7 +410,9 @@ export class FlowTable {
         this.end(id, END_EVICTED);
       } else this.end(id, END_IDLE);
     }
+    ahead = 0;
     for (let id = lists.head[OPEN_LIST]; id !== NIL; id = lists.head[OPEN_LIST]) {
+      if (ahead-- === 0) this.prefetchEnding(id), ahead = ENDING_GROUP - 1;
       if (this.lastSeenAt(id) >= idleCutoff) break;
       if (left-- <= 0) return true;
       this.end(id, END_IDLE);
@@ -412,6 +424,34 @@ export class FlowTable {
     ) this.emergency = false;
     if (this.interimFirst > 0) return this.sweepInterim(now, left);
     return false;
+  }
+
+  /**
+   * Reads, without changing anything, the memory that ending the flows
+   * `first` and up to ENDING_GROUP - 1 after it on its list will touch: their
+   * flow rows (both lines), index slots and statistics rows. As `prefetch`
+   * for packets: expiry ends flows last seen seconds ago, whose memory has
+   * left the caches, and these loads, not depending on each other, overlap
+   * their misses (index removal alone was 6.6% of metering's CPU profile
+   * on the range capture, most of it one miss per ended flow).
+   */
+  private prefetchEnding(first: number): void {
+    const u32 = this.u32, su32 = this.su32, links = this.lists.links, ids = this.endingGroup;
+    let n = 0;
+    for (let id = first; id !== NIL && n < ENDING_GROUP; id = links[2 * id + 1]) ids[n++] = id;
+    let sink = 0;
+    for (let k = 0; k < n; k++) {
+      const w = ids[k] * FLOW_WORDS;
+      sink ^= u32[w + W_HASH] ^ u32[w + W_LOG];
+    }
+    const slots = this.index.slots, mask = this.index.mask;
+    for (let k = 0; k < n; k++) {
+      const w = ids[k] * FLOW_WORDS;
+      sink ^= slots[2 * (u32[w + W_HASH] & mask)];
+      const own = u32[w + W_STATS];
+      if (own !== 0) sink ^= su32[(own - 1) * STATS_WORDS];
+    }
+    this.prefetchSink = sink & 1;
   }
 
   /**
@@ -560,7 +600,8 @@ export class FlowTable {
     // Reset the whole row (rows are reused), then identity.
     const u32 = this.u32, w = id * FLOW_WORDS, u8 = this.u8, u16 = this.u16;
     const b = w << 2, hw = w << 1;
-    u32.fill(0, w, w + FLOW_WORDS);
+    // A loop, not fill(): a builtin call per flow costs more than 32 stores.
+    for (let k = w, e = w + FLOW_WORDS; k < e; k++) u32[k] = 0;
     const ps = p.srcWords, pd = p.dstWords, sw = w + W_SRC, dw = w + W_DST;
     u32[sw] = ps[0], u32[sw + 1] = ps[1], u32[sw + 2] = ps[2], u32[sw + 3] = ps[3];
     u32[dw] = pd[0], u32[dw + 1] = pd[1], u32[dw + 2] = pd[2], u32[dw + 3] = pd[3];
