@@ -228,7 +228,7 @@ export function writeFlowRow(
 ): void {
   // The flow row holds identity, start, initial windows and TCP history; the
   // statistics row (complete while the flow ends) everything counted.
-  const { u8, u16, u32, i32, f64 } = table;
+  const { u8, u16, i32, f64 } = table;
   const fw = id * FLOW_WORDS, fd = fw >> 1, fh = fw << 1, fb = fw << 2;
   const F = ROW.flow;
   const start = f64[fd + F.f64.startMicros];
