@@ -26,6 +26,7 @@ import {
   type NslKddView,
   type PacketMemberRequest,
   packetRowsFromCaptures,
+  packetTrialEligible,
   type PacketTuneResult,
   packetTuneSplit,
   parseAttackTypes,
@@ -554,14 +555,19 @@ export function formatPacketTuning(r: PacketTuneResult, minPackets: number): str
     }%, benign flows voted ${(t.benignFlowVoteRate * 100).toFixed(1)}% of ${t.benignFlows}; ` +
     `search detection ${(t.searchFlowDetection * 100).toFixed(1)}% of flows (${
       (t.searchPacketDetection * 100).toFixed(1)
-    }% of packets); ${t.seconds.toFixed(1)} s`;
+    }% of packets); ${t.seconds.toFixed(1)} s` +
+    (t !== r.defaults && !packetTrialEligible(t, r.defaults)
+      ? " (more benign flows voted than the defaults: not eligible)"
+      : "");
   return [
     `packet tuning ${r.name}: ${r.trials.length} trials ranked by attack flows voted on ` +
     `(>= ${minPackets} flagged packets) of ${r.searchTypes.join(", ")}; ${r.heldOutType} held out`,
     line("defaults", r.defaults),
     ...r.trials.map((t, i) => line(`trial ${i + 1}`, t)),
     `  chosen: ${
-      r.chosenFrom === "defaults" ? "defaults (no trial beat them)" : formatParams(r.chosen.params)
+      r.chosenFrom === "defaults"
+        ? "defaults (no eligible trial beat them)"
+        : formatParams(r.chosen.params)
     }`,
     `  held out ${r.heldOutType}: chosen ${formatDetection(r.chosen.heldOut)}; defaults ${
       formatDetection(r.defaults.heldOut)

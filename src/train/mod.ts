@@ -103,6 +103,7 @@ export {
   formatParams,
   PACKET_SEARCH_SPACES,
   packetSearchSpace,
+  packetTrialEligible,
   type PacketTrialResult,
   type PacketTuneOptions,
   type PacketTuneResult,

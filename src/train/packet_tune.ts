@@ -19,7 +19,7 @@
  * summary shows whether tuning generalised beyond the types it saw. Every
  * trial's packet false-positive rate on held-out benign packets equals the
  * target by construction; the share of held-out benign flows it would vote
- * on is not, and is reported too.
+ * on is not: a trial voting on more of them than the defaults is not chosen.
  */
 import type { Family, FamilyName, TrainedMember } from "./families/mod.ts";
 import { FamilyError } from "./families/mod.ts";
@@ -143,7 +143,10 @@ export interface PacketTuneResult {
   searchTypes: string[];
   defaults: PacketTrialResult;
   trials: PacketTrialResult[];
-  /** The best by search score among the defaults and the trials ("defaults" when none beat them). */
+  /**
+   * The best by search score among the defaults and the trials voting on no
+   * more held-out benign flows than the defaults ("defaults" when none beat them).
+   */
   chosen: PacketTrialResult;
   chosenFrom: "defaults" | "trial";
 }
@@ -266,8 +269,14 @@ export async function tunePacketMember(
       () => options.progress?.(stage, trials.length + 1, total),
     );
   }
+  // No more benign false alerts than the defaults: a trial voting on more
+  // held-out benign flows is not eligible, however well it detects.
   let chosen = defaults, chosenFrom: "defaults" | "trial" = "defaults";
-  for (const t of trials) if (t.score > chosen.score) [chosen, chosenFrom] = [t, "trial"];
+  for (const t of trials) {
+    if (packetTrialEligible(t, defaults) && t.score > chosen.score) {
+      [chosen, chosenFrom] = [t, "trial"];
+    }
+  }
   return {
     name: request.name,
     heldOutType: split.attackTypes[split.heldOut],
@@ -277,6 +286,14 @@ export async function tunePacketMember(
     chosen,
     chosenFrom,
   };
+}
+
+/** A trial may be chosen when it votes on no more held-out benign flows than the defaults. */
+export function packetTrialEligible(
+  trial: PacketTrialResult,
+  defaults: PacketTrialResult,
+): boolean {
+  return trial.benignFlowVoteRate <= defaults.benignFlowVoteRate;
 }
 
 /** A trial's parameters as `name=value` (integers plain, others to 3 significant digits). */

@@ -80,6 +80,8 @@ Deno.test("packet --tune: the chosen LOF beats a deliberately bad fixed one and 
     `chosen ${result.chosen.score} vs bad ${bad.score}`,
   );
   assert.ok(result.chosen.score >= result.defaults.score);
+  // No more benign false alerts than the defaults.
+  assert.ok(result.chosen.benignFlowVoteRate <= result.defaults.benignFlowVoteRate);
   assert.equal(result.chosenFrom, "trial");
   assert.ok(result.chosen.searchFlowDetection > 0.3, `${result.chosen.searchFlowDetection}`);
   // Every trial's threshold holds the packet false-positive target on held-out benign packets.
