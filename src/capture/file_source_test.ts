@@ -92,6 +92,21 @@ Deno.test("capture file: packets straddling chunk and batch boundaries arrive in
   await Deno.remove(path);
 });
 
+Deno.test("capture file: a consumer that stops early leaves no read ahead in flight", async () => {
+  const packets = numberedPackets(3000, (i) => 64 + ((i * 37) % 1400));
+  const path = await writeTemp(encodePcap(packets));
+  // Small chunks: while the first batch is out, the next bytes are being read ahead; leaving
+  // the loop must wait for that read before closing the file (the test's op sanitizer checks).
+  for (const stopAfter of [1, 5]) {
+    let batches = 0;
+    for await (const _ of readCaptureFile(path, { chunkBytes: 1, batchSize: 97 })) {
+      if (++batches === stopAfter) break;
+    }
+    assert.deepEqual(batches, stopAfter);
+  }
+  await Deno.remove(path);
+});
+
 Deno.test("capture file: truncated at every length, complete packets survive and the tail is reported", async () => {
   const packets = numberedPackets(6, (i) => 40 + i * 3);
   const whole = encodePcap(packets);
@@ -217,6 +232,30 @@ Deno.test({
       assert.ok(stats.packets >= previous && stats.packets <= full.packets);
       previous = stats.packets;
       await Deno.remove(cut);
+    }
+  },
+});
+
+Deno.test({
+  name: "capture file: real pcapng files larger than a chunk read the same through the read-ahead",
+  ignore: captures.length === 0,
+  async fn() {
+    // The smallest chunk (about 0.5 MiB) splits these files, so blocks straddle buffer swaps.
+    const large = captures.filter((p) => p.endsWith(".pcapng") && Deno.statSync(p).size > 600_000);
+    assert.ok(large.length > 0);
+    for (const path of large) {
+      const read = async (options: ReadCaptureFileOptions) => {
+        const rows: string[] = [];
+        for await (const batch of readCaptureFile(path, options)) {
+          for (let i = 0; i < batch.count; i++) {
+            const at = batch.offset[i],
+              bytes = batch.data.subarray(at, at + batch.capturedLength[i]);
+            rows.push(`${batch.timestampMicros[i]} ${batch.linkType[i]} ${bytes.join(",")}`);
+          }
+        }
+        return rows;
+      };
+      assert.deepEqual(await read({ chunkBytes: 1, batchSize: 97 }), await read({}), path);
     }
   },
 });
