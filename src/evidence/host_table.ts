@@ -276,7 +276,9 @@ export class DistinctSketches {
   add(s: number, h: number): void {
     const b = this.#bits;
     const index = h >>> (32 - b);
-    const rest = (h << b) >>> 0;
+    // An int32, not `>>> 0`: clz32 reads it as unsigned anyway, and an unsigned value over 2^31
+    // threw the optimised code away again and again (60 deopts a run on range traffic).
+    const rest = h << b;
     const rank = rest === 0 ? 33 - b : Math.clz32(rest) + 1;
     const at = s * this.registersPerSlot + index;
     if (rank > this.registers[at]) this.registers[at] = rank;
@@ -300,7 +302,9 @@ export class DistinctSketches {
     }
     const b = this.#bits;
     const index = h >>> (32 - b);
-    const rest = (h << b) >>> 0;
+    // An int32, not `>>> 0`: clz32 reads it as unsigned anyway, and an unsigned value over 2^31
+    // threw the optimised code away again and again (60 deopts a run on range traffic).
+    const rest = h << b;
     const rank = rest === 0 ? 33 - b : Math.clz32(rest) + 1;
     const at = s * this.registersPerSlot + index;
     if (rank > this.registers[at]) this.registers[at] = rank;
