@@ -229,6 +229,10 @@ function binaryScalar(
   o: number,
   n: number,
 ): void {
+  // `y` arrives boxed; Max and Min pick either operand, and a pick between an unboxed `x` and a
+  // boxed `y` boxed every element (the anomaly graph's Min: 2 KB of garbage a row). Read from
+  // float32 data, y is its own fround: an unboxed copy, the same value.
+  const yv = Math.fround(y);
   switch (op) {
     case Binary.Add:
       for (let i = 0; i < n; i++) out[o + i] = a[pa + i] + y;
@@ -245,13 +249,13 @@ function binaryScalar(
     case Binary.Max:
       for (let i = 0; i < n; i++) {
         const x = a[pa + i];
-        out[o + i] = x >= y || x !== x ? x : y;
+        out[o + i] = x >= yv || x !== x ? x : yv;
       }
       break;
     case Binary.Min:
       for (let i = 0; i < n; i++) {
         const x = a[pa + i];
-        out[o + i] = x <= y || x !== x ? x : y;
+        out[o + i] = x <= yv || x !== x ? x : yv;
       }
       break;
   }
