@@ -28,6 +28,22 @@ export interface FanoutResult {
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** Longest any one step may take (start, replay, stop) before the run is called stuck. */
+const STEP_TIMEOUT_MS = 120_000;
+const TIMED_OUT = Symbol("timed out");
+
+/** `promise`'s value, or TIMED_OUT after `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function sh(args: string[], quiet = false): string {
   const out = new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped" })
@@ -88,11 +104,27 @@ async function measure(
   }).spawn();
   const reader = sensor.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
+  // A run that hangs names the step it hung in (with the sensor's stderr) instead of the bench waiting forever.
+  const stuck = (step: string) => {
+    sensor.kill("SIGKILL");
+    return new Error(
+      `${captureWorkers} capture worker(s), ${replayers} tcpreplay: ${step}; ` +
+        `sensor stderr:\n${stderr.slice(-2000)}`,
+    );
+  };
   // Wait for the "detecting on" line: capture (and inference) are up.
-  while (!stderr.includes("detecting on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`sensor ended before capturing: ${stderr}`);
-    stderr += value;
+  const started = withTimeout(
+    (async () => {
+      while (!stderr.includes("detecting on")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`sensor ended before capturing: ${stderr}`);
+        stderr += value;
+      }
+    })(),
+    STEP_TIMEOUT_MS,
+  );
+  if (await started === TIMED_OUT) {
+    throw stuck(`no "detecting on" within ${STEP_TIMEOUT_MS / 1000} s`);
   }
   const rest = (async () => {
     while (true) {
@@ -101,14 +133,20 @@ async function measure(
       stderr += value;
     }
   })();
-  const replays = await Promise.all(
-    Array.from({ length: replayers }, () =>
-      new Deno.Command("ip", {
-        args: ["netns", "exec", link.ns, "tcpreplay", "--topspeed", "-i", link.peer, file],
-        stdout: "piped",
-        stderr: "piped",
-      }).output()),
+  const replayProcesses = Array.from({ length: replayers }, () =>
+    new Deno.Command("ip", {
+      args: ["netns", "exec", link.ns, "tcpreplay", "--topspeed", "-i", link.peer, file],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn());
+  const replays = await withTimeout(
+    Promise.all(replayProcesses.map((p) => p.output())),
+    STEP_TIMEOUT_MS,
   );
+  if (replays === TIMED_OUT) {
+    for (const p of replayProcesses) p.kill("SIGKILL");
+    throw stuck(`tcpreplay did not finish within ${STEP_TIMEOUT_MS / 1000} s`);
+  }
   let sent = 0;
   let offeredPps = 0;
   for (const replay of replays) {
@@ -120,7 +158,9 @@ async function measure(
   // Let the sensor take in what is in its rings, then stop it as Ctrl-C would.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   sensor.kill("SIGINT");
-  await sensor.status;
+  if (await withTimeout(sensor.status, STEP_TIMEOUT_MS) === TIMED_OUT) {
+    throw stuck(`the sensor did not stop within ${STEP_TIMEOUT_MS / 1000} s of SIGINT`);
+  }
   await rest;
   let received = 0;
   let kernelDropped = 0;
