@@ -40,6 +40,7 @@ import type { FlowMeterOptions } from "../features/mod.ts";
 import { openSensorLink, type SensorLink } from "../server/mod.ts";
 import { addPublishOptions, type PublishOptionValues, startPublishing } from "./fleet.ts";
 import { consoleLimits } from "./serve.ts";
+import { watchStartup } from "./startup_watch.ts";
 import { CliError, EXIT, UsageError } from "./exit.ts";
 import { checkInputFile, checkSqliteFile, fileIdentity, prepareOutputFile } from "./files.ts";
 import {
@@ -193,6 +194,10 @@ export function registerDetect(program: Command): void {
     const meters = options.db || options.ui || bundle.json.packetMembers.length > 0
       ? undefined
       : new CaptureWorkerMeters(interfaces.length * options.captureWorkers, meterOptions(options));
+    const starting = watchStartup();
+    starting.stage(
+      `the capture workers on ${interfaces.join(", ")} (${options.captureWorkers} per interface)`,
+    );
     const live = openResilientCapture(
       // The duration runs from the "detecting on" line below, not from the capture
       // workers' start: services and the inference workers take seconds to come up in between.
@@ -205,8 +210,18 @@ export function registerDetect(program: Command): void {
       },
       { reopen: Boolean(options.reopen) },
     );
-    await live.ready;
-    const services = await startServices(options, command);
+    try {
+      await live.ready;
+    } catch (error) {
+      starting.done();
+      throw error;
+    }
+    starting.stage("the sensor's services (outputs, notifications, metrics)");
+    const services = await startServices(options, command).catch((error) => {
+      starting.done();
+      throw error;
+    });
+    starting.stage("the inference workers");
     services.setCapture(() => live.stats());
     if (meters) services.metrics.addByteCount(() => meters.wireBytes);
     const stop = () => live.stop();
@@ -215,6 +230,7 @@ export function registerDetect(program: Command): void {
     let deadline: ReturnType<typeof setTimeout> | undefined;
     // Once the inference workers are up: what is captured from here on is scored without waiting.
     const detecting = () => {
+      starting.done();
       console.error(
         `ids-sensor: detecting on ${interfaces.join(", ")} with ${describeModel(options.model)}` +
           (duration > 0 ? ` for ${duration} s` : " until Ctrl-C"),
@@ -240,6 +256,7 @@ export function registerDetect(program: Command): void {
         Deno.exitCode = EXIT.ioError;
       }
     } finally {
+      starting.done();
       clearTimeout(deadline);
       for (const signal of signals) Deno.removeSignalListener(signal, stop);
       await services.close(report);
