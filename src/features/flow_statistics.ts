@@ -34,9 +34,14 @@ import {
   D_FWD_IAT_SQ,
   D_FWD_LEN_SQ,
   D_IDLE_SQ,
+  FLAGS_SHIFT,
+  FORWARD_BIT,
   H_SUBFLOWS,
+  HEADER_SHIFT,
+  LOG_WORDS,
   NIL,
   NO_SEGMENT,
+  PAYLOAD_MASK,
   PERIOD_MAX,
   PERIOD_MIN,
   PERIOD_SUM,
@@ -152,93 +157,101 @@ export class FlowStatistics {
     this.su8[(v << 2) + B_MIN_SEG_FWD] = NO_SEGMENT;
   }
 
-  /** One packet (payload `size`, L4 `header` bytes, TCP `flags`, offset `t`) into statistics row `s`. */
-  accumulate(
-    s: number,
-    forward: boolean,
-    size: number,
-    header: number,
-    flags: number,
-    t: number,
-  ): void {
-    const u32 = this.su32, f64 = this.sf64;
+  /**
+   * Replays `count` logged packets, in order, into statistics row `s`: the
+   * log's packets are two words each from `log[at]` (offset, then payload |
+   * flags | header | direction bits, see flow_layout.ts). One call per fold
+   * rather than per packet, with the row's bases and views held across the
+   * packets (a call per packet was most of the fold's cost).
+   */
+  foldLog(s: number, log: Uint32Array, at: number, count: number): void {
+    const u32 = this.su32, f64 = this.sf64, su16 = this.su16, su8 = this.su8;
     const w = s * STATS_WORDS, d = w >> 1;
-    const fwdPackets = u32[w + W_FWD_PACKETS], bwdPackets = u32[w + W_BWD_PACKETS];
-    if (fwdPackets + bwdPackets !== 0) {
-      // Active/idle periods, as CICFlowMeter's updateActiveIdleTime.
-      const activeEnd = u32[w + W_ACTIVE_END];
-      const sinceActive = t - activeEnd;
-      if (sinceActive > this.activityTimeout) {
-        const active = activeEnd - u32[w + W_ACTIVE_START];
-        if (active > 0) addPeriod(u32, w + W_ACTIVE_COUNT, f64, d + D_ACTIVE_SQ, active);
-        addPeriod(u32, w + W_IDLE_COUNT, f64, d + D_IDLE_SQ, sinceActive);
-        u32[w + W_ACTIVE_START] = t;
-        u32[w + W_ACTIVE_END] = t;
-      } else if (t > activeEnd) {
-        u32[w + W_ACTIVE_END] = t;
+    const activityTimeout = this.activityTimeout;
+    const end = at + count * LOG_WORDS;
+    for (; at < end; at += LOG_WORDS) {
+      const t = log[at], bits = log[at + 1];
+      const forward = (bits & FORWARD_BIT) !== 0;
+      const size = bits & PAYLOAD_MASK;
+      const header = (bits >>> HEADER_SHIFT) & 0x3f;
+      const flags = (bits >>> FLAGS_SHIFT) & 0x1ff;
+      const fwdPackets = u32[w + W_FWD_PACKETS], bwdPackets = u32[w + W_BWD_PACKETS];
+      if (fwdPackets + bwdPackets !== 0) {
+        // Active/idle periods, as CICFlowMeter's updateActiveIdleTime.
+        const activeEnd = u32[w + W_ACTIVE_END];
+        const sinceActive = t - activeEnd;
+        if (sinceActive > activityTimeout) {
+          const active = activeEnd - u32[w + W_ACTIVE_START];
+          if (active > 0) addPeriod(u32, w + W_ACTIVE_COUNT, f64, d + D_ACTIVE_SQ, active);
+          addPeriod(u32, w + W_IDLE_COUNT, f64, d + D_IDLE_SQ, sinceActive);
+          u32[w + W_ACTIVE_START] = t;
+          u32[w + W_ACTIVE_END] = t;
+        } else if (t > activeEnd) {
+          u32[w + W_ACTIVE_END] = t;
+        }
+        // Flow IAT.
+        const previous = u32[w + W_S_LAST_SEEN];
+        const iat = t > previous ? t - previous : 0;
+        if (iat > 1_000_000) su16[(w << 1) + H_SUBFLOWS]++;
+        f64[d + D_FLOW_IAT_SQ] += iat * iat;
+        if (iat < u32[w + W_FLOW_IAT_MIN]) u32[w + W_FLOW_IAT_MIN] = iat;
+        if (iat > u32[w + W_FLOW_IAT_MAX]) u32[w + W_FLOW_IAT_MAX] = iat;
+        if (t > previous) u32[w + W_S_LAST_SEEN] = t;
       }
-      // Flow IAT.
-      const previous = u32[w + W_S_LAST_SEEN];
-      const iat = t > previous ? t - previous : 0;
-      if (iat > 1_000_000) this.su16[(w << 1) + H_SUBFLOWS]++;
-      f64[d + D_FLOW_IAT_SQ] += iat * iat;
-      if (iat < u32[w + W_FLOW_IAT_MIN]) u32[w + W_FLOW_IAT_MIN] = iat;
-      if (iat > u32[w + W_FLOW_IAT_MAX]) u32[w + W_FLOW_IAT_MAX] = iat;
-      if (t > previous) u32[w + W_S_LAST_SEEN] = t;
-    }
-    if (forward) {
-      const n = fwdPackets + 1;
-      u32[w + W_FWD_PACKETS] = n;
-      f64[d + D_FWD_BYTES] += size;
-      f64[d + D_FWD_LEN_SQ] += size * size;
-      if (size < u32[w + W_FWD_LEN_MIN]) u32[w + W_FWD_LEN_MIN] = size;
-      if (size > u32[w + W_FWD_LEN_MAX]) u32[w + W_FWD_LEN_MAX] = size;
-      f64[d + D_FWD_HEADER] += header;
-      const b = (w << 2) + B_MIN_SEG_FWD;
-      if (header < this.su8[b]) this.su8[b] = header;
-      if (size >= 1) u32[w + W_ACT_DATA_FWD]++;
-      if (n > 1) {
-        // The first forward packet is at offset 0, so the forward IAT total is fwdLast.
-        const last = u32[w + W_FWD_LAST];
-        const iat = t > last ? t - last : 0;
-        f64[d + D_FWD_IAT_SQ] += iat * iat;
-        if (iat < u32[w + W_FWD_IAT_MIN]) u32[w + W_FWD_IAT_MIN] = iat;
-        if (iat > u32[w + W_FWD_IAT_MAX]) u32[w + W_FWD_IAT_MAX] = iat;
-        if (t > last) u32[w + W_FWD_LAST] = t;
-      }
-      if (flags & TCP_PSH) u32[w + W_FWD_PSH]++;
-      if (flags & TCP_URG) u32[w + W_FWD_URG]++;
-    } else {
-      const n = bwdPackets + 1;
-      u32[w + W_BWD_PACKETS] = n;
-      f64[d + D_BWD_BYTES] += size;
-      f64[d + D_BWD_LEN_SQ] += size * size;
-      if (size < u32[w + W_BWD_LEN_MIN]) u32[w + W_BWD_LEN_MIN] = size;
-      if (size > u32[w + W_BWD_LEN_MAX]) u32[w + W_BWD_LEN_MAX] = size;
-      f64[d + D_BWD_HEADER] += header;
-      if (n === 1) {
-        u32[w + W_BWD_FIRST] = t;
-        u32[w + W_BWD_LAST] = t;
+      if (forward) {
+        const n = fwdPackets + 1;
+        u32[w + W_FWD_PACKETS] = n;
+        f64[d + D_FWD_BYTES] += size;
+        f64[d + D_FWD_LEN_SQ] += size * size;
+        if (size < u32[w + W_FWD_LEN_MIN]) u32[w + W_FWD_LEN_MIN] = size;
+        if (size > u32[w + W_FWD_LEN_MAX]) u32[w + W_FWD_LEN_MAX] = size;
+        f64[d + D_FWD_HEADER] += header;
+        const b = (w << 2) + B_MIN_SEG_FWD;
+        if (header < su8[b]) su8[b] = header;
+        if (size >= 1) u32[w + W_ACT_DATA_FWD]++;
+        if (n > 1) {
+          // The first forward packet is at offset 0, so the forward IAT total is fwdLast.
+          const last = u32[w + W_FWD_LAST];
+          const iat = t > last ? t - last : 0;
+          f64[d + D_FWD_IAT_SQ] += iat * iat;
+          if (iat < u32[w + W_FWD_IAT_MIN]) u32[w + W_FWD_IAT_MIN] = iat;
+          if (iat > u32[w + W_FWD_IAT_MAX]) u32[w + W_FWD_IAT_MAX] = iat;
+          if (t > last) u32[w + W_FWD_LAST] = t;
+        }
+        if (flags & TCP_PSH) u32[w + W_FWD_PSH]++;
+        if (flags & TCP_URG) u32[w + W_FWD_URG]++;
       } else {
-        const last = u32[w + W_BWD_LAST];
-        const iat = t > last ? t - last : 0;
-        f64[d + D_BWD_IAT_SQ] += iat * iat;
-        if (iat < u32[w + W_BWD_IAT_MIN]) u32[w + W_BWD_IAT_MIN] = iat;
-        if (iat > u32[w + W_BWD_IAT_MAX]) u32[w + W_BWD_IAT_MAX] = iat;
-        if (t > last) u32[w + W_BWD_LAST] = t;
+        const n = bwdPackets + 1;
+        u32[w + W_BWD_PACKETS] = n;
+        f64[d + D_BWD_BYTES] += size;
+        f64[d + D_BWD_LEN_SQ] += size * size;
+        if (size < u32[w + W_BWD_LEN_MIN]) u32[w + W_BWD_LEN_MIN] = size;
+        if (size > u32[w + W_BWD_LEN_MAX]) u32[w + W_BWD_LEN_MAX] = size;
+        f64[d + D_BWD_HEADER] += header;
+        if (n === 1) {
+          u32[w + W_BWD_FIRST] = t;
+          u32[w + W_BWD_LAST] = t;
+        } else {
+          const last = u32[w + W_BWD_LAST];
+          const iat = t > last ? t - last : 0;
+          f64[d + D_BWD_IAT_SQ] += iat * iat;
+          if (iat < u32[w + W_BWD_IAT_MIN]) u32[w + W_BWD_IAT_MIN] = iat;
+          if (iat > u32[w + W_BWD_IAT_MAX]) u32[w + W_BWD_IAT_MAX] = iat;
+          if (t > last) u32[w + W_BWD_LAST] = t;
+        }
+        if (flags & TCP_PSH) u32[w + W_BWD_PSH]++;
+        if (flags & TCP_URG) u32[w + W_BWD_URG]++;
       }
-      if (flags & TCP_PSH) u32[w + W_BWD_PSH]++;
-      if (flags & TCP_URG) u32[w + W_BWD_URG]++;
-    }
-    this.accumulateBulk(w, forward, size, t);
-    // Flag counts (flags are 0 for protocols other than TCP).
-    if (flags !== 0) {
-      if (flags & TCP_FIN) u32[w + W_FIN]++;
-      if (flags & TCP_SYN) u32[w + W_SYN]++;
-      if (flags & TCP_RST) u32[w + W_RST]++;
-      if (flags & TCP_ACK) u32[w + W_ACK]++;
-      if (flags & TCP_CWR) u32[w + W_CWR]++;
-      if (flags & TCP_ECE) u32[w + W_ECE]++;
+      this.accumulateBulk(w, forward, size, t);
+      // Flag counts (flags are 0 for protocols other than TCP).
+      if (flags !== 0) {
+        if (flags & TCP_FIN) u32[w + W_FIN]++;
+        if (flags & TCP_SYN) u32[w + W_SYN]++;
+        if (flags & TCP_RST) u32[w + W_RST]++;
+        if (flags & TCP_ACK) u32[w + W_ACK]++;
+        if (flags & TCP_CWR) u32[w + W_CWR]++;
+        if (flags & TCP_ECE) u32[w + W_ECE]++;
+      }
     }
   }
 

@@ -83,7 +83,6 @@ import {
   NO_LIST,
   ONE_WAY_LIST,
   OPEN_LIST,
-  PAYLOAD_MASK,
   STATS_ROW_BYTES,
   STATS_WORDS,
   W_DST,
@@ -716,19 +715,9 @@ export class FlowTable {
    * `s`; empties the log unless `keep` (interim rows).
    */
   private fold(id: number, s: number, keep: boolean): void {
-    const u32 = this.u32, w = id * FLOW_WORDS, stats = this.stats;
+    const w = id * FLOW_WORDS;
     const logged = this.u16[(w << 1) + H_LOG_COUNT];
-    for (let k = 0, at = w + W_LOG; k < logged; k++, at += LOG_WORDS) {
-      const bits = u32[at + 1];
-      stats.accumulate(
-        s,
-        (bits & FORWARD_BIT) !== 0,
-        bits & PAYLOAD_MASK,
-        (bits >>> HEADER_SHIFT) & 0x3f,
-        (bits >>> FLAGS_SHIFT) & 0x1ff,
-        u32[at],
-      );
-    }
+    this.stats.foldLog(s, this.u32, w + W_LOG, logged);
     if (!keep) this.u16[(w << 1) + H_LOG_COUNT] = 0;
   }
 
