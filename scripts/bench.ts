@@ -80,8 +80,10 @@ try {
   }
 
   // Memory with a million flows held at once: one-packet flows (a spoofed
-  // flood), five-packet flows (within the flow row's packet log), and a mix
-  // where one flow in ten is long (100 packets: it has a statistics row).
+  // flood), five-packet flows (within the flow row's packet log), a mix
+  // where one flow in ten is long (100 packets: it has a statistics row), and
+  // one where every other flow is long (8 packets, past the log: about the
+  // 42-46% of flows longer than the log in the shared captures and the range).
   const concurrent = Number(options.concurrentFlows);
   const memory: Record<string, MemoryResult> = {};
   const mixes = [
@@ -92,6 +94,12 @@ try {
       packetsPerFlow: 1,
       longEvery: 10,
       longPackets: 100,
+    },
+    {
+      name: "flows, 1 in 2 long (8 packets)",
+      packetsPerFlow: 1,
+      longEvery: 2,
+      longPackets: 8,
     },
   ];
   for (const mix of concurrent > 0 ? mixes : []) {
