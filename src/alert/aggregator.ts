@@ -172,6 +172,8 @@ interface GroupState {
   firstArrivalMs: number;
   /** Flows counted in the last written line (-1: no line yet). */
   reportedFlows: number;
+  /** Packets counted in the last written line (a flood of one flow grows in packets only). */
+  reportedPackets: number;
   /** Counted among the run's alert groups (a vote group folded while pending never is). */
   counted: boolean;
   topFeatures: TopFeature[];
@@ -230,6 +232,7 @@ export class AlertAggregator {
     if (!(this.windowMicros > 0)) throw new Error("alert window must be positive");
     const bytes = findByteColumns(options.featureNames);
     const synFlags = findColumn(options.featureNames, ["syn flag count", "syn flag cnt"]);
+    const ackFlags = findColumn(options.featureNames, ["ack flag count", "ack flag cnt"]);
     const rule = options.unknownRule;
     const singleFlowClass = new Uint8Array(Math.max(1, options.classNames.length));
     const bruteForceClass = new Uint8Array(Math.max(1, options.classNames.length));
@@ -243,6 +246,7 @@ export class AlertAggregator {
       fwdBytesColumn: bytes.fwd,
       bwdBytesColumn: bytes.bwd,
       synFlagsColumn: synFlags,
+      ackFlagsColumn: ackFlags,
       describeFlow: options.describeFlow,
       voteRule: {
         ...voteThresholds(rule),
@@ -330,6 +334,7 @@ export class AlertAggregator {
         finding: f,
         firstArrivalMs: this.#nowMs(),
         reportedFlows: -1,
+        reportedPackets: -1,
         counted: false,
         topFeatures: [],
         explainedScore: Number.NEGATIVE_INFINITY,
@@ -364,8 +369,8 @@ export class AlertAggregator {
     const out: EmittedAlert[] = [];
     for (const f of closed) {
       const g = this.#state(f);
-      const flows = this.evidence.summary(f).flows;
-      if (flows === g.reportedFlows) continue;
+      const summary = this.evidence.summary(f);
+      if (summary.flows === g.reportedFlows && summary.packets === g.reportedPackets) continue;
       const line = this.#line(g, "final", this.#watermark);
       if (line) out.push(line);
     }
@@ -383,6 +388,7 @@ export class AlertAggregator {
     }
     if (!this.#cap.admit(atMicros, summary.flows)) return null;
     g.reportedFlows = summary.flows;
+    g.reportedPackets = summary.packets;
     const alert = this.#alert(g, summary, stage, atMicros, this.#cap.takeSuppressed());
     return { alert, firstArrivalMs: g.firstArrivalMs };
   }
@@ -592,6 +598,7 @@ const NO_EVIDENCE = {
 function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; threshold: number } {
   switch (f.behaviour) {
     case "scan":
+    case "stealth-scan":
       return { score: e.distinctDestPorts, threshold: BEHAVIOUR_LIMITS.scanPorts };
     case "sweep":
       return { score: e.targets, threshold: BEHAVIOUR_LIMITS.sweepHosts };

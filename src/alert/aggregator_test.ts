@@ -19,6 +19,8 @@ const COLUMNS = [
   "SYN Flag Count",
 ];
 const FWD_BYTES = 1, BWD_BYTES = 2, SYN_FLAGS = 3;
+/** Bundles with CIC's flag counts also have this column (the stealth-scan evidence reads it). */
+const WITH_ACK = [...COLUMNS, "ACK Flag Count"], ACK_FLAGS = 4;
 const CLASSES = ["BENIGN", "probe", "r2l", "DoS Hulk", "Web Attack \u2013 Sql Injection"];
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 0) * 1000; // a window boundary (60 s multiple)
 const S = 1e6;
@@ -36,8 +38,14 @@ function aggregator(extra: Partial<ConstructorParameters<typeof AlertAggregator>
 }
 
 /** A batch of flows with one verdict/class for all of them. */
-function scored(flows: TestFlow[], verdict: number, classIndex: number, score = 0.9) {
-  const batch: FlowBatch = emptyBatch(flows.length, COLUMNS.length);
+function scored(
+  flows: TestFlow[],
+  verdict: number,
+  classIndex: number,
+  score = 0.9,
+  width = COLUMNS.length,
+) {
+  const batch: FlowBatch = emptyBatch(flows.length, width);
   for (const f of flows) addFlow(batch, f);
   const n = batch.count;
   const decisions: Decisions = {
@@ -201,6 +209,70 @@ Deno.test("flood: 40,000 SYNs from spoofed sources are one alert keyed by the ta
   // Every flagged spoofed flow is accounted for: folded into the flood, none a weak group.
   assert.equal(agg.suppressedUnknowns.groups, 0);
   assert.equal(v.foldedFlows, 40_000);
+});
+
+Deno.test("stealth scan: Xmas probes answered by RSTs are one TCP stealth scan; a server's late FIN/ACKs to 30 ports are not", () => {
+  const agg = aggregator({ featureNames: WITH_ACK });
+  const xmas = range(100).map((k): TestFlow => ({
+    src: "10.6.0.66",
+    dst: "10.6.0.10",
+    srcPort: 60965,
+    dstPort: 1 + k,
+    startMicros: T0 + k * 10_000,
+    endMicros: T0 + k * 10_000 + 200,
+    state: "OTH",
+    fwdPackets: 1,
+    bwdPackets: 1,
+    features: { [SYN_FLAGS]: 0, [ACK_FLAGS]: 1 }, // the RST+ACK answer
+  }));
+  const alert = only(run(agg, scored(xmas, VERDICT_BENIGN, 0, 0.9, WITH_ACK.length)));
+  assert.equal(alert.alert.name, "TCP stealth scan (FIN, Xmas or NULL)");
+  assert.equal(alert.alert.class, "tcp-stealth-scan");
+  assert.equal(alert.src_ip, "10.6.0.66");
+  // Connections whose start the meter no longer holds: the server's FIN/ACK, the client's ACK.
+  const late = aggregator({ featureNames: WITH_ACK });
+  const fins = range(30).map((k): TestFlow => ({
+    src: "10.6.0.9",
+    dst: "10.6.0.21",
+    srcPort: 443,
+    dstPort: 40000 + k,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + k * 1000 + 300,
+    state: "OTH",
+    fwdPackets: 1,
+    bwdPackets: 1,
+    features: { [SYN_FLAGS]: 0, [ACK_FLAGS]: 2 },
+  }));
+  const lateAlerts = run(late, scored(fins, VERDICT_BENIGN, 0, 0.9, WITH_ACK.length));
+  assert.deepEqual(valid([...lateAlerts, ...late.flush()]), []);
+});
+
+Deno.test("ICMP flood of one flow (one echo id) is counted on its later rows, not only its first", () => {
+  const agg = aggregator();
+  const row = (seq: number, seconds: number, packets: number, interim: boolean): TestFlow => ({
+    src: "10.7.0.66",
+    dst: "10.7.0.10",
+    srcPort: 8,
+    dstPort: 0,
+    protocol: 1,
+    startMicros: T0,
+    endMicros: T0 + seconds * S,
+    fwdPackets: packets,
+    bwdPackets: packets,
+    interim,
+    exportSeq: seq,
+  });
+  // 700 echo requests a second: the first row (at 1 s) alone is below the flood's 1,000 packets.
+  assert.deepEqual(run(agg, scored([row(0, 1, 700, true)], VERDICT_BENIGN, 0)), []);
+  const alert = only(run(agg, scored([row(1, 3, 2100, true)], VERDICT_BENIGN, 0)));
+  assert.equal(alert.alert.name, "ICMP flood");
+  assert.equal(alert.dest_ip, "10.7.0.10");
+  // Later rows add only what came since: the closing line counts every request once.
+  const third = run(agg, scored([row(2, 7, 4900, false)], VERDICT_BENIGN, 0));
+  const flushed = agg.flush();
+  const closing = valid([...third, ...flushed]).find((a) => a.alert.name === "ICMP flood");
+  assert(closing, `a closing line: ${JSON.stringify([third.length, flushed.length])}`);
+  assert.equal(closing.alert.packets, 4900, "every echo request of the flow, once");
 });
 
 Deno.test("reflection and amplification are keyed by the victim", () => {

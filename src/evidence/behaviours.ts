@@ -13,6 +13,7 @@
 /** What a finding says a host did. */
 export type Behaviour =
   | "scan"
+  | "stealth-scan"
   | "sweep"
   | "syn-flood"
   | "udp-flood"
@@ -140,6 +141,8 @@ export function behaviourName(
       const name = protocol === 6 ? "TCP SYN scan" : `${p} scan`;
       return { name, severity: 2, id: id(name) };
     }
+    case "stealth-scan":
+      return { name: "TCP stealth scan (FIN, Xmas or NULL)", severity: 2, id: "tcp-stealth-scan" };
     case "sweep": {
       const name = protocol === 6 ? "TCP SYN sweep" : `${p} sweep`;
       return { name, severity: 3, id: id(name) };

@@ -46,7 +46,7 @@ const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<st
 // Source table (src, proto): counters.
 const S_FLOWS = 0, S_PROBES = 1, S_PROBED_DSTS = 2, S_PROBED_SERVICES = 3, S_MAX_PORTS = 4;
 const S_FIRST = 5, S_LAST = 6, S_PACKETS = 7, S_FLAGGED = 8, S_HALF_OPEN = 9, S_REJECTED = 10;
-const S_ERROR_REPLIES = 11, S_FIELDS = 12;
+const S_ERROR_REPLIES = 11, S_STEALTH_PROBES = 12, S_FIELDS = 13;
 // Target table (dst, proto).
 const T_FLOWS = 0, T_EVIDENCE_FLOWS = 1, T_ATTEMPT_PACKETS = 2, T_ONE_WAY_PACKETS = 3;
 const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS = 7;
@@ -79,6 +79,8 @@ export interface HostEvidenceSizes {
 
 /** The target entry of a host itself, any port (reflection, amplification). */
 const ANY_PORT = 0x10000;
+/** Forward packets by its first (interim) row for a one-way or echo flow to be followed on later rows. */
+const VOLUME_FLOW_PACKETS = 10;
 
 /** How long a model vote group waits for a behaviour of its hosts to take its votes. */
 export const VOTE_GRACE_MICROS = 2e6;
@@ -92,6 +94,8 @@ export interface EvidenceOptions extends HostEvidenceSizes {
   bwdBytesColumn: number;
   /** Feature column of the SYN flag count, -1 when absent. */
   synFlagsColumn: number;
+  /** Feature column of the ACK flag count, -1 when absent (no stealth-scan evidence then). */
+  ackFlagsColumn?: number;
   /** When model votes alone make a finding. */
   voteRule: VoteRule;
   /** Turns row `i` of a batch into plain values (once per finding). */
@@ -271,6 +275,14 @@ export class HostEvidence {
   #slowFlows = new HostTable(16384, 10, 1);
   /** Hosts with a behaviour finding this window (model votes of theirs fold into it). */
   #marks = new HostTable(4096, 4, 1);
+  /**
+   * Open one-way UDP and ICMP echo flows (key and start) with interim rows:
+   * forward packets, end time and packets (both ways) of the row counted last. A flood of one
+   * flow (one ICMP id, one UDP port pair) shows its volume only on later
+   * rows; these add what came since. Kept across windows (flows outlive them).
+   */
+  #volumeFlows = new HostTable(16384, 10, 3);
+  #sourceWords = new Uint32Array(4);
 
   constructor(options: EvidenceOptions) {
     this.#options = options;
@@ -302,6 +314,7 @@ export class HostEvidence {
       votes: this.votes,
       votePorts: this.votePorts,
       slowFlows: this.#slowFlows,
+      volumeFlows: this.#volumeFlows,
     };
     for (const [name, t] of Object.entries(all)) {
       tables[name] = { ...t.stats, capacity: t.capacity, bytes: t.bytes };
@@ -312,7 +325,7 @@ export class HostEvidence {
   /** Bytes held by every table and sketch. */
   get bytes(): number {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
-      this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes +
+      this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes + this.#volumeFlows.bytes +
       this.#sourceSketch.registers.byteLength +
       this.#portSketch.registers.byteLength;
   }
@@ -448,6 +461,20 @@ export class HostEvidence {
     if (m >= 0) marks.group[m] = 1; // pinned for the window
   }
 
+  /**
+   * A TCP segment that opens nothing: no SYN, and no ACK from the sender (FIN,
+   * Xmas and NULL scans; a benign segment of a connection whose start the
+   * meter missed always carries ACK). The ACK count is over both directions,
+   * so at most one per answer may come from the other side.
+   */
+  #stealthFlags(batch: FlowBatch, i: number): boolean {
+    const o = this.#options;
+    const ackColumn = o.ackFlagsColumn ?? -1;
+    if (o.synFlagsColumn < 0 || ackColumn < 0) return false;
+    return this.#feature(batch, i, o.synFlagsColumn) === 0 &&
+      this.#feature(batch, i, ackColumn) <= batch.bwdPackets[i];
+  }
+
   #feature(batch: FlowBatch, i: number, column: number): number {
     if (column < 0) return 0;
     const v = batch.features[i * batch.width + column];
@@ -470,6 +497,7 @@ export class HostEvidence {
     if ((exportSeqOf(batch)?.[i] ?? 0) > 0) {
       this.#stats.laterRows++;
       if (protocol === 6) this.#observeLaterSlowRow(batch, i, now, opened);
+      else this.#observeLaterVolumeRow(batch, i, now, opened);
       return;
     }
     const o = this.#options;
@@ -507,13 +535,15 @@ export class HostEvidence {
     const bwdBytes = this.#feature(batch, i, o.bwdBytesColumn);
     const state = batch.connState[i];
     const durationMicros = Math.max(0, end - start);
-    let probe = false, halfOpen = false, rejected = false, completed = false;
+    let probe = false, halfOpen = false, rejected = false, completed = false, stealth = false;
     let reflected = false, amplified = false, oneWay = false, echo = false;
     if (protocol === 6) {
       halfOpen = state === STATE.S0 || state === STATE.RSTOS0 || state === STATE.SH;
       rejected = state === STATE.REJ;
       const noPayload = fwdBytes === 0 && bwdBytes === 0;
-      probe = halfOpen || rejected || (noPayload && fwdPackets <= 3 && state !== STATE.OTH);
+      stealth = noPayload && fwdPackets <= 3 && state === STATE.OTH && this.#stealthFlags(batch, i);
+      probe = halfOpen || rejected || stealth ||
+        (noPayload && fwdPackets <= 3 && state !== STATE.OTH);
       reflected = state === STATE.OTH && fwdBytes === 0 &&
         this.#feature(batch, i, o.synFlagsColumn) > 0;
       // A finished exchange: the client sent and the server answered (a login attempt).
@@ -546,6 +576,7 @@ export class HostEvidence {
       if (end > c[sc + S_LAST]) c[sc + S_LAST] = end;
       if (probe) c[sc + S_PROBES]++;
       if (halfOpen) c[sc + S_HALF_OPEN]++;
+      if (stealth) c[sc + S_STEALTH_PROBES]++;
       if (rejected) c[sc + S_REJECTED]++;
     }
 
@@ -616,7 +647,8 @@ export class HostEvidence {
     // whatever the spoofed requests carried.
     let t = -1, tAny = -1;
     if (!isGroupAddress(batch.dstAddr, i * 16)) {
-      const attempt = protocol === 6 && probe;
+      // Stealth probes are not SYN attempts: they never make a SYN flood.
+      const attempt = protocol === 6 && probe && !stealth;
       const port = protocol === 6 || protocol === 17 ? dstPort : 0;
       const kinds = (attempt ? E_ATTEMPT : 0) | (halfOpen ? E_HALF_OPEN : 0) |
         (oneWay ? E_ONE_WAY : 0) | (echo ? E_ECHO : 0);
@@ -635,10 +667,19 @@ export class HostEvidence {
       }
     }
 
+    // Only flows already busy on their first row (a lone datagram is not a flood of one flow).
+    if ((echo || oneWay) && batch.interim[i] === 1 && t >= 0 && fwdPackets >= VOLUME_FLOW_PACKETS) {
+      this.#rememberVolumeFlow(batch, i);
+    }
+
     // Behaviours, checked only where no finding is open yet.
     if (s >= 0 && src.group[s] === 0 && protocol !== 58 && protocol !== 1) {
-      if (pairPorts >= L.scanPorts) this.#open1("scan", src, s, batch, i, now, opened, 0);
-      else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
+      if (pairPorts >= L.scanPorts) {
+        // Named by what most of the source's probes were: SYNs, or FIN/Xmas/NULL segments.
+        const c = src.counters;
+        const kind = c[sc + S_STEALTH_PROBES] * 2 > c[sc + S_PROBES] ? "stealth-scan" : "scan";
+        this.#open1(kind, src, s, batch, i, now, opened, 0);
+      } else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
     } else if (s >= 0 && src.group[s] === 0 && echo) {
@@ -709,6 +750,78 @@ export class HostEvidence {
     if (slot < 0 || !t.created) return slot < 0;
     t.counters[slot] = 1;
     return true;
+  }
+
+  /** Fills `#volumeFlows.key` with row `i`'s flow: addresses, ports, start. */
+  #volumeKey(batch: FlowBatch, i: number): void {
+    const t = this.#volumeFlows;
+    addressWords(batch.srcAddr, i * 16, t.key, 0);
+    addressWords(batch.dstAddr, i * 16, t.key, 4);
+    t.key[8] = ((batch.protocol[i] << 24) ^ (batch.dstPort[i] << 16) ^ batch.srcPort[i]) >>> 0;
+    t.key[9] = batch.startMicros[i] % 0x100000000;
+  }
+
+  /** The first (interim) row of a one-way UDP or ICMP echo flow: what it counted. */
+  #rememberVolumeFlow(batch: FlowBatch, i: number): void {
+    this.#volumeKey(batch, i);
+    const t = this.#volumeFlows;
+    const slot = t.upsert();
+    if (slot < 0) return;
+    t.counters[slot * 3] = batch.fwdPackets[i];
+    t.counters[slot * 3 + 1] = batch.endMicros[i];
+    t.counters[slot * 3 + 2] = batch.fwdPackets[i] + batch.bwdPackets[i];
+  }
+
+  /**
+   * A later row of a one-way UDP or ICMP echo flow remembered from its first
+   * row: the forward packets since the row counted last go to its target's
+   * flood evidence, over the time since that row.
+   */
+  #observeLaterVolumeRow(batch: FlowBatch, i: number, now: number, opened: Finding[]): void {
+    const protocol = batch.protocol[i];
+    const srcPort = batch.srcPort[i];
+    const echo = (protocol === 1 && srcPort === 8) || (protocol === 58 && srcPort === 128);
+    const oneWay = protocol === 17 && batch.bwdPackets[i] === 0;
+    if (!echo && !oneWay) return;
+    this.#volumeKey(batch, i);
+    const flows = this.#volumeFlows;
+    const f = flows.find();
+    if (f < 0) return; // never remembered, or pushed out by bigger flows: nothing more is counted
+    const fwd = batch.fwdPackets[i];
+    const packets = fwd + batch.bwdPackets[i];
+    const delta = fwd - flows.counters[f * 3];
+    const since = flows.counters[f * 3 + 1];
+    const packetsDelta = packets - flows.counters[f * 3 + 2];
+    const end = batch.endMicros[i];
+    flows.counters[f * 3] = fwd;
+    flows.counters[f * 3 + 1] = end;
+    flows.counters[f * 3 + 2] = packets;
+    if (delta <= 0) return;
+    const tgt = this.targets;
+    addressWords(batch.dstAddr, i * 16, tgt.key, 0);
+    const port = protocol === 17 ? batch.dstPort[i] : 0;
+    tgt.key[4] = ((protocol << 17) | port) >>> 0;
+    const t = tgt.upsert();
+    if (t < 0) return;
+    const c = tgt.counters;
+    const tc = t * T_FIELDS;
+    if (tgt.created) {
+      this.#sourceSketch.clear(t);
+      this.#portSketch.clear(t);
+      c[tc + T_FIRST] = Number.POSITIVE_INFINITY;
+      c[tc + T_FLOWS]++;
+      c[tc + T_EVIDENCE_FLOWS]++;
+    }
+    c[tc + T_PACKETS] += packetsDelta;
+    if (echo) c[tc + T_ECHO_PACKETS] += delta;
+    if (oneWay) c[tc + T_ONE_WAY_PACKETS] += delta;
+    if (since < c[tc + T_FIRST]) c[tc + T_FIRST] = since;
+    if (end > c[tc + T_LAST]) c[tc + T_LAST] = end;
+    addressWords(batch.srcAddr, i * 16, this.#sourceWords, 0);
+    this.#sourceSketch.addKey(t, this.#sourceWords, 4, 0x51ed270b);
+    this.#words[0] = batch.dstPort[i];
+    this.#portSketch.addKey(t, this.#words, 1, 0x3c6ef372);
+    this.#openFlood(t, protocol, port, batch, i, now, opened);
   }
 
   /** A later row of an open TCP connection: counted as slow, once, when it became slow. */

@@ -15,6 +15,7 @@ export {
   type AttackDefinition,
   ATTACKS,
   findScenario,
+  NOVEL_ATTACKS,
   type ScenarioDefinition,
   SCENARIOS,
 } from "./scenarios.ts";

@@ -161,6 +161,69 @@ export const ATTACKS: readonly AttackDefinition[] = [
   },
 ];
 
+/**
+ * Attacks the bundled model never saw in training (not in ATTACKS, so never
+ * in `mixed` or the training world): each is a scenario of its own, and
+ * `novel` runs several. They measure what the sensor makes of attack types
+ * it was not trained on: other login services, other floods, other scans.
+ */
+// deno-fmt-ignore
+export const NOVEL_ATTACKS: readonly AttackDefinition[] = [
+  {
+    name: "imap-brute-force",
+    description: "hydra password guessing against the victim's IMAP server (dovecot)",
+    tool: "hydra",
+    command: async ({ intensity, workDir, rng }) => {
+      const words = Array.from(
+        { length: scaled(1500, intensity, 150) },
+        (_, i) => `${rng.pick(["mail", "secret", "summer", "office"])}${i}`,
+      );
+      const list = `${workDir}/imap-wordlist-${rng.int(0, 1e9)}.txt`;
+      await Deno.writeTextFile(list, words.join("\n") + "\n");
+      return ["hydra", "-I", "-q", "-l", "admin", "-P", list, "-t", "4", "-w", "5", V, "imap"];
+    },
+  },
+  {
+    name: "udp-flood",
+    description: "hping3 UDP flood on the victim's DNS port, fixed packet interval and count",
+    tool: "hping3",
+    command: ({ maxSeconds, intensity }) => {
+      const pps = scaled(800, intensity, 50);
+      return ["hping3", "-q", "--udp", "-p", "53", "-d", "64", "-i", `u${Math.round(1e6 / pps)}`,
+        "-c", `${Math.floor(pps * maxSeconds)}`, V];
+    },
+  },
+  {
+    name: "icmp-flood",
+    description: "hping3 ICMP echo flood, fixed packet interval and count",
+    tool: "hping3",
+    command: ({ maxSeconds, intensity }) => {
+      const pps = scaled(800, intensity, 50);
+      return ["hping3", "-q", "-1", "-d", "64", "-i", `u${Math.round(1e6 / pps)}`,
+        "-c", `${Math.floor(pps * maxSeconds)}`, V];
+    },
+  },
+  {
+    name: "xmas-scan",
+    description: "nmap Xmas scan (FIN, PSH, URG) of the victim's first ports, rate-capped",
+    tool: "nmap",
+    command: ({ maxSeconds, intensity }) => [
+      "nmap", "-n", "-Pn", "-sX", "--max-retries", "1", "--max-rate", `${scaled(400, intensity, 50)}`,
+      "--host-timeout", `${Math.max(2, Math.floor(maxSeconds) - 1)}s`,
+      "-p", `1-${scaled(5000, intensity, 500)}`, V,
+    ],
+  },
+  {
+    name: "service-scan",
+    description: "nmap service and version detection (-sV) of the victim's common ports",
+    tool: "nmap",
+    command: ({ maxSeconds }) => [
+      "nmap", "-n", "-Pn", "-sV", "--version-light", "--max-retries", "1",
+      "--host-timeout", `${Math.max(2, Math.floor(maxSeconds) - 1)}s`, "--top-ports", "200", V,
+    ],
+  },
+];
+
 /** An attack placed on the run's timeline. */
 export interface PlannedAttack {
   attack: AttackDefinition;
@@ -178,9 +241,9 @@ export interface ScenarioDefinition {
   plan(totalSeconds: number, rng: SeededRandom): PlannedAttack[];
 }
 
-/** Looks an attack up by name. */
+/** Looks an attack up by name (trained-on or novel). */
 export function findAttack(name: string): AttackDefinition {
-  const attack = ATTACKS.find((a) => a.name === name);
+  const attack = [...ATTACKS, ...NOVEL_ATTACKS].find((a) => a.name === name);
   if (!attack) throw new Error(`unknown attack ${name}`);
   return attack;
 }
@@ -206,21 +269,34 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
   {
     name: "mixed",
     description: "benign traffic throughout, several attacks at random, non-overlapping times",
-    plan: (total, rng) => {
-      const count = Math.min(ATTACKS.length, Math.max(2, Math.floor(total / 25)));
-      const kinds = rng.shuffle(ATTACKS).slice(0, count);
-      // Slots between 10% and 95% of the run; each attack ends well before the next slot.
-      const first = total * 0.1;
-      const slot = (total * 0.85) / count;
-      return kinds.map((attack, i) => ({
-        attack,
-        attacker: rng.pick(ATTACKERS),
-        startOffset: first + i * slot + rng.between(0, slot * 0.15),
-        maxSeconds: Math.max(4, slot * 0.7),
-      }));
-    },
+    plan: (total, rng) => planSeveral(ATTACKS, total, rng),
+  },
+  ...NOVEL_ATTACKS.map(singleAttack),
+  {
+    name: "novel",
+    description: "as mixed, with the attacks the bundled model was never trained on",
+    plan: (total, rng) => planSeveral(NOVEL_ATTACKS, total, rng),
   },
 ];
+
+/** Several of `attacks` at random, at non-overlapping times. */
+function planSeveral(
+  attacks: readonly AttackDefinition[],
+  total: number,
+  rng: SeededRandom,
+): PlannedAttack[] {
+  const count = Math.min(attacks.length, Math.max(2, Math.floor(total / 25)));
+  const kinds = rng.shuffle(attacks).slice(0, count);
+  // Slots between 10% and 95% of the run; each attack ends well before the next slot.
+  const first = total * 0.1;
+  const slot = (total * 0.85) / count;
+  return kinds.map((attack, i) => ({
+    attack,
+    attacker: rng.pick(ATTACKERS),
+    startOffset: first + i * slot + rng.between(0, slot * 0.15),
+    maxSeconds: Math.max(4, slot * 0.7),
+  }));
+}
 
 /** Looks a scenario up by name, with the list of names in the error. */
 export function findScenario(name: string): ScenarioDefinition {
