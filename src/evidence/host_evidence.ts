@@ -800,15 +800,11 @@ export class HostEvidence {
     const tgt = this.targets;
     addressWords(batch.dstAddr, i * 16, tgt.key, 0);
     const port = protocol === 17 ? batch.dstPort[i] : 0;
-    tgt.key[4] = ((protocol << 17) | port) >>> 0;
-    const t = tgt.upsert();
+    const t = this.#targetSlot(protocol, port);
     if (t < 0) return;
     const c = tgt.counters;
     const tc = t * T_FIELDS;
     if (tgt.created) {
-      this.#sourceSketch.clear(t);
-      this.#portSketch.clear(t);
-      c[tc + T_FIRST] = Number.POSITIVE_INFINITY;
       c[tc + T_FLOWS]++;
       c[tc + T_EVIDENCE_FLOWS]++;
     }
@@ -887,6 +883,22 @@ export class HostEvidence {
   }
 
   /**
+   * The target entry of the host in `targets.key[0..4)` for `protocol` and
+   * `port` (created with empty sketches when new), or -1.
+   */
+  #targetSlot(protocol: number, port: number): number {
+    const tgt = this.targets;
+    tgt.key[4] = ((protocol << 17) | port) >>> 0;
+    const t = tgt.upsert();
+    if (t >= 0 && tgt.created) {
+      this.#sourceSketch.clear(t);
+      this.#portSketch.clear(t);
+      tgt.counters[t * T_FIELDS + T_FIRST] = Number.POSITIVE_INFINITY;
+    }
+    return t;
+  }
+
+  /**
    * Adds a flow to the target entry (destination, protocol, port); returns its
    * slot or -1. `kinds`: the E_* evidence bits the flow carries.
    */
@@ -902,16 +914,10 @@ export class HostEvidence {
   ): number {
     const tgt = this.targets;
     copyWords(pairKey, 4, tgt.key, 0, 4);
-    tgt.key[4] = ((protocol << 17) | port) >>> 0;
-    const t = tgt.upsert();
+    const t = this.#targetSlot(protocol, port);
     if (t < 0) return -1;
     const c = tgt.counters;
     const tc = t * T_FIELDS;
-    if (tgt.created) {
-      this.#sourceSketch.clear(t);
-      this.#portSketch.clear(t);
-      c[tc + T_FIRST] = Number.POSITIVE_INFINITY;
-    }
     const fwdPackets = batch.fwdPackets[i];
     c[tc + T_FLOWS]++;
     c[tc + T_PACKETS] += fwdPackets + batch.bwdPackets[i];
