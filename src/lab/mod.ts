@@ -16,6 +16,7 @@ export {
   ATTACKS,
   findScenario,
   NOVEL_ATTACKS,
+  NOVEL_ATTACKS_2,
   type ScenarioDefinition,
   SCENARIOS,
 } from "./scenarios.ts";

@@ -224,6 +224,44 @@ export const NOVEL_ATTACKS: readonly AttackDefinition[] = [
   },
 ];
 
+/**
+ * A second set of never-trained attacks (scenario `novel-2`), kept apart so
+ * `novel`'s seeded plans stay what its published runs used.
+ */
+// deno-fmt-ignore
+export const NOVEL_ATTACKS_2: readonly AttackDefinition[] = [
+  {
+    name: "ping-sweep",
+    description: "nmap ICMP echo host discovery across the office subnet, repeated",
+    tool: "nmap",
+    command: ({ maxSeconds }) => [
+      // On the local link nmap would ask by ARP: echo requests are what this attack is about.
+      "nmap", "-n", "-sn", "-PE", "--disable-arp-ping", "--max-retries", "1",
+      "--host-timeout", `${Math.max(2, Math.floor(maxSeconds) - 1)}s`, "10.66.0.0/24",
+    ],
+  },
+  {
+    name: "udp-flood-one-flow",
+    description: "hping3 UDP flood from one fixed source port to one port: a single flow",
+    tool: "hping3",
+    command: ({ maxSeconds, intensity }) => {
+      const pps = scaled(800, intensity, 50);
+      return ["hping3", "-q", "--udp", "-s", "40000", "-k", "-p", "5201", "-d", "64",
+        "-i", `u${Math.round(1e6 / pps)}`, "-c", `${Math.floor(pps * maxSeconds)}`, V];
+    },
+  },
+  {
+    name: "fin-scan",
+    description: "nmap FIN scan of the victim's first ports, rate-capped",
+    tool: "nmap",
+    command: ({ maxSeconds, intensity }) => [
+      "nmap", "-n", "-Pn", "-sF", "--max-retries", "1", "--max-rate", `${scaled(400, intensity, 50)}`,
+      "--host-timeout", `${Math.max(2, Math.floor(maxSeconds) - 1)}s`,
+      "-p", `1-${scaled(3000, intensity, 300)}`, V,
+    ],
+  },
+];
+
 /** An attack placed on the run's timeline. */
 export interface PlannedAttack {
   attack: AttackDefinition;
@@ -243,7 +281,7 @@ export interface ScenarioDefinition {
 
 /** Looks an attack up by name (trained-on or novel). */
 export function findAttack(name: string): AttackDefinition {
-  const attack = [...ATTACKS, ...NOVEL_ATTACKS].find((a) => a.name === name);
+  const attack = [...ATTACKS, ...NOVEL_ATTACKS, ...NOVEL_ATTACKS_2].find((a) => a.name === name);
   if (!attack) throw new Error(`unknown attack ${name}`);
   return attack;
 }
@@ -276,6 +314,12 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     name: "novel",
     description: "as mixed, with the attacks the bundled model was never trained on",
     plan: (total, rng) => planSeveral(NOVEL_ATTACKS, total, rng),
+  },
+  ...NOVEL_ATTACKS_2.map(singleAttack),
+  {
+    name: "novel-2",
+    description: "as novel, with a second set of never-trained attacks",
+    plan: (total, rng) => planSeveral(NOVEL_ATTACKS_2, total, rng),
   },
 ];
 

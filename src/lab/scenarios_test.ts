@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ATTACKS, findAttack, findScenario, NOVEL_ATTACKS } from "./scenarios.ts";
+import { ATTACKS, findAttack, findScenario, NOVEL_ATTACKS, NOVEL_ATTACKS_2 } from "./scenarios.ts";
 import { SeededRandom } from "./seeded_random.ts";
 
 const describe = (plan: ReturnType<ReturnType<typeof findScenario>["plan"]>) =>
@@ -25,7 +25,7 @@ Deno.test("scenarios: novel runs only attacks outside the training world, each a
   for (const p of plan) assert(!trained.has(p.attack.name), p.attack.name);
   const workDir = await Deno.makeTempDir();
   try {
-    for (const attack of NOVEL_ATTACKS) {
+    for (const attack of [...NOVEL_ATTACKS, ...NOVEL_ATTACKS_2]) {
       assert.equal(findScenario(attack.name).plan(60, new SeededRandom(1))[0].attack, attack);
       assert.equal(findAttack(attack.name), attack);
       const argv = await attack.command({
@@ -35,7 +35,10 @@ Deno.test("scenarios: novel runs only attacks outside the training world, each a
         rng: new SeededRandom(2),
       });
       assert.equal(argv[0], attack.tool);
-      assert(argv.includes("10.66.0.10"), `${attack.name} targets the victim: ${argv.join(" ")}`);
+      assert(
+        argv.includes("10.66.0.10") || argv.includes("10.66.0.0/24"),
+        `${attack.name} targets the victim or its subnet: ${argv.join(" ")}`,
+      );
     }
   } finally {
     await Deno.remove(workDir, { recursive: true });
