@@ -211,38 +211,47 @@ Deno.test("flood: 40,000 SYNs from spoofed sources are one alert keyed by the ta
   assert.equal(v.foldedFlows, 40_000);
 });
 
-Deno.test("stealth scan: Xmas probes answered by RSTs are one TCP stealth scan; a server's late FIN/ACKs to 30 ports are not", () => {
-  const agg = aggregator({ featureNames: WITH_ACK });
-  const xmas = range(100).map((k): TestFlow => ({
-    src: "10.6.0.66",
-    dst: "10.6.0.10",
-    srcPort: 60965,
-    dstPort: 1 + k,
-    startMicros: T0 + k * 10_000,
-    endMicros: T0 + k * 10_000 + 200,
+/** One-segment flows from `src` to `ports` ports of `dst`, each answered once; `acks` ACK flags in all. */
+function loneSegments(
+  src: string,
+  srcPort: number,
+  dst: string,
+  ports: number[],
+  spacing: number,
+  acks: number,
+): TestFlow[] {
+  return ports.map((dstPort, k): TestFlow => ({
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    startMicros: T0 + k * spacing,
+    endMicros: T0 + k * spacing + 200,
     state: "OTH",
     fwdPackets: 1,
     bwdPackets: 1,
-    features: { [SYN_FLAGS]: 0, [ACK_FLAGS]: 1 }, // the RST+ACK answer
+    features: { [SYN_FLAGS]: 0, [ACK_FLAGS]: acks },
   }));
+}
+
+Deno.test("stealth scan: Xmas probes answered by RSTs are one TCP stealth scan; a server's late FIN/ACKs to 30 ports are not", () => {
+  const agg = aggregator({ featureNames: WITH_ACK });
+  // The scanner's segments carry no ACK; only the RST+ACK answers do.
+  const xmas = loneSegments(
+    "10.6.0.66",
+    60965,
+    "10.6.0.10",
+    range(100).map((k) => 1 + k),
+    10_000,
+    1,
+  );
   const alert = only(run(agg, scored(xmas, VERDICT_BENIGN, 0, 0.9, WITH_ACK.length)));
   assert.equal(alert.alert.name, "TCP stealth scan (FIN, Xmas or NULL)");
   assert.equal(alert.alert.class, "tcp-stealth-scan");
   assert.equal(alert.src_ip, "10.6.0.66");
   // Connections whose start the meter no longer holds: the server's FIN/ACK, the client's ACK.
   const late = aggregator({ featureNames: WITH_ACK });
-  const fins = range(30).map((k): TestFlow => ({
-    src: "10.6.0.9",
-    dst: "10.6.0.21",
-    srcPort: 443,
-    dstPort: 40000 + k,
-    startMicros: T0 + k * 1000,
-    endMicros: T0 + k * 1000 + 300,
-    state: "OTH",
-    fwdPackets: 1,
-    bwdPackets: 1,
-    features: { [SYN_FLAGS]: 0, [ACK_FLAGS]: 2 },
-  }));
+  const fins = loneSegments("10.6.0.9", 443, "10.6.0.21", range(30).map((k) => 40000 + k), 1000, 2);
   const lateAlerts = run(late, scored(fins, VERDICT_BENIGN, 0, 0.9, WITH_ACK.length));
   assert.deepEqual(valid([...lateAlerts, ...late.flush()]), []);
 });

@@ -195,9 +195,6 @@ export function registerDetect(program: Command): void {
       ? undefined
       : new CaptureWorkerMeters(interfaces.length * options.captureWorkers, meterOptions(options));
     const starting = watchStartup();
-    starting.stage(
-      `the capture workers on ${interfaces.join(", ")} (${options.captureWorkers} per interface)`,
-    );
     const live = openResilientCapture(
       // The duration runs from the "detecting on" line below, not from the capture
       // workers' start: services and the inference workers take seconds to come up in between.
@@ -210,17 +207,14 @@ export function registerDetect(program: Command): void {
       },
       { reopen: Boolean(options.reopen) },
     );
-    try {
-      await live.ready;
-    } catch (error) {
-      starting.done();
-      throw error;
-    }
-    starting.stage("the sensor's services (outputs, notifications, metrics)");
-    const services = await startServices(options, command).catch((error) => {
-      starting.done();
-      throw error;
-    });
+    await starting.step(
+      `the capture workers on ${interfaces.join(", ")} (${options.captureWorkers} per interface)`,
+      live.ready,
+    );
+    const services = await starting.step(
+      "the sensor's services (outputs, notifications, metrics)",
+      startServices(options, command),
+    );
     starting.stage("the inference workers");
     services.setCapture(() => live.stats());
     if (meters) services.metrics.addByteCount(() => meters.wireBytes);

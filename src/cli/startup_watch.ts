@@ -7,6 +7,8 @@
 export interface StartupWatch {
   /** The stage the start is in now. */
   stage(name: string): void;
+  /** `work` as stage `name`; a start that fails there is over (no more lines). */
+  step<T>(name: string, work: Promise<T>): Promise<T>;
   /** The start is over: no more lines. */
   done(): void;
 }
@@ -23,12 +25,20 @@ export function watchStartup(
   }, everyMs);
   // Never what keeps the process alive.
   Deno.unrefTimer(timer);
+  const done = () => clearInterval(timer);
   return {
     stage(name: string) {
       current = name;
     },
-    done() {
-      clearInterval(timer);
+    async step<T>(name: string, work: Promise<T>): Promise<T> {
+      current = name;
+      try {
+        return await work;
+      } catch (error) {
+        done();
+        throw error;
+      }
     },
+    done,
   };
 }

@@ -238,6 +238,24 @@ function isIcmpError(protocol: number, type: number): boolean {
 }
 
 /** ICMP port unreachable (v4 type 3 code 3, v6 type 1 code 4): the answer to a UDP probe. */
+/**
+ * The 10-word key of row `i`'s connection, the same on each of its rows:
+ * addresses, ports, start time. No protocol word: the slow table holds TCP
+ * only, and a UDP flow would match an echo flow only from port 8 to port 0
+ * in the same microsecond.
+ */
+function flowKey(batch: FlowBatch, i: number, key: Uint32Array): void {
+  addressWords(batch.srcAddr, i * 16, key, 0);
+  addressWords(batch.dstAddr, i * 16, key, 4);
+  key[8] = ((batch.dstPort[i] << 16) | batch.srcPort[i]) >>> 0;
+  key[9] = batch.startMicros[i] % 0x100000000;
+}
+
+/** An ICMP or ICMPv6 echo request (the flow table keeps the ICMP type as the source port). */
+function isEchoRequest(protocol: number, type: number): boolean {
+  return (protocol === 1 && type === 8) || (protocol === 58 && type === 128);
+}
+
 function isPortUnreachable(protocol: number, type: number, code: number): boolean {
   return (protocol === 1 && type === 3 && code === 3) ||
     (protocol === 58 && type === 1 && code === 4);
@@ -554,7 +572,7 @@ export class HostEvidence {
       amplified = bwdPackets === 0 && AMPLIFIER_SERVICES.has(srcPort) && srcPort !== dstPort;
     } else {
       // Echo requests probe (sweeps) and flood; neighbour discovery and the like do neither.
-      echo = (protocol === 1 && srcPort === 8) || (protocol === 58 && srcPort === 128);
+      echo = isEchoRequest(protocol, srcPort);
       probe = echo;
     }
 
@@ -742,29 +760,17 @@ export class HostEvidence {
    */
   #firstSlowRow(batch: FlowBatch, i: number): boolean {
     const t = this.#slowFlows;
-    addressWords(batch.srcAddr, i * 16, t.key, 0);
-    addressWords(batch.dstAddr, i * 16, t.key, 4);
-    t.key[8] = ((batch.dstPort[i] << 16) | batch.srcPort[i]) >>> 0;
-    t.key[9] = batch.startMicros[i] % 0x100000000;
+    flowKey(batch, i, t.key);
     const slot = t.upsert();
     if (slot < 0 || !t.created) return slot < 0;
     t.counters[slot] = 1;
     return true;
   }
 
-  /** Fills `#volumeFlows.key` with row `i`'s flow: addresses, ports, start. */
-  #volumeKey(batch: FlowBatch, i: number): void {
-    const t = this.#volumeFlows;
-    addressWords(batch.srcAddr, i * 16, t.key, 0);
-    addressWords(batch.dstAddr, i * 16, t.key, 4);
-    t.key[8] = ((batch.protocol[i] << 24) ^ (batch.dstPort[i] << 16) ^ batch.srcPort[i]) >>> 0;
-    t.key[9] = batch.startMicros[i] % 0x100000000;
-  }
-
   /** The first (interim) row of a one-way UDP or ICMP echo flow: what it counted. */
   #rememberVolumeFlow(batch: FlowBatch, i: number): void {
-    this.#volumeKey(batch, i);
     const t = this.#volumeFlows;
+    flowKey(batch, i, t.key);
     const slot = t.upsert();
     if (slot < 0) return;
     t.counters[slot * 3] = batch.fwdPackets[i];
@@ -779,12 +785,11 @@ export class HostEvidence {
    */
   #observeLaterVolumeRow(batch: FlowBatch, i: number, now: number, opened: Finding[]): void {
     const protocol = batch.protocol[i];
-    const srcPort = batch.srcPort[i];
-    const echo = (protocol === 1 && srcPort === 8) || (protocol === 58 && srcPort === 128);
+    const echo = isEchoRequest(protocol, batch.srcPort[i]);
     const oneWay = protocol === 17 && batch.bwdPackets[i] === 0;
     if (!echo && !oneWay) return;
-    this.#volumeKey(batch, i);
     const flows = this.#volumeFlows;
+    flowKey(batch, i, flows.key);
     const f = flows.find();
     if (f < 0) return; // never remembered, or pushed out by bigger flows: nothing more is counted
     const fwd = batch.fwdPackets[i];
