@@ -114,6 +114,8 @@ export class DecodedPacket {
   firstFragment = false;
   /** For ICMP: true when the ICMP type is one-way (no reply type). */
   icmpOneWay = false;
+  /** For ARP (outcome "arp"): offset in the batch's `data` where the ARP message starts. */
+  arpOffset = 0;
 }
 
 const IPV4_MAPPED_PREFIX_WORD2 = 0xffff0000; // bytes 10,11 = 0xff in little-endian word 2
@@ -190,7 +192,10 @@ export function decodePacket(
   }
   if (etherType === 0x0800) return decodeIpv4(data, at, end, out);
   if (etherType === 0x86dd) return decodeIpv6(data, at, end, out);
-  if (etherType === 0x0806) return ARP;
+  if (etherType === 0x0806) {
+    out.arpOffset = at;
+    return ARP;
+  }
   return OTHER_ETHERTYPE;
 }
 

@@ -26,6 +26,7 @@ import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 import type { PacketObserver } from "./packet_features.ts";
+import { type ArpCounters, ArpMonitor } from "./arp_monitor.ts";
 
 /** Flow meter settings; defaults follow CICFlowMeter. */
 export interface FlowMeterOptions {
@@ -79,6 +80,11 @@ export interface FlowMeterOptions {
    * packets; shard 0 also counts every packet not metered. Default: none.
    */
   shard?: { index: number; count: number };
+  /**
+   * Analyse ARP (sweeps, spoofing: ArpMonitor) into `FlowMeter.arp`, whose
+   * findings the alert path takes. Sharded, only shard 0 does. Default false.
+   */
+  arp?: boolean;
 }
 
 /**
@@ -93,6 +99,8 @@ export interface ShardedFlowBatch extends FlowBatch {
 
 /** Everything the meter counted. */
 export interface FlowMeterCounters {
+  /** What the ARP monitor counted (FlowMeterOptions.arp). */
+  arp?: ArpCounters;
   decode: DecodeCounters;
   flowsCreated: number;
   flowsEnded: number;
@@ -125,6 +133,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   memcapBytes: 64 * 2 ** 20,
   oneWayShare: 0.25,
   interimExportSeconds: 1,
+  arp: true,
 };
 
 /**
@@ -142,6 +151,7 @@ const LOOKUP_GROUP = 8;
 
 /** Decode outcome of a packet whose link type the decoder does not know. */
 const UNSUPPORTED_LINK = DECODE_OUTCOMES.indexOf("unsupported-link-type");
+const ARP_OUTCOME = DECODE_OUTCOMES.indexOf("arp");
 
 /** Full row batches the meter holds before push stops for a drain. */
 const MAX_READY_BATCHES = 2;
@@ -187,6 +197,8 @@ export class FlowMeter {
   private expiryPending = false;
   private readonly memcapBytes: number;
   private readonly observer: PacketObserver | undefined;
+  /** ARP analysis (FlowMeterOptions.arp), null when off. */
+  readonly arp: ArpMonitor | null;
   /** The batch being metered (null: done) and its next packet. */
   private input: PacketBatch | null = null;
   private inputAt = 0;
@@ -226,6 +238,7 @@ export class FlowMeter {
     }
     this.shardIndex = shard.index;
     this.shardCount = shard.count;
+    this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
     this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
@@ -273,6 +286,7 @@ export class FlowMeter {
     const tick = Math.floor(this.now / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
     if (tick + EXPIRY_TICK_MICROS > this.nextTickAt) this.nextTickAt = tick + EXPIRY_TICK_MICROS;
     this.expiryPending = this.table.expire(this.expiryAt, this.stepBudget);
+    this.arp?.expire(this.now);
     this.seal();
   }
 
@@ -339,6 +353,9 @@ export class FlowMeter {
         outcomes[outcome]++;
         if (outcome !== 0) {
           if (outcome === UNSUPPORTED_LINK) this.countOtherLinkType(batch.linkType[i]);
+          else if (outcome === ARP_OUTCOME && this.arp !== null) {
+            this.arp.observe(batch, i, group[k].arpOffset, group[k].vlan);
+          }
           continue;
         }
         const packet = group[k];
@@ -355,6 +372,7 @@ export class FlowMeter {
           const tick = Math.floor(ts / EXPIRY_TICK_MICROS) * EXPIRY_TICK_MICROS;
           this.nextTickAt = tick + EXPIRY_TICK_MICROS;
           this.expiryAt = tick;
+          this.arp?.expire(tick);
           if (sharded) this.packetSeq = base + i, this.phase = 0;
           this.expiryPending = table.expire(tick, this.stepBudget);
           this.seal();
@@ -423,6 +441,7 @@ export class FlowMeter {
    */
   flushStep(): boolean {
     this.finishInput();
+    this.arp?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     const more = this.table.flushSome(END_INPUT, this.stepBudget);
     this.seal();
@@ -432,6 +451,7 @@ export class FlowMeter {
   /** Ends every flow at once (flushStep keeps memory bounded on large tables). */
   flush(): void {
     this.finishInput();
+    this.arp?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     this.table.flushAll(END_INPUT);
     this.seal();
@@ -491,6 +511,7 @@ export class FlowMeter {
       emergencyEntered: this.table.emergencyEntered,
       interimRows: this.table.endedByReason[END_INTERIM],
       endedWithoutFinalRow: this.table.endedWithoutFinalRow,
+      ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
     };
   }
 

@@ -45,6 +45,7 @@ export {
   writeFlowCsv,
 } from "./flow_output.ts";
 export { AsciiBytes } from "./ascii_bytes.ts";
+export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
   connStateOf,
   copyFlowBatchRange,

@@ -1,0 +1,418 @@
+/**
+ * ARP, which the flow table never sees: host discovery by ARP (a sweep of
+ * the local subnet, what nmap -sn and arp-scan send on the local link) and
+ * ARP spoofing (a reply nobody asked for, claiming an address: what
+ * arpspoof and ettercap send to poison a cache). Fixed tables in typed
+ * arrays; a packet costs a few reads and writes and no allocation. A
+ * finding (rare by construction: once per sender episode or per claim) is
+ * an object handed to the alert path.
+ */
+import type { PacketBatch } from "../capture/mod.ts";
+
+/** Distinct addresses one sender asks for within SWEEP_WINDOW_MICROS to be a sweep (as ICMP sweeps: 25). */
+export const ARP_SWEEP_TARGETS = 25;
+const SWEEP_WINDOW_MICROS = 10e6;
+/** A sender quiet this long ends its episode (its closing line, when it asked for more since). */
+const EPISODE_GAP_MICROS = 30e6;
+/** A reply answers a request made at most this long before it. */
+const REQUEST_TTL_MICROS = 5e6;
+/**
+ * Once answered, a request covers further replies only this long (the same
+ * answer twice, or two interfaces of one host answering): a claim sent
+ * seconds later is a claim nobody asked for, as arpspoof repeats its own.
+ */
+const ANSWER_GRACE_MICROS = 1e6;
+/** How long an IP-to-MAC binding counts as current (a different MAC claiming it is a conflict). */
+const BINDING_TTL_MICROS = 300e6;
+/** The same claim (MAC, address) is reported again after this long. */
+const CLAIM_REPEAT_MICROS = 600e6;
+/** Findings kept for the alert path at most; more are counted, not kept. */
+const MAX_PENDING_FINDINGS = 256;
+
+const SENDERS = 1024, BITMAP_WORDS = 32, PROBE = 8;
+const REQUESTS = 4096, BINDINGS = 4096;
+
+/** What the monitor found; addresses as text. */
+export type ArpFinding =
+  | {
+    kind: "arp-sweep";
+    stage: "first" | "final";
+    /** Packet time of the finding, and the first and latest requests of the episode. */
+    atMicros: number;
+    firstMicros: number;
+    lastMicros: number;
+    senderIp: string;
+    senderMac: string;
+    /** The first address asked for. */
+    firstTarget: string;
+    /** Distinct addresses asked for in the episode (a 1024-bit set, linear counting: within a few percent up to several hundred). */
+    targets: number;
+    requests: number;
+    bytes: number;
+    vlan: number;
+  }
+  | {
+    kind: "arp-spoof";
+    atMicros: number;
+    /** The MAC making the claim and the address it claims. */
+    senderMac: string;
+    claimedIp: string;
+    /** The host the reply went to (whose cache it poisons). */
+    targetIp: string;
+    targetMac: string;
+    /** The MAC the claimed address was bound to before, when one was (within BINDING_TTL). */
+    previousMac: string | null;
+    vlan: number;
+  };
+
+/** What the monitor counted. */
+export interface ArpCounters {
+  requests: number;
+  replies: number;
+  /** ARP messages not for IPv4 over Ethernet, or cut short: counted, not analysed. */
+  notAnalysed: number;
+  /** Address-conflict probes (sender 0.0.0.0) and announcements (sender = target): not requests for others. */
+  probesAndAnnouncements: number;
+  unsolicitedReplies: number;
+  findings: number;
+  /** Findings not kept because MAX_PENDING_FINDINGS were waiting. */
+  findingsDropped: number;
+  /** Sender slots taken over from another sender (the table is full). */
+  sendersEvicted: number;
+}
+
+/** Per-packet ARP analysis; call observe for each packet the decoder calls ARP. */
+export class ArpMonitor {
+  readonly counters: ArpCounters = {
+    requests: 0,
+    replies: 0,
+    notAnalysed: 0,
+    probesAndAnnouncements: 0,
+    unsolicitedReplies: 0,
+    findings: 0,
+    findingsDropped: 0,
+    sendersEvicted: 0,
+  };
+  #pending: ArpFinding[] = [];
+
+  // Senders of requests: key (IP, VLAN), MAC, episode bookkeeping, two sets of targets.
+  readonly #senderIp = new Uint32Array(SENDERS);
+  readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
+  readonly #senderMacHigh = new Uint32Array(SENDERS);
+  readonly #senderMacLow = new Uint16Array(SENDERS);
+  /** Episode start, latest request, window start (packet time, us). */
+  readonly #senderTimes = new Float64Array(SENDERS * 3);
+  /** Episode: requests, bytes, distinct targets, first target, reported targets (0: no line yet); window: distinct. */
+  readonly #senderCounts = new Float64Array(SENDERS * 6);
+  readonly #windowSet = new Uint32Array(SENDERS * BITMAP_WORDS);
+  readonly #episodeSet = new Uint32Array(SENDERS * BITMAP_WORDS);
+
+  // Requests seen: (requester IP, asked IP, VLAN) -> time.
+  readonly #requestKey = new Uint32Array(REQUESTS * 2);
+  readonly #requestVlan = new Int32Array(REQUESTS).fill(-1);
+  readonly #requestTime = new Float64Array(REQUESTS);
+  /** When the request was first answered (-1: not yet). */
+  readonly #answerTime = new Float64Array(REQUESTS);
+
+  // Bindings IP -> MAC learnt from senders.
+  readonly #bindingIp = new Uint32Array(BINDINGS);
+  readonly #bindingVlan = new Int32Array(BINDINGS).fill(-1);
+  readonly #bindingMacHigh = new Uint32Array(BINDINGS);
+  readonly #bindingMacLow = new Uint16Array(BINDINGS);
+  readonly #bindingTime = new Float64Array(BINDINGS);
+
+  /** Claims reported, by "mac|ip|vlan", and when (rare: only claims that became findings). */
+  readonly #claims = new Map<string, number>();
+
+  /** Analyses packet `index` of `batch`, whose ARP message starts at `at` (DecodedPacket.arpOffset). */
+  observe(batch: PacketBatch, index: number, at: number, vlan: number): void {
+    const data = batch.data;
+    const end = batch.offset[index] + batch.capturedLength[index];
+    // Ethernet (1) hardware, IPv4 (0x0800) protocol, 6- and 4-byte addresses: 28 bytes.
+    if (
+      end - at < 28 || data[at] !== 0 || data[at + 1] !== 1 || data[at + 2] !== 8 ||
+      data[at + 3] !== 0 || data[at + 4] !== 6 || data[at + 5] !== 4
+    ) {
+      this.counters.notAnalysed++;
+      return;
+    }
+    const op = (data[at + 6] << 8) | data[at + 7];
+    const macHigh = ((data[at + 8] << 24) | (data[at + 9] << 16) | (data[at + 10] << 8) |
+      data[at + 11]) >>> 0;
+    const macLow = (data[at + 12] << 8) | data[at + 13];
+    const senderIp = readIp(data, at + 14);
+    const targetIp = readIp(data, at + 24);
+    const t = batch.timestampMicros[index];
+    if (op === 1) {
+      this.counters.requests++;
+      if (senderIp === 0 || senderIp === targetIp) {
+        this.counters.probesAndAnnouncements++;
+        if (senderIp !== 0) this.#bind(senderIp, vlan, macHigh, macLow, t);
+        return;
+      }
+      this.#bind(senderIp, vlan, macHigh, macLow, t);
+      this.#rememberRequest(senderIp, targetIp, vlan, t);
+      this.#countRequest(senderIp, vlan, macHigh, macLow, targetIp, t, batch.wireLength[index]);
+    } else if (op === 2) {
+      this.counters.replies++;
+      if (senderIp === 0 || senderIp === targetIp) {
+        this.counters.probesAndAnnouncements++;
+        if (senderIp !== 0) this.#bind(senderIp, vlan, macHigh, macLow, t);
+        return;
+      }
+      const targetMacHigh = ((data[at + 18] << 24) | (data[at + 19] << 16) | (data[at + 20] << 8) |
+        data[at + 21]) >>> 0;
+      const targetMacLow = (data[at + 22] << 8) | data[at + 23];
+      const broadcast = (targetMacHigh === 0xffffffff && targetMacLow === 0xffff) ||
+        (targetMacHigh === 0 && targetMacLow === 0);
+      const previous = this.#boundElsewhere(senderIp, vlan, macHigh, macLow, t);
+      if (!broadcast && targetIp !== 0 && !this.#wasAsked(targetIp, senderIp, vlan, t)) {
+        this.counters.unsolicitedReplies++;
+        this.#spoof(
+          macHigh,
+          macLow,
+          senderIp,
+          targetIp,
+          targetMacHigh,
+          targetMacLow,
+          previous,
+          vlan,
+          t,
+        );
+      }
+      this.#bind(senderIp, vlan, macHigh, macLow, t);
+    } else {
+      this.counters.notAnalysed++;
+    }
+  }
+
+  /** Ends the episodes of senders quiet since before `nowMicros` - EPISODE_GAP (their closing lines). */
+  expire(nowMicros: number): void {
+    const times = this.#senderTimes;
+    for (let s = 0; s < SENDERS; s++) {
+      if (this.#senderVlan[s] >= 0 && nowMicros - times[s * 3 + 1] > EPISODE_GAP_MICROS) {
+        this.#endEpisode(s, nowMicros);
+      }
+    }
+  }
+
+  /** Ends every episode (end of input). */
+  flush(): void {
+    for (let s = 0; s < SENDERS; s++) {
+      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#senderTimes[s * 3 + 1]);
+    }
+  }
+
+  /** The findings since the last call. */
+  take(): ArpFinding[] {
+    if (this.#pending.length === 0) return EMPTY;
+    const out = this.#pending;
+    this.#pending = [];
+    return out;
+  }
+
+  #report(finding: ArpFinding): void {
+    this.counters.findings++;
+    if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
+    else this.#pending.push(finding);
+  }
+
+  #countRequest(
+    ip: number,
+    vlan: number,
+    macHigh: number,
+    macLow: number,
+    target: number,
+    t: number,
+    bytes: number,
+  ): void {
+    const s = this.#senderSlot(ip, vlan, t);
+    const times = this.#senderTimes, counts = this.#senderCounts;
+    const ti = s * 3, ci = s * 6;
+    if (this.#senderVlan[s] >= 0 && t - times[ti + 1] > EPISODE_GAP_MICROS) this.#endEpisode(s, t);
+    if (this.#senderVlan[s] < 0) {
+      this.#senderIp[s] = ip;
+      this.#senderVlan[s] = vlan;
+      times[ti] = t;
+      times[ti + 2] = t;
+      counts.fill(0, ci, ci + 6);
+      counts[ci + 3] = target;
+      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
+      this.#episodeSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
+    }
+    this.#senderMacHigh[s] = macHigh;
+    this.#senderMacLow[s] = macLow;
+    if (t > times[ti + 1]) times[ti + 1] = t;
+    if (t - times[ti + 2] > SWEEP_WINDOW_MICROS) {
+      times[ti + 2] = t;
+      counts[ci + 5] = 0;
+      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
+    }
+    counts[ci]++;
+    counts[ci + 1] += bytes;
+    const bit = mix(target) & (BITMAP_WORDS * 32 - 1);
+    const word = s * BITMAP_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
+    if ((this.#windowSet[word] & mask) === 0) {
+      this.#windowSet[word] |= mask;
+      counts[ci + 5]++;
+    }
+    if ((this.#episodeSet[word] & mask) === 0) {
+      this.#episodeSet[word] |= mask;
+      counts[ci + 2]++;
+    }
+    if (counts[ci + 4] === 0 && counts[ci + 5] >= ARP_SWEEP_TARGETS) {
+      counts[ci + 4] = counts[ci + 2];
+      this.#report(this.#sweep(s, "first", t));
+    }
+  }
+
+  /** Closes sender `s`'s episode: a closing line when it was reported and asked for more since. */
+  #endEpisode(s: number, t: number): void {
+    const ci = s * 6;
+    const reported = this.#senderCounts[ci + 4];
+    if (reported > 0 && this.#senderCounts[ci + 2] > reported) {
+      this.#report(this.#sweep(s, "final", Math.max(t, this.#senderTimes[s * 3 + 1])));
+    }
+    this.#senderVlan[s] = -1;
+  }
+
+  #sweep(s: number, stage: "first" | "final", t: number): ArpFinding {
+    const ci = s * 6, ti = s * 3;
+    return {
+      kind: "arp-sweep",
+      stage,
+      atMicros: t,
+      firstMicros: this.#senderTimes[ti],
+      lastMicros: this.#senderTimes[ti + 1],
+      senderIp: ipText(this.#senderIp[s]),
+      senderMac: macText(this.#senderMacHigh[s], this.#senderMacLow[s]),
+      firstTarget: ipText(this.#senderCounts[ci + 3]),
+      targets: distinctEstimate(this.#senderCounts[ci + 2]),
+      requests: this.#senderCounts[ci],
+      bytes: this.#senderCounts[ci + 1],
+      vlan: this.#senderVlan[s],
+    };
+  }
+
+  /** The sender's slot: its own, a free one, or the stalest of its probe run (taken over). */
+  #senderSlot(ip: number, vlan: number, t: number): number {
+    const start = mix(ip ^ (vlan << 20)) & (SENDERS - 1);
+    let stalest = start, stalestTime = Infinity;
+    for (let k = 0; k < PROBE; k++) {
+      const s = (start + k) & (SENDERS - 1);
+      if (this.#senderVlan[s] < 0) return s;
+      if (this.#senderIp[s] === ip && this.#senderVlan[s] === vlan) return s;
+      const last = this.#senderTimes[s * 3 + 1];
+      if (last < stalestTime) stalest = s, stalestTime = last;
+    }
+    this.#endEpisode(stalest, t);
+    this.counters.sendersEvicted++;
+    return stalest;
+  }
+
+  #rememberRequest(from: number, asked: number, vlan: number, t: number): void {
+    const r = mix(from ^ mix(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    this.#requestKey[2 * r] = from;
+    this.#requestKey[2 * r + 1] = asked;
+    this.#requestVlan[r] = vlan;
+    this.#requestTime[r] = t;
+    this.#answerTime[r] = -1;
+  }
+
+  /**
+   * Whether a reply now answers a request of `from` for `asked`: made within
+   * REQUEST_TTL, and not answered more than ANSWER_GRACE ago (a newer
+   * request in the same slot may have replaced it: then it is unsolicited).
+   */
+  #wasAsked(from: number, asked: number, vlan: number, t: number): boolean {
+    const r = mix(from ^ mix(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    if (
+      this.#requestKey[2 * r] !== from || this.#requestKey[2 * r + 1] !== asked ||
+      this.#requestVlan[r] !== vlan || t - this.#requestTime[r] > REQUEST_TTL_MICROS
+    ) return false;
+    const answered = this.#answerTime[r];
+    if (answered < 0) {
+      this.#answerTime[r] = t;
+      return true;
+    }
+    return t - answered <= ANSWER_GRACE_MICROS;
+  }
+
+  #bind(ip: number, vlan: number, macHigh: number, macLow: number, t: number): void {
+    const b = mix(ip ^ (vlan << 20)) & (BINDINGS - 1);
+    this.#bindingIp[b] = ip;
+    this.#bindingVlan[b] = vlan;
+    this.#bindingMacHigh[b] = macHigh;
+    this.#bindingMacLow[b] = macLow;
+    this.#bindingTime[b] = t;
+  }
+
+  /** The other MAC `ip` is bound to now (as text), or null. */
+  #boundElsewhere(ip: number, vlan: number, macHigh: number, macLow: number, t: number) {
+    const b = mix(ip ^ (vlan << 20)) & (BINDINGS - 1);
+    if (
+      this.#bindingIp[b] !== ip || this.#bindingVlan[b] !== vlan ||
+      t - this.#bindingTime[b] > BINDING_TTL_MICROS
+    ) return null;
+    const high = this.#bindingMacHigh[b], low = this.#bindingMacLow[b];
+    return high === macHigh && low === macLow ? null : macText(high, low);
+  }
+
+  #spoof(
+    macHigh: number,
+    macLow: number,
+    claimed: number,
+    target: number,
+    targetMacHigh: number,
+    targetMacLow: number,
+    previousMac: string | null,
+    vlan: number,
+    t: number,
+  ): void {
+    const senderMac = macText(macHigh, macLow);
+    const key = `${senderMac}|${claimed}|${vlan}`;
+    const last = this.#claims.get(key);
+    if (last !== undefined && t - last < CLAIM_REPEAT_MICROS) return;
+    if (this.#claims.size >= BINDINGS) this.#claims.clear();
+    this.#claims.set(key, t);
+    this.#report({
+      kind: "arp-spoof",
+      atMicros: t,
+      senderMac,
+      claimedIp: ipText(claimed),
+      targetIp: ipText(target),
+      targetMac: macText(targetMacHigh, targetMacLow),
+      previousMac,
+      vlan,
+    });
+  }
+}
+
+const EMPTY: ArpFinding[] = [];
+
+/** Distinct values behind `bits` set bits of a BITMAP_WORDS set (linear counting; exact while collisions are rare). */
+function distinctEstimate(bits: number): number {
+  const m = BITMAP_WORDS * 32;
+  return bits >= m ? m : Math.max(bits, Math.round(-m * Math.log(1 - bits / m)));
+}
+
+function readIp(data: Uint8Array, at: number): number {
+  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+}
+
+/** A 32-bit integer mix (Murmur3's finaliser): addresses of one subnet spread over the tables. */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function ipText(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
+function macText(high: number, low: number): string {
+  const hex = (v: number) => v.toString(16).padStart(2, "0");
+  return [high >>> 24, (high >>> 16) & 255, (high >>> 8) & 255, high & 255, low >>> 8, low & 255]
+    .map(hex).join(":");
+}

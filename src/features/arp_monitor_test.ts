@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { readCaptureFile } from "../capture/mod.ts";
+import { batchOf, ethernet, type TestPacket } from "../../tests/support/flow_packets.ts";
+import { sharedDataDir } from "../../tests/support/environment.ts";
+import { ARP_SWEEP_TARGETS, type ArpFinding, FlowMeter, meterFlows } from "./mod.ts";
+
+const BROADCAST = [255, 255, 255, 255, 255, 255];
+const ZERO_MAC = [0, 0, 0, 0, 0, 0];
+const mac = (last: number) => [2, 0, 0, 0, 0, last];
+const ip = (last: number) => [10, 0, 0, last];
+
+/** An Ethernet ARP message (IPv4): op 1 request, 2 reply. */
+function arp(
+  op: number,
+  senderMac: number[],
+  senderIp: number[],
+  targetMac: number[],
+  targetIp: number[],
+  vlan = 0,
+): Uint8Array {
+  const body = [0, 1, 8, 0, 6, 4, 0, op, ...senderMac, ...senderIp, ...targetMac, ...targetIp];
+  return ethernet(0x0806, new Uint8Array(body), vlan ? [[0x8100, vlan]] : []);
+}
+
+/** Meters `packets` (with ARP analysis) and returns the findings and the ARP counters. */
+function monitor(packets: TestPacket[]) {
+  const meter = new FlowMeter({ arp: true });
+  meter.push(batchOf(packets));
+  while (meter.continueExpiry());
+  meter.flush();
+  return { findings: meter.arp!.take(), counters: meter.counters().arp! };
+}
+
+const at = (second: number) => 1_700_000_000e6 + second * 1e6;
+
+Deno.test("ARP sweep: one sender asking for 25 addresses within 10 s is a sweep, with a closing line for the rest", () => {
+  const packets: TestPacket[] = [];
+  for (let k = 1; k <= 60; k++) {
+    packets.push({ data: arp(1, mac(9), ip(9), ZERO_MAC, ip(100 + k)), ts: at(k * 0.05) });
+  }
+  const { findings, counters } = monitor(packets);
+  assert.equal(counters.requests, 60);
+  assert.equal(findings.length, 2, JSON.stringify(findings));
+  const [first, last] = findings as Extract<ArpFinding, { kind: "arp-sweep" }>[];
+  assert.equal(first.kind, "arp-sweep");
+  assert.equal(first.stage, "first");
+  assert.equal(first.senderIp, "10.0.0.9");
+  assert.equal(first.senderMac, "02:00:00:00:00:09");
+  assert.equal(first.firstTarget, "10.0.0.101");
+  assert.equal(first.targets, ARP_SWEEP_TARGETS);
+  assert.equal(first.atMicros, at(ARP_SWEEP_TARGETS * 0.05));
+  assert.equal(last.stage, "final");
+  assert.ok(last.targets >= 57 && last.targets <= 60, String(last.targets));
+  assert.equal(last.requests, 60);
+});
+
+Deno.test("ARP sweep: the same addresses asked again, a slow trickle, probes and announcements are no sweep", () => {
+  const packets: TestPacket[] = [];
+  // A host re-resolving 10 neighbours every second for a minute.
+  for (let s = 0; s < 60; s++) {
+    for (let k = 1; k <= 10; k++) {
+      packets.push({ data: arp(1, mac(1), ip(1), ZERO_MAC, ip(k + 1)), ts: at(s + k * 0.01) });
+    }
+  }
+  // A router asking for 40 different hosts, one every 2 s (20 per 10 s at most... 5 per window).
+  for (let k = 0; k < 40; k++) {
+    packets.push({ data: arp(1, mac(2), ip(2), ZERO_MAC, ip(100 + k)), ts: at(k * 2 + 0.5) });
+  }
+  // Address-conflict probes (sender 0.0.0.0) and announcements (sender = target) for 30 addresses.
+  for (let k = 0; k < 30; k++) {
+    packets.push({ data: arp(1, mac(3), [0, 0, 0, 0], ZERO_MAC, ip(150 + k)), ts: at(k * 0.01) });
+    packets.push({ data: arp(1, mac(3), ip(150 + k), ZERO_MAC, ip(150 + k)), ts: at(k * 0.01) });
+  }
+  packets.sort((a, b) => a.ts - b.ts);
+  const { findings, counters } = monitor(packets);
+  assert.deepEqual(findings, []);
+  assert.equal(counters.probesAndAnnouncements, 60);
+});
+
+Deno.test("ARP spoofing: a reply nobody asked for is a finding; an answer to a request is not", () => {
+  const packets: TestPacket[] = [
+    // 10.0.0.5 asks for 10.0.0.1; the gateway answers: solicited.
+    { data: arp(1, mac(5), ip(5), ZERO_MAC, ip(1)), ts: at(0) },
+    { data: arp(2, mac(1), ip(1), mac(5), ip(5)), ts: at(0.001) },
+    // The attacker (MAC 66) tells 10.0.0.5 that 10.0.0.1 is at its MAC, unasked, then again.
+    { data: arp(2, mac(66), ip(1), mac(5), ip(5)), ts: at(3) },
+    { data: arp(2, mac(66), ip(1), mac(5), ip(5)), ts: at(5) },
+    // An answer that comes after the request's time to live is unsolicited too.
+    { data: arp(1, mac(7), ip(7), ZERO_MAC, ip(8)), ts: at(10) },
+    { data: arp(2, mac(8), ip(8), mac(7), ip(7)), ts: at(16) },
+    // A gratuitous reply (broadcast, sender = target) is an announcement, not a spoof.
+    { data: arp(2, mac(9), ip(9), BROADCAST, ip(9)), ts: at(20) },
+    // Two interfaces of one host answering the same request at once (ARP flux): answers both.
+    { data: arp(1, mac(5), ip(5), ZERO_MAC, ip(20)), ts: at(30) },
+    { data: arp(2, mac(20), ip(20), mac(5), ip(5)), ts: at(30.001) },
+    { data: arp(2, mac(21), ip(20), mac(5), ip(5)), ts: at(30.002) },
+  ];
+  const { findings, counters } = monitor(packets);
+  assert.equal(counters.unsolicitedReplies, 3);
+  assert.equal(findings.length, 2, "the repeated claim is one finding");
+  const spoof = findings[0] as Extract<ArpFinding, { kind: "arp-spoof" }>;
+  assert.deepEqual(spoof, {
+    kind: "arp-spoof",
+    atMicros: at(3),
+    senderMac: "02:00:00:00:00:42",
+    claimedIp: "10.0.0.1",
+    targetIp: "10.0.0.5",
+    targetMac: "02:00:00:00:00:05",
+    previousMac: "02:00:00:00:00:01",
+    vlan: 0,
+  });
+  const late = findings[1] as Extract<ArpFinding, { kind: "arp-spoof" }>;
+  assert.equal(late.claimedIp, "10.0.0.8");
+  assert.equal(late.previousMac, null);
+});
+
+Deno.test("ARP: VLANs are apart; messages not IPv4 over Ethernet or cut short are counted, not read", () => {
+  const packets: TestPacket[] = [];
+  // 15 targets on VLAN 10 and 15 on VLAN 20 from the same address: no sweep on either.
+  for (let k = 0; k < 15; k++) {
+    packets.push({ data: arp(1, mac(4), ip(4), ZERO_MAC, ip(100 + k), 10), ts: at(k * 0.1) });
+    packets.push({ data: arp(1, mac(4), ip(4), ZERO_MAC, ip(130 + k), 20), ts: at(k * 0.1) });
+  }
+  const short = arp(1, mac(4), ip(4), ZERO_MAC, ip(200)).slice(0, 14 + 20);
+  const ipv6Protocol = arp(1, mac(4), ip(4), ZERO_MAC, ip(201));
+  ipv6Protocol[14 + 2] = 0x86;
+  ipv6Protocol[14 + 3] = 0xdd;
+  packets.push({ data: short, ts: at(2) }, { data: ipv6Protocol, ts: at(2) });
+  const { findings, counters } = monitor(packets);
+  assert.deepEqual(findings, []);
+  assert.equal(counters.notAnalysed, 2);
+  assert.equal(counters.requests, 30);
+});
+
+Deno.test("ARP on real captures: arppoison.pcapng's unsolicited reply; no finding on the other shared captures", async (t) => {
+  const data = sharedDataDir();
+  if (data === null) {
+    console.log("skipped: ../shared/data is absent (real captures)");
+    return;
+  }
+  const dir = `${data}pcaps/chrissanders`;
+  for (const entry of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+    await t.step(entry, async () => {
+      const meter = new FlowMeter({ arp: true });
+      const findings: ArpFinding[] = [];
+      for await (const _ of meterFlows(readCaptureFile(`${dir}/${entry}`), {}, meter)) {
+        findings.push(...meter.arp!.take());
+      }
+      findings.push(...meter.arp!.take());
+      if (entry !== "arppoison.pcapng") {
+        assert.deepEqual(findings, []);
+        return;
+      }
+      assert.equal(findings.length, 1);
+      const spoof = findings[0] as Extract<ArpFinding, { kind: "arp-spoof" }>;
+      assert.equal(spoof.kind, "arp-spoof");
+      assert.equal(spoof.claimedIp, "172.16.0.1");
+      assert.equal(spoof.senderMac, "00:25:b3:bf:91:ee");
+      assert.equal(spoof.targetIp, "172.16.0.107");
+    });
+  }
+});
