@@ -156,7 +156,7 @@ if (import.meta.main) {
         `${s.split}: benign captures alerted ${s.benignAlerted}/${s.benignCaptures} ` +
           `(${(100 * s.falseAlertRate).toFixed(1)}%), ${s.benignAlertLines} alert lines on ` +
           `${s.benignFlows} benign flows; attacks found ${s.attacksFound}/${s.attacks}; ` +
-          `payload/ARP attacks alerted ${s.invisibleAlerted}/${s.invisible}`,
+          `payload attacks alerted ${s.invisibleAlerted}/${s.invisible}`,
       );
     }
   }

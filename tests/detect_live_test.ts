@@ -3,9 +3,13 @@
  * `ids-sensor detect` captures in one (through the libpcap FFI path) while
  * nmap scans it from the other; the scan must come out as an alert in the
  * JSONL sink, written before the sensor exits at the end of --duration.
+ * Then nmap's ARP ping (-sn, its default on the local link) sweeps the /24:
+ * no IP flow carries that finding (the capture worker's ARP monitor does),
+ * and it must reach the sink as an "ARP sweep" line from the sweeping host.
  */
 import assert from "node:assert/strict";
 import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
+import { AlertSchema } from "../src/alert/mod.ts";
 import {
   createNamespacePair,
   spawnSensorIn,
@@ -28,6 +32,22 @@ function whyNot(): string | null {
   return null;
 }
 
+/** `ids-sensor detect` on `iface` in `namespace` for `seconds`, alerts to `alertsPath`. */
+function detectIn(namespace: string, iface: string, seconds: number, alertsPath: string) {
+  return spawnSensorIn(namespace, [
+    "detect",
+    "--iface",
+    iface,
+    "--duration",
+    String(seconds),
+    "--model",
+    MODEL,
+    "--alerts",
+    alertsPath,
+    "--quiet",
+  ]);
+}
+
 const reason = whyNot();
 if (reason) console.warn(`detect_live_test skipped: ${reason}`);
 
@@ -44,18 +64,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "ids-detect-live-" });
     try {
       const alertsPath = `${dir}/alerts.jsonl`;
-      const sensor = spawnSensorIn(sensorNs, [
-        "detect",
-        "--iface",
-        sensorIf,
-        "--duration",
-        "12",
-        "--model",
-        MODEL,
-        "--alerts",
-        alertsPath,
-        "--quiet",
-      ]);
+      const sensor = detectIn(sensorNs, sensorIf, 12, alertsPath);
       // The scan starts once the sensor captures (a loaded machine may take seconds to get
       // there), and its inference worker has had a moment to start.
       const said = await stderrUntil(sensor, "detecting on");
@@ -81,6 +90,58 @@ Deno.test({
         fromScanner.some((a) => /scan/i.test(a.alert.name)),
         `the scan is not named a scan: ${fromScanner.map((a) => a.alert.name).join(", ")}`,
       );
+    } finally {
+      pair.remove();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "detect: a live ARP sweep (nmap -sn on the local link) is alerted as an ARP sweep",
+  ignore: reason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pair = createNamespacePair("a", "10.78.0");
+    const dir = await Deno.makeTempDir({ prefix: "ids-arp-live-" });
+    try {
+      const alertsPath = `${dir}/alerts.jsonl`;
+      const sensor = detectIn(pair.sensorNamespace, pair.sensorInterface, 10, alertsPath);
+      const said = await stderrUntil(sensor, "detecting on");
+      const sweep = await new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.peerNamespace,
+          "nmap",
+          "-n",
+          "-sn",
+          "--max-retries",
+          "0",
+          "10.78.0.0/24",
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(sweep.success, new TextDecoder().decode(sweep.stderr));
+      const status = await sensor.status;
+      await said.done;
+      await sensor.stdout.cancel();
+      const stderr = said.text();
+      assert.equal(status.code, 0, stderr);
+      const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
+        .map((line) => AlertSchema.parse(JSON.parse(line)));
+      const sweeps = alerts.filter((a) => a.alert.class === "arp-sweep");
+      assert.ok(sweeps.length > 0, `no ARP sweep alert; sensor said:\n${stderr}`);
+      assert.equal(sweeps[0].src_ip, "10.78.0.2");
+      assert.equal(sweeps[0].proto, "ARP");
+      assert.equal(sweeps[0].alert.name, "ARP sweep (host discovery)");
+      assert.ok(
+        Math.max(...sweeps.map((a) => a.alert.targets ?? 0)) >= 200,
+        JSON.stringify(sweeps),
+      );
+      assert.match(stderr, /ARP monitor: \d+ requests/);
     } finally {
       pair.remove();
       await Deno.remove(dir, { recursive: true });

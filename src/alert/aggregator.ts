@@ -19,7 +19,8 @@
  * Groups that never get there are counted (`suppressedUnknowns`), not
  * alerted.
  */
-import type { FlowBatch, FlowRecord } from "../features/mod.ts";
+import type { ArpFinding, FlowBatch, FlowRecord } from "../features/mod.ts";
+import { arpAlert } from "./arp_alert.ts";
 import {
   type Decisions,
   detailRow,
@@ -285,6 +286,23 @@ export class AlertAggregator {
       evidenceEvictions: Object.values(e.tables).reduce((n, t) => n + t.evicted + t.refused, 0),
       evidenceBytes: this.evidence.bytes,
     };
+  }
+
+  /**
+   * Lines for what the ARP monitor found (each finding is one line, under
+   * the same volume cap as every other line).
+   */
+  addArp(findings: readonly ArpFinding[]): EmittedAlert[] {
+    const out: EmittedAlert[] = [];
+    const now = this.#nowMs();
+    for (const finding of findings) {
+      if (finding.kind === "arp-spoof" || finding.stage === "first") this.#stats.groups++;
+      const packets = finding.kind === "arp-sweep" ? finding.requests : 1;
+      if (!this.#cap.admit(finding.atMicros, packets)) continue;
+      const alert = arpAlert(finding, this.windowMicros, this.#cap.takeSuppressed());
+      out.push({ alert, firstArrivalMs: now });
+    }
+    return out;
   }
 
   /** The current watermark, microseconds since the epoch. */

@@ -118,6 +118,17 @@ export const AlertSchema = z.object({
   vlan: z.array(z.number().int()).optional(),
   community_id: z.string(),
   flow: AlertFlowSchema,
+  /** ARP alerts (proto "ARP"): the MAC addresses involved. */
+  arp: z.object({
+    /** The MAC that sent the sweep's requests, or the spoofed reply. */
+    sender_mac: z.string(),
+    /** Spoofing: the MAC of the host the reply went to (whose cache it poisons). */
+    target_mac: z.string().optional(),
+    /** Spoofing: the address the reply claims for sender_mac. */
+    claimed_ip: z.string().optional(),
+    /** Spoofing: the MAC that held claimed_ip before (within five minutes), when one did. */
+    previous_mac: z.string().optional(),
+  }).optional(),
   alert: AlertBodySchema,
 });
 /** One alert, as written by every sink. */

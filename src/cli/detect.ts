@@ -555,6 +555,18 @@ function printReport(
       `  packets not metered: ${notMetered.map(([name, n]) => `${name} ${n}`).join(", ")}`,
     );
   }
+  const arp = m.arp;
+  if (arp && arp.requests + arp.replies + arp.notAnalysed > 0) {
+    // ARP is not metered into flows; the ARP monitor reads it (sweeps, spoofing).
+    lines.push(
+      `  ARP monitor: ${arp.requests} requests, ${arp.replies} replies ` +
+        `(${arp.probesAndAnnouncements} probes and announcements, ${arp.unsolicitedReplies} ` +
+        `unsolicited), ${arp.notAnalysed} not IPv4 over Ethernet or cut short; ` +
+        `${arp.findings} findings` +
+        (arp.findingsDropped > 0 ? ` (${arp.findingsDropped} dropped, too many at once)` : "") +
+        (arp.sendersEvicted > 0 ? `; ${arp.sendersEvicted} senders evicted (table full)` : ""),
+    );
+  }
   if (m.flowsEndedByReason.evicted > 0) {
     const kinds = Object.entries(m.evictedByKind).filter(([, n]) => n > 0);
     const bound = Number.isFinite(m.memcapBytes)

@@ -12,6 +12,7 @@
  */
 import type { InWorkerConsumerOptions } from "../capture/mod.ts";
 import {
+  type ArpFinding,
   DETECTION_METER_DEFAULTS,
   type FlowBatch,
   FlowMeter,
@@ -33,6 +34,7 @@ export interface MeteringWorkerOptions {
 /** What a metering capture worker posts. */
 export type MeteringWorkerMessage =
   | { type: "flows"; flows: FlowBatch }
+  | { type: "arp"; findings: ArpFinding[] }
   | { type: "meter"; counters: FlowMeterCounters; wireBytes: number; final: boolean };
 
 /** Flow batches a worker may have posted and the main thread not yet taken (about 1.3 MB each at most). */
@@ -46,6 +48,7 @@ export class CaptureWorkerMeters {
   readonly #memcapBytes: number;
   readonly #pending: Int32Array[];
   readonly #queue: { worker: number; flows: FlowBatch }[] = [];
+  #arp: ArpFinding[] = [];
   /** Latest counters of each running worker, and the sum of workers that finished. */
   readonly #running = new Map<number, FlowMeterCounters>();
   #finished: FlowMeterCounters | null = null;
@@ -74,6 +77,7 @@ export class CaptureWorkerMeters {
 
   #receive(worker: number, message: MeteringWorkerMessage): void {
     if (message.type === "flows") this.#queue.push({ worker, flows: message.flows });
+    else if (message.type === "arp") this.#arp.push(...message.findings);
     else if (message.final) {
       this.#finished = this.#finished
         ? addCounters(this.#finished, message.counters)
@@ -123,6 +127,13 @@ export class CaptureWorkerMeters {
       if (!ended) stop();
       await driving;
     }
+  }
+
+  /** What the workers' ARP monitors found since the last call. */
+  takeArp(): ArpFinding[] {
+    const out = this.#arp;
+    if (out.length > 0) this.#arp = [];
+    return out;
   }
 
   /** Every worker's meter counters, added up (the live table's figures from running workers only). */

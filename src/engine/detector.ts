@@ -17,7 +17,13 @@ import {
   findByteColumns,
   TrafficMinutes,
 } from "../alert/mod.ts";
-import { copyFlowRows, type FlowBatch, type FlowRecord, flowRecordAt } from "../features/mod.ts";
+import {
+  type ArpFinding,
+  copyFlowRows,
+  type FlowBatch,
+  type FlowRecord,
+  flowRecordAt,
+} from "../features/mod.ts";
 import {
   createInferencePool,
   decide,
@@ -107,6 +113,12 @@ export interface DetectorOptions {
   flushIntervalMs?: number;
   /** Called for each alert as it is emitted (dashboards, tests). */
   onAlert?: (alert: Alert) => void;
+  /**
+   * What the meters' ARP monitors found since the last call (FlowMeter.arp);
+   * asked with every flow batch (empty ones too: a quiet live link still
+   * brings its ticks) and at the end, and written as alert lines.
+   */
+  arpFindings?: () => readonly ArpFinding[];
   /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics histograms). */
   onBatchDecided?: (flows: number, latencyMs: number) => void;
   /**
@@ -333,6 +345,8 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   }
 
   const timer = setInterval(() => {
+    // Live, ARP findings need no flow to carry them (a sweep on a link with no IP traffic).
+    if (wallClock) takeArpFindings();
     enqueue(async () => {
       if (wallClock) {
         await emit(aggregator.advance(Date.now() * 1000));
@@ -342,9 +356,16 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     });
   }, flushIntervalMs);
 
+  /** Queues the lines of the ARP findings made so far (in order with the flow batches before them). */
+  function takeArpFindings(): void {
+    const findings = options.arpFindings?.();
+    if (findings && findings.length > 0) enqueue(() => emit(aggregator.addArp(findings)));
+  }
+
   async function push(input: FlowBatch): Promise<void> {
     if (closed) throw new Error("detector is closed");
     if (failure) throw failure;
+    takeArpFindings();
     if (input.count === 0) return;
     if (input.width !== pool.width) {
       throw new Error(
@@ -401,6 +422,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   }
 
   async function drain(): Promise<void> {
+    takeArpFindings();
     pool.flush();
     await enqueue(async () => {
       await emit(aggregator.flush());

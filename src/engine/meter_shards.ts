@@ -7,6 +7,7 @@
  */
 import type { PacketBatch } from "../capture/mod.ts";
 import {
+  type ArpFinding,
   type FlowBatch,
   FlowMeter,
   type FlowMeterCounters,
@@ -31,6 +32,11 @@ export class FlowMeterShards {
   /** The meter of the worker that read `batch` (files and single workers: the first). */
   meterOf(batch: ShardedPacketBatch): FlowMeter {
     return this.meters[(batch.captureWorker ?? 0) % this.meters.length];
+  }
+
+  /** What every table's ARP monitor found since the last call. */
+  takeArp(): ArpFinding[] {
+    return this.meters.flatMap((meter) => meter.arp?.take() ?? []);
   }
 
   /** Ends flows idle as of `nowMicros` in every table (quiet live link). */

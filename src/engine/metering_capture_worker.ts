@@ -48,6 +48,11 @@ function meterInWorker(
       if (flows.count > 0) post(flows, waitForRoom);
       meter.recycle(flows);
     }
+    const findings = meter.arp?.take();
+    if (findings && findings.length > 0) {
+      const message: MeteringWorkerMessage = { type: "arp", findings };
+      context.post(message);
+    }
   };
   const drainExpiry = () => {
     drain();

@@ -6,6 +6,7 @@
 import type { Alert, AlertSink } from "../alert/mod.ts";
 import { createPacketBatch, type PacketBatch } from "../capture/mod.ts";
 import {
+  type ArpFinding,
   DETECTION_METER_DEFAULTS,
   FEATURE_SET,
   type FlowBatch,
@@ -137,7 +138,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     ...(packetVotes ? { packetObserver: packetVotes.extractor } : {}),
   };
   const started = performance.now();
-  const { metered, counters } = meterSource(options, meterOptions, packetVotes);
+  const { metered, counters, arpFindings } = meterSource(options, meterOptions, packetVotes);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -150,6 +151,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     onBatchDecided: options.onBatchDecided,
     createPool: options.createPool,
     packetVotes: packetVotes ?? undefined,
+    arpFindings,
   };
   let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
@@ -206,12 +208,17 @@ function meterSource(
   options: DetectionRunOptions,
   meterOptions: FlowMeterOptions,
   packetVotes: PacketVotes | null,
-): { metered: AsyncGenerator<FlowBatch>; counters: () => FlowMeterCounters } {
+): {
+  metered: AsyncGenerator<FlowBatch>;
+  counters: () => FlowMeterCounters;
+  arpFindings: () => readonly ArpFinding[];
+} {
   const inWorkers = options.captureMeters;
   if (inWorkers) {
     return {
       metered: inWorkers.meters.flows(options.source, inWorkers.stop),
       counters: () => inWorkers.meters.counters(),
+      arpFindings: () => inWorkers.meters.takeArp(),
     };
   }
   const shards = (options.flowTables ?? 1) > 1
@@ -226,6 +233,7 @@ function meterSource(
       ? meterFlowShards(source, shards)
       : meterFlows(source, options.meter, meter as FlowMeter),
     counters: () => meter.counters(),
+    arpFindings: shards ? () => shards.takeArp() : () => (meter as FlowMeter).arp?.take() ?? [],
   };
 }
 

@@ -30,8 +30,15 @@ export function formatAlertLine(a: Alert, color = false): string {
     : `sev${x.severity}`;
   const name = color ? `${BOLD}${x.name}${RESET}` : x.name;
   const what = x.verdict === "known" ? `known ${x.class}` : "unknown";
-  const flows = x.count === 1 ? "1 flow" : `${x.count} flows`;
   const pkts = a.flow.pkts_toserver + a.flow.pkts_toclient;
+  // ARP has no flows: its count is ARP messages, and the MAC says who sent them.
+  const flows = a.proto === "ARP"
+    ? `from ${a.arp?.sender_mac ?? "?"}${
+      x.targets && x.targets > 1 ? `, ${x.targets} targets` : ""
+    }`
+    : x.count === 1
+    ? "1 flow"
+    : `${x.count} flows`;
   return `${a.timestamp} ${sev} ${name} ${endpoint(a.src_ip, a.src_port, a.proto)} -> ` +
     `${
       endpoint(a.dest_ip, a.dest_port, a.proto)
