@@ -91,3 +91,15 @@ Deno.test("analyze with the bundled model: the benign-only capture raises no ale
   const { alerts } = await analyze(`${FIXTURES}/benign/capture.pcap`);
   assert.deepEqual(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`), []);
 });
+
+Deno.test("analyze: hping3's land attack, ping-of-death fragment and overlapping fragments are each an alert line", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/ip-anomalies/hping3.pcap`);
+  const lines = alerts.filter((a) => a.alert.class !== "unknown")
+    .map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.class} ${a.alert.name}`);
+  assert.deepEqual(lines, [
+    "10.79.0.1 -> 10.79.0.1: land land attack (SYN to itself)",
+    "10.79.0.2 -> 10.79.0.1: fragment-overrun ping of death (fragment past 65,535 bytes)",
+    "10.79.0.2 -> 10.79.0.1: fragment-overlap teardrop (overlapping IP fragments)",
+  ], stderr);
+  assert.match(stderr, /IP anomaly monitor: 3 IPv4 fragments checked; land 2/);
+});

@@ -19,8 +19,8 @@
  * Groups that never get there are counted (`suppressedUnknowns`), not
  * alerted.
  */
-import type { ArpFinding, FlowBatch, FlowRecord } from "../features/mod.ts";
-import { arpAlert } from "./arp_alert.ts";
+import type { FlowBatch, FlowRecord, PacketFinding } from "../features/mod.ts";
+import { packetFindingAlert } from "./packet_alerts.ts";
 import {
   type Decisions,
   detailRow,
@@ -289,17 +289,17 @@ export class AlertAggregator {
   }
 
   /**
-   * Lines for what the ARP monitor found (each finding is one line, under
-   * the same volume cap as every other line).
+   * Lines for what the meter's packet monitors found (ARP, IP anomalies):
+   * each finding is one line, under the same volume cap as every other line.
    */
-  addArp(findings: readonly ArpFinding[]): EmittedAlert[] {
+  addPacketFindings(findings: readonly PacketFinding[]): EmittedAlert[] {
     const out: EmittedAlert[] = [];
     const now = this.#nowMs();
     for (const finding of findings) {
-      if (finding.kind === "arp-spoof" || finding.stage === "first") this.#stats.groups++;
+      if (finding.kind !== "arp-sweep" || finding.stage === "first") this.#stats.groups++;
       const packets = finding.kind === "arp-sweep" ? finding.requests : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
-      const alert = arpAlert(finding, this.windowMicros, this.#cap.takeSuppressed());
+      const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());
       out.push({ alert, firstArrivalMs: now });
     }
     return out;

@@ -129,6 +129,15 @@ export const AlertSchema = z.object({
     /** Spoofing: the MAC that held claimed_ip before (within five minutes), when one did. */
     previous_mac: z.string().optional(),
   }).optional(),
+  /** IP anomaly alerts (land attack, bad fragments): what was wrong. */
+  ip_anomaly: z.object({
+    /** land, fragment-overrun or fragment-overlap. */
+    kind: z.string(),
+    /** Fragments: the datagram's IP id and the offending fragment's first and last byte + 1. */
+    ip_id: z.number().int().nonnegative().optional(),
+    fragment_start: z.number().int().nonnegative().optional(),
+    fragment_end: z.number().int().nonnegative().optional(),
+  }).optional(),
   alert: AlertBodySchema,
 });
 /** One alert, as written by every sink. */

@@ -567,6 +567,16 @@ function printReport(
         (arp.sendersEvicted > 0 ? `; ${arp.sendersEvicted} senders evicted (table full)` : ""),
     );
   }
+  const ip = m.ipAnomalies;
+  if (ip && ip.fragments + ip.land > 0) {
+    lines.push(
+      `  IP anomaly monitor: ${ip.fragments} IPv4 fragments checked; land ${ip.land}, ` +
+        `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}; ` +
+        `${ip.findings} findings` +
+        (ip.findingsDropped > 0 ? ` (${ip.findingsDropped} dropped, too many at once)` : "") +
+        (ip.datagramsEvicted > 0 ? `; ${ip.datagramsEvicted} datagrams evicted (table full)` : ""),
+    );
+  }
   if (m.flowsEndedByReason.evicted > 0) {
     const kinds = Object.entries(m.evictedByKind).filter(([, n]) => n > 0);
     const bound = Number.isFinite(m.memcapBytes)

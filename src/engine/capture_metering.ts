@@ -12,12 +12,12 @@
  */
 import type { InWorkerConsumerOptions } from "../capture/mod.ts";
 import {
-  type ArpFinding,
   DETECTION_METER_DEFAULTS,
   type FlowBatch,
   FlowMeter,
   type FlowMeterCounters,
   type FlowMeterOptions,
+  type PacketFinding,
 } from "../features/mod.ts";
 import { addCounters, shareOfMeter } from "./meter_shards.ts";
 
@@ -34,7 +34,7 @@ export interface MeteringWorkerOptions {
 /** What a metering capture worker posts. */
 export type MeteringWorkerMessage =
   | { type: "flows"; flows: FlowBatch }
-  | { type: "arp"; findings: ArpFinding[] }
+  | { type: "findings"; findings: PacketFinding[] }
   | { type: "meter"; counters: FlowMeterCounters; wireBytes: number; final: boolean };
 
 /** Flow batches a worker may have posted and the main thread not yet taken (about 1.3 MB each at most). */
@@ -48,7 +48,7 @@ export class CaptureWorkerMeters {
   readonly #memcapBytes: number;
   readonly #pending: Int32Array[];
   readonly #queue: { worker: number; flows: FlowBatch }[] = [];
-  #arp: ArpFinding[] = [];
+  #findings: PacketFinding[] = [];
   /** Latest counters of each running worker, and the sum of workers that finished. */
   readonly #running = new Map<number, FlowMeterCounters>();
   #finished: FlowMeterCounters | null = null;
@@ -77,7 +77,7 @@ export class CaptureWorkerMeters {
 
   #receive(worker: number, message: MeteringWorkerMessage): void {
     if (message.type === "flows") this.#queue.push({ worker, flows: message.flows });
-    else if (message.type === "arp") this.#arp.push(...message.findings);
+    else if (message.type === "findings") this.#findings.push(...message.findings);
     else if (message.final) {
       this.#finished = this.#finished
         ? addCounters(this.#finished, message.counters)
@@ -129,10 +129,10 @@ export class CaptureWorkerMeters {
     }
   }
 
-  /** What the workers' ARP monitors found since the last call. */
-  takeArp(): ArpFinding[] {
-    const out = this.#arp;
-    if (out.length > 0) this.#arp = [];
+  /** What the workers' packet monitors found since the last call. */
+  takeFindings(): PacketFinding[] {
+    const out = this.#findings;
+    if (out.length > 0) this.#findings = [];
     return out;
   }
 

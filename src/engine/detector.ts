@@ -18,11 +18,11 @@ import {
   TrafficMinutes,
 } from "../alert/mod.ts";
 import {
-  type ArpFinding,
   copyFlowRows,
   type FlowBatch,
   type FlowRecord,
   flowRecordAt,
+  type PacketFinding,
 } from "../features/mod.ts";
 import {
   createInferencePool,
@@ -114,11 +114,12 @@ export interface DetectorOptions {
   /** Called for each alert as it is emitted (dashboards, tests). */
   onAlert?: (alert: Alert) => void;
   /**
-   * What the meters' ARP monitors found since the last call (FlowMeter.arp);
-   * asked with every flow batch (empty ones too: a quiet live link still
-   * brings its ticks) and at the end, and written as alert lines.
+   * What the meters' packet monitors found since the last call (ARP, IP
+   * anomalies: FlowMeter.takeFindings); asked with every flow batch (empty
+   * ones too: a quiet live link still brings its ticks) and at the end, and
+   * written as alert lines.
    */
-  arpFindings?: () => readonly ArpFinding[];
+  packetFindings?: () => readonly PacketFinding[];
   /** Called per scored batch with its flows and read-to-verdict milliseconds (metrics histograms). */
   onBatchDecided?: (flows: number, latencyMs: number) => void;
   /**
@@ -345,8 +346,8 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   }
 
   const timer = setInterval(() => {
-    // Live, ARP findings need no flow to carry them (a sweep on a link with no IP traffic).
-    if (wallClock) takeArpFindings();
+    // Live, packet findings need no flow to carry them (an ARP sweep on a link with no IP traffic).
+    if (wallClock) takePacketFindings();
     enqueue(async () => {
       if (wallClock) {
         await emit(aggregator.advance(Date.now() * 1000));
@@ -356,16 +357,18 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     });
   }, flushIntervalMs);
 
-  /** Queues the lines of the ARP findings made so far (in order with the flow batches before them). */
-  function takeArpFindings(): void {
-    const findings = options.arpFindings?.();
-    if (findings && findings.length > 0) enqueue(() => emit(aggregator.addArp(findings)));
+  /** Queues the lines of the packet monitors' findings so far (in order with the flow batches before them). */
+  function takePacketFindings(): void {
+    const findings = options.packetFindings?.();
+    if (findings && findings.length > 0) {
+      enqueue(() => emit(aggregator.addPacketFindings(findings)));
+    }
   }
 
   async function push(input: FlowBatch): Promise<void> {
     if (closed) throw new Error("detector is closed");
     if (failure) throw failure;
-    takeArpFindings();
+    takePacketFindings();
     if (input.count === 0) return;
     if (input.width !== pool.width) {
       throw new Error(
@@ -422,7 +425,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
   }
 
   async function drain(): Promise<void> {
-    takeArpFindings();
+    takePacketFindings();
     pool.flush();
     await enqueue(async () => {
       await emit(aggregator.flush());

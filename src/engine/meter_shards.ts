@@ -7,11 +7,11 @@
  */
 import type { PacketBatch } from "../capture/mod.ts";
 import {
-  type ArpFinding,
   type FlowBatch,
   FlowMeter,
   type FlowMeterCounters,
   type FlowMeterOptions,
+  type PacketFinding,
 } from "../features/mod.ts";
 
 /** A packet batch that may say which capture worker read it (live capture does). */
@@ -34,9 +34,9 @@ export class FlowMeterShards {
     return this.meters[(batch.captureWorker ?? 0) % this.meters.length];
   }
 
-  /** What every table's ARP monitor found since the last call. */
-  takeArp(): ArpFinding[] {
-    return this.meters.flatMap((meter) => meter.arp?.take() ?? []);
+  /** What every table's packet monitors found since the last call. */
+  takeFindings(): PacketFinding[] {
+    return this.meters.flatMap((meter) => meter.takeFindings());
   }
 
   /** Ends flows idle as of `nowMicros` in every table (quiet live link). */

@@ -48,9 +48,9 @@ function meterInWorker(
       if (flows.count > 0) post(flows, waitForRoom);
       meter.recycle(flows);
     }
-    const findings = meter.arp?.take();
-    if (findings && findings.length > 0) {
-      const message: MeteringWorkerMessage = { type: "arp", findings };
+    const findings = meter.takeFindings();
+    if (findings.length > 0) {
+      const message: MeteringWorkerMessage = { type: "findings", findings };
       context.post(message);
     }
   };

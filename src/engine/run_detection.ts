@@ -6,7 +6,6 @@
 import type { Alert, AlertSink } from "../alert/mod.ts";
 import { createPacketBatch, type PacketBatch } from "../capture/mod.ts";
 import {
-  type ArpFinding,
   DETECTION_METER_DEFAULTS,
   FEATURE_SET,
   type FlowBatch,
@@ -15,6 +14,7 @@ import {
   type FlowMeterOptions,
   meterFlows,
   PACKET_FEATURE_SETS,
+  type PacketFinding,
 } from "../features/mod.ts";
 import { boundNativeHeap, releaseFreedNativeMemory } from "../ffi/mod.ts";
 import { loadBundle, type LoadedBundle } from "../inference/mod.ts";
@@ -138,7 +138,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     ...(packetVotes ? { packetObserver: packetVotes.extractor } : {}),
   };
   const started = performance.now();
-  const { metered, counters, arpFindings } = meterSource(options, meterOptions, packetVotes);
+  const { metered, counters, packetFindings } = meterSource(options, meterOptions, packetVotes);
   const detectorOptions: DetectorOptions = {
     bundle: options.bundle,
     sinks: options.alertGate ? gateSinks(options.sinks, options.alertGate) : options.sinks,
@@ -151,7 +151,7 @@ export async function runDetection(options: DetectionRunOptions): Promise<Detect
     onBatchDecided: options.onBatchDecided,
     createPool: options.createPool,
     packetVotes: packetVotes ?? undefined,
-    arpFindings,
+    packetFindings,
   };
   let flows: AsyncIterable<FlowBatch> = metered;
   let detector: Detector;
@@ -211,14 +211,14 @@ function meterSource(
 ): {
   metered: AsyncGenerator<FlowBatch>;
   counters: () => FlowMeterCounters;
-  arpFindings: () => readonly ArpFinding[];
+  packetFindings: () => readonly PacketFinding[];
 } {
   const inWorkers = options.captureMeters;
   if (inWorkers) {
     return {
       metered: inWorkers.meters.flows(options.source, inWorkers.stop),
       counters: () => inWorkers.meters.counters(),
-      arpFindings: () => inWorkers.meters.takeArp(),
+      packetFindings: () => inWorkers.meters.takeFindings(),
     };
   }
   const shards = (options.flowTables ?? 1) > 1
@@ -233,7 +233,7 @@ function meterSource(
       ? meterFlowShards(source, shards)
       : meterFlows(source, options.meter, meter as FlowMeter),
     counters: () => meter.counters(),
-    arpFindings: shards ? () => shards.takeArp() : () => (meter as FlowMeter).arp?.take() ?? [],
+    packetFindings: () => meter.takeFindings(),
   };
 }
 

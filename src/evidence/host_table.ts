@@ -14,6 +14,7 @@
  * Nothing is allocated per lookup: callers write the key into `key` and call
  * `upsert()`, which returns a slot index into `counters`.
  */
+import { mix32 } from "../features/mod.ts";
 
 /** Slots examined per lookup; a key is found or placed within them. */
 export const PROBES = 8;
@@ -28,15 +29,8 @@ export interface HostTableStats {
   refused: number;
 }
 
-/** Mixes a 32-bit value (murmur3's finaliser). */
-export function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+/** Mixes a 32-bit value (murmur3's finaliser; shared with the flow meter's packet monitors). */
+export { mix32 };
 
 /**
  * Hash of `words[0..n)` with `seed`: `mix32` of each word in turn, written

@@ -7,6 +7,7 @@
  * finding (rare by construction: once per sender episode or per claim) is
  * an object handed to the alert path.
  */
+import { mix32 } from "./mix32.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 
 /** Distinct addresses one sender asks for within SWEEP_WINDOW_MICROS to be a sweep (as ICMP sweeps: 25). */
@@ -250,7 +251,7 @@ export class ArpMonitor {
     }
     counts[ci]++;
     counts[ci + 1] += bytes;
-    const bit = mix(target) & (BITMAP_WORDS * 32 - 1);
+    const bit = mix32(target) & (BITMAP_WORDS * 32 - 1);
     const word = s * BITMAP_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
     if ((this.#windowSet[word] & mask) === 0) {
       this.#windowSet[word] |= mask;
@@ -296,7 +297,7 @@ export class ArpMonitor {
 
   /** The sender's slot: its own, a free one, or the stalest of its probe run (taken over). */
   #senderSlot(ip: number, vlan: number, t: number): number {
-    const start = mix(ip ^ (vlan << 20)) & (SENDERS - 1);
+    const start = mix32(ip ^ (vlan << 20)) & (SENDERS - 1);
     let stalest = start, stalestTime = Infinity;
     for (let k = 0; k < PROBE; k++) {
       const s = (start + k) & (SENDERS - 1);
@@ -311,7 +312,7 @@ export class ArpMonitor {
   }
 
   #rememberRequest(from: number, asked: number, vlan: number, t: number): void {
-    const r = mix(from ^ mix(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    const r = mix32(from ^ mix32(asked) ^ (vlan << 20)) & (REQUESTS - 1);
     this.#requestKey[2 * r] = from;
     this.#requestKey[2 * r + 1] = asked;
     this.#requestVlan[r] = vlan;
@@ -325,7 +326,7 @@ export class ArpMonitor {
    * request in the same slot may have replaced it: then it is unsolicited).
    */
   #wasAsked(from: number, asked: number, vlan: number, t: number): boolean {
-    const r = mix(from ^ mix(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    const r = mix32(from ^ mix32(asked) ^ (vlan << 20)) & (REQUESTS - 1);
     if (
       this.#requestKey[2 * r] !== from || this.#requestKey[2 * r + 1] !== asked ||
       this.#requestVlan[r] !== vlan || t - this.#requestTime[r] > REQUEST_TTL_MICROS
@@ -339,7 +340,7 @@ export class ArpMonitor {
   }
 
   #bind(ip: number, vlan: number, macHigh: number, macLow: number, t: number): void {
-    const b = mix(ip ^ (vlan << 20)) & (BINDINGS - 1);
+    const b = mix32(ip ^ (vlan << 20)) & (BINDINGS - 1);
     this.#bindingIp[b] = ip;
     this.#bindingVlan[b] = vlan;
     this.#bindingMacHigh[b] = macHigh;
@@ -349,7 +350,7 @@ export class ArpMonitor {
 
   /** The other MAC `ip` is bound to now (as text), or null. */
   #boundElsewhere(ip: number, vlan: number, macHigh: number, macLow: number, t: number) {
-    const b = mix(ip ^ (vlan << 20)) & (BINDINGS - 1);
+    const b = mix32(ip ^ (vlan << 20)) & (BINDINGS - 1);
     if (
       this.#bindingIp[b] !== ip || this.#bindingVlan[b] !== vlan ||
       t - this.#bindingTime[b] > BINDING_TTL_MICROS
@@ -398,13 +399,6 @@ function distinctEstimate(bits: number): number {
 
 function readIp(data: Uint8Array, at: number): number {
   return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
-}
-
-/** A 32-bit integer mix (Murmur3's finaliser): addresses of one subnet spread over the tables. */
-function mix(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
 }
 
 function ipText(ip: number): string {

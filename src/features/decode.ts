@@ -116,6 +116,10 @@ export class DecodedPacket {
   icmpOneWay = false;
   /** For ARP (outcome "arp"): offset in the batch's `data` where the ARP message starts. */
   arpOffset = 0;
+  /** For IPv4: offset in the batch's `data` of the IP header (see ipv4Fragment). */
+  ipOffset = 0;
+  /** An IPv4 fragment (first or later), whatever the decode's outcome: its header is at ipOffset. */
+  ipv4Fragment = false;
 }
 
 const IPV4_MAPPED_PREFIX_WORD2 = 0xffff0000; // bytes 10,11 = 0xff in little-endian word 2
@@ -135,6 +139,7 @@ export function decodePacket(
   const end = start + batch.capturedLength[index];
   const linkType = batch.linkType[index];
   out.timeMicros = batch.timestampMicros[index];
+  out.ipv4Fragment = false;
   if (end > data.length) return TRUNCATED_LINK;
   out.vlan = 0;
   let at = start;
@@ -223,6 +228,7 @@ function decodeRawIp(data: Uint8Array, at: number, end: number, out: DecodedPack
 }
 
 function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+  out.ipOffset = at;
   if (end - at < 20) return TRUNCATED_IP;
   if (data[at] >> 4 !== 4) return BAD_IP_VERSION;
   const headerBytes = (data[at] & 0x0f) * 4;
@@ -234,6 +240,7 @@ function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacke
   if (totalLength < headerBytes) return BAD_IP_TOTAL_LENGTH;
   const fragmentField = (data[at + 6] << 8) | data[at + 7];
   const fragmentOffset = fragmentField & 0x1fff;
+  out.ipv4Fragment = (fragmentField & 0x3fff) !== 0;
   if (fragmentOffset !== 0) return FRAGMENT_NON_FIRST;
   out.firstFragment = (fragmentField & 0x2000) !== 0;
   out.ipVersion = 4;

@@ -26,7 +26,11 @@ import { createFlowBatch, writeFlowRow } from "./features.ts";
 import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 import type { PacketObserver } from "./packet_features.ts";
-import { type ArpCounters, ArpMonitor } from "./arp_monitor.ts";
+import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
+import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
+
+/** What the meter's packet monitors found (ARP, IP anomalies), for the alert path. */
+export type PacketFinding = ArpFinding | IpAnomalyFinding;
 
 /** Flow meter settings; defaults follow CICFlowMeter. */
 export interface FlowMeterOptions {
@@ -85,6 +89,11 @@ export interface FlowMeterOptions {
    * findings the alert path takes. Sharded, only shard 0 does. Default false.
    */
   arp?: boolean;
+  /**
+   * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
+   * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
+   */
+  ipAnomalies?: boolean;
 }
 
 /**
@@ -101,6 +110,8 @@ export interface ShardedFlowBatch extends FlowBatch {
 export interface FlowMeterCounters {
   /** What the ARP monitor counted (FlowMeterOptions.arp). */
   arp?: ArpCounters;
+  /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
+  ipAnomalies?: IpAnomalyCounters;
   decode: DecodeCounters;
   flowsCreated: number;
   flowsEnded: number;
@@ -134,6 +145,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   oneWayShare: 0.25,
   interimExportSeconds: 1,
   arp: true,
+  ipAnomalies: true,
 };
 
 /**
@@ -199,6 +211,8 @@ export class FlowMeter {
   private readonly observer: PacketObserver | undefined;
   /** ARP analysis (FlowMeterOptions.arp), null when off. */
   readonly arp: ArpMonitor | null;
+  /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
+  readonly anomalies: IpAnomalyMonitor | null;
   /** The batch being metered (null: done) and its next packet. */
   private input: PacketBatch | null = null;
   private inputAt = 0;
@@ -239,6 +253,7 @@ export class FlowMeter {
     this.shardIndex = shard.index;
     this.shardCount = shard.count;
     this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
+    this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
@@ -324,6 +339,7 @@ export class FlowMeter {
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
+    const anomalies = this.anomalies;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -355,10 +371,16 @@ export class FlowMeter {
           if (outcome === UNSUPPORTED_LINK) this.countOtherLinkType(batch.linkType[i]);
           else if (outcome === ARP_OUTCOME && this.arp !== null) {
             this.arp.observe(batch, i, group[k].arpOffset, group[k].vlan);
+          } else if (anomalies !== null && group[k].ipv4Fragment) {
+            anomalies.observeFragment(batch, i, group[k].ipOffset, group[k]);
           }
           continue;
         }
         const packet = group[k];
+        if (anomalies !== null) {
+          if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
+          if (packet.srcPort === packet.dstPort) anomalies.observeMetered(packet);
+        }
         const ts = times[i];
         if (ts > now) now = ts;
         let owned = true;
@@ -476,6 +498,15 @@ export class FlowMeter {
     return out;
   }
 
+  /** What the packet monitors (ARP, IP anomalies) found since the last call. */
+  takeFindings(): PacketFinding[] {
+    const arp = this.arp?.take() ?? [];
+    const anomalies = this.anomalies?.take() ?? [];
+    if (anomalies.length === 0) return arp;
+    if (arp.length === 0) return anomalies;
+    return [...arp, ...anomalies];
+  }
+
   /** A snapshot of the counters. */
   counters(): FlowMeterCounters {
     const byOutcome = {} as Record<DecodeOutcome, number>;
@@ -512,6 +543,7 @@ export class FlowMeter {
       interimRows: this.table.endedByReason[END_INTERIM],
       endedWithoutFinalRow: this.table.endedWithoutFinalRow,
       ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
+      ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
     };
   }
 

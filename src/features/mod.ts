@@ -45,6 +45,7 @@ export {
   writeFlowCsv,
 } from "./flow_output.ts";
 export { AsciiBytes } from "./ascii_bytes.ts";
+export { mix32 } from "./mix32.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
   connStateOf,
@@ -63,8 +64,15 @@ export {
   flowRecordAt,
   formatAddress,
   meterFlows,
+  type PacketFinding,
   type ShardedFlowBatch,
 } from "./flow_meter.ts";
+export {
+  type IpAnomalyCounters,
+  type IpAnomalyFinding,
+  type IpAnomalyKind,
+  IpAnomalyMonitor,
+} from "./ip_anomalies.ts";
 export {
   AFTERIMAGE_FEATURE_SET,
   AFTERIMAGE_LAMBDAS,

@@ -1,0 +1,234 @@
+/**
+ * Packets that no flow statistic shows because they are wrong by
+ * construction, as Suricata's decoder events flag them: a land attack (a
+ * SYN from an address and port to the same address and port), IPv4
+ * fragments that reach past the 65,535 bytes a datagram may have (ping of
+ * death), and IPv4 fragments that overlap others of the same datagram
+ * (teardrop and the evasion tricks built on it). Fixed tables, no
+ * allocation per packet; a finding (rare) is an object for the alert path.
+ * IPv6 fragments are not checked yet.
+ */
+import { mix32 } from "./mix32.ts";
+import type { PacketBatch } from "../capture/mod.ts";
+import type { DecodedPacket } from "./decode.ts";
+import { formatAddress } from "./flow_meter.ts";
+
+/** The same kind of finding between the same hosts is reported again after this long. */
+const REPEAT_MICROS = 600e6;
+/** Fragments of one datagram are compared for this long after its first. */
+const DATAGRAM_TTL_MICROS = 30e6;
+const DATAGRAMS = 1024, RANGES = 8, PROBE = 4;
+const MAX_PENDING_FINDINGS = 256;
+
+export type IpAnomalyKind = "land" | "fragment-overrun" | "fragment-overlap";
+
+/** One anomaly; addresses as text. */
+export interface IpAnomalyFinding {
+  kind: IpAnomalyKind;
+  atMicros: number;
+  srcIp: string;
+  dstIp: string;
+  protocol: number;
+  srcPort: number;
+  dstPort: number;
+  /** Fragments: the datagram's IP id and where the offending fragment lay (bytes). */
+  ipId: number;
+  fragmentStart: number;
+  fragmentEnd: number;
+  vlan: number;
+}
+
+/** What the monitor counted. */
+export interface IpAnomalyCounters {
+  /** IPv4 fragments looked at (first and later ones). */
+  fragments: number;
+  land: number;
+  fragmentOverruns: number;
+  fragmentOverlaps: number;
+  findings: number;
+  findingsDropped: number;
+  /** Datagrams whose fragments were no longer compared because the table was full. */
+  datagramsEvicted: number;
+}
+
+export class IpAnomalyMonitor {
+  readonly counters: IpAnomalyCounters = {
+    fragments: 0,
+    land: 0,
+    fragmentOverruns: 0,
+    fragmentOverlaps: 0,
+    findings: 0,
+    findingsDropped: 0,
+    datagramsEvicted: 0,
+  };
+  #pending: IpAnomalyFinding[] = [];
+  /** Reported (kind, source, destination), and when (only anomalies that became findings). */
+  readonly #reported = new Map<string, number>();
+
+  // Datagrams being fragmented: key (source, destination, id, protocol), first seen, ranges.
+  readonly #key = new Uint32Array(DATAGRAMS * 3);
+  readonly #first = new Float64Array(DATAGRAMS).fill(-Infinity);
+  readonly #rangeCount = new Uint8Array(DATAGRAMS);
+  /** Start and end (bytes) of each fragment seen, RANGES per datagram. */
+  readonly #ranges = new Uint32Array(DATAGRAMS * RANGES * 2);
+
+  /** A metered packet: a land attack when a TCP SYN goes from an address and port to the same. */
+  observeMetered(p: DecodedPacket): void {
+    if (p.srcPort !== p.dstPort || p.protocol !== 6 || (p.tcpFlags & 0x12) !== 0x02) return;
+    const s = p.srcWords, d = p.dstWords;
+    if (s[0] !== d[0] || s[1] !== d[1] || s[2] !== d[2] || s[3] !== d[3]) return;
+    this.counters.land++;
+    this.#report("land", p.srcAddr, p.dstAddr, p.ipVersion, 6, p.srcPort, p.dstPort, 0, 0, 0, p);
+  }
+
+  /**
+   * An IPv4 fragment (first or later: DecodedPacket.ipv4Fragment) whose
+   * header starts at `at` in packet `index` of `batch` (ipOffset; the
+   * decoder checked its header and total lengths before calling it a
+   * fragment, whatever became of the transport header after).
+   */
+  observeFragment(batch: PacketBatch, index: number, at: number, p: DecodedPacket): void {
+    const data = batch.data;
+    if (batch.offset[index] + batch.capturedLength[index] - at < 20) return;
+    this.counters.fragments++;
+    const headerBytes = (data[at] & 0x0f) * 4;
+    const totalLength = (data[at + 2] << 8) | data[at + 3];
+    const id = (data[at + 4] << 8) | data[at + 5];
+    const start = (((data[at + 6] << 8) | data[at + 7]) & 0x1fff) * 8;
+    const end = start + Math.max(0, totalLength - headerBytes);
+    const protocol = data[at + 9];
+    const src = ((data[at + 12] << 24) | (data[at + 13] << 16) | (data[at + 14] << 8) |
+      data[at + 15]) >>> 0;
+    const dst = ((data[at + 16] << 24) | (data[at + 17] << 16) | (data[at + 18] << 8) |
+      data[at + 19]) >>> 0;
+    const t = batch.timestampMicros[index];
+    if (headerBytes + end > 65535) {
+      this.counters.fragmentOverruns++;
+      this.#reportV4("fragment-overrun", src, dst, protocol, id, start, end, t, p.vlan);
+      return;
+    }
+    const slot = this.#slot(src, dst, id, protocol, t);
+    const base = slot * RANGES * 2, count = this.#rangeCount[slot];
+    for (let k = 0; k < count; k++) {
+      const s = this.#ranges[base + 2 * k], e = this.#ranges[base + 2 * k + 1];
+      // The same fragment again (a retransmission, a duplicate on a mirror port) is no overlap.
+      if (start < e && s < end && !(start === s && end === e)) {
+        this.counters.fragmentOverlaps++;
+        this.#reportV4("fragment-overlap", src, dst, protocol, id, start, end, t, p.vlan);
+        break;
+      }
+    }
+    if (count < RANGES) {
+      this.#ranges[base + 2 * count] = start;
+      this.#ranges[base + 2 * count + 1] = end;
+      this.#rangeCount[slot] = count + 1;
+    }
+  }
+
+  /** The findings since the last call. */
+  take(): IpAnomalyFinding[] {
+    if (this.#pending.length === 0) return EMPTY;
+    const out = this.#pending;
+    this.#pending = [];
+    return out;
+  }
+
+  /** The datagram's slot: its own, a stale one, or the oldest of its probe run (evicted). */
+  #slot(src: number, dst: number, id: number, protocol: number, t: number): number {
+    const key2 = (id << 8) | protocol;
+    const start = mix32(src ^ mix32(dst ^ mix32(key2))) & (DATAGRAMS - 1);
+    let oldest = start;
+    for (let k = 0; k < PROBE; k++) {
+      const s = (start + k) & (DATAGRAMS - 1);
+      const fresh = t - this.#first[s] <= DATAGRAM_TTL_MICROS;
+      if (
+        fresh && this.#key[3 * s] === src && this.#key[3 * s + 1] === dst &&
+        this.#key[3 * s + 2] === key2
+      ) return s;
+      if (!fresh) return this.#claim(s, src, dst, key2, t);
+      if (this.#first[s] < this.#first[oldest]) oldest = s;
+    }
+    this.counters.datagramsEvicted++;
+    return this.#claim(oldest, src, dst, key2, t);
+  }
+
+  #claim(s: number, src: number, dst: number, key2: number, t: number): number {
+    this.#key[3 * s] = src;
+    this.#key[3 * s + 1] = dst;
+    this.#key[3 * s + 2] = key2;
+    this.#first[s] = t;
+    this.#rangeCount[s] = 0;
+    return s;
+  }
+
+  #reportV4(
+    kind: IpAnomalyKind,
+    src: number,
+    dst: number,
+    protocol: number,
+    id: number,
+    start: number,
+    end: number,
+    t: number,
+    vlan: number,
+  ): void {
+    this.#push({
+      kind,
+      atMicros: t,
+      srcIp: ipv4Text(src),
+      dstIp: ipv4Text(dst),
+      protocol,
+      srcPort: 0,
+      dstPort: 0,
+      ipId: id,
+      fragmentStart: start,
+      fragmentEnd: end,
+      vlan,
+    });
+  }
+
+  #report(
+    kind: IpAnomalyKind,
+    src: Uint8Array,
+    dst: Uint8Array,
+    ipVersion: number,
+    protocol: number,
+    srcPort: number,
+    dstPort: number,
+    id: number,
+    start: number,
+    end: number,
+    p: DecodedPacket,
+  ): void {
+    this.#push({
+      kind,
+      atMicros: p.timeMicros,
+      srcIp: formatAddress(src, ipVersion),
+      dstIp: formatAddress(dst, ipVersion),
+      protocol,
+      srcPort,
+      dstPort,
+      ipId: id,
+      fragmentStart: start,
+      fragmentEnd: end,
+      vlan: p.vlan,
+    });
+  }
+
+  #push(finding: IpAnomalyFinding): void {
+    const key = `${finding.kind}|${finding.srcIp}|${finding.dstIp}|${finding.vlan}`;
+    const last = this.#reported.get(key);
+    if (last !== undefined && finding.atMicros - last < REPEAT_MICROS) return;
+    if (this.#reported.size >= DATAGRAMS) this.#reported.clear();
+    this.#reported.set(key, finding.atMicros);
+    this.counters.findings++;
+    if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
+    else this.#pending.push(finding);
+  }
+}
+
+const EMPTY: IpAnomalyFinding[] = [];
+
+function ipv4Text(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
