@@ -17,6 +17,7 @@ export {
   findScenario,
   NOVEL_ATTACKS,
   NOVEL_ATTACKS_2,
+  NOVEL_ATTACKS_3,
   type ScenarioDefinition,
   SCENARIOS,
 } from "./scenarios.ts";

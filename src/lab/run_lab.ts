@@ -23,6 +23,7 @@ import {
   HOSTS,
   LAB_PREFIX,
   LAB_SUBNET,
+  setNamespaceSysctls,
   TAP_NAMESPACE,
 } from "./topology.ts";
 import { prepareVictim, startVictim } from "./victim_services.ts";
@@ -58,6 +59,8 @@ export interface AttackRecord extends AttackWindow {
   exitCode: number;
   plannedStartOffset: number;
   maxSeconds: number;
+  /** Kernel settings of the attacker's namespace during the attack, if any. */
+  sysctls?: Record<string, string>;
 }
 
 /** The manifest written next to the capture. */
@@ -310,6 +313,8 @@ async function runAttacks(
       rng: rng.fork(`attack-${index}`),
     });
     log(`attack ${planned.attack.name} from ${planned.attacker.ip}: ${argv.join(" ")}`);
+    const sysctls = planned.attack.sysctls ?? {};
+    const restore = await setNamespaceSysctls(planned.attacker.namespace, sysctls);
     const start = Date.now() / 1000;
     // The tools bound themselves to maxSeconds; `timeout` is the backstop.
     const result = await group.runIn(planned.attacker.namespace, argv, {
@@ -317,6 +322,9 @@ async function runAttacks(
       cwd: workDir,
     });
     const end = Date.now() / 1000;
+    await restore().catch((error) => {
+      if (!cancelled()) throw error;
+    });
     if (cancelled()) break;
     records.push({
       attacker: planned.attacker.ip,
@@ -328,6 +336,7 @@ async function runAttacks(
       exitCode: result.code,
       plannedStartOffset: Math.round(planned.startOffset * 1000) / 1000,
       maxSeconds: Math.round(maxSeconds * 1000) / 1000,
+      ...(planned.attack.sysctls ? { sysctls: { ...planned.attack.sysctls } } : {}),
     });
     log(`attack ${planned.attack.name} ran ${(end - start).toFixed(1)} s (exit ${result.code})`);
   }

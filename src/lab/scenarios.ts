@@ -9,7 +9,7 @@
  * scenario of its own and part of `mixed`.
  */
 import type { SeededRandom } from "./seeded_random.ts";
-import { ATTACKERS, type LabHost, VICTIM } from "./topology.ts";
+import { ATTACKERS, CLIENTS, LAB_SUBNET, type LabHost, VICTIM } from "./topology.ts";
 
 /** What an attack's command line may depend on. */
 export interface AttackParameters {
@@ -32,6 +32,11 @@ export interface AttackDefinition {
   tool: string;
   /** Writes any input files and returns the argv to run in the attacker's namespace. */
   command(p: AttackParameters): Promise<string[]> | string[];
+  /**
+   * Kernel settings (sysctl name to value) of the attacker's namespace while
+   * the attack runs, restored after it: a man in the middle forwards.
+   */
+  sysctls?: Readonly<Record<string, string>>;
 }
 
 const V = VICTIM.ip;
@@ -262,6 +267,49 @@ export const NOVEL_ATTACKS_2: readonly AttackDefinition[] = [
   },
 ];
 
+/** Seconds arpspoof takes to re-ARP on exit with `-r`: 5 rounds of 2 replies, 1 s apart. */
+const ARPSPOOF_RESTORE_SECONDS = 10;
+
+/**
+ * A third set of never-trained attacks (scenario `novel-3`), at the link
+ * layer: host discovery and cache poisoning by ARP. Kept apart so `novel`'s
+ * and `novel-2`'s seeded plans stay what their published runs used.
+ */
+// deno-fmt-ignore
+export const NOVEL_ATTACKS_3: readonly AttackDefinition[] = [
+  {
+    name: "arp-sweep",
+    description: "arp-scan ARP host discovery of the office subnet, rate-limited to the window",
+    tool: "arp-scan",
+    command: ({ maxSeconds }) => {
+      // 256 addresses (network and broadcast included), a second try to the ~248 that never
+      // answer: ~504 requests spread over about 70% of the window, the rest for late replies.
+      const intervalMs = Math.max(2, Math.floor((maxSeconds * 0.7 * 1000) / 504));
+      return ["arp-scan", "-I", "eth0", "--quiet", "--plain", "--retry", "2",
+        "--interval", `${intervalMs}`, LAB_SUBNET];
+    },
+  },
+  {
+    name: "arp-spoof",
+    description: "dsniff arpspoof: poisons a client's and the victim's ARP caches about each other, forwarding between them",
+    tool: "arpspoof",
+    command: ({ maxSeconds, rng }) => {
+      // One poisoned reply to each side every 2 s; on SIGTERM arpspoof re-ARPs both caches
+      // with the true addresses, which must also fit in the window.
+      const poison = Math.max(2, Math.floor(maxSeconds) - ARPSPOOF_RESTORE_SECONDS - 2);
+      return ["timeout", "--preserve-status", `--kill-after=${ARPSPOOF_RESTORE_SECONDS + 2}`,
+        `${poison}`, "arpspoof", "-i", "eth0", "-t", rng.pick(CLIENTS).ip, "-r", V];
+    },
+    // The poisoned client and victim keep talking, through the attacker (as a real man in the
+    // middle does), without ICMP redirects telling them the direct way.
+    sysctls: {
+      "net.ipv4.ip_forward": "1",
+      "net.ipv4.conf.all.send_redirects": "0",
+      "net.ipv4.conf.eth0.send_redirects": "0",
+    },
+  },
+];
+
 /** An attack placed on the run's timeline. */
 export interface PlannedAttack {
   attack: AttackDefinition;
@@ -281,7 +329,9 @@ export interface ScenarioDefinition {
 
 /** Looks an attack up by name (trained-on or novel). */
 export function findAttack(name: string): AttackDefinition {
-  const attack = [...ATTACKS, ...NOVEL_ATTACKS, ...NOVEL_ATTACKS_2].find((a) => a.name === name);
+  const attack = [...ATTACKS, ...NOVEL_ATTACKS, ...NOVEL_ATTACKS_2, ...NOVEL_ATTACKS_3].find((a) =>
+    a.name === name
+  );
   if (!attack) throw new Error(`unknown attack ${name}`);
   return attack;
 }
@@ -320,6 +370,12 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
     name: "novel-2",
     description: "as novel, with a second set of never-trained attacks",
     plan: (total, rng) => planSeveral(NOVEL_ATTACKS_2, total, rng),
+  },
+  ...NOVEL_ATTACKS_3.map(singleAttack),
+  {
+    name: "novel-3",
+    description: "as novel, with ARP attacks: a subnet sweep and cache poisoning",
+    plan: (total, rng) => planSeveral(NOVEL_ATTACKS_3, total, rng),
   },
 ];
 

@@ -24,6 +24,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   hping3: "hping3",
   slowhttptest: "slowhttptest",
   hydra: "hydra",
+  "arp-scan": "arp-scan",
+  arpspoof: "dsniff",
   timeout: "coreutils",
   getent: "libc-bin",
   // The wider benign world: network chatter, TLS, mail, database, file sharing, a browser.

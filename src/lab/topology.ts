@@ -215,6 +215,27 @@ export async function assertNoDefaultRoutes(): Promise<void> {
   }
 }
 
+/**
+ * Sets kernel settings (sysctl name to value) in a namespace and returns a
+ * function that puts the earlier values back, in reverse order.
+ */
+export async function setNamespaceSysctls(
+  namespace: string,
+  values: Readonly<Record<string, string>>,
+): Promise<() => Promise<void>> {
+  const earlier: [string, string][] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const { stdout } = await run(["ip", "netns", "exec", namespace, "sysctl", "-n", name]);
+    earlier.push([name, stdout.trim()]);
+    await ipNetns(namespace, "sysctl", "-qw", `${name}=${value}`);
+  }
+  return async () => {
+    for (const [name, value] of earlier.reverse()) {
+      await ipNetns(namespace, "sysctl", "-qw", `${name}=${value}`);
+    }
+  };
+}
+
 const LOCK_FILE = `/run/${LAB_PREFIX}lock`;
 
 /**
