@@ -1,5 +1,5 @@
 /**
- * Records the small test fixtures: every scenario, 20 s (40 s for mixed), low
+ * Records the small test fixtures: every scenario, 20 s (40 s for mixed and arp-spoof), low
  * intensity and a short snap length, fixed seeds, into
  * tests/fixtures/lab/<scenario>/; and, with `--wide`, one benign run of the
  * wide benign world (IPv6, DHCP, mDNS, TLS, mail, database, file sharing, a
@@ -33,7 +33,8 @@ if (import.meta.main) {
     const outDir = `${FIXTURE_ROOT}${scenario}`;
     const { manifest } = await runLab({
       scenario,
-      seconds: scenario === "mixed" ? 40 : 20,
+      // arp-spoof: 20 s would leave arpspoof a 10 s window, all of it spent re-ARPing on exit.
+      seconds: scenario === "mixed" || scenario === "arp-spoof" ? 40 : 20,
       outDir,
       // A fixed seed per scenario, so re-recording one fixture replays its plan.
       seed: 1000 + SCENARIOS.findIndex((s) => s.name === scenario),
