@@ -246,7 +246,7 @@ Deno.test("stealth scan: Xmas probes answered by RSTs are one TCP stealth scan; 
     1,
   );
   const alert = only(run(agg, scored(xmas, VERDICT_BENIGN, 0, 0.9, WITH_ACK.length)));
-  assert.equal(alert.alert.name, "TCP stealth scan (FIN, Xmas or NULL)");
+  assert.equal(alert.alert.name, "TCP stealth scan (no SYN: FIN, NULL, Xmas, ACK or Maimon)");
   assert.equal(alert.alert.class, "tcp-stealth-scan");
   assert.equal(alert.src_ip, "10.6.0.66");
   // Connections whose start the meter no longer holds: the server's FIN/ACK, the client's ACK.

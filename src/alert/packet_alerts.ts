@@ -7,7 +7,7 @@
  * same EVE shape as every other alert.
  */
 import type { ArpFinding, IpAnomalyFinding, PacketFinding } from "../features/mod.ts";
-import { ARP_SWEEP_TARGETS } from "../features/mod.ts";
+import { ARP_SWEEP_TARGETS, PROTOCOL_SCAN_PROTOCOLS } from "../features/mod.ts";
 import { type Alert, protocolName } from "./schema.ts";
 import type { SuppressedLines } from "./volume.ts";
 
@@ -30,6 +30,7 @@ export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
   "fragment-overrun": { name: "ping of death (fragment past 65,535 bytes)", severity: 2 },
   "fragment-overlap": { name: "teardrop (overlapping IP fragments)", severity: 2 },
+  "protocol-scan": { name: "IP protocol scan", severity: 2 },
 } as const;
 
 /** The alert line of a packet monitor's finding; `windowMicros` is the window its `window` is cut on. */
@@ -63,7 +64,8 @@ function ipAnomalyAlert(
     src_port: finding.srcPort,
     dest_ip: finding.dstIp,
     dest_port: finding.dstPort,
-    proto: protocolName(finding.protocol),
+    // A protocol scan is over protocols: its line is about IP, not the last one tried.
+    proto: finding.kind === "protocol-scan" ? "IP" : protocolName(finding.protocol),
     ...(finding.vlan ? { vlan: [finding.vlan] } : {}),
     community_id: "",
     flow: {
@@ -77,7 +79,8 @@ function ipAnomalyAlert(
     },
     ip_anomaly: {
       kind: finding.kind,
-      ...(finding.kind === "land" ? {} : {
+      ...(finding.kind === "protocol-scan" ? { protocols: finding.protocols } : {}),
+      ...(finding.kind === "land" || finding.kind === "protocol-scan" ? {} : {
         ip_id: finding.ipId,
         fragment_start: finding.fragmentStart,
         fragment_end: finding.fragmentEnd,
@@ -87,8 +90,8 @@ function ipAnomalyAlert(
       verdict: "known",
       class: finding.kind,
       name: named.name,
-      score: 1,
-      threshold: 1,
+      score: finding.kind === "protocol-scan" ? finding.protocols : 1,
+      threshold: finding.kind === "protocol-scan" ? PROTOCOL_SCAN_PROTOCOLS : 1,
       model: "ip-anomaly-monitor",
       severity: named.severity,
       top_features: [],
@@ -133,7 +136,8 @@ function arpAlert(
   return {
     timestamp: iso(finding.atMicros),
     event_type: "alert",
-    src_ip: sweep ? finding.senderIp : finding.claimedIp,
+    // Spoofing: the claimant's own address when it has shown one, else the address it claims.
+    src_ip: sweep ? finding.senderIp : finding.senderIp ?? finding.claimedIp,
     src_port: 0,
     dest_ip: sweep ? finding.firstTarget : finding.targetIp,
     dest_port: 0,
@@ -153,6 +157,7 @@ function arpAlert(
       sender_mac: finding.senderMac,
       target_mac: finding.targetMac,
       claimed_ip: finding.claimedIp,
+      ...(finding.claimedMac !== null ? { claimed_mac: finding.claimedMac } : {}),
       ...(finding.previousMac !== null ? { previous_mac: finding.previousMac } : {}),
     },
     alert: {

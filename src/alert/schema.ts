@@ -120,19 +120,23 @@ export const AlertSchema = z.object({
   flow: AlertFlowSchema,
   /** ARP alerts (proto "ARP"): the MAC addresses involved. */
   arp: z.object({
-    /** The MAC that sent the sweep's requests, or the spoofed reply. */
+    /** The MAC that sent the sweep's requests, or the spoofed reply (its Ethernet source). */
     sender_mac: z.string(),
     /** Spoofing: the MAC of the host the reply went to (whose cache it poisons). */
     target_mac: z.string().optional(),
     /** Spoofing: the address the reply claims for sender_mac. */
     claimed_ip: z.string().optional(),
+    /** Spoofing: the MAC the reply claims for claimed_ip, when it is not the frame's sender (sender_mac). */
+    claimed_mac: z.string().optional(),
     /** Spoofing: the MAC that held claimed_ip before (within five minutes), when one did. */
     previous_mac: z.string().optional(),
   }).optional(),
   /** IP anomaly alerts (land attack, bad fragments): what was wrong. */
   ip_anomaly: z.object({
-    /** land, fragment-overrun or fragment-overlap. */
+    /** land, fragment-overrun, fragment-overlap or protocol-scan. */
     kind: z.string(),
+    /** Protocol scans: distinct IP protocols (other than TCP, UDP, ICMP, ICMPv6) when the line was made. */
+    protocols: z.number().int().nonnegative().optional(),
     /** Fragments: the datagram's IP id and the offending fragment's first and last byte + 1. */
     ip_id: z.number().int().nonnegative().optional(),
     fragment_start: z.number().int().nonnegative().optional(),

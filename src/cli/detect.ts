@@ -568,10 +568,11 @@ function printReport(
     );
   }
   const ip = m.ipAnomalies;
-  if (ip && ip.fragments + ip.land > 0) {
+  if (ip && ip.fragments + ip.land + ip.otherProtocolPackets > 0) {
     lines.push(
       `  IP anomaly monitor: ${ip.fragments} IPv4 fragments checked; land ${ip.land}, ` +
         `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}; ` +
+        `${ip.otherProtocolPackets} packets of other protocols, ${ip.protocolScans} protocol scans; ` +
         `${ip.findings} findings` +
         (ip.findingsDropped > 0 ? ` (${ip.findingsDropped} dropped, too many at once)` : "") +
         (ip.datagramsEvicted > 0 ? `; ${ip.datagramsEvicted} datagrams evicted (table full)` : ""),

@@ -142,7 +142,11 @@ export function behaviourName(
       return { name, severity: 2, id: id(name) };
     }
     case "stealth-scan":
-      return { name: "TCP stealth scan (FIN, Xmas or NULL)", severity: 2, id: "tcp-stealth-scan" };
+      return {
+        name: "TCP stealth scan (no SYN: FIN, NULL, Xmas, ACK or Maimon)",
+        severity: 2,
+        id: "tcp-stealth-scan",
+      };
     case "sweep": {
       const name = protocol === 6 ? "TCP SYN sweep" : `${p} sweep`;
       return { name, severity: 3, id: id(name) };

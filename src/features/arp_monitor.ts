@@ -55,9 +55,13 @@ export type ArpFinding =
   | {
     kind: "arp-spoof";
     atMicros: number;
-    /** The MAC making the claim and the address it claims. */
+    /** The MAC making the claim (the frame's Ethernet source) and the address it claims. */
     senderMac: string;
+    /** The claimant's own address: the latest other address it was bound to (null: none seen). */
+    senderIp: string | null;
     claimedIp: string;
+    /** The MAC the reply claims for claimedIp when it is not its Ethernet source's (null: the same). */
+    claimedMac: string | null;
     /** The host the reply went to (whose cache it poisons). */
     targetIp: string;
     targetMac: string;
@@ -121,6 +125,8 @@ export class ArpMonitor {
   readonly #bindingMacHigh = new Uint32Array(BINDINGS);
   readonly #bindingMacLow = new Uint16Array(BINDINGS);
   readonly #bindingTime = new Float64Array(BINDINGS);
+  /** 1 when the binding came from a reply nobody asked for (a claim, not an address of its own). */
+  readonly #bindingClaimed = new Uint8Array(BINDINGS);
 
   /** Claims reported, by "mac|ip|vlan", and when (rare: only claims that became findings). */
   readonly #claims = new Map<string, number>();
@@ -167,11 +173,24 @@ export class ArpMonitor {
       const broadcast = (targetMacHigh === 0xffffffff && targetMacLow === 0xffff) ||
         (targetMacHigh === 0 && targetMacLow === 0);
       const previous = this.#boundElsewhere(senderIp, vlan, macHigh, macLow, t);
-      if (!broadcast && targetIp !== 0 && !this.#wasAsked(targetIp, senderIp, vlan, t)) {
+      const unsolicited = !broadcast && targetIp !== 0 &&
+        !this.#wasAsked(targetIp, senderIp, vlan, t);
+      if (unsolicited) {
         this.counters.unsolicitedReplies++;
+        // The claim is the frame sender's: a reply whose Ethernet source is not
+        // the MAC it claims for the address (arpspoof "restoring" the caches it
+        // poisoned) is that source's claim, not the claimed host's.
+        const frame = batch.offset[index] + 6;
+        let claimantHigh = macHigh, claimantLow = macLow;
+        if (batch.linkType[index] === 1 && frame + 6 <= at) {
+          claimantHigh = ((data[frame] << 24) | (data[frame + 1] << 16) | (data[frame + 2] << 8) |
+            data[frame + 3]) >>> 0;
+          claimantLow = (data[frame + 4] << 8) | data[frame + 5];
+        }
         this.#spoof(
-          macHigh,
-          macLow,
+          claimantHigh,
+          claimantLow,
+          claimantHigh === macHigh && claimantLow === macLow ? null : macText(macHigh, macLow),
           senderIp,
           targetIp,
           targetMacHigh,
@@ -181,7 +200,7 @@ export class ArpMonitor {
           t,
         );
       }
-      this.#bind(senderIp, vlan, macHigh, macLow, t);
+      this.#bind(senderIp, vlan, macHigh, macLow, t, unsolicited);
     } else {
       this.counters.notAnalysed++;
     }
@@ -339,8 +358,16 @@ export class ArpMonitor {
     return t - answered <= ANSWER_GRACE_MICROS;
   }
 
-  #bind(ip: number, vlan: number, macHigh: number, macLow: number, t: number): void {
+  #bind(
+    ip: number,
+    vlan: number,
+    macHigh: number,
+    macLow: number,
+    t: number,
+    claimed = false,
+  ): void {
     const b = mix32(ip ^ (vlan << 20)) & (BINDINGS - 1);
+    this.#bindingClaimed[b] = claimed ? 1 : 0;
     this.#bindingIp[b] = ip;
     this.#bindingVlan[b] = vlan;
     this.#bindingMacHigh[b] = macHigh;
@@ -359,9 +386,32 @@ export class ArpMonitor {
     return high === macHigh && low === macLow ? null : macText(high, low);
   }
 
+  /**
+   * The address other than `except` that MAC (high, low) was bound to most
+   * recently within BINDING_TTL by its own traffic (requests, answers;
+   * never by a claim nobody asked for), or -1: a scan of the bindings, made
+   * only for a finding.
+   */
+  #addressOf(high: number, low: number, except: number, vlan: number, t: number): number {
+    let best = -1, bestTime = -Infinity;
+    for (let b = 0; b < BINDINGS; b++) {
+      if (
+        this.#bindingMacHigh[b] === high && this.#bindingMacLow[b] === low &&
+        this.#bindingVlan[b] === vlan && this.#bindingIp[b] !== except &&
+        this.#bindingClaimed[b] === 0 &&
+        this.#bindingTime[b] > bestTime && t - this.#bindingTime[b] <= BINDING_TTL_MICROS
+      ) {
+        best = this.#bindingIp[b];
+        bestTime = this.#bindingTime[b];
+      }
+    }
+    return best;
+  }
+
   #spoof(
     macHigh: number,
     macLow: number,
+    claimedMac: string | null,
     claimed: number,
     target: number,
     targetMacHigh: number,
@@ -376,11 +426,14 @@ export class ArpMonitor {
     if (last !== undefined && t - last < CLAIM_REPEAT_MICROS) return;
     if (this.#claims.size >= BINDINGS) this.#claims.clear();
     this.#claims.set(key, t);
+    const own = this.#addressOf(macHigh, macLow, claimed, vlan, t);
     this.#report({
       kind: "arp-spoof",
       atMicros: t,
       senderMac,
+      senderIp: own < 0 ? null : ipText(own),
       claimedIp: ipText(claimed),
+      claimedMac,
       targetIp: ipText(target),
       targetMac: macText(targetMacHigh, targetMacLow),
       previousMac,

@@ -9,7 +9,10 @@ const ZERO_MAC = [0, 0, 0, 0, 0, 0];
 const mac = (last: number) => [2, 0, 0, 0, 0, last];
 const ip = (last: number) => [10, 0, 0, last];
 
-/** An Ethernet ARP message (IPv4): op 1 request, 2 reply. */
+/**
+ * An Ethernet frame with an ARP message (IPv4): op 1 request, 2 reply; the
+ * frame's source is the sender's MAC unless `frameSource` says otherwise.
+ */
 function arp(
   op: number,
   senderMac: number[],
@@ -17,9 +20,13 @@ function arp(
   targetMac: number[],
   targetIp: number[],
   vlan = 0,
+  frameSource = senderMac,
 ): Uint8Array {
   const body = [0, 1, 8, 0, 6, 4, 0, op, ...senderMac, ...senderIp, ...targetMac, ...targetIp];
-  return ethernet(0x0806, new Uint8Array(body), vlan ? [[0x8100, vlan]] : []);
+  const frame = ethernet(0x0806, new Uint8Array(body), vlan ? [[0x8100, vlan]] : []);
+  frame.set(op === 1 ? BROADCAST : targetMac, 0);
+  frame.set(frameSource, 6);
+  return frame;
 }
 
 /** Meters `packets` (with ARP analysis) and returns the findings and the ARP counters. */
@@ -82,7 +89,9 @@ Deno.test("ARP spoofing: a reply nobody asked for is a finding; an answer to a r
     // 10.0.0.5 asks for 10.0.0.1; the gateway answers: solicited.
     { data: arp(1, mac(5), ip(5), ZERO_MAC, ip(1)), ts: at(0) },
     { data: arp(2, mac(1), ip(1), mac(5), ip(5)), ts: at(0.001) },
-    // The attacker (MAC 66) tells 10.0.0.5 that 10.0.0.1 is at its MAC, unasked, then again.
+    // The attacker (MAC 66) resolves its targets with its own address, 10.0.0.66 ...
+    { data: arp(1, mac(66), ip(66), ZERO_MAC, ip(5)), ts: at(2) },
+    // ... then tells 10.0.0.5 that 10.0.0.1 is at its MAC, unasked, then again.
     { data: arp(2, mac(66), ip(1), mac(5), ip(5)), ts: at(3) },
     { data: arp(2, mac(66), ip(1), mac(5), ip(5)), ts: at(5) },
     // An answer that comes after the request's time to live is unsolicited too.
@@ -103,7 +112,9 @@ Deno.test("ARP spoofing: a reply nobody asked for is a finding; an answer to a r
     kind: "arp-spoof",
     atMicros: at(3),
     senderMac: "02:00:00:00:00:42",
+    senderIp: "10.0.0.66",
     claimedIp: "10.0.0.1",
+    claimedMac: null,
     targetIp: "10.0.0.5",
     targetMac: "02:00:00:00:00:05",
     previousMac: "02:00:00:00:00:01",
@@ -112,6 +123,25 @@ Deno.test("ARP spoofing: a reply nobody asked for is a finding; an answer to a r
   const late = findings[1] as Extract<ArpFinding, { kind: "arp-spoof" }>;
   assert.equal(late.claimedIp, "10.0.0.8");
   assert.equal(late.previousMac, null);
+  assert.equal(late.senderIp, null, "10.0.0.8's MAC showed no other address of its own");
+});
+
+Deno.test("ARP spoofing: a reply whose Ethernet source is not the MAC it claims is the source's claim", () => {
+  const packets: TestPacket[] = [
+    { data: arp(1, mac(5), ip(5), ZERO_MAC, ip(1)), ts: at(0) },
+    { data: arp(2, mac(1), ip(1), mac(5), ip(5)), ts: at(0.001) },
+    { data: arp(1, mac(66), ip(66), ZERO_MAC, ip(5)), ts: at(1) },
+    // The attacker "restores" 10.0.0.5's cache: the reply says 10.0.0.1 is at the gateway's MAC,
+    // but the frame comes from the attacker's (arpspoof on exit).
+    { data: arp(2, mac(1), ip(1), mac(5), ip(5), 0, mac(66)), ts: at(10) },
+  ];
+  const { findings } = monitor(packets);
+  assert.equal(findings.length, 1);
+  const spoof = findings[0] as Extract<ArpFinding, { kind: "arp-spoof" }>;
+  assert.equal(spoof.senderMac, "02:00:00:00:00:42");
+  assert.equal(spoof.senderIp, "10.0.0.66");
+  assert.equal(spoof.claimedMac, "02:00:00:00:00:01");
+  assert.equal(spoof.previousMac, null, "the claimed MAC is the address's own");
 });
 
 Deno.test("ARP: VLANs are apart; messages not IPv4 over Ethernet or cut short are counted, not read", () => {

@@ -380,6 +380,10 @@ export class FlowMeter {
         if (anomalies !== null) {
           if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
           if (packet.srcPort === packet.dstPort) anomalies.observeMetered(packet);
+          const protocol = packet.protocol;
+          if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) {
+            anomalies.observeOtherProtocol(packet);
+          }
         }
         const ts = times[i];
         if (ts > now) now = ts;

@@ -13,6 +13,14 @@ import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
 
+/**
+ * Distinct IP protocols other than TCP, UDP, ICMP and ICMPv6 one source
+ * sends one target within PROTOCOL_WINDOW to be a protocol scan (nmap -sO
+ * tries about 250; hosts speak a handful: GRE, ESP, IGMP, OSPF, VRRP, SCTP).
+ */
+export const PROTOCOL_SCAN_PROTOCOLS = 10;
+const PROTOCOL_WINDOW_MICROS = 10e6;
+const PAIRS = 256;
 /** The same kind of finding between the same hosts is reported again after this long. */
 const REPEAT_MICROS = 600e6;
 /** Fragments of one datagram are compared for this long after its first. */
@@ -20,7 +28,7 @@ const DATAGRAM_TTL_MICROS = 30e6;
 const DATAGRAMS = 1024, RANGES = 8, PROBE = 4;
 const MAX_PENDING_FINDINGS = 256;
 
-export type IpAnomalyKind = "land" | "fragment-overrun" | "fragment-overlap";
+export type IpAnomalyKind = "land" | "fragment-overrun" | "fragment-overlap" | "protocol-scan";
 
 /** One anomaly; addresses as text. */
 export interface IpAnomalyFinding {
@@ -35,6 +43,8 @@ export interface IpAnomalyFinding {
   ipId: number;
   fragmentStart: number;
   fragmentEnd: number;
+  /** Protocol scans: distinct IP protocols (other than TCP, UDP, ICMP, ICMPv6) sent to the target. */
+  protocols: number;
   vlan: number;
 }
 
@@ -45,6 +55,9 @@ export interface IpAnomalyCounters {
   land: number;
   fragmentOverruns: number;
   fragmentOverlaps: number;
+  /** Packets of protocols other than TCP, UDP, ICMP and ICMPv6 (counted for protocol scans). */
+  otherProtocolPackets: number;
+  protocolScans: number;
   findings: number;
   findingsDropped: number;
   /** Datagrams whose fragments were no longer compared because the table was full. */
@@ -57,6 +70,8 @@ export class IpAnomalyMonitor {
     land: 0,
     fragmentOverruns: 0,
     fragmentOverlaps: 0,
+    otherProtocolPackets: 0,
+    protocolScans: 0,
     findings: 0,
     findingsDropped: 0,
     datagramsEvicted: 0,
@@ -72,6 +87,12 @@ export class IpAnomalyMonitor {
   /** Start and end (bytes) of each fragment seen, RANGES per datagram. */
   readonly #ranges = new Uint32Array(DATAGRAMS * RANGES * 2);
 
+  // Host pairs sending other protocols: key (two address hashes), window start, protocols seen.
+  readonly #pairKey = new Uint32Array(PAIRS * 2);
+  readonly #pairStart = new Float64Array(PAIRS).fill(-Infinity);
+  readonly #pairCount = new Uint16Array(PAIRS);
+  readonly #pairSet = new Uint32Array(PAIRS * 8);
+
   /** A metered packet: a land attack when a TCP SYN goes from an address and port to the same. */
   observeMetered(p: DecodedPacket): void {
     if (p.srcPort !== p.dstPort || p.protocol !== 6 || (p.tcpFlags & 0x12) !== 0x02) return;
@@ -79,6 +100,49 @@ export class IpAnomalyMonitor {
     if (s[0] !== d[0] || s[1] !== d[1] || s[2] !== d[2] || s[3] !== d[3]) return;
     this.counters.land++;
     this.#report("land", p.srcAddr, p.dstAddr, p.ipVersion, 6, p.srcPort, p.dstPort, 0, 0, 0, p);
+  }
+
+  /**
+   * A metered packet of a protocol other than TCP, UDP, ICMP and ICMPv6
+   * (rare: the caller filters): counts the distinct protocols its source
+   * sends its destination, a protocol scan at PROTOCOL_SCAN_PROTOCOLS.
+   */
+  observeOtherProtocol(p: DecodedPacket): void {
+    this.counters.otherProtocolPackets++;
+    const s = p.srcWords, d = p.dstWords;
+    const a = mix32(s[0] ^ mix32(s[1] ^ mix32(s[2] ^ mix32(s[3] ^ p.vlan))));
+    const b = mix32(d[0] ^ mix32(d[1] ^ mix32(d[2] ^ mix32(d[3]))));
+    const slot = mix32(a ^ b) & (PAIRS - 1);
+    const t = p.timeMicros;
+    if (
+      this.#pairKey[2 * slot] !== a || this.#pairKey[2 * slot + 1] !== b ||
+      t - this.#pairStart[slot] > PROTOCOL_WINDOW_MICROS
+    ) {
+      this.#pairKey[2 * slot] = a;
+      this.#pairKey[2 * slot + 1] = b;
+      this.#pairStart[slot] = t;
+      this.#pairCount[slot] = 0;
+      this.#pairSet.fill(0, slot * 8, slot * 8 + 8);
+    }
+    const word = slot * 8 + (p.protocol >>> 5), bit = 1 << (p.protocol & 31);
+    if ((this.#pairSet[word] & bit) !== 0) return;
+    this.#pairSet[word] |= bit;
+    if (++this.#pairCount[slot] !== PROTOCOL_SCAN_PROTOCOLS) return;
+    this.counters.protocolScans++;
+    this.#push({
+      kind: "protocol-scan",
+      atMicros: t,
+      srcIp: formatAddress(p.srcAddr, p.ipVersion),
+      dstIp: formatAddress(p.dstAddr, p.ipVersion),
+      protocol: p.protocol,
+      srcPort: 0,
+      dstPort: 0,
+      ipId: 0,
+      fragmentStart: 0,
+      fragmentEnd: 0,
+      protocols: PROTOCOL_SCAN_PROTOCOLS,
+      vlan: p.vlan,
+    });
   }
 
   /**
@@ -183,6 +247,7 @@ export class IpAnomalyMonitor {
       ipId: id,
       fragmentStart: start,
       fragmentEnd: end,
+      protocols: 0,
       vlan,
     });
   }
@@ -211,6 +276,7 @@ export class IpAnomalyMonitor {
       ipId: id,
       fragmentStart: start,
       fragmentEnd: end,
+      protocols: 0,
       vlan: p.vlan,
     });
   }

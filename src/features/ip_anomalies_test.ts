@@ -87,6 +87,7 @@ Deno.test("land attack: a SYN from an address and port to the same is found once
     ipId: 0,
     fragmentStart: 0,
     fragmentEnd: 0,
+    protocols: 0,
     vlan: 0,
   });
 });
@@ -153,4 +154,39 @@ Deno.test("IP anomalies on real captures: none on the shared captures (fragmente
     fragments += meter.counters().ipAnomalies!.fragments;
   }
   assert.ok(fragments > 0, "the shared captures hold IPv4 fragments (ip_frag_source.pcapng)");
+});
+
+Deno.test("IP protocol scan: 10 protocols other than TCP, UDP and ICMP to one host within 10 s; fewer, or slower, are none", () => {
+  const packets: TestPacket[] = [];
+  // A scanner trying protocols 20..31 on V in a second; a host speaking GRE, ESP, IGMP, OSPF
+  // and VRRP to A all the time; a slow prober trying 20 protocols one every 2 s.
+  for (let k = 0; k < 12; k++) {
+    packets.push({
+      data: ethernet(0x0800, ipv4({ src: A, dst: V, protocol: 20 + k }, new Uint8Array(20))),
+      ts: at(k * 0.05),
+    });
+  }
+  for (let s = 0; s < 30; s++) {
+    for (const protocol of [47, 50, 2, 89, 112]) {
+      packets.push({
+        data: ethernet(0x0800, ipv4({ src: V, dst: A, protocol }, new Uint8Array(20))),
+        ts: at(s + 0.5),
+      });
+    }
+  }
+  for (let k = 0; k < 20; k++) {
+    packets.push({
+      data: ethernet(
+        0x0800,
+        ipv4({ src: [10, 0, 0, 7], dst: V, protocol: 100 + k }, new Uint8Array(20)),
+      ),
+      ts: at(k * 2 + 0.7),
+    });
+  }
+  packets.sort((a, b) => a.ts - b.ts);
+  const { findings, counters } = monitor(packets);
+  assert.equal(counters.otherProtocolPackets, 12 + 150 + 20);
+  assert.deepEqual(findings.map((f) => [f.kind, f.srcIp, f.dstIp, f.protocols]), [
+    ["protocol-scan", "10.0.0.66", "10.0.0.9", 10],
+  ]);
 });

@@ -72,6 +72,7 @@ export {
   type IpAnomalyFinding,
   type IpAnomalyKind,
   IpAnomalyMonitor,
+  PROTOCOL_SCAN_PROTOCOLS,
 } from "./ip_anomalies.ts";
 export {
   AFTERIMAGE_FEATURE_SET,
