@@ -120,3 +120,14 @@ Deno.test("analyze: nmap's IP protocol scan (-sO) is an IP protocol scan from th
     .map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`);
   assert.deepEqual(lines, ["10.79.0.2 -> 10.79.0.1: IP protocol scan"], stderr);
 });
+
+Deno.test("analyze: hping3's spoofed ACK, RST and FIN floods are each a TCP flood named by its flag", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/tcp-floods/hping3.pcap`);
+  const firsts = alerts.filter((a) => (a.alert as { stage?: string }).stage === "first")
+    .map((a) => `${a.alert.name} -> ${a.dest_ip}:${(a as { dest_port?: number }).dest_port}`);
+  assert.deepEqual(firsts, [
+    "TCP ACK flood -> 10.79.0.1:80",
+    "TCP RST flood -> 10.79.0.1:443",
+    "TCP FIN flood -> 10.79.0.1:22",
+  ], stderr);
+});

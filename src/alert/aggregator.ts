@@ -234,6 +234,8 @@ export class AlertAggregator {
     const bytes = findByteColumns(options.featureNames);
     const synFlags = findColumn(options.featureNames, ["syn flag count", "syn flag cnt"]);
     const ackFlags = findColumn(options.featureNames, ["ack flag count", "ack flag cnt"]);
+    const rstFlags = findColumn(options.featureNames, ["rst flag count", "rst flag cnt"]);
+    const finFlags = findColumn(options.featureNames, ["fin flag count", "fin flag cnt"]);
     const rule = options.unknownRule;
     const singleFlowClass = new Uint8Array(Math.max(1, options.classNames.length));
     const bruteForceClass = new Uint8Array(Math.max(1, options.classNames.length));
@@ -248,6 +250,8 @@ export class AlertAggregator {
       bwdBytesColumn: bytes.bwd,
       synFlagsColumn: synFlags,
       ackFlagsColumn: ackFlags,
+      rstFlagsColumn: rstFlags,
+      finFlagsColumn: finFlags,
       describeFlow: options.describeFlow,
       voteRule: {
         ...voteThresholds(rule),
@@ -626,6 +630,9 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
       return { score: e.ratePps, threshold: BEHAVIOUR_LIMITS.floodRate };
     case "udp-flood":
     case "icmp-flood":
+    case "tcp-ack-flood":
+    case "tcp-rst-flood":
+    case "tcp-fin-flood":
       return { score: e.ratePps, threshold: BEHAVIOUR_LIMITS.volumeFloodRate };
     case "brute-force":
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.bruteForceConnections };

@@ -211,6 +211,63 @@ Deno.test("flood: 40,000 SYNs from spoofed sources are one alert keyed by the ta
   assert.equal(v.foldedFlows, 40_000);
 });
 
+Deno.test("TCP floods without SYN: spoofed ACK, RST and FIN segments at one port are named by their flag; stray ACKs of a busy server are not a flood", () => {
+  const columns = [...WITH_ACK, "RST Flag Count", "FIN Flag Count"];
+  const RST_FLAGS = 5, FIN_FLAGS = 6;
+  const flood = (port: number, flags: Record<number, number>, count: number, spacing: number) =>
+    range(count).map((n): TestFlow => ({
+      src: `${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}.7`,
+      dst: "10.9.9.9",
+      srcPort: 1024 + n,
+      dstPort: port,
+      startMicros: T0 + n * spacing,
+      endMicros: T0 + n * spacing,
+      state: "OTH",
+      fwdPackets: 1,
+      bwdPackets: 0,
+      features: { [SYN_FLAGS]: 0, ...flags },
+    }));
+  const agg = aggregator({ featureNames: columns });
+  const lines = [
+    ...run(
+      agg,
+      scored(flood(80, { [ACK_FLAGS]: 1 }, 1500, 500), VERDICT_KNOWN, 1, 0.9, columns.length),
+    ),
+    ...run(
+      agg,
+      scored(
+        flood(443, { [ACK_FLAGS]: 1, [RST_FLAGS]: 1 }, 1500, 500),
+        VERDICT_KNOWN,
+        1,
+        0.9,
+        columns.length,
+      ),
+    ),
+    ...run(
+      agg,
+      scored(flood(22, { [FIN_FLAGS]: 1 }, 1500, 500), VERDICT_KNOWN, 1, 0.9, columns.length),
+    ),
+    ...agg.flush(),
+  ];
+  const firsts = valid(lines).filter((a) => a.alert.stage === "first");
+  assert.deepEqual(
+    firsts.map((a) => `${a.alert.name} ${a.alert.class} -> ${a.dest_ip}:${a.dest_port}`),
+    [
+      "TCP ACK flood tcp-ack-flood -> 10.9.9.9:80",
+      "TCP RST flood tcp-rst-flood -> 10.9.9.9:443",
+      "TCP FIN flood tcp-fin-flood -> 10.9.9.9:22",
+    ],
+  );
+  assert.equal(agg.suppressedUnknowns.groups, 0, "the flagged segments fold into their floods");
+  // 1,500 stray ACKs over a minute (25 a second) to a busy server: below the flood rate.
+  const calm = aggregator({ featureNames: columns });
+  const stray = run(
+    calm,
+    scored(flood(443, { [ACK_FLAGS]: 1 }, 1500, 40_000), VERDICT_BENIGN, 0, 0.9, columns.length),
+  );
+  assert.deepEqual(valid([...stray, ...calm.flush()]), []);
+});
+
 /** One-segment flows from `src` to `ports` ports of `dst`, each answered once; `acks` ACK flags in all. */
 function loneSegments(
   src: string,

@@ -16,6 +16,9 @@ export type Behaviour =
   | "stealth-scan"
   | "sweep"
   | "syn-flood"
+  | "tcp-ack-flood"
+  | "tcp-rst-flood"
+  | "tcp-fin-flood"
   | "udp-flood"
   | "icmp-flood"
   | "reflection"
@@ -34,7 +37,11 @@ export const BEHAVIOUR_LIMITS = {
   floodPackets: 200,
   /** Their rate, packets per second over the evidence span. */
   floodRate: 50,
-  /** One-way UDP or ICMP packets at one target for a UDP or ICMP flood. */
+  /**
+   * One-way UDP or ICMP packets at one target for a UDP or ICMP flood; TCP
+   * segments that open nothing (no SYN, no handshake, no payload: ACK, RST,
+   * FIN floods) for a TCP flood of those.
+   */
   volumeFloodPackets: 1000,
   /** Their rate, packets per second. */
   volumeFloodRate: 100,
@@ -153,6 +160,12 @@ export function behaviourName(
     }
     case "syn-flood":
       return { name: "TCP SYN flood", severity: 1, id: "tcp-syn-flood" };
+    case "tcp-ack-flood":
+      return { name: "TCP ACK flood", severity: 1, id: "tcp-ack-flood" };
+    case "tcp-rst-flood":
+      return { name: "TCP RST flood", severity: 1, id: "tcp-rst-flood" };
+    case "tcp-fin-flood":
+      return { name: "TCP FIN flood", severity: 1, id: "tcp-fin-flood" };
     case "udp-flood":
       return { name: "UDP flood", severity: 1, id: "udp-flood" };
     case "icmp-flood":

@@ -51,7 +51,9 @@ const S_ERROR_REPLIES = 11, S_STEALTH_PROBES = 12, S_FIELDS = 13;
 const T_FLOWS = 0, T_EVIDENCE_FLOWS = 1, T_ATTEMPT_PACKETS = 2, T_ONE_WAY_PACKETS = 3;
 const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS = 7;
 const T_FIRST = 8, T_LAST = 9, T_PACKETS = 10, T_FLAGGED = 11, T_HALF_OPEN = 12;
-const T_FIELDS = 13;
+/** Of the TCP one-way packets (segments that open nothing): those of flows with RST, with FIN. */
+const T_STRAY_RST_PACKETS = 13, T_STRAY_FIN_PACKETS = 14;
+const T_FIELDS = 15;
 // Pair table (src, dst, proto).
 const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
 // Service table (src, dst, proto << 16 | port).
@@ -96,6 +98,9 @@ export interface EvidenceOptions extends HostEvidenceSizes {
   synFlagsColumn: number;
   /** Feature column of the ACK flag count, -1 when absent (no stealth-scan evidence then). */
   ackFlagsColumn?: number;
+  /** Feature columns of the RST and FIN flag counts, -1 when absent (TCP floods without SYN are then all "ACK"). */
+  rstFlagsColumn?: number;
+  finFlagsColumn?: number;
   /** When model votes alone make a finding. */
   voteRule: VoteRule;
   /** Turns row `i` of a batch into plain values (once per finding). */
@@ -564,6 +569,10 @@ export class HostEvidence {
         (noPayload && fwdPackets <= 3 && state !== STATE.OTH);
       reflected = state === STATE.OTH && fwdBytes === 0 &&
         this.#feature(batch, i, o.synFlagsColumn) > 0;
+      // A segment that opens nothing (no SYN, no handshake, no payload): ACK,
+      // RST and FIN floods are made of these, one-way as a UDP flood's.
+      oneWay = noPayload && fwdPackets <= 3 && state === STATE.OTH && o.synFlagsColumn >= 0 &&
+        this.#feature(batch, i, o.synFlagsColumn) === 0;
       // A finished exchange: the client sent and the server answered (a login attempt).
       completed = !probe && !reflected && state !== STATE.OTH && fwdBytes > 0 && bwdBytes > 0;
     } else if (protocol === 17) {
@@ -938,7 +947,17 @@ export class HostEvidence {
       c[tc + T_AMP_PACKETS] += fwdPackets;
       if (c[tc + T_AMP_PORT] === 0) c[tc + T_AMP_PORT] = batch.srcPort[i];
     }
-    if (kinds & E_ONE_WAY) c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
+    if (kinds & E_ONE_WAY) {
+      c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
+      if (protocol === 6) {
+        const o = this.#options;
+        if (this.#feature(batch, i, o.rstFlagsColumn ?? -1) > 0) {
+          c[tc + T_STRAY_RST_PACKETS] += fwdPackets;
+        } else if (this.#feature(batch, i, o.finFlagsColumn ?? -1) > 0) {
+          c[tc + T_STRAY_FIN_PACKETS] += fwdPackets;
+        }
+      }
+    }
     if (kinds & E_ECHO) c[tc + T_ECHO_PACKETS] += fwdPackets;
     const start = batch.startMicros[i];
     const end = batch.endMicros[i];
@@ -961,6 +980,13 @@ export class HostEvidence {
       if (syn >= L.floodPackets && syn / span >= L.floodRate) return "syn-flood";
       const reflected = c[tc + T_REFLECTED_PACKETS];
       if (reflected >= L.floodPackets && reflected / span >= L.floodRate) return "reflection";
+      const stray = c[tc + T_ONE_WAY_PACKETS];
+      if (stray >= L.volumeFloodPackets && stray / span >= L.volumeFloodRate) {
+        // Named for the flag most of its segments carried (a RST answer counts for neither side).
+        if (2 * c[tc + T_STRAY_RST_PACKETS] > stray) return "tcp-rst-flood";
+        if (2 * c[tc + T_STRAY_FIN_PACKETS] > stray) return "tcp-fin-flood";
+        return "tcp-ack-flood";
+      }
       return null;
     }
     if (protocol === 17) {
