@@ -268,6 +268,40 @@ Deno.test("TCP floods without SYN: spoofed ACK, RST and FIN segments at one port
   assert.deepEqual(valid([...stray, ...calm.flush()]), []);
 });
 
+Deno.test("floods spread over ports from spoofed sources are the host's SYN or UDP flood; one scanner's 1,000 ports stay a scan", () => {
+  const spread = (protocol: number, count: number) =>
+    range(count).map((n): TestFlow => ({
+      src: `${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}.5`,
+      dst: "10.9.9.8",
+      srcPort: 1024 + n,
+      dstPort: 1 + (n % 3000),
+      protocol,
+      startMicros: T0 + n * 300,
+      endMicros: T0 + n * 300,
+      state: protocol === 6 ? "S0" : "OTH",
+      fwdPackets: 1,
+      bwdPackets: 0,
+      features: { [SYN_FLAGS]: protocol === 6 ? 1 : 0 },
+    }));
+  const agg = aggregator();
+  const lines = [
+    ...run(agg, scored(spread(6, 3000), VERDICT_KNOWN, 1)),
+    ...run(agg, scored(spread(17, 3000), VERDICT_KNOWN, 1)),
+    ...agg.flush(),
+  ];
+  const firsts = valid(lines).filter((a) => a.alert.stage === "first");
+  assert.deepEqual(firsts.map((a) => `${a.alert.name} -> ${a.dest_ip}`), [
+    "TCP SYN flood -> 10.9.9.8",
+    "UDP flood -> 10.9.9.8",
+  ]);
+  assert.ok(firsts.every((a) => a.alert.distinct_dest_ports > 100), "the lines say the ports");
+  // One source probing 1,000 ports as fast: a scan, never a flood.
+  const scanner = aggregator();
+  const probes = spread(6, 1000).map((f) => ({ ...f, src: "10.9.9.66", srcPort: 40000 }));
+  const scan = valid([...run(scanner, scored(probes, VERDICT_KNOWN, 1)), ...scanner.flush()]);
+  assert.deepEqual([...new Set(scan.map((a) => a.alert.name))], ["TCP SYN scan"]);
+});
+
 /** One-segment flows from `src` to `ports` ports of `dst`, each answered once; `acks` ACK flags in all. */
 function loneSegments(
   src: string,

@@ -45,6 +45,17 @@ export const BEHAVIOUR_LIMITS = {
   volumeFloodPackets: 1000,
   /** Their rate, packets per second. */
   volumeFloodRate: 100,
+  /**
+   * A flood spread over a host's ports (spoofed sources, a port each): at
+   * least this many distinct sources and ports (HyperLogLog estimates) on
+   * the host's any-port evidence, so one scanner's sweep of ports is never
+   * a flood (it has one source), many scanners neither (below), and a flood
+   * on one port stays that port's.
+   */
+  spreadFloodSources: 100,
+  spreadFloodPorts: 10,
+  /** ... sending at most this many evidence flows per source (spoofed: about one each). */
+  spreadFloodFlowsPerSource: 4,
   /** A flood concentrates on few ports: attempts per distinct port at least this (else it is a scan). */
   floodAttemptsPerPort: 10,
   /** Completed connections from one source to one login service for a brute force. */

@@ -680,7 +680,10 @@ export class HostEvidence {
       const kinds = (attempt ? E_ATTEMPT : 0) | (halfOpen ? E_HALF_OPEN : 0) |
         (oneWay ? E_ONE_WAY : 0) | (echo ? E_ECHO : 0);
       t = this.#target(pair.key, protocol, port, i, batch, src.key, flagged, kinds);
-      if (reflected || amplified) {
+      // The host too: reflection and amplification hit whatever ports the spoofed requests
+      // carried, and a flood from spoofed sources may spread over ports as well.
+      const spreading = (attempt || oneWay) && (protocol === 6 || protocol === 17);
+      if (reflected || amplified || spreading) {
         tAny = this.#target(
           pair.key,
           protocol,
@@ -689,7 +692,8 @@ export class HostEvidence {
           batch,
           src.key,
           flagged,
-          (reflected ? E_REFLECTED : 0) | (amplified ? E_AMPLIFIED : 0),
+          (reflected ? E_REFLECTED : 0) | (amplified ? E_AMPLIFIED : 0) |
+            (attempt ? E_ATTEMPT : 0) | (oneWay ? E_ONE_WAY : 0),
         );
       }
     }
@@ -716,7 +720,7 @@ export class HostEvidence {
     }
     // The flow's target, then its any-port target (no array per flow: this runs for every flow).
     this.#openFlood(t, protocol, dstPort, batch, i, now, opened);
-    this.#openFlood(tAny, protocol, 0, batch, i, now, opened);
+    this.#openFlood(tAny, protocol, 0, batch, i, now, opened, true);
     if (v >= 0 && this.services.group[v] === 0 && protocol === 6) {
       const c = this.services.counters;
       const vc = v * V_FIELDS;
@@ -880,9 +884,10 @@ export class HostEvidence {
     i: number,
     now: number,
     opened: Finding[],
+    anyPort = false,
   ): void {
     if (slot < 0 || this.targets.group[slot] !== 0) return;
-    const behaviour = this.#floodAt(slot, protocol);
+    const behaviour = this.#floodAt(slot, protocol, anyPort);
     if (!behaviour) return;
     this.#open1(
       behaviour,
@@ -969,19 +974,36 @@ export class HostEvidence {
     return t;
   }
 
-  /** The flood-like behaviour the target's counters show, or null. */
-  #floodAt(t: number, protocol: number): Behaviour | null {
+  /**
+   * The flood-like behaviour the target's counters show, or null. On a
+   * host's any-port entry (`anyPort`) a SYN, TCP or UDP flood must also be
+   * spread: many sources (spoofed) over many ports, the flood the per-port
+   * entries never see whole; one that concentrates on a port is that port's.
+   */
+  #floodAt(t: number, protocol: number, anyPort = false): Behaviour | null {
     const L = BEHAVIOUR_LIMITS;
     const c = this.targets.counters;
     const tc = t * T_FIELDS;
     const span = Math.max(1, (c[tc + T_LAST] - c[tc + T_FIRST]) / 1e6);
+    // The sketches' estimates walk their registers: asked only once the counts are there, and
+    // then every 256th evidence flow (a flood on one port meets the counts here at every flow).
+    const spread = () => {
+      if (!anyPort) return true;
+      if ((c[tc + T_EVIDENCE_FLOWS] & 255) !== 0) return false;
+      const sources = this.#sourceSketch.estimate(t);
+      // Spoofed: a packet or two per source. Many real scanners of one host send many each
+      // (they are scans, each its own), and so do bots (their own scans or per-port floods).
+      return sources >= L.spreadFloodSources &&
+        c[tc + T_EVIDENCE_FLOWS] <= L.spreadFloodFlowsPerSource * sources &&
+        this.#portSketch.estimate(t) >= L.spreadFloodPorts;
+    };
     if (protocol === 6) {
       const syn = c[tc + T_ATTEMPT_PACKETS];
-      if (syn >= L.floodPackets && syn / span >= L.floodRate) return "syn-flood";
+      if (syn >= L.floodPackets && syn / span >= L.floodRate && spread()) return "syn-flood";
       const reflected = c[tc + T_REFLECTED_PACKETS];
       if (reflected >= L.floodPackets && reflected / span >= L.floodRate) return "reflection";
       const stray = c[tc + T_ONE_WAY_PACKETS];
-      if (stray >= L.volumeFloodPackets && stray / span >= L.volumeFloodRate) {
+      if (stray >= L.volumeFloodPackets && stray / span >= L.volumeFloodRate && spread()) {
         // Named for the flag most of its segments carried (a RST answer counts for neither side).
         if (2 * c[tc + T_STRAY_RST_PACKETS] > stray) return "tcp-rst-flood";
         if (2 * c[tc + T_STRAY_FIN_PACKETS] > stray) return "tcp-fin-flood";
@@ -993,7 +1015,9 @@ export class HostEvidence {
       const amp = c[tc + T_AMP_PACKETS];
       if (amp >= L.floodPackets && amp / span >= L.floodRate) return "amplification";
       const oneWay = c[tc + T_ONE_WAY_PACKETS];
-      if (oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate) return "udp-flood";
+      if (oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate && spread()) {
+        return "udp-flood";
+      }
       return null;
     }
     const echo = c[tc + T_ECHO_PACKETS];
