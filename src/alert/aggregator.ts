@@ -236,6 +236,11 @@ export class AlertAggregator {
     const ackFlags = findColumn(options.featureNames, ["ack flag count", "ack flag cnt"]);
     const rstFlags = findColumn(options.featureNames, ["rst flag count", "rst flag cnt"]);
     const finFlags = findColumn(options.featureNames, ["fin flag count", "fin flag cnt"]);
+    const initWinFwd = findColumn(options.featureNames, [
+      "init_win_bytes_forward",
+      "init fwd win byts",
+      "fwd init win bytes",
+    ]);
     const rule = options.unknownRule;
     const singleFlowClass = new Uint8Array(Math.max(1, options.classNames.length));
     const bruteForceClass = new Uint8Array(Math.max(1, options.classNames.length));
@@ -252,6 +257,7 @@ export class AlertAggregator {
       ackFlagsColumn: ackFlags,
       rstFlagsColumn: rstFlags,
       finFlagsColumn: finFlags,
+      initWinFwdColumn: initWinFwd,
       describeFlow: options.describeFlow,
       voteRule: {
         ...voteThresholds(rule),
@@ -637,6 +643,7 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
     case "brute-force":
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.bruteForceConnections };
     case "slow-dos":
+    case "slow-read":
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.slowConnections };
     default:
       return { score: e.bestScore, threshold: e.threshold };

@@ -473,6 +473,40 @@ Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 un
   assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
 });
 
+Deno.test("slow read: 25 connections whose tiny window lets the answer crawl out are a slow read DoS; a slow phone's downloads are not", () => {
+  const columns = [...COLUMNS, "Init_Win_bytes_forward"];
+  const INIT_WIN_FWD = 4;
+  const connections = (src: string, count: number, window: number, bwdBytes: number) =>
+    range(count).map((k): TestFlow => ({
+      src,
+      dst: "10.4.0.2",
+      srcPort: 42000 + k,
+      dstPort: 80,
+      startMicros: T0 + k * 20_000,
+      endMicros: T0 + 20 * S,
+      fwdPackets: 12,
+      bwdPackets: 3,
+      features: { [FWD_BYTES]: 120, [BWD_BYTES]: bwdBytes, [INIT_WIN_FWD]: window },
+    }));
+  const agg = aggregator({ featureNames: columns });
+  const reads = valid(
+    run(
+      agg,
+      scored(connections("10.4.0.9", 25, 1152, 1152), VERDICT_BENIGN, 0, 0.9, columns.length),
+    ),
+  );
+  assert.deepEqual(reads.map((a) => `${a.alert.name} ${a.src_ip}`), [
+    "slow HTTP DoS (slow read) 10.4.0.9",
+  ]);
+  // The same crawl with a phone's 65,535-byte window: a slow link, not an attack.
+  const phone = aggregator({ featureNames: columns });
+  const slowLink = run(
+    phone,
+    scored(connections("10.4.0.10", 25, 65535, 12_000), VERDICT_BENIGN, 0, 0.9, columns.length),
+  );
+  assert.deepEqual(valid([...slowLink, ...phone.flush()]), []);
+});
+
 /** `n` connections from one client to 10.4.0.2:443 that the server reset without a byte of answer. */
 function resetClientFlows(n: number, t: number): TestFlow[] {
   return range(n).map((k): TestFlow => ({

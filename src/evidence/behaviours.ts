@@ -25,6 +25,7 @@ export type Behaviour =
   | "amplification"
   | "brute-force"
   | "slow-dos"
+  | "slow-read"
   | "model";
 
 /** Thresholds of the behaviours, per evidence window. */
@@ -82,6 +83,14 @@ export const BEHAVIOUR_LIMITS = {
   slowMinSeconds: 3,
   /** Most client payload bytes per second of a slow connection. */
   slowMaxBytesPerSecond: 200,
+  /**
+   * Slow read (slowhttptest -X): the client asks, then advertises a window
+   * this small (initial, bytes) and the server's answer crawls out at most
+   * slowReadMaxBytesPerSecond; counted with the slow connections above.
+   * Desktop and phone stacks open with 29,200 to 65,535 bytes.
+   */
+  slowReadMaxWindow: 4096,
+  slowReadMaxBytesPerSecond: 1024,
 } as const;
 
 /** Login services where many short connections mean password guessing. */
@@ -194,5 +203,7 @@ export function behaviourName(
     }
     case "slow-dos":
       return { name: "slow HTTP DoS (slowloris)", severity: 1, id: "slow-http-dos" };
+    case "slow-read":
+      return { name: "slow HTTP DoS (slow read)", severity: 1, id: "slow-http-read-dos" };
   }
 }

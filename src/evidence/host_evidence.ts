@@ -43,6 +43,9 @@ import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts"
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
 
+/** How a web connection is slow (#slowKind). */
+const SLOW_HEADERS = 1, SLOW_READ = 2;
+
 // Source table (src, proto): counters.
 const S_FLOWS = 0, S_PROBES = 1, S_PROBED_DSTS = 2, S_PROBED_SERVICES = 3, S_MAX_PORTS = 4;
 const S_FIRST = 5, S_LAST = 6, S_PACKETS = 7, S_FLAGGED = 8, S_HALF_OPEN = 9, S_REJECTED = 10;
@@ -58,7 +61,9 @@ const T_FIELDS = 15;
 const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
 // Service table (src, dst, proto << 16 | port).
 const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAGGED = 4;
-const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9, V_FIELDS = 10;
+const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9;
+/** Of the slow connections, those slow on the reading side (slow read). */
+const V_SLOW_READ = 10, V_FIELDS = 11;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
 const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8, M_FIELDS = 9;
@@ -100,6 +105,8 @@ export interface EvidenceOptions extends HostEvidenceSizes {
   ackFlagsColumn?: number;
   /** Feature columns of the RST and FIN flag counts, -1 when absent (TCP floods without SYN are then all "ACK"). */
   rstFlagsColumn?: number;
+  /** Feature column of the client's initial TCP window, -1 when absent (no slow-read evidence then). */
+  initWinFwdColumn?: number;
   finFlagsColumn?: number;
   /** When model votes alone make a finding. */
   voteRule: VoteRule;
@@ -473,7 +480,9 @@ export class HostEvidence {
     if (table === this.votes) return;
     table.keyOf(slot, this.#words);
     this.#markHost(0); // every key starts with its host
-    if (behaviour === "slow-dos" && table === this.services) this.#markHost(4);
+    if ((behaviour === "slow-dos" || behaviour === "slow-read") && table === this.services) {
+      this.#markHost(4);
+    }
   }
 
   /** Marks the host in `#words[at..at+4)` for the window. */
@@ -660,11 +669,13 @@ export class HostEvidence {
           c[vc + V_COMPLETED]++;
           c[vc + V_COMPLETED_MICROS] += durationMicros;
         }
-        // Slow DoS: a request trickling in for seconds that the server never answered.
-        if (
-          this.#isSlow(batch, i, fwdBytes, bwdBytes) &&
-          (batch.interim[i] === 0 || this.#firstSlowRow(batch, i))
-        ) c[vc + V_SLOW]++;
+        // Slow DoS: a request trickling in for seconds that the server never answered, or an
+        // answer crawling out to a client that keeps its window tiny (slow read).
+        const slow = this.#slowKind(batch, i, fwdBytes, bwdBytes);
+        if (slow !== 0 && (batch.interim[i] === 0 || this.#firstSlowRow(batch, i))) {
+          c[vc + V_SLOW]++;
+          if (slow === SLOW_READ) c[vc + V_SLOW_READ]++;
+        }
       }
     }
 
@@ -736,7 +747,7 @@ export class HostEvidence {
       ) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
       } else if (web && c[vc + V_SLOW] >= L.slowConnections) {
-        this.#open1("slow-dos", this.services, v, batch, i, now, opened, dstPort);
+        this.#open1(slowBehaviour(c, vc), this.services, v, batch, i, now, opened, dstPort);
       }
     }
 
@@ -758,12 +769,20 @@ export class HostEvidence {
    * answer; keep-alive and long-poll connections send nothing more while they
    * wait; an SSH or TLS server speaks first.
    */
-  #isSlow(batch: FlowBatch, i: number, fwdBytes: number, bwdBytes: number): boolean {
+  /** SLOW_HEADERS, SLOW_READ, or 0: how (whether) this web connection is slow. */
+  #slowKind(batch: FlowBatch, i: number, fwdBytes: number, bwdBytes: number): number {
     const L = BEHAVIOUR_LIMITS;
     const seconds = (batch.endMicros[i] - batch.startMicros[i]) / 1e6;
-    return batch.protocol[i] === 6 && WEB_PORTS.has(batch.dstPort[i]) &&
-      seconds >= L.slowMinSeconds && fwdBytes > 0 && bwdBytes === 0 &&
-      fwdBytes / seconds <= L.slowMaxBytesPerSecond;
+    if (
+      batch.protocol[i] !== 6 || !WEB_PORTS.has(batch.dstPort[i]) ||
+      seconds < L.slowMinSeconds || fwdBytes <= 0
+    ) return 0;
+    if (bwdBytes === 0) return fwdBytes / seconds <= L.slowMaxBytesPerSecond ? SLOW_HEADERS : 0;
+    const window = this.#feature(batch, i, this.#options.initWinFwdColumn ?? -1);
+    return window > 0 && window <= L.slowReadMaxWindow &&
+        bwdBytes / seconds <= L.slowReadMaxBytesPerSecond
+      ? SLOW_READ
+      : 0;
   }
 
   /**
@@ -843,7 +862,8 @@ export class HostEvidence {
     const o = this.#options;
     const fwdBytes = this.#feature(batch, i, o.fwdBytesColumn);
     const bwdBytes = this.#feature(batch, i, o.bwdBytesColumn);
-    if (!this.#isSlow(batch, i, fwdBytes, bwdBytes) || !this.#firstSlowRow(batch, i)) return;
+    const slow = this.#slowKind(batch, i, fwdBytes, bwdBytes);
+    if (slow === 0 || !this.#firstSlowRow(batch, i)) return;
     const svc = this.services;
     const dstPort = batch.dstPort[i];
     addressWords(batch.srcAddr, i * 16, svc.key, 0);
@@ -859,10 +879,11 @@ export class HostEvidence {
       c[vc + V_FIRST] = batch.startMicros[i];
     }
     c[vc + V_SLOW]++;
+    if (slow === SLOW_READ) c[vc + V_SLOW_READ]++;
     if (batch.startMicros[i] < c[vc + V_FIRST]) c[vc + V_FIRST] = batch.startMicros[i];
     if (batch.endMicros[i] > c[vc + V_LAST]) c[vc + V_LAST] = batch.endMicros[i];
     if (svc.group[v] === 0 && c[vc + V_SLOW] >= BEHAVIOUR_LIMITS.slowConnections) {
-      this.#open1("slow-dos", svc, v, batch, i, now, opened, dstPort);
+      this.#open1(slowBehaviour(c, vc), svc, v, batch, i, now, opened, dstPort);
     }
   }
 
@@ -1212,7 +1233,9 @@ export class HostEvidence {
       out.ratePps = evidencePackets / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
     } else if (f.table === this.services) {
       const b = f.slot * V_FIELDS;
-      out.flows = f.behaviour === "slow-dos" ? c[b + V_SLOW] : c[b + V_COMPLETED];
+      out.flows = f.behaviour === "slow-dos" || f.behaviour === "slow-read"
+        ? c[b + V_SLOW]
+        : c[b + V_COMPLETED];
       out.packets = c[b + V_PACKETS];
       out.firstMicros = c[b + V_FIRST];
       out.lastMicros = c[b + V_LAST];
@@ -1232,4 +1255,9 @@ export class HostEvidence {
     }
     return out;
   }
+}
+
+/** A slow DoS is named by what most of its slow connections were. */
+function slowBehaviour(c: Float64Array, vc: number): Behaviour {
+  return 2 * c[vc + V_SLOW_READ] > c[vc + V_SLOW] ? "slow-read" : "slow-dos";
 }
