@@ -6,7 +6,7 @@
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { readCaptureFile } from "../capture/mod.ts";
-import { FlowMeter } from "./mod.ts";
+import { FlowMeter, type FlowMeterCounters } from "./mod.ts";
 import { sharedCaptures } from "../../tests/support/environment.ts";
 import {
   ACK,
@@ -69,8 +69,9 @@ async function realPackets(): Promise<TestPacket[]> {
   return found;
 }
 
-function meterAll(packets: TestPacket[]): void {
-  const meter = new FlowMeter({ maxFlows: 64, flowBatchSize: 16 });
+function meterAll(packets: TestPacket[]): FlowMeterCounters {
+  // The packet monitors read ARP messages and IPv4 fragments themselves: fuzzed too.
+  const meter = new FlowMeter({ maxFlows: 64, flowBatchSize: 16, arp: true, ipAnomalies: true });
   for (let k = 0; k < packets.length; k += 256) {
     meter.push(batchOf(packets.slice(k, k + 256)));
     meter.drain();
@@ -85,6 +86,11 @@ function meterAll(packets: TestPacket[]): void {
   assertEquals(c.flowsEnded, c.flowsCreated, "every created flow ended");
   assertEquals(c.flowsLive, 0);
   ok(flows <= c.flowsCreated);
+  // Every ARP message the decoder set aside was read or counted as not readable.
+  const arp = c.arp!;
+  assertEquals(arp.requests + arp.replies + arp.notAnalysed <= c.decode.byOutcome.arp, true);
+  ok(meter.takeFindings().length <= arp.findings + c.ipAnomalies!.findings);
+  return c;
 }
 
 Deno.test("decode fuzz: random bytes under every link type", () => {
@@ -97,11 +103,18 @@ Deno.test("decode fuzz: random bytes under every link type", () => {
       data[random() < 0.5 ? 0 : 14] = random() < 0.5 ? 0x45 : 0x60;
     }
     if (data.length > 13 && random() < 0.5) {
-      data[12] = 0x08, data[13] = random() < 0.5 ? 0x00 : 0x86;
+      const pick = random();
+      data[12] = 0x08, data[13] = pick < 0.4 ? 0x00 : pick < 0.8 ? 0x86 : 0x06;
+      // ARP for Ethernet and IPv4, so the monitor reads past its header check.
+      if (data[13] === 0x06 && data.length > 21 && random() < 0.7) {
+        data.set([0, 1, 8, 0, 6, 4, 0, random() < 0.5 ? 1 : 2], 14);
+      }
     }
     packets.push({ data, ts: k, linkType: LINK_TYPES[k % LINK_TYPES.length] });
   }
-  meterAll(packets);
+  const c = meterAll(packets);
+  ok(c.arp!.requests + c.arp!.replies > 0, "the monitor read fuzzed ARP messages");
+  ok(c.ipAnomalies!.fragments > 0, "and fuzzed IPv4 fragments");
 });
 
 Deno.test("decode fuzz: every truncation of real packets", async () => {
