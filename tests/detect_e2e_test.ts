@@ -109,7 +109,7 @@ Deno.test("analyze: hping3's land attack, ping-of-death fragment and overlapping
     "10.79.0.2 -> 10.79.0.1: fragment-overrun ping of death (fragment past 65,535 bytes)",
     "10.79.0.2 -> 10.79.0.1: fragment-overlap teardrop (overlapping IP fragments)",
   ], stderr);
-  assert.match(stderr, /IP anomaly monitor: 3 IPv4 fragments checked; land 2/);
+  assert.match(stderr, /IP anomaly monitor: 3 IP fragments checked; land 2/);
 });
 
 Deno.test("analyze: nmap's IP protocol scan (-sO) is an IP protocol scan from the scanner", async () => {

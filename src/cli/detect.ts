@@ -570,7 +570,7 @@ function printReport(
   const ip = m.ipAnomalies;
   if (ip && ip.fragments + ip.land + ip.otherProtocolPackets > 0) {
     lines.push(
-      `  IP anomaly monitor: ${ip.fragments} IPv4 fragments checked; land ${ip.land}, ` +
+      `  IP anomaly monitor: ${ip.fragments} IP fragments checked; land ${ip.land}, ` +
         `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}; ` +
         `${ip.otherProtocolPackets} packets of other protocols, ${ip.protocolScans} protocol scans; ` +
         `${ip.findings} findings` +

@@ -120,6 +120,16 @@ export class DecodedPacket {
   ipOffset = 0;
   /** An IPv4 fragment (first or later), whatever the decode's outcome: its header is at ipOffset. */
   ipv4Fragment = false;
+  /**
+   * An IPv6 fragment (first or later: a fragment header with an offset or
+   * more to come), whatever the decode's outcome; its place in the datagram
+   * (bytes [fragmentStart, fragmentEnd)), identification and next header.
+   */
+  ipv6Fragment = false;
+  fragmentStart = 0;
+  fragmentEnd = 0;
+  fragmentId = 0;
+  fragmentNext = 0;
 }
 
 const IPV4_MAPPED_PREFIX_WORD2 = 0xffff0000; // bytes 10,11 = 0xff in little-endian word 2
@@ -140,6 +150,7 @@ export function decodePacket(
   const linkType = batch.linkType[index];
   out.timeMicros = batch.timestampMicros[index];
   out.ipv4Fragment = false;
+  out.ipv6Fragment = false;
   if (end > data.length) return TRUNCATED_LINK;
   out.vlan = 0;
   let at = start;
@@ -293,6 +304,14 @@ function decodeIpv6(data: Uint8Array, at: number, end: number, out: DecodedPacke
       if (end - cursor < 8) return TRUNCATED_IPV6_EXT;
       if (remaining < 8) return BAD_IP_TOTAL_LENGTH;
       const field = (data[cursor + 2] << 8) | data[cursor + 3];
+      if ((field & 0xfff9) !== 0) {
+        out.ipv6Fragment = true;
+        out.fragmentStart = (field >> 3) * 8;
+        out.fragmentEnd = out.fragmentStart + remaining - 8;
+        out.fragmentId = ((data[cursor + 4] << 24) | (data[cursor + 5] << 16) |
+          (data[cursor + 6] << 8) | data[cursor + 7]) >>> 0;
+        out.fragmentNext = data[cursor];
+      }
       if ((field >> 3) !== 0) return FRAGMENT_NON_FIRST;
       out.firstFragment = (field & 1) !== 0;
       next = data[cursor];

@@ -373,12 +373,15 @@ export class FlowMeter {
             this.arp.observe(batch, i, group[k].arpOffset, group[k].vlan);
           } else if (anomalies !== null && group[k].ipv4Fragment) {
             anomalies.observeFragment(batch, i, group[k].ipOffset, group[k]);
+          } else if (anomalies !== null && group[k].ipv6Fragment) {
+            anomalies.observeFragment6(group[k]);
           }
           continue;
         }
         const packet = group[k];
         if (anomalies !== null) {
           if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
+          else if (packet.ipv6Fragment) anomalies.observeFragment6(packet);
           if (packet.srcPort === packet.dstPort) anomalies.observeMetered(packet);
           const protocol = packet.protocol;
           if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) {

@@ -4,9 +4,9 @@
  * SYN from an address and port to the same address and port), IPv4
  * fragments that reach past the 65,535 bytes a datagram may have (ping of
  * death), and IPv4 fragments that overlap others of the same datagram
- * (teardrop and the evasion tricks built on it). Fixed tables, no
- * allocation per packet; a finding (rare) is an object for the alert path.
- * IPv6 fragments are not checked yet.
+ * (teardrop and the evasion tricks built on it), IPv4 and IPv6. Fixed
+ * tables, no allocation per packet; a finding (rare) is an object for the
+ * alert path.
  */
 import { mix32 } from "./mix32.ts";
 import type { PacketBatch } from "../capture/mod.ts";
@@ -50,7 +50,7 @@ export interface IpAnomalyFinding {
 
 /** What the monitor counted. */
 export interface IpAnomalyCounters {
-  /** IPv4 fragments looked at (first and later ones). */
+  /** IPv4 and IPv6 fragments looked at (first and later ones). */
   fragments: number;
   land: number;
   fragmentOverruns: number;
@@ -171,14 +171,52 @@ export class IpAnomalyMonitor {
       this.#reportV4("fragment-overrun", src, dst, protocol, id, start, end, t, p.vlan);
       return;
     }
-    const slot = this.#slot(src, dst, id, protocol, t);
+    const slot = this.#slot(src, dst, (id << 8) | protocol, t);
+    if (this.#overlaps(slot, start, end)) {
+      this.#reportV4("fragment-overlap", src, dst, protocol, id, start, end, t, p.vlan);
+    }
+  }
+
+  /** An IPv6 fragment (DecodedPacket.ipv6Fragment): the same checks as for IPv4. */
+  observeFragment6(p: DecodedPacket): void {
+    this.counters.fragments++;
+    const start = p.fragmentStart, end = p.fragmentEnd;
+    // The fragmentable part of a datagram is at most 65,535 bytes (without a jumbogram).
+    const overrun = end > 65535;
+    if (overrun) this.counters.fragmentOverruns++;
+    else {
+      const s = p.srcWords, d = p.dstWords;
+      const a = mix32(s[0] ^ mix32(s[1] ^ mix32(s[2] ^ mix32(s[3]))));
+      const b = mix32(d[0] ^ mix32(d[1] ^ mix32(d[2] ^ mix32(d[3]))));
+      const slot = this.#slot(a, b, mix32(p.fragmentId) ^ p.fragmentNext, p.timeMicros);
+      if (!this.#overlaps(slot, start, end)) return;
+    }
+    this.#push({
+      kind: overrun ? "fragment-overrun" : "fragment-overlap",
+      atMicros: p.timeMicros,
+      srcIp: formatAddress(p.srcAddr, 6),
+      dstIp: formatAddress(p.dstAddr, 6),
+      protocol: p.fragmentNext,
+      srcPort: 0,
+      dstPort: 0,
+      ipId: p.fragmentId,
+      fragmentStart: start,
+      fragmentEnd: end,
+      protocols: 0,
+      vlan: p.vlan,
+    });
+  }
+
+  /** Whether [start, end) overlaps a fragment of datagram `slot` seen before (then counted); remembers it. */
+  #overlaps(slot: number, start: number, end: number): boolean {
     const base = slot * RANGES * 2, count = this.#rangeCount[slot];
+    let overlap = false;
     for (let k = 0; k < count; k++) {
       const s = this.#ranges[base + 2 * k], e = this.#ranges[base + 2 * k + 1];
       // The same fragment again (a retransmission, a duplicate on a mirror port) is no overlap.
       if (start < e && s < end && !(start === s && end === e)) {
         this.counters.fragmentOverlaps++;
-        this.#reportV4("fragment-overlap", src, dst, protocol, id, start, end, t, p.vlan);
+        overlap = true;
         break;
       }
     }
@@ -187,6 +225,7 @@ export class IpAnomalyMonitor {
       this.#ranges[base + 2 * count + 1] = end;
       this.#rangeCount[slot] = count + 1;
     }
+    return overlap;
   }
 
   /** The findings since the last call. */
@@ -198,8 +237,8 @@ export class IpAnomalyMonitor {
   }
 
   /** The datagram's slot: its own, a stale one, or the oldest of its probe run (evicted). */
-  #slot(src: number, dst: number, id: number, protocol: number, t: number): number {
-    const key2 = (id << 8) | protocol;
+  #slot(src: number, dst: number, key2: number, t: number): number {
+    key2 >>>= 0;
     const start = mix32(src ^ mix32(dst ^ mix32(key2))) & (DATAGRAMS - 1);
     let oldest = start;
     for (let k = 0; k < PROBE; k++) {

@@ -5,6 +5,7 @@ import {
   ethernet,
   icmp,
   ipv4,
+  ipv6,
   tcp,
   type TestPacket,
   udp,
@@ -188,5 +189,41 @@ Deno.test("IP protocol scan: 10 protocols other than TCP, UDP and ICMP to one ho
   assert.equal(counters.otherProtocolPackets, 12 + 150 + 20);
   assert.deepEqual(findings.map((f) => [f.kind, f.srcIp, f.dstIp, f.protocols]), [
     ["protocol-scan", "10.0.0.66", "10.0.0.9", 10],
+  ]);
+});
+
+Deno.test("IPv6 fragments: overlapping ones and one past 65,535 bytes are found; an ordinary fragmented datagram is not", () => {
+  /** An IPv6 fragment of `bytes` bytes at byte `offset` of datagram `id` (UDP inside). */
+  const fragment6 = (id: number, offset: number, bytes: number, more: boolean) =>
+    ethernet(
+      0x86dd,
+      ipv6(
+        44,
+        new Uint8Array([
+          17,
+          0,
+          ((offset / 8) << 3) >> 8,
+          (((offset / 8) << 3) & 0xff) | (more ? 1 : 0),
+          0,
+          0,
+          id >> 8,
+          id & 0xff,
+          ...new Array(bytes).fill(0),
+        ]),
+      ),
+    );
+  const packets: TestPacket[] = [
+    { data: fragment6(1, 0, 1232, true), ts: at(0) },
+    { data: fragment6(1, 1232, 1232, true), ts: at(0.001) },
+    { data: fragment6(1, 2464, 80, false), ts: at(0.002) },
+    { data: fragment6(2, 0, 64, true), ts: at(1) },
+    { data: fragment6(2, 32, 16, false), ts: at(1.001) },
+    { data: fragment6(3, 65528, 100, false), ts: at(2) },
+  ];
+  const { findings, counters } = monitor(packets);
+  assert.equal(counters.fragments, 6);
+  assert.deepEqual(findings.map((f) => [f.kind, f.ipId, f.fragmentStart, f.fragmentEnd, f.srcIp]), [
+    ["fragment-overlap", 2, 32, 48, "2001:db8::1"],
+    ["fragment-overrun", 3, 65528, 65628, "2001:db8::1"],
   ]);
 });
