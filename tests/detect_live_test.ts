@@ -48,6 +48,19 @@ function detectIn(namespace: string, iface: string, seconds: number, alertsPath:
   ]);
 }
 
+/** Waits for the sensor to end at its --duration; asserts exit 0 and returns what it said. */
+async function exitedCleanly(
+  sensor: Deno.ChildProcess,
+  said: Awaited<ReturnType<typeof stderrUntil>>,
+): Promise<string> {
+  const status = await sensor.status;
+  await said.done;
+  await sensor.stdout.cancel();
+  const stderr = said.text();
+  assert.equal(status.code, 0, stderr);
+  return stderr;
+}
+
 const reason = whyNot();
 if (reason) console.warn(`detect_live_test skipped: ${reason}`);
 
@@ -71,11 +84,7 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 2000));
       const scan = await synScanFrom(scannerNs, "10.77.0.1", "1-600");
       assert.ok(scan.success, new TextDecoder().decode(scan.stderr));
-      const status = await sensor.status;
-      await said.done;
-      await sensor.stdout.cancel();
-      const stderr = said.text();
-      assert.equal(status.code, 0, stderr);
+      const stderr = await exitedCleanly(sensor, said);
 
       const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
         .map((line) => JSON.parse(line));
@@ -125,11 +134,7 @@ Deno.test({
         stderr: "piped",
       }).output();
       assert.ok(sweep.success, new TextDecoder().decode(sweep.stderr));
-      const status = await sensor.status;
-      await said.done;
-      await sensor.stdout.cancel();
-      const stderr = said.text();
-      assert.equal(status.code, 0, stderr);
+      const stderr = await exitedCleanly(sensor, said);
       const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
         .map((line) => AlertSchema.parse(JSON.parse(line)));
       const sweeps = alerts.filter((a) => a.alert.class === "arp-sweep");

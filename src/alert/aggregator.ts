@@ -21,6 +21,7 @@
  */
 import type { FlowBatch, FlowRecord, PacketFinding } from "../features/mod.ts";
 import { packetFindingAlert } from "./packet_alerts.ts";
+import { alertWindow, isoTime, round } from "./line_fields.ts";
 import {
   type Decisions,
   detailRow,
@@ -209,10 +210,6 @@ function findColumn(names: readonly string[], candidates: string[]): number {
     if (i >= 0) return i;
   }
   return -1;
-}
-
-function iso(micros: number): string {
-  return new Date(micros / 1000).toISOString();
 }
 
 /** Turns scored flows into alert lines through the host-level evidence. */
@@ -484,11 +481,8 @@ export class AlertAggregator {
     }
     const first = e.firstMicros > 0 ? e.firstMicros : r.startMicros;
     const last = Math.max(e.lastMicros, first);
-    const w = this.windowMicros;
-    const windowStart = Math.floor(first / w) * w;
-    const windowEnd = Math.max(windowStart + w, Math.ceil(last / w) * w);
     return {
-      timestamp: iso(atMicros),
+      timestamp: isoTime(atMicros),
       event_type: "alert",
       src_ip: r.srcIp,
       src_port: r.srcPort,
@@ -502,8 +496,8 @@ export class AlertAggregator {
         pkts_toclient: r.bwdPackets,
         bytes_toserver: f.fwdBytes,
         bytes_toclient: f.bwdBytes,
-        start: iso(first),
-        end: iso(last),
+        start: isoTime(first),
+        end: isoTime(last),
         state: r.connState,
       },
       alert: {
@@ -517,11 +511,7 @@ export class AlertAggregator {
         top_features: g.topFeatures,
         ...(g.voters ? { voters: g.voters } : {}),
         count: Math.max(1, e.flows),
-        window: {
-          start: iso(windowStart),
-          end: iso(windowEnd),
-          seconds: (windowEnd - windowStart) / 1e6,
-        },
+        window: alertWindow(first, last, this.windowMicros),
         distinct_dest_ports: e.distinctDestPorts,
         ...(nearest !== undefined ? { nearest_class: nearest } : {}),
         stage,
@@ -648,9 +638,4 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
     default:
       return { score: e.bestScore, threshold: e.threshold };
   }
-}
-
-/** Six significant digits: enough to read, short in JSON. */
-function round(x: number): number {
-  return Number.isFinite(x) ? Number(x.toPrecision(6)) : 0;
 }

@@ -444,6 +444,21 @@ Deno.test("ICMP port-unreachable replies belong to the UDP scan they answer, nev
   assert.equal(agg.volume.errorReplies, 30);
 });
 
+/** 25 requests from 10.4.0.1 trickling into 10.4.0.2:80 for 30 s, never answered (slowloris). */
+function slowlorisFlows(): TestFlow[] {
+  return range(25).map((k): TestFlow => ({
+    src: "10.4.0.1",
+    dst: "10.4.0.2",
+    srcPort: 41000 + k,
+    dstPort: 80,
+    startMicros: T0 + k * 1000,
+    endMicros: T0 + 30 * S,
+    fwdPackets: 12,
+    bwdPackets: 6,
+    features: { [FWD_BYTES]: 400, [BWD_BYTES]: 0 },
+  }));
+}
+
 Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 unanswered trickling requests", () => {
   const agg = aggregator();
   const ssh = range(25).map((k): TestFlow => ({
@@ -457,17 +472,7 @@ Deno.test("brute force: 25 completed SSH logins from one source; slow DoS: 25 un
     bwdPackets: 10,
     features: { [FWD_BYTES]: 900, [BWD_BYTES]: 1500 },
   }));
-  const slow = range(25).map((k): TestFlow => ({
-    src: "10.4.0.1",
-    dst: "10.4.0.2",
-    srcPort: 41000 + k,
-    dstPort: 80,
-    startMicros: T0 + k * 1000,
-    endMicros: T0 + 30 * S,
-    fwdPackets: 12,
-    bwdPackets: 6,
-    features: { [FWD_BYTES]: 400, [BWD_BYTES]: 0 },
-  }));
+  const slow = slowlorisFlows();
   const names = valid([...run(agg, scored([...ssh, ...slow], VERDICT_BENIGN, 0))])
     .map((a) => a.alert.name).sort();
   assert.deepEqual(names, ["SSH brute force", "slow HTTP DoS (slowloris)"]);
@@ -524,17 +529,7 @@ function resetClientFlows(n: number, t: number): TestFlow[] {
 }
 
 Deno.test("slow DoS: other clients' failed connections to the victim are its effect, folded into its alert and counted", () => {
-  const slow = range(25).map((k): TestFlow => ({
-    src: "10.4.0.1",
-    dst: "10.4.0.2",
-    srcPort: 41000 + k,
-    dstPort: 80,
-    startMicros: T0 + k * 1000,
-    endMicros: T0 + 30 * S,
-    fwdPackets: 12,
-    bwdPackets: 6,
-    features: { [FWD_BYTES]: 400, [BWD_BYTES]: 0 },
-  }));
+  const slow = slowlorisFlows();
   const during = aggregator();
   const first = valid(run(during, scored(slow, VERDICT_BENIGN, 0)));
   assert.deepEqual(first.map((a) => a.alert.name), ["slow HTTP DoS (slowloris)"]);

@@ -10,6 +10,7 @@ import type { ArpFinding, IpAnomalyFinding, PacketFinding } from "../features/mo
 import { ARP_SWEEP_TARGETS, PROTOCOL_SCAN_PROTOCOLS } from "../features/mod.ts";
 import { type Alert, protocolName } from "./schema.ts";
 import type { SuppressedLines } from "./volume.ts";
+import { alertWindow, isoTime, round } from "./line_fields.ts";
 
 /** Plain-words names, classes and severities of ARP findings. */
 export const ARP_NAMES = {
@@ -21,9 +22,6 @@ export const ARP_NAMES = {
   },
   unsolicited: { name: "ARP spoofing (unsolicited reply)", class: "arp-spoofing", severity: 2 },
 } as const;
-
-const iso = (micros: number) => new Date(micros / 1000).toISOString();
-const round = (value: number) => Math.round(value * 1000) / 1000;
 
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
@@ -44,10 +42,87 @@ export function packetFindingAlert(
     : ipAnomalyAlert(finding, windowMicros, suppressed);
 }
 
-/** The alert window of a finding at `micros`. */
-function windowOf(micros: number, windowMicros: number) {
-  const start = Math.floor(micros / windowMicros) * windowMicros;
-  return { start: iso(start), end: iso(start + windowMicros), seconds: windowMicros / 1e6 };
+/** What a packet monitor's line says; the rest of the line is the same for all of them. */
+interface PacketLine {
+  atMicros: number;
+  firstMicros: number;
+  lastMicros: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  proto: string;
+  vlan: number;
+  packets: number;
+  bytes: number;
+  state: string;
+  /** The monitor's own object (`arp`, `ip_anomaly`), after `flow`. */
+  detail: Pick<Alert, "arp" | "ip_anomaly">;
+  className: string;
+  name: string;
+  score: number;
+  threshold: number;
+  model: string;
+  severity: number;
+  stage?: "first" | "final";
+  targets: number;
+  behaviour: string;
+}
+
+/** A packet monitor's alert line: verdict known, no ports' fan-out, no model evidence, no Community ID. */
+function packetLine(
+  l: PacketLine,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  const spanSeconds = (l.lastMicros - l.firstMicros) / 1e6;
+  return {
+    timestamp: isoTime(l.atMicros),
+    event_type: "alert",
+    src_ip: l.srcIp,
+    src_port: l.srcPort,
+    dest_ip: l.dstIp,
+    dest_port: l.dstPort,
+    proto: l.proto,
+    ...(l.vlan ? { vlan: [l.vlan] } : {}),
+    // Community ID is defined for IP flows only.
+    community_id: "",
+    flow: {
+      pkts_toserver: l.packets,
+      pkts_toclient: 0,
+      bytes_toserver: l.bytes,
+      bytes_toclient: 0,
+      start: isoTime(l.firstMicros),
+      end: isoTime(l.lastMicros),
+      state: l.state,
+    },
+    ...l.detail,
+    alert: {
+      verdict: "known",
+      class: l.className,
+      name: l.name,
+      score: l.score,
+      threshold: l.threshold,
+      model: l.model,
+      severity: l.severity,
+      top_features: [],
+      count: l.packets,
+      window: alertWindow(l.firstMicros, l.lastMicros, windowMicros),
+      distinct_dest_ports: 0,
+      ...(l.stage ? { stage: l.stage } : {}),
+      targets: l.targets,
+      packets: l.packets,
+      evidence: {
+        behaviour: l.behaviour,
+        rate_pps: spanSeconds > 0 ? round(l.packets / spanSeconds) : 0,
+        half_open: 0,
+        rejected: 0,
+        error_replies: 0,
+        model_flagged: 0,
+      },
+      ...(suppressed ? { suppressed } : {}),
+    },
+  };
 }
 
 function ipAnomalyAlert(
@@ -56,61 +131,45 @@ function ipAnomalyAlert(
   suppressed: SuppressedLines | null,
 ): Alert {
   const named = IP_ANOMALY_NAMES[finding.kind];
-  const at = iso(finding.atMicros);
-  return {
-    timestamp: at,
-    event_type: "alert",
-    src_ip: finding.srcIp,
-    src_port: finding.srcPort,
-    dest_ip: finding.dstIp,
-    dest_port: finding.dstPort,
-    // A protocol scan is over protocols: its line is about IP, not the last one tried.
-    proto: finding.kind === "protocol-scan" ? "IP" : protocolName(finding.protocol),
-    ...(finding.vlan ? { vlan: [finding.vlan] } : {}),
-    community_id: "",
-    flow: {
-      pkts_toserver: 1,
-      pkts_toclient: 0,
-      bytes_toserver: 0,
-      bytes_toclient: 0,
-      start: at,
-      end: at,
+  const scan = finding.kind === "protocol-scan";
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.atMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.srcIp,
+      srcPort: finding.srcPort,
+      dstIp: finding.dstIp,
+      dstPort: finding.dstPort,
+      // A protocol scan is over protocols: its line is about IP, not the last one tried.
+      proto: scan ? "IP" : protocolName(finding.protocol),
+      vlan: finding.vlan,
+      packets: 1,
+      bytes: 0,
       state: "OTH",
-    },
-    ip_anomaly: {
-      kind: finding.kind,
-      ...(finding.kind === "protocol-scan" ? { protocols: finding.protocols } : {}),
-      ...(finding.kind === "land" || finding.kind === "protocol-scan" ? {} : {
-        ip_id: finding.ipId,
-        fragment_start: finding.fragmentStart,
-        fragment_end: finding.fragmentEnd,
-      }),
-    },
-    alert: {
-      verdict: "known",
-      class: finding.kind,
+      detail: {
+        ip_anomaly: {
+          kind: finding.kind,
+          ...(scan ? { protocols: finding.protocols } : {}),
+          ...(finding.kind === "land" || scan ? {} : {
+            ip_id: finding.ipId,
+            fragment_start: finding.fragmentStart,
+            fragment_end: finding.fragmentEnd,
+          }),
+        },
+      },
+      className: finding.kind,
       name: named.name,
-      score: finding.kind === "protocol-scan" ? finding.protocols : 1,
-      threshold: finding.kind === "protocol-scan" ? PROTOCOL_SCAN_PROTOCOLS : 1,
+      score: scan ? finding.protocols : 1,
+      threshold: scan ? PROTOCOL_SCAN_PROTOCOLS : 1,
       model: "ip-anomaly-monitor",
       severity: named.severity,
-      top_features: [],
-      count: 1,
-      window: windowOf(finding.atMicros, windowMicros),
-      distinct_dest_ports: 0,
       targets: 1,
-      packets: 1,
-      evidence: {
-        behaviour: finding.kind,
-        rate_pps: 0,
-        half_open: 0,
-        rejected: 0,
-        error_replies: 0,
-        model_flagged: 0,
-      },
-      ...(suppressed ? { suppressed } : {}),
+      behaviour: finding.kind,
     },
-  };
+    windowMicros,
+    suppressed,
+  );
 }
 
 function arpAlert(
@@ -118,76 +177,71 @@ function arpAlert(
   windowMicros: number,
   suppressed: SuppressedLines | null,
 ): Alert {
-  const sweep = finding.kind === "arp-sweep";
-  const first = sweep ? finding.firstMicros : finding.atMicros;
-  const last = sweep ? finding.lastMicros : finding.atMicros;
-  const windowStart = Math.floor(first / windowMicros) * windowMicros;
-  const windowEnd = Math.max(
-    windowStart + windowMicros,
-    Math.ceil(last / windowMicros) * windowMicros,
-  );
-  const named = sweep
-    ? ARP_NAMES.sweep
-    : finding.previousMac !== null
-    ? ARP_NAMES.claimConflict
-    : ARP_NAMES.unsolicited;
-  const packets = sweep ? finding.requests : 1;
-  const spanSeconds = (last - first) / 1e6;
-  return {
-    timestamp: iso(finding.atMicros),
-    event_type: "alert",
-    // Spoofing: the claimant's own address when it has shown one, else the address it claims.
-    src_ip: sweep ? finding.senderIp : finding.senderIp ?? finding.claimedIp,
-    src_port: 0,
-    dest_ip: sweep ? finding.firstTarget : finding.targetIp,
-    dest_port: 0,
-    proto: "ARP",
-    ...(finding.vlan ? { vlan: [finding.vlan] } : {}),
-    community_id: "",
-    flow: {
-      pkts_toserver: packets,
-      pkts_toclient: 0,
-      bytes_toserver: sweep ? finding.bytes : 0,
-      bytes_toclient: 0,
-      start: iso(first),
-      end: iso(last),
+  if (finding.kind === "arp-sweep") {
+    return packetLine(
+      {
+        atMicros: finding.atMicros,
+        firstMicros: finding.firstMicros,
+        lastMicros: finding.lastMicros,
+        srcIp: finding.senderIp,
+        srcPort: 0,
+        dstIp: finding.firstTarget,
+        dstPort: 0,
+        proto: "ARP",
+        vlan: finding.vlan,
+        packets: finding.requests,
+        bytes: finding.bytes,
+        state: "ARP",
+        detail: { arp: { sender_mac: finding.senderMac } },
+        className: ARP_NAMES.sweep.class,
+        name: ARP_NAMES.sweep.name,
+        score: finding.targets,
+        threshold: ARP_SWEEP_TARGETS,
+        model: "arp-monitor",
+        severity: ARP_NAMES.sweep.severity,
+        stage: finding.stage,
+        targets: finding.targets,
+        behaviour: finding.kind,
+      },
+      windowMicros,
+      suppressed,
+    );
+  }
+  const named = finding.previousMac !== null ? ARP_NAMES.claimConflict : ARP_NAMES.unsolicited;
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.atMicros,
+      lastMicros: finding.atMicros,
+      // The claimant's own address when it has shown one, else the address it claims.
+      srcIp: finding.senderIp ?? finding.claimedIp,
+      srcPort: 0,
+      dstIp: finding.targetIp,
+      dstPort: 0,
+      proto: "ARP",
+      vlan: finding.vlan,
+      packets: 1,
+      bytes: 0,
       state: "ARP",
-    },
-    arp: sweep ? { sender_mac: finding.senderMac } : {
-      sender_mac: finding.senderMac,
-      target_mac: finding.targetMac,
-      claimed_ip: finding.claimedIp,
-      ...(finding.claimedMac !== null ? { claimed_mac: finding.claimedMac } : {}),
-      ...(finding.previousMac !== null ? { previous_mac: finding.previousMac } : {}),
-    },
-    alert: {
-      verdict: "known",
-      class: named.class,
+      detail: {
+        arp: {
+          sender_mac: finding.senderMac,
+          target_mac: finding.targetMac,
+          claimed_ip: finding.claimedIp,
+          ...(finding.claimedMac !== null ? { claimed_mac: finding.claimedMac } : {}),
+          ...(finding.previousMac !== null ? { previous_mac: finding.previousMac } : {}),
+        },
+      },
+      className: named.class,
       name: named.name,
-      score: sweep ? finding.targets : 1,
-      threshold: sweep ? ARP_SWEEP_TARGETS : 1,
+      score: 1,
+      threshold: 1,
       model: "arp-monitor",
       severity: named.severity,
-      top_features: [],
-      count: packets,
-      window: {
-        start: iso(windowStart),
-        end: iso(windowEnd),
-        seconds: (windowEnd - windowStart) / 1e6,
-      },
-      distinct_dest_ports: 0,
-      ...(sweep ? { stage: finding.stage } : {}),
-      targets: sweep ? finding.targets : 1,
-      packets,
-      evidence: {
-        behaviour: finding.kind,
-        rate_pps: spanSeconds > 0 ? round(packets / spanSeconds) : 0,
-        half_open: 0,
-        rejected: 0,
-        error_replies: 0,
-        model_flagged: 0,
-      },
-      ...(suppressed ? { suppressed } : {}),
+      targets: 1,
+      behaviour: finding.kind,
     },
-  };
+    windowMicros,
+    suppressed,
+  );
 }

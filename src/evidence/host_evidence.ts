@@ -576,12 +576,12 @@ export class HostEvidence {
       stealth = noPayload && fwdPackets <= 3 && state === STATE.OTH && this.#stealthFlags(batch, i);
       probe = halfOpen || rejected || stealth ||
         (noPayload && fwdPackets <= 3 && state !== STATE.OTH);
-      reflected = state === STATE.OTH && fwdBytes === 0 &&
-        this.#feature(batch, i, o.synFlagsColumn) > 0;
+      const synFlags = this.#feature(batch, i, o.synFlagsColumn);
+      reflected = state === STATE.OTH && fwdBytes === 0 && synFlags > 0;
       // A segment that opens nothing (no SYN, no handshake, no payload): ACK,
       // RST and FIN floods are made of these, one-way as a UDP flood's.
       oneWay = noPayload && fwdPackets <= 3 && state === STATE.OTH && o.synFlagsColumn >= 0 &&
-        this.#feature(batch, i, o.synFlagsColumn) === 0;
+        synFlags === 0;
       // A finished exchange: the client sent and the server answered (a login attempt).
       completed = !probe && !reflected && state !== STATE.OTH && fwdBytes > 0 && bwdBytes > 0;
     } else if (protocol === 17) {
@@ -1006,25 +1006,18 @@ export class HostEvidence {
     const c = this.targets.counters;
     const tc = t * T_FIELDS;
     const span = Math.max(1, (c[tc + T_LAST] - c[tc + T_FIRST]) / 1e6);
-    // The sketches' estimates walk their registers: asked only once the counts are there, and
-    // then every 256th evidence flow (a flood on one port meets the counts here at every flow).
-    const spread = () => {
-      if (!anyPort) return true;
-      if ((c[tc + T_EVIDENCE_FLOWS] & 255) !== 0) return false;
-      const sources = this.#sourceSketch.estimate(t);
-      // Spoofed: a packet or two per source. Many real scanners of one host send many each
-      // (they are scans, each its own), and so do bots (their own scans or per-port floods).
-      return sources >= L.spreadFloodSources &&
-        c[tc + T_EVIDENCE_FLOWS] <= L.spreadFloodFlowsPerSource * sources &&
-        this.#portSketch.estimate(t) >= L.spreadFloodPorts;
-    };
     if (protocol === 6) {
       const syn = c[tc + T_ATTEMPT_PACKETS];
-      if (syn >= L.floodPackets && syn / span >= L.floodRate && spread()) return "syn-flood";
+      if (syn >= L.floodPackets && syn / span >= L.floodRate && this.#spread(t, anyPort)) {
+        return "syn-flood";
+      }
       const reflected = c[tc + T_REFLECTED_PACKETS];
       if (reflected >= L.floodPackets && reflected / span >= L.floodRate) return "reflection";
       const stray = c[tc + T_ONE_WAY_PACKETS];
-      if (stray >= L.volumeFloodPackets && stray / span >= L.volumeFloodRate && spread()) {
+      if (
+        stray >= L.volumeFloodPackets && stray / span >= L.volumeFloodRate &&
+        this.#spread(t, anyPort)
+      ) {
         // Named for the flag most of its segments carried (a RST answer counts for neither side).
         if (2 * c[tc + T_STRAY_RST_PACKETS] > stray) return "tcp-rst-flood";
         if (2 * c[tc + T_STRAY_FIN_PACKETS] > stray) return "tcp-fin-flood";
@@ -1036,7 +1029,10 @@ export class HostEvidence {
       const amp = c[tc + T_AMP_PACKETS];
       if (amp >= L.floodPackets && amp / span >= L.floodRate) return "amplification";
       const oneWay = c[tc + T_ONE_WAY_PACKETS];
-      if (oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate && spread()) {
+      if (
+        oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate &&
+        this.#spread(t, anyPort)
+      ) {
         return "udp-flood";
       }
       return null;
@@ -1044,6 +1040,25 @@ export class HostEvidence {
     const echo = c[tc + T_ECHO_PACKETS];
     if (echo >= L.volumeFloodPackets && echo / span >= L.volumeFloodRate) return "icmp-flood";
     return null;
+  }
+
+  /**
+   * Whether target `t`'s flood counts may stand as a flood: always on a
+   * port's entry; on a host's any-port entry only when spread from spoofed
+   * sources. The sketches' estimates walk their registers, so they are
+   * asked only once the counts are met, and then every 256th evidence flow
+   * (a flood on one port meets the host's counts at every flow).
+   */
+  #spread(t: number, anyPort: boolean): boolean {
+    if (!anyPort) return true;
+    const L = BEHAVIOUR_LIMITS;
+    const flows = this.targets.counters[t * T_FIELDS + T_EVIDENCE_FLOWS];
+    if ((flows & 255) !== 0) return false;
+    const sources = this.#sourceSketch.estimate(t);
+    // Spoofed: a packet or two per source. Many real scanners of one host send many each
+    // (they are scans, each its own), and so do bots (their own scans or per-port floods).
+    return sources >= L.spreadFloodSources && flows <= L.spreadFloodFlowsPerSource * sources &&
+      this.#portSketch.estimate(t) >= L.spreadFloodPorts;
   }
 
   #vote(

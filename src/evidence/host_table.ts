@@ -14,7 +14,6 @@
  * Nothing is allocated per lookup: callers write the key into `key` and call
  * `upsert()`, which returns a slot index into `counters`.
  */
-import { mix32 } from "../features/mod.ts";
 
 /** Slots examined per lookup; a key is found or placed within them. */
 export const PROBES = 8;
@@ -27,28 +26,6 @@ export interface HostTableStats {
   evicted: number;
   /** Lookups that found every slot of their window pinned (not counted per host). */
   refused: number;
-}
-
-/** Mixes a 32-bit value (murmur3's finaliser; shared with the flow meter's packet monitors). */
-export { mix32 };
-
-/**
- * Hash of `words[0..n)` with `seed`: `mix32` of each word in turn, written
- * out here rather than called (a call that is not inlined returns its
- * unsigned result boxed, one heap number per word: most of the evidence
- * layer's garbage, measured).
- */
-export function hashWords(words: Uint32Array, n: number, seed: number): number {
-  let h = seed | 0;
-  for (let k = 0; k < n; k++) {
-    h ^= Math.imul(words[k] + k, 0x9e3779b1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
 }
 
 /** Seed of the tables' key hash. */
@@ -279,8 +256,8 @@ export class DistinctSketches {
   }
 
   /**
-   * Adds the item `hashWords(words, n, seed)` to slot `s`, the hash computed
-   * here: a hash at or above 2^31 passed between functions is a heap number,
+   * Adds the item hashed as `foldKey(seed | 0, words, 0, n)` to slot `s`, the
+   * hash computed here: a hash at or above 2^31 passed between functions is a heap number,
    * and `add`'s integer code was thrown away for it again and again (V8's
    * deopt trace on range traffic).
    */

@@ -9,6 +9,7 @@
  */
 import { mix32 } from "./mix32.ts";
 import type { PacketBatch } from "../capture/mod.ts";
+import { formatIpv4 } from "./flow_meter.ts";
 
 /** Distinct addresses one sender asks for within SWEEP_WINDOW_MICROS to be a sweep (as ICMP sweeps: 25). */
 export const ARP_SWEEP_TARGETS = 25;
@@ -128,8 +129,8 @@ export class ArpMonitor {
   /** 1 when the binding came from a reply nobody asked for (a claim, not an address of its own). */
   readonly #bindingClaimed = new Uint8Array(BINDINGS);
 
-  /** Claims reported, by "mac|ip|vlan", and when (rare: only claims that became findings). */
-  readonly #claims = new Map<string, number>();
+  /** Claims reported, by a hash of (claimant MAC, address, VLAN), and when (findings only). */
+  readonly #claims = new Map<number, number>();
 
   /** Analyses packet `index` of `batch`, whose ARP message starts at `at` (DecodedPacket.arpOffset). */
   observe(batch: PacketBatch, index: number, at: number, vlan: number): void {
@@ -172,7 +173,6 @@ export class ArpMonitor {
       const targetMacLow = (data[at + 22] << 8) | data[at + 23];
       const broadcast = (targetMacHigh === 0xffffffff && targetMacLow === 0xffff) ||
         (targetMacHigh === 0 && targetMacLow === 0);
-      const previous = this.#boundElsewhere(senderIp, vlan, macHigh, macLow, t);
       const unsolicited = !broadcast && targetIp !== 0 &&
         !this.#wasAsked(targetIp, senderIp, vlan, t);
       if (unsolicited) {
@@ -190,12 +190,12 @@ export class ArpMonitor {
         this.#spoof(
           claimantHigh,
           claimantLow,
-          claimantHigh === macHigh && claimantLow === macLow ? null : macText(macHigh, macLow),
+          macHigh,
+          macLow,
           senderIp,
           targetIp,
           targetMacHigh,
           targetMacLow,
-          previous,
           vlan,
           t,
         );
@@ -304,9 +304,9 @@ export class ArpMonitor {
       atMicros: t,
       firstMicros: this.#senderTimes[ti],
       lastMicros: this.#senderTimes[ti + 1],
-      senderIp: ipText(this.#senderIp[s]),
+      senderIp: formatIpv4(this.#senderIp[s]),
       senderMac: macText(this.#senderMacHigh[s], this.#senderMacLow[s]),
-      firstTarget: ipText(this.#senderCounts[ci + 3]),
+      firstTarget: formatIpv4(this.#senderCounts[ci + 3]),
       targets: distinctEstimate(this.#senderCounts[ci + 2]),
       requests: this.#senderCounts[ci],
       bytes: this.#senderCounts[ci + 1],
@@ -375,15 +375,14 @@ export class ArpMonitor {
     this.#bindingTime[b] = t;
   }
 
-  /** The other MAC `ip` is bound to now (as text), or null. */
-  #boundElsewhere(ip: number, vlan: number, macHigh: number, macLow: number, t: number) {
+  /** The binding (slot) of `ip` to a MAC other than (macHigh, macLow) now, or -1. */
+  #otherBinding(ip: number, vlan: number, macHigh: number, macLow: number, t: number): number {
     const b = mix32(ip ^ (vlan << 20)) & (BINDINGS - 1);
     if (
       this.#bindingIp[b] !== ip || this.#bindingVlan[b] !== vlan ||
       t - this.#bindingTime[b] > BINDING_TTL_MICROS
-    ) return null;
-    const high = this.#bindingMacHigh[b], low = this.#bindingMacLow[b];
-    return high === macHigh && low === macLow ? null : macText(high, low);
+    ) return -1;
+    return this.#bindingMacHigh[b] === macHigh && this.#bindingMacLow[b] === macLow ? -1 : b;
   }
 
   /**
@@ -408,35 +407,43 @@ export class ArpMonitor {
     return best;
   }
 
+  /**
+   * A claim of `claimed` for MAC (bodyHigh, bodyLow), in a reply from
+   * (macHigh, macLow) to `target`: a finding unless the same claimant made
+   * the same claim within CLAIM_REPEAT (recognised by numbers, so a flood of
+   * replies makes no text per packet). Runs before the reply's binding.
+   */
   #spoof(
     macHigh: number,
     macLow: number,
-    claimedMac: string | null,
+    bodyHigh: number,
+    bodyLow: number,
     claimed: number,
     target: number,
     targetMacHigh: number,
     targetMacLow: number,
-    previousMac: string | null,
     vlan: number,
     t: number,
   ): void {
-    const senderMac = macText(macHigh, macLow);
-    const key = `${senderMac}|${claimed}|${vlan}`;
+    const key = mix32(macHigh ^ mix32(macLow ^ mix32(claimed ^ mix32(vlan))));
     const last = this.#claims.get(key);
     if (last !== undefined && t - last < CLAIM_REPEAT_MICROS) return;
     if (this.#claims.size >= BINDINGS) this.#claims.clear();
     this.#claims.set(key, t);
+    const previous = this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t);
     const own = this.#addressOf(macHigh, macLow, claimed, vlan, t);
     this.#report({
       kind: "arp-spoof",
       atMicros: t,
-      senderMac,
-      senderIp: own < 0 ? null : ipText(own),
-      claimedIp: ipText(claimed),
-      claimedMac,
-      targetIp: ipText(target),
+      senderMac: macText(macHigh, macLow),
+      senderIp: own < 0 ? null : formatIpv4(own),
+      claimedIp: formatIpv4(claimed),
+      claimedMac: bodyHigh === macHigh && bodyLow === macLow ? null : macText(bodyHigh, bodyLow),
+      targetIp: formatIpv4(target),
       targetMac: macText(targetMacHigh, targetMacLow),
-      previousMac,
+      previousMac: previous < 0
+        ? null
+        : macText(this.#bindingMacHigh[previous], this.#bindingMacLow[previous]),
       vlan,
     });
   }
@@ -452,10 +459,6 @@ function distinctEstimate(bits: number): number {
 
 function readIp(data: Uint8Array, at: number): number {
   return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
-}
-
-function ipText(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 function macText(high: number, low: number): string {

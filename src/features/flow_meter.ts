@@ -31,6 +31,8 @@ import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from 
 
 /** What the meter's packet monitors found (ARP, IP anomalies), for the alert path. */
 export type PacketFinding = ArpFinding | IpAnomalyFinding;
+/** Returned (never changed) when there is nothing: asked with every flow batch. */
+const NO_FINDINGS: PacketFinding[] = [];
 
 /** Flow meter settings; defaults follow CICFlowMeter. */
 export interface FlowMeterOptions {
@@ -339,7 +341,7 @@ export class FlowMeter {
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
-    const anomalies = this.anomalies;
+    const arp = this.arp, anomalies = this.anomalies;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -369,8 +371,8 @@ export class FlowMeter {
         outcomes[outcome]++;
         if (outcome !== 0) {
           if (outcome === UNSUPPORTED_LINK) this.countOtherLinkType(batch.linkType[i]);
-          else if (outcome === ARP_OUTCOME && this.arp !== null) {
-            this.arp.observe(batch, i, group[k].arpOffset, group[k].vlan);
+          else if (outcome === ARP_OUTCOME && arp !== null) {
+            arp.observe(batch, i, group[k].arpOffset, group[k].vlan);
           } else if (anomalies !== null && group[k].ipv4Fragment) {
             anomalies.observeFragment(batch, i, group[k].ipOffset, group[k]);
           } else if (anomalies !== null && group[k].ipv6Fragment) {
@@ -507,8 +509,8 @@ export class FlowMeter {
 
   /** What the packet monitors (ARP, IP anomalies) found since the last call. */
   takeFindings(): PacketFinding[] {
-    const arp = this.arp?.take() ?? [];
-    const anomalies = this.anomalies?.take() ?? [];
+    const arp = this.arp?.take() ?? NO_FINDINGS;
+    const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     if (anomalies.length === 0) return arp;
     if (arp.length === 0) return anomalies;
     return [...arp, ...anomalies];
@@ -695,6 +697,11 @@ export function flowRecordAt(batch: FlowBatch, i: number): FlowRecord {
 /** Row `i`'s features as a view (no copy). */
 export function flowFeaturesAt(batch: FlowBatch, i: number): Float32Array {
   return batch.features.subarray(i * batch.width, (i + 1) * batch.width);
+}
+
+/** Dotted quad of an IPv4 address held as a 32-bit number (most significant byte first). */
+export function formatIpv4(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 /** Text form of a 16-byte address: dotted quad for IPv4, RFC 5952 for IPv6. */

@@ -1,17 +1,18 @@
 /**
  * Packets that no flow statistic shows because they are wrong by
  * construction, as Suricata's decoder events flag them: a land attack (a
- * SYN from an address and port to the same address and port), IPv4
- * fragments that reach past the 65,535 bytes a datagram may have (ping of
- * death), and IPv4 fragments that overlap others of the same datagram
- * (teardrop and the evasion tricks built on it), IPv4 and IPv6. Fixed
- * tables, no allocation per packet; a finding (rare) is an object for the
- * alert path.
+ * SYN from an address and port to the same address and port), fragments
+ * that reach past the 65,535 bytes a datagram may have (ping of death) and
+ * fragments that overlap others of the same datagram (teardrop and the
+ * evasion tricks built on it), IPv4 and IPv6; and protocol scans (many IP
+ * protocols from one host to another). Fixed tables, no allocation per
+ * packet: a repeat of a finding already made is recognised by numbers
+ * before any text is made; a finding (rare) is an object for the alert path.
  */
 import { mix32 } from "./mix32.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
-import { formatAddress } from "./flow_meter.ts";
+import { formatAddress, formatIpv4 } from "./flow_meter.ts";
 
 /**
  * Distinct IP protocols other than TCP, UDP, ICMP and ICMPv6 one source
@@ -29,6 +30,13 @@ const DATAGRAMS = 1024, RANGES = 8, PROBE = 4;
 const MAX_PENDING_FINDINGS = 256;
 
 export type IpAnomalyKind = "land" | "fragment-overrun" | "fragment-overlap" | "protocol-scan";
+/** A number per kind, for the repeat keys. */
+const KIND_CODES: Record<IpAnomalyKind, number> = {
+  "land": 1,
+  "fragment-overrun": 2,
+  "fragment-overlap": 3,
+  "protocol-scan": 4,
+};
 
 /** One anomaly; addresses as text. */
 export interface IpAnomalyFinding {
@@ -77,8 +85,8 @@ export class IpAnomalyMonitor {
     datagramsEvicted: 0,
   };
   #pending: IpAnomalyFinding[] = [];
-  /** Reported (kind, source, destination), and when (only anomalies that became findings). */
-  readonly #reported = new Map<string, number>();
+  /** Reported (kind, source, destination, VLAN), by a hash of them, and when (findings only). */
+  readonly #reported = new Map<number, number>();
 
   // Datagrams being fragmented: key (source, destination, id, protocol), first seen, ranges.
   readonly #key = new Uint32Array(DATAGRAMS * 3);
@@ -99,7 +107,11 @@ export class IpAnomalyMonitor {
     const s = p.srcWords, d = p.dstWords;
     if (s[0] !== d[0] || s[1] !== d[1] || s[2] !== d[2] || s[3] !== d[3]) return;
     this.counters.land++;
-    this.#report("land", p.srcAddr, p.dstAddr, p.ipVersion, 6, p.srcPort, p.dstPort, 0, 0, 0, p);
+    const host = addressHash(s, 0);
+    if (!this.#firstOf("land", host, host, p.vlan, p.timeMicros)) return;
+    const f = this.#finding("land", p, p.timeMicros, 6);
+    f.srcPort = f.dstPort = p.srcPort;
+    this.#push(f);
   }
 
   /**
@@ -109,9 +121,7 @@ export class IpAnomalyMonitor {
    */
   observeOtherProtocol(p: DecodedPacket): void {
     this.counters.otherProtocolPackets++;
-    const s = p.srcWords, d = p.dstWords;
-    const a = mix32(s[0] ^ mix32(s[1] ^ mix32(s[2] ^ mix32(s[3] ^ p.vlan))));
-    const b = mix32(d[0] ^ mix32(d[1] ^ mix32(d[2] ^ mix32(d[3]))));
+    const a = addressHash(p.srcWords, p.vlan), b = addressHash(p.dstWords, 0);
     const slot = mix32(a ^ b) & (PAIRS - 1);
     const t = p.timeMicros;
     if (
@@ -129,20 +139,10 @@ export class IpAnomalyMonitor {
     this.#pairSet[word] |= bit;
     if (++this.#pairCount[slot] !== PROTOCOL_SCAN_PROTOCOLS) return;
     this.counters.protocolScans++;
-    this.#push({
-      kind: "protocol-scan",
-      atMicros: t,
-      srcIp: formatAddress(p.srcAddr, p.ipVersion),
-      dstIp: formatAddress(p.dstAddr, p.ipVersion),
-      protocol: p.protocol,
-      srcPort: 0,
-      dstPort: 0,
-      ipId: 0,
-      fragmentStart: 0,
-      fragmentEnd: 0,
-      protocols: PROTOCOL_SCAN_PROTOCOLS,
-      vlan: p.vlan,
-    });
+    if (!this.#firstOf("protocol-scan", a, b, p.vlan, t)) return;
+    const f = this.#finding("protocol-scan", p, t, p.protocol);
+    f.protocols = PROTOCOL_SCAN_PROTOCOLS;
+    this.#push(f);
   }
 
   /**
@@ -166,45 +166,58 @@ export class IpAnomalyMonitor {
     const dst = ((data[at + 16] << 24) | (data[at + 17] << 16) | (data[at + 18] << 8) |
       data[at + 19]) >>> 0;
     const t = batch.timestampMicros[index];
-    if (headerBytes + end > 65535) {
-      this.counters.fragmentOverruns++;
-      this.#reportV4("fragment-overrun", src, dst, protocol, id, start, end, t, p.vlan);
-      return;
-    }
-    const slot = this.#slot(src, dst, (id << 8) | protocol, t);
-    if (this.#overlaps(slot, start, end)) {
-      this.#reportV4("fragment-overlap", src, dst, protocol, id, start, end, t, p.vlan);
-    }
+    const kind = this.#fragmentAnomaly(
+      headerBytes + end,
+      src,
+      dst,
+      (id << 8) | protocol,
+      start,
+      end,
+      t,
+    );
+    if (kind === null || !this.#firstOf(kind, src, dst, p.vlan, t)) return;
+    // A later fragment's decoded addresses are not its own (the decoder stops at its IP header).
+    const f = this.#finding(kind, p, t, protocol, formatIpv4(src), formatIpv4(dst));
+    this.#push(fragmentDetail(f, id, start, end));
   }
 
   /** An IPv6 fragment (DecodedPacket.ipv6Fragment): the same checks as for IPv4. */
   observeFragment6(p: DecodedPacket): void {
     this.counters.fragments++;
-    const start = p.fragmentStart, end = p.fragmentEnd;
-    // The fragmentable part of a datagram is at most 65,535 bytes (without a jumbogram).
-    const overrun = end > 65535;
-    if (overrun) this.counters.fragmentOverruns++;
-    else {
-      const s = p.srcWords, d = p.dstWords;
-      const a = mix32(s[0] ^ mix32(s[1] ^ mix32(s[2] ^ mix32(s[3]))));
-      const b = mix32(d[0] ^ mix32(d[1] ^ mix32(d[2] ^ mix32(d[3]))));
-      const slot = this.#slot(a, b, mix32(p.fragmentId) ^ p.fragmentNext, p.timeMicros);
-      if (!this.#overlaps(slot, start, end)) return;
+    const start = p.fragmentStart, end = p.fragmentEnd, t = p.timeMicros;
+    const a = addressHash(p.srcWords, 0), b = addressHash(p.dstWords, 0);
+    // The fragmentable part of an IPv6 datagram is at most 65,535 bytes (without a jumbogram).
+    const kind = this.#fragmentAnomaly(
+      end,
+      a,
+      b,
+      mix32(p.fragmentId) ^ p.fragmentNext,
+      start,
+      end,
+      t,
+    );
+    if (kind === null || !this.#firstOf(kind, a, b, p.vlan, t)) return;
+    this.#push(fragmentDetail(this.#finding(kind, p, t, p.fragmentNext), p.fragmentId, start, end));
+  }
+
+  /**
+   * What is wrong with fragment [start, end) of datagram (a, b, key) whose
+   * datagram reaches `reach` bytes: an overrun, an overlap, or nothing.
+   */
+  #fragmentAnomaly(
+    reach: number,
+    a: number,
+    b: number,
+    key: number,
+    start: number,
+    end: number,
+    t: number,
+  ): IpAnomalyKind | null {
+    if (reach > 65535) {
+      this.counters.fragmentOverruns++;
+      return "fragment-overrun";
     }
-    this.#push({
-      kind: overrun ? "fragment-overrun" : "fragment-overlap",
-      atMicros: p.timeMicros,
-      srcIp: formatAddress(p.srcAddr, 6),
-      dstIp: formatAddress(p.dstAddr, 6),
-      protocol: p.fragmentNext,
-      srcPort: 0,
-      dstPort: 0,
-      ipId: p.fragmentId,
-      fragmentStart: start,
-      fragmentEnd: end,
-      protocols: 0,
-      vlan: p.vlan,
-    });
+    return this.#overlaps(this.#slot(a, b, key, t), start, end) ? "fragment-overlap" : null;
   }
 
   /** Whether [start, end) overlaps a fragment of datagram `slot` seen before (then counted); remembers it. */
@@ -264,68 +277,46 @@ export class IpAnomalyMonitor {
     return s;
   }
 
-  #reportV4(
+  /**
+   * True when (kind, a, b, vlan) was not reported within REPEAT_MICROS
+   * (then it is, now): numbers only, so a flood of the same anomaly makes
+   * no text and no object per packet.
+   */
+  #firstOf(kind: IpAnomalyKind, a: number, b: number, vlan: number, t: number): boolean {
+    const key = mix32(KIND_CODES[kind] ^ mix32(a ^ mix32(b ^ vlan)));
+    const last = this.#reported.get(key);
+    if (last !== undefined && t - last < REPEAT_MICROS) return false;
+    if (this.#reported.size >= DATAGRAMS) this.#reported.clear();
+    this.#reported.set(key, t);
+    return true;
+  }
+
+  /** A finding of `kind` about packet `p`'s hosts (or those given), no port or fragment detail yet. */
+  #finding(
     kind: IpAnomalyKind,
-    src: number,
-    dst: number,
-    protocol: number,
-    id: number,
-    start: number,
-    end: number,
+    p: DecodedPacket,
     t: number,
-    vlan: number,
-  ): void {
-    this.#push({
+    protocol: number,
+    srcIp = formatAddress(p.srcAddr, p.ipVersion),
+    dstIp = formatAddress(p.dstAddr, p.ipVersion),
+  ): IpAnomalyFinding {
+    return {
       kind,
       atMicros: t,
-      srcIp: ipv4Text(src),
-      dstIp: ipv4Text(dst),
+      srcIp,
+      dstIp,
       protocol,
       srcPort: 0,
       dstPort: 0,
-      ipId: id,
-      fragmentStart: start,
-      fragmentEnd: end,
-      protocols: 0,
-      vlan,
-    });
-  }
-
-  #report(
-    kind: IpAnomalyKind,
-    src: Uint8Array,
-    dst: Uint8Array,
-    ipVersion: number,
-    protocol: number,
-    srcPort: number,
-    dstPort: number,
-    id: number,
-    start: number,
-    end: number,
-    p: DecodedPacket,
-  ): void {
-    this.#push({
-      kind,
-      atMicros: p.timeMicros,
-      srcIp: formatAddress(src, ipVersion),
-      dstIp: formatAddress(dst, ipVersion),
-      protocol,
-      srcPort,
-      dstPort,
-      ipId: id,
-      fragmentStart: start,
-      fragmentEnd: end,
+      ipId: 0,
+      fragmentStart: 0,
+      fragmentEnd: 0,
       protocols: 0,
       vlan: p.vlan,
-    });
+    };
   }
 
   #push(finding: IpAnomalyFinding): void {
-    const key = `${finding.kind}|${finding.srcIp}|${finding.dstIp}|${finding.vlan}`;
-    const last = this.#reported.get(key);
-    if (last !== undefined && finding.atMicros - last < REPEAT_MICROS) return;
-    if (this.#reported.size >= DATAGRAMS) this.#reported.clear();
-    this.#reported.set(key, finding.atMicros);
     this.counters.findings++;
     if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
     else this.#pending.push(finding);
@@ -334,6 +325,15 @@ export class IpAnomalyMonitor {
 
 const EMPTY: IpAnomalyFinding[] = [];
 
-function ipv4Text(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+/** A 16-byte decoder address (as its four words, with `salt`) mixed into 32 bits. */
+function addressHash(w: Uint32Array, salt: number): number {
+  return mix32(w[0] ^ mix32(w[1] ^ mix32(w[2] ^ mix32(w[3] ^ salt))));
+}
+
+/** `f` with the datagram's id and the offending fragment's bytes. */
+function fragmentDetail(f: IpAnomalyFinding, id: number, start: number, end: number) {
+  f.ipId = id;
+  f.fragmentStart = start;
+  f.fragmentEnd = end;
+  return f;
 }

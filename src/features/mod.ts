@@ -45,7 +45,6 @@ export {
   writeFlowCsv,
 } from "./flow_output.ts";
 export { AsciiBytes } from "./ascii_bytes.ts";
-export { mix32 } from "./mix32.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
   connStateOf,

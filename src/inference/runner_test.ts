@@ -104,7 +104,8 @@ Deno.test("anomaly models: score and feature errors from the graph, or computed 
   }
 });
 
-Deno.test("repeated rows (a flood) are scored once each and every row gets its own outputs", async () => {
+/** A tree classifier and an autoencoder (score and feature errors in its graph), and a pool of both. */
+async function forestAndAutoencoder(options?: Parameters<typeof createInferencePool>[1]) {
   const forest = treeClassifier(WIDTH, 3, 10, 4);
   const ae = autoencoder(WIDTH, 3, 5);
   const pool = await createInferencePool({
@@ -119,7 +120,12 @@ Deno.test("repeated rows (a flood) are scored once each and every row gets its o
         featureErrorsOutput: "feature_errors",
       },
     ],
-  });
+  }, options);
+  return { forest, ae, pool };
+}
+
+Deno.test("repeated rows (a flood) are scored once each and every row gets its own outputs", async () => {
+  const { forest, ae, pool } = await forestAndAutoencoder();
   try {
     // 200 rows drawn from 7 distinct ones, in a scattered order.
     const distinct = rows(7, 9);
@@ -194,21 +200,7 @@ Deno.test("repeated rows in calls that share a batch or span batches: each row r
 });
 
 Deno.test("rows scored in an earlier batch come from the worker's cache, each row with its own outputs", async () => {
-  const forest = treeClassifier(WIDTH, 3, 10, 4);
-  const ae = autoencoder(WIDTH, 3, 5);
-  const pool = await createInferencePool({
-    width: WIDTH,
-    models: [
-      { name: "forest", role: "classifier", onnx: forest },
-      {
-        name: "ae",
-        role: "anomaly",
-        onnx: ae,
-        outputName: "score",
-        featureErrorsOutput: "feature_errors",
-      },
-    ],
-  }, { maxWaitMs: 0 });
+  const { forest, ae, pool } = await forestAndAutoencoder({ maxWaitMs: 0 });
   const seen = rows(40, 41);
   const fresh = rows(40, 42);
   const pick = (n: number, from: (r: number) => [Float32Array, number]) => {
