@@ -81,9 +81,10 @@ try {
 
   // Memory with a million flows held at once: one-packet flows (a spoofed
   // flood), five-packet flows (within the flow row's packet log), a mix
-  // where one flow in ten is long (100 packets: it has a statistics row), and
-  // one where every other flow is long (8 packets, past the log: about the
-  // 42-46% of flows longer than the log in the shared captures and the range).
+  // where one flow in ten is long (100 packets: it has a statistics row), one
+  // where every other flow is past the row's log (8 packets: a log chunk),
+  // and one where every other flow is long (20 packets: a statistics row),
+  // the most a flow costs.
   const concurrent = Number(options.concurrentFlows);
   const memory: Record<string, MemoryResult> = {};
   const mixes = [
@@ -96,10 +97,16 @@ try {
       longPackets: 100,
     },
     {
-      name: "flows, 1 in 2 long (8 packets)",
+      name: "flows, 1 in 2 past the row's log (8 packets)",
       packetsPerFlow: 1,
       longEvery: 2,
       longPackets: 8,
+    },
+    {
+      name: "flows, 1 in 2 long (20 packets)",
+      packetsPerFlow: 1,
+      longEvery: 2,
+      longPackets: 20,
     },
   ];
   for (const mix of concurrent > 0 ? mixes : []) {
@@ -176,7 +183,8 @@ try {
         heldAtOnce: m.peakLive,
         tableMiB: round(m.tableBytes / 2 ** 20),
         bytesPerFlow: round(m.bytesPerFlow),
-        longFlows: m.longFlows,
+        logChunks: m.logChunks,
+        statisticsRows: m.statisticsRows,
         peakRssMiB: round(m.peakRssBytes / 2 ** 20),
       }]),
     ),
@@ -295,8 +303,9 @@ interface MemoryResult {
   peakLive: number;
   tableBytes: number;
   bytesPerFlow: number;
-  /** Flows holding a statistics row (more packets than the flow row logs). */
-  longFlows: number;
+  /** Flows holding a log chunk (7-14 packets) and a statistics row (more). */
+  logChunks: number;
+  statisticsRows: number;
   peakRssBytes: number;
 }
 
@@ -407,7 +416,8 @@ function printTable(report: {
   for (const [name, c] of Object.entries(report.concurrentFlows)) {
     console.log(
       `memory     ${c.heldAtOnce} ${name} held at once: table ${c.tableMiB} MiB ` +
-        `(${c.bytesPerFlow} bytes/flow, ${c.longFlows} with a statistics row), ` +
+        `(${c.bytesPerFlow} bytes/flow, ${c.logChunks} with a log chunk, ` +
+        `${c.statisticsRows} with a statistics row), ` +
         `peak RSS ${c.peakRssMiB} MiB`,
     );
   }

@@ -167,7 +167,8 @@ export async function measureConcurrentFlows(file: string, flows: number) {
   const counters = meter.counters();
   return {
     peakLive,
-    longFlows: meter.statisticsRowsLive(),
+    logChunks: meter.logChunksLive(),
+    statisticsRows: meter.statisticsRowsLive(),
     tableBytes: counters.tableBytes,
     bytesPerFlow: meter.bytesPerFlow(),
     peakRssBytes: peakRssBytes(),

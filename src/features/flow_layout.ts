@@ -6,7 +6,8 @@
  * A flow row (128 bytes, two cache lines) holds the flow's key, timing, TCP
  * state and a log of its last six packets (8 bytes each); a statistics row (320 bytes, five
  * cache lines) holds CICFlowMeter's running sums, counts and extremes, and
- * exists only for flows that logged more than LOG_PACKETS packets.
+ * exists only for flows that logged more than LOG_PACKETS + CHUNK_PACKETS
+ * packets; in between, a 64-byte log chunk holds the packets past the row's log.
  */
 
 /** Bits of `tcpHistory`: what each side has sent. */
@@ -40,7 +41,7 @@ export const W_SRC = 4, W_DST = 8;
 export const D_START = 6;
 /** Offset of the latest packet (the flow's duration so far). */
 export const W_LAST_SEEN = 14;
-/** Statistics row + 1; 0 while the flow has none. */
+/** Statistics row + 1, or CHUNK_BIT | log chunk (see CHUNK_PACKETS); 0 while the flow has neither. */
 export const W_STATS = 15;
 // Flow row, line 1: initial windows and the packet log.
 export const W_INIT_WIN_FWD = 17, W_INIT_WIN_BWD = 18;
@@ -64,6 +65,17 @@ export const LOG_PACKETS = 6;
  */
 export const LOG_WORDS = 2;
 export const PAYLOAD_MASK = 0xffff, FLAGS_SHIFT = 16, HEADER_SHIFT = 25, FORWARD_BIT = 1 << 31;
+
+/**
+ * A log chunk (64 bytes, one cache line) holds CHUNK_PACKETS more logged
+ * packets, same encoding, for a flow past its row's log that has no
+ * statistics row yet; W_STATS then holds CHUNK_BIT | chunk. A flow of up to
+ * LOG_PACKETS + CHUNK_PACKETS packets so costs 64 bytes more than a short
+ * one instead of a 320-byte statistics row.
+ */
+export const CHUNK_PACKETS = 8;
+export const CHUNK_WORDS = CHUNK_PACKETS * LOG_WORDS, CHUNK_BYTES = CHUNK_WORDS * 4;
+export const CHUNK_BIT = 0x80000000;
 
 /** u32 words per statistics row (320 bytes, five cache lines). */
 export const STATS_WORDS = 80;

@@ -558,13 +558,19 @@ export class FlowMeter {
 
   /**
    * Bytes per flow held now: a flow row, links and index share for every
-   * flow, plus a statistics row for each flow past its first 4 packets.
+   * flow, plus a log chunk for each flow of 7 to 14 packets and a statistics
+   * row for each longer one.
    */
   bytesPerFlow(): number {
     return this.table.bytesPerFlow();
   }
 
-  /** Flows holding a statistics row now (longer than the flow row's packet log). */
+  /** Flows holding a log chunk now (past the flow row's packet log, no statistics row yet). */
+  logChunksLive(): number {
+    return this.table.logChunksLive();
+  }
+
+  /** Flows holding a statistics row now (past the flow row's log and a log chunk). */
   statisticsRowsLive(): number {
     return this.table.statisticsRowsLive();
   }

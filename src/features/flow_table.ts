@@ -7,13 +7,17 @@
  *
  * A packet updates only what the table's own decisions need (last time
  * seen, TCP history, list position) and is appended to the flow's log.
- * When the log is full its packets are folded, in order, into the flow's
- * 320-byte statistics row (CICFlowMeter's running sums, counts, extremes;
- * flow_statistics.ts), which is allocated then; a flow that ends with at
- * most LOG_PACKETS (6) packets never needs one (its log, 8 bytes a packet,
- * is folded into a scratch row when it ends). So most packets touch two
- * adjacent cache lines, short flows cost 152 bytes each, and the statistics are the same as one update per packet:
- * the fold replays them.
+ * When the log is full, the next CHUNK_PACKETS (8) packets go to a 64-byte
+ * log chunk (flow_log_chunks.ts); when that is full too, the packets are
+ * folded, in order, into the flow's 320-byte statistics row (CICFlowMeter's
+ * running sums, counts, extremes; flow_statistics.ts), which is allocated
+ * then, and from there on the log is folded into it every LOG_PACKETS
+ * packets. A flow that ends with at most LOG_PACKETS (6) packets needs
+ * neither (its log, 8 bytes a packet, is folded into a scratch row when it
+ * ends), one of up to 14 only a chunk. So most packets touch two adjacent
+ * cache lines, short flows cost 152 bytes each, flows of 7-14 packets 216,
+ * and the statistics are the same as one update per packet: the fold
+ * replays them.
  *
  * Times inside a flow are 32-bit microsecond offsets from the flow's start (a
  * flow never outlives the active timeout, capped well under 2^32 us).
@@ -41,6 +45,10 @@ import {
   B_IP_VERSION,
   B_LIST,
   B_PROTOCOL,
+  CHUNK_BIT,
+  CHUNK_BYTES,
+  CHUNK_PACKETS,
+  CHUNK_WORDS,
   CLOSED_LIST,
   D_START,
   END_ACTIVE,
@@ -96,6 +104,7 @@ import {
   W_STATS,
 } from "./flow_layout.ts";
 import { FlowStatistics } from "./flow_statistics.ts";
+import { FlowLogChunks } from "./flow_log_chunks.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
 import { adviseHugePages } from "../ffi/mod.ts";
@@ -167,6 +176,7 @@ export class FlowTable {
   private readonly index = new FlowIndex();
   private readonly lists: FlowLists;
   private readonly stats: FlowStatistics;
+  private readonly chunks: FlowLogChunks;
   private freeHead = NIL;
 
   /** Flow rows. */
@@ -240,6 +250,7 @@ export class FlowTable {
       capacity,
       limits.activityTimeoutMicros,
     );
+    this.chunks = new FlowLogChunks(reserve(capacity * CHUNK_BYTES, capacity));
     this.su8 = this.stats.su8;
     this.su16 = this.stats.su16;
     this.su32 = this.stats.su32;
@@ -250,6 +261,7 @@ export class FlowTable {
     // fault per 2 MiB, and the rows' random reads miss the TLB less (see adviseHugePages).
     adviseHugePages(this.u8);
     adviseHugePages(this.su8);
+    adviseHugePages(this.chunks.u32);
     adviseHugePages(this.lists.links);
     this.idleTimeout = limits.idleTimeoutMicros;
     this.activeTimeout = limits.activeTimeoutMicros;
@@ -273,24 +285,30 @@ export class FlowTable {
   /** Bytes in use: rows and links up to their high-water marks, plus the index. */
   bytesAllocated(): number {
     return this.flowRowsUsed * (FLOW_ROW_BYTES + LINK_BYTES) + this.stats.bytesAllocated() +
-      this.index.byteLength;
+      this.chunks.bytesAllocated() + this.index.byteLength;
   }
 
   /** Bytes the flows held now cost (what the memcap bounds). */
   bytesInUse(): number {
-    return this.live * FLOW_COST + this.stats.live * STATS_ROW_BYTES;
+    return this.live * FLOW_COST + this.stats.live * STATS_ROW_BYTES +
+      this.chunks.live * CHUNK_BYTES;
   }
 
   /**
    * Bytes per flow held now: flow row, links, index share, plus statistics
-   * rows spread over the flows (a flow has one once it logged more than
-   * LOG_PACKETS packets). With no flows, the cost of a short flow.
+   * rows and log chunks spread over the flows. With no flows, the cost of a
+   * short flow.
    */
   bytesPerFlow(): number {
-    return this.live > 0 ? FLOW_COST + this.stats.live * STATS_ROW_BYTES / this.live : FLOW_COST;
+    return this.live > 0 ? this.bytesInUse() / this.live : FLOW_COST;
   }
 
-  /** Flows holding a statistics row now (they logged more than LOG_PACKETS packets). */
+  /** Flows holding a log chunk now (7 to LOG_PACKETS + CHUNK_PACKETS packets, no statistics row yet). */
+  logChunksLive(): number {
+    return this.chunks.live;
+  }
+
+  /** Flows holding a statistics row now (they logged more than LOG_PACKETS + CHUNK_PACKETS packets). */
   statisticsRowsLive(): number {
     return this.stats.live;
   }
@@ -448,7 +466,8 @@ export class FlowTable {
       const w = ids[k] * FLOW_WORDS;
       sink ^= slots[2 * (u32[w + W_HASH] & mask)];
       const own = u32[w + W_STATS];
-      if (own !== 0) sink ^= su32[(own - 1) * STATS_WORDS];
+      if (own >= CHUNK_BIT) sink ^= this.chunks.u32[(own - CHUNK_BIT) * CHUNK_WORDS];
+      else if (own !== 0) sink ^= su32[(own - 1) * STATS_WORDS];
     }
     this.prefetchSink = sink & 1;
   }
@@ -516,7 +535,7 @@ export class FlowTable {
     const w = id * FLOW_WORDS;
     const own = this.u32[w + W_STATS];
     const stats = this.stats, s = stats.scratch;
-    if (own !== 0) stats.copy(own - 1, s);
+    if (own !== 0 && own < CHUNK_BIT) stats.copy(own - 1, s);
     else stats.reset(s);
     this.fold(id, s, true);
     this.endingStats = s;
@@ -632,14 +651,27 @@ export class FlowTable {
     if (t > u32[w + W_LAST_SEEN]) u32[w + W_LAST_SEEN] = t;
     if (this.lastTouch !== null) this.lastTouch[id] = this.touchSeq;
     let logged = u16[hw + H_LOG_COUNT];
-    if (logged === LOG_PACKETS) {
-      this.fold(id, this.statsOf(id), false);
-      logged = 0;
+    let log = u32, at: number;
+    if (logged < LOG_PACKETS) {
+      at = w + W_LOG + logged * LOG_WORDS;
+    } else {
+      const own = u32[w + W_STATS];
+      if (own !== 0 && own < CHUNK_BIT) {
+        this.fold(id, own - 1, false);
+        logged = 0;
+        at = w + W_LOG;
+      } else if (logged < LOG_PACKETS + CHUNK_PACKETS) {
+        log = this.chunks.u32;
+        at = this.chunkOf(id) * CHUNK_WORDS + (logged - LOG_PACKETS) * LOG_WORDS;
+      } else {
+        this.foldIntoNewStats(id);
+        logged = 0;
+        at = w + W_LOG;
+      }
     }
     const flags = p.tcpFlags, size = p.payloadBytes;
-    const at = w + W_LOG + logged * LOG_WORDS;
-    u32[at] = t;
-    u32[at + 1] = size | (flags << FLAGS_SHIFT) | (p.l4HeaderBytes << HEADER_SHIFT) |
+    log[at] = t;
+    log[at + 1] = size | (flags << FLAGS_SHIFT) | (p.l4HeaderBytes << HEADER_SHIFT) |
       (forward ? FORWARD_BIT : 0);
     u16[hw + H_LOG_COUNT] = logged + 1;
     u16[hw + H_EXPORTS] |= EXPORT_DIRTY;
@@ -699,25 +731,44 @@ export class FlowTable {
     this.u8[b] = list;
   }
 
-  /** The flow's statistics row, allocated (and reset) on first use; other flows may be evicted for it. */
-  private statsOf(id: number): number {
+  /** The flow's log chunk, taken when its row's log is full; other flows may be evicted for it. */
+  private chunkOf(id: number): number {
     const w = id * FLOW_WORDS;
-    const existing = this.u32[w + W_STATS];
-    if (existing !== 0) return existing - 1;
-    while (this.bytesInUse() + STATS_ROW_BYTES > this.memcap && this.evictOne(id));
-    const s = this.stats.allocate();
-    this.u32[w + W_STATS] = s + 1;
-    return s;
+    const own = this.u32[w + W_STATS];
+    if (own !== 0) return own - CHUNK_BIT;
+    while (this.bytesInUse() + CHUNK_BYTES > this.memcap && this.evictOne(id));
+    const c = this.chunks.allocate();
+    this.u32[w + W_STATS] = CHUNK_BIT + c;
+    return c;
   }
 
   /**
-   * Replays the logged packets of flow `id`, in order, into statistics row
-   * `s`; empties the log unless `keep` (interim rows).
+   * Row log and chunk both full: a statistics row (other flows may be
+   * evicted for it) takes their packets, and the chunk is freed.
+   */
+  private foldIntoNewStats(id: number): void {
+    const w = id * FLOW_WORDS;
+    while (this.bytesInUse() + STATS_ROW_BYTES - CHUNK_BYTES > this.memcap && this.evictOne(id));
+    const s = this.stats.allocate();
+    this.fold(id, s, false);
+    this.chunks.release(this.u32[w + W_STATS] - CHUNK_BIT);
+    this.u32[w + W_STATS] = s + 1;
+  }
+
+  /**
+   * Replays the logged packets of flow `id` (its row's log, then its chunk's),
+   * in order, into statistics row `s`; empties the log unless `keep` (interim rows).
    */
   private fold(id: number, s: number, keep: boolean): void {
     const w = id * FLOW_WORDS;
     const logged = this.u16[(w << 1) + H_LOG_COUNT];
-    this.stats.foldLog(s, this.u32, w + W_LOG, logged);
+    if (logged <= LOG_PACKETS) {
+      this.stats.foldLog(s, this.u32, w + W_LOG, logged);
+    } else {
+      this.stats.foldLog(s, this.u32, w + W_LOG, LOG_PACKETS);
+      const c = this.u32[w + W_STATS] - CHUNK_BIT;
+      this.stats.foldLog(s, this.chunks.u32, c * CHUNK_WORDS, logged - LOG_PACKETS);
+    }
     if (!keep) this.u16[(w << 1) + H_LOG_COUNT] = 0;
   }
 
@@ -733,7 +784,7 @@ export class FlowTable {
       this.endedWithoutFinalRow++;
     } else {
       let s: number;
-      if (own !== 0) s = own - 1;
+      if (own !== 0 && own < CHUNK_BIT) s = own - 1;
       else {
         s = this.stats.scratch;
         this.stats.reset(s);
@@ -743,7 +794,8 @@ export class FlowTable {
       this.sink(this, id, reason);
     }
     this.endedByReason[reason]++;
-    if (own !== 0) this.stats.release(own - 1);
+    if (own >= CHUNK_BIT) this.chunks.release(own - CHUNK_BIT);
+    else if (own !== 0) this.stats.release(own - 1);
     const b = id * FLOW_ROW_BYTES + B_LIST;
     if (this.u8[b] === ONE_WAY_LIST) this.oneWayLive--;
     this.lists.unlink(id, this.u8[b]);

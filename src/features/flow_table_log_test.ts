@@ -103,24 +103,36 @@ Deno.test("flow table log: flows longer than the log end idle with every packet 
   );
 });
 
-Deno.test("flow table log: flows past the log cost a statistics row, short flows do not", () => {
+Deno.test("flow table log: flows past the log cost a chunk, then a statistics row; short flows neither", () => {
   const m = new FlowMeter({ maxFlows: 1000 });
   const short = m.bytesPerFlow();
   ok(short < m.maxBytesPerFlow());
-  // 100 flows of one packet: no statistics rows yet.
+  // 100 flows of one packet: no chunks or statistics rows yet.
   const packets: TestPacket[] = [];
   for (let k = 0; k < 100; k++) packets.push({ ts: k, data: tcp4(1, 2, 40000 + k, 80, ACK) });
   m.push(batchOf(packets));
+  const round = (r: number) =>
+    m.push(batchOf(packets.map((p, k) => ({ ts: r * 1000 + k, data: p.data }))));
   assertEquals(m.bytesPerFlow(), short);
-  // Five more packets each: the log holds six, so no flow has a statistics row yet.
-  for (let round = 1; round <= 5; round++) {
-    m.push(batchOf(packets.map((p, k) => ({ ts: round * 1000 + k, data: p.data }))));
-  }
+  // Five more packets each: the row's log holds six.
+  for (let r = 1; r <= 5; r++) round(r);
   assertEquals(m.bytesPerFlow(), short);
-  // A seventh packet each: every flow's log is full, so every flow has a statistics row.
-  for (let round = 6; round <= 6; round++) {
-    m.push(batchOf(packets.map((p, k) => ({ ts: round * 1000 + k, data: p.data }))));
-  }
+  // A seventh packet each: every flow takes a 64-byte log chunk, and holds it up to 14 packets.
+  round(6);
+  assertEquals([m.logChunksLive(), m.statisticsRowsLive()], [100, 0]);
+  assertEquals(m.bytesPerFlow(), short + 64);
+  for (let r = 7; r <= 13; r++) round(r);
+  assertEquals([m.logChunksLive(), m.statisticsRowsLive()], [100, 0]);
+  // The fifteenth: the chunk is folded into a statistics row and freed.
+  round(14);
+  assertEquals([m.logChunksLive(), m.statisticsRowsLive()], [0, 100]);
   assertEquals(m.counters().flowsLive, 100);
   assertEquals(m.bytesPerFlow(), m.maxBytesPerFlow());
+  // Every packet is in the rows the flows end with.
+  m.flush();
+  const rows = m.drain().flatMap((b) =>
+    Array.from({ length: b.count }, (_, i) => flowRecordAt(b, i))
+  );
+  assertEquals(rows.length, 100);
+  ok(rows.every((r) => r.fwdPackets === 15 && r.bwdPackets === 0));
 });
