@@ -4,10 +4,13 @@
  * its per-packet lengths, times and link types into fixed typed arrays, so
  * keeping evidence costs one memcpy per batch and no allocation per packet.
  * When an alert is emitted, the packets between its two hosts are picked out
- * of the ring (only then is anything decoded) and written as a pcap.
+ * of the ring (only then is anything decoded) and written as a pcap; for an
+ * ARP monitor's alert, the ARP frames it is about.
  */
 import { encodePcap, type PacketBatch, type PacketToWrite } from "../capture/mod.ts";
-import { DecodedPacket, decodePacket } from "../features/mod.ts";
+import { DECODE_OUTCOMES, DecodedPacket, decodePacket } from "../features/mod.ts";
+
+const ARP_OUTCOME = DECODE_OUTCOMES.indexOf("arp");
 
 /** Sizes of a packet ring. */
 export interface PacketRingOptions {
@@ -31,14 +34,19 @@ export interface EvidenceLimits {
  * What an alert's evidence is matched by: its two hosts and its flow times
  * (an EVE alert is one). An alert standing for many sources (a spoofed flood)
  * takes every packet to or from its target; one standing for many targets (a
- * sweep) every packet to or from its source.
+ * sweep) every packet to or from its source. An ARP alert (proto "ARP")
+ * takes the ARP frames whose sender hardware address is its sender_mac, and,
+ * for spoofing, every ARP frame naming the claimed address (the owner's
+ * answers beside the claimant's).
  */
 export interface EvidenceRequest {
   src_ip: string;
   dest_ip: string;
+  proto?: string;
   /** ISO times of the group's first and last packet. */
   flow: { start: string; end: string };
   alert?: { sources?: number; targets?: number };
+  arp?: { sender_mac: string; claimed_ip?: string };
 }
 
 /** A written evidence pcap. */
@@ -91,6 +99,13 @@ export function parseAddress(text: string): Uint8Array | null {
   return out;
 }
 
+/** Parses a MAC address (six colon- or dash-separated hex bytes); null if malformed. */
+export function parseMac(text: string): Uint8Array | null {
+  const parts = text.split(/[:-]/);
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return null;
+  return Uint8Array.from(parts, (p) => parseInt(p, 16));
+}
+
 function hashAddress(words: Uint32Array | Uint8Array): number {
   const w = words instanceof Uint32Array
     ? words
@@ -105,6 +120,55 @@ function hashAddress(words: Uint32Array | Uint8Array): number {
 function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
   for (let k = 0; k < 16; k++) if (a[k] !== b[k]) return false;
   return true;
+}
+
+/** One alert's wants and what it has taken so far, during an evidence pass. */
+interface Wanted {
+  a: Uint8Array;
+  b: Uint8Array;
+  /** Only this host must be on the packet (many sources or many targets); else both. */
+  host: Uint8Array | null;
+  /** ARP alerts: the sender hardware address and the claimed IPv4 address (or null). */
+  arpMac: Uint8Array | null;
+  arpClaimed: Uint8Array | null;
+  from: number;
+  to: number;
+  slots: number[];
+  bytes: number;
+  truncated: number;
+  linkType: number;
+}
+
+/**
+ * Offers an ARP frame (ARP header at `at`) to the ARP alerts that want it:
+ * Ethernet/IPv4 ARP whose sender hardware address is the alert's MAC, or
+ * whose sender or target address is its claimed address, within its times.
+ */
+function takeArp(
+  alerts: readonly Wanted[],
+  view: PacketBatch,
+  slot: number,
+  at: number,
+  take: (w: Wanted, slot: number, view: PacketBatch) => void,
+): void {
+  const data = view.data, end = view.offset[slot] + view.capturedLength[slot];
+  if (end - at < 28 || data[at + 4] !== 6 || data[at + 5] !== 4) return;
+  const t = view.timestampMicros[slot];
+  for (const w of alerts) {
+    if (t < w.from || t > w.to) continue;
+    const mac = w.arpMac!, claimed = w.arpClaimed;
+    let match = true;
+    for (let k = 0; k < 6 && match; k++) match = data[at + 8 + k] === mac[k];
+    if (!match && claimed) {
+      match = true;
+      for (let k = 0; k < 4 && match; k++) match = data[at + 14 + k] === claimed[k];
+      if (!match) {
+        match = true;
+        for (let k = 0; k < 4 && match; k++) match = data[at + 24 + k] === claimed[k];
+      }
+    }
+    if (match) take(w, slot, view);
+  }
 }
 
 /** The ring. One per sensor run; `keep` every batch, `evidence` when alerts are emitted. */
@@ -240,18 +304,6 @@ export class PacketRing {
     const maxBytes = limits.maxBytes ?? 1024 * 1024;
     const maxPackets = limits.maxPackets ?? 10_000;
     const slackMicros = (limits.slackSeconds ?? 1) * 1e6;
-    interface Wanted {
-      a: Uint8Array;
-      b: Uint8Array;
-      /** Only this host must be on the packet (many sources or many targets); else both. */
-      host: Uint8Array | null;
-      from: number;
-      to: number;
-      slots: number[];
-      bytes: number;
-      truncated: number;
-      linkType: number;
-    }
     const wanted: (Wanted | null)[] = requests.map((r) => {
       const a = parseAddress(r.src_ip);
       const b = parseAddress(r.dest_ip);
@@ -259,10 +311,14 @@ export class PacketRing {
       const end = Date.parse(r.flow.end) * 1000;
       if (!a || !b || !Number.isFinite(start) || !Number.isFinite(end)) return null;
       const host = (r.alert?.sources ?? 1) > 1 ? b : (r.alert?.targets ?? 1) > 1 ? a : null;
+      const arpMac = r.proto === "ARP" && r.arp ? parseMac(r.arp.sender_mac) : null;
+      const claimed = arpMac && r.arp?.claimed_ip ? parseAddress(r.arp.claimed_ip) : null;
       return {
         a,
         b,
         host,
+        arpMac,
+        arpClaimed: claimed && claimed.subarray(12),
         from: start - slackMicros,
         to: end + slackMicros,
         slots: [],
@@ -273,8 +329,13 @@ export class PacketRing {
     });
     const byPair = new Map<number, Wanted[]>();
     const byHost = new Map<number, Wanted[]>();
+    const byArp: Wanted[] = [];
     for (const w of wanted) {
       if (!w) continue;
+      if (w.arpMac) {
+        byArp.push(w);
+        continue;
+      }
       const [map, key] = w.host
         ? [byHost, hashAddress(w.host)]
         : [byPair, (hashAddress(w.a) ^ hashAddress(w.b)) >>> 0];
@@ -295,12 +356,15 @@ export class PacketRing {
       w.slots.push(slot);
       w.bytes += size;
     };
-    if (byPair.size + byHost.size > 0 && this.#held > 0) {
+    if (byPair.size + byHost.size + byArp.length > 0 && this.#held > 0) {
       const decoded = new DecodedPacket();
       const view = this.#view;
       let slot = (this.#nextSlot - this.#held + this.capacityPackets) % this.capacityPackets;
       for (let k = 0; k < this.#held; k++) {
-        if (decodePacket(view, slot, decoded) === 0) {
+        const outcome = decodePacket(view, slot, decoded);
+        if (outcome === ARP_OUTCOME && byArp.length > 0) {
+          takeArp(byArp, view, slot, decoded.arpOffset, take);
+        } else if (outcome === 0) {
           const t = view.timestampMicros[slot];
           const srcHash = hashAddress(decoded.srcWords);
           const dstHash = hashAddress(decoded.dstWords);

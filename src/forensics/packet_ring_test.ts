@@ -137,3 +137,66 @@ Deno.test("many sources (a flood): every packet to or from the target; many targ
   assert.equal(source!.packets, involving.get("10.66.0.21"));
   assert.ok(pair!.packets <= source!.packets, "the pair is a part of the host's packets");
 });
+
+Deno.test("ARP alerts: evidence is the ARP frames of the sender's MAC and, for a spoof, of the claimed address", async () => {
+  const SPOOF = new URL("../../tests/fixtures/lab/arp-spoof/capture.pcap", import.meta.url)
+    .pathname;
+  const ATTACKER_MAC = "f6:b9:10:74:5c:b8", CLAIMED = [10, 66, 0, 10];
+  const ring = new PacketRing();
+  // Brute force over the frames (Ethernet, no VLAN tags in this capture): ARP is ethertype 0x0806.
+  let fromMac = 0, fromMacOrClaimed = 0, ipPackets = 0;
+  for await (const batch of readCaptureFile(SPOOF)) {
+    ring.keep(batch);
+    for (let i = 0; i < batch.count; i++) {
+      const f = batch.data.subarray(batch.offset[i], batch.offset[i] + batch.capturedLength[i]);
+      if (f[12] !== 0x08 || f[13] !== 0x06) {
+        ipPackets++;
+        continue;
+      }
+      const mac = Array.from(f.subarray(22, 28), (b) => b.toString(16).padStart(2, "0")).join(":");
+      const names = (o: number) => CLAIMED.every((b, k) => f[o + k] === b);
+      if (mac === ATTACKER_MAC) fromMac++;
+      if (mac === ATTACKER_MAC || names(28) || names(38)) fromMacOrClaimed++;
+    }
+  }
+  assert.ok(
+    fromMac > 5 && fromMacOrClaimed > fromMac && ipPackets > 0,
+    `${fromMac} ${fromMacOrClaimed}`,
+  );
+  const always = { start: "1970-01-01T00:00:00.000Z", end: "2100-01-01T00:00:00.000Z" };
+  const [sweep, spoof] = ring.evidence([
+    {
+      src_ip: "10.66.0.67",
+      dest_ip: "10.66.0.23",
+      proto: "ARP",
+      flow: always,
+      alert: { targets: 30 },
+      arp: { sender_mac: ATTACKER_MAC },
+    },
+    {
+      src_ip: "10.66.0.67",
+      dest_ip: "10.66.0.23",
+      proto: "ARP",
+      flow: always,
+      arp: { sender_mac: ATTACKER_MAC, claimed_ip: "10.66.0.10" },
+    },
+  ]);
+  assert.equal(sweep!.packets, fromMac);
+  assert.equal(spoof!.packets, fromMacOrClaimed);
+  const ethertypes = async (pcap: Uint8Array) => {
+    const path = await Deno.makeTempFile({ suffix: ".pcap" });
+    try {
+      await Deno.writeFile(path, pcap);
+      const seen = new Set<number>();
+      for await (const b of readCaptureFile(path)) {
+        for (let i = 0; i < b.count; i++) {
+          seen.add((b.data[b.offset[i] + 12] << 8) | b.data[b.offset[i] + 13]);
+        }
+      }
+      return [...seen];
+    } finally {
+      await Deno.remove(path);
+    }
+  };
+  assert.deepEqual(await ethertypes(spoof!.pcap), [0x0806], "only ARP frames");
+});
