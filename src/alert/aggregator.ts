@@ -635,6 +635,8 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
     case "slow-dos":
     case "slow-read":
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.slowConnections };
+    case "connection-flood":
+      return { score: e.flows, threshold: BEHAVIOUR_LIMITS.connectionFloodConnections };
     default:
       return { score: e.bestScore, threshold: e.threshold };
   }

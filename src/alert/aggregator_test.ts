@@ -665,6 +665,21 @@ Deno.test("web brute force right after a flood from the same source to the same 
   );
 });
 
+Deno.test("connection flood: 1,500 HTTPS connections at 1,000 a second are an HTTP flood; at 20 a second, a client", () => {
+  const flood = valid([
+    ...run(aggregator(), scored(pairFlows("10.6.0.1", 1500, 1000), VERDICT_BENIGN, 0)),
+  ]);
+  assert.deepEqual(flood.map((a) => [a.alert.name, a.src_ip, a.dest_port]), [
+    ["HTTP flood (a connection per request)", "10.6.0.1", 443],
+  ]);
+  assert.ok(flood[0].alert.score >= 1000, JSON.stringify(flood[0].alert));
+  // The same count at 20 connections a second (an API client without keep-alive) spans 75 s:
+  // no window holds 1,000 at 200 a second.
+  const agg = aggregator();
+  assert.deepEqual(run(agg, scored(pairFlows("10.6.0.1", 1500, 50_000), VERDICT_BENIGN, 0)), []);
+  assert.deepEqual(agg.flush(), []);
+});
+
 Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
   const agg = aggregator();
   const admin = range(22).map((k): TestFlow => ({

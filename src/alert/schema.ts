@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, model; arp-sweep, arp-spoof and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),

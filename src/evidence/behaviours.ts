@@ -26,6 +26,7 @@ export type Behaviour =
   | "brute-force"
   | "slow-dos"
   | "slow-read"
+  | "connection-flood"
   | "model";
 
 /** Thresholds of the behaviours, per evidence window. */
@@ -91,6 +92,15 @@ export const BEHAVIOUR_LIMITS = {
    */
   slowReadMaxWindow: 4096,
   slowReadMaxBytesPerSecond: 1024,
+  /**
+   * Connection flood (an HTTP GET flood opening a connection per request: ab,
+   * hulk, LOIC's HTTP mode): completed connections from one source to one
+   * service of one target, and their rate over their span. A browser keeps 6
+   * connections per host open; a crawler or an API client without keep-alive
+   * opens a few to a few tens a second; the tools open thousands.
+   */
+  connectionFloodConnections: 1000,
+  connectionFloodRate: 200,
 } as const;
 
 /** Login services where many short connections mean password guessing. */
@@ -205,5 +215,9 @@ export function behaviourName(
       return { name: "slow HTTP DoS (slowloris)", severity: 1, id: "slow-http-dos" };
     case "slow-read":
       return { name: "slow HTTP DoS (slow read)", severity: 1, id: "slow-http-read-dos" };
+    case "connection-flood":
+      return WEB_PORTS.has(service)
+        ? { name: "HTTP flood (a connection per request)", severity: 1, id: "http-flood" }
+        : { name: "TCP connection flood", severity: 1, id: "tcp-connection-flood" };
   }
 }

@@ -746,6 +746,12 @@ export class HostEvidence {
         (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * completedFlows)
       ) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
+      } else if (
+        completedFlows >= L.connectionFloodConnections &&
+        completedFlows / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >=
+          L.connectionFloodRate
+      ) {
+        this.#open1("connection-flood", this.services, v, batch, i, now, opened, dstPort);
       } else if (web && c[vc + V_SLOW] >= L.slowConnections) {
         this.#open1(slowBehaviour(c, vc), this.services, v, batch, i, now, opened, dstPort);
       }
