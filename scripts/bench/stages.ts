@@ -2,6 +2,10 @@
  * One benchmark stage, run in its own process by scripts/bench.ts:
  *   deno run -A scripts/bench/stages.ts STAGE FILE
  * prints one JSON line: packets, seconds, peak RSS and stage-specific figures.
+ * Each stage imports what only it needs (the engine, the inference worker,
+ * KitNET and its ONNX export) when it runs, so a child's peak RSS is its
+ * stage's and not the other stages' modules (e.g. concurrent-flows measures
+ * the meter alone).
  */
 import { cpuUsage } from "node:process";
 import type { Alert, AlertSink } from "../../src/alert/mod.ts";
@@ -14,15 +18,20 @@ import {
   meterFlows,
   PacketFeatureExtractor,
 } from "../../src/features/mod.ts";
-import { KitNetScorer, kitNetToJson, trainKitNet } from "../../src/packet_models/mod.ts";
-import {
-  DEFAULT_FILE_SHARDS,
-  FileMeterShards,
-  loadSensorBundle,
-  runDetection,
-} from "../../src/engine/mod.ts";
-import { createInferencePool } from "../../src/inference/mod.ts";
-import { kitNetToOnnx, PACKET_MODEL_SCORE } from "../../src/train/packet_onnx.ts";
+
+/** The engine, imported by the stages that run it (see Stage.load). */
+const engine = () => import("../../src/engine/mod.ts");
+/** KitNET, for the packet stages. */
+const packetModels = () => import("../../src/packet_models/mod.ts");
+/** KitNET, the inference worker's pool and the ONNX export, for the packet stages in a worker. */
+const packetScoring = async () => {
+  const [kitnet, inference, packetOnnx] = await Promise.all([
+    packetModels(),
+    import("../../src/inference/mod.ts"),
+    import("../../src/train/packet_onnx.ts"),
+  ]);
+  return { ...kitnet, ...inference, ...packetOnnx };
+};
 
 /** The bundle the detect stage uses (the bundled default unless IDS_BENCH_MODEL says otherwise). */
 const BENCH_MODEL = Deno.env.get("IDS_BENCH_MODEL") ??
@@ -44,6 +53,8 @@ export interface StageResult {
 /** A benchmark stage: what it runs and how it counts. */
 export interface Stage {
   description: string;
+  /** Imports what only this stage uses; awaited before the stage is timed. */
+  load?: () => Promise<unknown>;
   run(file: string): Promise<Omit<StageResult, "seconds" | "cpuSeconds" | "peakRssBytes">>;
 }
 
@@ -60,7 +71,9 @@ export const STAGES: Record<string, Stage> = {
   flows: {
     description:
       "capture file -> decode -> flow table -> feature rows (as `ids-sensor flows --shards N`, N from IDS_BENCH_FLOW_SHARDS, default 1)",
+    load: engine,
     async run(file) {
+      const { DEFAULT_FILE_SHARDS, FileMeterShards } = await engine();
       const shards = Number(Deno.env.get("IDS_BENCH_FLOW_SHARDS") ?? DEFAULT_FILE_SHARDS);
       let flows = 0;
       if (shards > 1) {
@@ -87,8 +100,10 @@ export const STAGES: Record<string, Stage> = {
   packets: {
     description:
       "capture file -> decode -> AfterImage (115 features) -> KitNET score, every packet (KitNET trained first on the first 20,000 packets, untimed)",
+    load: packetModels,
     async run(file) {
       const setupStart = performance.now(), setupCpu = cpuUsage();
+      const { KitNetScorer } = await packetModels();
       const width = AFTERIMAGE_FEATURE_SET.columns.length;
       const scorer = new KitNetScorer(await trainOnFirstRows(file, 20_000, width));
       const setupSeconds = (performance.now() - setupStart) / 1000;
@@ -113,16 +128,20 @@ export const STAGES: Record<string, Stage> = {
   "packets-worker": {
     description:
       "capture file -> decode -> AfterImage -> KitNET scored from its weights in typed arrays in an inference worker (as detection scores a kitnet packet member whose bundle has them), every packet",
+    load: packetScoring,
     run: (file) => packetsInWorker(file, "weights"),
   },
   "packets-worker-onnx": {
     description:
       "capture file -> decode -> AfterImage -> KitNET exported to ONNX, onnxruntime-web in an inference worker (as detection scores packet members without weights), every packet",
+    load: packetScoring,
     run: (file) => packetsInWorker(file, "onnx"),
   },
   detect: {
     description: "capture file -> flows -> ONNX inference in a worker -> decisions -> alerts",
+    load: engine,
     async run(file) {
+      const { loadSensorBundle, runDetection } = await engine();
       let alerts = 0;
       const report = await runDetection({
         source: readCaptureFile(file),
@@ -193,6 +212,7 @@ export async function measureFlood(file: string) {
       yield batch;
     }
   })();
+  const { loadSensorBundle, runDetection } = await engine();
   const start = performance.now();
   const report = await runDetection({
     source,
@@ -228,6 +248,7 @@ async function trainOnFirstRows(file: string, trainRows: number, width: number) 
     training.set(rows.features[0].subarray(0, n * width), taken * width);
     taken += n;
   });
+  const { trainKitNet } = await packetModels();
   return trainKitNet(training, taken, width);
 }
 
@@ -292,6 +313,7 @@ if (import.meta.main) {
     console.error(`usage: stages.ts (${Object.keys(STAGES).join("|")}) FILE`);
     Deno.exit(2);
   }
+  await stage.load?.();
   const start = performance.now();
   const cpuStart = cpuUsage();
   const result = await stage.run(file);
@@ -312,6 +334,8 @@ async function packetsInWorker(
   scoring: "weights" | "onnx",
 ): Promise<Omit<StageResult, "seconds" | "cpuSeconds" | "peakRssBytes">> {
   const setupStart = performance.now(), setupCpu = cpuUsage();
+  const { createInferencePool, kitNetToJson, kitNetToOnnx, PACKET_MODEL_SCORE } =
+    await packetScoring();
   const width = AFTERIMAGE_FEATURE_SET.columns.length;
   const model = await trainOnFirstRows(file, 20_000, width);
   const pool = await createInferencePool({

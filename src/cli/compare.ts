@@ -5,23 +5,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { FEATURE_SET } from "../features/mod.ts";
-import {
-  compareFamilies,
-  type Dataset,
-  DEFAULT_COMPARE_OPTIONS,
-  FamilyError,
-  formatComparison,
-  loadCicCsv,
-  loadNslKdd,
-  parseAttackTypes,
-  parseFamilyList,
-  parseFieldNames,
-  stderrProgress,
-  VOTING_MODES,
-  type VotingMode,
-  type Weighting,
-  WEIGHTINGS,
-} from "../train/mod.ts";
+import type { Dataset, VotingMode, Weighting } from "../train/mod.ts";
 import { UsageError } from "./exit.ts";
 import { checkInputFile } from "./files.ts";
 
@@ -52,7 +36,10 @@ export const DEFAULT_COMPARE_MODELS = "gbdt,cnn,dense-ae,lstm-ae,cnn-ae,iforest"
 export const DEFAULT_NSL_LEAVE_OUT = "portsweep,smurf,back,warezclient,nmap";
 
 /** Loads the rows with per-row attack types (category-level classes for NSL-KDD). */
-async function loadRows(o: CompareCliOptions): Promise<{ d: Dataset; attackType: string[] }> {
+async function loadRows(
+  o: CompareCliOptions,
+  { loadCicCsv, loadNslKdd, parseAttackTypes, parseFieldNames }: typeof import("../train/mod.ts"),
+): Promise<{ d: Dataset; attackType: string[] }> {
   const csv = o.csv!;
   const text = await Deno.readTextFile(csv);
   if (o.format === "nsl-kdd") {
@@ -84,6 +71,18 @@ async function loadRows(o: CompareCliOptions): Promise<{ d: Dataset; attackType:
 /** Runs the comparison and prints it. */
 export async function runCompare(o: CompareCliOptions): Promise<void> {
   if (!o.csv) throw new UsageError("--compare needs --csv (NSL-KDD records or a CIC flow CSV)");
+  // The trainer (onnx-proto, onnxruntime-web) is loaded when a comparison runs.
+  const train = await import("../train/mod.ts");
+  const {
+    compareFamilies,
+    DEFAULT_COMPARE_OPTIONS,
+    FamilyError,
+    formatComparison,
+    parseFamilyList,
+    stderrProgress,
+    VOTING_MODES,
+    WEIGHTINGS,
+  } = train;
   let families;
   try {
     families = parseFamilyList(o.models);
@@ -106,7 +105,7 @@ export async function runCompare(o: CompareCliOptions): Promise<void> {
   }
   if (o.folds < 2) throw new UsageError(`--folds must be at least 2, got ${o.folds}`);
   await checkInputFile(o.csv, "CSV file");
-  const { d, attackType } = await loadRows(o);
+  const { d, attackType } = await loadRows(o, train);
   const leaveOut = (o.leaveOut ?? (o.format === "nsl-kdd" ? DEFAULT_NSL_LEAVE_OUT : ""))
     .split(",").map((s) => s.trim()).filter((s) => s.length > 0);
   const benignName = d.classNames[d.benignClass];

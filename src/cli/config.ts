@@ -27,7 +27,7 @@ export function registerConfig(program: Command): void {
         const printable = specs.map((s) =>
           s.key === "model" ? { ...s, defaultValue: undefined } : s
         );
-        console.log(defaultConfigText(printable, HEADER).trimEnd());
+        console.log((await defaultConfigText(printable, HEADER)).trimEnd());
         return;
       }
       if (!options.check) {

@@ -37,7 +37,7 @@ import {
   useConfigFile,
 } from "./sensor_services.ts";
 import type { FlowMeterOptions } from "../features/mod.ts";
-import { openSensorLink, type SensorLink } from "../server/mod.ts";
+import type { SensorLink } from "../server/mod.ts";
 import { addPublishOptions, type PublishOptionValues, startPublishing } from "./fleet.ts";
 import { consoleLimits } from "./serve.ts";
 import { watchStartup } from "./startup_watch.ts";
@@ -369,6 +369,8 @@ async function run(
   }
   const capture = live ? source as unknown as LiveCapture : null;
   const interfaces = capture?.stats().map((s) => s.interfaceName) ?? [];
+  // The console's side (store, evidence ring, --ui's server) is loaded only with a store.
+  const { openSensorLink } = await import("../server/mod.ts");
   const link = await openSensorLink({
     dbPath,
     sensorName: live ? `live ${interfaces.join(",")}` : "analyze",

@@ -6,14 +6,6 @@
  * the per-episode detection view. `--report` writes a self-contained HTML page.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import {
-  formatBenignAlerts,
-  formatEvalText,
-  listCaptureFiles,
-  measureBenignAlerts,
-  renderEvalReport,
-  runEvaluation,
-} from "../eval/mod.ts";
 import type { EvalSource } from "../eval/mod.ts";
 import { loadSensorBundle } from "../engine/mod.ts";
 import { NoInputError, UsageError } from "./exit.ts";
@@ -109,6 +101,15 @@ export function registerEval(program: Command): void {
         await runCompare({ ...options, csv: options.csv });
         return;
       }
+      // src/eval (and the trainer it uses) is loaded by `eval` alone.
+      const {
+        formatBenignAlerts,
+        formatEvalText,
+        listCaptureFiles,
+        measureBenignAlerts,
+        renderEvalReport,
+        runEvaluation,
+      } = await import("../eval/mod.ts");
       if (options.benign) {
         if (options.capture || options.csv || options.labels) {
           throw new UsageError("--benign takes no --capture, --labels or --csv");

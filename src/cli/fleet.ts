@@ -2,30 +2,25 @@
  * The fleet on the command line: `detect/analyze --publish nats://...`
  * (with `--sensor-id`, `--publish-flows`, `--remote-scoring`), `serve --nats`,
  * `score-worker`, and the NATS credential and TLS options they share.
+ * src/fleet (the NATS client) and src/store are imported only when a fleet
+ * option is given: a sensor that does not publish never loads them.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { dirname, join } from "node:path";
 import { loadSensorBundle } from "../engine/mod.ts";
-import {
-  DEFAULT_REMOTE_FALLBACK_MS,
-  defaultSensorId,
-  type FleetCollector,
-  type NatsSettings,
-  packModelBundle,
-  publishModelBundle,
-  type SensorFleet,
-  sensorIdFrom,
-  startFleetCollector,
-  startScoreWorker,
-  startSensorFleet,
-} from "../fleet/mod.ts";
+import type { FleetCollector, NatsSettings, SensorFleet } from "../fleet/mod.ts";
 import { defaultSpoolDir } from "../notify/mod.ts";
-import { openStore } from "../store/mod.ts";
 import { modelOption, positiveInteger, positiveSeconds } from "./options.ts";
 import { UsageError } from "./exit.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyCommand = Command<any, any, any>;
+
+/**
+ * `--remote-scoring-timeout`'s default, seconds: src/fleet's DEFAULT_REMOTE_FALLBACK_MS
+ * (fleet_test.ts checks they agree), written here so that the help needs no NATS client.
+ */
+export const DEFAULT_REMOTE_SCORING_TIMEOUT_SECONDS = 10;
 
 /** Values of the NATS credential and TLS options. */
 export interface NatsOptionValues {
@@ -97,7 +92,7 @@ export function addPublishOptions<C extends AnyCommand>(command: C): C {
         "with --remote-scoring: how long a batch waits for a score worker before it is scored " +
           "here (counted in the stats as remote_scoring_local_rows)",
       ).argParser(positiveSeconds("--remote-scoring-timeout")).default(
-        DEFAULT_REMOTE_FALLBACK_MS / 1000,
+        DEFAULT_REMOTE_SCORING_TIMEOUT_SECONDS,
       ),
     )
     .option(
@@ -132,6 +127,7 @@ export async function startPublishing(options: PublishOptionValues): Promise<Sen
     }
     return null;
   }
+  const { defaultSensorId, sensorIdFrom, startSensorFleet } = await import("../fleet/mod.ts");
   let sensor: string;
   try {
     sensor = options.sensorId ? sensorIdFrom(options.sensorId) : defaultSensorId();
@@ -176,11 +172,15 @@ export function addCollectorOptions<C extends AnyCommand>(command: C): C {
 }
 
 /** Starts the collector for `serve --nats`; null without --nats. */
-export function startCollecting(
+export async function startCollecting(
   dbPath: string,
   options: NatsOptionValues & { nats?: string; natsDurable?: string },
-): FleetCollector | null {
+): Promise<FleetCollector | null> {
   if (!options.nats) return null;
+  const [{ startFleetCollector }, { openStore }] = await Promise.all([
+    import("../fleet/mod.ts"),
+    import("../store/mod.ts"),
+  ]);
   const store = openStore(dbPath);
   const collector = startFleetCollector({
     nats: natsSettings(options.nats, options),
@@ -211,6 +211,7 @@ export function registerScoreWorker(program: Command): void {
     );
   addNatsOptions(command).action(async (options) => {
     const bundle = await loadSensorBundle(options.model);
+    const { startScoreWorker } = await import("../fleet/mod.ts");
     const worker = await startScoreWorker({
       nats: natsSettings(options.nats, options as NatsOptionValues),
       bundle,
@@ -247,6 +248,7 @@ export function registerPublishModel(program: Command): void {
   addNatsOptions(command).action(async (dir, options) => {
     // The same check a sensor makes, so a bad bundle is refused before it reaches the fleet.
     await loadSensorBundle(dir);
+    const { packModelBundle, publishModelBundle } = await import("../fleet/mod.ts");
     const bundle = await packModelBundle(dir, options.name);
     const sent = await publishModelBundle(
       natsSettings(options.nats, options as NatsOptionValues),

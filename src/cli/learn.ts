@@ -5,14 +5,25 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
-import { LearnError, learnFromSources, type LearnSummary } from "../learn/mod.ts";
-import { stderrProgress } from "../train/mod.ts";
+import type { LearnError, LearnSummary } from "../learn/mod.ts";
 import { type CliError, DataError, NoInputError, UsageError } from "./exit.ts";
 import { fraction, nonNegativeInteger, positiveInteger } from "./options.ts";
 
+/**
+ * src/learn with the trainer it runs (onnx-proto, onnxruntime-web): loaded when
+ * learning starts, so that commands which never learn do not carry them.
+ */
+async function loadLearning() {
+  const [learn, { stderrProgress }] = await Promise.all([
+    import("../learn/mod.ts"),
+    import("../train/mod.ts"),
+  ]);
+  return { ...learn, stderrProgress };
+}
+
 /** A learning refusal as the CLI's error of the same kind (exit 64, 65 or 66); others as they are. */
-function asCliError(error: unknown): CliError | unknown {
-  if (!(error instanceof LearnError)) return error;
+function asCliError(error: unknown, refusal: typeof LearnError): CliError | unknown {
+  if (!(error instanceof refusal)) return error;
   if (error.kind === "usage") return new UsageError(error.message);
   if (error.kind === "no-input") return new NoInputError(error.message);
   return new DataError(error.message);
@@ -67,6 +78,7 @@ export async function learnBeforeDetecting(
   console.error(
     `ids-sensor: learning normal traffic on ${interfaces[0]} for ${seconds} s before detecting`,
   );
+  const { learnFromSources, stderrProgress } = await loadLearning();
   const summary = await learnFromSources(
     {
       iface: interfaces[0],
@@ -131,6 +143,7 @@ file cannot be read, 77 live capture without permission.`,
       if (options.iface !== undefined && options.duration === undefined) {
         throw new UsageError("learn: --iface needs --duration SECONDS");
       }
+      const { learnFromSources, LearnError, stderrProgress } = await loadLearning();
       const summary = await learnFromSources(
         {
           captures: options.capture,
@@ -150,7 +163,7 @@ file cannot be read, 77 live capture without permission.`,
           progress: stderrProgress(options.quiet),
         },
       ).catch((error) => {
-        throw asCliError(error);
+        throw asCliError(error, LearnError);
       });
       console.log(formatLearnSummary(summary));
     });

@@ -5,7 +5,6 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_MODEL_DIR } from "../engine/mod.ts";
-import { startConsole } from "../server/mod.ts";
 import { addCollectorOptions, type NatsOptionValues, startCollecting } from "./fleet.ts";
 import { checkSqliteFile } from "./files.ts";
 import { UsageError } from "./exit.ts";
@@ -65,6 +64,8 @@ export function registerServe(program: Command): void {
     .action(async (options) => {
       const limits = consoleLimits(options);
       await checkSqliteFile(options.db);
+      // The console (hono, the store, upload jobs) is loaded by the commands that serve it.
+      const { startConsole } = await import("../server/mod.ts");
       const running = await startConsole({
         dbPath: options.db,
         listen: options.listen,
@@ -76,7 +77,7 @@ export function registerServe(program: Command): void {
         ...limits,
       });
       // --nats: every fleet sensor's alerts and stats into the same store (src/fleet).
-      const collector = startCollecting(
+      const collector = await startCollecting(
         options.db,
         options as typeof options & NatsOptionValues & { nats?: string; natsDurable?: string },
       );

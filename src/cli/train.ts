@@ -7,38 +7,15 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
 import { DEFAULT_WINDOW_PACKETS, FEATURE_SET } from "../features/mod.ts";
 import { checkLabelCoverage, parseAttackWindows } from "../label/mod.ts";
-import {
-  addPacketMembers,
-  type CategoricalVocabulary,
-  classCounts,
-  crossValidate,
-  type Dataset,
-  datasetFromCapture,
-  DEFAULT_TRAIN_OPTIONS,
-  type Family,
-  type FamilyBundleSummary,
-  FamilyError,
-  formatDetection,
-  formatParams,
-  formatReport,
-  loadCicCsv,
-  loadNslKdd,
-  type NslKddView,
-  type PacketMemberRequest,
-  packetRowsFromCaptures,
-  packetTrialEligible,
-  type PacketTuneResult,
-  packetTuneSplit,
-  parseAttackTypes,
-  parseFamilyList,
-  parseFieldNames,
-  parsePacketModelList,
-  stderrProgress,
-  trainBundle,
-  type TrainBundleSummary,
-  trainFamilyBundle,
-  trainPacketMembers,
-  tunePacketMember,
+import type {
+  CategoricalVocabulary,
+  Dataset,
+  Family,
+  FamilyBundleSummary,
+  NslKddView,
+  PacketMemberRequest,
+  PacketTuneResult,
+  TrainBundleSummary,
 } from "../train/mod.ts";
 import { loadBundle } from "../inference/mod.ts";
 import { UsageError } from "./exit.ts";
@@ -60,6 +37,13 @@ export function falsePositiveWarning(
     }% (thresholds calibrated on ${anomaly.calibrationRows} benign flows): expect about that ` +
     `many false alerts; train on more benign traffic (or raise --target-fpr knowingly)`;
 }
+
+/**
+ * The flags' defaults, src/train's DEFAULT_TRAIN_OPTIONS (train_test.ts checks they agree),
+ * written here so that registering `train` loads no trainer: src/train (with onnx-proto and
+ * onnxruntime-web) is imported when `train` runs.
+ */
+export const TRAIN_FLAG_DEFAULTS = { epochs: 10, tuneTrials: 0, targetFpr: 0.01, seed: 1 };
 
 /** Registers the `train` subcommand. */
 export function registerTrain(program: Command): void {
@@ -83,7 +67,7 @@ export function registerTrain(program: Command): void {
     )
     .addOption(
       new Option("--epochs <n>", "autoencoder epochs").argParser(positiveInteger("--epochs"))
-        .default(DEFAULT_TRAIN_OPTIONS.epochs),
+        .default(TRAIN_FLAG_DEFAULTS.epochs),
     )
     .addOption(
       new Option(
@@ -91,7 +75,7 @@ export function registerTrain(program: Command): void {
         "TPE hyperparameter trials for the classifier, with --models for each family, with " +
           "--packet-models for each packet member (needs --capture with --labels) (0: defaults)",
       )
-        .argParser(nonNegativeInteger("--tune")).default(DEFAULT_TRAIN_OPTIONS.tuneTrials),
+        .argParser(nonNegativeInteger("--tune")).default(TRAIN_FLAG_DEFAULTS.tuneTrials),
     )
     .addOption(
       new Option("--cv <k>", "also report stratified k-fold cross-validation (0: skip)")
@@ -99,11 +83,11 @@ export function registerTrain(program: Command): void {
     )
     .addOption(
       new Option("--target-fpr <f>", "anomaly false-positive rate on held-out benign rows")
-        .argParser(fraction("--target-fpr")).default(DEFAULT_TRAIN_OPTIONS.targetFpr),
+        .argParser(fraction("--target-fpr")).default(TRAIN_FLAG_DEFAULTS.targetFpr),
     )
     .addOption(
       new Option("--seed <n>", "random seed").argParser(nonNegativeInteger("--seed"))
-        .default(DEFAULT_TRAIN_OPTIONS.seed),
+        .default(TRAIN_FLAG_DEFAULTS.seed),
     )
     .option(
       "--models <list>",
@@ -165,6 +149,29 @@ export function registerTrain(program: Command): void {
     )
     .option("--quiet", "print only warnings and errors (no progress, no summary)")
     .action(async (options) => {
+      const train = await import("../train/mod.ts");
+      const {
+        addPacketMembers,
+        classCounts,
+        crossValidate,
+        datasetFromCapture,
+        DEFAULT_TRAIN_OPTIONS,
+        FamilyError,
+        formatReport,
+        loadCicCsv,
+        loadNslKdd,
+        packetRowsFromCaptures,
+        packetTuneSplit,
+        parseAttackTypes,
+        parseFamilyList,
+        parseFieldNames,
+        parsePacketModelList,
+        stderrProgress,
+        trainBundle,
+        trainFamilyBundle,
+        trainPacketMembers,
+        tunePacketMember,
+      } = train;
       const { epochs, tune, cv, seed, targetFpr } = options;
       if (cv === 1) throw new UsageError("--cv must be 0 (skip) or at least 2 folds, got 1");
       let families: Family[] | undefined;
@@ -293,7 +300,7 @@ export function registerTrain(program: Command): void {
               });
               request.params = result.chosen.params;
               request.tuning = tuningRecord(result);
-              for (const line of formatPacketTuning(result, options.minPackets)) say(line);
+              for (const line of formatPacketTuning(result, options.minPackets, train)) say(line);
             }
           } catch (e) {
             if (e instanceof FamilyError) throw new UsageError(e.message);
@@ -548,7 +555,11 @@ export function registerTrain(program: Command): void {
 }
 
 /** The summary lines of one packet member's tuning: every trial, then the chosen one on the held-out type. */
-export function formatPacketTuning(r: PacketTuneResult, minPackets: number): string[] {
+export function formatPacketTuning(
+  r: PacketTuneResult,
+  minPackets: number,
+  { formatDetection, formatParams, packetTrialEligible }: typeof import("../train/mod.ts"),
+): string[] {
   const line = (label: string, t: PacketTuneResult["defaults"]) =>
     `  ${label}: ${formatParams(t.params)}; held-out benign packets flagged ${
       (t.benignPacketFpr * 100).toFixed(2)

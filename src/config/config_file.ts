@@ -2,8 +2,9 @@
  * Reading a config file (YAML, or JSON, which YAML reads too) against the
  * option specs: zod validates it, every error names the key path, line and
  * column, and an unknown key (a typo) is refused with the closest known key.
+ * The YAML parser is imported when a file is read: a run without --config
+ * never loads it.
  */
-import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import type { OptionSpec } from "./option_specs.ts";
 import { closest } from "./suggest.ts";
@@ -61,12 +62,13 @@ function formatPath(path: readonly PropertyKey[]): string {
 export type ConfigValidators = Record<string, (value: string) => void>;
 
 /** Parses and validates config `text` (from `file`, for messages). */
-export function parseConfig(
+export async function parseConfig(
   text: string,
   file: string,
   specs: readonly OptionSpec[],
   validators: ConfigValidators = {},
-): ConfigValues {
+): Promise<ConfigValues> {
+  const { isMap, isPair, isScalar, LineCounter, parseDocument } = await import("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => {
@@ -173,5 +175,5 @@ export async function loadConfigFile(
         : `cannot read it (${error instanceof Error ? error.message : error})`,
     }]);
   }
-  return parseConfig(text, path, specs, validators);
+  return await parseConfig(text, path, specs, validators);
 }

@@ -33,10 +33,10 @@ Deno.test("keys come from the commands' long options, kinds from their definitio
   );
 });
 
-Deno.test("a typo is refused, naming the key, its line and the key meant", () => {
+Deno.test("a typo is refused, naming the key, its line and the key meant", async () => {
   const { specs } = commands();
   try {
-    parseConfig("model: m\nwindw: 30\niface: [eth0]\n", "sensor.yaml", specs);
+    await parseConfig("model: m\nwindw: 30\niface: [eth0]\n", "sensor.yaml", specs);
     assert.fail("accepted a typo");
   } catch (error) {
     assert.ok(error instanceof ConfigError);
@@ -45,9 +45,9 @@ Deno.test("a typo is refused, naming the key, its line and the key meant", () =>
   }
 });
 
-Deno.test("wrong types name the key path and line; YAML syntax errors their line", () => {
+Deno.test("wrong types name the key path and line; YAML syntax errors their line", async () => {
   const { specs } = commands();
-  assert.throws(
+  await assert.rejects(
     () =>
       parseConfig("window: 30\nquiet: yes please\niface:\n  - eth0\n  - {a: 1}\n", "c.yaml", specs),
     (error: ConfigError) => {
@@ -56,13 +56,13 @@ Deno.test("wrong types name the key path and line; YAML syntax errors their line
       return true;
     },
   );
-  assert.throws(() => parseConfig("window: [1,\n", "bad.yaml", specs), /bad\.yaml:\d+:\d+:/);
-  assert.throws(() => parseConfig("- a\n- b\n", "list.yaml", specs), /must be a mapping/);
+  await assert.rejects(() => parseConfig("window: [1,\n", "bad.yaml", specs), /bad\.yaml:\d+:\d+:/);
+  await assert.rejects(() => parseConfig("- a\n- b\n", "list.yaml", specs), /must be a mapping/);
 });
 
 Deno.test("JSON works too; flags override the file; keys a command lacks are left alone", async () => {
   const { program, detect, specs } = commands();
-  const values = parseConfig(
+  const values = await parseConfig(
     '{"window": 30, "iface": "eth1", "model": "m", "quiet": true}',
     "c.json",
     specs,
@@ -78,12 +78,12 @@ Deno.test("JSON works too; flags override the file; keys a command lacks are lef
   assert.deepEqual(seen, { window: "5", iface: ["eth1"], quiet: true });
 });
 
-Deno.test("the printed default file passes the check", () => {
+Deno.test("the printed default file passes the check", async () => {
   const { specs } = commands();
-  const text = defaultConfigText(specs, "ids-sensor configuration");
+  const text = await defaultConfigText(specs, "ids-sensor configuration");
   assert.match(text, /^window: 60$/m);
   assert.match(text, /^# iface:$/m);
-  assert.deepEqual(parseConfig(text, "default.yaml", specs), {
+  assert.deepEqual(await parseConfig(text, "default.yaml", specs), {
     window: "60",
     model: "models/default",
   });

@@ -1,9 +1,9 @@
 /**
  * `ids-sensor config --print-default`: every key with its default and its
  * description as a comment; keys without a default are commented out.
- * The output passes `config --check` unchanged.
+ * The output passes `config --check` unchanged. The YAML writer is imported
+ * here, on use, like the parser (see config_file.ts).
  */
-import { stringify } from "yaml";
 import type { OptionSpec } from "./option_specs.ts";
 
 /** Example values for keys with no default, so the commented line shows the form. */
@@ -22,7 +22,11 @@ const EXAMPLES: Record<string, unknown> = {
 };
 
 /** The default config file as YAML text. */
-export function defaultConfigText(specs: readonly OptionSpec[], header: string): string {
+export async function defaultConfigText(
+  specs: readonly OptionSpec[],
+  header: string,
+): Promise<string> {
+  const { stringify } = await import("yaml");
   const lines = header.split("\n").map((l) => `# ${l}`.trimEnd());
   for (const spec of specs) {
     lines.push("");

@@ -2,10 +2,11 @@
  * Sending one message to one target: HTTP POST (webhook, Slack, Discord),
  * syslog over UDP or TCP, e-mail through nodemailer. A send either resolves
  * (the receiver took it) or throws; retries, backoff and the spool are the
- * notifier's business.
+ * notifier's business. nodemailer and node:dgram are imported on a target's
+ * first send: a sensor without e-mail or UDP syslog targets never loads them.
  */
-import dgram from "node:dgram";
-import nodemailer from "nodemailer";
+import type { Socket } from "node:dgram";
+import type { Transporter } from "nodemailer";
 import {
   discordPayload,
   eventJson,
@@ -86,11 +87,18 @@ function httpTransport(
 }
 
 function syslogUdp(settings: NonNullable<NotifyTarget["syslog"]>): Transport {
-  let socket: dgram.Socket | null = null;
+  let socket: Socket | null = null;
+  let closes = 0;
   const hostname = Deno.hostname();
   return {
-    send(message) {
-      socket ??= dgram.createSocket(settings.host.includes(":") ? "udp6" : "udp4");
+    async send(message) {
+      if (socket === null) {
+        const seen = closes;
+        const { default: dgram } = await import("node:dgram");
+        // Closed while the module loaded: no socket may outlive close().
+        if (closes !== seen) throw new Error("syslog transport closed");
+        socket ??= dgram.createSocket(settings.host.includes(":") ? "udp6" : "udp4");
+      }
       const line = rfc5424(message, settings.facility, settings.appName, hostname, Deno.pid);
       return new Promise((resolve, reject) =>
         socket!.send(
@@ -102,6 +110,7 @@ function syslogUdp(settings: NonNullable<NotifyTarget["syslog"]>): Transport {
       );
     },
     close() {
+      closes++;
       socket?.close();
       socket = null;
       return Promise.resolve();
@@ -149,20 +158,25 @@ function syslogTcp(settings: NonNullable<NotifyTarget["syslog"]>, timeoutMs: num
 }
 
 function smtpTransport(settings: NonNullable<NotifyTarget["smtp"]>, timeoutMs: number): Transport {
-  const transporter = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    requireTLS: settings.starttls === "require",
-    ignoreTLS: settings.starttls === "off",
-    auth: settings.user ? { user: settings.user, pass: settings.pass ?? "" } : undefined,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-  });
+  // nodemailer's transporter connects on sendMail, so making it on the first send changes nothing.
+  let transporter: Promise<Transporter> | null = null;
+  const open = async () => {
+    const { default: nodemailer } = await import("nodemailer");
+    return nodemailer.createTransport({
+      host: settings.host,
+      port: settings.port,
+      secure: settings.secure,
+      requireTLS: settings.starttls === "require",
+      ignoreTLS: settings.starttls === "off",
+      auth: settings.user ? { user: settings.user, pass: settings.pass ?? "" } : undefined,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    });
+  };
   return {
     async send(message) {
-      await transporter.sendMail({
+      await (await (transporter ??= open())).sendMail({
         from: settings.from,
         to: settings.to,
         subject: summaryLine(message),
@@ -170,9 +184,8 @@ function smtpTransport(settings: NonNullable<NotifyTarget["smtp"]>, timeoutMs: n
         headers: { "X-IDS-Sensor-Event": message.type },
       });
     },
-    close() {
-      transporter.close();
-      return Promise.resolve();
+    async close() {
+      (await transporter)?.close();
     },
   };
 }
