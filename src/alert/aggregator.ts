@@ -296,15 +296,21 @@ export class AlertAggregator {
   }
 
   /**
-   * Lines for what the meter's packet monitors found (ARP, IP anomalies):
-   * each finding is one line, under the same volume cap as every other line.
+   * Lines for what the meter's packet monitors found (ARP, ND, IP
+   * anomalies): each finding is one line, under the same volume cap as
+   * every other line.
    */
   addPacketFindings(findings: readonly PacketFinding[]): EmittedAlert[] {
     const out: EmittedAlert[] = [];
     const now = this.#nowMs();
     for (const finding of findings) {
-      if (finding.kind !== "arp-sweep" || finding.stage === "first") this.#stats.groups++;
-      const packets = finding.kind === "arp-sweep" ? finding.requests : 1;
+      const sweep = finding.kind === "arp-sweep" || finding.kind === "nd-sweep";
+      if (!sweep || finding.stage === "first") this.#stats.groups++;
+      const packets = finding.kind === "arp-sweep"
+        ? finding.requests
+        : finding.kind === "nd-sweep"
+        ? finding.solicitations
+        : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());
       out.push({ alert, firstArrivalMs: now });

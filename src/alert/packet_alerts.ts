@@ -2,12 +2,15 @@
  * Alert lines for what the meter's packet monitors found: ARP sweeps and
  * spoofing (src/features/arp_monitor.ts; proto "ARP", no ports, no
  * Community ID, which is defined for IP flows only, and an `arp` object
- * with the MAC addresses involved) and IP anomalies (land attacks, bad
- * fragments: src/features/ip_anomalies.ts; an `ip_anomaly` object). The
- * same EVE shape as every other alert.
+ * with the MAC addresses involved), IPv6 neighbour discovery (sweeps,
+ * spoofed advertisements, rogue routers: src/features/nd_monitor.ts; proto
+ * "IPv6-ICMP", ports the ICMPv6 type and its counterpart, no Community ID,
+ * as the message is no flow of its own, and an `nd` object) and IP
+ * anomalies (land attacks, bad fragments: src/features/ip_anomalies.ts; an
+ * `ip_anomaly` object). The same EVE shape as every other alert.
  */
-import type { ArpFinding, IpAnomalyFinding, PacketFinding } from "../features/mod.ts";
-import { ARP_SWEEP_TARGETS, PROTOCOL_SCAN_PROTOCOLS } from "../features/mod.ts";
+import type { ArpFinding, IpAnomalyFinding, NdFinding, PacketFinding } from "../features/mod.ts";
+import { ARP_SWEEP_TARGETS, ND_SWEEP_TARGETS, PROTOCOL_SCAN_PROTOCOLS } from "../features/mod.ts";
 import { type Alert, protocolName } from "./schema.ts";
 import type { SuppressedLines } from "./volume.ts";
 import { alertWindow, isoTime, round } from "./line_fields.ts";
@@ -21,6 +24,31 @@ export const ARP_NAMES = {
     severity: 1,
   },
   unsolicited: { name: "ARP spoofing (unsolicited reply)", class: "arp-spoofing", severity: 2 },
+} as const;
+
+/** Plain-words names, classes and severities of ND findings. */
+export const ND_NAMES = {
+  sweep: { name: "IPv6 ND sweep (host discovery)", class: "nd-sweep", severity: 3 },
+  claimConflict: {
+    name: "IPv6 ND spoofing (address claimed by a second MAC)",
+    class: "nd-spoofing",
+    severity: 1,
+  },
+  newRouter: {
+    name: "IPv6 rogue router advertisement (new router)",
+    class: "nd-rogue-router",
+    severity: 2,
+  },
+  forgedRouter: {
+    name: "IPv6 router advertisement forged (a router's address from another MAC)",
+    class: "nd-rogue-router",
+    severity: 1,
+  },
+  killRouter: {
+    name: "IPv6 router kill (lifetime 0 in a router's name from another MAC)",
+    class: "nd-rogue-router",
+    severity: 1,
+  },
 } as const;
 
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
@@ -37,9 +65,17 @@ export function packetFindingAlert(
   windowMicros: number,
   suppressed: SuppressedLines | null,
 ): Alert {
-  return finding.kind === "arp-sweep" || finding.kind === "arp-spoof"
-    ? arpAlert(finding, windowMicros, suppressed)
-    : ipAnomalyAlert(finding, windowMicros, suppressed);
+  switch (finding.kind) {
+    case "arp-sweep":
+    case "arp-spoof":
+      return arpAlert(finding, windowMicros, suppressed);
+    case "nd-sweep":
+    case "nd-spoof":
+    case "nd-rogue-router":
+      return ndAlert(finding, windowMicros, suppressed);
+    default:
+      return ipAnomalyAlert(finding, windowMicros, suppressed);
+  }
 }
 
 /** What a packet monitor's line says; the rest of the line is the same for all of them. */
@@ -56,8 +92,8 @@ interface PacketLine {
   packets: number;
   bytes: number;
   state: string;
-  /** The monitor's own object (`arp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "ip_anomaly">;
+  /** The monitor's own object (`arp`, `nd`, `ip_anomaly`), after `flow`. */
+  detail: Pick<Alert, "arp" | "nd" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -237,6 +273,119 @@ function arpAlert(
       score: 1,
       threshold: 1,
       model: "arp-monitor",
+      severity: named.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function ndAlert(
+  finding: NdFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  if (finding.kind === "nd-sweep") {
+    return packetLine(
+      {
+        atMicros: finding.atMicros,
+        firstMicros: finding.firstMicros,
+        lastMicros: finding.lastMicros,
+        srcIp: finding.senderIp,
+        srcPort: 135,
+        dstIp: finding.firstTarget,
+        dstPort: 136,
+        proto: "IPv6-ICMP",
+        vlan: finding.vlan,
+        packets: finding.solicitations,
+        bytes: finding.bytes,
+        state: "OTH",
+        detail: { nd: { sender_mac: finding.senderMac } },
+        className: ND_NAMES.sweep.class,
+        name: ND_NAMES.sweep.name,
+        score: finding.targets,
+        threshold: ND_SWEEP_TARGETS,
+        model: "nd-monitor",
+        severity: ND_NAMES.sweep.severity,
+        stage: finding.stage,
+        targets: finding.targets,
+        behaviour: finding.kind,
+      },
+      windowMicros,
+      suppressed,
+    );
+  }
+  if (finding.kind === "nd-spoof") {
+    return packetLine(
+      {
+        atMicros: finding.atMicros,
+        firstMicros: finding.atMicros,
+        lastMicros: finding.atMicros,
+        // The claimant's own address when it has shown one, else the address it claims.
+        srcIp: finding.senderIp ?? finding.claimedIp,
+        srcPort: 136,
+        dstIp: finding.targetIp,
+        dstPort: 135,
+        proto: "IPv6-ICMP",
+        vlan: finding.vlan,
+        packets: 1,
+        bytes: 0,
+        state: "OTH",
+        detail: {
+          nd: {
+            sender_mac: finding.senderMac,
+            claimed_ip: finding.claimedIp,
+            ...(finding.claimedMac !== null ? { claimed_mac: finding.claimedMac } : {}),
+            previous_mac: finding.previousMac,
+          },
+        },
+        className: ND_NAMES.claimConflict.class,
+        name: ND_NAMES.claimConflict.name,
+        score: 1,
+        threshold: 1,
+        model: "nd-monitor",
+        severity: ND_NAMES.claimConflict.severity,
+        targets: 1,
+        behaviour: finding.kind,
+      },
+      windowMicros,
+      suppressed,
+    );
+  }
+  const named = finding.previousMac === null
+    ? ND_NAMES.newRouter
+    : finding.routerLifetime === 0
+    ? ND_NAMES.killRouter
+    : ND_NAMES.forgedRouter;
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.atMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.routerIp,
+      srcPort: 134,
+      // Router advertisements go to all nodes.
+      dstIp: "ff02::1",
+      dstPort: 133,
+      proto: "IPv6-ICMP",
+      vlan: finding.vlan,
+      packets: 1,
+      bytes: 0,
+      state: "OTH",
+      detail: {
+        nd: {
+          sender_mac: finding.senderMac,
+          router_lifetime: finding.routerLifetime,
+          ...(finding.previousMac !== null ? { previous_mac: finding.previousMac } : {}),
+        },
+      },
+      className: named.class,
+      name: named.name,
+      score: 1,
+      threshold: 1,
+      model: "nd-monitor",
       severity: named.severity,
       targets: 1,
       behaviour: finding.kind,

@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -130,6 +130,19 @@ export const AlertSchema = z.object({
     claimed_mac: z.string().optional(),
     /** Spoofing: the MAC that held claimed_ip before (within five minutes), when one did. */
     previous_mac: z.string().optional(),
+  }).optional(),
+  /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */
+  nd: z.object({
+    /** The frame's Ethernet source: the sweep's solicitations, the claim, the router advertisement. */
+    sender_mac: z.string(),
+    /** Spoofing: the address the advertisement (Override flag set) claims. */
+    claimed_ip: z.string().optional(),
+    /** Spoofing: the MAC its target link-layer option claims, when it is not sender_mac. */
+    claimed_mac: z.string().optional(),
+    /** Spoofing: the MAC claimed_ip was bound to within five minutes; a forged router advertisement: the known router's MAC. */
+    previous_mac: z.string().optional(),
+    /** Router advertisements: the router lifetime in seconds (0: not a default router; kill_router6). */
+    router_lifetime: z.number().int().nonnegative().optional(),
   }).optional(),
   /** IP anomaly alerts (land attack, bad fragments): what was wrong. */
   ip_anomaly: z.object({

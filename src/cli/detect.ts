@@ -569,6 +569,19 @@ function printReport(
         (arp.sendersEvicted > 0 ? `; ${arp.sendersEvicted} senders evicted (table full)` : ""),
     );
   }
+  const nd = m.nd;
+  if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
+    lines.push(
+      `  ND monitor: ${nd.solicitations} neighbour solicitations (${nd.dadProbes} duplicate ` +
+        `address probes), ${nd.advertisements} advertisements (${nd.overrideConflicts} overriding ` +
+        `another MAC's address), ${nd.routerAdvertisements} router advertisements ` +
+        `(${nd.rogueRouterAdvertisements} from a new or forged router), ${nd.notAnalysed} ` +
+        `not hop limit 255 or cut short; ${nd.findings} findings` +
+        (nd.findingsDropped > 0 ? ` (${nd.findingsDropped} dropped, too many at once)` : "") +
+        (nd.sendersEvicted > 0 ? `; ${nd.sendersEvicted} senders evicted (table full)` : "") +
+        (nd.routersNotKept > 0 ? `; ${nd.routersNotKept} routers not kept (table full)` : ""),
+    );
+  }
   const ip = m.ipAnomalies;
   if (ip && ip.fragments + ip.land + ip.otherProtocolPackets > 0) {
     lines.push(

@@ -452,7 +452,7 @@ export class ArpMonitor {
 const EMPTY: ArpFinding[] = [];
 
 /** Distinct values behind `bits` set bits of a BITMAP_WORDS set (linear counting; exact while collisions are rare). */
-function distinctEstimate(bits: number): number {
+export function distinctEstimate(bits: number): number {
   const m = BITMAP_WORDS * 32;
   return bits >= m ? m : Math.max(bits, Math.round(-m * Math.log(1 - bits / m)));
 }
@@ -461,7 +461,8 @@ function readIp(data: Uint8Array, at: number): number {
   return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
 }
 
-function macText(high: number, low: number): string {
+/** A MAC held as its high four bytes and low two, as text (findings only). */
+export function macText(high: number, low: number): string {
   const hex = (v: number) => v.toString(16).padStart(2, "0");
   return [high >>> 24, (high >>> 16) & 255, (high >>> 8) & 255, high & 255, low >>> 8, low & 255]
     .map(hex).join(":");

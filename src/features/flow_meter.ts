@@ -28,9 +28,10 @@ import { FEATURE_COUNT } from "./schema.ts";
 import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
+import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 
-/** What the meter's packet monitors found (ARP, IP anomalies), for the alert path. */
-export type PacketFinding = ArpFinding | IpAnomalyFinding;
+/** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
+export type PacketFinding = ArpFinding | NdFinding | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
 
@@ -92,6 +93,12 @@ export interface FlowMeterOptions {
    */
   arp?: boolean;
   /**
+   * Analyse IPv6 neighbour discovery (sweeps, spoofed advertisements, rogue
+   * routers: NdMonitor) into `FlowMeter.nd`. Sharded, only shard 0 does.
+   * Default false.
+   */
+  nd?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -112,6 +119,8 @@ export interface ShardedFlowBatch extends FlowBatch {
 export interface FlowMeterCounters {
   /** What the ARP monitor counted (FlowMeterOptions.arp). */
   arp?: ArpCounters;
+  /** What the ND monitor counted (FlowMeterOptions.nd). */
+  nd?: NdCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   decode: DecodeCounters;
@@ -147,6 +156,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   oneWayShare: 0.25,
   interimExportSeconds: 1,
   arp: true,
+  nd: true,
   ipAnomalies: true,
 };
 
@@ -213,6 +223,8 @@ export class FlowMeter {
   private readonly observer: PacketObserver | undefined;
   /** ARP analysis (FlowMeterOptions.arp), null when off. */
   readonly arp: ArpMonitor | null;
+  /** IPv6 neighbour discovery analysis (FlowMeterOptions.nd), null when off. */
+  readonly nd: NdMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** The batch being metered (null: done) and its next packet. */
@@ -255,6 +267,7 @@ export class FlowMeter {
     this.shardIndex = shard.index;
     this.shardCount = shard.count;
     this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
+    this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
@@ -304,6 +317,7 @@ export class FlowMeter {
     if (tick + EXPIRY_TICK_MICROS > this.nextTickAt) this.nextTickAt = tick + EXPIRY_TICK_MICROS;
     this.expiryPending = this.table.expire(this.expiryAt, this.stepBudget);
     this.arp?.expire(this.now);
+    this.nd?.expire(this.now);
     this.seal();
   }
 
@@ -341,7 +355,7 @@ export class FlowMeter {
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
-    const arp = this.arp, anomalies = this.anomalies;
+    const arp = this.arp, anomalies = this.anomalies, nd = this.nd;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -390,6 +404,10 @@ export class FlowMeter {
             anomalies.observeOtherProtocol(packet);
           }
         }
+        // Router solicitation/advertisement, neighbour solicitation/advertisement.
+        if (
+          nd !== null && packet.protocol === 58 && packet.srcPort >= 133 && packet.srcPort <= 136
+        ) nd.observe(batch, i, packet);
         const ts = times[i];
         if (ts > now) now = ts;
         let owned = true;
@@ -404,6 +422,7 @@ export class FlowMeter {
           this.nextTickAt = tick + EXPIRY_TICK_MICROS;
           this.expiryAt = tick;
           this.arp?.expire(tick);
+          this.nd?.expire(tick);
           if (sharded) this.packetSeq = base + i, this.phase = 0;
           this.expiryPending = table.expire(tick, this.stepBudget);
           this.seal();
@@ -473,6 +492,7 @@ export class FlowMeter {
   flushStep(): boolean {
     this.finishInput();
     this.arp?.flush();
+    this.nd?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     const more = this.table.flushSome(END_INPUT, this.stepBudget);
     this.seal();
@@ -483,6 +503,7 @@ export class FlowMeter {
   flush(): void {
     this.finishInput();
     this.arp?.flush();
+    this.nd?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     this.table.flushAll(END_INPUT);
     this.seal();
@@ -507,13 +528,15 @@ export class FlowMeter {
     return out;
   }
 
-  /** What the packet monitors (ARP, IP anomalies) found since the last call. */
+  /** What the packet monitors (ARP, ND, IP anomalies) found since the last call. */
   takeFindings(): PacketFinding[] {
     const arp = this.arp?.take() ?? NO_FINDINGS;
+    const nd = this.nd?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
-    if (anomalies.length === 0) return arp;
-    if (arp.length === 0) return anomalies;
-    return [...arp, ...anomalies];
+    if (nd.length === 0 && anomalies.length === 0) return arp;
+    if (arp.length === 0 && nd.length === 0) return anomalies;
+    if (arp.length === 0 && anomalies.length === 0) return nd;
+    return [...arp, ...nd, ...anomalies];
   }
 
   /** A snapshot of the counters. */
@@ -552,6 +575,7 @@ export class FlowMeter {
       interimRows: this.table.endedByReason[END_INTERIM],
       endedWithoutFinalRow: this.table.endedWithoutFinalRow,
       ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
+      ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
     };
   }

@@ -47,6 +47,13 @@ export {
 export { AsciiBytes } from "./ascii_bytes.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
+  ND_SWEEP_TARGETS,
+  type NdCounters,
+  type NdFinding,
+  NdMonitor,
+  ROUTER_LEARNING_MICROS,
+} from "./nd_monitor.ts";
+export {
   connStateOf,
   copyFlowBatchRange,
   copyFlowRows,

@@ -31,9 +31,9 @@ export function formatAlertLine(a: Alert, color = false): string {
   const name = color ? `${BOLD}${x.name}${RESET}` : x.name;
   const what = x.verdict === "known" ? `known ${x.class}` : "unknown";
   const pkts = a.flow.pkts_toserver + a.flow.pkts_toclient;
-  // ARP has no flows: its count is ARP messages, and the MAC says who sent them.
-  const flows = a.proto === "ARP"
-    ? `from ${a.arp?.sender_mac ?? "?"}${
+  // ARP and ND lines stand for no flows: their count is messages, and the MAC says who sent them.
+  const flows = a.proto === "ARP" || a.nd
+    ? `from ${a.arp?.sender_mac ?? a.nd?.sender_mac ?? "?"}${
       x.targets && x.targets > 1 ? `, ${x.targets} targets` : ""
     }`
     : x.count === 1
