@@ -131,3 +131,28 @@ Deno.test("analyze: hping3's spoofed ACK, RST and FIN floods are each a TCP floo
     "TCP FIN flood -> 10.79.0.1:22",
   ], stderr);
 });
+
+Deno.test("analyze: nmap -6 -sn on the local link is an ND sweep; fake_advertise6 and parasite6 are ND spoofing from the attacker's MAC", async () => {
+  const sweep = await analyze(`${repoRoot}tests/fixtures/nd/nd-sweep-nmap.pcap`);
+  assert.deepEqual(
+    sweep.alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`),
+    [
+      "fd00::2 -> fd00::1: IPv6 ND sweep (host discovery)",
+      "fd00::2 -> fd00::1: IPv6 ND sweep (host discovery)",
+    ],
+    sweep.stderr,
+  );
+  const spoof = await analyze(`${repoRoot}tests/fixtures/nd/nd-spoof.pcap`);
+  const lines = spoof.alerts.filter((a) => a.alert.class !== "unknown") as (AlertLine & {
+    nd: { sender_mac: string; claimed_ip: string };
+  })[];
+  assert.deepEqual(
+    lines.map((a) => `${a.nd.sender_mac} claims ${a.nd.claimed_ip}: ${a.alert.name}`),
+    [
+      "0e:2b:db:1d:19:75 claims fd00::3: IPv6 ND spoofing (address claimed by a second MAC)",
+      "0e:2b:db:1d:19:75 claims fd00::1: IPv6 ND spoofing (address claimed by a second MAC)",
+    ],
+    spoof.stderr,
+  );
+  assert.match(spoof.stderr, /ND monitor: 5 neighbour solicitations/);
+});

@@ -135,12 +135,19 @@ export class NdMonitor {
   /** Scratch for one address (target, link-local router) read from a message body. */
   readonly #word = new Uint32Array(4);
   readonly #wordBytes = new Uint8Array(this.#word.buffer);
+  /**
+   * The packet's time, for the per-packet methods: a double this large
+   * passed as an argument to a call that is not inlined is boxed, one
+   * allocation per packet (MACs are passed as two 24-bit halves for the
+   * same reason: small integers are never boxed).
+   */
+  readonly #clock = new Float64Array(1);
 
   // Sources of solicitations: key (address, VLAN), MAC, episode bookkeeping, two sets of targets.
   readonly #senderKey = new Uint32Array(SENDERS * 4);
   readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
   readonly #senderMacHigh = new Uint32Array(SENDERS);
-  readonly #senderMacLow = new Uint16Array(SENDERS);
+  readonly #senderMacLow = new Uint32Array(SENDERS);
   readonly #senderFirstTarget = new Uint32Array(SENDERS * 4);
   /** Episode start, latest solicitation, window start (packet time, us). */
   readonly #senderTimes = new Float64Array(SENDERS * 3);
@@ -153,7 +160,7 @@ export class NdMonitor {
   readonly #bindingKey = new Uint32Array(BINDINGS * 4);
   readonly #bindingVlan = new Int32Array(BINDINGS).fill(-1);
   readonly #bindingMacHigh = new Uint32Array(BINDINGS);
-  readonly #bindingMacLow = new Uint16Array(BINDINGS);
+  readonly #bindingMacLow = new Uint32Array(BINDINGS);
   readonly #bindingTime = new Float64Array(BINDINGS);
   /** 1: learnt from the address's own solicitations (its source); 0: from an advertisement (a claim). */
   readonly #bindingOwn = new Uint8Array(BINDINGS);
@@ -162,7 +169,7 @@ export class NdMonitor {
   readonly #routerKey = new Uint32Array(ROUTERS * 4);
   readonly #routerVlan = new Int32Array(ROUTERS).fill(-1);
   readonly #routerMacHigh = new Uint32Array(ROUTERS);
-  readonly #routerMacLow = new Uint16Array(ROUTERS);
+  readonly #routerMacLow = new Uint32Array(ROUTERS);
   /** Per VLAN: when its new-router lines' REPEAT period began, and lines in it. */
   readonly #linkLinesStart = new Float64Array(4096).fill(-Infinity);
   readonly #linkLines = new Uint8Array(4096);
@@ -190,19 +197,20 @@ export class NdMonitor {
       return;
     }
     const t = p.timeMicros;
+    this.#clock[0] = t;
     if (this.#firstSeen < 0) this.#firstSeen = t;
     // The claimant is the frame's Ethernet source; without Ethernet, the link-layer option's MAC.
     let macHigh = -1, macLow = 0;
     const frame = batch.offset[index];
     if (batch.linkType[index] === 1) {
-      macHigh = readMacHigh(data, frame + 6);
-      macLow = (data[frame + 10] << 8) | data[frame + 11];
+      macHigh = readMacHalf(data, frame + 6);
+      macLow = readMacHalf(data, frame + 9);
     }
     const optionsAt = at + (type === RS ? 8 : type === RA ? 16 : 24);
     const option = findLinkOption(data, optionsAt, end, type === NA ? 2 : 1);
     let optHigh = macHigh, optLow = macLow;
     if (option >= 0) {
-      optHigh = readMacHigh(data, option), optLow = (data[option + 4] << 8) | data[option + 5];
+      optHigh = readMacHalf(data, option), optLow = readMacHalf(data, option + 3);
     }
     if (macHigh < 0) macHigh = optHigh, macLow = optLow;
     if (macHigh < 0) {
@@ -217,21 +225,21 @@ export class NdMonitor {
         this.counters.dadProbes++;
         return;
       }
-      this.#bind(src, vlan, optHigh, optLow, t, 1);
+      this.#bind(src, vlan, optHigh, optLow, 1);
       readAddress(data, at + 8, this.#wordBytes);
-      this.#countSolicitation(p, macHigh, macLow, t, batch.wireLength[index]);
+      this.#countSolicitation(p, macHigh, macLow, batch.wireLength[index]);
     } else if (type === NA) {
       this.counters.advertisements++;
       readAddress(data, at + 8, this.#wordBytes);
       const override = (data[at + 4] & 0x20) !== 0;
-      this.#advertised(p, macHigh, macLow, optHigh, optLow, override, t);
+      this.#advertised(p, macHigh, macLow, optHigh, optLow, override);
     } else if (type === RS) {
       this.counters.routerSolicitations++;
-      if (!unspecified) this.#bind(src, vlan, optHigh, optLow, t, 1);
+      if (!unspecified) this.#bind(src, vlan, optHigh, optLow, 1);
     } else {
       this.counters.routerAdvertisements++;
-      if (!unspecified) this.#bind(src, vlan, optHigh, optLow, t, 1);
-      this.#routerAdvertised(p, macHigh, macLow, (data[at + 6] << 8) | data[at + 7], t);
+      if (!unspecified) this.#bind(src, vlan, optHigh, optLow, 1);
+      this.#routerAdvertised(p, macHigh, macLow, (data[at + 6] << 8) | data[at + 7]);
     }
   }
 
@@ -267,8 +275,9 @@ export class NdMonitor {
   }
 
   /** A solicitation from p's source for the target in #word: the ARP monitor's sweep count. */
-  #countSolicitation(p: DecodedPacket, macHigh: number, macLow: number, t: number, bytes: number) {
-    const s = this.#senderSlot(p.srcWords, p.vlan, t);
+  #countSolicitation(p: DecodedPacket, macHigh: number, macLow: number, bytes: number) {
+    const t = this.#clock[0];
+    const s = this.#senderSlot(p.srcWords, p.vlan);
     const times = this.#senderTimes, counts = this.#senderCounts, target = this.#word;
     const ti = s * 3, ci = s * 5;
     if (this.#senderVlan[s] >= 0 && t - times[ti + 1] > EPISODE_GAP_MICROS) this.#endEpisode(s, t);
@@ -326,7 +335,7 @@ export class NdMonitor {
       firstMicros: this.#senderTimes[ti],
       lastMicros: this.#senderTimes[ti + 1],
       senderIp: wordsText(this.#senderKey, s * 4),
-      senderMac: macText(this.#senderMacHigh[s], this.#senderMacLow[s]),
+      senderMac: macHalvesText(this.#senderMacHigh[s], this.#senderMacLow[s]),
       firstTarget: wordsText(this.#senderFirstTarget, s * 4),
       targets: distinctEstimate(this.#senderCounts[ci + 2]),
       solicitations: this.#senderCounts[ci],
@@ -336,7 +345,7 @@ export class NdMonitor {
   }
 
   /** The source's slot: its own, a free one, or the stalest of its probe run (taken over). */
-  #senderSlot(w: Uint32Array, vlan: number, t: number): number {
+  #senderSlot(w: Uint32Array, vlan: number): number {
     const start = wordsHash(w, vlan) & (SENDERS - 1);
     const key = this.#senderKey;
     let stalest = start, stalestTime = Infinity;
@@ -350,7 +359,7 @@ export class NdMonitor {
       const last = this.#senderTimes[s * 3 + 1];
       if (last < stalestTime) stalest = s, stalestTime = last;
     }
-    this.#endEpisode(stalest, t);
+    this.#endEpisode(stalest, this.#clock[0]);
     this.counters.sendersEvicted++;
     return stalest;
   }
@@ -370,11 +379,10 @@ export class NdMonitor {
     optHigh: number,
     optLow: number,
     override: boolean,
-    t: number,
   ): void {
-    const w = this.#word, vlan = p.vlan;
+    const w = this.#word, vlan = p.vlan, t = this.#clock[0];
     const b = this.#slotOf(w, vlan);
-    const current = this.#isBound(b, w, vlan, t);
+    const current = this.#isBound(b, w, vlan);
     if (current && (this.#bindingMacHigh[b] !== optHigh || this.#bindingMacLow[b] !== optLow)) {
       if (!override) return;
       this.counters.overrideConflicts++;
@@ -383,17 +391,19 @@ export class NdMonitor {
       this.#report({
         kind: "nd-spoof",
         atMicros: t,
-        senderMac: macText(macHigh, macLow),
+        senderMac: macHalvesText(macHigh, macLow),
         senderIp: own < 0 ? null : wordsText(this.#bindingKey, own * 4),
         claimedIp: wordsText(w, 0),
-        claimedMac: optHigh === macHigh && optLow === macLow ? null : macText(optHigh, optLow),
+        claimedMac: optHigh === macHigh && optLow === macLow
+          ? null
+          : macHalvesText(optHigh, optLow),
         targetIp: formatAddress(p.dstAddr, 6),
-        previousMac: macText(this.#bindingMacHigh[b], this.#bindingMacLow[b]),
+        previousMac: macHalvesText(this.#bindingMacHigh[b], this.#bindingMacLow[b]),
         vlan,
       });
       return;
     }
-    if (!current || this.#bindingOwn[b] === 0) this.#store(b, w, vlan, optHigh, optLow, t, 0);
+    if (!current || this.#bindingOwn[b] === 0) this.#store(b, w, vlan, optHigh, optLow, 0);
     else this.#bindingTime[b] = t;
   }
 
@@ -408,9 +418,8 @@ export class NdMonitor {
     macHigh: number,
     macLow: number,
     lifetime: number,
-    t: number,
   ): void {
-    const w = p.srcWords, vlan = p.vlan;
+    const w = p.srcWords, vlan = p.vlan, t = this.#clock[0];
     let sameAddress = -1, sameMac = -1, free = -1;
     for (let r = 0; r < ROUTERS; r++) {
       const v = this.#routerVlan[r];
@@ -455,12 +464,12 @@ export class NdMonitor {
     this.#report({
       kind: "nd-rogue-router",
       atMicros: t,
-      senderMac: macText(macHigh, macLow),
+      senderMac: macHalvesText(macHigh, macLow),
       routerIp: formatAddress(p.srcAddr, 6),
       routerLifetime: lifetime,
       previousMac: sameAddress < 0
         ? null
-        : macText(this.#routerMacHigh[sameAddress], this.#routerMacLow[sameAddress]),
+        : macHalvesText(this.#routerMacHigh[sameAddress], this.#routerMacLow[sameAddress]),
       vlan,
     });
   }
@@ -483,8 +492,8 @@ export class NdMonitor {
   }
 
   /** Whether slot `b` holds a current binding of address `w` on `vlan`. */
-  #isBound(b: number, w: Uint32Array, vlan: number, t: number): boolean {
-    const k = this.#bindingKey;
+  #isBound(b: number, w: Uint32Array, vlan: number): boolean {
+    const k = this.#bindingKey, t = this.#clock[0];
     return this.#bindingVlan[b] === vlan && k[b * 4] === w[0] && k[b * 4 + 1] === w[1] &&
       k[b * 4 + 2] === w[2] && k[b * 4 + 3] === w[3] &&
       t - this.#bindingTime[b] <= BINDING_TTL_MICROS;
@@ -497,13 +506,13 @@ export class NdMonitor {
    * answer look like the claim. A moved address is rebound when its old
    * binding has expired; a binding from a claim gives way at once.
    */
-  #bind(w: Uint32Array, vlan: number, macHigh: number, macLow: number, t: number, own: number) {
+  #bind(w: Uint32Array, vlan: number, macHigh: number, macLow: number, own: number) {
     const b = this.#slotOf(w, vlan);
     if (
-      this.#isBound(b, w, vlan, t) && this.#bindingOwn[b] === 1 &&
+      this.#isBound(b, w, vlan) && this.#bindingOwn[b] === 1 &&
       (this.#bindingMacHigh[b] !== macHigh || this.#bindingMacLow[b] !== macLow)
     ) return;
-    this.#store(b, w, vlan, macHigh, macLow, t, own);
+    this.#store(b, w, vlan, macHigh, macLow, own);
   }
 
   #store(
@@ -512,14 +521,13 @@ export class NdMonitor {
     vlan: number,
     macHigh: number,
     macLow: number,
-    t: number,
     own: number,
   ): void {
     this.#bindingKey.set(w, b * 4);
     this.#bindingVlan[b] = vlan;
     this.#bindingMacHigh[b] = macHigh;
     this.#bindingMacLow[b] = macLow;
-    this.#bindingTime[b] = t;
+    this.#bindingTime[b] = this.#clock[0];
     this.#bindingOwn[b] = own;
   }
 
@@ -542,8 +550,14 @@ export class NdMonitor {
 
 const EMPTY: NdFinding[] = [];
 
-function readMacHigh(data: Uint8Array, at: number): number {
-  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+/** Three bytes of a MAC: a MAC is held as two such halves (small integers, never boxed). */
+function readMacHalf(data: Uint8Array, at: number): number {
+  return (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
+}
+
+/** A MAC held as two 24-bit halves, as text (findings only). */
+function macHalvesText(high: number, low: number): string {
+  return macText(((high << 8) | (low >>> 16)) >>> 0, low & 0xffff);
 }
 
 /** Copies the 16-byte address at `at` into `out` (the bytes behind the words, as the decoder's srcAddr). */
@@ -566,9 +580,9 @@ function findLinkOption(data: Uint8Array, at: number, end: number, kind: number)
   return -1;
 }
 
-/** Four address words (with `salt`) mixed into 32 bits. */
+/** Four address words (with `salt`) mixed into 30 bits (a small integer: never boxed when returned). */
 function wordsHash(w: Uint32Array, salt: number): number {
-  return mix32(w[0] ^ mix32(w[1] ^ mix32(w[2] ^ mix32(w[3] ^ salt))));
+  return mix32(w[0] ^ mix32(w[1] ^ mix32(w[2] ^ mix32(w[3] ^ salt)))) & 0x3fffffff;
 }
 
 /** The IPv6 address held as four words at `at` of `words`, as text (findings only). */
