@@ -156,3 +156,15 @@ Deno.test("analyze: nmap -6 -sn on the local link is an ND sweep; fake_advertise
   );
   assert.match(spoof.stderr, /ND monitor: 5 neighbour solicitations/);
 });
+
+Deno.test("analyze: fake_router6 after 10 minutes of radvd is a new router, kill_router6 a router kill; radvd alone raises nothing", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/nd/nd-router.pcap`);
+  assert.deepEqual(
+    alerts.map((a) => `${a.src_ip}: ${a.alert.name}`),
+    [
+      "fe80::ccdd:a1ff:fe1c:43e0: IPv6 rogue router advertisement (new router)",
+      "fe80::dca9:84ff:fe20:68: IPv6 router kill (lifetime 0 in a router's name from another MAC)",
+    ],
+    stderr,
+  );
+});

@@ -102,6 +102,22 @@ Deno.test("ND spoofing: fake_advertise6 and parasite6 (fixture) claim bound addr
   assert.equal(counters.overrideConflicts, 9);
 });
 
+Deno.test("ND routers: radvd for 10 minutes, then fake_router6 and kill_router6 (fixture): one new router, one router kill, both from the attacker", async () => {
+  const { findings, counters } = await monitorFile(`${FIXTURES}/nd-router.pcap`);
+  const routers = findings as Extract<NdFinding, { kind: "nd-rogue-router" }>[];
+  assert.deepEqual(
+    routers.map((f) => [f.kind, f.senderMac, f.routerIp, f.routerLifetime, f.previousMac]),
+    [
+      // fake_router6 announcing itself (lifetime 2048, high preference) 621 s into the capture.
+      ["nd-rogue-router", "ce:dd:a1:1c:43:e0", "fe80::ccdd:a1ff:fe1c:43e0", 2048, null],
+      // kill_router6 in radvd's name: lifetime 0 from the attacker's MAC.
+      ["nd-rogue-router", "ce:dd:a1:1c:43:e0", "fe80::dca9:84ff:fe20:68", 0, "de:a9:84:20:00:68"],
+    ],
+  );
+  // radvd's own last advertisement (lifetime 0 on exit, its own MAC) is no finding.
+  assert.equal(counters.rogueRouterAdvertisements, 6);
+});
+
 Deno.test("ND: DAD probes are no sweep, hop limits other than 255 are not read, VLANs are apart", () => {
   const packets: TestPacket[] = [];
   for (let k = 0; k < 40; k++) {
