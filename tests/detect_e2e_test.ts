@@ -163,7 +163,7 @@ Deno.test("analyze: fake_router6 after 10 minutes of radvd is a new router, kill
     alerts.map((a) => `${a.src_ip}: ${a.alert.name}`),
     [
       "fe80::ccdd:a1ff:fe1c:43e0: IPv6 rogue router advertisement (new router)",
-      "fe80::dca9:84ff:fe20:68: IPv6 router kill (lifetime 0 in a router's name from another MAC)",
+      "fe80::dca9:84ff:fe20:68: IPv6 router kill (lifetime 0 in a known router's name)",
     ],
     stderr,
   );

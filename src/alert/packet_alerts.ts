@@ -40,12 +40,12 @@ export const ND_NAMES = {
     severity: 2,
   },
   forgedRouter: {
-    name: "IPv6 router advertisement forged (a router's address from another MAC)",
+    name: "IPv6 router advertisement forged (in a known router's name)",
     class: "nd-rogue-router",
     severity: 1,
   },
   killRouter: {
-    name: "IPv6 router kill (lifetime 0 in a router's name from another MAC)",
+    name: "IPv6 router kill (lifetime 0 in a known router's name)",
     class: "nd-rogue-router",
     severity: 1,
   },
@@ -354,7 +354,7 @@ function ndAlert(
       suppressed,
     );
   }
-  const named = finding.previousMac === null
+  const named = finding.check === "new"
     ? ND_NAMES.newRouter
     : finding.routerLifetime === 0
     ? ND_NAMES.killRouter
@@ -378,6 +378,7 @@ function ndAlert(
         nd: {
           sender_mac: finding.senderMac,
           router_lifetime: finding.routerLifetime,
+          router_check: finding.check,
           ...(finding.previousMac !== null ? { previous_mac: finding.previousMac } : {}),
         },
       },

@@ -143,6 +143,8 @@ export const AlertSchema = z.object({
     previous_mac: z.string().optional(),
     /** Router advertisements: the router lifetime in seconds (0: not a default router; kill_router6). */
     router_lifetime: z.number().int().nonnegative().optional(),
+    /** Router advertisements: "new" (a router not heard in the learning period), "other-mac" (a known router's address from another MAC), "unlike-its-own" (its address and MAC, but a hop limit or flags unlike its own advertisements'). */
+    router_check: z.enum(["new", "other-mac", "unlike-its-own"]).optional(),
   }).optional(),
   /** IP anomaly alerts (land attack, bad fragments): what was wrong. */
   ip_anomaly: z.object({

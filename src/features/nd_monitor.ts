@@ -83,10 +83,12 @@ export type NdFinding =
     /** Router lifetime in seconds (0: "I am no default router", what kill_router6 sends). */
     routerLifetime: number;
     /**
-     * The MAC the link's known router with this address has, when the
-     * advertisement is in its name from another MAC; null: a new router
-     * after the learning period.
+     * What is wrong: a router not known after the learning period ("new"),
+     * a known router's address from another MAC ("other-mac"), or its
+     * address and MAC with a hop limit or flags unlike its own ("unlike-its-own").
      */
+    check: "new" | "other-mac" | "unlike-its-own";
+    /** The MAC the link's known router with this address has ("other-mac"); null otherwise. */
     previousMac: string | null;
     vlan: number;
   };
@@ -170,6 +172,8 @@ export class NdMonitor {
   readonly #routerVlan = new Int32Array(ROUTERS).fill(-1);
   readonly #routerMacHigh = new Uint32Array(ROUTERS);
   readonly #routerMacLow = new Uint32Array(ROUTERS);
+  /** The router's current hop limit and flags (RA bytes 4-5), from its latest advertisement with a lifetime. */
+  readonly #routerSettings = new Uint16Array(ROUTERS);
   /** Per VLAN: when its new-router lines' REPEAT period began, and lines in it. */
   readonly #linkLinesStart = new Float64Array(4096).fill(-Infinity);
   readonly #linkLines = new Uint8Array(4096);
@@ -239,7 +243,9 @@ export class NdMonitor {
     } else {
       this.counters.routerAdvertisements++;
       if (!unspecified) this.#bind(src, vlan, optHigh, optLow, 1);
-      this.#routerAdvertised(p, macHigh, macLow, (data[at + 6] << 8) | data[at + 7]);
+      // Router lifetime; current hop limit and flags (managed, other, home agent, preference).
+      const settings = (data[at + 4] << 8) | data[at + 5];
+      this.#routerAdvertised(p, macHigh, macLow, (data[at + 6] << 8) | data[at + 7], settings);
     }
   }
 
@@ -418,9 +424,10 @@ export class NdMonitor {
     macHigh: number,
     macLow: number,
     lifetime: number,
+    settings: number,
   ): void {
     const w = p.srcWords, vlan = p.vlan, t = this.#clock[0];
-    let sameAddress = -1, sameMac = -1, free = -1;
+    let sameAddress = -1, sameMac = -1, free = -1, unlike = -1;
     for (let r = 0; r < ROUTERS; r++) {
       const v = this.#routerVlan[r];
       if (v < 0) {
@@ -433,12 +440,22 @@ export class NdMonitor {
       if (
         k[r * 4] === w[0] && k[r * 4 + 1] === w[1] && k[r * 4 + 2] === w[2] && k[r * 4 + 3] === w[3]
       ) {
-        if (macMatch) return; // a known router, whatever it advertises (lifetime 0: it leaves)
+        if (macMatch) {
+          // A known router. Lifetime 0 with its own settings is its goodbye (radvd on exit);
+          // other settings are another sender's (kill_router6 '*' copies address and MAC but
+          // not the hop limit and flags). A router reconfigured makes one line (its settings
+          // are taken from advertisements with a lifetime, a kill's never).
+          const own = this.#routerSettings[r];
+          if (lifetime > 0) this.#routerSettings[r] = settings;
+          if (own === settings) return;
+          unlike = r;
+          break;
+        }
         sameAddress = r;
       } else if (macMatch) sameMac = r;
     }
     const learning = t - this.#firstSeen < ROUTER_LEARNING_MICROS;
-    if (sameAddress < 0 && (sameMac >= 0 || learning)) {
+    if (unlike < 0 && sameAddress < 0 && (sameMac >= 0 || learning)) {
       // Another address of a known router, or a router of the learning period: the link's.
       if (free < 0) this.counters.routersNotKept++;
       else {
@@ -446,11 +463,12 @@ export class NdMonitor {
         this.#routerVlan[free] = vlan;
         this.#routerMacHigh[free] = macHigh;
         this.#routerMacLow[free] = macLow;
+        this.#routerSettings[free] = settings;
       }
       return;
     }
     this.counters.rogueRouterAdvertisements++;
-    if (sameAddress < 0) {
+    if (unlike < 0 && sameAddress < 0) {
       // A new router: a few lines per link per REPEAT, so a flood of random ones is no line each.
       const link = vlan & 4095;
       if (t - this.#linkLinesStart[link] >= REPEAT_MICROS) {
@@ -460,13 +478,14 @@ export class NdMonitor {
       if (this.#linkLines[link] >= ROUTER_LINES_PER_LINK) return;
     }
     if (!this.#firstReport(2, macHigh, macLow, wordsHash(w, vlan), t)) return;
-    if (sameAddress < 0) this.#linkLines[vlan & 4095]++;
+    if (unlike < 0 && sameAddress < 0) this.#linkLines[vlan & 4095]++;
     this.#report({
       kind: "nd-rogue-router",
       atMicros: t,
       senderMac: macHalvesText(macHigh, macLow),
       routerIp: formatAddress(p.srcAddr, 6),
       routerLifetime: lifetime,
+      check: unlike >= 0 ? "unlike-its-own" : sameAddress >= 0 ? "other-mac" : "new",
       previousMac: sameAddress < 0
         ? null
         : macHalvesText(this.#routerMacHigh[sameAddress], this.#routerMacLow[sameAddress]),

@@ -60,11 +60,11 @@ const ns = (src: number[], target: number[], m: number[], hops = 255, vlan = 0) 
 /** An advertisement for `target` (Override flag unless `override` is false), target link-layer option `m`. */
 const na = (src: number[], target: number[], m: number[], override = true, frameMac = m) =>
   nd(136, [override ? 0x20 : 0, 0, 0, 0, ...target, 2, 1, ...m], src, ALL_NODES, frameMac);
-/** A router advertisement with `lifetime` seconds, source link-layer option `m`. */
-const ra = (src: number[], m: number[], lifetime = 1800) =>
+/** A router advertisement with `lifetime` seconds and `flags` (byte 5), source link-layer option `m`. */
+const ra = (src: number[], m: number[], lifetime = 1800, flags = 0) =>
   nd(
     134,
-    [64, 0, lifetime >> 8, lifetime & 255, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, ...m],
+    [64, flags, lifetime >> 8, lifetime & 255, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, ...m],
     src,
     ALL_NODES,
     m,
@@ -179,15 +179,24 @@ Deno.test("ND routers: routers of the learning period are the link's; a new one 
     { data: ra(linkLocal(66), mac(66)), ts: at(learnt + 25) },
     // The first router's address with lifetime 0 from another MAC (kill_router6).
     { data: ra(linkLocal(1), mac(67), 0), ts: at(learnt + 30) },
+    // The second router's address and MAC, lifetime 0 and high preference (kill_router6 '*',
+    // which copies both): unlike its own advertisements.
+    { data: ra(linkLocal(2), mac(202), 0, 0x08), ts: at(learnt + 40) },
+    // The first router's goodbye (lifetime 0, its own settings): no finding.
+    { data: ra(linkLocal(1), mac(201), 0), ts: at(learnt + 50) },
   ];
   const { findings, counters } = monitor(packets);
-  assert.equal(counters.routerAdvertisements, 6);
-  assert.equal(counters.rogueRouterAdvertisements, 3);
+  assert.equal(counters.routerAdvertisements, 8);
+  assert.equal(counters.rogueRouterAdvertisements, 4);
   const routers = findings as Extract<NdFinding, { kind: "nd-rogue-router" }>[];
-  assert.deepEqual(routers.map((f) => [f.routerIp, f.senderMac, f.routerLifetime, f.previousMac]), [
-    ["fe80::42", "02:00:00:00:00:42", 1800, null],
-    ["fe80::1", "02:00:00:00:00:43", 0, "02:00:00:00:00:c9"],
-  ]);
+  assert.deepEqual(
+    routers.map((f) => [f.routerIp, f.senderMac, f.routerLifetime, f.check, f.previousMac]),
+    [
+      ["fe80::42", "02:00:00:00:00:42", 1800, "new", null],
+      ["fe80::1", "02:00:00:00:00:43", 0, "other-mac", "02:00:00:00:00:c9"],
+      ["fe80::2", "02:00:00:00:00:ca", 0, "unlike-its-own", null],
+    ],
+  );
 });
 
 Deno.test("ND routers: a flood of new routers is a few lines, the rest counted", () => {
