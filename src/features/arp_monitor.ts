@@ -8,14 +8,12 @@
  * an object handed to the alert path.
  */
 import { mix32 } from "./mix32.ts";
+import { SweepEpisodes } from "./sweep_episodes.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import { formatIpv4 } from "./flow_meter.ts";
 
 /** Distinct addresses one sender asks for within SWEEP_WINDOW_MICROS to be a sweep (as ICMP sweeps: 25). */
 export const ARP_SWEEP_TARGETS = 25;
-const SWEEP_WINDOW_MICROS = 10e6;
-/** A sender quiet this long ends its episode (its closing line, when it asked for more since). */
-const EPISODE_GAP_MICROS = 30e6;
 /** A reply answers a request made at most this long before it. */
 const REQUEST_TTL_MICROS = 5e6;
 /**
@@ -31,7 +29,7 @@ const CLAIM_REPEAT_MICROS = 600e6;
 /** Findings kept for the alert path at most; more are counted, not kept. */
 const MAX_PENDING_FINDINGS = 256;
 
-const SENDERS = 1024, BITMAP_WORDS = 32, PROBE = 8;
+const SENDERS = 1024, PROBE = 8;
 const REQUESTS = 4096, BINDINGS = 4096;
 
 /** What the monitor found; addresses as text. */
@@ -101,17 +99,13 @@ export class ArpMonitor {
   };
   #pending: ArpFinding[] = [];
 
-  // Senders of requests: key (IP, VLAN), MAC, episode bookkeeping, two sets of targets.
+  // Senders of requests: key (IP, VLAN; -1: slot free), MAC, first address asked for, and their sweep counts.
   readonly #senderIp = new Uint32Array(SENDERS);
   readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
   readonly #senderMacHigh = new Uint32Array(SENDERS);
   readonly #senderMacLow = new Uint16Array(SENDERS);
-  /** Episode start, latest request, window start (packet time, us). */
-  readonly #senderTimes = new Float64Array(SENDERS * 3);
-  /** Episode: requests, bytes, distinct targets, first target, reported targets (0: no line yet); window: distinct. */
-  readonly #senderCounts = new Float64Array(SENDERS * 6);
-  readonly #windowSet = new Uint32Array(SENDERS * BITMAP_WORDS);
-  readonly #episodeSet = new Uint32Array(SENDERS * BITMAP_WORDS);
+  readonly #senderFirstTarget = new Uint32Array(SENDERS);
+  readonly #sweeps = new SweepEpisodes(SENDERS, ARP_SWEEP_TARGETS);
 
   // Requests seen: (requester IP, asked IP, VLAN) -> time.
   readonly #requestKey = new Uint32Array(REQUESTS * 2);
@@ -208,9 +202,8 @@ export class ArpMonitor {
 
   /** Ends the episodes of senders quiet since before `nowMicros` - EPISODE_GAP (their closing lines). */
   expire(nowMicros: number): void {
-    const times = this.#senderTimes;
     for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0 && nowMicros - times[s * 3 + 1] > EPISODE_GAP_MICROS) {
+      if (this.#senderVlan[s] >= 0 && this.#sweeps.quietAt(s, nowMicros)) {
         this.#endEpisode(s, nowMicros);
       }
     }
@@ -219,7 +212,7 @@ export class ArpMonitor {
   /** Ends every episode (end of input). */
   flush(): void {
     for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#senderTimes[s * 3 + 1]);
+      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#sweeps.latestProbe(s));
     }
   }
 
@@ -246,70 +239,43 @@ export class ArpMonitor {
     t: number,
     bytes: number,
   ): void {
+    const sweeps = this.#sweeps;
+    sweeps.clock[0] = t;
     const s = this.#senderSlot(ip, vlan, t);
-    const times = this.#senderTimes, counts = this.#senderCounts;
-    const ti = s * 3, ci = s * 6;
-    if (this.#senderVlan[s] >= 0 && t - times[ti + 1] > EPISODE_GAP_MICROS) this.#endEpisode(s, t);
+    if (this.#senderVlan[s] >= 0 && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
     if (this.#senderVlan[s] < 0) {
       this.#senderIp[s] = ip;
       this.#senderVlan[s] = vlan;
-      times[ti] = t;
-      times[ti + 2] = t;
-      counts.fill(0, ci, ci + 6);
-      counts[ci + 3] = target;
-      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
-      this.#episodeSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
+      this.#senderFirstTarget[s] = target;
+      sweeps.start(s);
     }
     this.#senderMacHigh[s] = macHigh;
     this.#senderMacLow[s] = macLow;
-    if (t > times[ti + 1]) times[ti + 1] = t;
-    if (t - times[ti + 2] > SWEEP_WINDOW_MICROS) {
-      times[ti + 2] = t;
-      counts[ci + 5] = 0;
-      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
-    }
-    counts[ci]++;
-    counts[ci + 1] += bytes;
-    const bit = mix32(target) & (BITMAP_WORDS * 32 - 1);
-    const word = s * BITMAP_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
-    if ((this.#windowSet[word] & mask) === 0) {
-      this.#windowSet[word] |= mask;
-      counts[ci + 5]++;
-    }
-    if ((this.#episodeSet[word] & mask) === 0) {
-      this.#episodeSet[word] |= mask;
-      counts[ci + 2]++;
-    }
-    if (counts[ci + 4] === 0 && counts[ci + 5] >= ARP_SWEEP_TARGETS) {
-      counts[ci + 4] = counts[ci + 2];
-      this.#report(this.#sweep(s, "first", t));
-    }
+    if (sweeps.probe(s, mix32(target), bytes)) this.#report(this.#sweep(s, "first", t));
   }
 
   /** Closes sender `s`'s episode: a closing line when it was reported and asked for more since. */
   #endEpisode(s: number, t: number): void {
-    const ci = s * 6;
-    const reported = this.#senderCounts[ci + 4];
-    if (reported > 0 && this.#senderCounts[ci + 2] > reported) {
-      this.#report(this.#sweep(s, "final", Math.max(t, this.#senderTimes[s * 3 + 1])));
+    if (this.#sweeps.owesClosingLine(s)) {
+      this.#report(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
     this.#senderVlan[s] = -1;
   }
 
   #sweep(s: number, stage: "first" | "final", t: number): ArpFinding {
-    const ci = s * 6, ti = s * 3;
+    const sweeps = this.#sweeps;
     return {
       kind: "arp-sweep",
       stage,
       atMicros: t,
-      firstMicros: this.#senderTimes[ti],
-      lastMicros: this.#senderTimes[ti + 1],
+      firstMicros: sweeps.firstProbe(s),
+      lastMicros: sweeps.latestProbe(s),
       senderIp: formatIpv4(this.#senderIp[s]),
       senderMac: macText(this.#senderMacHigh[s], this.#senderMacLow[s]),
-      firstTarget: formatIpv4(this.#senderCounts[ci + 3]),
-      targets: distinctEstimate(this.#senderCounts[ci + 2]),
-      requests: this.#senderCounts[ci],
-      bytes: this.#senderCounts[ci + 1],
+      firstTarget: formatIpv4(this.#senderFirstTarget[s]),
+      targets: sweeps.targets(s),
+      requests: sweeps.probes(s),
+      bytes: sweeps.bytes(s),
       vlan: this.#senderVlan[s],
     };
   }
@@ -322,7 +288,7 @@ export class ArpMonitor {
       const s = (start + k) & (SENDERS - 1);
       if (this.#senderVlan[s] < 0) return s;
       if (this.#senderIp[s] === ip && this.#senderVlan[s] === vlan) return s;
-      const last = this.#senderTimes[s * 3 + 1];
+      const last = this.#sweeps.latestProbe(s);
       if (last < stalestTime) stalest = s, stalestTime = last;
     }
     this.#endEpisode(stalest, t);
@@ -450,12 +416,6 @@ export class ArpMonitor {
 }
 
 const EMPTY: ArpFinding[] = [];
-
-/** Distinct values behind `bits` set bits of a BITMAP_WORDS set (linear counting; exact while collisions are rare). */
-export function distinctEstimate(bits: number): number {
-  const m = BITMAP_WORDS * 32;
-  return bits >= m ? m : Math.max(bits, Math.round(-m * Math.log(1 - bits / m)));
-}
 
 function readIp(data: Uint8Array, at: number): number {
   return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;

@@ -13,13 +13,11 @@ import { mix32 } from "./mix32.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
-import { ARP_SWEEP_TARGETS, distinctEstimate, macText } from "./arp_monitor.ts";
+import { ARP_SWEEP_TARGETS, macText } from "./arp_monitor.ts";
+import { SweepEpisodes } from "./sweep_episodes.ts";
 
 /** Distinct targets one source solicits within SWEEP_WINDOW_MICROS to be a sweep: as ARP's. */
 export const ND_SWEEP_TARGETS = ARP_SWEEP_TARGETS;
-const SWEEP_WINDOW_MICROS = 10e6;
-/** A source quiet this long ends its episode (its closing line, when it asked for more since). */
-const EPISODE_GAP_MICROS = 30e6;
 /** How long an address-to-MAC binding counts as current (another MAC claiming it is a conflict). */
 const BINDING_TTL_MICROS = 300e6;
 /** The same claim, or the same router's advertisements, are reported again after this long. */
@@ -36,7 +34,7 @@ export const ROUTER_LEARNING_MICROS = 600e6;
 const ROUTER_LINES_PER_LINK = 4;
 const MAX_PENDING_FINDINGS = 256;
 
-const SENDERS = 1024, BITMAP_WORDS = 32, PROBE = 8, BINDINGS = 4096, ROUTERS = 64;
+const SENDERS = 1024, PROBE = 8, BINDINGS = 4096, ROUTERS = 64;
 
 const NS = 135, NA = 136, RS = 133, RA = 134;
 
@@ -143,20 +141,15 @@ export class NdMonitor {
    * allocation per packet (MACs are passed as two 24-bit halves for the
    * same reason: small integers are never boxed).
    */
-  readonly #clock = new Float64Array(1);
+  readonly #sweeps = new SweepEpisodes(SENDERS, ND_SWEEP_TARGETS);
+  readonly #clock = this.#sweeps.clock;
 
-  // Sources of solicitations: key (address, VLAN), MAC, episode bookkeeping, two sets of targets.
+  // Sources of solicitations: key (address, VLAN; -1: slot free), MAC, first target (their counts: #sweeps).
   readonly #senderKey = new Uint32Array(SENDERS * 4);
   readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
   readonly #senderMacHigh = new Uint32Array(SENDERS);
   readonly #senderMacLow = new Uint32Array(SENDERS);
   readonly #senderFirstTarget = new Uint32Array(SENDERS * 4);
-  /** Episode start, latest solicitation, window start (packet time, us). */
-  readonly #senderTimes = new Float64Array(SENDERS * 3);
-  /** Episode: solicitations, bytes, distinct targets, reported targets (0: no line yet); window: distinct. */
-  readonly #senderCounts = new Float64Array(SENDERS * 5);
-  readonly #windowSet = new Uint32Array(SENDERS * BITMAP_WORDS);
-  readonly #episodeSet = new Uint32Array(SENDERS * BITMAP_WORDS);
 
   // Bindings address -> MAC (direct-mapped by a hash of address and VLAN).
   readonly #bindingKey = new Uint32Array(BINDINGS * 4);
@@ -251,9 +244,8 @@ export class NdMonitor {
 
   /** Ends the episodes of sources quiet since before `nowMicros` - EPISODE_GAP (their closing lines). */
   expire(nowMicros: number): void {
-    const times = this.#senderTimes;
     for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0 && nowMicros - times[s * 3 + 1] > EPISODE_GAP_MICROS) {
+      if (this.#senderVlan[s] >= 0 && this.#sweeps.quietAt(s, nowMicros)) {
         this.#endEpisode(s, nowMicros);
       }
     }
@@ -262,7 +254,7 @@ export class NdMonitor {
   /** Ends every episode (end of input). */
   flush(): void {
     for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#senderTimes[s * 3 + 1]);
+      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#sweeps.latestProbe(s));
     }
   }
 
@@ -282,70 +274,42 @@ export class NdMonitor {
 
   /** A solicitation from p's source for the target in #word: the ARP monitor's sweep count. */
   #countSolicitation(p: DecodedPacket, macHigh: number, macLow: number, bytes: number) {
-    const t = this.#clock[0];
+    const t = this.#clock[0], sweeps = this.#sweeps;
     const s = this.#senderSlot(p.srcWords, p.vlan);
-    const times = this.#senderTimes, counts = this.#senderCounts, target = this.#word;
-    const ti = s * 3, ci = s * 5;
-    if (this.#senderVlan[s] >= 0 && t - times[ti + 1] > EPISODE_GAP_MICROS) this.#endEpisode(s, t);
+    const target = this.#word;
+    if (this.#senderVlan[s] >= 0 && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
     if (this.#senderVlan[s] < 0) {
       this.#senderKey.set(p.srcWords, s * 4);
       this.#senderVlan[s] = p.vlan;
       this.#senderFirstTarget.set(target, s * 4);
-      times[ti] = t;
-      times[ti + 2] = t;
-      counts.fill(0, ci, ci + 5);
-      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
-      this.#episodeSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
+      sweeps.start(s);
     }
     this.#senderMacHigh[s] = macHigh;
     this.#senderMacLow[s] = macLow;
-    if (t > times[ti + 1]) times[ti + 1] = t;
-    if (t - times[ti + 2] > SWEEP_WINDOW_MICROS) {
-      times[ti + 2] = t;
-      counts[ci + 4] = 0;
-      this.#windowSet.fill(0, s * BITMAP_WORDS, (s + 1) * BITMAP_WORDS);
-    }
-    counts[ci]++;
-    counts[ci + 1] += bytes;
-    const bit = wordsHash(target, 0) & (BITMAP_WORDS * 32 - 1);
-    const word = s * BITMAP_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
-    if ((this.#windowSet[word] & mask) === 0) {
-      this.#windowSet[word] |= mask;
-      counts[ci + 4]++;
-    }
-    if ((this.#episodeSet[word] & mask) === 0) {
-      this.#episodeSet[word] |= mask;
-      counts[ci + 2]++;
-    }
-    if (counts[ci + 3] === 0 && counts[ci + 4] >= ND_SWEEP_TARGETS) {
-      counts[ci + 3] = counts[ci + 2];
-      this.#report(this.#sweep(s, "first", t));
-    }
+    if (sweeps.probe(s, wordsHash(target, 0), bytes)) this.#report(this.#sweep(s, "first", t));
   }
 
   #endEpisode(s: number, t: number): void {
-    const ci = s * 5;
-    const reported = this.#senderCounts[ci + 3];
-    if (reported > 0 && this.#senderCounts[ci + 2] > reported) {
-      this.#report(this.#sweep(s, "final", Math.max(t, this.#senderTimes[s * 3 + 1])));
+    if (this.#sweeps.owesClosingLine(s)) {
+      this.#report(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
     this.#senderVlan[s] = -1;
   }
 
   #sweep(s: number, stage: "first" | "final", t: number): NdFinding {
-    const ci = s * 5, ti = s * 3;
+    const sweeps = this.#sweeps;
     return {
       kind: "nd-sweep",
       stage,
       atMicros: t,
-      firstMicros: this.#senderTimes[ti],
-      lastMicros: this.#senderTimes[ti + 1],
+      firstMicros: sweeps.firstProbe(s),
+      lastMicros: sweeps.latestProbe(s),
       senderIp: wordsText(this.#senderKey, s * 4),
       senderMac: macHalvesText(this.#senderMacHigh[s], this.#senderMacLow[s]),
       firstTarget: wordsText(this.#senderFirstTarget, s * 4),
-      targets: distinctEstimate(this.#senderCounts[ci + 2]),
-      solicitations: this.#senderCounts[ci],
-      bytes: this.#senderCounts[ci + 1],
+      targets: sweeps.targets(s),
+      solicitations: sweeps.probes(s),
+      bytes: sweeps.bytes(s),
       vlan: this.#senderVlan[s],
     };
   }
@@ -362,7 +326,7 @@ export class NdMonitor {
         this.#senderVlan[s] === vlan && key[s * 4] === w[0] && key[s * 4 + 1] === w[1] &&
         key[s * 4 + 2] === w[2] && key[s * 4 + 3] === w[3]
       ) return s;
-      const last = this.#senderTimes[s * 3 + 1];
+      const last = this.#sweeps.latestProbe(s);
       if (last < stalestTime) stalest = s, stalestTime = last;
     }
     this.#endEpisode(stalest, this.#clock[0]);
