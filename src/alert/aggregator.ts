@@ -531,6 +531,9 @@ export class AlertAggregator {
           rejected: e.rejected,
           error_replies: e.errorReplies,
           model_flagged: e.modelFlagged,
+          ...(e.loginFailures + e.loginSuccesses > 0
+            ? { login_failures: e.loginFailures, login_successes: e.loginSuccesses }
+            : {}),
         },
         ...(suppressed ? { suppressed } : {}),
       },
@@ -637,7 +640,10 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
     case "tcp-fin-flood":
       return { score: e.ratePps, threshold: BEHAVIOUR_LIMITS.volumeFloodRate };
     case "brute-force":
-      return { score: e.flows, threshold: BEHAVIOUR_LIMITS.bruteForceConnections };
+      // Named from failed logins, or from many connections.
+      return e.loginFailures >= BEHAVIOUR_LIMITS.bruteForceFailures
+        ? { score: e.loginFailures, threshold: BEHAVIOUR_LIMITS.bruteForceFailures }
+        : { score: e.flows, threshold: BEHAVIOUR_LIMITS.bruteForceConnections };
     case "slow-dos":
     case "slow-read":
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.slowConnections };

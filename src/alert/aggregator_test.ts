@@ -680,6 +680,43 @@ Deno.test("connection flood: 1,500 HTTPS connections at 1,000 a second are an HT
   assert.deepEqual(agg.flush(), []);
 });
 
+/** `n` completed PostgreSQL connections from 10.8.0.1, `gap` apart, each with the given login outcomes. */
+function postgresConnections(n: number, gap: number, loginsFailed: number, loginsOk: number) {
+  return range(n).map((k): TestFlow => ({
+    src: "10.8.0.1",
+    dst: "10.8.0.2",
+    srcPort: 45000 + k,
+    dstPort: 5432,
+    startMicros: T0 + k * gap,
+    endMicros: T0 + k * gap + 20_000,
+    fwdPackets: 8,
+    bwdPackets: 7,
+    features: { [FWD_BYTES]: 300, [BWD_BYTES]: 700 },
+    loginsFailed,
+    loginsOk,
+  }));
+}
+
+Deno.test("brute force on a cleartext login service: logins it said succeeded are an application, failures a guesser", () => {
+  // An application opening a connection per query (pgbench -C): 200 connections, each logged in.
+  const app = aggregator();
+  assert.deepEqual(run(app, scored(postgresConnections(200, 50_000, 0, 1), VERDICT_BENIGN, 0)), []);
+  assert.deepEqual(app.flush(), []);
+  // The same connections with no outcome seen (TLS, a cut capture): the connection rule stands.
+  const unseen = valid([
+    ...run(aggregator(), scored(postgresConnections(200, 50_000, 0, 0), VERDICT_BENIGN, 0)),
+  ]);
+  assert.deepEqual(unseen.map((a) => a.alert.name), ["PostgreSQL brute force"]);
+  // Three connections that each failed four logins: too few connections, enough failures.
+  const guesses = valid([
+    ...run(aggregator(), scored(postgresConnections(3, 2 * S, 4, 0), VERDICT_BENIGN, 0)),
+  ]);
+  assert.deepEqual(guesses.map((a) => [a.alert.name, a.alert.score, a.alert.threshold]), [
+    ["PostgreSQL brute force", 12, 10],
+  ]);
+  assert.equal(guesses[0].alert.evidence?.login_failures, 12);
+});
+
 Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
   const agg = aggregator();
   const admin = range(22).map((k): TestFlow => ({

@@ -96,6 +96,9 @@ export const AlertBodySchema = z.object({
     error_replies: z.number().int().nonnegative(),
     /** Flows of the evidence the model flagged (known or unknown). */
     model_flagged: z.number().int().nonnegative(),
+    /** Brute force on a cleartext login service: the logins it said failed and succeeded. */
+    login_failures: z.number().int().nonnegative().optional(),
+    login_successes: z.number().int().nonnegative().optional(),
   }).optional(),
   /** Lines the volume cap held back since the previous line, and the flows they stood for. */
   suppressed: z.object({

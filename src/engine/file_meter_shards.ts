@@ -289,6 +289,7 @@ class Columns {
   readonly bwdPackets: Uint32Array;
   readonly interim: Uint8Array;
   readonly exportSeq: Uint16Array;
+  readonly logins: Uint8Array;
   readonly order: Float64Array;
 
   constructor(b: FlowBatch, order: Float64Array) {
@@ -309,6 +310,7 @@ class Columns {
     this.bwdPackets = b.bwdPackets;
     this.interim = b.interim;
     this.exportSeq = b.exportSeq;
+    this.logins = b.logins;
     this.order = order;
   }
 }
@@ -333,6 +335,7 @@ function copyRow(from: Columns, i: number, to: Columns, j: number): void {
   to.bwdPackets[j] = from.bwdPackets[i];
   to.interim[j] = from.interim[i];
   to.exportSeq[j] = from.exportSeq[i];
+  to.logins[j] = from.logins[i];
   to.order[2 * j] = from.order[2 * i];
   to.order[2 * j + 1] = from.order[2 * i + 1];
 }

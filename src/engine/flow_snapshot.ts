@@ -33,6 +33,7 @@ export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
     bwdPackets: b.bwdPackets.slice(0, n),
     interim: b.interim.slice(0, n),
     exportSeq: b.exportSeq.slice(0, n),
+    logins: b.logins.slice(0, n),
   };
 }
 
@@ -101,6 +102,7 @@ export class FlowSnapshotRing {
       bwdPackets: r.bwdPackets.subarray(start, end),
       interim: r.interim.subarray(start, end),
       exportSeq: r.exportSeq.subarray(start, end),
+      logins: r.logins.subarray(start, end),
     };
     this.#held.push({ batch, start, released: false });
     return batch;

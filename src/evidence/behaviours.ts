@@ -62,6 +62,15 @@ export const BEHAVIOUR_LIMITS = {
   floodAttemptsPerPort: 10,
   /** Completed connections from one source to one login service for a brute force. */
   bruteForceConnections: 20,
+  /**
+   * Failed logins a cleartext login service answered to one source (FTP 530,
+   * IMAP NO, PostgreSQL 28P01, ...: login_outcomes.ts) in a window for a
+   * brute force, however few connections carried them. fail2ban's default
+   * bans after 5 failures in 10 minutes; a user who mistyped fails a few
+   * times, not 10 in a minute. Where the service said most connections
+   * logged in, many connections are an application, not a brute force.
+   */
+  bruteForceFailures: 10,
   /** Longest mean connection time of a brute force, seconds. */
   bruteForceMaxSeconds: 30,
   /**
@@ -95,9 +104,11 @@ export const BEHAVIOUR_LIMITS = {
   /**
    * Connection flood (an HTTP GET flood opening a connection per request: ab,
    * hulk, LOIC's HTTP mode): completed connections from one source to one
-   * service of one target, and their rate over their span. A browser keeps 6
-   * connections per host open; a crawler or an API client without keep-alive
-   * opens a few to a few tens a second; the tools open thousands.
+   * web service of one target, and their rate over their span. A browser
+   * keeps 6 connections per host open; a crawler or an API client without
+   * keep-alive opens a few to a few tens a second; the tools open thousands.
+   * Web ports only: applications that connect to their database or cache
+   * per query (pgbench -C: 240 a second) do the same on other ports.
    */
   connectionFloodConnections: 1000,
   connectionFloodRate: 200,
@@ -216,8 +227,6 @@ export function behaviourName(
     case "slow-read":
       return { name: "slow HTTP DoS (slow read)", severity: 1, id: "slow-http-read-dos" };
     case "connection-flood":
-      return WEB_PORTS.has(service)
-        ? { name: "HTTP flood (a connection per request)", severity: 1, id: "http-flood" }
-        : { name: "TCP connection flood", severity: 1, id: "tcp-connection-flood" };
+      return { name: "HTTP flood (a connection per request)", severity: 1, id: "http-flood" };
   }
 }

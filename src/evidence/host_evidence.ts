@@ -63,7 +63,9 @@ const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
 const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAGGED = 4;
 const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9;
 /** Of the slow connections, those slow on the reading side (slow read). */
-const V_SLOW_READ = 10, V_FIELDS = 11;
+const V_SLOW_READ = 10;
+/** Logins the service said failed and succeeded (cleartext login services, FlowBatch.logins). */
+const V_LOGIN_FAILED = 11, V_LOGIN_OK = 12, V_FIELDS = 13;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
 const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8, M_FIELDS = 9;
@@ -176,6 +178,9 @@ export interface EvidenceSummary {
   rejected: number;
   /** ICMP errors (port unreachable) the targets sent back to this source. */
   errorReplies: number;
+  /** Logins a cleartext login service said failed and succeeded (services only). */
+  loginFailures: number;
+  loginSuccesses: number;
   /** Evidence packets per second over the evidence span. */
   ratePps: number;
   /** Flows of the host the model flagged. */
@@ -528,8 +533,12 @@ export class HostEvidence {
     // first trickle of request bytes comes seconds after the first row).
     if ((exportSeqOf(batch)?.[i] ?? 0) > 0) {
       this.#stats.laterRows++;
-      if (protocol === 6) this.#observeLaterSlowRow(batch, i, now, opened);
-      else this.#observeLaterVolumeRow(batch, i, now, opened);
+      if (protocol === 6) {
+        if (batch.logins[i] !== 0) this.#observeLaterLogins(batch, i, now, opened);
+        this.#observeLaterSlowRow(batch, i, now, opened);
+      } else {
+        this.#observeLaterVolumeRow(batch, i, now, opened);
+      }
       return;
     }
     const o = this.#options;
@@ -669,6 +678,9 @@ export class HostEvidence {
           c[vc + V_COMPLETED]++;
           c[vc + V_COMPLETED_MICROS] += durationMicros;
         }
+        const logins = batch.logins[i];
+        c[vc + V_LOGIN_FAILED] += logins & 15;
+        c[vc + V_LOGIN_OK] += logins >>> 4;
         // Slow DoS: a request trickling in for seconds that the server never answered, or an
         // answer crawling out to a client that keeps its window tiny (slow read).
         const slow = this.#slowKind(batch, i, fwdBytes, bwdBytes);
@@ -736,18 +748,11 @@ export class HostEvidence {
       const c = this.services.counters;
       const vc = v * V_FIELDS;
       const completedFlows = c[vc + V_COMPLETED];
-      const login = LOGIN_SERVICES.has(dstPort);
       const web = WEB_PORTS.has(dstPort);
-      if (
-        (login || web) && completedFlows >= L.bruteForceConnections &&
-        c[vc + V_COMPLETED_MICROS] / completedFlows <= L.bruteForceMaxSeconds * 1e6 &&
-        completedFlows / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >=
-          L.bruteForceRate &&
-        (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * completedFlows)
-      ) {
+      if (this.#bruteForce(c, vc, dstPort)) {
         this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
       } else if (
-        completedFlows >= L.connectionFloodConnections &&
+        web && completedFlows >= L.connectionFloodConnections &&
         completedFlows / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >=
           L.connectionFloodRate
       ) {
@@ -766,6 +771,24 @@ export class HostEvidence {
       this.#offerBest(this.services, v, score, i);
       this.#vote(batch, decisions, i, now, opened);
     }
+  }
+
+  /**
+   * Password guessing on service entry `vc`: failed logins the service said
+   * (cleartext login services), or many short completed connections at a
+   * rate (to a login service, or to a web service when the model calls most
+   * of them brute force) unless the service said most of them logged in.
+   */
+  #bruteForce(c: Float64Array, vc: number, port: number): boolean {
+    const L = BEHAVIOUR_LIMITS;
+    const login = LOGIN_SERVICES.has(port);
+    if (login && c[vc + V_LOGIN_FAILED] >= L.bruteForceFailures) return true;
+    const completed = c[vc + V_COMPLETED];
+    return (login || WEB_PORTS.has(port)) && completed >= L.bruteForceConnections &&
+      c[vc + V_COMPLETED_MICROS] / completed <= L.bruteForceMaxSeconds * 1e6 &&
+      completed / Math.max(1, (c[vc + V_LAST] - c[vc + V_FIRST]) / 1e6) >= L.bruteForceRate &&
+      (login || c[vc + V_BRUTE_VOTES] >= L.webBruteForceFlagged * completed) &&
+      c[vc + V_LOGIN_OK] * 2 < completed;
   }
 
   /**
@@ -863,6 +886,23 @@ export class HostEvidence {
     this.#openFlood(t, protocol, port, batch, i, now, opened);
   }
 
+  /**
+   * A later row of a connection to a cleartext login service carries the
+   * login outcomes since its previous row (password guessing over a few
+   * long connections, as hydra does against IMAP): they count too.
+   */
+  #observeLaterLogins(batch: FlowBatch, i: number, now: number, opened: Finding[]): void {
+    const v = this.#laterService(batch, i);
+    if (v < 0) return;
+    const c = this.services.counters, vc = v * V_FIELDS, logins = batch.logins[i];
+    c[vc + V_LOGIN_FAILED] += logins & 15;
+    c[vc + V_LOGIN_OK] += logins >>> 4;
+    const dstPort = batch.dstPort[i];
+    if (this.services.group[v] === 0 && this.#bruteForce(c, vc, dstPort)) {
+      this.#open1("brute-force", this.services, v, batch, i, now, opened, dstPort);
+    }
+  }
+
   /** A later row of an open TCP connection: counted as slow, once, when it became slow. */
   #observeLaterSlowRow(batch: FlowBatch, i: number, now: number, opened: Finding[]): void {
     const o = this.#options;
@@ -870,13 +910,27 @@ export class HostEvidence {
     const bwdBytes = this.#feature(batch, i, o.bwdBytesColumn);
     const slow = this.#slowKind(batch, i, fwdBytes, bwdBytes);
     if (slow === 0 || !this.#firstSlowRow(batch, i)) return;
+    const v = this.#laterService(batch, i);
+    if (v < 0) return;
+    const svc = this.services, c = svc.counters, vc = v * V_FIELDS, dstPort = batch.dstPort[i];
+    c[vc + V_SLOW]++;
+    if (slow === SLOW_READ) c[vc + V_SLOW_READ]++;
+    if (svc.group[v] === 0 && c[vc + V_SLOW] >= BEHAVIOUR_LIMITS.slowConnections) {
+      this.#open1(slowBehaviour(c, vc), svc, v, batch, i, now, opened, dstPort);
+    }
+  }
+
+  /**
+   * The service entry (source, target, TCP port) of a later row of a
+   * connection, its span widened to the row; -1 when the table is full.
+   */
+  #laterService(batch: FlowBatch, i: number): number {
     const svc = this.services;
-    const dstPort = batch.dstPort[i];
     addressWords(batch.srcAddr, i * 16, svc.key, 0);
     addressWords(batch.dstAddr, i * 16, svc.key, 4);
-    svc.key[8] = (6 << 16) | dstPort;
+    svc.key[8] = (6 << 16) | batch.dstPort[i];
     const v = svc.upsert();
-    if (v < 0) return;
+    if (v < 0) return -1;
     const c = svc.counters;
     const vc = v * V_FIELDS;
     if (svc.created) {
@@ -884,13 +938,9 @@ export class HostEvidence {
       c[vc + V_FLOWS] = 1;
       c[vc + V_FIRST] = batch.startMicros[i];
     }
-    c[vc + V_SLOW]++;
-    if (slow === SLOW_READ) c[vc + V_SLOW_READ]++;
     if (batch.startMicros[i] < c[vc + V_FIRST]) c[vc + V_FIRST] = batch.startMicros[i];
     if (batch.endMicros[i] > c[vc + V_LAST]) c[vc + V_LAST] = batch.endMicros[i];
-    if (svc.group[v] === 0 && c[vc + V_SLOW] >= BEHAVIOUR_LIMITS.slowConnections) {
-      this.#open1(slowBehaviour(c, vc), svc, v, batch, i, now, opened, dstPort);
-    }
+    return v;
   }
 
   #offerBest(table: HostTable, slot: number, score: number, row: number): void {
@@ -1212,6 +1262,8 @@ export class HostEvidence {
       halfOpen: 0,
       rejected: 0,
       errorReplies: 0,
+      loginFailures: 0,
+      loginSuccesses: 0,
       ratePps: 0,
       modelFlagged: 0,
       bestScore: 0,
@@ -1261,6 +1313,8 @@ export class HostEvidence {
       out.firstMicros = c[b + V_FIRST];
       out.lastMicros = c[b + V_LAST];
       out.modelFlagged = c[b + V_FLAGGED];
+      out.loginFailures = c[b + V_LOGIN_FAILED];
+      out.loginSuccesses = c[b + V_LOGIN_OK];
       out.ratePps = c[b + V_FLOWS] / Math.max(1, (out.lastMicros - out.firstMicros) / 1e6);
     } else {
       const b = f.slot * M_FIELDS;

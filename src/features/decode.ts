@@ -110,6 +110,8 @@ export class DecodedPacket {
   ttl = 0;
   /** Offset in the batch's `data` where the L4 payload starts (payload may be cut by the snap length). */
   payloadOffset = 0;
+  /** Set by the flow meter: the login outcome a server's segment says (login_outcomes.ts), else 0. */
+  loginOutcome = 0;
   /** True when this is the first fragment of a fragmented datagram. */
   firstFragment = false;
   /** For ICMP: true when the ICMP type is one-way (no reply type). */

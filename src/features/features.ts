@@ -20,6 +20,9 @@ import {
   H_FWD_RST,
   H_FWD_SYN,
   H_FWD_SYNACK,
+  H_LOGIN_COUNT_MAX,
+  H_LOGIN_FAILED_SHIFT,
+  H_LOGIN_OK_SHIFT,
   MIN_SEG_UNSET,
   ROW,
   STATS_WORDS,
@@ -47,6 +50,7 @@ export function createFlowBatch(capacity: number, width = FEATURE_COUNT): FlowBa
     bwdPackets: new Uint32Array(capacity),
     interim: new Uint8Array(capacity),
     exportSeq: new Uint16Array(capacity),
+    logins: new Uint8Array(capacity),
   };
 }
 
@@ -71,6 +75,7 @@ export const FLOW_ROW_COLUMNS = [
   ["bwdPackets", Uint32Array, 1],
   ["interim", Uint8Array, 1],
   ["exportSeq", Uint16Array, 1],
+  ["logins", Uint8Array, 1],
 ] as const;
 
 /** Bytes one row of a FlowBatch of `width` feature columns takes, every column counted. */
@@ -120,6 +125,7 @@ export function copyFlowRows(from: FlowBatch, rows: ArrayLike<number>): FlowBatc
     out.bwdPackets[k] = from.bwdPackets[i];
     out.interim[k] = from.interim[i];
     out.exportSeq[k] = from.exportSeq[i];
+    out.logins[k] = from.logins[i];
   }
   out.count = rows.length;
   return out;
@@ -386,7 +392,11 @@ export function writeFlowRow(
   out.vlan[row] = u16[fh + F.u16.vlan];
   out.startMicros[row] = start;
   out.endMicros[row] = start + duration;
-  out.connState[row] = connStateOf(protocol, u16[fh + F.u16.tcpHistory], nb, nf);
+  const history = u16[fh + F.u16.tcpHistory];
+  out.connState[row] = connStateOf(protocol, history, nb, nf);
+  // Failed logins in the low nibble, successful ones in the high (flow_layout.ts).
+  out.logins[row] = ((history >>> H_LOGIN_FAILED_SHIFT) & H_LOGIN_COUNT_MAX) |
+    (((history >>> H_LOGIN_OK_SHIFT) & H_LOGIN_COUNT_MAX) << 4);
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;

@@ -56,6 +56,12 @@ export interface FlowBatch {
    * another row.
    */
   exportSeq: Uint16Array;
+  /**
+   * A cleartext login service's answers in this flow since its previous row
+   * (interim rows) that said a login failed (low four bits) and succeeded
+   * (high four), each at most 7 (login_outcomes.ts); 0 for other flows.
+   */
+  logins: Uint8Array;
 }
 
 /** Zeek's connection states, in a fixed order (the index is stored). */

@@ -21,6 +21,12 @@ export const H_FWD_SYN = 1,
   H_BWD_RST = 128,
   H_FWD_DATA = 256,
   H_BWD_DATA = 512;
+/**
+ * Bits 10-15 of `tcpHistory`: the server's answers that said a login failed
+ * (bits 10-12) and succeeded (13-15) since the flow's previous row, each
+ * count saturating at 7 (login_outcomes.ts).
+ */
+export const H_LOGIN_FAILED_SHIFT = 10, H_LOGIN_OK_SHIFT = 13, H_LOGIN_COUNT_MAX = 7;
 
 /**
  * Layouts. Rows live in ArrayBuffers read through u8/u16/u32/i32/f64 views.

@@ -12,6 +12,7 @@ import {
   DecodedPacket,
   type DecodeOutcome,
   decodePacket,
+  PROTO_TCP,
 } from "./decode.ts";
 import { FlowTable, setFlowHash } from "./flow_table.ts";
 import {
@@ -29,6 +30,7 @@ import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
+import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
 export type PacketFinding = ArpFinding | NdFinding | IpAnomalyFinding;
@@ -395,6 +397,20 @@ export class FlowMeter {
           continue;
         }
         const packet = group[k];
+        // A server's answer on a cleartext login service: did the login fail or succeed?
+        let login = 0;
+        if (packet.payloadBytes > 0) {
+          const service = packet.protocol === PROTO_TCP ? LOGIN_OUTCOME_PORTS[packet.srcPort] : 0;
+          if (service !== 0) {
+            login = loginOutcome(
+              service,
+              batch.data,
+              packet.payloadOffset,
+              batch.offset[i] + batch.capturedLength[i],
+            );
+          }
+        }
+        packet.loginOutcome = login;
         if (anomalies !== null) {
           if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
           else if (packet.ipv6Fragment) anomalies.observeFragment6(packet);

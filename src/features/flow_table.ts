@@ -78,6 +78,9 @@ import {
   H_FWD_SYN,
   H_FWD_SYNACK,
   H_LOG_COUNT,
+  H_LOGIN_COUNT_MAX,
+  H_LOGIN_FAILED_SHIFT,
+  H_LOGIN_OK_SHIFT,
   H_SRC_PORT,
   H_TCP_HISTORY,
   H_VLAN,
@@ -541,6 +544,8 @@ export class FlowTable {
     this.endingStats = s;
     this.sink(this, id, END_INTERIM);
     this.endedByReason[END_INTERIM]++;
+    // Login outcomes are per row (those since the flow's previous row): the row took them.
+    this.u16[(w << 1) + H_TCP_HISTORY] &= (1 << H_LOGIN_FAILED_SHIFT) - 1;
   }
 
   /** Absolute time of the flow's last packet, microseconds. */
@@ -683,9 +688,20 @@ export class FlowTable {
     if (p.protocol === PROTO_TCP) {
       const win = w + (forward ? W_INIT_WIN_FWD : W_INIT_WIN_BWD);
       if (this.i32[win] < 0) this.i32[win] = p.tcpWindow;
+      if (p.loginOutcome !== 0) this.countLogin(w, p.loginOutcome);
       this.updateTcp(id, w, forward, flags, size, list);
     } else {
       this.lists.touch(id, list);
+    }
+  }
+
+  /** Counts a login outcome (LOGIN_FAILED 1, LOGIN_OK 2) in the flow's TCP history, saturating. */
+  private countLogin(w: number, outcome: number): void {
+    const h = (w << 1) + H_TCP_HISTORY;
+    const shift = outcome === 1 ? H_LOGIN_FAILED_SHIFT : H_LOGIN_OK_SHIFT;
+    const history = this.u16[h];
+    if (((history >>> shift) & H_LOGIN_COUNT_MAX) < H_LOGIN_COUNT_MAX) {
+      this.u16[h] = history + (1 << shift);
     }
   }
 

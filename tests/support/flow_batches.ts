@@ -25,6 +25,9 @@ export interface TestFlow {
   interim?: boolean;
   /** Rows of this flow before this one (default 0: its first row). */
   exportSeq?: number;
+  /** Logins the service said failed and succeeded in this row (FlowBatch.logins), default none. */
+  loginsFailed?: number;
+  loginsOk?: number;
 }
 
 function ipv4Mapped(ip: string, out: Uint8Array, offset: number): void {
@@ -55,6 +58,7 @@ export function addFlow(batch: FlowBatch, f: TestFlow): void {
   batch.endReason[i] = 0;
   batch.interim[i] = f.interim ? 1 : 0;
   batch.exportSeq[i] = f.exportSeq ?? 0;
+  batch.logins[i] = (f.loginsFailed ?? 0) | ((f.loginsOk ?? 0) << 4);
   batch.fwdPackets[i] = f.fwdPackets;
   batch.bwdPackets[i] = f.bwdPackets;
   batch.features.fill(0, i * batch.width, (i + 1) * batch.width);

@@ -1,0 +1,130 @@
+/**
+ * Login outcomes read from a server's answer, for the cleartext login
+ * protocols whose answer says it in its first bytes: FTP (530 / 230), SMTP
+ * AUTH (535 / 235), POP3 (-ERR), IMAP (a tagged NO), Telnet ("Login
+ * incorrect"), PostgreSQL (an ErrorResponse with SQLSTATE 28P01 or 28000 /
+ * AuthenticationOk) and MySQL (error 1045 / the OK packet that ends the
+ * handshake). Password guessing is many failed logins; an application that
+ * opens a connection per query is many successful ones, and without the
+ * outcome the two look alike (short connections at a rate). Encrypted
+ * services (SSH, TLS, RDP) show nothing here and keep the connection rule.
+ */
+export const LOGIN_NONE = 0, LOGIN_FAILED = 1, LOGIN_OK = 2;
+
+const FTP = 1, SMTP = 2, POP3 = 3, IMAP = 4, TELNET = 5, POSTGRES = 6, MYSQL = 7;
+/** Server port -> protocol whose login outcome is read (0: none). */
+export const LOGIN_OUTCOME_PORTS = new Uint8Array(65536);
+LOGIN_OUTCOME_PORTS[21] = FTP;
+LOGIN_OUTCOME_PORTS[25] = SMTP;
+LOGIN_OUTCOME_PORTS[587] = SMTP;
+LOGIN_OUTCOME_PORTS[110] = POP3;
+LOGIN_OUTCOME_PORTS[143] = IMAP;
+LOGIN_OUTCOME_PORTS[23] = TELNET;
+LOGIN_OUTCOME_PORTS[5432] = POSTGRES;
+LOGIN_OUTCOME_PORTS[3306] = MYSQL;
+
+/** Bytes of an answer looked at (a status line, or the first message). */
+const WINDOW = 96;
+
+/**
+ * The login outcome a TCP segment from a server's port says, reading
+ * `data[at, end)` (its captured payload): LOGIN_FAILED, LOGIN_OK or
+ * LOGIN_NONE. Called only for segments with payload from a port of
+ * LOGIN_OUTCOME_PORTS, so other traffic costs one table read.
+ */
+export function loginOutcome(protocol: number, data: Uint8Array, at: number, end: number): number {
+  if (end - at < 4) return LOGIN_NONE;
+  switch (protocol) {
+    case FTP:
+      return statusCode(data, at, 0x35, 0x33, 0x30) // 530
+        ? LOGIN_FAILED
+        : statusCode(data, at, 0x32, 0x33, 0x30) // 230
+        ? LOGIN_OK
+        : LOGIN_NONE;
+    case SMTP:
+      return statusCode(data, at, 0x35, 0x33, 0x35) // 535
+        ? LOGIN_FAILED
+        : statusCode(data, at, 0x32, 0x33, 0x35) // 235
+        ? LOGIN_OK
+        : LOGIN_NONE;
+    case POP3: // -ERR
+      return data[at] === 0x2d && data[at + 1] === 0x45 && data[at + 2] === 0x52 &&
+          data[at + 3] === 0x52
+        ? LOGIN_FAILED
+        : LOGIN_NONE;
+    case IMAP:
+      // A tagged NO on the first line ("a1 NO [AUTHENTICATIONFAILED] ..."); untagged lines start "* ".
+      return data[at] !== 0x2a && find(data, at, end, NO_WORD, true) ? LOGIN_FAILED : LOGIN_NONE;
+    case TELNET:
+      return find(data, at, end, LOGIN_INCORRECT, false) ? LOGIN_FAILED : LOGIN_NONE;
+    case POSTGRES:
+      return postgresOutcome(data, at, end);
+    case MYSQL:
+      // Packet header (3-byte length, sequence), then 0xff + error 1045 (little-endian), or
+      // the OK packet (0x00) that answers the client's handshake response (sequence 2).
+      if (end - at < 7) return LOGIN_NONE;
+      if (data[at + 4] === 0xff && data[at + 5] === 0x15 && data[at + 6] === 0x04) {
+        return LOGIN_FAILED;
+      }
+      return data[at + 3] === 2 && data[at + 4] === 0x00 ? LOGIN_OK : LOGIN_NONE;
+  }
+  return LOGIN_NONE;
+}
+
+const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const NO_WORD = bytes(" NO "), LOGIN_INCORRECT = bytes("Login incorrect");
+const SQLSTATE_28P01 = bytes("C28P01"), SQLSTATE_28000 = bytes("C28000");
+
+/**
+ * PostgreSQL: the backend messages at the start of a segment, in order (a
+ * SCRAM login answers with AuthenticationSASLFinal, then AuthenticationOk,
+ * in one segment): AuthenticationOk ('R', length 8, code 0) is a login;
+ * an ErrorResponse ('E') with SQLSTATE 28P01 (password) or 28000
+ * (authorization) a failed one.
+ */
+function postgresOutcome(data: Uint8Array, at: number, end: number): number {
+  for (let messages = 0; messages < 4 && end - at >= 9; messages++) {
+    const type = data[at];
+    const length = ((data[at + 1] << 24) | (data[at + 2] << 16) | (data[at + 3] << 8) |
+      data[at + 4]) >>> 0;
+    if (length < 4) return LOGIN_NONE;
+    if (type === 0x45) {
+      const stop = Math.min(end, at + 1 + length);
+      return find(data, at, stop, SQLSTATE_28P01, false) ||
+          find(data, at, stop, SQLSTATE_28000, false)
+        ? LOGIN_FAILED
+        : LOGIN_NONE;
+    }
+    if (type !== 0x52) return LOGIN_NONE;
+    if (
+      length === 8 && data[at + 5] === 0 && data[at + 6] === 0 && data[at + 7] === 0 &&
+      data[at + 8] === 0
+    ) return LOGIN_OK;
+    at += 1 + length;
+  }
+  return LOGIN_NONE;
+}
+
+/** A three-digit status code and a space or hyphen after it, at `at`. */
+function statusCode(data: Uint8Array, at: number, a: number, b: number, c: number): boolean {
+  return data[at] === a && data[at + 1] === b && data[at + 2] === c &&
+    (data[at + 3] === 0x20 || data[at + 3] === 0x2d);
+}
+
+/** Whether `word` occurs in the first WINDOW bytes from `at` (on the first line only if `firstLine`). */
+function find(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  word: Uint8Array,
+  firstLine: boolean,
+): boolean {
+  const last = Math.min(end, at + WINDOW) - word.length;
+  for (let i = at; i <= last; i++) {
+    if (firstLine && data[i] === 0x0a) return false;
+    let k = 0;
+    while (k < word.length && data[i + k] === word[k]) k++;
+    if (k === word.length) return true;
+  }
+  return false;
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import {
+  LOGIN_FAILED,
+  LOGIN_NONE,
+  LOGIN_OK,
+  LOGIN_OUTCOME_PORTS,
+  loginOutcome,
+} from "./login_outcomes.ts";
+import { FlowMeter } from "./mod.ts";
+import { ACK, batchOf, PSH, tcp4, type TestPacket } from "../../tests/support/flow_packets.ts";
+
+/** The outcome the server on `port` says with `payload` (text, or bytes). */
+function outcome(port: number, payload: string | number[]): number {
+  const bytes = typeof payload === "string"
+    ? Uint8Array.from(payload, (c) => c.charCodeAt(0))
+    : Uint8Array.from(payload);
+  // Offset 3 inside a larger buffer, as a payload inside a captured frame.
+  const data = new Uint8Array(bytes.length + 5);
+  data.set(bytes, 3);
+  return loginOutcome(LOGIN_OUTCOME_PORTS[port], data, 3, 3 + bytes.length);
+}
+
+const pgMessage = (type: string, body: number[]) => {
+  const length = body.length + 4;
+  return [type.charCodeAt(0), 0, 0, length >> 8, length & 255, ...body];
+};
+const cstring = (s: string) => [...Array.from(s, (c) => c.charCodeAt(0)), 0];
+
+Deno.test("login outcomes: each protocol's failure and success, and what is neither", () => {
+  assert.equal(outcome(21, "530 Login incorrect.\r\n"), LOGIN_FAILED);
+  assert.equal(outcome(21, "230 Login successful.\r\n"), LOGIN_OK);
+  assert.equal(outcome(21, "220 (vsFTPd 3.0.3)\r\n"), LOGIN_NONE);
+  assert.equal(outcome(587, "535 5.7.8 Error: authentication failed\r\n"), LOGIN_FAILED);
+  assert.equal(outcome(25, "235 2.7.0 Authentication successful\r\n"), LOGIN_OK);
+  assert.equal(outcome(110, "-ERR [AUTH] Authentication failed.\r\n"), LOGIN_FAILED);
+  assert.equal(outcome(110, "+OK Logged in.\r\n"), LOGIN_NONE);
+  assert.equal(
+    outcome(143, "2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+    LOGIN_FAILED,
+  );
+  // An untagged NO is a warning, not a command's answer; a NO past the first line is another's.
+  assert.equal(outcome(143, "* NO [ALERT] Mailbox almost full\r\n"), LOGIN_NONE);
+  assert.equal(outcome(143, "* OK Dovecot ready.\r\nA NO x\r\n"), LOGIN_NONE);
+  assert.equal(outcome(23, "\r\nLogin incorrect\r\nlogin: "), LOGIN_FAILED);
+  const fatal = pgMessage("E", [
+    ...cstring("SFATAL"),
+    ...cstring("VFATAL"),
+    ...cstring("C28P01"),
+    ...cstring('Mpassword authentication failed for user "admin"'),
+    0,
+  ]);
+  assert.equal(outcome(5432, fatal), LOGIN_FAILED);
+  assert.equal(
+    outcome(5432, pgMessage("E", [...cstring("SERROR"), ...cstring("C42P01"), 0])),
+    LOGIN_NONE,
+  );
+  // AuthenticationOk (then ParameterStatus messages in the same segment).
+  assert.equal(outcome(5432, [0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x53, 0, 0, 0, 5]), LOGIN_OK);
+  // SCRAM: AuthenticationSASLFinal (code 12), then AuthenticationOk, in one segment.
+  const saslFinal = [0x52, 0, 0, 0, 54, 0, 0, 0, 12, ...new Array(46).fill(0x41)];
+  assert.equal(
+    outcome(5432, [...saslFinal, 0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x53, 0, 0, 0, 5]),
+    LOGIN_OK,
+  );
+  // AuthenticationSASL (code 10) asks for a password: neither.
+  assert.equal(outcome(5432, [0x52, 0, 0, 0, 23, 0, 0, 0, 10, 0x53]), LOGIN_NONE);
+  // MySQL: error 1045 (seq 2), the OK packet that ends the handshake (seq 2), a query's OK (seq 1).
+  assert.equal(outcome(3306, [0x4b, 0, 0, 2, 0xff, 0x15, 0x04, 0x23, 0x32, 0x38]), LOGIN_FAILED);
+  assert.equal(outcome(3306, [7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]), LOGIN_OK);
+  assert.equal(outcome(3306, [7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]), LOGIN_NONE);
+  // A port without a login protocol reads nothing.
+  assert.equal(LOGIN_OUTCOME_PORTS[80], 0);
+  assert.equal(LOGIN_OUTCOME_PORTS[22], 0, "SSH is encrypted");
+});
+
+Deno.test("login outcomes: the meter counts a server's failed logins on the flow's row", () => {
+  const text = (frame: Uint8Array, s: string) => {
+    frame.set(Uint8Array.from(s, (c) => c.charCodeAt(0)), frame.length - s.length);
+    return frame;
+  };
+  const packets: TestPacket[] = [];
+  let t = 1.7e15;
+  for (let k = 0; k < 3; k++) {
+    const ask = `a${k} LOGIN admin guess${k}\r\n`, no = `a${k} NO [AUTHENTICATIONFAILED] x\r\n`;
+    packets.push({ ts: t += 1000, data: text(tcp4(1, 2, 40000, 143, ACK | PSH, ask.length), ask) });
+    packets.push({ ts: t += 1000, data: text(tcp4(2, 1, 143, 40000, ACK | PSH, no.length), no) });
+  }
+  // An IMAP client on another connection that logs in: no failure.
+  const ok = "b1 OK Logged in\r\n";
+  packets.push({ ts: t += 1000, data: text(tcp4(3, 2, 40001, 143, ACK | PSH, 10), "b1 LOGIN x") });
+  packets.push({ ts: t += 1000, data: text(tcp4(2, 3, 143, 40001, ACK | PSH, ok.length), ok) });
+  const meter = new FlowMeter({});
+  meter.push(batchOf(packets));
+  meter.flush();
+  const logins = new Map<number, number>();
+  for (const b of meter.drain()) {
+    for (let i = 0; i < b.count; i++) logins.set(b.srcPort[i], b.logins[i]);
+  }
+  assert.deepEqual(logins, new Map([[40000, 3], [40001, 0]]));
+});
