@@ -717,6 +717,39 @@ Deno.test("brute force on a cleartext login service: logins it said succeeded ar
   assert.equal(guesses[0].alert.evidence?.login_failures, 12);
 });
 
+Deno.test("failed logins either side of a minute add up; two minutes apart they do not", () => {
+  // Two connections failing 4 logins each late in one window, one failing 4 early in the next.
+  const at = (flows: TestFlow[], offset: number) =>
+    flows.map((f) => ({
+      ...f,
+      startMicros: f.startMicros + offset,
+      endMicros: f.endMicros + offset,
+    }));
+  const agg = aggregator();
+  assert.deepEqual(
+    run(agg, scored(at(postgresConnections(2, S, 4, 0), 50 * S), VERDICT_BENIGN, 0)),
+    [],
+  );
+  const next = valid([
+    ...run(agg, scored(at(postgresConnections(1, S, 4, 0), 65 * S), VERDICT_BENIGN, 0)),
+  ]);
+  assert.deepEqual(next.map((a) => [a.alert.name, a.alert.score]), [[
+    "PostgreSQL brute force",
+    12,
+  ]]);
+  // The same failures with a quiet minute between: each window holds 8 or 4, never 10.
+  const apart = aggregator();
+  assert.deepEqual(
+    run(apart, scored(at(postgresConnections(2, S, 4, 0), 50 * S), VERDICT_BENIGN, 0)),
+    [],
+  );
+  assert.deepEqual(
+    run(apart, scored(at(postgresConnections(1, S, 4, 0), 125 * S), VERDICT_BENIGN, 0)),
+    [],
+  );
+  assert.deepEqual(apart.flush(), []);
+});
+
 Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 minutes are an admin at work", () => {
   const agg = aggregator();
   const admin = range(22).map((k): TestFlow => ({

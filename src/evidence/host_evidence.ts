@@ -65,7 +65,11 @@ const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9;
 /** Of the slow connections, those slow on the reading side (slow read). */
 const V_SLOW_READ = 10;
 /** Logins the service said failed and succeeded (cleartext login services, FlowBatch.logins). */
-const V_LOGIN_FAILED = 11, V_LOGIN_OK = 12, V_FIELDS = 13;
+const V_LOGIN_FAILED = 11, V_LOGIN_OK = 12;
+/** Of the failed logins, those carried from the previous window (see #carryLoginFailures). */
+const V_LOGIN_CARRIED = 13, V_FIELDS = 14;
+/** Service entries whose failed logins a window hands on to the next, at most. */
+const MAX_LOGIN_CARRY = 1024;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
 const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8, M_FIELDS = 9;
@@ -294,6 +298,8 @@ export class HostEvidence {
   #open = 0;
   #pending = 0;
   #epoch = -1;
+  /** The window `roll` closed last (reset carries failed logins only into the one after it). */
+  #closedEpoch = -2;
   #stats = {
     flows: 0,
     errorReplies: 0,
@@ -304,6 +310,9 @@ export class HostEvidence {
     laterRows: 0,
   };
   #words = new Uint32Array(10);
+  /** Failed logins handed from a window to the next: keys, and (failures, first, last) each. */
+  readonly #carryKeys = new Uint32Array(MAX_LOGIN_CARRY * 9);
+  readonly #carryCounts = new Float64Array(MAX_LOGIN_CARRY * 3);
   /** Hash state after the current flow's pair key words 0..8 (source, target): see `foldKey`. */
   #pairHash = 0;
   /** Connections (key and start) already counted as slow this window. */
@@ -374,6 +383,7 @@ export class HostEvidence {
     const epoch = Math.floor(timeMicros / this.windowMicros);
     if (this.#epoch < 0) this.#epoch = epoch;
     if (epoch <= this.#epoch) return null;
+    this.#closedEpoch = this.#epoch;
     this.#epoch = epoch;
     return this.#closeWindow();
   }
@@ -385,6 +395,8 @@ export class HostEvidence {
 
   /** Frees the closed findings' slots and resets the tables; call after reading summaries. */
   reset(): void {
+    // Only into the window right after (a quiet minute between ends the count).
+    const carried = this.#epoch === this.#closedEpoch + 1 ? this.#collectLoginFailures() : 0;
     this.#findings = [];
     this.#open = 0;
     this.#pending = 0;
@@ -392,6 +404,45 @@ export class HostEvidence {
     this.votePorts.reset();
     this.#slowFlows.reset();
     this.#marks.reset();
+    this.#carryLoginFailures(carried);
+  }
+
+  /**
+   * Failed logins a window saw at services without a finding, kept for the
+   * next window: windows are whole minutes, and a guesser whose failures
+   * fall either side of a minute (8 and 4 of hydra's 12 against IMAP in one
+   * range run) must not slip under the limit in both. Only the window's own
+   * failures are handed on, so the count spans at most two windows.
+   */
+  #collectLoginFailures(): number {
+    const svc = this.services, keys = this.#carryKeys, counts = this.#carryCounts;
+    let n = 0;
+    svc.forEachLive((s) => {
+      const c = svc.counters, vc = s * V_FIELDS;
+      const own = c[vc + V_LOGIN_FAILED] - c[vc + V_LOGIN_CARRIED];
+      if (own <= 0 || svc.group[s] !== 0 || n >= MAX_LOGIN_CARRY) return;
+      svc.keyOf(s, this.#words);
+      keys.set(this.#words.subarray(0, 9), n * 9);
+      counts[n * 3] = own;
+      counts[n * 3 + 1] = c[vc + V_FIRST];
+      counts[n * 3 + 2] = c[vc + V_LAST];
+      n++;
+    });
+    return n;
+  }
+
+  #carryLoginFailures(n: number): void {
+    const svc = this.services, counts = this.#carryCounts;
+    for (let k = 0; k < n; k++) {
+      svc.key.set(this.#carryKeys.subarray(k * 9, k * 9 + 9));
+      const v = svc.upsert();
+      if (v < 0) continue;
+      const c = svc.counters, vc = v * V_FIELDS;
+      c[vc + V_LOGIN_FAILED] = counts[k * 3];
+      c[vc + V_LOGIN_CARRIED] = counts[k * 3];
+      c[vc + V_FIRST] = counts[k * 3 + 1];
+      c[vc + V_LAST] = counts[k * 3 + 2];
+    }
   }
 
   #closeWindow(): Finding[] {
