@@ -98,3 +98,37 @@ Deno.test("login outcomes: the meter counts a server's failed logins on the flow
   }
   assert.deepEqual(logins, new Map([[40000, 3], [40001, 0]]));
 });
+
+Deno.test("login outcomes: random and cut answers never read past their end", () => {
+  let seed = 7;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const ports = [21, 25, 110, 143, 23, 5432, 3306];
+  // The bytes after `end` spell a failure for every protocol: a read past the end would see one.
+  const trap = Uint8Array.from("530 -ERR a NO Login incorrect C28P01", (c) => c.charCodeAt(0));
+  for (let round = 0; round < 5000; round++) {
+    const length = Math.floor(random() * 40);
+    const data = new Uint8Array(length + trap.length);
+    for (let k = 0; k < length; k++) {
+      // Mostly bytes that matter to the parsers, so their branches are reached.
+      data[k] = random() < 0.5
+        ? "RE0NO 5C28P".charCodeAt(Math.floor(random() * 11))
+        : random() * 256;
+    }
+    data.set(trap, length);
+    const port = ports[round % ports.length];
+    const got = loginOutcome(LOGIN_OUTCOME_PORTS[port], data, 0, length);
+    assert.ok(got === LOGIN_NONE || got === LOGIN_FAILED || got === LOGIN_OK);
+    if (length < 4) assert.equal(got, LOGIN_NONE, `${port}: ${length} bytes`);
+  }
+  // Every cut of a real failure short of its deciding bytes says nothing.
+  const fatal = pgMessage("E", [...cstring("SFATAL"), ...cstring("C28P01"), 0]);
+  const decided = fatal.indexOf("1".charCodeAt(0)) + 1;
+  for (let cut = 0; cut < decided; cut++) {
+    const data = new Uint8Array([...fatal.slice(0, cut), ...trap]);
+    assert.equal(
+      loginOutcome(LOGIN_OUTCOME_PORTS[5432], data, 0, cut),
+      LOGIN_NONE,
+      `cut at ${cut}`,
+    );
+  }
+});
