@@ -95,6 +95,29 @@ function synProbes(src: string, dst: string, ports: number, t = T0): TestFlow[] 
   }));
 }
 
+Deno.test("SCTP: INITs to 40 ports answered by ABORT or nothing are an SCTP scan; associations are not probes", () => {
+  const sctp = (k: number, fwd: number, bwd: number): TestFlow => ({
+    ...synProbes("10.9.0.1", "10.9.0.2", 40)[k],
+    protocol: 132,
+    state: "OTH",
+    fwdPackets: fwd,
+    bwdPackets: bwd,
+  });
+  const scan = valid([
+    ...run(aggregator(), scored(range(40).map((k) => sctp(k, 1, k % 2)), VERDICT_BENIGN, 0)),
+  ]);
+  assert.deepEqual(scan.map((a) => [a.alert.name, a.alert.class, a.proto, a.alert.score]), [
+    ["SCTP scan", "sctp-scan", "SCTP", 40],
+  ]);
+  // 40 associations carrying data (a signalling gateway's links): no probe, no scan.
+  const links = aggregator();
+  assert.deepEqual(
+    run(links, scored(range(40).map((k) => sctp(k, 12, 10)), VERDICT_BENIGN, 0)),
+    [],
+  );
+  assert.deepEqual(links.flush(), []);
+});
+
 /** `n` flows from one ordinary client to a web server, each with `score`. */
 function pairFlows(src: string, n: number, spacing = 1000): TestFlow[] {
   return range(n).map((k): TestFlow => ({

@@ -164,6 +164,7 @@ export const AMPLIFIER_SERVICES: ReadonlyMap<number, string> = new Map([
 export function protocolWord(protocol: number): string {
   if (protocol === 6) return "TCP";
   if (protocol === 17) return "UDP";
+  if (protocol === 132) return "SCTP";
   if (protocol === 1 || protocol === 58) return "ICMP";
   return `IP proto ${protocol}`;
 }

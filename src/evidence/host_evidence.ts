@@ -577,7 +577,9 @@ export class HostEvidence {
     opened: Finding[],
   ): void {
     const protocol = batch.protocol[i];
-    if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) return;
+    if (
+      protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58 && protocol !== 132
+    ) return;
     // A flow still open is exported now and then (interim rows, cumulative):
     // it is counted once, on its first row; later rows add nothing, except
     // that a connection held open shows it is slow only on a later row (its
@@ -648,6 +650,10 @@ export class HostEvidence {
       probe = bwdPackets === 0 && fwdPackets <= 3;
       oneWay = bwdPackets === 0;
       amplified = bwdPackets === 0 && AMPLIFIER_SERVICES.has(srcPort) && srcPort !== dstPort;
+    } else if (protocol === 132) {
+      // SCTP: an INIT answered by ABORT (closed), by INIT-ACK and the prober's ABORT (open), or
+      // not at all (nmap -sY); an association that carries data has many more chunks.
+      probe = fwdPackets <= 3 && bwdPackets <= 1;
     } else {
       // Echo requests probe (sweeps) and flood; neighbour discovery and the like do neither.
       echo = isEchoRequest(protocol, srcPort);
@@ -693,9 +699,9 @@ export class HostEvidence {
       pairPorts = c[pc + P_PROBED_PORTS];
     }
 
-    // Service (TCP and UDP: ICMP "ports" are types).
+    // Service (TCP, UDP and SCTP: ICMP "ports" are types).
     let v = -1;
-    if (protocol === 6 || protocol === 17) {
+    if (protocol === 6 || protocol === 17 || protocol === 132) {
       const svc = this.services;
       copyWords(pair.key, 0, svc.key, 0, 8);
       svc.key[8] = (protocol << 16) | dstPort;
@@ -1327,7 +1333,9 @@ export class HostEvidence {
       out.firstMicros = c[b + S_FIRST];
       out.lastMicros = c[b + S_LAST];
       out.targets = c[b + S_PROBED_DSTS];
-      out.distinctDestPorts = f.protocol === 6 || f.protocol === 17 ? c[b + S_MAX_PORTS] : 0;
+      out.distinctDestPorts = f.protocol === 6 || f.protocol === 17 || f.protocol === 132
+        ? c[b + S_MAX_PORTS]
+        : 0;
       out.halfOpen = c[b + S_HALF_OPEN];
       out.rejected = c[b + S_REJECTED];
       out.errorReplies = c[b + S_ERROR_REPLIES];
