@@ -56,6 +56,7 @@ export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
   "fragment-overrun": { name: "ping of death (fragment past 65,535 bytes)", severity: 2 },
   "fragment-overlap": { name: "teardrop (overlapping IP fragments)", severity: 2 },
+  "tiny-fragment": { name: "tiny IP fragments (TCP header split across fragments)", severity: 2 },
   "protocol-scan": { name: "IP protocol scan", severity: 2 },
 } as const;
 

@@ -586,7 +586,8 @@ function printReport(
   if (ip && ip.fragments + ip.land + ip.otherProtocolPackets > 0) {
     lines.push(
       `  IP anomaly monitor: ${ip.fragments} IP fragments checked; land ${ip.land}, ` +
-        `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}; ` +
+        `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}, ` +
+        `tiny ${ip.tinyFragments}; ` +
         `${ip.otherProtocolPackets} packets of other protocols, ${ip.protocolScans} protocol scans; ` +
         `${ip.findings} findings` +
         (ip.findingsDropped > 0 ? ` (${ip.findingsDropped} dropped, too many at once)` : "") +

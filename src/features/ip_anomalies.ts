@@ -4,7 +4,10 @@
  * SYN from an address and port to the same address and port), fragments
  * that reach past the 65,535 bytes a datagram may have (ping of death) and
  * fragments that overlap others of the same datagram (teardrop and the
- * evasion tricks built on it), IPv4 and IPv6; and protocol scans (many IP
+ * evasion tricks built on it), first fragments too short to hold a TCP
+ * header (RFC 1858's tiny fragments: nmap -f splits its probes so that a
+ * filter reading one packet sees no ports or flags), IPv4 and IPv6; and
+ * protocol scans (many IP
  * protocols from one host to another). Fixed tables, no allocation per
  * packet: a repeat of a finding already made is recognised by numbers
  * before any text is made; a finding (rare) is an object for the alert path.
@@ -29,13 +32,21 @@ const DATAGRAM_TTL_MICROS = 30e6;
 const DATAGRAMS = 1024, RANGES = 8, PROBE = 4;
 const MAX_PENDING_FINDINGS = 256;
 
-export type IpAnomalyKind = "land" | "fragment-overrun" | "fragment-overlap" | "protocol-scan";
+export type IpAnomalyKind =
+  | "land"
+  | "fragment-overrun"
+  | "fragment-overlap"
+  | "tiny-fragment"
+  | "protocol-scan";
+/** A TCP header without options: a first fragment shorter than this splits it. */
+const TCP_HEADER_MIN = 20;
 /** A number per kind, for the repeat keys. */
 const KIND_CODES: Record<IpAnomalyKind, number> = {
   "land": 1,
   "fragment-overrun": 2,
   "fragment-overlap": 3,
   "protocol-scan": 4,
+  "tiny-fragment": 5,
 };
 
 /** One anomaly; addresses as text. */
@@ -63,6 +74,8 @@ export interface IpAnomalyCounters {
   land: number;
   fragmentOverruns: number;
   fragmentOverlaps: number;
+  /** First fragments of TCP too short to hold its header. */
+  tinyFragments: number;
   /** Packets of protocols other than TCP, UDP, ICMP and ICMPv6 (counted for protocol scans). */
   otherProtocolPackets: number;
   protocolScans: number;
@@ -78,6 +91,7 @@ export class IpAnomalyMonitor {
     land: 0,
     fragmentOverruns: 0,
     fragmentOverlaps: 0,
+    tinyFragments: 0,
     otherProtocolPackets: 0,
     protocolScans: 0,
     findings: 0,
@@ -166,6 +180,7 @@ export class IpAnomalyMonitor {
     const dst = ((data[at + 16] << 24) | (data[at + 17] << 16) | (data[at + 18] << 8) |
       data[at + 19]) >>> 0;
     const t = batch.timestampMicros[index];
+    const moreFragments = (data[at + 6] & 0x20) !== 0;
     const kind = this.#fragmentAnomaly(
       headerBytes + end,
       src,
@@ -174,7 +189,7 @@ export class IpAnomalyMonitor {
       start,
       end,
       t,
-    );
+    ) ?? this.#tiny(protocol, start, end, moreFragments);
     if (kind === null || !this.#firstOf(kind, src, dst, p.vlan, t)) return;
     // A later fragment's decoded addresses are not its own (the decoder stops at its IP header).
     const f = this.#finding(kind, p, t, protocol, formatIpv4(src), formatIpv4(dst));
@@ -195,7 +210,7 @@ export class IpAnomalyMonitor {
       start,
       end,
       t,
-    );
+    ) ?? this.#tiny(p.fragmentNext, start, end, true);
     if (kind === null || !this.#firstOf(kind, a, b, p.vlan, t)) return;
     this.#push(fragmentDetail(this.#finding(kind, p, t, p.fragmentNext), p.fragmentId, start, end));
   }
@@ -218,6 +233,13 @@ export class IpAnomalyMonitor {
       return "fragment-overrun";
     }
     return this.#overlaps(this.#slot(a, b, key, t), start, end) ? "fragment-overlap" : null;
+  }
+
+  /** "tiny-fragment" for a first fragment of TCP, more to follow, too short for a TCP header (counted). */
+  #tiny(protocol: number, start: number, end: number, more: boolean): IpAnomalyKind | null {
+    if (protocol !== 6 || start !== 0 || !more || end - start >= TCP_HEADER_MIN) return null;
+    this.counters.tinyFragments++;
+    return "tiny-fragment";
   }
 
   /** Whether [start, end) overlaps a fragment of datagram `slot` seen before (then counted); remembers it. */
