@@ -118,6 +118,34 @@ Deno.test("SCTP: INITs to 40 ports answered by ABORT or nothing are an SCTP scan
   assert.deepEqual(links.flush(), []);
 });
 
+Deno.test("ICMP sweep: timestamp requests (nmap -PP) to 30 hosts are a sweep, as echo requests are; replies are not", () => {
+  const requests = (type: number, src = "10.10.0.1") =>
+    range(30).map((k): TestFlow => ({
+      src,
+      dst: `10.99.0.${k + 1}`,
+      srcPort: type,
+      dstPort: 0,
+      protocol: 1,
+      startMicros: T0 + k * 10_000,
+      endMicros: T0 + k * 10_000,
+      state: "S0",
+      fwdPackets: 1,
+      bwdPackets: 0,
+    }));
+  for (const type of [8, 13, 17]) {
+    const lines = valid([...run(aggregator(), scored(requests(type), VERDICT_BENIGN, 0))]);
+    assert.deepEqual(
+      lines.map((a) => [a.alert.name, a.src_ip]),
+      [["ICMP sweep", "10.10.0.1"]],
+      `type ${type}`,
+    );
+  }
+  // Timestamp replies (14) from 30 hosts to one are answers, not probes.
+  const replies = aggregator();
+  assert.deepEqual(run(replies, scored(requests(14), VERDICT_BENIGN, 0)), []);
+  assert.deepEqual(replies.flush(), []);
+});
+
 /** `n` flows from one ordinary client to a web server, each with `score`. */
 function pairFlows(src: string, n: number, spacing = 1000): TestFlow[] {
   return range(n).map((k): TestFlow => ({

@@ -277,6 +277,16 @@ function isEchoRequest(protocol: number, type: number): boolean {
   return (protocol === 1 && type === 8) || (protocol === 58 && type === 128);
 }
 
+/**
+ * The other ICMP requests a host-discovery sweep sends when echo is
+ * filtered (nmap -PP, -PM): timestamp (13), information (15) and address
+ * mask (17) requests; ICMPv6 node information queries (139).
+ */
+function isQueryRequest(protocol: number, type: number): boolean {
+  return (protocol === 1 && (type === 13 || type === 15 || type === 17)) ||
+    (protocol === 58 && type === 139);
+}
+
 function isPortUnreachable(protocol: number, type: number, code: number): boolean {
   return (protocol === 1 && type === 3 && code === 3) ||
     (protocol === 58 && type === 1 && code === 4);
@@ -655,9 +665,10 @@ export class HostEvidence {
       // not at all (nmap -sY); an association that carries data has many more chunks.
       probe = fwdPackets <= 3 && bwdPackets <= 1;
     } else {
-      // Echo requests probe (sweeps) and flood; neighbour discovery and the like do neither.
+      // Echo requests probe (sweeps) and flood; the other query requests only probe;
+      // neighbour discovery and the like do neither.
       echo = isEchoRequest(protocol, srcPort);
-      probe = echo;
+      probe = echo || isQueryRequest(protocol, srcPort);
     }
 
     // Source.
@@ -793,7 +804,7 @@ export class HostEvidence {
       } else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
-    } else if (s >= 0 && src.group[s] === 0 && echo) {
+    } else if (s >= 0 && src.group[s] === 0 && probe) {
       if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
