@@ -121,16 +121,19 @@ Deno.test("analyze: nmap's IP protocol scan (-sO) is an IP protocol scan from th
   assert.deepEqual(lines, ["10.79.0.2 -> 10.79.0.1: IP protocol scan"], stderr);
 });
 
-Deno.test("analyze: nmap -f (SYNs with the TCP header split across 8-byte fragments) is tiny IP fragments from the scanner", async () => {
+Deno.test("analyze: nmap -f (SYNs with the TCP header split across 8-byte fragments) is tiny IP fragments and a TCP SYN scan from the scanner", async () => {
   const { alerts, stderr } = await analyze(
     `${repoRoot}tests/fixtures/ip-anomalies/nmap-fragmented-scan.pcap`,
   );
   const lines = alerts.filter((a) => a.alert.class !== "unknown")
     .map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.class} ${a.alert.name}`);
+  // The meter puts each SYN's header together again, so the scan is a scan from the scanner too.
   assert.deepEqual(lines, [
     "10.84.0.2 -> 10.84.0.1: tiny-fragment tiny IP fragments (TCP header split across fragments)",
+    "10.84.0.2 -> 10.84.0.1: tcp-syn-scan TCP SYN scan",
   ], stderr);
   assert.match(stderr, /overlapping 0, tiny 40;/);
+  assert.match(stderr, /TCP headers put together from IPv4 fragments and metered: 40\n/);
 });
 
 Deno.test("analyze: hping3's spoofed ACK, RST and FIN floods are each a TCP flood named by its flag", async () => {

@@ -557,6 +557,14 @@ function printReport(
       `  packets not metered: ${notMetered.map(([name, n]) => `${name} ${n}`).join(", ")}`,
     );
   }
+  const rebuilt = m.fragmentHeaders;
+  if (rebuilt && rebuilt.rebuilt + rebuilt.evicted > 0) {
+    // Their fragments are counted above; the segments put together from them are metered.
+    lines.push(
+      `  TCP headers put together from IPv4 fragments and metered: ${rebuilt.rebuilt}` +
+        (rebuilt.evicted > 0 ? ` (${rebuilt.evicted} datagrams evicted, table full)` : ""),
+    );
+  }
   const arp = m.arp;
   if (arp && arp.requests + arp.replies + arp.notAnalysed > 0) {
     // ARP is not metered into flows; the ARP monitor reads it (sweeps, spoofing).

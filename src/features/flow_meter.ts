@@ -31,6 +31,7 @@ import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts"
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
+import { FragmentHeaders } from "./fragment_headers.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
 export type PacketFinding = ArpFinding | NdFinding | IpAnomalyFinding;
@@ -105,6 +106,12 @@ export interface FlowMeterOptions {
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
   ipAnomalies?: boolean;
+  /**
+   * Put together TCP headers split across IPv4 fragments (FragmentHeaders:
+   * nmap -f) and meter those segments, which otherwise have no ports.
+   * Default false (CICFlowMeter does not reassemble).
+   */
+  fragmentHeaders?: boolean;
 }
 
 /**
@@ -125,6 +132,8 @@ export interface FlowMeterCounters {
   nd?: NdCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
+  /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
+  fragmentHeaders?: { rebuilt: number; evicted: number };
   decode: DecodeCounters;
   flowsCreated: number;
   flowsEnded: number;
@@ -160,6 +169,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   arp: true,
   nd: true,
   ipAnomalies: true,
+  fragmentHeaders: true,
 };
 
 /**
@@ -178,6 +188,8 @@ const LOOKUP_GROUP = 8;
 /** Decode outcome of a packet whose link type the decoder does not know. */
 const UNSUPPORTED_LINK = DECODE_OUTCOMES.indexOf("unsupported-link-type");
 const ARP_OUTCOME = DECODE_OUTCOMES.indexOf("arp");
+const TRUNCATED_TCP_OUTCOME = DECODE_OUTCOMES.indexOf("truncated-tcp-header");
+const NON_FIRST_OUTCOME = DECODE_OUTCOMES.indexOf("ip-fragment-non-first");
 
 /** Full row batches the meter holds before push stops for a drain. */
 const MAX_READY_BATCHES = 2;
@@ -229,6 +241,9 @@ export class FlowMeter {
   readonly nd: NdMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
+  /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
+  private readonly fragments: FragmentHeaders | null;
+  private readonly rebuiltPacket = new DecodedPacket();
   /** The batch being metered (null: done) and its next packet. */
   private input: PacketBatch | null = null;
   private inputAt = 0;
@@ -271,6 +286,7 @@ export class FlowMeter {
     this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
+    this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
@@ -338,6 +354,19 @@ export class FlowMeter {
   }
 
   /**
+   * Meters the TCP segment FragmentHeaders rebuilt from a datagram's
+   * fragments (its own shard's only, when sharded), as of its last fragment.
+   */
+  private addRebuilt(fragments: FragmentHeaders): void {
+    const p = this.rebuiltPacket;
+    if (decodePacket(fragments.packet, 0, p) !== 0) return;
+    setFlowHash(p);
+    if (this.sharded && (p.flowHash >>> 24) % this.shardCount !== this.shardIndex) return;
+    p.loginOutcome = 0;
+    this.table.add(p);
+  }
+
+  /**
    * Meters the pushed batch from `inputAt` until it ends, a grid line of
    * packet time releases rows, or full batches pile up. True when it stopped
    * early (work left).
@@ -357,7 +386,7 @@ export class FlowMeter {
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
-    const arp = this.arp, anomalies = this.anomalies, nd = this.nd;
+    const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -394,6 +423,11 @@ export class FlowMeter {
           } else if (anomalies !== null && group[k].ipv6Fragment) {
             anomalies.observeFragment6(group[k]);
           }
+          if (
+            fragments !== null && group[k].ipv4Fragment &&
+            (outcome === TRUNCATED_TCP_OUTCOME || outcome === NON_FIRST_OUTCOME) &&
+            fragments.offer(batch, i, group[k].ipOffset)
+          ) this.addRebuilt(fragments);
           continue;
         }
         const packet = group[k];
@@ -593,6 +627,9 @@ export class FlowMeter {
       ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
       ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
+      ...(this.fragments
+        ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }
+        : {}),
     };
   }
 
