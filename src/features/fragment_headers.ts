@@ -11,21 +11,21 @@
  * header) never come here. Fixed tables, no allocation per fragment.
  */
 import type { PacketBatch } from "../capture/mod.ts";
-import { mix32 } from "./mix32.ts";
+import { DatagramSlots } from "./datagram_slots.ts";
 
-const DATAGRAMS = 256, PROBE = 4;
+const DATAGRAMS = 256;
 /** Bytes of transport header kept per datagram (a TCP header is at most 60). */
 const HEADER_BYTES = 64;
-/** Fragments of one datagram are put together for this long after its first. */
-const DATAGRAM_TTL_MICROS = 30e6;
 /** LINKTYPE_IPV4: the rebuilt packet is a bare IPv4 datagram. */
 const RAW_IPV4 = 228;
 
 export class FragmentHeaders {
   /** Datagrams whose TCP header was put together from fragments (then metered). */
   rebuilt = 0;
-  /** Datagrams dropped before complete (the table was full, or they never completed). */
-  evicted = 0;
+  /** Datagrams given up before complete because the table was full. */
+  get evicted(): number {
+    return this.#datagrams.evicted;
+  }
   /** The rebuilt packet, as a one-packet batch for decodePacket. */
   readonly packet: PacketBatch = {
     count: 1,
@@ -37,8 +37,7 @@ export class FragmentHeaders {
     linkType: new Uint16Array([RAW_IPV4]),
   };
 
-  readonly #key = new Uint32Array(DATAGRAMS * 3);
-  readonly #first = new Float64Array(DATAGRAMS).fill(-Infinity);
+  readonly #datagrams = new DatagramSlots(DATAGRAMS);
   readonly #header = new Uint8Array(DATAGRAMS * HEADER_BYTES);
   /** One bit per header byte held (64 bits: two words). */
   readonly #have = new Uint32Array(DATAGRAMS * 2);
@@ -71,8 +70,16 @@ export class FragmentHeaders {
     const id = (data[at + 4] << 8) | data[at + 5];
     const t = batch.timestampMicros[index];
     // A last fragment far out (ordinary fragmentation's tail) is kept only for a datagram seen.
-    const s = this.#slot(src, dst, id, t, start < HEADER_BYTES);
-    if (s < 0 || this.#done[s] === 1) return false;
+    const datagrams = this.#datagrams, s = datagrams.slot(src, dst, id, t, start < HEADER_BYTES);
+    if (s < 0) return false;
+    if (datagrams.created) {
+      this.#have[2 * s] = 0;
+      this.#have[2 * s + 1] = 0;
+      this.#ipHeaderBytes[s] = 0;
+      this.#l4Bytes[s] = 0;
+      this.#done[s] = 0;
+    }
+    if (this.#done[s] === 1) return false;
     if (start === 0) {
       this.#ipHeader.set(data.subarray(at, at + ihl), s * 60);
       this.#ipHeaderBytes[s] = ihl;
@@ -117,37 +124,5 @@ export class FragmentHeaders {
       if ((this.#have[s * 2 + (k >>> 5)] & (1 << (k & 31))) === 0) return false;
     }
     return true;
-  }
-
-  /** The datagram's slot: its own, else (when `create`) a stale or the oldest one; -1 when none. */
-  #slot(src: number, dst: number, id: number, t: number, create: boolean): number {
-    const start = mix32(src ^ mix32(dst ^ mix32(id))) & (DATAGRAMS - 1);
-    let oldest = start;
-    for (let k = 0; k < PROBE; k++) {
-      const s = (start + k) & (DATAGRAMS - 1);
-      const fresh = t - this.#first[s] <= DATAGRAM_TTL_MICROS;
-      if (
-        fresh && this.#key[3 * s] === src && this.#key[3 * s + 1] === dst &&
-        this.#key[3 * s + 2] === id
-      ) return s;
-      if (!fresh) return create ? this.#claim(s, src, dst, id, t) : -1;
-      if (this.#first[s] < this.#first[oldest]) oldest = s;
-    }
-    if (!create) return -1;
-    this.evicted++;
-    return this.#claim(oldest, src, dst, id, t);
-  }
-
-  #claim(s: number, src: number, dst: number, id: number, t: number): number {
-    this.#key[3 * s] = src;
-    this.#key[3 * s + 1] = dst;
-    this.#key[3 * s + 2] = id;
-    this.#first[s] = t;
-    this.#have[2 * s] = 0;
-    this.#have[2 * s + 1] = 0;
-    this.#ipHeaderBytes[s] = 0;
-    this.#l4Bytes[s] = 0;
-    this.#done[s] = 0;
-    return s;
   }
 }

@@ -13,6 +13,7 @@
  * before any text is made; a finding (rare) is an object for the alert path.
  */
 import { mix32 } from "./mix32.ts";
+import { DatagramSlots } from "./datagram_slots.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress, formatIpv4 } from "./flow_meter.ts";
@@ -27,9 +28,7 @@ const PROTOCOL_WINDOW_MICROS = 10e6;
 const PAIRS = 256;
 /** The same kind of finding between the same hosts is reported again after this long. */
 const REPEAT_MICROS = 600e6;
-/** Fragments of one datagram are compared for this long after its first. */
-const DATAGRAM_TTL_MICROS = 30e6;
-const DATAGRAMS = 1024, RANGES = 8, PROBE = 4;
+const DATAGRAMS = 1024, RANGES = 8;
 const MAX_PENDING_FINDINGS = 256;
 
 export type IpAnomalyKind =
@@ -102,9 +101,8 @@ export class IpAnomalyMonitor {
   /** Reported (kind, source, destination, VLAN), by a hash of them, and when (findings only). */
   readonly #reported = new Map<number, number>();
 
-  // Datagrams being fragmented: key (source, destination, id, protocol), first seen, ranges.
-  readonly #key = new Uint32Array(DATAGRAMS * 3);
-  readonly #first = new Float64Array(DATAGRAMS).fill(-Infinity);
+  // Datagrams being fragmented (source, destination, id and protocol): the ranges of their fragments.
+  readonly #datagrams = new DatagramSlots(DATAGRAMS);
   readonly #rangeCount = new Uint8Array(DATAGRAMS);
   /** Start and end (bytes) of each fragment seen, RANGES per datagram. */
   readonly #ranges = new Uint32Array(DATAGRAMS * RANGES * 2);
@@ -232,7 +230,10 @@ export class IpAnomalyMonitor {
       this.counters.fragmentOverruns++;
       return "fragment-overrun";
     }
-    return this.#overlaps(this.#slot(a, b, key, t), start, end) ? "fragment-overlap" : null;
+    const datagrams = this.#datagrams, slot = datagrams.slot(a, b, key, t);
+    if (datagrams.created) this.#rangeCount[slot] = 0;
+    this.counters.datagramsEvicted = datagrams.evicted;
+    return this.#overlaps(slot, start, end) ? "fragment-overlap" : null;
   }
 
   /** "tiny-fragment" for a first fragment of TCP, more to follow, too short for a TCP header (counted). */
@@ -269,34 +270,6 @@ export class IpAnomalyMonitor {
     const out = this.#pending;
     this.#pending = [];
     return out;
-  }
-
-  /** The datagram's slot: its own, a stale one, or the oldest of its probe run (evicted). */
-  #slot(src: number, dst: number, key2: number, t: number): number {
-    key2 >>>= 0;
-    const start = mix32(src ^ mix32(dst ^ mix32(key2))) & (DATAGRAMS - 1);
-    let oldest = start;
-    for (let k = 0; k < PROBE; k++) {
-      const s = (start + k) & (DATAGRAMS - 1);
-      const fresh = t - this.#first[s] <= DATAGRAM_TTL_MICROS;
-      if (
-        fresh && this.#key[3 * s] === src && this.#key[3 * s + 1] === dst &&
-        this.#key[3 * s + 2] === key2
-      ) return s;
-      if (!fresh) return this.#claim(s, src, dst, key2, t);
-      if (this.#first[s] < this.#first[oldest]) oldest = s;
-    }
-    this.counters.datagramsEvicted++;
-    return this.#claim(oldest, src, dst, key2, t);
-  }
-
-  #claim(s: number, src: number, dst: number, key2: number, t: number): number {
-    this.#key[3 * s] = src;
-    this.#key[3 * s + 1] = dst;
-    this.#key[3 * s + 2] = key2;
-    this.#first[s] = t;
-    this.#rangeCount[s] = 0;
-    return s;
   }
 
   /**
