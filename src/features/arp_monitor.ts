@@ -8,6 +8,7 @@
  * an object handed to the alert path.
  */
 import { mix32 } from "./mix32.ts";
+import { FindingQueue } from "./finding_queue.ts";
 import { SweepEpisodes } from "./sweep_episodes.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import { formatIpv4 } from "./flow_meter.ts";
@@ -26,8 +27,6 @@ const ANSWER_GRACE_MICROS = 1e6;
 const BINDING_TTL_MICROS = 300e6;
 /** The same claim (MAC, address) is reported again after this long. */
 const CLAIM_REPEAT_MICROS = 600e6;
-/** Findings kept for the alert path at most; more are counted, not kept. */
-const MAX_PENDING_FINDINGS = 256;
 
 const SENDERS = 1024, PROBE = 8;
 const REQUESTS = 4096, BINDINGS = 4096;
@@ -79,7 +78,7 @@ export interface ArpCounters {
   probesAndAnnouncements: number;
   unsolicitedReplies: number;
   findings: number;
-  /** Findings not kept because MAX_PENDING_FINDINGS were waiting. */
+  /** Findings not kept because MAX_PENDING_FINDINGS (finding_queue.ts) were waiting. */
   findingsDropped: number;
   /** Sender slots taken over from another sender (the table is full). */
   sendersEvicted: number;
@@ -97,7 +96,7 @@ export class ArpMonitor {
     findingsDropped: 0,
     sendersEvicted: 0,
   };
-  #pending: ArpFinding[] = [];
+  readonly #findings = new FindingQueue<ArpFinding>(this.counters);
 
   // Senders of requests: key (IP, VLAN; -1: slot free), MAC, first address asked for, and their sweep counts.
   readonly #senderIp = new Uint32Array(SENDERS);
@@ -218,16 +217,7 @@ export class ArpMonitor {
 
   /** The findings since the last call. */
   take(): ArpFinding[] {
-    if (this.#pending.length === 0) return EMPTY;
-    const out = this.#pending;
-    this.#pending = [];
-    return out;
-  }
-
-  #report(finding: ArpFinding): void {
-    this.counters.findings++;
-    if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
-    else this.#pending.push(finding);
+    return this.#findings.take();
   }
 
   #countRequest(
@@ -251,13 +241,13 @@ export class ArpMonitor {
     }
     this.#senderMacHigh[s] = macHigh;
     this.#senderMacLow[s] = macLow;
-    if (sweeps.probe(s, mix32(target), bytes)) this.#report(this.#sweep(s, "first", t));
+    if (sweeps.probe(s, mix32(target), bytes)) this.#findings.push(this.#sweep(s, "first", t));
   }
 
   /** Closes sender `s`'s episode: a closing line when it was reported and asked for more since. */
   #endEpisode(s: number, t: number): void {
     if (this.#sweeps.owesClosingLine(s)) {
-      this.#report(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
+      this.#findings.push(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
     this.#senderVlan[s] = -1;
   }
@@ -398,7 +388,7 @@ export class ArpMonitor {
     this.#claims.set(key, t);
     const previous = this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t);
     const own = this.#addressOf(macHigh, macLow, claimed, vlan, t);
-    this.#report({
+    this.#findings.push({
       kind: "arp-spoof",
       atMicros: t,
       senderMac: macText(macHigh, macLow),
@@ -414,8 +404,6 @@ export class ArpMonitor {
     });
   }
 }
-
-const EMPTY: ArpFinding[] = [];
 
 function readIp(data: Uint8Array, at: number): number {
   return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;

@@ -13,6 +13,7 @@
  * before any text is made; a finding (rare) is an object for the alert path.
  */
 import { mix32 } from "./mix32.ts";
+import { FindingQueue } from "./finding_queue.ts";
 import { DatagramSlots } from "./datagram_slots.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
@@ -29,7 +30,6 @@ const PAIRS = 256;
 /** The same kind of finding between the same hosts is reported again after this long. */
 const REPEAT_MICROS = 600e6;
 const DATAGRAMS = 1024, RANGES = 8;
-const MAX_PENDING_FINDINGS = 256;
 
 export type IpAnomalyKind =
   | "land"
@@ -97,7 +97,7 @@ export class IpAnomalyMonitor {
     findingsDropped: 0,
     datagramsEvicted: 0,
   };
-  #pending: IpAnomalyFinding[] = [];
+  readonly #findings = new FindingQueue<IpAnomalyFinding>(this.counters);
   /** Reported (kind, source, destination, VLAN), by a hash of them, and when (findings only). */
   readonly #reported = new Map<number, number>();
 
@@ -123,7 +123,7 @@ export class IpAnomalyMonitor {
     if (!this.#firstOf("land", host, host, p.vlan, p.timeMicros)) return;
     const f = this.#finding("land", p, p.timeMicros, 6);
     f.srcPort = f.dstPort = p.srcPort;
-    this.#push(f);
+    this.#findings.push(f);
   }
 
   /**
@@ -154,7 +154,7 @@ export class IpAnomalyMonitor {
     if (!this.#firstOf("protocol-scan", a, b, p.vlan, t)) return;
     const f = this.#finding("protocol-scan", p, t, p.protocol);
     f.protocols = PROTOCOL_SCAN_PROTOCOLS;
-    this.#push(f);
+    this.#findings.push(f);
   }
 
   /**
@@ -191,7 +191,7 @@ export class IpAnomalyMonitor {
     if (kind === null || !this.#firstOf(kind, src, dst, p.vlan, t)) return;
     // A later fragment's decoded addresses are not its own (the decoder stops at its IP header).
     const f = this.#finding(kind, p, t, protocol, formatIpv4(src), formatIpv4(dst));
-    this.#push(fragmentDetail(f, id, start, end));
+    this.#findings.push(fragmentDetail(f, id, start, end));
   }
 
   /** An IPv6 fragment (DecodedPacket.ipv6Fragment): the same checks as for IPv4. */
@@ -210,7 +210,9 @@ export class IpAnomalyMonitor {
       t,
     ) ?? this.#tiny(p.fragmentNext, start, end, true);
     if (kind === null || !this.#firstOf(kind, a, b, p.vlan, t)) return;
-    this.#push(fragmentDetail(this.#finding(kind, p, t, p.fragmentNext), p.fragmentId, start, end));
+    this.#findings.push(
+      fragmentDetail(this.#finding(kind, p, t, p.fragmentNext), p.fragmentId, start, end),
+    );
   }
 
   /**
@@ -266,10 +268,7 @@ export class IpAnomalyMonitor {
 
   /** The findings since the last call. */
   take(): IpAnomalyFinding[] {
-    if (this.#pending.length === 0) return EMPTY;
-    const out = this.#pending;
-    this.#pending = [];
-    return out;
+    return this.#findings.take();
   }
 
   /**
@@ -310,15 +309,7 @@ export class IpAnomalyMonitor {
       vlan: p.vlan,
     };
   }
-
-  #push(finding: IpAnomalyFinding): void {
-    this.counters.findings++;
-    if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
-    else this.#pending.push(finding);
-  }
 }
-
-const EMPTY: IpAnomalyFinding[] = [];
 
 /** A 16-byte decoder address (as its four words, with `salt`) mixed into 32 bits. */
 function addressHash(w: Uint32Array, salt: number): number {

@@ -36,17 +36,9 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
   if (end - at < 4) return LOGIN_NONE;
   switch (protocol) {
     case FTP:
-      return statusCode(data, at, 0x35, 0x33, 0x30) // 530
-        ? LOGIN_FAILED
-        : statusCode(data, at, 0x32, 0x33, 0x30) // 230
-        ? LOGIN_OK
-        : LOGIN_NONE;
+      return replyOutcome(data, at, 530, 230);
     case SMTP:
-      return statusCode(data, at, 0x35, 0x33, 0x35) // 535
-        ? LOGIN_FAILED
-        : statusCode(data, at, 0x32, 0x33, 0x35) // 235
-        ? LOGIN_OK
-        : LOGIN_NONE;
+      return replyOutcome(data, at, 535, 235);
     case POP3: // -ERR
       return data[at] === 0x2d && data[at + 1] === 0x45 && data[at + 2] === 0x52 &&
           data[at + 3] === 0x52
@@ -105,10 +97,18 @@ function postgresOutcome(data: Uint8Array, at: number, end: number): number {
   return LOGIN_NONE;
 }
 
-/** A three-digit status code and a space or hyphen after it, at `at`. */
-function statusCode(data: Uint8Array, at: number, a: number, b: number, c: number): boolean {
-  return data[at] === a && data[at + 1] === b && data[at + 2] === c &&
-    (data[at + 3] === 0x20 || data[at + 3] === 0x2d);
+/**
+ * An FTP or SMTP reply at `at` (three digits, then a space or a hyphen):
+ * LOGIN_FAILED for code `failed`, LOGIN_OK for code `ok`, else LOGIN_NONE.
+ */
+function replyOutcome(data: Uint8Array, at: number, failed: number, ok: number): number {
+  const a = data[at] - 0x30, b = data[at + 1] - 0x30, c = data[at + 2] - 0x30;
+  const after = data[at + 3];
+  if (a < 0 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9 || (after !== 0x20 && after !== 0x2d)) {
+    return LOGIN_NONE;
+  }
+  const code = a * 100 + b * 10 + c;
+  return code === failed ? LOGIN_FAILED : code === ok ? LOGIN_OK : LOGIN_NONE;
 }
 
 /** Whether `word` occurs in the first WINDOW bytes from `at` (on the first line only if `firstLine`). */

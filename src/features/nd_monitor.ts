@@ -10,6 +10,7 @@
  * finding (rare by construction) is an object for the alert path.
  */
 import { mix32 } from "./mix32.ts";
+import { FindingQueue } from "./finding_queue.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
@@ -32,7 +33,6 @@ const REPEAT_MICROS = 600e6;
 export const ROUTER_LEARNING_MICROS = 600e6;
 /** New-router lines per link (VLAN) per REPEAT at most: a flood of random routers (flood_router6) is counted, not a line each. */
 const ROUTER_LINES_PER_LINK = 4;
-const MAX_PENDING_FINDINGS = 256;
 
 const SENDERS = 1024, PROBE = 8, BINDINGS = 4096, ROUTERS = 64;
 
@@ -129,7 +129,7 @@ export class NdMonitor {
     sendersEvicted: 0,
     routersNotKept: 0,
   };
-  #pending: NdFinding[] = [];
+  readonly #findings = new FindingQueue<NdFinding>(this.counters);
   /** Packet time of the first ND message (start of the router learning period). */
   #firstSeen = -1;
   /** Scratch for one address (target, link-local router) read from a message body. */
@@ -260,16 +260,7 @@ export class NdMonitor {
 
   /** The findings since the last call. */
   take(): NdFinding[] {
-    if (this.#pending.length === 0) return EMPTY;
-    const out = this.#pending;
-    this.#pending = [];
-    return out;
-  }
-
-  #report(finding: NdFinding): void {
-    this.counters.findings++;
-    if (this.#pending.length >= MAX_PENDING_FINDINGS) this.counters.findingsDropped++;
-    else this.#pending.push(finding);
+    return this.#findings.take();
   }
 
   /** A solicitation from p's source for the target in #word: the ARP monitor's sweep count. */
@@ -286,12 +277,14 @@ export class NdMonitor {
     }
     this.#senderMacHigh[s] = macHigh;
     this.#senderMacLow[s] = macLow;
-    if (sweeps.probe(s, wordsHash(target, 0), bytes)) this.#report(this.#sweep(s, "first", t));
+    if (sweeps.probe(s, wordsHash(target, 0), bytes)) {
+      this.#findings.push(this.#sweep(s, "first", t));
+    }
   }
 
   #endEpisode(s: number, t: number): void {
     if (this.#sweeps.owesClosingLine(s)) {
-      this.#report(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
+      this.#findings.push(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
     this.#senderVlan[s] = -1;
   }
@@ -358,7 +351,7 @@ export class NdMonitor {
       this.counters.overrideConflicts++;
       if (!this.#firstReport(1, macHigh, macLow, wordsHash(w, vlan), t)) return;
       const own = this.#addressOf(macHigh, macLow, vlan, t);
-      this.#report({
+      this.#findings.push({
         kind: "nd-spoof",
         atMicros: t,
         senderMac: macHalvesText(macHigh, macLow),
@@ -443,7 +436,7 @@ export class NdMonitor {
     }
     if (!this.#firstReport(2, macHigh, macLow, wordsHash(w, vlan), t)) return;
     if (unlike < 0 && sameAddress < 0) this.#linkLines[vlan & 4095]++;
-    this.#report({
+    this.#findings.push({
       kind: "nd-rogue-router",
       atMicros: t,
       senderMac: macHalvesText(macHigh, macLow),
@@ -530,8 +523,6 @@ export class NdMonitor {
     return best;
   }
 }
-
-const EMPTY: NdFinding[] = [];
 
 /** Three bytes of a MAC: a MAC is held as two such halves (small integers, never boxed). */
 function readMacHalf(data: Uint8Array, at: number): number {
