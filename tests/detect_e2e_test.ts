@@ -183,3 +183,18 @@ Deno.test("analyze: fake_router6 after 10 minutes of radvd is a new router, kill
     stderr,
   );
 });
+
+Deno.test("analyze: SSH logins read from encrypted sizes: hydra and a guessing client are SSH brute force; automation whose agent offers refused keys first is nothing", async () => {
+  const distinct = (alerts: AlertLine[]) => [
+    ...new Set(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`)),
+  ];
+  // hydra -t 4 against OpenSSH: 13 connections in 105 s, five guesses each (too few connections
+  // for the connection rule); a client trying three passwords per connection, 8 times.
+  for (const capture of ["hydra", "client-guesses"]) {
+    const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/ssh/${capture}.pcap`);
+    assert.deepEqual(distinct(alerts), ["10.84.0.2 -> 10.84.0.1: SSH brute force"], stderr);
+  }
+  // 30 commands in 8 s, each logging in with the fourth key its agent offers.
+  const automation = await analyze(`${repoRoot}tests/fixtures/ssh/agent-keys-automation.pcap`);
+  assert.deepEqual(distinct(automation.alerts), [], automation.stderr);
+});

@@ -64,7 +64,8 @@ export const BEHAVIOUR_LIMITS = {
   bruteForceConnections: 20,
   /**
    * Failed logins a cleartext login service answered to one source (FTP 530,
-   * IMAP NO, PostgreSQL 28P01, ...: login_outcomes.ts) in a window for a
+   * IMAP NO, PostgreSQL 28P01, ...: login_outcomes.ts; SSH's read from its
+   * segment sizes, ssh_auth.ts) in a window for a
    * brute force, however few connections carried them. fail2ban's default
    * bans after 5 failures in 10 minutes; a user who mistyped fails a few
    * times, not 10 in a minute. Where the service said most connections

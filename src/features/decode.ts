@@ -112,6 +112,8 @@ export class DecodedPacket {
   payloadOffset = 0;
   /** Set by the flow meter: the login outcome a server's segment says (login_outcomes.ts), else 0. */
   loginOutcome = 0;
+  /** Set by the flow meter: what an SSH segment is (ssh_auth.ts), else 0. */
+  sshSegment = 0;
   /** True when this is the first fragment of a fragmented datagram. */
   firstFragment = false;
   /** For ICMP: true when the ICMP type is one-way (no reply type). */

@@ -31,6 +31,7 @@ import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts"
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
+import { SSH_PORT, sshSegment } from "./ssh_auth.ts";
 import { FragmentHeaders } from "./fragment_headers.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
@@ -363,6 +364,7 @@ export class FlowMeter {
     setFlowHash(p);
     if (this.sharded && (p.flowHash >>> 24) % this.shardCount !== this.shardIndex) return;
     p.loginOutcome = 0;
+    p.sshSegment = 0;
     this.table.add(p);
   }
 
@@ -432,19 +434,25 @@ export class FlowMeter {
         }
         const packet = group[k];
         // A server's answer on a cleartext login service: did the login fail or succeed?
-        let login = 0;
-        if (packet.payloadBytes > 0) {
-          const service = packet.protocol === PROTO_TCP ? LOGIN_OUTCOME_PORTS[packet.srcPort] : 0;
+        let login = 0, ssh = 0;
+        if (packet.payloadBytes > 0 && packet.protocol === PROTO_TCP) {
+          const service = LOGIN_OUTCOME_PORTS[packet.srcPort];
+          const end = batch.offset[i] + batch.capturedLength[i];
           if (service !== 0) {
-            login = loginOutcome(
-              service,
+            login = loginOutcome(service, batch.data, packet.payloadOffset, end);
+          } else if ((packet.srcPort === SSH_PORT) !== (packet.dstPort === SSH_PORT)) {
+            // Encrypted SSH: the table reads its outcome from the segments' sizes (ssh_auth.ts).
+            ssh = sshSegment(
+              packet.srcPort === SSH_PORT,
               batch.data,
               packet.payloadOffset,
-              batch.offset[i] + batch.capturedLength[i],
+              end,
+              packet.payloadBytes,
             );
           }
         }
         packet.loginOutcome = login;
+        packet.sshSegment = ssh;
         if (anomalies !== null) {
           if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
           else if (packet.ipv6Fragment) anomalies.observeFragment6(packet);

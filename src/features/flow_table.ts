@@ -110,6 +110,8 @@ import { FlowStatistics } from "./flow_statistics.ts";
 import { FlowLogChunks } from "./flow_log_chunks.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
+import { LOGIN_OK } from "./login_outcomes.ts";
+import { LOGIN_OK_AFTER_FAILURES, SshAuthTracker } from "./ssh_auth.ts";
 import { adviseHugePages } from "../ffi/mod.ts";
 
 /** Timing and memory bounds of the table; times in microseconds. */
@@ -180,6 +182,8 @@ export class FlowTable {
   private readonly lists: FlowLists;
   private readonly stats: FlowStatistics;
   private readonly chunks: FlowLogChunks;
+  /** SSH login outcomes per flow (state allocated with the first SSH segment). */
+  private readonly ssh: SshAuthTracker;
   private freeHead = NIL;
 
   /** Flow rows. */
@@ -254,6 +258,7 @@ export class FlowTable {
       limits.activityTimeoutMicros,
     );
     this.chunks = new FlowLogChunks(reserve(capacity * CHUNK_BYTES, capacity));
+    this.ssh = new SshAuthTracker(capacity);
     this.su8 = this.stats.su8;
     this.su16 = this.stats.su16;
     this.su32 = this.stats.su32;
@@ -288,7 +293,7 @@ export class FlowTable {
   /** Bytes in use: rows and links up to their high-water marks, plus the index. */
   bytesAllocated(): number {
     return this.flowRowsUsed * (FLOW_ROW_BYTES + LINK_BYTES) + this.stats.bytesAllocated() +
-      this.chunks.bytesAllocated() + this.index.byteLength;
+      this.chunks.bytesAllocated() + this.index.byteLength + this.ssh.bytes;
   }
 
   /** Bytes the flows held now cost (what the memcap bounds). */
@@ -642,6 +647,7 @@ export class FlowTable {
     this.lists.append(id, ONE_WAY_LIST);
     u8[b + B_LIST] = ONE_WAY_LIST;
     this.oneWayLive++;
+    this.ssh.reset(id);
     this.update(id, true, p, 0);
   }
 
@@ -689,6 +695,7 @@ export class FlowTable {
       const win = w + (forward ? W_INIT_WIN_FWD : W_INIT_WIN_BWD);
       if (this.i32[win] < 0) this.i32[win] = p.tcpWindow;
       if (p.loginOutcome !== 0) this.countLogin(w, p.loginOutcome);
+      else if (p.sshSegment !== 0) this.countSshLogin(id, w, p);
       this.updateTcp(id, w, forward, flags, size, list);
     } else {
       this.lists.touch(id, list);
@@ -703,6 +710,18 @@ export class FlowTable {
     if (((history >>> shift) & H_LOGIN_COUNT_MAX) < H_LOGIN_COUNT_MAX) {
       this.u16[h] = history + (1 << shift);
     }
+  }
+
+  /** Counts the login outcome SSH segment `p` shows, if any (ssh_auth.ts). */
+  private countSshLogin(id: number, w: number, p: DecodedPacket): void {
+    const outcome = this.ssh.observe(id, p.sshSegment, p.payloadBytes);
+    if (outcome === 0) return;
+    if (outcome === LOGIN_OK_AFTER_FAILURES) {
+      // Keys an agent offered before the right one, a mistyped password: not guessing.
+      const h = (w << 1) + H_TCP_HISTORY;
+      this.u16[h] &= ~(H_LOGIN_COUNT_MAX << H_LOGIN_FAILED_SHIFT);
+      this.countLogin(w, LOGIN_OK);
+    } else this.countLogin(w, outcome);
   }
 
   /** TCP history (what each side sent) and the move to the closed list on RST or FIN both ways. */

@@ -6,8 +6,9 @@
  * AuthenticationOk) and MySQL (error 1045 / the OK packet that ends the
  * handshake). Password guessing is many failed logins; an application that
  * opens a connection per query is many successful ones, and without the
- * outcome the two look alike (short connections at a rate). Encrypted
- * services (SSH, TLS, RDP) show nothing here and keep the connection rule.
+ * outcome the two look alike (short connections at a rate). SSH's outcome
+ * is read from its segment sizes (ssh_auth.ts); other encrypted services
+ * (TLS, RDP) show nothing and keep the connection rule.
  */
 export const LOGIN_NONE = 0, LOGIN_FAILED = 1, LOGIN_OK = 2;
 
