@@ -821,12 +821,13 @@ Deno.test("brute force needs repetition at a rate: 22 short SSH sessions over 7 
 
 Deno.test("windows: evidence starts afresh in each window, and weak vote groups are counted once", () => {
   const agg = aggregator();
-  // 10 ports probed in one window and 10 others two windows later: no scan in either.
+  // 10 ports probed in one window and 10 others six windows later (past the 5-minute horizon
+  // of a scan's ports): no scan in either.
   run(agg, scored(synProbes("10.50.0.1", "10.0.0.5", 10, T0), VERDICT_BENIGN, 0));
-  const later = synProbes("10.50.0.1", "10.0.0.5", 20, T0 + 130 * S).slice(10);
+  const later = synProbes("10.50.0.1", "10.0.0.5", 20, T0 + 370 * S).slice(10);
   assert.deepEqual(run(agg, scored(later, VERDICT_BENIGN, 0)), []);
   run(agg, scored(pairFlows("10.50.0.2", 1), VERDICT_UNKNOWN, -1, 1.1));
-  for (const t of [200, 260, 320]) {
+  for (const t of [440, 500, 560]) {
     run(
       agg,
       scored(

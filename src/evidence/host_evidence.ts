@@ -39,6 +39,7 @@ import {
   type HostTableStats,
   KEY_SEED,
 } from "./host_table.ts";
+import { PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
 import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
@@ -86,6 +87,8 @@ export interface HostEvidenceSizes {
   services?: number;
   /** Model vote groups (default 16,384). */
   votes?: number;
+  /** (source, target) pairs whose probed ports a window hands on to the next ones (default 4096). */
+  horizonPairs?: number;
   /** Findings open at once (default 1024); more are counted, not tracked. */
   maxFindings?: number;
 }
@@ -209,6 +212,8 @@ export interface EvidenceStats {
   /** Interim-export rows of flows already counted on their first row (not counted again). */
   laterRows: number;
   tables: Record<string, HostTableStats & { capacity: number; bytes: number }>;
+  /** The slow-scan horizon (also in `tables.horizon`: pairs carried as inserted, dropped as evicted). */
+  horizon: PortHorizonStats;
 }
 
 /** What a flow shows its target (bits of `#target`'s `kinds`). */
@@ -310,6 +315,10 @@ export class HostEvidence {
   #epoch = -1;
   /** The window `roll` closed last (reset carries failed logins only into the one after it). */
   #closedEpoch = -2;
+  /** The window whose counters `reset` drops (the one `roll` or `close` ended). */
+  #endedEpoch = -1;
+  /** Ports probed per (source, target) over the last windows (slow scans): see port_horizon.ts. */
+  readonly horizon: PortHorizon;
   #stats = {
     flows: 0,
     errorReplies: 0,
@@ -350,6 +359,7 @@ export class HostEvidence {
     this.votePorts = new HostTable(options.votes ?? 16384, 10, 1);
     this.#sourceSketch = new DistinctSketches(this.targets.capacity);
     this.#portSketch = new DistinctSketches(this.targets.capacity, 64);
+    this.horizon = new PortHorizon(options.horizonPairs ?? 4096);
   }
 
   /** Findings open in the current window. */
@@ -373,7 +383,15 @@ export class HostEvidence {
     for (const [name, t] of Object.entries(all)) {
       tables[name] = { ...t.stats, capacity: t.capacity, bytes: t.bytes };
     }
-    return { ...this.#stats, tables };
+    const h = this.horizon;
+    tables.horizon = {
+      inserted: h.stats.pairsCarried,
+      evicted: h.stats.pairsDropped,
+      refused: 0,
+      capacity: h.capacity,
+      bytes: h.bytes,
+    };
+    return { ...this.#stats, tables, horizon: { ...h.stats } };
   }
 
   /** Bytes held by every table and sketch. */
@@ -381,7 +399,7 @@ export class HostEvidence {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
       this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes + this.#volumeFlows.bytes +
       this.#sourceSketch.registers.byteLength +
-      this.#portSketch.registers.byteLength;
+      this.#portSketch.registers.byteLength + this.horizon.bytes;
   }
 
   /**
@@ -394,12 +412,14 @@ export class HostEvidence {
     if (this.#epoch < 0) this.#epoch = epoch;
     if (epoch <= this.#epoch) return null;
     this.#closedEpoch = this.#epoch;
+    this.#endedEpoch = this.#epoch;
     this.#epoch = epoch;
     return this.#closeWindow();
   }
 
   /** Ends the current window (end of input): returns its findings. */
   close(): Finding[] {
+    this.#endedEpoch = this.#epoch;
     return this.#closeWindow();
   }
 
@@ -407,6 +427,7 @@ export class HostEvidence {
   reset(): void {
     // Only into the window right after (a quiet minute between ends the count).
     const carried = this.#epoch === this.#closedEpoch + 1 ? this.#collectLoginFailures() : 0;
+    this.#handOnProbedPorts();
     this.#findings = [];
     this.#open = 0;
     this.#pending = 0;
@@ -439,6 +460,34 @@ export class HostEvidence {
       n++;
     });
     return n;
+  }
+
+  /**
+   * Hands the ports each (source, target) pair probed this window on to the
+   * horizon (port_horizon.ts), with those of the windows before still within
+   * it; not for a source with a finding this window (named already).
+   */
+  #handOnProbedPorts(): void {
+    const h = this.horizon, svc = this.services, src = this.sources, words = this.#words;
+    const ended = this.#endedEpoch;
+    if (ended < 0) return;
+    const named = (key: Uint32Array): boolean => {
+      copyWords(key, 0, src.key, 0, 4);
+      src.key[4] = key[8];
+      const s = src.find();
+      return s >= 0 && src.group[s] !== 0;
+    };
+    h.begin(Math.max(this.#epoch, ended + 1), named);
+    svc.forEachLive((v) => {
+      const c = svc.counters, vc = v * V_FIELDS;
+      if (c[vc + V_PROBES] === 0) return;
+      svc.keyOf(v, words);
+      const port = words[8] & 0xffff;
+      words[8] = words[8] >>> 16;
+      if (named(words)) return;
+      h.add(words, port, ended, c[vc + V_PROBES], c[vc + V_FIRST]);
+    });
+    h.finish();
   }
 
   #carryLoginFailures(n: number): void {
@@ -701,7 +750,7 @@ export class HostEvidence {
     const pairHash = foldKey(sourceHash, pair.key, 4, 8);
     this.#pairHash = pairHash;
     const p = pair.upsert(pairHash, 8);
-    let pairPorts = 0;
+    let pairPorts = 0, horizonSlot = -1;
     if (p >= 0) {
       const c = pair.counters;
       const pc = p * P_FIELDS;
@@ -735,6 +784,12 @@ export class HostEvidence {
         if (end > c[vc + V_LAST]) c[vc + V_LAST] = end;
         if (probe && ++c[vc + V_PROBES] === 1 && p >= 0) {
           pairPorts = ++pair.counters[p * P_FIELDS + P_PROBED_PORTS];
+          // The ports it probed in the windows before, within the horizon (slow scans).
+          if (this.horizon.size > 0) {
+            copyWords(pair.key, 0, this.horizon.key, 0, 9);
+            horizonSlot = this.horizon.find(pairHash, 8);
+            if (horizonSlot >= 0) pairPorts += this.horizon.unseen(horizonSlot, dstPort);
+          }
           if (s >= 0) {
             src.counters[sc + S_PROBED_SERVICES]++;
             if (pairPorts > src.counters[sc + S_MAX_PORTS]) {
@@ -800,7 +855,13 @@ export class HostEvidence {
         // Named by what most of the source's probes were: SYNs, or FIN/Xmas/NULL segments.
         const c = src.counters;
         const kind = c[sc + S_STEALTH_PROBES] * 2 > c[sc + S_PROBES] ? "stealth-scan" : "scan";
-        this.#open1(kind, src, s, batch, i, now, opened, 0);
+        const f = this.#open1(kind, src, s, batch, i, now, opened, 0);
+        if (f && horizonSlot >= 0) {
+          // Named with ports of the windows before: its probes and span count from theirs.
+          const carried = this.horizon.carried(horizonSlot);
+          c[sc + S_PROBES] += carried.probes;
+          if (carried.firstMicros < c[sc + S_FIRST]) c[sc + S_FIRST] = carried.firstMicros;
+        }
       } else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
