@@ -39,7 +39,7 @@ import {
   type HostTableStats,
   KEY_SEED,
 } from "./host_table.ts";
-import { PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
+import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
 import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
@@ -465,7 +465,8 @@ export class HostEvidence {
   /**
    * Hands the ports each (source, target) pair probed this window on to the
    * horizon (port_horizon.ts), with those of the windows before still within
-   * it; not for a source with a finding this window (named already).
+   * it; not for a source with a finding this window (named already), nor a
+   * port probed more than a scanner would (a flood's).
    */
   #handOnProbedPorts(): void {
     const h = this.horizon, svc = this.services, src = this.sources, words = this.#words;
@@ -480,7 +481,7 @@ export class HostEvidence {
     h.begin(Math.max(this.#epoch, ended + 1), named);
     svc.forEachLive((v) => {
       const c = svc.counters, vc = v * V_FIELDS;
-      if (c[vc + V_PROBES] === 0) return;
+      if (c[vc + V_PROBES] === 0 || c[vc + V_PROBES] > MAX_PORT_PROBES) return;
       svc.keyOf(v, words);
       const port = words[8] & 0xffff;
       words[8] = words[8] >>> 16;

@@ -7,7 +7,8 @@
  * policy counts its 15 ports within 5 minutes; so does this.
  *
  * Each window's close hands on, per (source, target, protocol) pair whose
- * source had no finding, the ports it probed (a port, the window it was last
+ * source had no finding, the ports it probed (at most `MAX_PORT_PROBES`
+ * times in the window: a scan's, not a flood's), each with the window it was last
  * probed in, its probes and first probe time), dropping ports older than
  * `HORIZON_WINDOWS - 1` windows; the next window counts them with its own.
  * A pair keeps at most `PORTS_PER_PAIR` ports: one more makes a scan, which
@@ -25,6 +26,16 @@ import { HostTable } from "./host_table.ts";
 export const HORIZON_WINDOWS = 5;
 /** Ports kept per pair: one short of a scan (a pair with more was named). */
 export const PORTS_PER_PAIR = BEHAVIOUR_LIMITS.scanPorts - 1;
+/**
+ * Most probes a port may have had in a window to be handed on. A scanner
+ * looks at a port once or a few times (nmap's default --max-retries 10 sends
+ * at most 11); a port tried more is a service being hammered (a SYN flood's
+ * port, a client retrying a dead service), a flood's evidence and not a
+ * port looked at: handed on, one flood port made a later fast scan of the
+ * same target reach its limit a flow early, counting the flood's 130,000
+ * attempts as the scan's (two range captures).
+ */
+export const MAX_PORT_PROBES = 12;
 /** Pair key: source and target (4 words each), protocol. */
 export const HORIZON_KEY_WORDS = 9;
 

@@ -202,3 +202,20 @@ Deno.test("horizon: pairs beyond the capacity are dropped and counted, the memor
   assert(s.horizon.pairsDropped >= 5000 - 256, JSON.stringify(s.horizon));
   assert.equal(s.tables.horizon.capacity, 256);
 });
+
+Deno.test("horizon: a port hammered in a window (a flood's, a retrying client's) is not handed on as a scanned port", () => {
+  // 100 unanswered SYNs at port 80 and one at port 443 in the first minute, then 14 new ports.
+  const hammered = [
+    ...Array.from({ length: 100 }, (_, k) => ({
+      ...probe("10.85.0.1", "10.85.0.2", 80, T0 + k * 500_000),
+      state: "S0" as const,
+      bwdPackets: 0,
+    })),
+    probe("10.85.0.1", "10.85.0.2", 443, T0 + 55 * S),
+  ];
+  const scan = slowScan("10.85.0.1", "10.85.0.2", 14, 1, T0 + 70 * S, 1000);
+  const seen = feed(evidence(), [...hammered, ...scan]);
+  // Port 443 counts (15 ports), port 80 does not; the scan's count is its probes and 443's.
+  assert.deepEqual(seen.map((s) => [s.name, s.ports, s.flows]), [["scan", 15, 15]]);
+  assert.deepEqual(feed(evidence(), [...hammered, ...scan.slice(0, 13)]), []);
+});
