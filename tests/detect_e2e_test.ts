@@ -147,6 +147,30 @@ Deno.test("analyze: hping3's spoofed ACK, RST and FIN floods are each a TCP floo
   ], stderr);
 });
 
+Deno.test("analyze: nmap scans slower than 15 ports a minute, or split by a minute's end, are TCP SYN scans at their 15th port", async () => {
+  // Each capture's first "TCP SYN scan" line: source, ports, the line's time and its flow.start
+  // (the scan's first probe, reaching back over the windows the ports came from).
+  const expected: Record<string, [string, string, string]> = {
+    "nmap-scan-delay-5s": ["10.85.0.11", "2026-12-03T15:19:11.504Z", "2026-12-03T15:17:56.434Z"],
+    "nmap-split-minute": ["10.85.0.12", "2026-12-03T15:19:22.867Z", "2026-12-03T15:18:37.820Z"],
+    "nmap-connect-delay-8s": ["10.85.0.1", "2026-12-03T15:19:54.409Z", "2026-12-03T15:17:54.403Z"],
+    "nmap-T1": ["10.85.0.13", "2026-12-03T15:26:24.364Z", "2026-12-03T15:22:39.173Z"],
+  };
+  for (const [name, [src, at, start]] of Object.entries(expected)) {
+    const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/slow-scans/${name}.pcap`);
+    const scan = alerts.find((a) => a.alert.name === "TCP SYN scan") as
+      | (AlertLine & { timestamp: string; flow: { start: string } })
+      | undefined;
+    assert(scan, `${name}: no TCP SYN scan line\n${stderr}`);
+    const ports = (scan.alert as { distinct_dest_ports?: number }).distinct_dest_ports;
+    assert.deepEqual(
+      [scan.src_ip, scan.dest_ip, ports, scan.timestamp, scan.flow.start],
+      [src, "10.85.0.2", 15, at, start],
+      name,
+    );
+  }
+});
+
 Deno.test("analyze: nmap -6 -sn on the local link is an ND sweep; fake_advertise6 and parasite6 are ND spoofing from the attacker's MAC", async () => {
   const sweep = await analyze(`${repoRoot}tests/fixtures/nd/nd-sweep-nmap.pcap`);
   assert.deepEqual(
