@@ -110,7 +110,7 @@ import { FlowStatistics } from "./flow_statistics.ts";
 import { FlowLogChunks } from "./flow_log_chunks.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
-import { LOGIN_OK } from "./login_outcomes.ts";
+import { LOGIN_FAILED, LOGIN_OK } from "./login_outcomes.ts";
 import { LOGIN_OK_AFTER_FAILURES, SshAuthTracker } from "./ssh_auth.ts";
 import { adviseHugePages } from "../ffi/mod.ts";
 
@@ -696,6 +696,10 @@ export class FlowTable {
       if (this.i32[win] < 0) this.i32[win] = p.tcpWindow;
       if (p.loginOutcome !== 0) this.countLogin(w, p.loginOutcome);
       else if (p.sshSegment !== 0) this.countSshLogin(id, w, p);
+      // An SSH connection closing right after a failed login (before its last row is due).
+      if ((flags & (TCP_FIN | TCP_RST)) !== 0 && this.ssh.takeEndFailure(id)) {
+        this.countLogin(w, LOGIN_FAILED);
+      }
       this.updateTcp(id, w, forward, flags, size, list);
     } else {
       this.lists.touch(id, list);
@@ -825,6 +829,7 @@ export class FlowTable {
         this.stats.reset(s);
       }
       this.fold(id, s, false);
+      if (this.ssh.takeEndFailure(id)) this.countLogin(w, LOGIN_FAILED);
       this.endingStats = s;
       this.sink(this, id, reason);
     }

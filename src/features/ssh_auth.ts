@@ -73,18 +73,19 @@ function newkeysBytes(data: Uint8Array, at: number, end: number): number {
 
 // The state word of a flow: flags, the two sizes, and the server's answers counted since the accept.
 const CLIENT_NEWKEYS = 1, CLIENT_ENCRYPTED = 2, BANNER_SKIPPED = 4, DECIDED = 8;
-const ACCEPT_SHIFT = 4, FAILURE_SHIFT = 15, SIZE_MASK = 0x7ff;
-/** A failed attempt was counted on the flow. */
-const FAILED_BEFORE = 1 << 26;
+/** The login succeeded; the server's latest answer was a failure; a failure was counted. */
+const SUCCEEDED = 16, LAST_FAILED = 32, FAILED_BEFORE = 64;
+const ACCEPT_SHIFT = 7, FAILURE_SHIFT = 17, SIZE_MASK = 0x3ff;
 const ANSWERS_SHIFT = 27, ANSWER = 1 << ANSWERS_SHIFT;
 /**
  * Server segments after the accept read at most: OpenSSH closes after 6
  * failed attempts (MaxAuthTries), so a login is decided well within this;
  * past it the flow is a session whose login this did not recognise, and
  * its traffic must not pass for failures. One connection so reports at
- * most 9 failures, under the brute-force limit of 10 (behaviours.ts).
+ * most 9 failures (8, and one at its end: takeEndFailure), under the
+ * brute-force limit of 10 (behaviours.ts).
  */
-const MAX_ANSWERS = 10;
+const MAX_ANSWERS = 9;
 /** Zeek's cut between a failure and a login banner shown before it. */
 const BANNER_MIN_EXTRA = 256;
 /** One cipher block: SERVICE_ACCEPT "ssh-userauth" against a one-byte USERAUTH_SUCCESS. */
@@ -131,20 +132,23 @@ export class SshAuthTracker {
       return 0;
     }
     if (s >>> ANSWERS_SHIFT >= MAX_ANSWERS) {
-      state[id] = s | DECIDED;
+      // A session, not a login that failed.
+      state[id] = (s | DECIDED) & ~LAST_FAILED;
       return 0;
     }
-    s += ANSWER;
+    s = (s + ANSWER) & ~LAST_FAILED;
     if (bytes + SUCCESS_SHORTER === accept) {
-      state[id] = s | DECIDED;
+      state[id] = s | DECIDED | SUCCEEDED;
       return (s & FAILED_BEFORE) ? LOGIN_OK_AFTER_FAILURES : LOGIN_OK;
     }
     const failure = (s >>> FAILURE_SHIFT) & SIZE_MASK;
     if (failure === 0) {
       if (!(s & BANNER_SKIPPED) && bytes - accept > BANNER_MIN_EXTRA) {
-        state[id] = s | BANNER_SKIPPED;
+        // The banner comes in one segment with the answer to the first attempt: a connection
+        // that ends on it did not log in (one that did would carry on past it).
+        state[id] = s | BANNER_SKIPPED | LAST_FAILED;
       } else {
-        state[id] = bytes > SIZE_MASK ? s | DECIDED : s | (bytes << FAILURE_SHIFT);
+        state[id] = bytes > SIZE_MASK ? s | DECIDED : s | (bytes << FAILURE_SHIFT) | LAST_FAILED;
       }
       return 0;
     }
@@ -152,7 +156,25 @@ export class SshAuthTracker {
       state[id] = s;
       return 0;
     }
-    state[id] = s | FAILED_BEFORE;
+    state[id] = s | FAILED_BEFORE | LAST_FAILED;
     return LOGIN_FAILED;
+  }
+
+  /**
+   * True, once, when flow `id` ends (its first FIN or RST, or its end)
+   * right after a failure answer without logging in: then the answer that
+   * only set the failure's size (the first) was a failed attempt too, and
+   * the caller counts it. A guesser that tries one password a connection
+   * (ncrack, paramiko's bots) shows nothing else; a client's "none" probe
+   * is answered with a failure too, but a client that then logs in or
+   * carries on a session does not end on it.
+   */
+  takeEndFailure(id: number): boolean {
+    const state = this.#state;
+    if (state === null) return false;
+    const s = state[id];
+    if ((s & (LAST_FAILED | SUCCEEDED)) !== LAST_FAILED) return false;
+    state[id] = (s | DECIDED) & ~LAST_FAILED;
+    return true;
   }
 }

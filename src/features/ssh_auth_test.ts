@@ -100,3 +100,24 @@ Deno.test("ssh auth: nothing before the client's encrypted data, and nothing pas
   // A reused slot starts again.
   assert.deepEqual(outcomes(tracker, 1, `${HANDSHAKE} C44 S44 C68 S76 C84 S28`), [LOGIN_OK]);
 });
+
+Deno.test("ssh auth: a connection that ends on a failure without logging in counts its first failure too", () => {
+  const tracker = new SshAuthTracker(3);
+  // ncrack: one password a connection; the only answer sets the failure's size.
+  assert.deepEqual(outcomes(tracker, 0, `${HANDSHAKE} C44 S44 C148 S76`), []);
+  assert.equal(tracker.takeEndFailure(0), true);
+  assert.equal(tracker.takeEndFailure(0), false, "once");
+  // A login, with a failed "none" probe before it, ends on no failure.
+  outcomes(tracker, 1, `${HANDSHAKE} C44 S44 C68 S76 C140 S100 C308 S28 C112 S776`);
+  assert.equal(tracker.takeEndFailure(1), false);
+  // A session past the answers read (its login not recognised) is not a failure either.
+  outcomes(tracker, 2, `${HANDSHAKE} C44 S44 C68 S76 ${" C36 S76".repeat(12)}`);
+  assert.equal(tracker.takeEndFailure(2), false);
+  // Behind a login banner, one password a connection: the banner's segment carries the failure.
+  assert.deepEqual(outcomes(tracker, 0, `${HANDSHAKE} C64 S64 C96 S672`), []);
+  assert.equal(tracker.takeEndFailure(0), true);
+  outcomes(tracker, 1, `${HANDSHAKE} C44 S44 C60 S640 C140 S100 C308 S28 C112 S776`);
+  assert.equal(tracker.takeEndFailure(1), false);
+  // A slot never given an SSH segment.
+  assert.equal(new SshAuthTracker(1).takeEndFailure(0), false);
+});
