@@ -213,8 +213,9 @@ Deno.test("analyze: SSH logins read from encrypted sizes: hydra and a guessing c
     ...new Set(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`)),
   ];
   // hydra -t 4 against OpenSSH: 13 connections in 105 s, five guesses each (too few connections
-  // for the connection rule); a client trying three passwords per connection, 8 times.
-  for (const capture of ["hydra", "client-guesses"]) {
+  // for the connection rule); a client trying three passwords per connection, 8 times; ncrack,
+  // one or two passwords a connection and no "none" probe.
+  for (const capture of ["hydra", "client-guesses", "ncrack"]) {
     const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/ssh/${capture}.pcap`);
     assert.deepEqual(distinct(alerts), ["10.84.0.2 -> 10.84.0.1: SSH brute force"], stderr);
   }
