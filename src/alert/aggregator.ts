@@ -97,6 +97,8 @@ export interface UnknownAlertRule {
   strongThreshold?: number;
   /** Strongly anomalous flows an anomaly-only group needs (default 2: one flow is never enough). */
   strongFlows?: number;
+  /** Anomaly score at which an anomaly-only group's flow counts toward its rate; undefined: every flow. */
+  rateThreshold?: number;
 }
 
 /**
@@ -132,6 +134,7 @@ export function voteThresholds(rule: UnknownAlertRule | undefined): VoteThreshol
     ratePerSecond: VOTE_RATE_PER_SECOND,
     strongThreshold: rule?.strongThreshold,
     strongFlows: rule?.strongFlows ?? DEFAULT_STRONG_FLOWS,
+    rateThreshold: rule?.rateThreshold,
   };
 }
 

@@ -24,19 +24,26 @@ export interface DetectionThresholds extends ThresholdOverrides {
 /**
  * The run's settings of the vote rule (src/evidence/vote_rule.ts): the
  * bundle's `strongThreshold` times the margin (or the override) and
- * `minUnknownFlows`. Without a strong threshold (older bundles, models made
- * elsewhere) an anomaly-only group needs fan-out or rate.
+ * `minUnknownFlows`; the score at which an anomaly-only flow counts toward a
+ * rate is the strong threshold without the margin (the bundle's own
+ * one-in-a-thousand benign score). Without a strong threshold (older
+ * bundles, models made elsewhere) an anomaly-only group needs fan-out or
+ * rate, and every flow counts toward the rate.
  */
 export function unknownAlertRuleFromBundle(
   bundle: LoadedBundle,
   overrides: DetectionThresholds = {},
 ): UnknownAlertRule {
   const anomaly = bundle.json.models.find((m) => m.role === "anomaly");
+  const strongThreshold = overrides.strongAnomalyThreshold ??
+    (anomaly?.role === "anomaly" && anomaly.strongThreshold !== undefined
+      ? anomaly.strongThreshold * SINGLE_FLOW_STRONG_MARGIN
+      : undefined);
   return {
     minFlows: overrides.minUnknownFlows ?? DEFAULT_MIN_UNKNOWN_FLOWS,
-    strongThreshold: overrides.strongAnomalyThreshold ??
-      (anomaly?.role === "anomaly" && anomaly.strongThreshold !== undefined
-        ? anomaly.strongThreshold * SINGLE_FLOW_STRONG_MARGIN
-        : undefined),
+    strongThreshold,
+    rateThreshold: strongThreshold === undefined
+      ? undefined
+      : strongThreshold / SINGLE_FLOW_STRONG_MARGIN,
   };
 }

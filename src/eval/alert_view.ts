@@ -16,7 +16,7 @@
  * one window later there); per-flow figures are not touched.
  */
 import { isBehaviourClass, type UnknownAlertRule, voteThresholds } from "../alert/mod.ts";
-import { isStrongVote, voteIsEnough } from "../evidence/mod.ts";
+import { countsTowardRate, isStrongVote, voteIsEnough } from "../evidence/mod.ts";
 import {
   type Decisions,
   VERDICT_BENIGN,
@@ -73,6 +73,8 @@ interface Group {
   firstMicros: number;
   lastMicros: number;
   strongFlows: number;
+  /** Flows that count toward the rate (vote_rule.ts countsTowardRate). */
+  rateFlows: number;
   attackFlows: number;
   episodes: Set<number>;
 }
@@ -113,6 +115,7 @@ export function alertView(
         firstMicros: timeline.startMicros[r],
         lastMicros: timeline.endMicros[r],
         strongFlows: 0,
+        rateFlows: 0,
         attackFlows: 0,
         episodes: new Set(),
       };
@@ -124,6 +127,7 @@ export function alertView(
     g.lastMicros = Math.max(g.lastMicros, timeline.endMicros[r]);
     const answered = timeline.bwdPackets?.[r] ?? 1;
     if (isStrongVote(decisions.score[r], answered, thresholds)) g.strongFlows++;
+    if (countsTowardRate(decisions.score[r], g.anomalyOnly, thresholds)) g.rateFlows++;
     if (isAttack[r]) g.attackFlows++;
     if (timeline.episode[r] >= 0) g.episodes.add(timeline.episode[r]);
   }
@@ -150,6 +154,7 @@ export function alertView(
       firstMicros: g.firstMicros,
       lastMicros: g.lastMicros,
       strongFlows: g.strongFlows,
+      rateFlows: g.rateFlows,
     }, thresholds);
     const c = g.attackFlows > 0 ? attack : benign;
     c.groups++;

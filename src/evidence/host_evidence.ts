@@ -40,7 +40,7 @@ import {
   KEY_SEED,
 } from "./host_table.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
-import { isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
+import { countsTowardRate, isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
 
@@ -73,7 +73,9 @@ const V_LOGIN_CARRIED = 13, V_FIELDS = 14;
 const MAX_LOGIN_CARRY = 1024;
 // Model vote table (src, dst, verdict/class/nearest, proto).
 const M_FLOWS = 0, M_BEST = 1, M_THRESHOLD = 2, M_FIRST = 3, M_LAST = 4, M_PACKETS = 5;
-const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8, M_FIELDS = 9;
+const M_PORTS = 6, M_FOLDED = 7, M_STRONG = 8;
+/** Flows that count toward the group's rate (vote_rule.ts countsTowardRate). */
+const M_RATE = 9, M_FIELDS = 10;
 
 /** Capacities of the evidence tables (entries per window). */
 export interface HostEvidenceSizes {
@@ -1300,6 +1302,8 @@ export class HostEvidence {
       if (vp.created) c[mc + M_PORTS]++;
     }
     if (isStrongVote(score, batch.bwdPackets[i], rule)) c[mc + M_STRONG]++;
+    const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
+    if (countsTowardRate(score, anomalyOnly, rule)) c[mc + M_RATE]++;
     const group = votes.group[m];
     if (score > c[mc + M_BEST]) {
       c[mc + M_BEST] = score;
@@ -1311,13 +1315,14 @@ export class HostEvidence {
     const single = verdict === VERDICT_KNOWN && classIndex >= 0 &&
       rule.singleFlowClass[classIndex] === 1;
     const enough = voteIsEnough(
-      { singleFlowClass: single, anomalyOnly: verdict === VERDICT_UNKNOWN && nearest < 0 },
+      { singleFlowClass: single, anomalyOnly },
       {
         flows: c[mc + M_FLOWS],
         ports: c[mc + M_PORTS],
         firstMicros: c[mc + M_FIRST],
         lastMicros: c[mc + M_LAST],
         strongFlows: c[mc + M_STRONG],
+        rateFlows: c[mc + M_RATE],
       },
       rule,
     );

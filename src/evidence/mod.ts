@@ -25,6 +25,7 @@ export {
 } from "./host_evidence.ts";
 export { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
 export {
+  countsTowardRate,
   DEFAULT_STRONG_FLOWS,
   isStrongVote,
   type VoteEvidence,

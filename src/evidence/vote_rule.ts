@@ -10,7 +10,8 @@
  *   injection; known verdicts only), or
  * - it holds `minFlows` flows and shows fan-out (`minPorts` distinct
  *   destination ports) or a rate (`rateFlows` flows at `ratePerSecond` or
- *   faster, over at least 10 s), or
+ *   faster, over at least 10 s; in an anomaly-only group only flows scoring
+ *   at `rateThreshold` count toward the rate), or
  * - it is anomaly-only (no class, no nearest class) and `strongFlows` of its
  *   answered flows reach `strongThreshold`: a strong anomaly that repeats,
  *   never one flow on its own.
@@ -20,6 +21,16 @@
  * for seconds) is anomalous for its retransmission timing alone, a failure
  * of the network; unanswered attempts as an attack (scans, sweeps, floods)
  * are named from their fan-out and rate by the behaviours instead.
+ *
+ * An anomaly-only flow just past the alerting threshold is a one-in-a-hundred
+ * benign flow in the bundle's own world, and on a network the bundle never
+ * saw every flow of an ordinary service can score there (page fetches whose
+ * segments the sender's offload coalesced into 64 KiB frames, from nginx and
+ * `python3 -m http.server` alike); a busy client repeats them at 2 a second.
+ * Their rate is the client's pace, not an attack's, so an anomaly-only
+ * group's rate counts only flows at the bundle's strong threshold (its
+ * one-in-a-thousand score, `rateThreshold`): a flood of such flows still
+ * alerts, the pace of a client of an unfamiliar service does not.
  */
 
 /**
@@ -40,6 +51,11 @@ export interface VoteThresholds {
   strongThreshold?: number;
   /** Strongly anomalous flows an anomaly-only group needs (default {@link DEFAULT_STRONG_FLOWS}). */
   strongFlows?: number;
+  /**
+   * Anomaly score at which a flow of an anomaly-only group counts toward its
+   * rate; undefined: every flow counts (no strong threshold to calibrate it).
+   */
+  rateThreshold?: number;
 }
 
 /** What one vote group has shown so far. */
@@ -53,6 +69,11 @@ export interface VoteEvidence {
   lastMicros: number;
   /** Answered flows scoring at or above the rule's `strongThreshold`. */
   strongFlows: number;
+  /**
+   * Flows that count toward the rate: every flow, or in an anomaly-only group
+   * those scoring at the rule's `rateThreshold` (see {@link countsTowardRate}).
+   */
+  rateFlows: number;
 }
 
 /** What kind of vote group it is. */
@@ -68,13 +89,24 @@ export function isStrongVote(score: number, bwdPackets: number, rule: VoteThresh
   return rule.strongThreshold !== undefined && bwdPackets > 0 && score >= rule.strongThreshold;
 }
 
+/** Whether a flagged flow counts toward its group's rate (see the module comment). */
+export function countsTowardRate(
+  score: number,
+  anomalyOnly: boolean,
+  rule: VoteThresholds,
+): boolean {
+  return !anomalyOnly || rule.rateThreshold === undefined || score >= rule.rateThreshold;
+}
+
 /** Whether a vote group's evidence is enough for an alert (see the module comment). */
 export function voteIsEnough(kind: VoteKind, e: VoteEvidence, rule: VoteThresholds): boolean {
   if (kind.singleFlowClass) return true;
   if (e.flows >= rule.minFlows) {
     if (e.ports >= rule.minPorts) return true;
     const spanSeconds = Math.max(10, (e.lastMicros - e.firstMicros) / 1e6);
-    if (e.flows >= rule.rateFlows && e.flows / spanSeconds >= rule.ratePerSecond) return true;
+    if (e.rateFlows >= rule.rateFlows && e.rateFlows / spanSeconds >= rule.ratePerSecond) {
+      return true;
+    }
   }
   return kind.anomalyOnly && rule.strongThreshold !== undefined &&
     e.strongFlows >= (rule.strongFlows ?? DEFAULT_STRONG_FLOWS);

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import {
+  countsTowardRate,
+  type VoteEvidence,
+  voteIsEnough,
+  type VoteThresholds,
+} from "./vote_rule.ts";
+
+const RULE: VoteThresholds = {
+  minFlows: 3,
+  minPorts: 10,
+  rateFlows: 20,
+  ratePerSecond: 2,
+  strongThreshold: 4.6,
+  strongFlows: 2,
+  rateThreshold: 2.3,
+};
+const ANOMALY_ONLY = { singleFlowClass: false, anomalyOnly: true };
+const CLAIMED = { singleFlowClass: false, anomalyOnly: false };
+
+/** A group of `flows` flows in `seconds`, `rateFlows` of them counting toward its rate, on one port. */
+function group(flows: number, rateFlows: number, seconds: number): VoteEvidence {
+  return { flows, ports: 1, firstMicros: 0, lastMicros: seconds * 1e6, strongFlows: 0, rateFlows };
+}
+
+/** Evidence as the sensor counts it, from one flagged flow per score. */
+function counted(scores: number[], seconds: number, anomalyOnly: boolean): VoteEvidence {
+  const rate = scores.filter((s) => countsTowardRate(s, anomalyOnly, RULE)).length;
+  return group(scores.length, rate, seconds);
+}
+
+Deno.test("vote rule: 20 anomaly-only flows just past the alerting threshold within 10 s are a client's pace, not a rate", () => {
+  const pageFetches = Array.from({ length: 23 }, (_, i) => 1.02 + i * 0.03); // 1.02 .. 1.68
+  assert.equal(voteIsEnough(ANOMALY_ONLY, counted(pageFetches, 8.4, true), RULE), false);
+});
+
+Deno.test("vote rule: 20 anomaly-only flows at the bundle's strong threshold within 10 s are a rate", () => {
+  const flood = Array.from({ length: 20 }, () => 4.16);
+  assert.equal(voteIsEnough(ANOMALY_ONLY, counted(flood, 0.7, true), RULE), true);
+  // 19 of them are not (the rate needs 20), however many weak flows come with them.
+  const mixed = [
+    ...Array.from({ length: 19 }, () => 2.5),
+    ...Array.from({ length: 40 }, () => 1.2),
+  ];
+  assert.equal(voteIsEnough(ANOMALY_ONLY, counted(mixed, 5, true), RULE), false);
+});
+
+Deno.test("vote rule: every flow of a group with a claimed class counts toward its rate", () => {
+  const claimed = Array.from({ length: 20 }, () => 1.1);
+  assert.equal(voteIsEnough(CLAIMED, counted(claimed, 8, false), RULE), true);
+});
+
+Deno.test("vote rule: without a strong threshold every anomaly-only flow counts toward the rate", () => {
+  const { strongThreshold: _s, rateThreshold: _r, ...bare } = RULE;
+  assert.equal(countsTowardRate(1.1, true, bare), true);
+  assert.equal(voteIsEnough(ANOMALY_ONLY, group(20, 20, 9), bare), true);
+});
+
+Deno.test("vote rule: fan-out needs no score; two strong answered flows suffice for an anomaly-only group", () => {
+  assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(10, 0, 30), ports: 10 }, RULE), true);
+  assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(2, 2, 30), strongFlows: 2 }, RULE), true);
+  assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(2, 2, 30), strongFlows: 1 }, RULE), false);
+});
