@@ -232,3 +232,8 @@ Deno.test("analyze: SSH logins read from encrypted sizes: hydra and a guessing c
   const automation = await analyze(`${repoRoot}tests/fixtures/ssh/agent-keys-automation.pcap`);
   assert.deepEqual(distinct(automation.alerts), [], automation.stderr);
 });
+
+Deno.test("analyze: a syslog forwarder's 400 lines a second to a listening collector (one-way UDP, lines of many lengths) is no UDP flood", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/udp-telemetry/syslog.pcap`);
+  assert.deepEqual(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`), [], stderr);
+});

@@ -241,6 +241,14 @@ export class AlertAggregator {
       "init fwd win byts",
       "fwd init win bytes",
     ]);
+    const fwdLenMax = findColumn(options.featureNames, [
+      "fwd packet length max",
+      "fwd pkt len max",
+    ]);
+    const fwdLenMin = findColumn(options.featureNames, [
+      "fwd packet length min",
+      "fwd pkt len min",
+    ]);
     const rule = options.unknownRule;
     const singleFlowClass = new Uint8Array(Math.max(1, options.classNames.length));
     const bruteForceClass = new Uint8Array(Math.max(1, options.classNames.length));
@@ -258,6 +266,8 @@ export class AlertAggregator {
       rstFlagsColumn: rstFlags,
       finFlagsColumn: finFlags,
       initWinFwdColumn: initWinFwd,
+      fwdLenMaxColumn: fwdLenMax,
+      fwdLenMinColumn: fwdLenMin,
       describeFlow: options.describeFlow,
       voteRule: {
         ...voteThresholds(rule),

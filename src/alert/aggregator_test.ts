@@ -426,6 +426,48 @@ Deno.test("ICMP flood of one flow (one echo id) is counted on its later rows, no
   assert.equal(closing.alert.packets, 4900, "every echo request of the flow, once");
 });
 
+Deno.test("one-way UDP: a syslog forwarder's lines of many lengths at 400 a second are no flood; one datagram repeated is", () => {
+  const columns = [...COLUMNS, "Fwd Packet Length Max", "Fwd Packet Length Min"];
+  const MAX = COLUMNS.length, MIN = COLUMNS.length + 1;
+  const row = (dstPort: number, seconds: number, packets: number, max: number, min: number) => ({
+    src: "10.7.0.20",
+    dst: "10.7.0.10",
+    srcPort: 40000,
+    dstPort,
+    protocol: 17,
+    startMicros: T0,
+    endMicros: T0 + seconds * S,
+    state: "S0" as const,
+    fwdPackets: packets,
+    bwdPackets: 0,
+    features: { [MAX]: max, [MIN]: min },
+  });
+  const names = (flows: TestFlow[]) => {
+    const agg = aggregator({ featureNames: columns });
+    const emitted = [
+      ...run(agg, scored(flows, VERDICT_BENIGN, 0, 0.9, columns.length)),
+      ...agg.flush(),
+    ];
+    return [...new Set(valid(emitted).map((a) => `${a.alert.name} -> ${a.dest_port}`))];
+  };
+  // 6,000 lines in 15 s, 60 to 140 bytes: telemetry.
+  assert.deepEqual(names([row(514, 15, 6000, 140, 60)]), []);
+  // The same count of one 120-byte datagram (hping3 -d 120) at the same port: a flood.
+  assert.deepEqual(names([row(514, 15, 6000, 120, 120)]), ["UDP flood -> 514"]);
+  // Varied sizes at ten times the rate and count are a flood too (a flood of random lengths).
+  assert.deepEqual(names([row(9999, 15, 60000, 1400, 20)]), ["UDP flood -> 9999"]);
+  // One-packet flows of one size from changing source ports: uniform across flows, a flood.
+  const spread = range(2000).map((k) => ({ ...row(53, 0, 1, 64, 64), srcPort: 1024 + k }))
+    .map((f, k) => ({ ...f, startMicros: T0 + k * 2000, endMicros: T0 + k * 2000 }));
+  assert.deepEqual(names(spread), ["UDP flood -> 53"]);
+  // ... and of many sizes (SNMP traps from ephemeral ports) at the same rate: no flood.
+  const traps = spread.map((f, k) => ({
+    ...f,
+    features: { [MAX]: 40 + k % 90, [MIN]: 40 + k % 90 },
+  }));
+  assert.deepEqual(names(traps), []);
+});
+
 Deno.test("reflection and amplification are keyed by the victim", () => {
   const agg = aggregator();
   const synAcks = range(500).map((k): TestFlow => ({

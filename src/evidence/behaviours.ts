@@ -48,6 +48,13 @@ export const BEHAVIOUR_LIMITS = {
   /** Their rate, packets per second. */
   volumeFloodRate: 100,
   /**
+   * One-way UDP whose datagrams mostly vary in size needs this many times
+   * the packets and the rate. Flood tools send one datagram over and over;
+   * one-way telemetry (a syslog forwarder at 400 lines a second, NetFlow,
+   * statsd) sends records of many lengths at hundreds a second.
+   */
+  variedUdpFloodScale: 10,
+  /**
    * A flood spread over a host's ports (spoofed sources, a port each): at
    * least this many distinct sources and ports (HyperLogLog estimates) on
    * the host's any-port evidence, so one scanner's sweep of ports is never

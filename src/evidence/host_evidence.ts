@@ -57,7 +57,12 @@ const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS
 const T_FIRST = 8, T_LAST = 9, T_PACKETS = 10, T_FLAGGED = 11, T_HALF_OPEN = 12;
 /** Of the TCP one-way packets (segments that open nothing): those of flows with RST, with FIN. */
 const T_STRAY_RST_PACKETS = 13, T_STRAY_FIN_PACKETS = 14;
-const T_FIELDS = 15;
+/**
+ * Of the one-way UDP packets: the first flow's datagram size + 1, and the
+ * packets of flows whose sizes vary or differ from it (see #countUdpSizes).
+ */
+const T_ONE_WAY_SIZE = 15, T_VARIED_PACKETS = 16;
+const T_FIELDS = 17;
 // Pair table (src, dst, proto).
 const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
 // Service table (src, dst, proto << 16 | port).
@@ -118,6 +123,12 @@ export interface EvidenceOptions extends HostEvidenceSizes {
   rstFlagsColumn?: number;
   /** Feature column of the client's initial TCP window, -1 when absent (no slow-read evidence then). */
   initWinFwdColumn?: number;
+  /**
+   * Feature columns of the largest and smallest forward payload, -1 when
+   * absent (one-way UDP then counts as uniform: the flood limits of old).
+   */
+  fwdLenMaxColumn?: number;
+  fwdLenMinColumn?: number;
   finFlagsColumn?: number;
   /** When model votes alone make a finding. */
   voteRule: VoteRule;
@@ -1008,7 +1019,10 @@ export class HostEvidence {
     }
     c[tc + T_PACKETS] += packetsDelta;
     if (echo) c[tc + T_ECHO_PACKETS] += delta;
-    if (oneWay) c[tc + T_ONE_WAY_PACKETS] += delta;
+    if (oneWay) {
+      c[tc + T_ONE_WAY_PACKETS] += delta;
+      this.#countUdpSizes(c, tc, batch, i, delta);
+    }
     if (since < c[tc + T_FIRST]) c[tc + T_FIRST] = since;
     if (end > c[tc + T_LAST]) c[tc + T_LAST] = end;
     addressWords(batch.srcAddr, i * 16, this.#sourceWords, 0);
@@ -1163,6 +1177,7 @@ export class HostEvidence {
     }
     if (kinds & E_ONE_WAY) {
       c[tc + T_ONE_WAY_PACKETS] += fwdPackets;
+      if (protocol === 17) this.#countUdpSizes(c, tc, batch, i, fwdPackets);
       if (protocol === 6) {
         const o = this.#options;
         if (this.#feature(batch, i, o.rstFlagsColumn ?? -1) > 0) {
@@ -1217,8 +1232,10 @@ export class HostEvidence {
       const amp = c[tc + T_AMP_PACKETS];
       if (amp >= L.floodPackets && amp / span >= L.floodRate) return "amplification";
       const oneWay = c[tc + T_ONE_WAY_PACKETS];
+      // Mostly datagrams of varied sizes: telemetry's rates are a flood only many times over.
+      const scale = 2 * c[tc + T_VARIED_PACKETS] > oneWay ? L.variedUdpFloodScale : 1;
       if (
-        oneWay >= L.volumeFloodPackets && oneWay / span >= L.volumeFloodRate &&
+        oneWay >= L.volumeFloodPackets * scale && oneWay / span >= L.volumeFloodRate * scale &&
         this.#spread(t, anyPort)
       ) {
         return "udp-flood";
@@ -1228,6 +1245,23 @@ export class HostEvidence {
     const echo = c[tc + T_ECHO_PACKETS];
     if (echo >= L.volumeFloodPackets && echo / span >= L.volumeFloodRate) return "icmp-flood";
     return null;
+  }
+
+  /**
+   * One-way UDP `packets` of row `i` at target counters `tc`: counted as
+   * varied when the flow's datagram sizes vary, or differ from the size of
+   * the target's first one-way flow. Flood tools repeat one datagram
+   * (hping3 -d, LOIC, trafgen); telemetry that is one-way by design
+   * (syslog, NetFlow and IPFIX, statsd, SNMP traps) carries records of many
+   * lengths.
+   */
+  #countUdpSizes(c: Float64Array, tc: number, batch: FlowBatch, i: number, packets: number): void {
+    const o = this.#options;
+    const maxColumn = o.fwdLenMaxColumn ?? -1, minColumn = o.fwdLenMinColumn ?? -1;
+    if (maxColumn < 0 || minColumn < 0) return;
+    const max = this.#feature(batch, i, maxColumn), min = this.#feature(batch, i, minColumn);
+    if (c[tc + T_ONE_WAY_SIZE] === 0) c[tc + T_ONE_WAY_SIZE] = max + 1;
+    if (max !== min || max + 1 !== c[tc + T_ONE_WAY_SIZE]) c[tc + T_VARIED_PACKETS] += packets;
   }
 
   /**
