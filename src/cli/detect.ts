@@ -565,6 +565,14 @@ function printReport(
         (rebuilt.evicted > 0 ? ` (${rebuilt.evicted} datagrams evicted, table full)` : ""),
     );
   }
+  const resegmented = m.resegmented;
+  if (resegmented && resegmented.frames > 0) {
+    // Frames no wire carries (the capturing host's segmentation offload): metered as the wire's.
+    lines.push(
+      `  TCP frames longer than the wire's 1,500 bytes (segmentation offload) metered as ` +
+        `${resegmented.segments} wire-sized segments: ${resegmented.frames}`,
+    );
+  }
   const arp = m.arp;
   if (arp && arp.requests + arp.replies + arp.notAnalysed > 0) {
     // ARP is not metered into flows; the ARP monitor reads it (sweeps, spoofing).

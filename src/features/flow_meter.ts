@@ -13,6 +13,8 @@ import {
   type DecodeOutcome,
   decodePacket,
   PROTO_TCP,
+  TCP_FIN,
+  TCP_PSH,
 } from "./decode.ts";
 import { FlowTable, setFlowHash } from "./flow_table.ts";
 import {
@@ -113,6 +115,15 @@ export interface FlowMeterOptions {
    * Default false (CICFlowMeter does not reassemble).
    */
   fragmentHeaders?: boolean;
+  /**
+   * Meter a TCP frame whose IP datagram is longer than this (bytes) as the
+   * segments a wire of this MTU would have carried: the sender's TSO/GSO or
+   * the receiver's GRO/LRO hands a capture on the host itself frames of up
+   * to 64 KiB, which no wire carries and no model trained on wire traffic
+   * has seen (a page fetch then scores as an anomaly). Default 0: off
+   * (CICFlowMeter meters frames as captured).
+   */
+  resegmentAboveBytes?: number;
 }
 
 /**
@@ -135,6 +146,8 @@ export interface FlowMeterCounters {
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
   fragmentHeaders?: { rebuilt: number; evicted: number };
+  /** Offload frames metered as wire-sized segments, and those segments (FlowMeterOptions.resegmentAboveBytes). */
+  resegmented?: { frames: number; segments: number };
   decode: DecodeCounters;
   flowsCreated: number;
   flowsEnded: number;
@@ -171,6 +184,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   nd: true,
   ipAnomalies: true,
   fragmentHeaders: true,
+  resegmentAboveBytes: 1500,
 };
 
 /**
@@ -245,6 +259,10 @@ export class FlowMeter {
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
   private readonly fragments: FragmentHeaders | null;
   private readonly rebuiltPacket = new DecodedPacket();
+  /** FlowMeterOptions.resegmentAboveBytes (0: off), and what it metered. */
+  private readonly wireMtu: number;
+  private resegmentedFrames = 0;
+  private resegmentedSegments = 0;
   /** The batch being metered (null: done) and its next packet. */
   private input: PacketBatch | null = null;
   private inputAt = 0;
@@ -288,6 +306,10 @@ export class FlowMeter {
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
+    this.wireMtu = options.resegmentAboveBytes ?? 0;
+    if (!(this.wireMtu === 0 || this.wireMtu >= 576)) {
+      throw new RangeError(`resegmentAboveBytes must be 0 or at least 576, got ${this.wireMtu}`);
+    }
     this.sharded = options.shard !== undefined;
     this.table = new FlowTable({
       idleTimeoutMicros: idle * 1e6,
@@ -384,7 +406,7 @@ export class FlowMeter {
       // The packet that crossed the last grid line waited for its expiry to finish.
       this.held = false;
       if (sharded) this.addPhase(this.inputBase + this.inputAt - 1);
-      table.add(this.heldPacket);
+      this.addPacket(this.heldPacket);
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
@@ -493,7 +515,7 @@ export class FlowMeter {
           }
           if (owned) {
             if (sharded) this.addPhase(base + i);
-            table.add(packet);
+            this.addPacket(packet);
             if (observer) observer.observe(packet, batch, i, ts);
           }
           if (ready.length > 0) {
@@ -504,7 +526,7 @@ export class FlowMeter {
         }
         if (!owned) continue;
         if (sharded) this.addPhase(base + i);
-        table.add(packet);
+        this.addPacket(packet);
         if (observer) observer.observe(packet, batch, i, ts);
         if (ready.length >= MAX_READY_BATCHES) {
           // A flood ends flows as it comes (evictions): hand them over before more pile up.
@@ -517,6 +539,49 @@ export class FlowMeter {
     this.now = now;
     this.input = null;
     return false;
+  }
+
+  /** Adds a decoded packet to the table; an offload frame as the segments it stands for. */
+  private addPacket(p: DecodedPacket): void {
+    if (this.wireMtu === 0 || p.ipBytes <= this.wireMtu || p.protocol !== PROTO_TCP) {
+      this.table.add(p);
+    } else this.addResegmented(p);
+  }
+
+  /**
+   * Meters offload frame `p` as the wire's segments: full ones of the MTU
+   * less the frame's own IP and TCP headers, then the rest, all at the
+   * frame's time; FIN and PSH (and the login outcome read from the payload)
+   * go with the last, as a sender's stack sets them. `p` is left as it came.
+   */
+  private addResegmented(p: DecodedPacket): void {
+    const headers = p.ipBytes - p.payloadBytes, payload = p.payloadBytes;
+    const segment = this.wireMtu - headers;
+    if (segment <= 0 || payload <= segment) {
+      this.table.add(p);
+      return;
+    }
+    const flags = p.tcpFlags, login = p.loginOutcome, ssh = p.sshSegment;
+    p.tcpFlags = flags & ~(TCP_FIN | TCP_PSH);
+    p.loginOutcome = 0;
+    p.sshSegment = 0;
+    let left = payload;
+    for (; left > segment; left -= segment) {
+      p.payloadBytes = segment;
+      p.ipBytes = headers + segment;
+      this.table.add(p);
+      this.resegmentedSegments++;
+    }
+    p.payloadBytes = left;
+    p.ipBytes = headers + left;
+    p.tcpFlags = flags;
+    p.loginOutcome = login;
+    p.sshSegment = ssh;
+    this.table.add(p);
+    this.resegmentedSegments++;
+    this.resegmentedFrames++;
+    p.payloadBytes = payload;
+    p.ipBytes = headers + payload;
   }
 
   /** Sharded: packet `seq` is being added (its rows are keyed by it, and its flow touched by it). */
@@ -637,6 +702,11 @@ export class FlowMeter {
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }
+        : {}),
+      ...(this.wireMtu > 0
+        ? {
+          resegmented: { frames: this.resegmentedFrames, segments: this.resegmentedSegments },
+        }
         : {}),
     };
   }
