@@ -188,6 +188,17 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
 };
 
 /**
+ * Meter settings for labelled rows (`label`, `train`/`learn` from a capture,
+ * `eval --capture`): the parts of DETECTION_METER_DEFAULTS that change a
+ * flow's feature values, so a model learns and is measured on the rows the
+ * sensor will score (an offload frame metered as the wire's segments), but
+ * not its timing (no interim rows: one row per flow, as CICFlowMeter).
+ */
+export const LABELLED_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
+  resegmentAboveBytes: DETECTION_METER_DEFAULTS.resegmentAboveBytes,
+};
+
+/**
  * Grid of packet time on which the meter expires flows and exports interim
  * rows (the interim sweep runs at most this often too, see flow_table.ts).
  */

@@ -69,6 +69,7 @@ export {
   type FlowMeterOptions,
   flowRecordAt,
   formatAddress,
+  LABELLED_METER_DEFAULTS,
   meterFlows,
   type PacketFinding,
   type ShardedFlowBatch,

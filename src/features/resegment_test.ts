@@ -56,7 +56,8 @@ Deno.test("resegmenting: a 10,000-byte offload frame is metered as a 1,500-byte 
     fin: 2,
     resegmented: { frames: 1, segments: 7 },
   });
-  // The detecting sensor does it; CICFlowMeter's behaviour (flows, label) meters the frame as captured.
+  // The detecting sensor does it (and labelled rows: LABELLED_METER_DEFAULTS); `flows` meters the
+  // frame as captured, as CICFlowMeter does.
   assert.equal(DETECTION_METER_DEFAULTS.resegmentAboveBytes, 1500);
   assert.deepEqual(row({}), {
     bwdPackets: 2,

@@ -11,6 +11,7 @@ import {
   FlowMeter,
   type FlowMeterOptions,
   formatAddress,
+  LABELLED_METER_DEFAULTS,
   meterFlows,
 } from "../features/mod.ts";
 import type { FlowLabeller } from "./flow_labeller.ts";
@@ -66,7 +67,7 @@ export async function labelCapture(
   capturePath: string,
   labeller: FlowLabeller,
   onBatch: (batch: FlowBatch, labels: string[]) => void | Promise<void>,
-  meterOptions: FlowMeterOptions = {},
+  meterOptions: FlowMeterOptions = LABELLED_METER_DEFAULTS,
 ): Promise<LabelCaptureSummary> {
   const meter = new FlowMeter(meterOptions);
   const byLabel: Record<string, number> = {};
