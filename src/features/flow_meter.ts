@@ -417,7 +417,7 @@ export class FlowMeter {
       // The packet that crossed the last grid line waited for its expiry to finish.
       this.held = false;
       if (sharded) this.addPhase(this.inputBase + this.inputAt - 1);
-      this.addPacket(this.heldPacket);
+      this.addPacket(this.heldPacket, batch.wireLength[this.inputAt - 1]);
       observer?.observe(this.heldPacket, batch, this.inputAt - 1, this.heldAt);
     }
     const ready = this.ready;
@@ -526,7 +526,7 @@ export class FlowMeter {
           }
           if (owned) {
             if (sharded) this.addPhase(base + i);
-            this.addPacket(packet);
+            this.addPacket(packet, batch.wireLength[i]);
             if (observer) observer.observe(packet, batch, i, ts);
           }
           if (ready.length > 0) {
@@ -537,7 +537,7 @@ export class FlowMeter {
         }
         if (!owned) continue;
         if (sharded) this.addPhase(base + i);
-        this.addPacket(packet);
+        this.addPacket(packet, batch.wireLength[i]);
         if (observer) observer.observe(packet, batch, i, ts);
         if (ready.length >= MAX_READY_BATCHES) {
           // A flood ends flows as it comes (evictions): hand them over before more pile up.
@@ -552,9 +552,17 @@ export class FlowMeter {
     return false;
   }
 
-  /** Adds a decoded packet to the table; an offload frame as the segments it stands for. */
-  private addPacket(p: DecodedPacket): void {
-    if (this.wireMtu === 0 || p.ipBytes <= this.wireMtu || p.protocol !== PROTO_TCP) {
+  /**
+   * Adds a decoded packet to the table; an offload frame as the segments it
+   * stands for. Only a frame whose own length (`wireBytes`, the capture's
+   * original length) holds its IP datagram: a forged IP length on a short
+   * frame is not a frame of that size, and must not multiply the work.
+   */
+  private addPacket(p: DecodedPacket, wireBytes: number): void {
+    if (
+      this.wireMtu === 0 || p.ipBytes <= this.wireMtu || p.protocol !== PROTO_TCP ||
+      p.ipBytes > wireBytes
+    ) {
       this.table.add(p);
     } else this.addResegmented(p);
   }

@@ -70,3 +70,17 @@ Deno.test("resegmenting: a 10,000-byte offload frame is metered as a 1,500-byte 
   });
   assert.throws(() => new FlowMeter({ resegmentAboveBytes: 100 }), /at least 576/);
 });
+
+Deno.test("resegmenting: a short frame whose IP header claims 10,040 bytes is one packet, not seven", () => {
+  let t = 1.7e15;
+  const forged = tcp4(2, 1, 80, 40000, ACK | PSH, 60);
+  // IPv4 total length (after the 14-byte Ethernet header): 10,040, on a 114-byte frame.
+  forged[16] = 10_040 >> 8;
+  forged[17] = 10_040 & 0xff;
+  const meter = new FlowMeter({ resegmentAboveBytes: 1500, interimExportSeconds: 0 });
+  meter.push(batchOf([{ ts: t += 100, data: forged }]));
+  meter.flush();
+  const b = meter.drain()[0];
+  assert.equal(b.features[FEATURE_INDEX["Total Fwd Packets"]], 1);
+  assert.deepEqual(meter.counters().resegmented, { frames: 0, segments: 0 });
+});
