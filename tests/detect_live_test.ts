@@ -14,6 +14,7 @@ import { isRoot, repoRoot, toolAvailable } from "./support/environment.ts";
 import { AlertSchema } from "../src/alert/mod.ts";
 import {
   createNamespacePair,
+  nmapFrom,
   spawnSensorIn,
   stderrUntil,
   synScanFrom,
@@ -69,6 +70,12 @@ async function exitedCleanly(
   const stderr = said.text();
   assert.equal(status.code, 0, stderr);
   return stderr;
+}
+
+/** The alert lines the sensor wrote to `path`, each checked against the EVE schema. */
+async function readAlerts(path: string) {
+  return (await Deno.readTextFile(path)).trim().split("\n").filter((l) => l)
+    .map((line) => AlertSchema.parse(JSON.parse(line)));
 }
 
 const reason = whyNot();
@@ -139,25 +146,16 @@ for (const workers of [1, 2]) {
           workers,
         );
         const said = await stderrUntil(sensor, "detecting on");
-        const sweep = await new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            pair.peerNamespace,
-            "nmap",
-            "-n",
-            "-sn",
-            "--max-retries",
-            "0",
-            "10.78.0.0/24",
-          ],
-          stdout: "null",
-          stderr: "piped",
-        }).output();
+        const sweep = await nmapFrom(pair.peerNamespace, [
+          "-n",
+          "-sn",
+          "--max-retries",
+          "0",
+          "10.78.0.0/24",
+        ]);
         assert.ok(sweep.success, new TextDecoder().decode(sweep.stderr));
         const stderr = await exitedCleanly(sensor, said);
-        const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
-          .map((line) => AlertSchema.parse(JSON.parse(line)));
+        const alerts = await readAlerts(alertsPath);
         const sweeps = alerts.filter((a) => a.alert.class === "arp-sweep");
         assert.ok(sweeps.length > 0, `no ARP sweep alert; sensor said:\n${stderr}`);
         assert.equal(sweeps[0].src_ip, "10.78.0.2");
@@ -213,26 +211,17 @@ for (const workers of [1, 2]) {
           workers,
         );
         const said = await stderrUntil(sensor, "detecting on");
-        const sweep = await new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            pair.peerNamespace,
-            "nmap",
-            "-6",
-            "-n",
-            "-sn",
-            "--max-retries",
-            "0",
-            "fd00:84::/120",
-          ],
-          stdout: "null",
-          stderr: "piped",
-        }).output();
+        const sweep = await nmapFrom(pair.peerNamespace, [
+          "-6",
+          "-n",
+          "-sn",
+          "--max-retries",
+          "0",
+          "fd00:84::/120",
+        ]);
         assert.ok(sweep.success, new TextDecoder().decode(sweep.stderr));
         const stderr = await exitedCleanly(sensor, said);
-        const alerts = (await Deno.readTextFile(alertsPath)).trim().split("\n").filter((l) => l)
-          .map((line) => AlertSchema.parse(JSON.parse(line)));
+        const alerts = await readAlerts(alertsPath);
         const sweeps = alerts.filter((a) => a.alert.class === "nd-sweep");
         assert.ok(sweeps.length > 0, `no ND sweep alert; sensor said:\n${stderr}`);
         assert.equal(sweeps[0].src_ip, "fd00:84::2");

@@ -98,13 +98,15 @@ export class ArpMonitor {
   };
   readonly #findings = new FindingQueue<ArpFinding>(this.counters);
 
-  // Senders of requests: key (IP, VLAN; -1: slot free), MAC, first address asked for, and their sweep counts.
+  // Senders of requests: key (IP, VLAN), MAC, first address asked for; whether a slot is in use and its counts: #sweeps.
   readonly #senderIp = new Uint32Array(SENDERS);
-  readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
+  readonly #senderVlan = new Int32Array(SENDERS);
   readonly #senderMacHigh = new Uint32Array(SENDERS);
   readonly #senderMacLow = new Uint16Array(SENDERS);
   readonly #senderFirstTarget = new Uint32Array(SENDERS);
   readonly #sweeps = new SweepEpisodes(SENDERS, ARP_SWEEP_TARGETS);
+  /** #endEpisode for the sweeps' expiry (one function, made once). */
+  readonly #endEpisodeOf = (s: number, t: number) => this.#endEpisode(s, t);
 
   // Requests seen: (requester IP, asked IP, VLAN) -> time.
   readonly #requestKey = new Uint32Array(REQUESTS * 2);
@@ -201,18 +203,12 @@ export class ArpMonitor {
 
   /** Ends the episodes of senders quiet since before `nowMicros` - EPISODE_GAP (their closing lines). */
   expire(nowMicros: number): void {
-    for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0 && this.#sweeps.quietAt(s, nowMicros)) {
-        this.#endEpisode(s, nowMicros);
-      }
-    }
+    this.#sweeps.endQuiet(nowMicros, this.#endEpisodeOf);
   }
 
   /** Ends every episode (end of input). */
   flush(): void {
-    for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#sweeps.latestProbe(s));
-    }
+    this.#sweeps.endAll(this.#endEpisodeOf);
   }
 
   /** The findings since the last call. */
@@ -232,8 +228,8 @@ export class ArpMonitor {
     const sweeps = this.#sweeps;
     sweeps.clock[0] = t;
     const s = this.#senderSlot(ip, vlan, t);
-    if (this.#senderVlan[s] >= 0 && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
-    if (this.#senderVlan[s] < 0) {
+    if (sweeps.isLive(s) && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
+    if (!sweeps.isLive(s)) {
       this.#senderIp[s] = ip;
       this.#senderVlan[s] = vlan;
       this.#senderFirstTarget[s] = target;
@@ -249,7 +245,7 @@ export class ArpMonitor {
     if (this.#sweeps.owesClosingLine(s)) {
       this.#findings.push(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
-    this.#senderVlan[s] = -1;
+    this.#sweeps.end(s);
   }
 
   #sweep(s: number, stage: "first" | "final", t: number): ArpFinding {
@@ -276,7 +272,7 @@ export class ArpMonitor {
     let stalest = start, stalestTime = Infinity;
     for (let k = 0; k < PROBE; k++) {
       const s = (start + k) & (SENDERS - 1);
-      if (this.#senderVlan[s] < 0) return s;
+      if (!this.#sweeps.isLive(s)) return s;
       if (this.#senderIp[s] === ip && this.#senderVlan[s] === vlan) return s;
       const last = this.#sweeps.latestProbe(s);
       if (last < stalestTime) stalest = s, stalestTime = last;

@@ -111,7 +111,7 @@ import { FlowLogChunks } from "./flow_log_chunks.ts";
 import { FlowLists } from "./flow_lists.ts";
 import { FlowIndex } from "./flow_index.ts";
 import { LOGIN_FAILED, LOGIN_OK } from "./login_outcomes.ts";
-import { LOGIN_OK_AFTER_FAILURES, SshAuthTracker } from "./ssh_auth.ts";
+import { LOGIN_OK_AFTER_FAILURES, SSH_PORT, SshAuthTracker } from "./ssh_auth.ts";
 import { adviseHugePages } from "../ffi/mod.ts";
 
 /** Timing and memory bounds of the table; times in microseconds. */
@@ -697,9 +697,7 @@ export class FlowTable {
       if (p.loginOutcome !== 0) this.countLogin(w, p.loginOutcome);
       else if (p.sshSegment !== 0) this.countSshLogin(id, w, p);
       // An SSH connection closing right after a failed login (before its last row is due).
-      if ((flags & (TCP_FIN | TCP_RST)) !== 0 && this.ssh.takeEndFailure(id)) {
-        this.countLogin(w, LOGIN_FAILED);
-      }
+      if ((flags & (TCP_FIN | TCP_RST)) !== 0) this.countSshEndFailure(id, w);
       this.updateTcp(id, w, forward, flags, size, list);
     } else {
       this.lists.touch(id, list);
@@ -726,6 +724,16 @@ export class FlowTable {
       this.u16[h] &= ~(H_LOGIN_COUNT_MAX << H_LOGIN_FAILED_SHIFT);
       this.countLogin(w, LOGIN_OK);
     } else this.countLogin(w, outcome);
+  }
+
+  /**
+   * Counts the failed login an SSH flow's close shows (SshAuthTracker.takeEndFailure);
+   * other flows' ends never read the tracker's state.
+   */
+  private countSshEndFailure(id: number, w: number): void {
+    const hw = w << 1;
+    if (this.u16[hw + H_SRC_PORT] !== SSH_PORT && this.u16[hw + H_DST_PORT] !== SSH_PORT) return;
+    if (this.ssh.takeEndFailure(id)) this.countLogin(w, LOGIN_FAILED);
   }
 
   /** TCP history (what each side sent) and the move to the closed list on RST or FIN both ways. */
@@ -829,7 +837,7 @@ export class FlowTable {
         this.stats.reset(s);
       }
       this.fold(id, s, false);
-      if (this.ssh.takeEndFailure(id)) this.countLogin(w, LOGIN_FAILED);
+      this.countSshEndFailure(id, w);
       this.endingStats = s;
       this.sink(this, id, reason);
     }

@@ -142,11 +142,13 @@ export class NdMonitor {
    * same reason: small integers are never boxed).
    */
   readonly #sweeps = new SweepEpisodes(SENDERS, ND_SWEEP_TARGETS);
+  /** #endEpisode for the sweeps' expiry (one function, made once). */
+  readonly #endEpisodeOf = (s: number, t: number) => this.#endEpisode(s, t);
   readonly #clock = this.#sweeps.clock;
 
-  // Sources of solicitations: key (address, VLAN; -1: slot free), MAC, first target (their counts: #sweeps).
+  // Sources of solicitations: key (address, VLAN), MAC, first target (whether a slot is in use and its counts: #sweeps).
   readonly #senderKey = new Uint32Array(SENDERS * 4);
-  readonly #senderVlan = new Int32Array(SENDERS).fill(-1);
+  readonly #senderVlan = new Int32Array(SENDERS);
   readonly #senderMacHigh = new Uint32Array(SENDERS);
   readonly #senderMacLow = new Uint32Array(SENDERS);
   readonly #senderFirstTarget = new Uint32Array(SENDERS * 4);
@@ -244,18 +246,12 @@ export class NdMonitor {
 
   /** Ends the episodes of sources quiet since before `nowMicros` - EPISODE_GAP (their closing lines). */
   expire(nowMicros: number): void {
-    for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0 && this.#sweeps.quietAt(s, nowMicros)) {
-        this.#endEpisode(s, nowMicros);
-      }
-    }
+    this.#sweeps.endQuiet(nowMicros, this.#endEpisodeOf);
   }
 
   /** Ends every episode (end of input). */
   flush(): void {
-    for (let s = 0; s < SENDERS; s++) {
-      if (this.#senderVlan[s] >= 0) this.#endEpisode(s, this.#sweeps.latestProbe(s));
-    }
+    this.#sweeps.endAll(this.#endEpisodeOf);
   }
 
   /** The findings since the last call. */
@@ -268,8 +264,8 @@ export class NdMonitor {
     const t = this.#clock[0], sweeps = this.#sweeps;
     const s = this.#senderSlot(p.srcWords, p.vlan);
     const target = this.#word;
-    if (this.#senderVlan[s] >= 0 && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
-    if (this.#senderVlan[s] < 0) {
+    if (sweeps.isLive(s) && sweeps.quietAt(s, t)) this.#endEpisode(s, t);
+    if (!sweeps.isLive(s)) {
       this.#senderKey.set(p.srcWords, s * 4);
       this.#senderVlan[s] = p.vlan;
       this.#senderFirstTarget.set(target, s * 4);
@@ -286,7 +282,7 @@ export class NdMonitor {
     if (this.#sweeps.owesClosingLine(s)) {
       this.#findings.push(this.#sweep(s, "final", Math.max(t, this.#sweeps.latestProbe(s))));
     }
-    this.#senderVlan[s] = -1;
+    this.#sweeps.end(s);
   }
 
   #sweep(s: number, stage: "first" | "final", t: number): NdFinding {
@@ -314,7 +310,7 @@ export class NdMonitor {
     let stalest = start, stalestTime = Infinity;
     for (let k = 0; k < PROBE; k++) {
       const s = (start + k) & (SENDERS - 1);
-      if (this.#senderVlan[s] < 0) return s;
+      if (!this.#sweeps.isLive(s)) return s;
       if (
         this.#senderVlan[s] === vlan && key[s * 4] === w[0] && key[s * 4 + 1] === w[1] &&
         key[s * 4 + 2] === w[2] && key[s * 4 + 3] === w[3]

@@ -5,7 +5,8 @@
  * 1,024-bit set read by linear counting. A sender quiet for EPISODE_GAP
  * ends its episode. The monitors find a sender's slot by their own key (an
  * IPv4 word, an IPv6 address) and keep what they name it by; this holds
- * what the slot counts, in typed arrays, with no allocation per probe.
+ * whether the slot is in use and what it counts, in typed arrays, with no
+ * allocation per probe.
  */
 
 /** Distinct targets must be reached within this window (the episode's set keeps counting past it). */
@@ -28,6 +29,8 @@ export class SweepEpisodes {
   readonly #counts: Float64Array;
   readonly #windowSet: Uint32Array;
   readonly #episodeSet: Uint32Array;
+  /** Per slot: 1 while it holds an episode. */
+  readonly #live: Uint8Array;
 
   /** `threshold`: distinct targets within the window that make a sweep. */
   constructor(slots: number, private readonly threshold: number) {
@@ -35,11 +38,37 @@ export class SweepEpisodes {
     this.#counts = new Float64Array(slots * COUNTS);
     this.#windowSet = new Uint32Array(slots * BITMAP_WORDS);
     this.#episodeSet = new Uint32Array(slots * BITMAP_WORDS);
+    this.#live = new Uint8Array(slots);
+  }
+
+  /** Whether slot `s` holds an episode (started and not ended). */
+  isLive(s: number): boolean {
+    return this.#live[s] === 1;
+  }
+
+  /** Frees slot `s` (its owner has read what it needs: a closing line, see owesClosingLine). */
+  end(s: number): void {
+    this.#live[s] = 0;
+  }
+
+  /** Calls `end(s, nowMicros)` for every live slot whose episode is quiet by `nowMicros`. */
+  endQuiet(nowMicros: number, end: (s: number, t: number) => void): void {
+    const live = this.#live;
+    for (let s = 0; s < live.length; s++) {
+      if (live[s] === 1 && this.quietAt(s, nowMicros)) end(s, nowMicros);
+    }
+  }
+
+  /** Calls `end(s, latest probe)` for every live slot (end of input). */
+  endAll(end: (s: number, t: number) => void): void {
+    const live = this.#live;
+    for (let s = 0; s < live.length; s++) if (live[s] === 1) end(s, this.latestProbe(s));
   }
 
   /** Starts slot `s`'s episode at the clock. */
   start(s: number): void {
     const t = this.clock[0], ti = s * TIMES;
+    this.#live[s] = 1;
     this.#times[ti] = t;
     this.#times[ti + 1] = t;
     this.#times[ti + 2] = t;

@@ -18,6 +18,15 @@ export interface NamespacePair {
   remove(): void;
 }
 
+/** `nmap ARGS` run in `namespace` (output discarded, errors piped); resolves when nmap ends. */
+export function nmapFrom(namespace: string, args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", namespace, "nmap", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+}
+
 /**
  * A bounded nmap SYN scan of `ports` on `target` from `namespace` (no
  * retries, 500 probes/s): the live tests' attack. Resolves when nmap ends.
@@ -27,26 +36,18 @@ export function synScanFrom(
   target: string,
   ports: string,
 ): Promise<Deno.CommandOutput> {
-  return new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      namespace,
-      "nmap",
-      "-n",
-      "-Pn",
-      "-sS",
-      "--max-retries",
-      "0",
-      "--max-rate",
-      "500",
-      "-p",
-      ports,
-      target,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  return nmapFrom(namespace, [
+    "-n",
+    "-Pn",
+    "-sS",
+    "--max-retries",
+    "0",
+    "--max-rate",
+    "500",
+    "-p",
+    ports,
+    target,
+  ]);
 }
 
 /** Starts `ids-sensor ARGS` (this Deno, this checkout's main.ts) inside `namespace`. */
