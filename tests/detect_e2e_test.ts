@@ -239,3 +239,14 @@ Deno.test("analyze: a syslog forwarder's 400 lines a second to a listening colle
   const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/udp-telemetry/syslog.pcap`);
   assert.deepEqual(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`), [], stderr);
 });
+
+Deno.test("analyze: SYN scans inside VXLAN (a cloud mirror or overlay link) are named from the inner hosts, and the tunnel itself raises nothing", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/tunnels/vxlan.pcap`);
+  // One line per scan when it opens, and its growth: from both overlays, none from the underlay's 10.90.0.x.
+  const named = new Set(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`));
+  assert.deepEqual([...named].sort(), [
+    "192.168.77.1 -> 192.168.77.2: TCP SYN scan",
+    "192.168.78.1 -> 192.168.78.2: TCP SYN scan",
+  ], stderr);
+  assert.match(stderr, /packets read from inside tunnels: vxlan 732/);
+});

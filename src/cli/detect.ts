@@ -557,6 +557,15 @@ function printReport(
       `  packets not metered: ${notMetered.map(([name, n]) => `${name} ${n}`).join(", ")}`,
     );
   }
+  const tunnels = Object.entries(m.decode.tunnels);
+  if (tunnels.length > 0) {
+    // Metered as the packets they carry (a mirroring or overlay link), not as tunnel flows.
+    lines.push(
+      `  packets read from inside tunnels: ${
+        tunnels.map(([name, n]) => `${name} ${n}`).join(", ")
+      }`,
+    );
+  }
   const rebuilt = m.fragmentHeaders;
   if (rebuilt && rebuilt.rebuilt + rebuilt.evicted > 0) {
     // Their fragments are counted above; the segments put together from them are metered.

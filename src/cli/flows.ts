@@ -196,6 +196,9 @@ function printSummary(
   if (Object.keys(d.unsupportedLinkTypes).length > 0) {
     lines.push(`  unsupported link types: ${formatCounts(d.unsupportedLinkTypes)}`);
   }
+  if (Object.keys(d.tunnels).length > 0) {
+    lines.push(`  read from inside tunnels: ${formatCounts(d.tunnels as Record<string, number>)}`);
+  }
   if (Object.keys(readerSkipped).length > 0) {
     lines.push(`  skipped by the reader: ${formatCounts(readerSkipped)}`);
   }

@@ -10,6 +10,15 @@
  * tshark's conversation tables, which (with its default reassembly) count one
  * TCP/UDP frame per reassembled datagram. For UDP the payload size is taken
  * from the UDP length field, which covers the whole datagram.
+ *
+ * Tunnels: a mirrored or overlay link carries its traffic inside another
+ * packet (VXLAN from AWS, Azure and GCP traffic mirroring and from Linux
+ * and Kubernetes overlays; Geneve from gateway load balancers; ERSPAN from
+ * switches' remote SPAN; GRE, IP in IP, MPLS, PPPoE). The decoder opens them
+ * (at most MAX_TUNNELS deep) and meters the innermost packet, as Suricata
+ * and Zeek do: otherwise every conversation on the link is one tunnel flow
+ * and the sensor sees nothing. `tunnel` names the innermost one opened. A
+ * tunnel header that does not validate leaves the packet as its outer flow.
  */
 import type { PacketBatch } from "../capture/mod.ts";
 
@@ -33,6 +42,30 @@ export const DECODE_OUTCOMES = [
   "truncated-icmp-header",
 ] as const;
 export type DecodeOutcome = typeof DECODE_OUTCOMES[number];
+
+/** Tunnels the decoder opens (DecodedPacket.tunnel; index 0: none). */
+export const DECODE_TUNNELS = [
+  "none",
+  "vxlan",
+  "geneve",
+  "gre",
+  "erspan",
+  "ip-in-ip",
+  "mpls",
+  "pppoe",
+] as const;
+export type DecodeTunnel = typeof DECODE_TUNNELS[number];
+const VXLAN = 1, GENEVE = 2, GRE = 3, ERSPAN = 4, IP_IN_IP = 5, MPLS = 6, PPPOE = 7;
+/**
+ * Most tunnels opened in one packet (VXLAN inside GRE inside MPLS is 3);
+ * past it the packet is metered as the flow it is at that depth.
+ */
+export const MAX_TUNNELS = 4;
+/**
+ * UDP ports of VXLAN: IANA's 4789 (cloud traffic mirroring, most overlays)
+ * and Linux's older default 8472 (flannel, Kubernetes' common overlay).
+ */
+const VXLAN_PORT = 4789, VXLAN_LINUX_PORT = 8472, GENEVE_PORT = 6081;
 
 /** Outcome indices, named for readability in the decoder. */
 const OK = 0,
@@ -93,8 +126,10 @@ export class DecodedPacket {
    */
   srcPort = 0;
   dstPort = 0;
-  /** Outer VLAN id, 0 when untagged. */
+  /** VLAN id of the innermost tagged Ethernet frame, 0 when untagged. */
   vlan = 0;
+  /** The innermost tunnel opened to reach this packet (DECODE_TUNNELS index), 0 when none. */
+  tunnel = 0;
   /** TCP flags (0 for other protocols). */
   tcpFlags = 0;
   tcpWindow = 0;
@@ -157,14 +192,12 @@ export function decodePacket(
   out.ipv6Fragment = false;
   if (end > data.length) return TRUNCATED_LINK;
   out.vlan = 0;
+  out.tunnel = 0;
   let at = start;
   let etherType = 0;
   switch (linkType) {
     case 1: // Ethernet
-      if (end - at < 14) return TRUNCATED_LINK;
-      etherType = (data[at + 12] << 8) | data[at + 13];
-      at += 14;
-      break;
+      return decodeEthernet(data, at, end, out, 0);
     case 113: // Linux cooked v1: protocol at 14
       if (end - at < 16) return TRUNCATED_LINK;
       etherType = (data[at + 14] << 8) | data[at + 15];
@@ -178,11 +211,11 @@ export function decodePacket(
     case 101:
     case 12:
     case 14: // raw IP (DLT_RAW variants): version nibble decides
-      return decodeRawIp(data, at, end, out);
+      return decodeRawIp(data, at, end, out, 0);
     case 228:
-      return decodeIpv4(data, at, end, out);
+      return decodeIpv4(data, at, end, out, 0);
     case 229:
-      return decodeIpv6(data, at, end, out);
+      return decodeIpv6(data, at, end, out, 0);
     case 0: { // BSD null/loopback: address family in host byte order
       if (end - at < 4) return TRUNCATED_LINK;
       const le = data[at] | (data[at + 1] << 8);
@@ -201,7 +234,31 @@ export function decodePacket(
       if (otherLinkTypes) otherLinkTypes.set(linkType, (otherLinkTypes.get(linkType) ?? 0) + 1);
       return UNSUPPORTED_LINK;
   }
-  // VLAN tags (802.1Q, 802.1ad QinQ, legacy 0x9100): keep the outer id.
+  return decodeEtherType(etherType, data, at, end, out, 0);
+}
+
+/** An Ethernet frame at `at` (the link's, or one a tunnel carries). */
+function decodeEthernet(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  if (end - at < 14) return TRUNCATED_LINK;
+  return decodeEtherType((data[at + 12] << 8) | data[at + 13], data, at + 14, end, out, tunnels);
+}
+
+/** What follows an EtherType field at `at`; `tunnels` opened so far. */
+function decodeEtherType(
+  etherType: number,
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  // VLAN tags (802.1Q, 802.1ad QinQ, legacy 0x9100): keep the outer id of the frame.
   let tags = 0;
   while (etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) {
     if (end - at < 4) return TRUNCATED_LINK;
@@ -210,12 +267,69 @@ export function decodePacket(
     at += 4;
     if (++tags > 8) return OTHER_ETHERTYPE;
   }
-  if (etherType === 0x0800) return decodeIpv4(data, at, end, out);
-  if (etherType === 0x86dd) return decodeIpv6(data, at, end, out);
+  if (etherType === 0x0800) return decodeIpv4(data, at, end, out, tunnels);
+  if (etherType === 0x86dd) return decodeIpv6(data, at, end, out, tunnels);
   if (etherType === 0x0806) {
     out.arpOffset = at;
     return ARP;
   }
+  if (tunnels < MAX_TUNNELS) {
+    if (etherType === 0x8847 || etherType === 0x8848) {
+      return decodeMpls(data, at, end, out, tunnels);
+    }
+    if (etherType === 0x8864) return decodePppoe(data, at, end, out, tunnels);
+  }
+  return OTHER_ETHERTYPE;
+}
+
+/**
+ * An MPLS label stack: the labels up to the bottom of the stack, then IPv4
+ * or IPv6 by the version nibble, or an Ethernet pseudowire behind its
+ * 4-byte control word (first nibble 0).
+ */
+function decodeMpls(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  for (let labels = 0;; labels++) {
+    if (end - at < 4) return TRUNCATED_LINK;
+    const bottom = (data[at + 2] & 1) === 1;
+    at += 4;
+    if (bottom) break;
+    if (labels === 8) return OTHER_ETHERTYPE;
+  }
+  if (end - at < 1) return TRUNCATED_IP;
+  out.tunnel = MPLS;
+  const nibble = data[at] >> 4;
+  if (nibble === 4) return decodeIpv4(data, at, end, out, tunnels + 1);
+  if (nibble === 6) return decodeIpv6(data, at, end, out, tunnels + 1);
+  if (nibble === 0) return decodeEthernet(data, at + 4, end, out, tunnels + 1);
+  return OTHER_ETHERTYPE;
+}
+
+/**
+ * A PPPoE session frame: its 6-byte header and PPP's protocol, IPv4 (0x21)
+ * or IPv6 (0x57), in two bytes or, compressed (RFC 1661 PFC), one: a
+ * protocol's low byte is odd and its high byte even.
+ */
+function decodePppoe(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  if (end - at < 8) return TRUNCATED_LINK;
+  if (data[at] !== 0x11 || data[at + 1] !== 0) return OTHER_ETHERTYPE;
+  const compressed = (data[at + 6] & 1) === 1;
+  const protocol = compressed ? data[at + 6] : (data[at + 6] << 8) | data[at + 7];
+  const inner = at + (compressed ? 7 : 8);
+  out.tunnel = PPPOE;
+  if (protocol === 0x0021) return decodeIpv4(data, inner, end, out, tunnels + 1);
+  if (protocol === 0x0057) return decodeIpv6(data, inner, end, out, tunnels + 1);
   return OTHER_ETHERTYPE;
 }
 
@@ -226,23 +340,35 @@ function decodeByAddressFamily(
   end: number,
   out: DecodedPacket,
 ): number {
-  if (family === 2) return decodeIpv4(data, at, end, out);
+  if (family === 2) return decodeIpv4(data, at, end, out, 0);
   // AF_INET6 differs by OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30.
   if (family === 10 || family === 24 || family === 28 || family === 30) {
-    return decodeIpv6(data, at, end, out);
+    return decodeIpv6(data, at, end, out, 0);
   }
   return OTHER_ETHERTYPE;
 }
 
-function decodeRawIp(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+function decodeRawIp(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
   if (end - at < 1) return TRUNCATED_IP;
   const version = data[at] >> 4;
-  if (version === 4) return decodeIpv4(data, at, end, out);
-  if (version === 6) return decodeIpv6(data, at, end, out);
+  if (version === 4) return decodeIpv4(data, at, end, out, tunnels);
+  if (version === 6) return decodeIpv6(data, at, end, out, tunnels);
   return BAD_IP_VERSION;
 }
 
-function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+function decodeIpv4(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
   out.ipOffset = at;
   if (end - at < 20) return TRUNCATED_IP;
   if (data[at] >> 4 !== 4) return BAD_IP_VERSION;
@@ -267,10 +393,24 @@ function decodeIpv4(data: Uint8Array, at: number, end: number, out: DecodedPacke
   d[12] = data[at + 16], d[13] = data[at + 17], d[14] = data[at + 18], d[15] = data[at + 19];
   out.ipBytes = totalLength;
   out.ttl = data[at + 8];
-  return decodeTransport(data, at + headerBytes, end, totalLength - headerBytes, data[at + 9], out);
+  return decodeTransport(
+    data,
+    at + headerBytes,
+    end,
+    totalLength - headerBytes,
+    data[at + 9],
+    out,
+    tunnels,
+  );
 }
 
-function decodeIpv6(data: Uint8Array, at: number, end: number, out: DecodedPacket): number {
+function decodeIpv6(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
   if (end - at < 40) return TRUNCATED_IP;
   if (data[at] >> 4 !== 6) return BAD_IP_VERSION;
   let payloadLength = (data[at + 4] << 8) | data[at + 5];
@@ -322,7 +462,7 @@ function decodeIpv6(data: Uint8Array, at: number, end: number, out: DecodedPacke
       cursor += 8;
       remaining -= 8;
     } else {
-      return decodeTransport(data, cursor, end, remaining, next, out);
+      return decodeTransport(data, cursor, end, remaining, next, out, tunnels);
     }
   }
   return TRUNCATED_IPV6_EXT;
@@ -335,6 +475,7 @@ function decodeTransport(
   l4Bytes: number,
   protocol: number,
   out: DecodedPacket,
+  tunnels: number,
 ): number {
   out.protocol = protocol;
   out.tcpFlags = 0;
@@ -367,6 +508,15 @@ function decodeTransport(
       out.l4HeaderBytes = 8;
       out.payloadBytes = length - 8;
       out.payloadOffset = at + 8;
+      const port = out.dstPort;
+      if (
+        (port === VXLAN_PORT || port === VXLAN_LINUX_PORT || port === GENEVE_PORT) &&
+        tunnels < MAX_TUNNELS && !out.ipv4Fragment && !out.ipv6Fragment
+      ) {
+        return port === GENEVE_PORT
+          ? decodeGeneve(data, at + 8, end, length - 8, out, tunnels)
+          : decodeVxlan(data, at + 8, end, length - 8, out, tunnels);
+      }
       return OK;
     }
     case PROTO_SCTP: {
@@ -397,8 +547,115 @@ function decodeTransport(
       out.l4HeaderBytes = 0;
       out.payloadBytes = l4Bytes;
       out.payloadOffset = at;
+      // A whole datagram only: a fragment's tunnelled packet is not all here.
+      if (tunnels < MAX_TUNNELS && !out.ipv4Fragment && !out.ipv6Fragment) {
+        if (protocol === PROTO_GRE) return decodeGre(data, at, end, l4Bytes, out, tunnels);
+        if (protocol === PROTO_IPIP || protocol === PROTO_IPV6_IN_IP) {
+          out.tunnel = IP_IN_IP;
+          return protocol === PROTO_IPIP
+            ? decodeIpv4(data, at, end, out, tunnels + 1)
+            : decodeIpv6(data, at, end, out, tunnels + 1);
+        }
+      }
       return OK;
   }
+}
+
+const PROTO_IPIP = 4, PROTO_IPV6_IN_IP = 41, PROTO_GRE = 47;
+
+/**
+ * A VXLAN datagram's payload at `at` (RFC 7348: 8 bytes, the I flag set,
+ * then an Ethernet frame). Anything else on the port stays a UDP flow.
+ */
+function decodeVxlan(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  bytes: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  if (bytes < 8 + 14 || end - at < 8 || (data[at] & 0x08) === 0) return OK;
+  out.tunnel = VXLAN;
+  return decodeEthernet(data, at + 8, end, out, tunnels + 1);
+}
+
+/**
+ * A Geneve datagram's payload (RFC 8926: version 0, options in 4-byte
+ * words, then what its protocol type says: Ethernet, IPv4 or IPv6).
+ */
+function decodeGeneve(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  bytes: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  if (bytes < 8 || end - at < 8 || data[at] >> 6 !== 0) return OK;
+  const header = 8 + (data[at] & 0x3f) * 4;
+  const protocol = (data[at + 2] << 8) | data[at + 3];
+  if (header > bytes) return OK;
+  if (protocol === 0x6558) {
+    out.tunnel = GENEVE;
+    return decodeEthernet(data, at + header, end, out, tunnels + 1);
+  }
+  if (protocol === 0x0800 || protocol === 0x86dd) {
+    out.tunnel = GENEVE;
+    return decodeEtherType(protocol, data, at + header, end, out, tunnels + 1);
+  }
+  return OK;
+}
+
+/**
+ * A GRE packet (RFC 2784/2890, version 0): its optional checksum, key and
+ * sequence words, then IPv4, IPv6, MPLS, an Ethernet frame (0x6558, gretap),
+ * or a mirrored frame behind an ERSPAN header: type I (0x88be without a
+ * sequence number: none), II (0x88be: 8 bytes) or III (0x22eb: 12 bytes,
+ * 20 with its platform subheader). Other GRE (PPTP's version 1, WCCP...)
+ * stays a flow of protocol 47.
+ */
+function decodeGre(
+  data: Uint8Array,
+  at: number,
+  end: number,
+  bytes: number,
+  out: DecodedPacket,
+  tunnels: number,
+): number {
+  if (bytes < 4 || end - at < 4) return OK;
+  const flags = data[at];
+  if ((data[at + 1] & 0x07) !== 0) return OK;
+  const header = 4 + ((flags & 0x80) !== 0 ? 4 : 0) + ((flags & 0x20) !== 0 ? 4 : 0) +
+    ((flags & 0x10) !== 0 ? 4 : 0);
+  if (header > bytes) return OK;
+  const protocol = (data[at + 2] << 8) | data[at + 3];
+  const inner = at + header;
+  switch (protocol) {
+    case 0x0800:
+    case 0x86dd:
+    case 0x8847:
+      out.tunnel = GRE;
+      return decodeEtherType(protocol, data, inner, end, out, tunnels + 1);
+    case 0x6558:
+      out.tunnel = GRE;
+      return decodeEthernet(data, inner, end, out, tunnels + 1);
+    case 0x88be: {
+      // Type II carries a sequence number (S flag) and its 8-byte header; type I neither.
+      const erspan = (flags & 0x10) !== 0 ? 8 : 0;
+      if (erspan > 0 && (end - inner < 8 || data[inner] >> 4 !== 1)) return OK;
+      out.tunnel = ERSPAN;
+      return decodeEthernet(data, inner + erspan, end, out, tunnels + 1);
+    }
+    case 0x22eb: {
+      if (end - inner < 12 || data[inner] >> 4 !== 2) return OK;
+      // The O flag (last bit of the header) adds an 8-byte platform-specific subheader.
+      const erspan = (data[inner + 11] & 0x01) !== 0 ? 20 : 12;
+      out.tunnel = ERSPAN;
+      return decodeEthernet(data, inner + erspan, end, out, tunnels + 1);
+    }
+  }
+  return OK;
 }
 
 function readTcpOptions(data: Uint8Array, at: number, end: number, out: DecodedPacket): void {
@@ -485,4 +742,6 @@ export interface DecodeCounters {
   byOutcome: Record<DecodeOutcome, number>;
   /** Packets of unsupported link types, by link type number. */
   unsupportedLinkTypes: Record<number, number>;
+  /** Packets read from inside a tunnel, by the innermost tunnel opened (no "none"). */
+  tunnels: Partial<Record<DecodeTunnel, number>>;
 }

@@ -8,10 +8,12 @@ import type { PacketBatch } from "../capture/mod.ts";
 import { CONN_STATES, FLOW_END_REASONS, type FlowBatch, type FlowRecord } from "./flow_batch.ts";
 import {
   DECODE_OUTCOMES,
+  DECODE_TUNNELS,
   type DecodeCounters,
   DecodedPacket,
   type DecodeOutcome,
   decodePacket,
+  type DecodeTunnel,
   PROTO_TCP,
   TCP_FIN,
   TCP_PSH,
@@ -247,6 +249,9 @@ export class FlowMeter {
   private phase = 0;
   private addRows = 0;
   private readonly outcomes = new Float64Array(DECODE_OUTCOMES.length);
+  /** Packets from inside tunnels by DecodedPacket.tunnel: metered ones, then the rest. */
+  private readonly tunnelsMetered = new Float64Array(DECODE_TUNNELS.length);
+  private readonly tunnelsOther = new Float64Array(DECODE_TUNNELS.length);
   private readonly otherLinkTypes = new Map<number, number>();
   private packets = 0;
   private now = -Infinity;
@@ -449,6 +454,10 @@ export class FlowMeter {
         const i = start + k;
         const outcome = groupOutcome[k];
         outcomes[outcome]++;
+        if (group[k].tunnel !== 0) {
+          if (outcome === 0) this.tunnelsMetered[group[k].tunnel]++;
+          else this.tunnelsOther[group[k].tunnel]++;
+        }
         if (outcome !== 0) {
           if (outcome === UNSUPPORTED_LINK) this.countOtherLinkType(batch.linkType[i]);
           else if (outcome === ARP_OUTCOME && arp !== null) {
@@ -505,6 +514,7 @@ export class FlowMeter {
         if (sharded && groupOwned[k] === 0) {
           owned = false;
           outcomes[0]--;
+          if (packet.tunnel !== 0) this.tunnelsMetered[packet.tunnel]--;
           this.foreign++;
         }
         if (ts >= this.nextTickAt) {
@@ -681,6 +691,16 @@ export class FlowMeter {
     return [...arp, ...nd, ...anomalies];
   }
 
+  /** Packets from inside tunnels (a shard past the first: only those it meters, as its outcomes). */
+  private tunnels(): Partial<Record<DecodeTunnel, number>> {
+    const out: Partial<Record<DecodeTunnel, number>> = {};
+    for (let k = 1; k < DECODE_TUNNELS.length; k++) {
+      const n = this.tunnelsMetered[k] + (this.shardIndex > 0 ? 0 : this.tunnelsOther[k]);
+      if (n > 0) out[DECODE_TUNNELS[k]] = n;
+    }
+    return out;
+  }
+
   /** A snapshot of the counters. */
   counters(): FlowMeterCounters {
     const byOutcome = {} as Record<DecodeOutcome, number>;
@@ -701,7 +721,7 @@ export class FlowMeter {
       otherLinkTypes = {};
     }
     return {
-      decode: { packets, byOutcome, unsupportedLinkTypes: otherLinkTypes },
+      decode: { packets, byOutcome, unsupportedLinkTypes: otherLinkTypes, tunnels: this.tunnels() },
       flowsCreated: this.table.flowsCreated,
       flowsEnded,
       flowsEndedByReason,

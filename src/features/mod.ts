@@ -31,10 +31,13 @@ export {
 } from "./schema.ts";
 export {
   DECODE_OUTCOMES,
+  DECODE_TUNNELS,
   type DecodeCounters,
   DecodedPacket,
   type DecodeOutcome,
   decodePacket,
+  type DecodeTunnel,
+  MAX_TUNNELS,
 } from "./decode.ts";
 export { communityIdV1, sha1 } from "./community_id.ts";
 export {

@@ -20,7 +20,14 @@ export interface StatsEvent {
       kernel_ifdrops: number;
       ring_overruns: number;
     };
-    decoder: { pkts: number; bytes: number; invalid: number; not_metered: Record<string, number> };
+    decoder: {
+      pkts: number;
+      bytes: number;
+      invalid: number;
+      not_metered: Record<string, number>;
+      /** Packets read from inside tunnels, by the innermost tunnel (VXLAN, GRE, ...). */
+      tunnels: Record<string, number>;
+    };
     flow: {
       total: number;
       active: number;
@@ -82,6 +89,7 @@ export function makeStatsEvent(
         bytes,
         invalid: Object.values(notMetered).reduce((t, n) => t + n, 0),
         not_metered: notMetered,
+        tunnels: { ...m.decode.tunnels },
       },
       flow: {
         total: m.flowsCreated,

@@ -177,6 +177,12 @@ export class SensorMetrics {
       Object.entries(p?.meter.decode.byOutcome ?? {}).filter(([k]) => k !== "metered")
         .map(([reason, value]) => ({ labels: { reason }, value })),
     );
+    counter(
+      "packets_tunnelled_total",
+      "Packets read from inside a tunnel (VXLAN, Geneve, GRE, ERSPAN, IP in IP, MPLS, PPPoE), by the innermost one.",
+      Object.entries(p?.meter.decode.tunnels ?? {})
+        .map(([tunnel, value]) => ({ labels: { tunnel }, value: value ?? 0 })),
+    );
     const capture = this.#sources.capture?.() ?? [];
     const perInterface = (pick: (s: LiveInterfaceStats) => number): Sample[] =>
       capture.map((s) => ({ labels: { interface: s.interfaceName }, value: pick(s) }));
