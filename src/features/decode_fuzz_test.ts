@@ -25,7 +25,7 @@ const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 105, 127];
 let seed = 12345;
 const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 
-/** Real packets: a few shared captures when present, otherwise built ones. */
+/** Real packets: the tunnel fixtures, a few shared captures when present, and built ones. */
 async function realPackets(): Promise<TestPacket[]> {
   const found: TestPacket[] = [];
   const wanted = [
@@ -38,20 +38,26 @@ async function realPackets(): Promise<TestPacket[]> {
   ];
   const paths = sharedCaptures().filter((p) => wanted.some((w) => p.includes(w)));
   if (paths.length === 0) {
-    console.warn("decode fuzz: shared captures absent, fuzzing built packets only");
+    console.warn(
+      "decode fuzz: shared captures absent, fuzzing the tunnel fixtures and built packets only",
+    );
   }
-  for (const path of paths) {
-    for await (const batch of readCaptureFile(path)) {
-      for (let i = 0; i < batch.count && found.length < 400; i++) {
-        const start = batch.offset[i];
-        found.push({
-          data: batch.data.slice(start, start + batch.capturedLength[i]),
-          ts: batch.timestampMicros[i],
-          linkType: batch.linkType[i],
-        });
-      }
-    }
-  }
+  // Tunnelled packets (VXLAN, Geneve, GRE, ERSPAN, IP in IP, MPLS, PPPoE, nested): 30 of each.
+  const tunnels = [
+    "vxlan",
+    "geneve",
+    "gretap",
+    "erspan2",
+    "erspan3",
+    "gre",
+    "ipip",
+    "mpls",
+    "pppoe",
+  ]
+    .concat("vxlan-in-gre")
+    .map((name) => new URL(`../../tests/fixtures/tunnels/${name}.pcap`, import.meta.url).pathname);
+  for (const path of tunnels) await collect(path, found, found.length + 30);
+  for (const path of paths) await collect(path, found, 700);
   found.push(
     { data: tcp4(1, 2, 1, 2, SYN), ts: 0 },
     { data: tcp4(2, 1, 2, 1, SYN | ACK, 100), ts: 1 },
@@ -67,6 +73,20 @@ async function realPackets(): Promise<TestPacket[]> {
     },
   );
   return found;
+}
+
+/** Appends the packets of `path` to `found` until it holds `limit`. */
+async function collect(path: string, found: TestPacket[], limit: number): Promise<void> {
+  for await (const batch of readCaptureFile(path)) {
+    for (let i = 0; i < batch.count && found.length < limit; i++) {
+      const start = batch.offset[i];
+      found.push({
+        data: batch.data.slice(start, start + batch.capturedLength[i]),
+        ts: batch.timestampMicros[i],
+        linkType: batch.linkType[i],
+      });
+    }
+  }
 }
 
 function meterAll(packets: TestPacket[]): FlowMeterCounters {
