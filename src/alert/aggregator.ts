@@ -37,6 +37,7 @@ import {
   type Finding,
   HostEvidence,
   type HostEvidenceSizes,
+  type OneSidedStats,
   protocolWord,
   type VoteThresholds,
 } from "../evidence/mod.ts";
@@ -289,6 +290,11 @@ export class AlertAggregator {
   get suppressedUnknowns(): Readonly<SuppressedUnknowns> {
     const s = this.evidence.stats();
     return { groups: s.weakVoteGroups, flows: s.weakVoteFlows };
+  }
+
+  /** Conversations seen one side only: proofs, flows and votes not counted as evidence (one_sided.ts). */
+  get oneSided(): OneSidedStats {
+    return this.evidence.oneSided.stats();
   }
 
   /** Volume figures for the run summary. */

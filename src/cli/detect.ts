@@ -19,6 +19,7 @@ import {
   createConsoleSink,
   createJsonlSink,
   createSqliteSink,
+  oneSidedWarning,
 } from "../alert/mod.ts";
 import {
   CaptureWorkerMeters,
@@ -431,6 +432,8 @@ async function runEngine(
   if (fleet) sinks.push(fleet.sink);
   if (fleet && live) fleet.setCapture(() => (source as unknown as LiveCapture).stats());
   const print = options.verbose ? everyFewSeconds(printProgress, live ? 5 : 2) : undefined;
+  // Live: said once, when the interface turns out to see mostly one side of its conversations.
+  let warnedOneSided = !live;
   let report: DetectionReport | undefined;
   try {
     return report = await runDetection({
@@ -452,6 +455,11 @@ async function runEngine(
         link?.onProgress(progress);
         fleet?.onProgress(progress);
         print?.(progress);
+        const warning = warnedOneSided ? null : oneSidedWarning(progress.detector.oneSided);
+        if (warning) {
+          warnedOneSided = true;
+          console.error(`ids-sensor: ${warning}`);
+        }
       },
       onBatchDecided: services.onBatchDecided,
       onSwapReady: (swap) => {
@@ -534,6 +542,18 @@ function printReport(
         `${d.unknownSuppressedGroups} vote groups, not alerted`,
     );
   }
+  const o = d.oneSided;
+  if (o.proofFlows + o.excusedFlows > 0 || verbose) {
+    // Conversations whose return path this capture does not see (one_sided.ts).
+    lines.push(
+      `  one-sided: ${o.proofFlows} TCP connections seen one side only, ${o.twoWayTcpFlows} ` +
+        `both ways; ${o.pairs} host pairs proven one-way now; ` +
+        `${o.excusedFlows} flows whose missing answers (or requests) were not counted as ` +
+        `evidence, ${o.excusedVotes} of their model votes not counted` +
+        (o.pairsCleared > 0 ? `; ${o.pairsCleared} pairs seen both ways again` : "") +
+        (o.pairsEvicted > 0 ? `; ${o.pairsEvicted} entries evicted (table full)` : ""),
+    );
+  }
   const v = d.alertVolume;
   if (v.suppressedLines > 0 || v.foldedFlows > 0 || verbose) {
     lines.push(
@@ -588,7 +608,11 @@ function printReport(
     lines.push(
       `  ARP monitor: ${arp.requests} requests, ${arp.replies} replies ` +
         `(${arp.probesAndAnnouncements} probes and announcements, ${arp.unsolicitedReplies} ` +
-        `unsolicited), ${arp.notAnalysed} not IPv4 over Ethernet or cut short; ` +
+        `unsolicited` +
+        (arp.unverifiableReplies > 0
+          ? `, ${arp.unverifiableReplies} of them to hosts never seen speaking ARP (requests unseen)`
+          : "") +
+        `), ${arp.notAnalysed} not IPv4 over Ethernet or cut short; ` +
         `${arp.findings} findings` +
         (arp.findingsDropped > 0 ? ` (${arp.findingsDropped} dropped, too many at once)` : "") +
         (arp.sendersEvicted > 0 ? `; ${arp.sendersEvicted} senders evicted (table full)` : ""),
@@ -669,5 +693,8 @@ function printReport(
         `thread: capture, meter, inference)`,
     );
   }
+  // Last, on a line of its own: alerts of such a capture read differently.
+  const warning = oneSidedWarning(d.oneSided);
+  if (warning) lines.push(`ids-sensor: ${warning}`);
   console.error(lines.join("\n"));
 }

@@ -15,6 +15,7 @@ import {
   type AlertVolumeStats,
   type EmittedAlert,
   findByteColumns,
+  type OneSidedStats,
   TrafficMinutes,
 } from "../alert/mod.ts";
 import {
@@ -164,6 +165,8 @@ export interface DetectorStats {
   unknownSuppressedGroups: number;
   /** The alert path: groups, lines written, lines the volume cap held back, votes folded, evidence tables. */
   alertVolume: AlertVolumeStats;
+  /** Conversations seen one side only (a one-way SPAN or tap, asymmetric routing): see one_sided.ts. */
+  oneSided: OneSidedStats;
   /** Wall time from the first batch read to the end of input, ms. */
   elapsedMs: number;
   inference: Readonly<InferencePoolStats>;
@@ -460,6 +463,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
       unknownSuppressedFlows: suppressed.flows,
       unknownSuppressedGroups: suppressed.groups,
       alertVolume: aggregator.volume,
+      oneSided: aggregator.oneSided,
       elapsedMs: (endedMs || wallMs()) - (startedMs || wallMs()),
       inference: { ...pool.stats },
       decisionLatencyMs: decisionLatency.summary(),

@@ -75,6 +75,17 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
       evidenceEvictions: sum((s) => s.alertVolume.evidenceEvictions),
       evidenceBytes: Math.max(0, ...parts.map((s) => s.alertVolume.evidenceBytes)),
     },
+    oneSided: {
+      twoWayTcpFlows: sum((s) => s.oneSided.twoWayTcpFlows),
+      proofFlows: sum((s) => s.oneSided.proofFlows),
+      excusedFlows: sum((s) => s.oneSided.excusedFlows),
+      excusedVotes: sum((s) => s.oneSided.excusedVotes),
+      pairsCleared: sum((s) => s.oneSided.pairsCleared),
+      pairs: parts.at(-1)?.oneSided.pairs ?? 0,
+      pairsEvicted: sum((s) => s.oneSided.pairsEvicted),
+      capacity: Math.max(0, ...parts.map((s) => s.oneSided.capacity)),
+      bytes: Math.max(0, ...parts.map((s) => s.oneSided.bytes)),
+    },
     elapsedMs: sum((s) => s.elapsedMs),
     inference: {
       rows: sumInference("rows"),

@@ -39,6 +39,7 @@ import {
   type HostTableStats,
   KEY_SEED,
 } from "./host_table.ts";
+import { OneSidedPairs, type OneSidedStats, SEEN_BOTH } from "./one_sided.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
 import { countsTowardRate, isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
@@ -98,6 +99,8 @@ export interface HostEvidenceSizes {
   horizonPairs?: number;
   /** Findings open at once (default 1024); more are counted, not tracked. */
   maxFindings?: number;
+  /** Host pairs whose return path is proven unseen (default 16,384): see one_sided.ts. */
+  oneSidedPairs?: number;
 }
 
 /** The target entry of a host itself, any port (reflection, amplification). */
@@ -227,6 +230,8 @@ export interface EvidenceStats {
   tables: Record<string, HostTableStats & { capacity: number; bytes: number }>;
   /** The slow-scan horizon (also in `tables.horizon`: pairs carried as inserted, dropped as evicted). */
   horizon: PortHorizonStats;
+  /** Conversations whose return path is not seen (also in `tables.oneSided`). */
+  oneSided: OneSidedStats;
 }
 
 /** What a flow shows its target (bits of `#target`'s `kinds`). */
@@ -305,6 +310,14 @@ function isQueryRequest(protocol: number, type: number): boolean {
     (protocol === 58 && type === 139);
 }
 
+/**
+ * A UDP datagram shaped as a service's answer: from a well-known port (or an
+ * amplifier's) to a client's port. Without its request it probed nothing.
+ */
+function isServiceReply(srcPort: number, dstPort: number): boolean {
+  return (srcPort < 1024 || AMPLIFIER_SERVICES.has(srcPort)) && dstPort >= 1024;
+}
+
 function isPortUnreachable(protocol: number, type: number, code: number): boolean {
   return (protocol === 1 && type === 3 && code === 3) ||
     (protocol === 58 && type === 1 && code === 4);
@@ -332,6 +345,8 @@ export class HostEvidence {
   #endedEpoch = -1;
   /** Ports probed per (source, target) over the last windows (slow scans): see port_horizon.ts. */
   readonly horizon: PortHorizon;
+  /** Host pairs whose return path the capture does not see (one_sided.ts); kept across windows. */
+  readonly oneSided: OneSidedPairs;
   #stats = {
     flows: 0,
     errorReplies: 0,
@@ -373,6 +388,7 @@ export class HostEvidence {
     this.#sourceSketch = new DistinctSketches(this.targets.capacity);
     this.#portSketch = new DistinctSketches(this.targets.capacity, 64);
     this.horizon = new PortHorizon(options.horizonPairs ?? 4096);
+    this.oneSided = new OneSidedPairs(options.oneSidedPairs ?? 16384);
   }
 
   /** Findings open in the current window. */
@@ -404,7 +420,15 @@ export class HostEvidence {
       capacity: h.capacity,
       bytes: h.bytes,
     };
-    return { ...this.#stats, tables, horizon: { ...h.stats } };
+    const oneSided = this.oneSided.stats();
+    tables.oneSided = {
+      inserted: oneSided.proofFlows,
+      evicted: oneSided.pairsEvicted,
+      refused: 0,
+      capacity: oneSided.capacity,
+      bytes: oneSided.bytes,
+    };
+    return { ...this.#stats, tables, horizon: { ...h.stats }, oneSided };
   }
 
   /** Bytes held by every table and sketch. */
@@ -412,7 +436,7 @@ export class HostEvidence {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
       this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes + this.#volumeFlows.bytes +
       this.#sourceSketch.registers.byteLength +
-      this.#portSketch.registers.byteLength + this.horizon.bytes;
+      this.#portSketch.registers.byteLength + this.horizon.bytes + this.oneSided.bytes;
   }
 
   /**
@@ -704,6 +728,8 @@ export class HostEvidence {
     const durationMicros = Math.max(0, end - start);
     let probe = false, halfOpen = false, rejected = false, completed = false, stealth = false;
     let reflected = false, amplified = false, oneWay = false, echo = false;
+    /** TCP: this side behaved as answered while nothing of the other side was seen (one_sided.ts). */
+    let answeredAlone = 0;
     if (protocol === 6) {
       halfOpen = state === STATE.S0 || state === STATE.RSTOS0 || state === STATE.SH;
       rejected = state === STATE.REJ;
@@ -719,6 +745,7 @@ export class HostEvidence {
         synFlags === 0;
       // A finished exchange: the client sent and the server answered (a login attempt).
       completed = !probe && !reflected && state !== STATE.OTH && fwdBytes > 0 && bwdBytes > 0;
+      if (bwdPackets === 0) answeredAlone = this.#answeredAlone(batch, i, state, synFlags);
     } else if (protocol === 17) {
       probe = bwdPackets === 0 && fwdPackets <= 3;
       oneWay = bwdPackets === 0;
@@ -732,6 +759,40 @@ export class HostEvidence {
       // neighbour discovery and the like do neither.
       echo = isEchoRequest(protocol, srcPort);
       probe = echo || isQueryRequest(protocol, srcPort);
+    }
+
+    // A connection that proved it was answered (one side only seen) is no
+    // probe, attempt or reflection; a flow whose answers or requests the
+    // capture cannot see (its pair, or its hosts, seen one way only) is no
+    // evidence by their absence: see one_sided.ts.
+    const unseen = this.oneSided.observe(
+      batch.srcAddr,
+      i * 16,
+      batch.dstAddr,
+      i * 16,
+      protocol === 6,
+      answeredAlone !== 0,
+      bwdPackets > 0,
+      end,
+    );
+    const excused = answeredAlone !== 0 || (unseen !== SEEN_BOTH && bwdPackets === 0);
+    if (answeredAlone !== 0) {
+      probe =
+        halfOpen =
+        rejected =
+        stealth =
+        reflected =
+        amplified =
+        oneWay =
+        echo =
+          false;
+    } else if (excused) {
+      // The answer (a SYN-ACK's, an unsolicited reply's request) may be what is missing; a
+      // UDP reply from a service port to a client's port probed nothing. A TCP SYN alone
+      // still failed (an answered one is followed by the handshake's ACK, seen here), and
+      // floods are named by volume, which one-way links see whole.
+      reflected = amplified = false;
+      if (protocol === 17 && isServiceReply(srcPort, dstPort)) probe = false;
     }
 
     // Source.
@@ -905,6 +966,15 @@ export class HostEvidence {
       }
     }
 
+    // A one-sided flow's model vote does not count: the model learnt flows seen both ways, and
+    // one whose answers are missing is anomalous to it by that alone. A payload class
+    // (one flow is enough: SQL injection) still votes: the request it names is seen.
+    let voteDropped = false;
+    if (excused && flagged) {
+      const classIndex = verdict === VERDICT_KNOWN ? decisions.classIndex[i] : -1;
+      voteDropped = classIndex < 0 || o.voteRule.singleFlowClass[classIndex] !== 1;
+    }
+    if (excused) this.oneSided.excused(voteDropped);
     if (flagged) {
       // The best-scoring flagged flow of a behaviour explains its alert.
       const score = decisions.score[i];
@@ -912,8 +982,25 @@ export class HostEvidence {
       this.#offerBest(this.targets, t, score, i);
       this.#offerBest(this.targets, tAny, score, i);
       this.#offerBest(this.services, v, score, i);
-      this.#vote(batch, decisions, i, now, opened);
+      if (!voteDropped) this.#vote(batch, decisions, i, now, opened);
     }
+  }
+
+  /**
+   * 1 (originator) or 2 (responder) when a TCP flow with no backward packet
+   * behaved as answered: its SYN followed by the handshake's ACK or data, or
+   * its SYN-ACK followed by ACKs or data (more ACK flags than SYN flags: a
+   * SYN-ACK carries both). 0 otherwise, or without the flag columns.
+   */
+  #answeredAlone(batch: FlowBatch, i: number, state: number, synFlags: number): number {
+    const ackColumn = this.#options.ackFlagsColumn ?? -1;
+    if (ackColumn < 0 || synFlags === 0) return 0;
+    const ack = this.#feature(batch, i, ackColumn);
+    if (state === STATE.S0 || state === STATE.SH || state === STATE.RSTOS0) return ack > 0 ? 1 : 0;
+    if (state === STATE.OTH || state === STATE.SHR || state === STATE.RSTRH) {
+      return ack > synFlags ? 2 : 0;
+    }
+    return 0;
   }
 
   /**

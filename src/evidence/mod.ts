@@ -25,6 +25,13 @@ export {
 } from "./host_evidence.ts";
 export { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";
 export {
+  ONE_SIDED_MIN_PROOFS,
+  ONE_SIDED_SHARE,
+  OneSidedPairs,
+  type OneSidedStats,
+  oneSidedWarning,
+} from "./one_sided.ts";
+export {
   countsTowardRate,
   DEFAULT_STRONG_FLOWS,
   isStrongVote,

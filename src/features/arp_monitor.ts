@@ -77,6 +77,12 @@ export interface ArpCounters {
   /** Address-conflict probes (sender 0.0.0.0) and announcements (sender = target): not requests for others. */
   probesAndAnnouncements: number;
   unsolicitedReplies: number;
+  /**
+   * Of those, replies to a host never seen speaking ARP that claim nothing
+   * another MAC holds: their request may be on the side a one-way capture
+   * does not see (a SPAN of one direction, one strand of a tap). Counted, not findings.
+   */
+  unverifiableReplies: number;
   findings: number;
   /** Findings not kept because MAX_PENDING_FINDINGS (finding_queue.ts) were waiting. */
   findingsDropped: number;
@@ -92,6 +98,7 @@ export class ArpMonitor {
     notAnalysed: 0,
     probesAndAnnouncements: 0,
     unsolicitedReplies: 0,
+    unverifiableReplies: 0,
     findings: 0,
     findingsDropped: 0,
     sendersEvicted: 0,
@@ -182,18 +189,33 @@ export class ArpMonitor {
             data[frame + 3]) >>> 0;
           claimantLow = (data[frame + 4] << 8) | data[frame + 5];
         }
-        this.#spoof(
-          claimantHigh,
-          claimantLow,
-          macHigh,
-          macLow,
-          senderIp,
-          targetIp,
-          targetMacHigh,
-          targetMacLow,
-          vlan,
-          t,
-        );
+        if (
+          this.#unverifiable(
+            targetIp,
+            senderIp,
+            vlan,
+            macHigh,
+            macLow,
+            claimantHigh,
+            claimantLow,
+            t,
+          )
+        ) {
+          this.counters.unverifiableReplies++;
+        } else {
+          this.#spoof(
+            claimantHigh,
+            claimantLow,
+            macHigh,
+            macLow,
+            senderIp,
+            targetIp,
+            targetMacHigh,
+            targetMacLow,
+            vlan,
+            t,
+          );
+        }
       }
       this.#bind(senderIp, vlan, macHigh, macLow, t, unsolicited);
     } else {
@@ -325,6 +347,31 @@ export class ArpMonitor {
     this.#bindingMacHigh[b] = macHigh;
     this.#bindingMacLow[b] = macLow;
     this.#bindingTime[b] = t;
+  }
+
+  /**
+   * An unsolicited reply that proves nothing: its target never spoke ARP
+   * here (no binding of its own: its request, if any, went unseen), and it
+   * claims an address no other MAC holds for a MAC with no other address.
+   * A poisoner claims another host's address: bound to that host's MAC, or
+   * its own MAC bound to its own address, whenever either was seen.
+   */
+  #unverifiable(
+    target: number,
+    claimed: number,
+    vlan: number,
+    bodyHigh: number,
+    bodyLow: number,
+    claimantHigh: number,
+    claimantLow: number,
+    t: number,
+  ): boolean {
+    const b = mix32(target ^ (vlan << 20)) & (BINDINGS - 1);
+    const speaks = this.#bindingIp[b] === target && this.#bindingVlan[b] === vlan &&
+      this.#bindingClaimed[b] === 0 && t - this.#bindingTime[b] <= BINDING_TTL_MICROS;
+    return !speaks && this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t) < 0 &&
+      (claimantHigh === bodyHigh && claimantLow === bodyLow) &&
+      this.#addressOf(claimantHigh, claimantLow, claimed, vlan, t) < 0;
   }
 
   /** The binding (slot) of `ip` to a MAC other than (macHigh, macLow) now, or -1. */

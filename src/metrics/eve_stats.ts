@@ -44,6 +44,19 @@ export interface StatsEvent {
       /** Rows not scored because inference fell behind live capture. */
       shed: { final_rows: number; interim_rows: number };
       unknown_suppressed_flows: number;
+      /**
+       * Conversations seen one side only (Suricata's stream.async-oneside,
+       * Zeek's possible_split_routing): TCP connections that proved it, the
+       * TCP connections seen both ways, flows and model votes not counted
+       * as evidence for it, host pairs proven one-way now.
+       */
+      one_sided: {
+        tcp_one_side: number;
+        tcp_two_way: number;
+        flows_excused: number;
+        votes_excused: number;
+        pairs: number;
+      };
       notify?: {
         target: string;
         sent: number;
@@ -109,6 +122,13 @@ export function makeStatsEvent(
         },
         shed: { final_rows: d.shed?.finalRows ?? 0, interim_rows: d.shed?.interimRows ?? 0 },
         unknown_suppressed_flows: d.unknownSuppressedFlows,
+        one_sided: {
+          tcp_one_side: d.oneSided?.proofFlows ?? 0,
+          tcp_two_way: d.oneSided?.twoWayTcpFlows ?? 0,
+          flows_excused: d.oneSided?.excusedFlows ?? 0,
+          votes_excused: d.oneSided?.excusedVotes ?? 0,
+          pairs: d.oneSided?.pairs ?? 0,
+        },
         ...(notify.length > 0
           ? {
             notify: notify.map((n) => ({
