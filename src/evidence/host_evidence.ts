@@ -39,7 +39,7 @@ import {
   type HostTableStats,
   KEY_SEED,
 } from "./host_table.ts";
-import { OneSidedPairs, type OneSidedStats, SEEN_BOTH } from "./one_sided.ts";
+import { OneSidedPairs, type OneSidedStats, SEEN_BOTH, UNSEEN_PAIR } from "./one_sided.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
 import { countsTowardRate, isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
@@ -777,21 +777,22 @@ export class HostEvidence {
     );
     const excused = answeredAlone !== 0 || (unseen !== SEEN_BOTH && bwdPackets === 0);
     if (answeredAlone !== 0) {
-      probe =
-        halfOpen =
-        rejected =
-        stealth =
-        reflected =
-        amplified =
-        oneWay =
-        echo =
-          false;
+      probe = false;
+      halfOpen = false;
+      rejected = false;
+      stealth = false;
+      reflected = false;
+      amplified = false;
+      oneWay = false;
+      echo = false;
     } else if (excused) {
-      // The answer (a SYN-ACK's, an unsolicited reply's request) may be what is missing; a
-      // UDP reply from a service port to a client's port probed nothing. A TCP SYN alone
-      // still failed (an answered one is followed by the handshake's ACK, seen here), and
-      // floods are named by volume, which one-way links see whole.
-      reflected = amplified = false;
+      // What is missing may be the answer (or a reply's request). Only the pair's own proof
+      // says a SYN-ACK's or a reply's request went unseen (a reflector's outbound link shows
+      // them alone as well); a UDP reply from a service port to a client's port probed
+      // nothing. A TCP SYN alone still failed (an answered one is followed by the handshake's
+      // ACK, seen here), and floods are named by volume, which a one-way link sees whole.
+      // The model's vote is dropped below.
+      if (unseen === UNSEEN_PAIR) reflected = amplified = false;
       if (protocol === 17 && isServiceReply(srcPort, dstPort)) probe = false;
     }
 
