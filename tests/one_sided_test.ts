@@ -3,10 +3,13 @@
  * (tests/fixtures/one-sided): benign traffic seen in one direction only
  * raises no alert and is reported as one-sided; attacks whose evidence a
  * one-way link still shows (a SYN scan and a SYN flood from the attackers'
- * side, ARP spoofing that claims another host's address) still alert.
+ * side, ARP spoofing that claims another host's address) still alert. Live,
+ * the clients' side replayed across a veth: the warning once, no alert.
  */
 import assert from "node:assert/strict";
-import { repoRoot } from "./support/environment.ts";
+import { repoRoot, toolAvailable } from "./support/environment.ts";
+import { stderrUntil } from "./support/namespace_pair.ts";
+import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/one-sided`;
 
@@ -59,4 +62,77 @@ Deno.test("one-sided: arpspoof claiming another host's address still alerts with
   );
   // The clients' replies to the server, whose requests are unseen, are no spoofing (nor anything).
   assert.deepEqual(alerts.filter((a) => a.src_ip !== "10.66.0.67").map((a) => a.alert.name), []);
+});
+
+const liveReason = vethUnavailableReason() ??
+  (toolAvailable("tcpreplay") ? null : "needs tcpreplay (apt-get install tcpreplay)");
+if (liveReason) console.warn(`one-sided live test: skipped, ${liveReason}`);
+
+Deno.test({
+  name:
+    "one-sided live: the benign clients' side replayed across a veth raises no alert; the warning is said when it turns one-sided, and in the summary",
+  ignore: liveReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pair = createVethPair();
+    const dir = await Deno.makeTempDir({ prefix: "ids-one-sided-live-" });
+    try {
+      const sensor = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${repoRoot}main.ts`,
+          "detect",
+          "--iface",
+          pair.captureSide,
+          "--duration",
+          "18",
+          "--alerts",
+          `${dir}/a.jsonl`,
+          "--stats-interval",
+          "30",
+          "--quiet",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const said = await stderrUntil(sensor, "detecting on");
+      // Two minutes of traffic at 12 times its pace: about 10 s.
+      const replay = await new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.namespace,
+          "tcpreplay",
+          "--quiet",
+          "-x",
+          "12",
+          "-i",
+          pair.peerSide,
+          `${FIXTURES}/lab-wide-benign-clients.pcap`,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(replay.success, new TextDecoder().decode(replay.stderr));
+      const status = await sensor.status;
+      await said.done;
+      await sensor.stdout.cancel();
+      const stderr = said.text();
+      assert.equal(status.code, 0, stderr);
+      const lines = (await Deno.readTextFile(`${dir}/a.jsonl`)).split("\n").filter((l) => l)
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(lines.filter((l) => l.event_type === "alert"), [], stderr);
+      // Once when the interface turned out one-sided, once more in the closing summary.
+      const warnings = stderr.split("\n").filter((l) => l.includes("were seen one side only"));
+      assert.equal(warnings.length, 2, stderr);
+      const stats = lines.filter((l) => l.event_type === "stats").at(-1);
+      assert.ok(stats.stats.ids.one_sided.tcp_one_side >= 10, JSON.stringify(stats.stats.ids));
+      assert.equal(stats.stats.ids.one_sided.tcp_two_way, 0);
+    } finally {
+      pair.remove();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
