@@ -272,6 +272,17 @@ export class SensorMetrics {
       "Unknown (anomaly-only) flows the alert rule kept back.",
       one(d?.unknownSuppressedFlows ?? 0),
     );
+    // Conversations seen one side only (Suricata's stream.async-oneside): see one_sided.ts.
+    const oneSided = d?.oneSided;
+    counter("one_sided_tcp_connections_total", "TCP connections by the sides of them seen.", [
+      { labels: { seen: "one" }, value: oneSided?.proofFlows ?? 0 },
+      { labels: { seen: "both" }, value: oneSided?.twoWayTcpFlows ?? 0 },
+    ]);
+    counter(
+      "one_sided_flows_excused_total",
+      "Flows whose missing answers (or requests) were not counted as evidence: their return path is unseen.",
+      one(oneSided?.excusedFlows ?? 0),
+    );
     // The alert layer's volume counters, when the engine reports them.
     const volume = (d as { alertVolume?: Partial<AlertVolume> } | undefined)?.alertVolume;
     counter(
