@@ -131,7 +131,10 @@ export class ArpMonitor {
   /** 1 when the binding came from a reply nobody asked for (a claim, not an address of its own). */
   readonly #bindingClaimed = new Uint8Array(BINDINGS);
 
-  /** Claims reported, by a hash of (claimant MAC, address, VLAN), and when (findings only). */
+  /**
+   * Claims reported, by a hash of (claimant MAC, address, VLAN), and when (findings only);
+   * -1 for a claim that proved nothing when last seen (see #spoof).
+   */
   readonly #claims = new Map<number, number>();
 
   /** Analyses packet `index` of `batch`, whose ARP message starts at `at` (DecodedPacket.arpOffset). */
@@ -189,33 +192,18 @@ export class ArpMonitor {
             data[frame + 3]) >>> 0;
           claimantLow = (data[frame + 4] << 8) | data[frame + 5];
         }
-        if (
-          this.#unverifiable(
-            targetIp,
-            senderIp,
-            vlan,
-            macHigh,
-            macLow,
-            claimantHigh,
-            claimantLow,
-            t,
-          )
-        ) {
-          this.counters.unverifiableReplies++;
-        } else {
-          this.#spoof(
-            claimantHigh,
-            claimantLow,
-            macHigh,
-            macLow,
-            senderIp,
-            targetIp,
-            targetMacHigh,
-            targetMacLow,
-            vlan,
-            t,
-          );
-        }
+        this.#spoof(
+          claimantHigh,
+          claimantLow,
+          macHigh,
+          macLow,
+          senderIp,
+          targetIp,
+          targetMacHigh,
+          targetMacLow,
+          vlan,
+          t,
+        );
       }
       this.#bind(senderIp, vlan, macHigh, macLow, t, unsolicited);
     } else {
@@ -350,13 +338,13 @@ export class ArpMonitor {
   }
 
   /**
-   * An unsolicited reply that proves nothing: its target never spoke ARP
-   * here (no binding of its own: its request, if any, went unseen), and it
-   * claims an address no other MAC holds for a MAC with no other address.
-   * A poisoner claims another host's address: bound to that host's MAC, or
-   * its own MAC bound to its own address, whenever either was seen.
+   * The cheap half of an unsolicited reply that proves nothing: its target
+   * never spoke ARP here (no binding of its own: its request, if any, went
+   * unseen), no other MAC holds the address it claims, and it is its frame
+   * sender's own claim. The other half, that the claimant's MAC has no other
+   * address, scans the bindings: asked once per claim (see #spoof).
    */
-  #unverifiable(
+  #quietClaim(
     target: number,
     claimed: number,
     vlan: number,
@@ -369,9 +357,8 @@ export class ArpMonitor {
     const b = mix32(target ^ (vlan << 20)) & (BINDINGS - 1);
     const speaks = this.#bindingIp[b] === target && this.#bindingVlan[b] === vlan &&
       this.#bindingClaimed[b] === 0 && t - this.#bindingTime[b] <= BINDING_TTL_MICROS;
-    return !speaks && this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t) < 0 &&
-      (claimantHigh === bodyHigh && claimantLow === bodyLow) &&
-      this.#addressOf(claimantHigh, claimantLow, claimed, vlan, t) < 0;
+    return !speaks && claimantHigh === bodyHigh && claimantLow === bodyLow &&
+      this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t) < 0;
   }
 
   /** The binding (slot) of `ip` to a MAC other than (macHigh, macLow) now, or -1. */
@@ -426,7 +413,19 @@ export class ArpMonitor {
   ): void {
     const key = mix32(macHigh ^ mix32(macLow ^ mix32(claimed ^ mix32(vlan))));
     const last = this.#claims.get(key);
-    if (last !== undefined && t - last < CLAIM_REPEAT_MICROS) return;
+    if (last !== undefined && last >= 0 && t - last < CLAIM_REPEAT_MICROS) return;
+    // A reply that claims nothing anyone else holds, to a host never seen asking: its request
+    // may be on the side a one-way capture misses. Counted, not a finding; the claimant's
+    // other addresses are looked for once per claim (marked -1), not per reply of a flood.
+    if (
+      this.#quietClaim(target, claimed, vlan, bodyHigh, bodyLow, macHigh, macLow, t) &&
+      (last === -1 || this.#addressOf(macHigh, macLow, claimed, vlan, t) < 0)
+    ) {
+      this.counters.unverifiableReplies++;
+      if (last === undefined && this.#claims.size >= BINDINGS) this.#claims.clear();
+      this.#claims.set(key, -1);
+      return;
+    }
     if (this.#claims.size >= BINDINGS) this.#claims.clear();
     this.#claims.set(key, t);
     const previous = this.#otherBinding(claimed, vlan, bodyHigh, bodyLow, t);
