@@ -34,6 +34,7 @@ const BEHAVIOUR_NAMES: Record<string, string> = {
 const clientAddresses = new Set(CLIENTS.map((client) => client.ip));
 
 interface AlertLine {
+  dhcp?: { differs?: string[] };
   src_ip: string;
   dest_ip: string;
   alert: { verdict: string; class: string; name: string; count: number };
@@ -249,4 +250,24 @@ Deno.test("analyze: SYN scans inside VXLAN (a cloud mirror or overlay link) are 
     "192.168.78.1 -> 192.168.78.2: TCP SYN scan",
   ], stderr);
   assert.match(stderr, /packets read from inside tunnels: vxlan 732/);
+});
+
+Deno.test("analyze: 30 clients booting under two DHCP servers that agree raise nothing (the servers' unicast offers are no UDP sweep)", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/dhcp/boot-split-scope.pcap`);
+  assert.deepEqual(alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`), [], stderr);
+});
+
+Deno.test("analyze: DHCP starvation and a rogue DHCP server are named", async () => {
+  const starved = await analyze(`${repoRoot}tests/fixtures/dhcp/starvation.pcap`);
+  assert.deepEqual(
+    [...new Set(starved.alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`))],
+    ["0.0.0.0 -> 255.255.255.255: DHCP starvation (lease exhaustion)"],
+    starved.stderr,
+  );
+  const rogue = await analyze(`${repoRoot}tests/fixtures/dhcp/rogue-mitm.pcap`);
+  assert.deepEqual(
+    rogue.alerts.map((a) => `${a.src_ip}: ${a.alert.class} ${a.dhcp?.differs?.join(",")}`),
+    ["10.93.0.66: dhcp-rogue-server router,dns"],
+    rogue.stderr,
+  );
 });

@@ -315,7 +315,7 @@ export class AlertAggregator {
   }
 
   /**
-   * Lines for what the meter's packet monitors found (ARP, ND, IP
+   * Lines for what the meter's packet monitors found (ARP, ND, DHCP, IP
    * anomalies): each finding is one line, under the same volume cap as
    * every other line.
    */
@@ -323,9 +323,10 @@ export class AlertAggregator {
     const out: EmittedAlert[] = [];
     const now = this.#nowMs();
     for (const finding of findings) {
-      const sweep = finding.kind === "arp-sweep" || finding.kind === "nd-sweep";
-      if (!sweep || finding.stage === "first") this.#stats.groups++;
-      const packets = finding.kind === "arp-sweep"
+      const episode = finding.kind === "arp-sweep" || finding.kind === "nd-sweep" ||
+        finding.kind === "dhcp-starvation";
+      if (!episode || finding.stage === "first") this.#stats.groups++;
+      const packets = finding.kind === "arp-sweep" || finding.kind === "dhcp-starvation"
         ? finding.requests
         : finding.kind === "nd-sweep"
         ? finding.solicitations

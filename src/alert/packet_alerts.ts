@@ -9,8 +9,19 @@
  * anomalies (land attacks, bad fragments: src/features/ip_anomalies.ts; an
  * `ip_anomaly` object). The same EVE shape as every other alert.
  */
-import type { ArpFinding, IpAnomalyFinding, NdFinding, PacketFinding } from "../features/mod.ts";
-import { ARP_SWEEP_TARGETS, ND_SWEEP_TARGETS, PROTOCOL_SCAN_PROTOCOLS } from "../features/mod.ts";
+import type {
+  ArpFinding,
+  DhcpFinding,
+  IpAnomalyFinding,
+  NdFinding,
+  PacketFinding,
+} from "../features/mod.ts";
+import {
+  ARP_SWEEP_TARGETS,
+  DHCP_STARVATION_CLIENTS,
+  ND_SWEEP_TARGETS,
+  PROTOCOL_SCAN_PROTOCOLS,
+} from "../features/mod.ts";
 import { type Alert, protocolName } from "./schema.ts";
 import type { SuppressedLines } from "./volume.ts";
 import { alertWindow, isoTime, round } from "./line_fields.ts";
@@ -51,6 +62,16 @@ export const ND_NAMES = {
   },
 } as const;
 
+/** Plain-words names, classes and severities of DHCP findings. */
+export const DHCP_NAMES = {
+  starvation: { name: "DHCP starvation (lease exhaustion)", class: "dhcp-starvation", severity: 2 },
+  rogueServer: {
+    name: "DHCP rogue server (another router, subnet or DNS than the link's server)",
+    class: "dhcp-rogue-server",
+    severity: 1,
+  },
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -74,6 +95,9 @@ export function packetFindingAlert(
     case "nd-spoof":
     case "nd-rogue-router":
       return ndAlert(finding, windowMicros, suppressed);
+    case "dhcp-starvation":
+    case "dhcp-rogue-server":
+      return dhcpAlert(finding, windowMicros, suppressed);
     default:
       return ipAnomalyAlert(finding, windowMicros, suppressed);
   }
@@ -93,8 +117,8 @@ interface PacketLine {
   packets: number;
   bytes: number;
   state: string;
-  /** The monitor's own object (`arp`, `nd`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "ip_anomaly">;
+  /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
+  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -389,6 +413,89 @@ function ndAlert(
       threshold: 1,
       model: "nd-monitor",
       severity: named.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function dhcpAlert(
+  finding: DhcpFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  if (finding.kind === "dhcp-starvation") {
+    return packetLine(
+      {
+        atMicros: finding.atMicros,
+        firstMicros: finding.firstMicros,
+        lastMicros: finding.lastMicros,
+        // Clients asking have no address yet: 0.0.0.0 to the broadcast, or the relay to its server.
+        srcIp: finding.relay ?? "0.0.0.0",
+        srcPort: finding.relay === null ? 68 : 67,
+        dstIp: "255.255.255.255",
+        dstPort: 67,
+        proto: "UDP",
+        vlan: finding.vlan,
+        packets: finding.requests,
+        bytes: finding.bytes,
+        state: "OTH",
+        detail: {
+          dhcp: {
+            client_mac: finding.clientMac,
+            clients: finding.clients,
+            ...(finding.relay !== null ? { relay: finding.relay } : {}),
+          },
+        },
+        className: DHCP_NAMES.starvation.class,
+        name: DHCP_NAMES.starvation.name,
+        score: finding.clients,
+        threshold: DHCP_STARVATION_CLIENTS,
+        model: "dhcp-monitor",
+        severity: DHCP_NAMES.starvation.severity,
+        stage: finding.stage,
+        targets: finding.clients,
+        behaviour: finding.kind,
+      },
+      windowMicros,
+      suppressed,
+    );
+  }
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.atMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.serverIp,
+      srcPort: 67,
+      dstIp: finding.offeredIp,
+      dstPort: 68,
+      proto: "UDP",
+      vlan: finding.vlan,
+      packets: 1,
+      bytes: 0,
+      state: "OTH",
+      detail: {
+        dhcp: {
+          client_mac: finding.clientMac,
+          ...(finding.serverMac !== "" ? { server_mac: finding.serverMac } : {}),
+          offered_ip: finding.offeredIp,
+          ...(finding.router !== null ? { router: finding.router } : {}),
+          ...(finding.subnet !== null ? { subnet: finding.subnet } : {}),
+          known_server: finding.knownServerIp,
+          ...(finding.knownRouter !== null ? { known_router: finding.knownRouter } : {}),
+          ...(finding.knownSubnet !== null ? { known_subnet: finding.knownSubnet } : {}),
+          differs: finding.differs,
+        },
+      },
+      className: DHCP_NAMES.rogueServer.class,
+      name: DHCP_NAMES.rogueServer.name,
+      score: 1,
+      threshold: 1,
+      model: "dhcp-monitor",
+      severity: DHCP_NAMES.rogueServer.severity,
       targets: 1,
       behaviour: finding.kind,
     },

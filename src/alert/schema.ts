@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -133,6 +133,26 @@ export const AlertSchema = z.object({
     claimed_mac: z.string().optional(),
     /** Spoofing: the MAC that held claimed_ip before (within five minutes), when one did. */
     previous_mac: z.string().optional(),
+  }).optional(),
+  /** DHCP alerts (model "dhcp-monitor"): the clients and servers involved. */
+  dhcp: z.object({
+    /** Starvation: the client hardware address of the request that made the line (forged, as all of them); a rogue server: the client it answered. */
+    client_mac: z.string(),
+    /** Starvation: distinct client hardware addresses asking for leases in the episode. */
+    clients: z.number().int().nonnegative().optional(),
+    /** Starvation through a relay: the relay's address (giaddr). */
+    relay: z.string().optional(),
+    /** A rogue server: its Ethernet source, the address it offered, its router and subnet. */
+    server_mac: z.string().optional(),
+    offered_ip: z.string().optional(),
+    router: z.string().optional(),
+    subnet: z.string().optional(),
+    /** A rogue server: the server seen first on the link, its router and subnet. */
+    known_server: z.string().optional(),
+    known_router: z.string().optional(),
+    known_subnet: z.string().optional(),
+    /** A rogue server: what its answer names differently from the known server's. */
+    differs: z.array(z.enum(["router", "subnet", "dns"])).optional(),
   }).optional(),
   /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */
   nd: z.object({

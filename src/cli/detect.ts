@@ -618,6 +618,17 @@ function printReport(
         (arp.sendersEvicted > 0 ? `; ${arp.sendersEvicted} senders evicted (table full)` : ""),
     );
   }
+  const dhcp = m.dhcp;
+  if (dhcp && dhcp.leaseRequests + dhcp.serverAnswers + dhcp.notAnalysed > 0) {
+    lines.push(
+      `  DHCP monitor: ${dhcp.leaseRequests} lease requests, ${dhcp.otherClientMessages} other ` +
+        `client messages, ${dhcp.serverAnswers} offers and acknowledgements from ${dhcp.servers} ` +
+        `servers (${dhcp.agreeingAnswers} from a second server agreeing with the first), ` +
+        `${dhcp.notAnalysed} not BOOTP over Ethernet or cut short; ${dhcp.findings} findings` +
+        (dhcp.findingsDropped > 0 ? ` (${dhcp.findingsDropped} dropped, too many at once)` : "") +
+        (dhcp.slotsEvicted > 0 ? `; ${dhcp.slotsEvicted} slots evicted (table full)` : ""),
+    );
+  }
   const nd = m.nd;
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(

@@ -747,7 +747,10 @@ export class HostEvidence {
       completed = !probe && !reflected && state !== STATE.OTH && fwdBytes > 0 && bwdBytes > 0;
       if (bwdPackets === 0) answeredAlone = this.#answeredAlone(batch, i, state, synFlags);
     } else if (protocol === 17) {
-      probe = bwdPackets === 0 && fwdPackets <= 3;
+      // A DHCP server's offer or acknowledgement goes to the address it offers, and the client
+      // answers by broadcast (another flow): never an unanswered probe of that client.
+      const dhcpAnswer = (srcPort === 67 && dstPort === 68) || (srcPort === 547 && dstPort === 546);
+      probe = bwdPackets === 0 && fwdPackets <= 3 && !dhcpAnswer;
       oneWay = bwdPackets === 0;
       amplified = bwdPackets === 0 && AMPLIFIER_SERVICES.has(srcPort) && srcPort !== dstPort;
     } else if (protocol === 132) {

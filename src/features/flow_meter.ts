@@ -15,6 +15,7 @@ import {
   decodePacket,
   type DecodeTunnel,
   PROTO_TCP,
+  PROTO_UDP,
   TCP_FIN,
   TCP_PSH,
 } from "./decode.ts";
@@ -32,6 +33,7 @@ import { communityIdV1 } from "./community_id.ts";
 import { FEATURE_COUNT } from "./schema.ts";
 import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
+import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
@@ -39,7 +41,7 @@ import { SSH_PORT, sshSegment } from "./ssh_auth.ts";
 import { FragmentHeaders } from "./fragment_headers.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
-export type PacketFinding = ArpFinding | NdFinding | IpAnomalyFinding;
+export type PacketFinding = ArpFinding | NdFinding | DhcpFinding | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
 
@@ -107,6 +109,12 @@ export interface FlowMeterOptions {
    */
   nd?: boolean;
   /**
+   * Analyse DHCP (starvation, rogue servers: DhcpMonitor) into
+   * `FlowMeter.dhcp`; its packets are metered as flows all the same.
+   * Sharded, only shard 0 does. Default false.
+   */
+  dhcp?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -144,6 +152,8 @@ export interface FlowMeterCounters {
   arp?: ArpCounters;
   /** What the ND monitor counted (FlowMeterOptions.nd). */
   nd?: NdCounters;
+  /** What the DHCP monitor counted (FlowMeterOptions.dhcp). */
+  dhcp?: DhcpCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
@@ -184,6 +194,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   interimExportSeconds: 1,
   arp: true,
   nd: true,
+  dhcp: true,
   ipAnomalies: true,
   fragmentHeaders: true,
   resegmentAboveBytes: 1500,
@@ -270,6 +281,8 @@ export class FlowMeter {
   readonly arp: ArpMonitor | null;
   /** IPv6 neighbour discovery analysis (FlowMeterOptions.nd), null when off. */
   readonly nd: NdMonitor | null;
+  /** DHCP analysis (FlowMeterOptions.dhcp), null when off. */
+  readonly dhcp: DhcpMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -320,6 +333,7 @@ export class FlowMeter {
     this.shardCount = shard.count;
     this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
+    this.dhcp = options.dhcp && shard.index === 0 ? new DhcpMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
@@ -375,6 +389,7 @@ export class FlowMeter {
     this.expiryPending = this.table.expire(this.expiryAt, this.stepBudget);
     this.arp?.expire(this.now);
     this.nd?.expire(this.now);
+    this.dhcp?.expire(this.now);
     this.seal();
   }
 
@@ -427,6 +442,7 @@ export class FlowMeter {
     }
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
+    const dhcp = this.dhcp;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -508,6 +524,12 @@ export class FlowMeter {
         if (
           nd !== null && packet.protocol === 58 && packet.srcPort >= 133 && packet.srcPort <= 136
         ) nd.observe(batch, i, packet);
+        // BOOTP between ports 67 and 68 (clients, servers, relays).
+        if (
+          dhcp !== null && packet.protocol === PROTO_UDP && packet.ipVersion === 4 &&
+          (packet.dstPort === 67 || packet.dstPort === 68) &&
+          (packet.srcPort === 67 || packet.srcPort === 68)
+        ) dhcp.observe(batch, i, packet);
         const ts = times[i];
         if (ts > now) now = ts;
         let owned = true;
@@ -524,6 +546,7 @@ export class FlowMeter {
           this.expiryAt = tick;
           this.arp?.expire(tick);
           this.nd?.expire(tick);
+          this.dhcp?.expire(tick);
           if (sharded) this.packetSeq = base + i, this.phase = 0;
           this.expiryPending = table.expire(tick, this.stepBudget);
           this.seal();
@@ -645,6 +668,7 @@ export class FlowMeter {
     this.finishInput();
     this.arp?.flush();
     this.nd?.flush();
+    this.dhcp?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     const more = this.table.flushSome(END_INPUT, this.stepBudget);
     this.seal();
@@ -656,6 +680,7 @@ export class FlowMeter {
     this.finishInput();
     this.arp?.flush();
     this.nd?.flush();
+    this.dhcp?.flush();
     this.packetSeq = this.packets, this.phase = 0;
     this.table.flushAll(END_INPUT);
     this.seal();
@@ -684,11 +709,12 @@ export class FlowMeter {
   takeFindings(): PacketFinding[] {
     const arp = this.arp?.take() ?? NO_FINDINGS;
     const nd = this.nd?.take() ?? NO_FINDINGS;
+    const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
-    if (nd.length === 0 && anomalies.length === 0) return arp;
-    if (arp.length === 0 && nd.length === 0) return anomalies;
-    if (arp.length === 0 && anomalies.length === 0) return nd;
-    return [...arp, ...nd, ...anomalies];
+    // Usually all empty, or one monitor's: no new list then.
+    const lists = [arp, nd, dhcp, anomalies].filter((list) => list.length > 0);
+    if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
+    return lists.flat();
   }
 
   /** Packets from inside tunnels (a shard past the first: only those it meters, as its outcomes). */
@@ -738,6 +764,7 @@ export class FlowMeter {
       endedWithoutFinalRow: this.table.endedWithoutFinalRow,
       ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
       ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
+      ...(this.dhcp ? { dhcp: { ...this.dhcp.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }

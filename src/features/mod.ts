@@ -50,6 +50,13 @@ export {
 export { AsciiBytes } from "./ascii_bytes.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
+  DHCP_STARVATION_CLIENTS,
+  type DhcpCounters,
+  type DhcpDifference,
+  type DhcpFinding,
+  DhcpMonitor,
+} from "./dhcp_monitor.ts";
+export {
   ND_SWEEP_TARGETS,
   type NdCounters,
   type NdFinding,

@@ -31,11 +31,14 @@ export function formatAlertLine(a: Alert, color = false): string {
   const name = color ? `${BOLD}${x.name}${RESET}` : x.name;
   const what = x.verdict === "known" ? `known ${x.class}` : "unknown";
   const pkts = a.flow.pkts_toserver + a.flow.pkts_toclient;
-  // ARP and ND lines stand for no flows: their count is messages, and the MAC says who sent them.
-  const flows = a.proto === "ARP" || a.nd
-    ? `from ${a.arp?.sender_mac ?? a.nd?.sender_mac ?? "?"}${
-      x.targets && x.targets > 1 ? `, ${x.targets} targets` : ""
-    }`
+  // ARP, ND and DHCP lines stand for no flows: their count is messages, and the MAC says who sent them
+  // (a DHCP starvation's every request comes from another forged MAC: its count of them instead).
+  const flows = a.dhcp?.clients !== undefined
+    ? `${a.dhcp.clients} client addresses`
+    : a.proto === "ARP" || a.nd || a.dhcp
+    ? `from ${
+      a.arp?.sender_mac ?? a.nd?.sender_mac ?? a.dhcp?.server_mac ?? a.dhcp?.client_mac ?? "?"
+    }${x.targets && x.targets > 1 ? `, ${x.targets} targets` : ""}`
     : x.count === 1
     ? "1 flow"
     : `${x.count} flows`;
