@@ -612,6 +612,9 @@ function printReport(
         (arp.unverifiableReplies > 0
           ? `, ${arp.unverifiableReplies} of them to hosts never seen speaking ARP (requests unseen)`
           : "") +
+        (arp.knownTargetRequests > 0
+          ? `; ${arp.knownTargetRequests} requests for addresses known already, not discovery`
+          : "") +
         `), ${arp.notAnalysed} not IPv4 over Ethernet or cut short; ` +
         `${arp.findings} findings` +
         (arp.findingsDropped > 0 ? ` (${arp.findingsDropped} dropped, too many at once)` : "") +
@@ -633,7 +636,11 @@ function printReport(
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(
       `  ND monitor: ${nd.solicitations} neighbour solicitations (${nd.dadProbes} duplicate ` +
-        `address probes), ${nd.advertisements} advertisements (${nd.overrideConflicts} overriding ` +
+        `address probes` +
+        (nd.unicastSolicitations > 0
+          ? `, ${nd.unicastSolicitations} to a known neighbour's unicast address, not discovery`
+          : "") +
+        `), ${nd.advertisements} advertisements (${nd.overrideConflicts} overriding ` +
         `another MAC's address), ${nd.routerAdvertisements} router advertisements ` +
         `(${nd.rogueRouterAdvertisements} from a new or forged router), ${nd.notAnalysed} ` +
         `not hop limit 255 or cut short; ${nd.findings} findings` +

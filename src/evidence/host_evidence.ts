@@ -18,7 +18,13 @@
  * beyond them evict the smallest and are counted. Per flow the cost is a few
  * hash probes over typed arrays: no string, object or array per flow.
  */
-import { CONN_STATES, type FlowBatch, type FlowRecord } from "../features/mod.ts";
+import {
+  ANSWER_MEMORY_MICROS,
+  AnsweredTargets,
+  CONN_STATES,
+  type FlowBatch,
+  type FlowRecord,
+} from "../features/mod.ts";
 import {
   type Decisions,
   VERDICT_BENIGN,
@@ -51,7 +57,9 @@ const SLOW_HEADERS = 1, SLOW_READ = 2;
 // Source table (src, proto): counters.
 const S_FLOWS = 0, S_PROBES = 1, S_PROBED_DSTS = 2, S_PROBED_SERVICES = 3, S_MAX_PORTS = 4;
 const S_FIRST = 5, S_LAST = 6, S_PACKETS = 7, S_FLAGGED = 8, S_HALF_OPEN = 9, S_REJECTED = 10;
-const S_ERROR_REPLIES = 11, S_STEALTH_PROBES = 12, S_FIELDS = 13;
+const S_ERROR_REPLIES = 11, S_STEALTH_PROBES = 12;
+/** Of the probed targets, those that answered this source lately (`#answered`): revisited, not discovered. */
+const S_REVISITED_DSTS = 13, S_FIELDS = 14;
 // Target table (dst, proto).
 const T_FLOWS = 0, T_EVIDENCE_FLOWS = 1, T_ATTEMPT_PACKETS = 2, T_ONE_WAY_PACKETS = 3;
 const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS = 7;
@@ -97,6 +105,8 @@ export interface HostEvidenceSizes {
   votes?: number;
   /** (source, target) pairs whose probed ports a window hands on to the next ones (default 4096). */
   horizonPairs?: number;
+  /** (source, target, protocol) pairs whose probes were answered, remembered across windows (default 65,536). */
+  answeredPairs?: number;
   /** Findings open at once (default 1024); more are counted, not tracked. */
   maxFindings?: number;
   /** Host pairs whose return path is proven unseen (default 16,384): see one_sided.ts. */
@@ -323,6 +333,14 @@ function isPortUnreachable(protocol: number, type: number, code: number): boolea
     (protocol === 58 && type === 1 && code === 4);
 }
 
+/** Seed of the answered pairs' second hash (any other than KEY_SEED). */
+const ANSWER_CHECK_SEED = 0x68e31da4;
+
+/** Targets a source probed this window that had not answered it lately: what a sweep counts. */
+function newTargets(c: Float64Array, sc: number): number {
+  return c[sc + S_PROBED_DSTS] - c[sc + S_REVISITED_DSTS];
+}
+
 /** The host-level evidence layer. */
 export class HostEvidence {
   readonly windowMicros: number;
@@ -347,6 +365,11 @@ export class HostEvidence {
   readonly horizon: PortHorizon;
   /** Host pairs whose return path the capture does not see (one_sided.ts); kept across windows. */
   readonly oneSided: OneSidedPairs;
+  /**
+   * (source, target, protocol) pairs whose probes were answered, across
+   * windows: a poller revisits them, a sweep discovers (answered_targets.ts).
+   */
+  readonly answered: AnsweredTargets;
   #stats = {
     flows: 0,
     errorReplies: 0,
@@ -389,6 +412,7 @@ export class HostEvidence {
     this.#portSketch = new DistinctSketches(this.targets.capacity, 64);
     this.horizon = new PortHorizon(options.horizonPairs ?? 4096);
     this.oneSided = new OneSidedPairs(options.oneSidedPairs ?? 16384);
+    this.answered = new AnsweredTargets(options.answeredPairs ?? 65536, ANSWER_MEMORY_MICROS);
   }
 
   /** Findings open in the current window. */
@@ -436,7 +460,8 @@ export class HostEvidence {
     return this.sources.bytes + this.targets.bytes + this.pairs.bytes + this.services.bytes +
       this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes + this.#volumeFlows.bytes +
       this.#sourceSketch.registers.byteLength +
-      this.#portSketch.registers.byteLength + this.horizon.bytes + this.oneSided.bytes;
+      this.#portSketch.registers.byteLength + this.horizon.bytes + this.oneSided.bytes +
+      this.answered.bytes;
   }
 
   /**
@@ -834,9 +859,17 @@ export class HostEvidence {
       const c = pair.counters;
       const pc = p * P_FIELDS;
       c[pc + P_FLOWS]++;
-      if (probe && ++c[pc + P_PROBES] === 1 && s >= 0) src.counters[sc + S_PROBED_DSTS]++;
+      if (probe && ++c[pc + P_PROBES] === 1 && s >= 0) {
+        src.counters[sc + S_PROBED_DSTS]++;
+        // A target that answered this source's probes lately is revisited (a poller's), not
+        // discovered: it does not count toward a sweep.
+        if (this.answered.answered(pairHash, this.#pairCheck(pair.key), start)) {
+          src.counters[sc + S_REVISITED_DSTS]++;
+        }
+      }
       pairPorts = c[pc + P_PROBED_PORTS];
     }
+    if (probe && bwdPackets > 0) this.answered.remember(pairHash, this.#pairCheck(pair.key), end);
 
     // Service (TCP, UDP and SCTP: ICMP "ports" are types).
     let v = -1;
@@ -941,11 +974,11 @@ export class HostEvidence {
           c[sc + S_PROBES] += carried.probes;
           if (carried.firstMicros < c[sc + S_FIRST]) c[sc + S_FIRST] = carried.firstMicros;
         }
-      } else if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
+      } else if (newTargets(src.counters, sc) >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
     } else if (s >= 0 && src.group[s] === 0 && probe) {
-      if (src.counters[sc + S_PROBED_DSTS] >= L.sweepHosts) {
+      if (newTargets(src.counters, sc) >= L.sweepHosts) {
         this.#open1("sweep", src, s, batch, i, now, opened, 0);
       }
     }
@@ -988,6 +1021,11 @@ export class HostEvidence {
       this.#offerBest(this.services, v, score, i);
       if (!voteDropped) this.#vote(batch, decisions, i, now, opened);
     }
+  }
+
+  /** A second hash of the pair key (source, target, protocol): the answered pairs' fingerprint. */
+  #pairCheck(key: Uint32Array): number {
+    return foldKey(ANSWER_CHECK_SEED, key, 0, 9);
   }
 
   /**

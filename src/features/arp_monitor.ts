@@ -10,6 +10,7 @@
 import { mix32 } from "./mix32.ts";
 import { FindingQueue } from "./finding_queue.ts";
 import { SweepEpisodes } from "./sweep_episodes.ts";
+import { ANSWER_MEMORY_MICROS, AnsweredTargets } from "./answered_targets.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import { formatIpv4 } from "./flow_meter.ts";
 
@@ -29,7 +30,7 @@ const BINDING_TTL_MICROS = 300e6;
 const CLAIM_REPEAT_MICROS = 600e6;
 
 const SENDERS = 1024, PROBE = 8;
-const REQUESTS = 4096, BINDINGS = 4096;
+const REQUESTS = 4096, BINDINGS = 4096, ANSWERED_PAIRS = 16384;
 
 /** What the monitor found; addresses as text. */
 export type ArpFinding =
@@ -88,6 +89,12 @@ export interface ArpCounters {
   findingsDropped: number;
   /** Sender slots taken over from another sender (the table is full). */
   sendersEvicted: number;
+  /**
+   * Requests not counted toward a sweep: sent to a unicast MAC (a cache
+   * refresh: the sender knows the answer) or for an address that answered
+   * the sender lately (see answered_targets.ts).
+   */
+  knownTargetRequests: number;
 }
 
 /** Per-packet ARP analysis; call observe for each packet the decoder calls ARP. */
@@ -102,6 +109,7 @@ export class ArpMonitor {
     findings: 0,
     findingsDropped: 0,
     sendersEvicted: 0,
+    knownTargetRequests: 0,
   };
   readonly #findings = new FindingQueue<ArpFinding>(this.counters);
 
@@ -121,6 +129,8 @@ export class ArpMonitor {
   readonly #requestTime = new Float64Array(REQUESTS);
   /** When the request was first answered (-1: not yet). */
   readonly #answerTime = new Float64Array(REQUESTS);
+  /** (requester, address) pairs answered lately: asked again, they are a poller's, not discovery. */
+  readonly #answered = new AnsweredTargets(ANSWERED_PAIRS, ANSWER_MEMORY_MICROS);
 
   // Bindings IP -> MAC learnt from senders.
   readonly #bindingIp = new Uint32Array(BINDINGS);
@@ -165,7 +175,24 @@ export class ArpMonitor {
       }
       this.#bind(senderIp, vlan, macHigh, macLow, t);
       this.#rememberRequest(senderIp, targetIp, vlan, t);
-      this.#countRequest(senderIp, vlan, macHigh, macLow, targetIp, t, batch.wireLength[index]);
+      // Discovery asks everyone (broadcast) for addresses that never answered this sender. A
+      // request to a unicast MAC is a cache refresh (Linux's NUD probe of an entry gone stale,
+      // every 15-45 s while a poller uses it); an address that answered lately is asked again
+      // by a poller whose kernel forgot it. Neither counts toward a sweep.
+      const frame = batch.offset[index];
+      const unicast = batch.linkType[index] === 1 && frame + 6 <= at && (data[frame] & 1) === 0;
+      if (
+        unicast ||
+        this.#answered.answered(
+          pairSlotHash(senderIp, targetIp, vlan),
+          pairCheckHash(senderIp, targetIp, vlan),
+          t,
+        )
+      ) {
+        this.counters.knownTargetRequests++;
+      } else {
+        this.#countRequest(senderIp, vlan, macHigh, macLow, targetIp, t, batch.wireLength[index]);
+      }
     } else if (op === 2) {
       this.counters.replies++;
       if (senderIp === 0 || senderIp === targetIp) {
@@ -293,7 +320,7 @@ export class ArpMonitor {
   }
 
   #rememberRequest(from: number, asked: number, vlan: number, t: number): void {
-    const r = mix32(from ^ mix32(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    const r = pairSlotHash(from, asked, vlan) & (REQUESTS - 1);
     this.#requestKey[2 * r] = from;
     this.#requestKey[2 * r + 1] = asked;
     this.#requestVlan[r] = vlan;
@@ -307,7 +334,7 @@ export class ArpMonitor {
    * request in the same slot may have replaced it: then it is unsolicited).
    */
   #wasAsked(from: number, asked: number, vlan: number, t: number): boolean {
-    const r = mix32(from ^ mix32(asked) ^ (vlan << 20)) & (REQUESTS - 1);
+    const r = pairSlotHash(from, asked, vlan) & (REQUESTS - 1);
     if (
       this.#requestKey[2 * r] !== from || this.#requestKey[2 * r + 1] !== asked ||
       this.#requestVlan[r] !== vlan || t - this.#requestTime[r] > REQUEST_TTL_MICROS
@@ -315,6 +342,7 @@ export class ArpMonitor {
     const answered = this.#answerTime[r];
     if (answered < 0) {
       this.#answerTime[r] = t;
+      this.#answered.remember(pairSlotHash(from, asked, vlan), pairCheckHash(from, asked, vlan), t);
       return true;
     }
     return t - answered <= ANSWER_GRACE_MICROS;
@@ -445,6 +473,16 @@ export class ArpMonitor {
       vlan,
     });
   }
+}
+
+/** Hash of (requester, asked address, VLAN): the request table's slot, the answered pairs' slot. */
+function pairSlotHash(from: number, asked: number, vlan: number): number {
+  return mix32(from ^ mix32(asked) ^ (vlan << 20));
+}
+
+/** A second hash of the pair, mixed the other way round: the answered pairs' fingerprint. */
+function pairCheckHash(from: number, asked: number, vlan: number): number {
+  return mix32(asked ^ mix32(from ^ 0x5bd1e995) ^ (vlan << 12));
 }
 
 function readIp(data: Uint8Array, at: number): number {

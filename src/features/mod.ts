@@ -48,6 +48,7 @@ export {
   writeFlowCsv,
 } from "./flow_output.ts";
 export { AsciiBytes } from "./ascii_bytes.ts";
+export { ANSWER_MEMORY_MICROS, AnsweredTargets } from "./answered_targets.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
   DHCP_STARVATION_CLIENTS,

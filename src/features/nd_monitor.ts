@@ -111,6 +111,12 @@ export interface NdCounters {
   sendersEvicted: number;
   /** Routers not remembered because the router table was full. */
   routersNotKept: number;
+  /**
+   * Solicitations to a unicast address: reachability probes of a neighbour
+   * the sender knows (RFC 4861 7.3.3, a poller's kernel every half minute), not
+   * discovery (which asks the target's solicited-node multicast group).
+   */
+  unicastSolicitations: number;
 }
 
 /** Per-packet ND analysis; call observe for each metered ICMPv6 packet of type 133-136. */
@@ -128,6 +134,7 @@ export class NdMonitor {
     findingsDropped: 0,
     sendersEvicted: 0,
     routersNotKept: 0,
+    unicastSolicitations: 0,
   };
   readonly #findings = new FindingQueue<NdFinding>(this.counters);
   /** Packet time of the first ND message (start of the router learning period). */
@@ -226,7 +233,8 @@ export class NdMonitor {
       }
       this.#bind(src, vlan, optHigh, optLow, 1);
       readAddress(data, at + 8, this.#wordBytes);
-      this.#countSolicitation(p, macHigh, macLow, batch.wireLength[index]);
+      if (p.dstAddr[0] !== 0xff) this.counters.unicastSolicitations++;
+      else this.#countSolicitation(p, macHigh, macLow, batch.wireLength[index]);
     } else if (type === NA) {
       this.counters.advertisements++;
       readAddress(data, at + 8, this.#wordBytes);
