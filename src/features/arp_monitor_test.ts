@@ -84,6 +84,43 @@ Deno.test("ARP sweep: the same addresses asked again, a slow trickle, probes and
   assert.equal(counters.probesAndAnnouncements, 60);
 });
 
+Deno.test("ARP sweep: a poller's kernel refreshing its answered targets is no sweep; a sweep from the same host still is", () => {
+  const packets: TestPacket[] = [];
+  const request = (target: number, t: number, to = BROADCAST) => {
+    const frame = arp(1, mac(1), ip(1), ZERO_MAC, ip(target));
+    frame.set(to, 0);
+    packets.push({ data: frame, ts: at(t) });
+  };
+  const reply = (target: number, t: number) =>
+    packets.push({ data: arp(2, mac(target), ip(target), mac(1), ip(1)), ts: at(t) });
+  // First round: 40 answered requests (broadcast), the poller's start: a sweep (first, final).
+  for (let k = 0; k < 40; k++) request(100 + k, k * 0.01), reply(100 + k, k * 0.01 + 0.001);
+  // Every 30 s for 5 minutes: the kernel's refreshes, to the known MAC (unicast), answered.
+  for (let r = 1; r <= 10; r++) {
+    for (let k = 0; k < 40; k++) request(100 + k, r * 30 + k * 0.01, mac(100 + k));
+    for (let k = 0; k < 40; k++) reply(100 + k, r * 30 + k * 0.01 + 0.001);
+  }
+  // At 400 s the cache was dropped: broadcast again for the same answered addresses.
+  for (let k = 0; k < 40; k++) {
+    request(100 + k, 400 + k * 0.01), reply(100 + k, 400 + k * 0.01 + 0.001);
+  }
+  // At 500 s the same host sweeps 10.0.0.1-254: 40 addresses it knows, 213 others never answered.
+  for (let k = 1; k <= 254; k++) request(k, 500 + k * 0.004);
+  packets.sort((a, b) => a.ts - b.ts);
+  const { findings, counters } = monitor(packets);
+  const sweeps = findings as Extract<ArpFinding, { kind: "arp-sweep" }>[];
+  // The start's episode (its closing line when the next counted request finds it quiet), then the sweep's.
+  assert.deepEqual(
+    sweeps.map((f) => [f.stage, Math.floor((f.firstMicros - at(0)) / 1e6)]),
+    [["first", 0], ["final", 0], ["first", 500], ["final", 500]],
+  );
+  assert.ok(sweeps[1].targets >= 38 && sweeps[1].targets <= 40, String(sweeps[1].targets));
+  assert.equal(sweeps[3].firstTarget, "10.0.0.2"); // 10.0.0.1 is its own (an announcement)
+  assert.ok(sweeps[3].targets >= 205 && sweeps[3].targets <= 213, String(sweeps[3].targets));
+  // 400 unicast refreshes, the 40 asked again at 400 s and the 40 known ones of the sweep.
+  assert.equal(counters.knownTargetRequests, 480);
+});
+
 Deno.test("ARP spoofing: a reply nobody asked for is a finding; an answer to a request is not", () => {
   const packets: TestPacket[] = [
     // 10.0.0.5 asks for 10.0.0.1; the gateway answers: solicited.
