@@ -137,6 +137,31 @@ Deno.test("ND: DAD probes are no sweep, hop limits other than 255 are not read, 
   assert.equal(counters.solicitations, 80);
 });
 
+Deno.test("ND sweep: solicitations to a neighbour's unicast address (a poller's reachability probes) are no sweep", () => {
+  const packets: TestPacket[] = [];
+  const m = mac(6);
+  // Three rounds of reachability probes of 40 known neighbours, 30 s apart: no sweep.
+  for (let r = 0; r < 3; r++) {
+    for (let k = 0; k < 40; k++) {
+      const target = fd00(100 + k);
+      const data = nd(135, [0, 0, 0, 0, ...target, 1, 1, ...m], fd00(6), target, m);
+      packets.push({ data, ts: at(r * 30 + k * 0.01) });
+    }
+  }
+  // Then 40 to their solicited-node groups: discovery, a sweep.
+  for (let k = 0; k < 40; k++) {
+    const group = [0xff, 2, ...new Array(9).fill(0), 1, 0xff, 0, 0, 100 + k];
+    const data = nd(135, [0, 0, 0, 0, ...fd00(100 + k), 1, 1, ...m], fd00(6), group, m);
+    packets.push({ data, ts: at(100 + k * 0.01) });
+  }
+  const { findings, counters } = monitor(packets);
+  assert.equal(counters.unicastSolicitations, 120);
+  assert.deepEqual(findings.map((f) => [f.kind, (f as { stage?: string }).stage]), [
+    ["nd-sweep", "first"],
+    ["nd-sweep", "final"],
+  ]);
+});
+
 Deno.test("ND spoofing: an advertisement without Override, or from the address's own MAC, is no claim; a forged source does not rebind", () => {
   const packets: TestPacket[] = [
     // fd00::1 solicits fd00::2 (binds fd00::1 to MAC 1); fd00::2 answers (binds it to MAC 2).
