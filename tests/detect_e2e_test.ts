@@ -271,3 +271,14 @@ Deno.test("analyze: DHCP starvation and a rogue DHCP server are named", async ()
     rogue.stderr,
   );
 });
+
+Deno.test("analyze: an iodine DNS tunnel is named from its client, a busy benign DNS client raises nothing", async () => {
+  const tunnel = await analyze(`${repoRoot}tests/fixtures/dns/iodine.pcap`);
+  assert.deepEqual(
+    tunnel.alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`),
+    ["10.94.0.1 -> 10.94.0.2: DNS tunnel (data in query names)"],
+    tunnel.stderr,
+  );
+  const busy = await analyze(`${repoRoot}tests/fixtures/dns/busy-client.pcap`);
+  assert.deepEqual(busy.alerts.map((a) => a.alert.name), [], busy.stderr);
+});

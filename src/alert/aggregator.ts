@@ -330,6 +330,8 @@ export class AlertAggregator {
         ? finding.requests
         : finding.kind === "nd-sweep"
         ? finding.solicitations
+        : finding.kind === "dns-tunnel"
+        ? finding.queries
         : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());

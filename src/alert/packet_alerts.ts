@@ -5,13 +5,18 @@
  * with the MAC addresses involved), IPv6 neighbour discovery (sweeps,
  * spoofed advertisements, rogue routers: src/features/nd_monitor.ts; proto
  * "IPv6-ICMP", ports the ICMPv6 type and its counterpart, no Community ID,
- * as the message is no flow of its own, and an `nd` object) and IP
- * anomalies (land attacks, bad fragments: src/features/ip_anomalies.ts; an
- * `ip_anomaly` object). The same EVE shape as every other alert.
+ * as the message is no flow of its own, and an `nd` object), DHCP
+ * (starvation, rogue servers: src/features/dhcp_monitor.ts; proto "UDP"
+ * between ports 67 and 68, a `dhcp` object), DNS tunnels
+ * (src/features/dns_monitor.ts; the client's query to port 53, a `dns`
+ * object with the domain) and IP anomalies (land attacks, bad fragments:
+ * src/features/ip_anomalies.ts; an `ip_anomaly` object). The same EVE
+ * shape as every other alert.
  */
 import type {
   ArpFinding,
   DhcpFinding,
+  DnsFinding,
   IpAnomalyFinding,
   NdFinding,
   PacketFinding,
@@ -19,6 +24,7 @@ import type {
 import {
   ARP_SWEEP_TARGETS,
   DHCP_STARVATION_CLIENTS,
+  DNS_TUNNEL_NAMES,
   ND_SWEEP_TARGETS,
   PROTOCOL_SCAN_PROTOCOLS,
 } from "../features/mod.ts";
@@ -72,6 +78,13 @@ export const DHCP_NAMES = {
   },
 } as const;
 
+/** Plain-words name, class and severity of a DNS tunnel. */
+export const DNS_TUNNEL_NAME = {
+  name: "DNS tunnel (data in query names)",
+  class: "dns-tunnel",
+  severity: 2,
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -98,6 +111,8 @@ export function packetFindingAlert(
     case "dhcp-starvation":
     case "dhcp-rogue-server":
       return dhcpAlert(finding, windowMicros, suppressed);
+    case "dns-tunnel":
+      return dnsAlert(finding, windowMicros, suppressed);
     default:
       return ipAnomalyAlert(finding, windowMicros, suppressed);
   }
@@ -118,7 +133,7 @@ interface PacketLine {
   bytes: number;
   state: string;
   /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "ip_anomaly">;
+  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -496,6 +511,48 @@ function dhcpAlert(
       threshold: 1,
       model: "dhcp-monitor",
       severity: DHCP_NAMES.rogueServer.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function dnsAlert(
+  finding: DnsFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.firstMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.clientIp,
+      srcPort: finding.clientPort,
+      dstIp: finding.serverIp,
+      dstPort: 53,
+      proto: "UDP",
+      vlan: finding.vlan,
+      packets: finding.queries,
+      bytes: 0,
+      state: "OTH",
+      detail: {
+        dns: {
+          domain: finding.domain,
+          names: finding.names,
+          queries: finding.queries,
+          subdomain_chars: finding.subdomainChars,
+          example: finding.example,
+        },
+      },
+      className: DNS_TUNNEL_NAME.class,
+      name: DNS_TUNNEL_NAME.name,
+      score: finding.names,
+      threshold: DNS_TUNNEL_NAMES,
+      model: "dns-monitor",
+      severity: DNS_TUNNEL_NAME.severity,
       targets: 1,
       behaviour: finding.kind,
     },

@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -153,6 +153,18 @@ export const AlertSchema = z.object({
     known_subnet: z.string().optional(),
     /** A rogue server: what its answer names differently from the known server's. */
     differs: z.array(z.enum(["router", "subnet", "dns"])).optional(),
+  }).optional(),
+  /** DNS tunnel alerts (model "dns-monitor"): the domain whose names carry data. */
+  dns: z.object({
+    /** The domain (its last two labels, three under a country's co/com/net/org/ac/gov/edu). */
+    domain: z.string(),
+    /** Distinct names under it that carried data (a subdomain of 40 characters or more, or a NULL or TXT query) within a minute. */
+    names: z.number().int().nonnegative(),
+    /** Queries for the domain in that minute, and the characters of subdomain they carried. */
+    queries: z.number().int().nonnegative(),
+    subdomain_chars: z.number().int().nonnegative(),
+    /** The name that made the line, printable ASCII (others "?"), at most 120 characters. */
+    example: z.string(),
   }).optional(),
   /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */
   nd: z.object({

@@ -632,6 +632,16 @@ function printReport(
         (dhcp.slotsEvicted > 0 ? `; ${dhcp.slotsEvicted} slots evicted (table full)` : ""),
     );
   }
+  const dns = m.dns;
+  if (dns && dns.queries + dns.notAnalysed > 0) {
+    lines.push(
+      `  DNS monitor: ${dns.queries} queries (${dns.dataNames} names carrying data, ` +
+        `${dns.ignoredNames} reverse or .local), ${dns.notAnalysed} not standard queries or cut ` +
+        `short; ${dns.findings} findings` +
+        (dns.findingsDropped > 0 ? ` (${dns.findingsDropped} dropped, too many at once)` : "") +
+        (dns.slotsEvicted > 0 ? `; ${dns.slotsEvicted} client-domain slots evicted` : ""),
+    );
+  }
   const nd = m.nd;
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(

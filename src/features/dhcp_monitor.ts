@@ -21,7 +21,7 @@
  */
 import { mix32 } from "./mix32.ts";
 import { FindingQueue } from "./finding_queue.ts";
-import { distinctEstimate, SweepEpisodes } from "./sweep_episodes.ts";
+import { bitsForDistinct, SweepEpisodes } from "./sweep_episodes.ts";
 import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatIpv4 } from "./flow_meter.ts";
@@ -36,7 +36,7 @@ import { macText } from "./arp_monitor.ts";
  */
 export const DHCP_STARVATION_CLIENTS = 200;
 /** The sweep counter's threshold is in set bits of its 1,024-bit set: the bits DHCP_STARVATION_CLIENTS distinct addresses set. */
-const STARVATION_BITS = bitsFor(DHCP_STARVATION_CLIENTS);
+const STARVATION_BITS = bitsForDistinct(DHCP_STARVATION_CLIENTS);
 /** How long a server counts as present on its link after its latest offer or acknowledgement. */
 const SERVER_TTL_MICROS = 3600e6;
 /** A rogue server is reported again after this long. */
@@ -413,11 +413,4 @@ function subnetText(subnet: number, mask: number): string | null {
   let bits = 0;
   for (let m = mask; m !== 0; m = (m << 1) >>> 0) bits++;
   return `${formatIpv4(subnet)}/${bits}`;
-}
-
-/** The set bits a 1,024-bit set holds after `distinct` values (inverse of distinctEstimate). */
-function bitsFor(distinct: number): number {
-  let bits = 0;
-  while (distinctEstimate(bits) < distinct) bits++;
-  return bits;
 }

@@ -34,6 +34,7 @@ import { FEATURE_COUNT } from "./schema.ts";
 import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor.ts";
+import { type DnsCounters, type DnsFinding, DnsMonitor } from "./dns_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
@@ -41,7 +42,7 @@ import { SSH_PORT, sshSegment } from "./ssh_auth.ts";
 import { FragmentHeaders } from "./fragment_headers.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
-export type PacketFinding = ArpFinding | NdFinding | DhcpFinding | IpAnomalyFinding;
+export type PacketFinding = ArpFinding | NdFinding | DhcpFinding | DnsFinding | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
 
@@ -115,6 +116,12 @@ export interface FlowMeterOptions {
    */
   dhcp?: boolean;
   /**
+   * Read DNS queries for tunnels (data in the names: DnsMonitor) into
+   * `FlowMeter.dns`; the queries are metered as flows all the same.
+   * Sharded, only shard 0 does. Default false.
+   */
+  dns?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -154,6 +161,8 @@ export interface FlowMeterCounters {
   nd?: NdCounters;
   /** What the DHCP monitor counted (FlowMeterOptions.dhcp). */
   dhcp?: DhcpCounters;
+  /** What the DNS monitor counted (FlowMeterOptions.dns). */
+  dns?: DnsCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
@@ -195,6 +204,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   arp: true,
   nd: true,
   dhcp: true,
+  dns: true,
   ipAnomalies: true,
   fragmentHeaders: true,
   resegmentAboveBytes: 1500,
@@ -283,6 +293,8 @@ export class FlowMeter {
   readonly nd: NdMonitor | null;
   /** DHCP analysis (FlowMeterOptions.dhcp), null when off. */
   readonly dhcp: DhcpMonitor | null;
+  /** DNS tunnel analysis (FlowMeterOptions.dns), null when off. */
+  readonly dns: DnsMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -334,6 +346,7 @@ export class FlowMeter {
     this.arp = options.arp && shard.index === 0 ? new ArpMonitor() : null;
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.dhcp = options.dhcp && shard.index === 0 ? new DhcpMonitor() : null;
+    this.dns = options.dns && shard.index === 0 ? new DnsMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
@@ -442,7 +455,7 @@ export class FlowMeter {
     }
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
-    const dhcp = this.dhcp;
+    const dhcp = this.dhcp, dns = this.dns;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -530,6 +543,9 @@ export class FlowMeter {
           (packet.dstPort === 67 || packet.dstPort === 68) &&
           (packet.srcPort === 67 || packet.srcPort === 68)
         ) dhcp.observe(batch, i, packet);
+        if (dns !== null && packet.dstPort === 53 && packet.protocol === PROTO_UDP) {
+          dns.observe(batch, i, packet);
+        }
         const ts = times[i];
         if (ts > now) now = ts;
         let owned = true;
@@ -710,9 +726,10 @@ export class FlowMeter {
     const arp = this.arp?.take() ?? NO_FINDINGS;
     const nd = this.nd?.take() ?? NO_FINDINGS;
     const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
+    const dns = this.dns?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, anomalies].filter((list) => list.length > 0);
+    const lists = [arp, nd, dhcp, dns, anomalies].filter((list) => list.length > 0);
     if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
     return lists.flat();
   }
@@ -765,6 +782,7 @@ export class FlowMeter {
       ...(this.arp ? { arp: { ...this.arp.counters } } : {}),
       ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
       ...(this.dhcp ? { dhcp: { ...this.dhcp.counters } } : {}),
+      ...(this.dns ? { dns: { ...this.dns.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }

@@ -58,6 +58,13 @@ export {
   DhcpMonitor,
 } from "./dhcp_monitor.ts";
 export {
+  DNS_DATA_SUBDOMAIN_CHARS,
+  DNS_TUNNEL_NAMES,
+  type DnsCounters,
+  type DnsFinding,
+  DnsMonitor,
+} from "./dns_monitor.ts";
+export {
   ND_SWEEP_TARGETS,
   type NdCounters,
   type NdFinding,

@@ -148,3 +148,10 @@ export function distinctEstimate(bits: number): number {
   const m = BITMAP_WORDS * 32;
   return bits >= m ? m : Math.max(bits, Math.round(-m * Math.log(1 - bits / m)));
 }
+
+/** The set bits a BITMAP_WORDS set holds after `distinct` values (the inverse of distinctEstimate). */
+export function bitsForDistinct(distinct: number): number {
+  let bits = 0;
+  while (distinctEstimate(bits) < distinct) bits++;
+  return bits;
+}

@@ -35,6 +35,8 @@ export function formatAlertLine(a: Alert, color = false): string {
   // (a DHCP starvation's every request comes from another forged MAC: its count of them instead).
   const flows = a.dhcp?.clients !== undefined
     ? `${a.dhcp.clients} client addresses`
+    : a.dns
+    ? `${a.dns.names} names under ${a.dns.domain}`
     : a.proto === "ARP" || a.nd || a.dhcp
     ? `from ${
       a.arp?.sender_mac ?? a.nd?.sender_mac ?? a.dhcp?.server_mac ?? a.dhcp?.client_mac ?? "?"
