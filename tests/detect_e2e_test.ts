@@ -34,6 +34,7 @@ const BEHAVIOUR_NAMES: Record<string, string> = {
 const clientAddresses = new Set(CLIENTS.map((client) => client.ip));
 
 interface AlertLine {
+  dest_port?: number;
   dhcp?: { differs?: string[] };
   src_ip: string;
   dest_ip: string;
@@ -281,4 +282,15 @@ Deno.test("analyze: an iodine DNS tunnel is named from its client, a busy benign
   );
   const busy = await analyze(`${repoRoot}tests/fixtures/dns/busy-client.pcap`);
   assert.deepEqual(busy.alerts.map((a) => a.alert.name), [], busy.stderr);
+});
+
+Deno.test("analyze: dirb's path scan is named from the client; a site mirror with broken links raises nothing", async () => {
+  const scan = await analyze(`${repoRoot}tests/fixtures/http/dirb.pcap`);
+  assert.deepEqual(
+    scan.alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}:${a.dest_port}: ${a.alert.name}`),
+    ["10.95.0.1 -> 10.95.0.2:80: HTTP path scan (many paths not found)"],
+    scan.stderr,
+  );
+  const crawl = await analyze(`${repoRoot}tests/fixtures/http/crawl.pcap`);
+  assert.deepEqual(crawl.alerts.map((a) => a.alert.name), [], crawl.stderr);
 });

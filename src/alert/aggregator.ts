@@ -332,6 +332,8 @@ export class AlertAggregator {
         ? finding.solicitations
         : finding.kind === "dns-tunnel"
         ? finding.queries
+        : finding.kind === "http-scan"
+        ? finding.requests
         : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());

@@ -9,7 +9,9 @@
  * (starvation, rogue servers: src/features/dhcp_monitor.ts; proto "UDP"
  * between ports 67 and 68, a `dhcp` object), DNS tunnels
  * (src/features/dns_monitor.ts; the client's query to port 53, a `dns`
- * object with the domain) and IP anomalies (land attacks, bad fragments:
+ * object with the domain), HTTP path scans (src/features/http_monitor.ts;
+ * the client's requests to the web server, an `http` object) and IP
+ * anomalies (land attacks, bad fragments:
  * src/features/ip_anomalies.ts; an `ip_anomaly` object). The same EVE
  * shape as every other alert.
  */
@@ -17,6 +19,7 @@ import type {
   ArpFinding,
   DhcpFinding,
   DnsFinding,
+  HttpFinding,
   IpAnomalyFinding,
   NdFinding,
   PacketFinding,
@@ -25,6 +28,7 @@ import {
   ARP_SWEEP_TARGETS,
   DHCP_STARVATION_CLIENTS,
   DNS_TUNNEL_NAMES,
+  HTTP_SCAN_TARGETS,
   ND_SWEEP_TARGETS,
   PROTOCOL_SCAN_PROTOCOLS,
 } from "../features/mod.ts";
@@ -85,6 +89,13 @@ export const DNS_TUNNEL_NAME = {
   severity: 2,
 } as const;
 
+/** Plain-words name, class and severity of an HTTP path scan. */
+export const HTTP_SCAN_NAME = {
+  name: "HTTP path scan (many paths not found)",
+  class: "http-scan",
+  severity: 2,
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -113,6 +124,8 @@ export function packetFindingAlert(
       return dhcpAlert(finding, windowMicros, suppressed);
     case "dns-tunnel":
       return dnsAlert(finding, windowMicros, suppressed);
+    case "http-scan":
+      return httpAlert(finding, windowMicros, suppressed);
     default:
       return ipAnomalyAlert(finding, windowMicros, suppressed);
   }
@@ -133,7 +146,7 @@ interface PacketLine {
   bytes: number;
   state: string;
   /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "ip_anomaly">;
+  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -553,6 +566,48 @@ function dnsAlert(
       threshold: DNS_TUNNEL_NAMES,
       model: "dns-monitor",
       severity: DNS_TUNNEL_NAME.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function httpAlert(
+  finding: HttpFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.firstMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.clientIp,
+      srcPort: finding.clientPort,
+      dstIp: finding.serverIp,
+      dstPort: finding.serverPort,
+      proto: "TCP",
+      vlan: finding.vlan,
+      packets: finding.requests,
+      bytes: 0,
+      state: "SF",
+      detail: {
+        http: {
+          requests: finding.requests,
+          targets: finding.targets,
+          responses: finding.responses,
+          client_errors: finding.clientErrors,
+          example: finding.example,
+        },
+      },
+      className: HTTP_SCAN_NAME.class,
+      name: HTTP_SCAN_NAME.name,
+      score: finding.targets,
+      threshold: HTTP_SCAN_TARGETS,
+      model: "http-monitor",
+      severity: HTTP_SCAN_NAME.severity,
       targets: 1,
       behaviour: finding.kind,
     },

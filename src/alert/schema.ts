@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -164,6 +164,17 @@ export const AlertSchema = z.object({
     queries: z.number().int().nonnegative(),
     subdomain_chars: z.number().int().nonnegative(),
     /** The name that made the line, printable ASCII (others "?"), at most 120 characters. */
+    example: z.string(),
+  }).optional(),
+  /** HTTP path scan alerts (model "http-monitor"): what the client asked for and was answered, within a minute. */
+  http: z.object({
+    requests: z.number().int().nonnegative(),
+    /** Distinct request targets (path and query; linear counting). */
+    targets: z.number().int().nonnegative(),
+    responses: z.number().int().nonnegative(),
+    /** Responses with a 4xx status other than 401 and 407. */
+    client_errors: z.number().int().nonnegative(),
+    /** The request target that made the line, printable ASCII (others "?"), at most 100 characters. */
     example: z.string(),
   }).optional(),
   /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */

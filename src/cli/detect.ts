@@ -642,6 +642,15 @@ function printReport(
         (dns.slotsEvicted > 0 ? `; ${dns.slotsEvicted} client-domain slots evicted` : ""),
     );
   }
+  const http = m.http;
+  if (http && http.requests + http.responses > 0) {
+    lines.push(
+      `  HTTP monitor: ${http.requests} cleartext requests, ${http.responses} responses ` +
+        `(${http.clientErrors} client errors); ${http.findings} findings` +
+        (http.findingsDropped > 0 ? ` (${http.findingsDropped} dropped, too many at once)` : "") +
+        (http.slotsEvicted > 0 ? `; ${http.slotsEvicted} client-server slots evicted` : ""),
+    );
+  }
   const nd = m.nd;
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(

@@ -35,6 +35,7 @@ import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor.ts";
 import { type DnsCounters, type DnsFinding, DnsMonitor } from "./dns_monitor.ts";
+import { type HttpCounters, type HttpFinding, HttpMonitor } from "./http_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
@@ -42,7 +43,13 @@ import { SSH_PORT, sshSegment } from "./ssh_auth.ts";
 import { FragmentHeaders } from "./fragment_headers.ts";
 
 /** What the meter's packet monitors found (ARP, IPv6 neighbour discovery, IP anomalies), for the alert path. */
-export type PacketFinding = ArpFinding | NdFinding | DhcpFinding | DnsFinding | IpAnomalyFinding;
+export type PacketFinding =
+  | ArpFinding
+  | NdFinding
+  | DhcpFinding
+  | DnsFinding
+  | HttpFinding
+  | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
 
@@ -122,6 +129,12 @@ export interface FlowMeterOptions {
    */
   dns?: boolean;
   /**
+   * Read cleartext HTTP/1.x requests and response statuses for path scans
+   * (HttpMonitor) into `FlowMeter.http`. Sharded, only shard 0 does.
+   * Default false.
+   */
+  http?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -163,6 +176,8 @@ export interface FlowMeterCounters {
   dhcp?: DhcpCounters;
   /** What the DNS monitor counted (FlowMeterOptions.dns). */
   dns?: DnsCounters;
+  /** What the HTTP monitor counted (FlowMeterOptions.http). */
+  http?: HttpCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
@@ -205,6 +220,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   nd: true,
   dhcp: true,
   dns: true,
+  http: true,
   ipAnomalies: true,
   fragmentHeaders: true,
   resegmentAboveBytes: 1500,
@@ -295,6 +311,8 @@ export class FlowMeter {
   readonly dhcp: DhcpMonitor | null;
   /** DNS tunnel analysis (FlowMeterOptions.dns), null when off. */
   readonly dns: DnsMonitor | null;
+  /** HTTP path scan analysis (FlowMeterOptions.http), null when off. */
+  readonly http: HttpMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -347,6 +365,7 @@ export class FlowMeter {
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.dhcp = options.dhcp && shard.index === 0 ? new DhcpMonitor() : null;
     this.dns = options.dns && shard.index === 0 ? new DnsMonitor() : null;
+    this.http = options.http && shard.index === 0 ? new HttpMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
@@ -455,7 +474,7 @@ export class FlowMeter {
     }
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
-    const dhcp = this.dhcp, dns = this.dns;
+    const dhcp = this.dhcp, dns = this.dns, http = this.http;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -545,6 +564,9 @@ export class FlowMeter {
         ) dhcp.observe(batch, i, packet);
         if (dns !== null && packet.dstPort === 53 && packet.protocol === PROTO_UDP) {
           dns.observe(batch, i, packet);
+        }
+        if (http !== null && packet.payloadBytes > 0 && packet.protocol === PROTO_TCP) {
+          http.observe(batch, i, packet);
         }
         const ts = times[i];
         if (ts > now) now = ts;
@@ -727,9 +749,10 @@ export class FlowMeter {
     const nd = this.nd?.take() ?? NO_FINDINGS;
     const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
     const dns = this.dns?.take() ?? NO_FINDINGS;
+    const http = this.http?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, dns, anomalies].filter((list) => list.length > 0);
+    const lists = [arp, nd, dhcp, dns, http, anomalies].filter((list) => list.length > 0);
     if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
     return lists.flat();
   }
@@ -783,6 +806,7 @@ export class FlowMeter {
       ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
       ...(this.dhcp ? { dhcp: { ...this.dhcp.counters } } : {}),
       ...(this.dns ? { dns: { ...this.dns.counters } } : {}),
+      ...(this.http ? { http: { ...this.http.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }

@@ -65,6 +65,13 @@ export {
   DnsMonitor,
 } from "./dns_monitor.ts";
 export {
+  HTTP_SCAN_ERRORS,
+  HTTP_SCAN_TARGETS,
+  type HttpCounters,
+  type HttpFinding,
+  HttpMonitor,
+} from "./http_monitor.ts";
+export {
   ND_SWEEP_TARGETS,
   type NdCounters,
   type NdFinding,

@@ -37,6 +37,8 @@ export function formatAlertLine(a: Alert, color = false): string {
     ? `${a.dhcp.clients} client addresses`
     : a.dns
     ? `${a.dns.names} names under ${a.dns.domain}`
+    : a.http
+    ? `${a.http.targets} paths, ${a.http.client_errors} not found`
     : a.proto === "ARP" || a.nd || a.dhcp
     ? `from ${
       a.arp?.sender_mac ?? a.nd?.sender_mac ?? a.dhcp?.server_mac ?? a.dhcp?.client_mac ?? "?"

@@ -1,0 +1,228 @@
+/**
+ * Web path scans (dirb, gobuster, ffuf, nikto, wfuzz): one client asks one
+ * web server for hundreds of paths a minute that do not exist. Over
+ * keep-alive that is a handful of connections, each a long, busy, ordinary
+ * looking flow: flow statistics and the connection-rate rules miss it. The
+ * monitor reads the start of cleartext HTTP/1.x messages the meter decodes
+ * anyway: a request's target (method, then path and query) and a response's
+ * status. Per (client, server, port), within a minute: distinct request
+ * targets and the responses that were client errors (4xx but 401 and 407,
+ * which ask for credentials: a password guesser gets those). HTTPS is not
+ * read.
+ *
+ * Fixed tables in typed arrays; a message costs a look at its first bytes
+ * (and a hash of its target) and no allocation. A finding (once per client,
+ * server and port per 10 minutes) is an object handed to the alert path.
+ */
+import { FindingQueue } from "./finding_queue.ts";
+import { bitsForDistinct, distinctEstimate } from "./sweep_episodes.ts";
+import type { PacketBatch } from "../capture/mod.ts";
+import type { DecodedPacket } from "./decode.ts";
+import { formatAddress } from "./flow_meter.ts";
+import { mix32 } from "./mix32.ts";
+
+/** Distinct request targets from one client to one web server within a minute for a scan. */
+export const HTTP_SCAN_TARGETS = 100;
+/** ... and client-error responses (4xx but 401 and 407) to it, at least half of its responses. */
+export const HTTP_SCAN_ERRORS = 50;
+const WINDOW_MICROS = 60e6;
+const REPORT_REPEAT_MICROS = 600e6;
+const SLOTS = 1024, PROBE = 8, SET_WORDS = 32;
+const SCAN_BITS = bitsForDistinct(HTTP_SCAN_TARGETS);
+const SPACE = 32;
+
+/** What the monitor found; addresses as text. */
+export interface HttpFinding {
+  kind: "http-scan";
+  atMicros: number;
+  /** The window's first request. */
+  firstMicros: number;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  /** Requests, distinct targets (linear counting), responses and client errors in the window. */
+  requests: number;
+  targets: number;
+  responses: number;
+  clientErrors: number;
+  /** The request target that made the finding, printable ASCII (others "?"), at most 100 characters. */
+  example: string;
+  vlan: number;
+}
+
+/** What the monitor counted. */
+export interface HttpCounters {
+  requests: number;
+  responses: number;
+  /** Responses with a 4xx status other than 401 and 407. */
+  clientErrors: number;
+  findings: number;
+  findingsDropped: number;
+  /** (client, server, port) slots taken over from another while in use. */
+  slotsEvicted: number;
+}
+
+const METHODS = ["GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH "].map((m) =>
+  new TextEncoder().encode(m)
+);
+const RESPONSE = new TextEncoder().encode("HTTP/1.");
+
+/** Per-packet HTTP/1.x reading; call observe for each metered TCP segment with payload. */
+export class HttpMonitor {
+  readonly counters: HttpCounters = {
+    requests: 0,
+    responses: 0,
+    clientErrors: 0,
+    findings: 0,
+    findingsDropped: 0,
+    slotsEvicted: 0,
+  };
+  readonly #findings = new FindingQueue<HttpFinding>(this.counters);
+
+  readonly #key = new Uint32Array(SLOTS);
+  readonly #used = new Uint8Array(SLOTS);
+  readonly #windowStart = new Float64Array(SLOTS);
+  readonly #lastSeen = new Float64Array(SLOTS);
+  readonly #reported = new Float64Array(SLOTS);
+  /** Per slot: requests, responses, client errors, set bits of the window's target set. */
+  readonly #requests = new Float64Array(SLOTS);
+  readonly #responses = new Float64Array(SLOTS);
+  readonly #errors = new Float64Array(SLOTS);
+  readonly #bits = new Uint16Array(SLOTS);
+  readonly #targets = new Uint32Array(SLOTS * SET_WORDS);
+
+  /** Analyses packet `index` of `batch`, decoded into `p` (TCP with payload). */
+  observe(batch: PacketBatch, index: number, p: DecodedPacket): void {
+    const data = batch.data;
+    const at = p.payloadOffset;
+    const end = Math.min(batch.offset[index] + batch.capturedLength[index], at + p.payloadBytes);
+    if (end - at < 12) return;
+    const first = data[at];
+    if (first === 72 && startsWith(data, at, RESPONSE)) {
+      // "HTTP/1.x NNN": the status's digits at 9-11.
+      const d0 = data[at + 9] - 48, d1 = data[at + 10] - 48, d2 = data[at + 11] - 48;
+      if (data[at + 8] !== SPACE || d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
+        return;
+      }
+      const status = d0 * 100 + d1 * 10 + d2;
+      this.counters.responses++;
+      const error = d0 === 4 && status !== 401 && status !== 407;
+      if (error) this.counters.clientErrors++;
+      // The client is the destination of a response.
+      const s = this.#slot(p.dstWords, p.srcWords, p.srcPort, p.vlan, batch.timestampMicros[index]);
+      this.#responses[s]++;
+      if (error) this.#errors[s]++;
+      return;
+    }
+    let method = -1;
+    for (let m = 0; m < METHODS.length; m++) {
+      if (first === METHODS[m][0] && startsWith(data, at, METHODS[m])) {
+        method = m;
+        break;
+      }
+    }
+    if (method < 0) return;
+    this.counters.requests++;
+    const t = batch.timestampMicros[index];
+    const s = this.#slot(p.srcWords, p.dstWords, p.dstPort, p.vlan, t);
+    this.#requests[s]++;
+    // The target: up to the next space (the request line may be cut by the snap length).
+    const start = at + METHODS[method].length;
+    let stop = start, h = 0x811c9dc5;
+    while (stop < end && data[stop] !== SPACE && stop - start < 2048) {
+      h = Math.imul(h ^ data[stop], 0x01000193);
+      stop++;
+    }
+    const bit = (h >>> 0) & (SET_WORDS * 32 - 1);
+    const word = s * SET_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
+    if ((this.#targets[word] & mask) === 0) {
+      this.#targets[word] |= mask;
+      this.#bits[s]++;
+    }
+    const errors = this.#errors[s];
+    if (
+      this.#bits[s] < SCAN_BITS || errors < HTTP_SCAN_ERRORS || 2 * errors < this.#responses[s] ||
+      t - this.#reported[s] < REPORT_REPEAT_MICROS
+    ) return;
+    this.#reported[s] = t;
+    this.#findings.push({
+      kind: "http-scan",
+      atMicros: t,
+      firstMicros: this.#windowStart[s],
+      clientIp: formatAddress(p.srcAddr, p.ipVersion),
+      clientPort: p.srcPort,
+      serverIp: formatAddress(p.dstAddr, p.ipVersion),
+      serverPort: p.dstPort,
+      requests: this.#requests[s],
+      targets: distinctEstimate(this.#bits[s]),
+      responses: this.#responses[s],
+      clientErrors: errors,
+      example: printable(data, start, stop, 100),
+      vlan: p.vlan,
+    });
+  }
+
+  /** The findings since the last call. */
+  take(): HttpFinding[] {
+    return this.#findings.take();
+  }
+
+  #claim(s: number, key: number): number {
+    this.#used[s] = 1;
+    this.#key[s] = key;
+    this.#reported[s] = -Infinity;
+    this.#windowStart[s] = -Infinity;
+    return s;
+  }
+
+  /** The slot of (client, server, port, VLAN) at `t`, its window started afresh when a minute passed. */
+  #slot(client: Uint32Array, server: Uint32Array, port: number, vlan: number, t: number): number {
+    let key = mix32(port ^ (vlan << 16));
+    for (let k = 0; k < 4; k++) key = mix32(key ^ client[k] ^ mix32(server[k]));
+    const home = key & (SLOTS - 1);
+    // Slots are never freed: a key is in its probe run before any free slot.
+    let s = -1, stalest = home;
+    for (let k = 0; k < PROBE; k++) {
+      const c = (home + k) & (SLOTS - 1);
+      if (this.#used[c] === 1 && this.#key[c] === key) {
+        s = c;
+        break;
+      }
+      if (this.#used[c] === 0) {
+        s = this.#claim(c, key);
+        break;
+      }
+      if (this.#lastSeen[c] < this.#lastSeen[stalest]) stalest = c;
+    }
+    if (s < 0) {
+      if (t - this.#lastSeen[stalest] <= WINDOW_MICROS) this.counters.slotsEvicted++;
+      s = this.#claim(stalest, key);
+    }
+    if (t - this.#windowStart[s] > WINDOW_MICROS) {
+      this.#windowStart[s] = t;
+      this.#requests[s] = 0;
+      this.#responses[s] = 0;
+      this.#errors[s] = 0;
+      this.#bits[s] = 0;
+      this.#targets.fill(0, s * SET_WORDS, (s + 1) * SET_WORDS);
+    }
+    this.#lastSeen[s] = t;
+    return s;
+  }
+}
+
+function startsWith(data: Uint8Array, at: number, word: Uint8Array): boolean {
+  for (let k = 0; k < word.length; k++) if (data[at + k] !== word[k]) return false;
+  return true;
+}
+
+/** Bytes as printable ASCII (others "?"), at most `max` characters. */
+function printable(data: Uint8Array, start: number, end: number, max: number): string {
+  let out = "";
+  for (let i = start; i < end && out.length < max; i++) {
+    const c = data[i];
+    out += c >= 33 && c <= 126 ? String.fromCharCode(c) : "?";
+  }
+  return out;
+}
