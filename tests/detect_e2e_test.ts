@@ -294,3 +294,14 @@ Deno.test("analyze: dirb's path scan is named from the client; a site mirror wit
   const crawl = await analyze(`${repoRoot}tests/fixtures/http/crawl.pcap`);
   assert.deepEqual(crawl.alerts.map((a) => a.alert.name), [], crawl.stderr);
 });
+
+Deno.test("analyze: a ptunnel-ng ICMP tunnel is named from its client; pings of many sizes raise nothing", async () => {
+  const tunnel = await analyze(`${repoRoot}tests/fixtures/icmp/ptunnel.pcap`);
+  assert.deepEqual(
+    tunnel.alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`),
+    ["10.96.0.1 -> 10.96.0.2: ICMP tunnel (data in echo payloads)"],
+    tunnel.stderr,
+  );
+  const pings = await analyze(`${repoRoot}tests/fixtures/icmp/pings.pcap`);
+  assert.deepEqual(pings.alerts.map((a) => a.alert.name), [], pings.stderr);
+});

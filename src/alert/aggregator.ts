@@ -334,6 +334,8 @@ export class AlertAggregator {
         ? finding.queries
         : finding.kind === "http-scan"
         ? finding.requests
+        : finding.kind === "icmp-tunnel"
+        ? finding.requests + finding.replies
         : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());

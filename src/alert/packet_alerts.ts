@@ -10,7 +10,8 @@
  * between ports 67 and 68, a `dhcp` object), DNS tunnels
  * (src/features/dns_monitor.ts; the client's query to port 53, a `dns`
  * object with the domain), HTTP path scans (src/features/http_monitor.ts;
- * the client's requests to the web server, an `http` object) and IP
+ * the client's requests to the web server, an `http` object), ICMP tunnels
+ * (src/features/icmp_monitor.ts; an `icmp` object) and IP
  * anomalies (land attacks, bad fragments:
  * src/features/ip_anomalies.ts; an `ip_anomaly` object). The same EVE
  * shape as every other alert.
@@ -20,6 +21,7 @@ import type {
   DhcpFinding,
   DnsFinding,
   HttpFinding,
+  IcmpFinding,
   IpAnomalyFinding,
   NdFinding,
   PacketFinding,
@@ -29,6 +31,7 @@ import {
   DHCP_STARVATION_CLIENTS,
   DNS_TUNNEL_NAMES,
   HTTP_SCAN_TARGETS,
+  ICMP_TUNNEL_BYTES,
   ND_SWEEP_TARGETS,
   PROTOCOL_SCAN_PROTOCOLS,
 } from "../features/mod.ts";
@@ -96,6 +99,13 @@ export const HTTP_SCAN_NAME = {
   severity: 2,
 } as const;
 
+/** Plain-words name, class and severity of an ICMP tunnel. */
+export const ICMP_TUNNEL_NAME = {
+  name: "ICMP tunnel (data in echo payloads)",
+  class: "icmp-tunnel",
+  severity: 2,
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -126,6 +136,8 @@ export function packetFindingAlert(
       return dnsAlert(finding, windowMicros, suppressed);
     case "http-scan":
       return httpAlert(finding, windowMicros, suppressed);
+    case "icmp-tunnel":
+      return icmpAlert(finding, windowMicros, suppressed);
     default:
       return ipAnomalyAlert(finding, windowMicros, suppressed);
   }
@@ -146,7 +158,7 @@ interface PacketLine {
   bytes: number;
   state: string;
   /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "ip_anomaly">;
+  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "icmp" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -608,6 +620,48 @@ function httpAlert(
       threshold: HTTP_SCAN_TARGETS,
       model: "http-monitor",
       severity: HTTP_SCAN_NAME.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function icmpAlert(
+  finding: IcmpFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  const v6 = finding.protocol === 58;
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.firstMicros,
+      lastMicros: finding.atMicros,
+      srcIp: finding.clientIp,
+      srcPort: v6 ? 128 : 8,
+      dstIp: finding.serverIp,
+      dstPort: v6 ? 129 : 0,
+      proto: protocolName(finding.protocol),
+      vlan: finding.vlan,
+      packets: finding.requests + finding.replies,
+      bytes: finding.payloadBytes,
+      state: "OTH",
+      detail: {
+        icmp: {
+          requests: finding.requests,
+          replies: finding.replies,
+          payload_bytes: finding.payloadBytes,
+          contents: finding.contents,
+        },
+      },
+      className: ICMP_TUNNEL_NAME.class,
+      name: ICMP_TUNNEL_NAME.name,
+      score: finding.payloadBytes,
+      threshold: ICMP_TUNNEL_BYTES,
+      model: "icmp-monitor",
+      severity: ICMP_TUNNEL_NAME.severity,
       targets: 1,
       behaviour: finding.kind,
     },

@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan, icmp-tunnel and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -176,6 +176,14 @@ export const AlertSchema = z.object({
     client_errors: z.number().int().nonnegative(),
     /** The request target that made the line, printable ASCII (others "?"), at most 100 characters. */
     example: z.string(),
+  }).optional(),
+  /** ICMP tunnel alerts (model "icmp-monitor"): the pair's echo messages within a minute. */
+  icmp: z.object({
+    requests: z.number().int().nonnegative(),
+    replies: z.number().int().nonnegative(),
+    payload_bytes: z.number().int().nonnegative(),
+    /** Distinct payload contents (bytes 16-47, past a ping's timestamp; linear counting on 256 bits). */
+    contents: z.number().int().nonnegative(),
   }).optional(),
   /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */
   nd: z.object({

@@ -651,6 +651,15 @@ function printReport(
         (http.slotsEvicted > 0 ? `; ${http.slotsEvicted} client-server slots evicted` : ""),
     );
   }
+  const icmp = m.icmp;
+  if (icmp && icmp.echoRequests + icmp.echoReplies > 0) {
+    lines.push(
+      `  ICMP monitor: ${icmp.echoRequests} echo requests, ${icmp.echoReplies} replies; ` +
+        `${icmp.findings} findings` +
+        (icmp.findingsDropped > 0 ? ` (${icmp.findingsDropped} dropped, too many at once)` : "") +
+        (icmp.slotsEvicted > 0 ? `; ${icmp.slotsEvicted} pair slots evicted` : ""),
+    );
+  }
   const nd = m.nd;
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(

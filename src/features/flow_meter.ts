@@ -36,6 +36,7 @@ import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts"
 import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor.ts";
 import { type DnsCounters, type DnsFinding, DnsMonitor } from "./dns_monitor.ts";
 import { type HttpCounters, type HttpFinding, HttpMonitor } from "./http_monitor.ts";
+import { type IcmpCounters, type IcmpFinding, IcmpMonitor } from "./icmp_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
@@ -49,6 +50,7 @@ export type PacketFinding =
   | DhcpFinding
   | DnsFinding
   | HttpFinding
+  | IcmpFinding
   | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
@@ -135,6 +137,11 @@ export interface FlowMeterOptions {
    */
   http?: boolean;
   /**
+   * Count echo payloads per host pair for ICMP tunnels (IcmpMonitor) into
+   * `FlowMeter.icmp`. Sharded, only shard 0 does. Default false.
+   */
+  icmp?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -178,6 +185,8 @@ export interface FlowMeterCounters {
   dns?: DnsCounters;
   /** What the HTTP monitor counted (FlowMeterOptions.http). */
   http?: HttpCounters;
+  /** What the ICMP monitor counted (FlowMeterOptions.icmp). */
+  icmp?: IcmpCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
@@ -221,6 +230,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   dhcp: true,
   dns: true,
   http: true,
+  icmp: true,
   ipAnomalies: true,
   fragmentHeaders: true,
   resegmentAboveBytes: 1500,
@@ -313,6 +323,8 @@ export class FlowMeter {
   readonly dns: DnsMonitor | null;
   /** HTTP path scan analysis (FlowMeterOptions.http), null when off. */
   readonly http: HttpMonitor | null;
+  /** ICMP tunnel analysis (FlowMeterOptions.icmp), null when off. */
+  readonly icmp: IcmpMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -366,6 +378,7 @@ export class FlowMeter {
     this.dhcp = options.dhcp && shard.index === 0 ? new DhcpMonitor() : null;
     this.dns = options.dns && shard.index === 0 ? new DnsMonitor() : null;
     this.http = options.http && shard.index === 0 ? new HttpMonitor() : null;
+    this.icmp = options.icmp && shard.index === 0 ? new IcmpMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
@@ -474,7 +487,7 @@ export class FlowMeter {
     }
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
-    const dhcp = this.dhcp, dns = this.dns, http = this.http;
+    const dhcp = this.dhcp, dns = this.dns, http = this.http, icmp = this.icmp;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -568,6 +581,12 @@ export class FlowMeter {
         if (http !== null && packet.payloadBytes > 0 && packet.protocol === PROTO_TCP) {
           http.observe(batch, i, packet);
         }
+        // Echo requests and replies (ICMP 8/0, ICMPv6 128/129).
+        if (
+          icmp !== null && (packet.protocol === 1 || packet.protocol === 58) &&
+          (packet.srcPort === 8 || packet.srcPort === 0 || packet.srcPort === 128 ||
+            packet.srcPort === 129)
+        ) icmp.observe(batch, i, packet);
         const ts = times[i];
         if (ts > now) now = ts;
         let owned = true;
@@ -750,9 +769,10 @@ export class FlowMeter {
     const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
     const dns = this.dns?.take() ?? NO_FINDINGS;
     const http = this.http?.take() ?? NO_FINDINGS;
+    const icmp = this.icmp?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, dns, http, anomalies].filter((list) => list.length > 0);
+    const lists = [arp, nd, dhcp, dns, http, icmp, anomalies].filter((list) => list.length > 0);
     if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
     return lists.flat();
   }
@@ -807,6 +827,7 @@ export class FlowMeter {
       ...(this.dhcp ? { dhcp: { ...this.dhcp.counters } } : {}),
       ...(this.dns ? { dns: { ...this.dns.counters } } : {}),
       ...(this.http ? { http: { ...this.http.counters } } : {}),
+      ...(this.icmp ? { icmp: { ...this.icmp.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }

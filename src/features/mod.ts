@@ -72,6 +72,13 @@ export {
   HttpMonitor,
 } from "./http_monitor.ts";
 export {
+  ICMP_TUNNEL_BYTES,
+  ICMP_TUNNEL_CONTENTS,
+  type IcmpCounters,
+  type IcmpFinding,
+  IcmpMonitor,
+} from "./icmp_monitor.ts";
+export {
   ND_SWEEP_TARGETS,
   type NdCounters,
   type NdFinding,
