@@ -305,3 +305,10 @@ Deno.test("analyze: a ptunnel-ng ICMP tunnel is named from its client; pings of 
   const pings = await analyze(`${repoRoot}tests/fixtures/icmp/pings.pcap`);
   assert.deepEqual(pings.alerts.map((a) => a.alert.name), [], pings.stderr);
 });
+
+Deno.test("analyze: macof's MAC flood (forged sources, frames that are not valid IP) is named", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/mac-flood/macof.pcap`);
+  assert.deepEqual(alerts.map((a) => a.alert.name), [
+    "MAC flooding (switch address table overflow)",
+  ], stderr);
+});

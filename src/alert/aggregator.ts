@@ -336,6 +336,8 @@ export class AlertAggregator {
         ? finding.requests
         : finding.kind === "icmp-tunnel"
         ? finding.requests + finding.replies
+        : finding.kind === "mac-flood"
+        ? finding.frames
         : 1;
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());

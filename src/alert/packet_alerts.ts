@@ -11,7 +11,9 @@
  * (src/features/dns_monitor.ts; the client's query to port 53, a `dns`
  * object with the domain), HTTP path scans (src/features/http_monitor.ts;
  * the client's requests to the web server, an `http` object), ICMP tunnels
- * (src/features/icmp_monitor.ts; an `icmp` object) and IP
+ * (src/features/icmp_monitor.ts; an `icmp` object), MAC floods
+ * (src/features/mac_flood_monitor.ts; proto "ETH", no addresses of its own,
+ * a `link` object) and IP
  * anomalies (land attacks, bad fragments:
  * src/features/ip_anomalies.ts; an `ip_anomaly` object). The same EVE
  * shape as every other alert.
@@ -23,6 +25,7 @@ import type {
   HttpFinding,
   IcmpFinding,
   IpAnomalyFinding,
+  MacFloodFinding,
   NdFinding,
   PacketFinding,
 } from "../features/mod.ts";
@@ -32,6 +35,7 @@ import {
   DNS_TUNNEL_NAMES,
   HTTP_SCAN_TARGETS,
   ICMP_TUNNEL_BYTES,
+  MAC_FLOOD_SOURCES,
   ND_SWEEP_TARGETS,
   PROTOCOL_SCAN_PROTOCOLS,
 } from "../features/mod.ts";
@@ -106,6 +110,13 @@ export const ICMP_TUNNEL_NAME = {
   severity: 2,
 } as const;
 
+/** Plain-words name, class and severity of a MAC flood. */
+export const MAC_FLOOD_NAME = {
+  name: "MAC flooding (switch address table overflow)",
+  class: "mac-flood",
+  severity: 2,
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -138,6 +149,8 @@ export function packetFindingAlert(
       return httpAlert(finding, windowMicros, suppressed);
     case "icmp-tunnel":
       return icmpAlert(finding, windowMicros, suppressed);
+    case "mac-flood":
+      return macFloodAlert(finding, windowMicros, suppressed);
     default:
       return ipAnomalyAlert(finding, windowMicros, suppressed);
   }
@@ -158,7 +171,7 @@ interface PacketLine {
   bytes: number;
   state: string;
   /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "icmp" | "ip_anomaly">;
+  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "icmp" | "link" | "ip_anomaly">;
   className: string;
   name: string;
   score: number;
@@ -662,6 +675,47 @@ function icmpAlert(
       threshold: ICMP_TUNNEL_BYTES,
       model: "icmp-monitor",
       severity: ICMP_TUNNEL_NAME.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function macFloodAlert(
+  finding: MacFloodFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.firstMicros,
+      lastMicros: finding.atMicros,
+      // Frames from forged MACs, of any (or no) IP: the line is about the link.
+      srcIp: "0.0.0.0",
+      srcPort: 0,
+      dstIp: "255.255.255.255",
+      dstPort: 0,
+      proto: "ETH",
+      vlan: finding.vlan,
+      packets: finding.frames,
+      bytes: 0,
+      state: "OTH",
+      detail: {
+        link: {
+          source_macs: finding.sources,
+          frames: finding.frames,
+          example_mac: finding.exampleMac,
+        },
+      },
+      className: MAC_FLOOD_NAME.class,
+      name: MAC_FLOOD_NAME.name,
+      score: finding.sources,
+      threshold: MAC_FLOOD_SOURCES,
+      model: "mac-flood-monitor",
+      severity: MAC_FLOOD_NAME.severity,
       targets: 1,
       behaviour: finding.kind,
     },

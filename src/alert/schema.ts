@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan, icmp-tunnel and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan, icmp-tunnel, mac-flood and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -184,6 +184,13 @@ export const AlertSchema = z.object({
     payload_bytes: z.number().int().nonnegative(),
     /** Distinct payload contents (bytes 16-47, past a ping's timestamp; linear counting on 256 bits). */
     contents: z.number().int().nonnegative(),
+  }).optional(),
+  /** MAC flooding alerts (model "mac-flood-monitor", proto "ETH"): the link's distinct source MACs within 10 s. */
+  link: z.object({
+    source_macs: z.number().int().nonnegative(),
+    frames: z.number().int().nonnegative(),
+    /** The source MAC of the frame that made the line (forged, as all of them). */
+    example_mac: z.string(),
   }).optional(),
   /** IPv6 neighbour discovery alerts (model "nd-monitor"): the MAC addresses involved. */
   nd: z.object({

@@ -660,6 +660,15 @@ function printReport(
         (icmp.slotsEvicted > 0 ? `; ${icmp.slotsEvicted} pair slots evicted` : ""),
     );
   }
+  const macFlood = m.macFlood;
+  if (macFlood && macFlood.findings + macFlood.framesOfOtherVlans > 0) {
+    lines.push(
+      `  MAC flood monitor: ${macFlood.frames} Ethernet frames; ${macFlood.findings} findings` +
+        (macFlood.framesOfOtherVlans > 0
+          ? `; ${macFlood.framesOfOtherVlans} frames of VLANs past the first 16 not counted`
+          : ""),
+    );
+  }
   const nd = m.nd;
   if (nd && nd.solicitations + nd.advertisements + nd.routerAdvertisements + nd.notAnalysed > 0) {
     lines.push(

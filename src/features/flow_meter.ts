@@ -37,6 +37,11 @@ import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor
 import { type DnsCounters, type DnsFinding, DnsMonitor } from "./dns_monitor.ts";
 import { type HttpCounters, type HttpFinding, HttpMonitor } from "./http_monitor.ts";
 import { type IcmpCounters, type IcmpFinding, IcmpMonitor } from "./icmp_monitor.ts";
+import {
+  type MacFloodCounters,
+  type MacFloodFinding,
+  MacFloodMonitor,
+} from "./mac_flood_monitor.ts";
 import { type IpAnomalyCounters, type IpAnomalyFinding, IpAnomalyMonitor } from "./ip_anomalies.ts";
 import { type NdCounters, type NdFinding, NdMonitor } from "./nd_monitor.ts";
 import { LOGIN_OUTCOME_PORTS, loginOutcome } from "./login_outcomes.ts";
@@ -51,6 +56,7 @@ export type PacketFinding =
   | DnsFinding
   | HttpFinding
   | IcmpFinding
+  | MacFloodFinding
   | IpAnomalyFinding;
 /** Returned (never changed) when there is nothing: asked with every flow batch. */
 const NO_FINDINGS: PacketFinding[] = [];
@@ -142,6 +148,12 @@ export interface FlowMeterOptions {
    */
   icmp?: boolean;
   /**
+   * Count distinct Ethernet source MACs per VLAN for MAC flooding
+   * (MacFloodMonitor) into `FlowMeter.macFlood`; every Ethernet frame,
+   * metered or not. Sharded, only shard 0 does. Default false.
+   */
+  macFlood?: boolean;
+  /**
    * Look for land attacks and bad IPv4 fragments (IpAnomalyMonitor) into
    * `FlowMeter.anomalies`. Sharded, only shard 0 does. Default false.
    */
@@ -187,6 +199,8 @@ export interface FlowMeterCounters {
   http?: HttpCounters;
   /** What the ICMP monitor counted (FlowMeterOptions.icmp). */
   icmp?: IcmpCounters;
+  /** What the MAC flood monitor counted (FlowMeterOptions.macFlood). */
+  macFlood?: MacFloodCounters;
   /** What the IP anomaly monitor counted (FlowMeterOptions.ipAnomalies). */
   ipAnomalies?: IpAnomalyCounters;
   /** TCP segments whose header was put together from fragments and metered (FlowMeterOptions.fragmentHeaders). */
@@ -231,6 +245,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   dns: true,
   http: true,
   icmp: true,
+  macFlood: true,
   ipAnomalies: true,
   fragmentHeaders: true,
   resegmentAboveBytes: 1500,
@@ -325,6 +340,8 @@ export class FlowMeter {
   readonly http: HttpMonitor | null;
   /** ICMP tunnel analysis (FlowMeterOptions.icmp), null when off. */
   readonly icmp: IcmpMonitor | null;
+  /** MAC flood analysis (FlowMeterOptions.macFlood), null when off. */
+  readonly macFlood: MacFloodMonitor | null;
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -379,6 +396,7 @@ export class FlowMeter {
     this.dns = options.dns && shard.index === 0 ? new DnsMonitor() : null;
     this.http = options.http && shard.index === 0 ? new HttpMonitor() : null;
     this.icmp = options.icmp && shard.index === 0 ? new IcmpMonitor() : null;
+    this.macFlood = options.macFlood && shard.index === 0 ? new MacFloodMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
@@ -488,6 +506,7 @@ export class FlowMeter {
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
     const dhcp = this.dhcp, dns = this.dns, http = this.http, icmp = this.icmp;
+    const macFlood = this.macFlood;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -515,6 +534,7 @@ export class FlowMeter {
         const i = start + k;
         const outcome = groupOutcome[k];
         outcomes[outcome]++;
+        if (macFlood !== null && batch.linkType[i] === 1) macFlood.observe(batch, i, group[k].vlan);
         if (group[k].tunnel !== 0) {
           if (outcome === 0) this.tunnelsMetered[group[k].tunnel]++;
           else this.tunnelsOther[group[k].tunnel]++;
@@ -770,9 +790,12 @@ export class FlowMeter {
     const dns = this.dns?.take() ?? NO_FINDINGS;
     const http = this.http?.take() ?? NO_FINDINGS;
     const icmp = this.icmp?.take() ?? NO_FINDINGS;
+    const macFlood = this.macFlood?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, dns, http, icmp, anomalies].filter((list) => list.length > 0);
+    const lists = [arp, nd, dhcp, dns, http, icmp, macFlood, anomalies].filter((list) =>
+      list.length > 0
+    );
     if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
     return lists.flat();
   }
@@ -828,6 +851,7 @@ export class FlowMeter {
       ...(this.dns ? { dns: { ...this.dns.counters } } : {}),
       ...(this.http ? { http: { ...this.http.counters } } : {}),
       ...(this.icmp ? { icmp: { ...this.icmp.counters } } : {}),
+      ...(this.macFlood ? { macFlood: { ...this.macFlood.counters } } : {}),
       ...(this.anomalies ? { ipAnomalies: { ...this.anomalies.counters } } : {}),
       ...(this.fragments
         ? { fragmentHeaders: { rebuilt: this.fragments.rebuilt, evicted: this.fragments.evicted } }

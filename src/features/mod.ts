@@ -79,6 +79,12 @@ export {
   IcmpMonitor,
 } from "./icmp_monitor.ts";
 export {
+  MAC_FLOOD_SOURCES,
+  type MacFloodCounters,
+  type MacFloodFinding,
+  MacFloodMonitor,
+} from "./mac_flood_monitor.ts";
+export {
   ND_SWEEP_TARGETS,
   type NdCounters,
   type NdFinding,

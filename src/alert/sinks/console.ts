@@ -41,6 +41,8 @@ export function formatAlertLine(a: Alert, color = false): string {
     ? `${a.http.targets} paths, ${a.http.client_errors} not found`
     : a.icmp
     ? `${a.icmp.requests} requests, ${a.icmp.replies} replies, ${a.icmp.contents} payloads`
+    : a.link
+    ? `${a.link.source_macs} source MACs in ${a.link.frames} frames`
     : a.proto === "ARP" || a.nd || a.dhcp
     ? `from ${
       a.arp?.sender_mac ?? a.nd?.sender_mac ?? a.dhcp?.server_mac ?? a.dhcp?.client_mac ?? "?"
