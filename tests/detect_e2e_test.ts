@@ -312,3 +312,12 @@ Deno.test("analyze: macof's MAC flood (forged sources, frames that are not valid
     "MAC flooding (switch address table overflow)",
   ], stderr);
 });
+
+Deno.test("analyze: dnsspoof racing the resolver is named as DNS spoofing of the client", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/dns/dnsspoof.pcap`);
+  assert.deepEqual(
+    alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`),
+    ["10.98.0.2 -> 10.98.0.10: DNS spoofing (two different answers to one query)"],
+    stderr,
+  );
+});

@@ -9,7 +9,9 @@
  * (starvation, rogue servers: src/features/dhcp_monitor.ts; proto "UDP"
  * between ports 67 and 68, a `dhcp` object), DNS tunnels
  * (src/features/dns_monitor.ts; the client's query to port 53, a `dns`
- * object with the domain), HTTP path scans (src/features/http_monitor.ts;
+ * object with the domain), spoofed DNS answers
+ * (src/features/dns_spoof_monitor.ts; a `dns_spoof` object with both
+ * answers), HTTP path scans (src/features/http_monitor.ts;
  * the client's requests to the web server, an `http` object), ICMP tunnels
  * (src/features/icmp_monitor.ts; an `icmp` object), MAC floods
  * (src/features/mac_flood_monitor.ts; proto "ETH", no addresses of its own,
@@ -22,6 +24,7 @@ import type {
   ArpFinding,
   DhcpFinding,
   DnsFinding,
+  DnsSpoofFinding,
   HttpFinding,
   IcmpFinding,
   IpAnomalyFinding,
@@ -117,6 +120,13 @@ export const MAC_FLOOD_NAME = {
   severity: 2,
 } as const;
 
+/** Plain-words name, class and severity of a spoofed DNS answer. */
+export const DNS_SPOOF_NAME = {
+  name: "DNS spoofing (two different answers to one query)",
+  class: "dns-spoof",
+  severity: 1,
+} as const;
+
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
 export const IP_ANOMALY_NAMES = {
   "land": { name: "land attack (SYN to itself)", severity: 2 },
@@ -145,6 +155,8 @@ export function packetFindingAlert(
       return dhcpAlert(finding, windowMicros, suppressed);
     case "dns-tunnel":
       return dnsAlert(finding, windowMicros, suppressed);
+    case "dns-spoof":
+      return dnsSpoofAlert(finding, windowMicros, suppressed);
     case "http-scan":
       return httpAlert(finding, windowMicros, suppressed);
     case "icmp-tunnel":
@@ -171,7 +183,10 @@ interface PacketLine {
   bytes: number;
   state: string;
   /** The monitor's own object (`arp`, `nd`, `dhcp`, `ip_anomaly`), after `flow`. */
-  detail: Pick<Alert, "arp" | "nd" | "dhcp" | "dns" | "http" | "icmp" | "link" | "ip_anomaly">;
+  detail: Pick<
+    Alert,
+    "arp" | "nd" | "dhcp" | "dns" | "dns_spoof" | "http" | "icmp" | "link" | "ip_anomaly"
+  >;
   className: string;
   name: string;
   score: number;
@@ -716,6 +731,50 @@ function macFloodAlert(
       threshold: MAC_FLOOD_SOURCES,
       model: "mac-flood-monitor",
       severity: MAC_FLOOD_NAME.severity,
+      targets: 1,
+      behaviour: finding.kind,
+    },
+    windowMicros,
+    suppressed,
+  );
+}
+
+function dnsSpoofAlert(
+  finding: DnsSpoofFinding,
+  windowMicros: number,
+  suppressed: SuppressedLines | null,
+): Alert {
+  return packetLine(
+    {
+      atMicros: finding.atMicros,
+      firstMicros: finding.firstMicros,
+      lastMicros: finding.atMicros,
+      // Both answers come from the server's address: the line is the server's answer to the client.
+      srcIp: finding.serverIp,
+      srcPort: 53,
+      dstIp: finding.clientIp,
+      dstPort: finding.clientPort,
+      proto: "UDP",
+      vlan: finding.vlan,
+      packets: 2,
+      bytes: 0,
+      state: "OTH",
+      detail: {
+        dns_spoof: {
+          name: finding.name,
+          first_answer: finding.firstAnswer,
+          second_answer: finding.secondAnswer,
+          first_rcode: finding.firstRcode,
+          second_rcode: finding.secondRcode,
+          apart_ms: Math.round((finding.atMicros - finding.firstMicros) / 1000),
+        },
+      },
+      className: DNS_SPOOF_NAME.class,
+      name: DNS_SPOOF_NAME.name,
+      score: 2,
+      threshold: 2,
+      model: "dns-spoof-monitor",
+      severity: DNS_SPOOF_NAME.severity,
       targets: 1,
       behaviour: finding.kind,
     },

@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, http-scan, icmp-tunnel, mac-flood and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, dns-spoof, http-scan, icmp-tunnel, mac-flood and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -184,6 +184,18 @@ export const AlertSchema = z.object({
     payload_bytes: z.number().int().nonnegative(),
     /** Distinct payload contents (bytes 16-47, past a ping's timestamp; linear counting on 256 bits). */
     contents: z.number().int().nonnegative(),
+  }).optional(),
+  /** DNS spoofing alerts (model "dns-spoof-monitor"): the query and its two different answers. */
+  dns_spoof: z.object({
+    /** The question's name. */
+    name: z.string(),
+    /** The addresses (A and AAAA, at most 4) of the first and second answers, and their response codes. */
+    first_answer: z.array(z.string()),
+    second_answer: z.array(z.string()),
+    first_rcode: z.number().int().nonnegative(),
+    second_rcode: z.number().int().nonnegative(),
+    /** Milliseconds between the two answers. */
+    apart_ms: z.number().int().nonnegative(),
   }).optional(),
   /** MAC flooding alerts (model "mac-flood-monitor", proto "ETH"): the link's distinct source MACs within 10 s. */
   link: z.object({

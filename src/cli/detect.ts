@@ -642,6 +642,15 @@ function printReport(
         (dns.slotsEvicted > 0 ? `; ${dns.slotsEvicted} client-domain slots evicted` : ""),
     );
   }
+  const spoof = m.dnsSpoof;
+  if (spoof && spoof.responses + spoof.notAnalysed > 0) {
+    lines.push(
+      `  DNS spoof monitor: ${spoof.responses} responses, ${spoof.repeatedAnswers} repeated ` +
+        `answers, ${spoof.conflictingAnswers} conflicting; ${spoof.notAnalysed} not read; ` +
+        `${spoof.findings} findings` +
+        (spoof.findingsDropped > 0 ? ` (${spoof.findingsDropped} dropped, too many at once)` : ""),
+    );
+  }
   const http = m.http;
   if (http && http.requests + http.responses > 0) {
     lines.push(

@@ -215,7 +215,7 @@ export class DnsMonitor {
 }
 
 /** FNV-1a over a name's bytes from `start` to `end` (label lengths included), case folded. */
-function hashName(data: Uint8Array, start: number, end: number): number {
+export function hashName(data: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) {
     const c = data[i];
@@ -252,7 +252,7 @@ function exampleText(data: Uint8Array, start: number, domainStart: number, end: 
 }
 
 /** A name as dotted text, printable ASCII only (others "?"), at most `max` characters. */
-function nameText(data: Uint8Array, start: number, end: number, max: number): string {
+export function nameText(data: Uint8Array, start: number, end: number, max: number): string {
   let out = "";
   for (let i = start; i < end && out.length < max;) {
     const length = data[i];

@@ -35,6 +35,11 @@ import type { PacketObserver } from "./packet_features.ts";
 import { type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 import { type DhcpCounters, type DhcpFinding, DhcpMonitor } from "./dhcp_monitor.ts";
 import { type DnsCounters, type DnsFinding, DnsMonitor } from "./dns_monitor.ts";
+import {
+  type DnsSpoofCounters,
+  type DnsSpoofFinding,
+  DnsSpoofMonitor,
+} from "./dns_spoof_monitor.ts";
 import { type HttpCounters, type HttpFinding, HttpMonitor } from "./http_monitor.ts";
 import { type IcmpCounters, type IcmpFinding, IcmpMonitor } from "./icmp_monitor.ts";
 import {
@@ -54,6 +59,7 @@ export type PacketFinding =
   | NdFinding
   | DhcpFinding
   | DnsFinding
+  | DnsSpoofFinding
   | HttpFinding
   | IcmpFinding
   | MacFloodFinding
@@ -137,6 +143,12 @@ export interface FlowMeterOptions {
    */
   dns?: boolean;
   /**
+   * Read DNS responses for spoofed answers (a second, different answer to
+   * one query: DnsSpoofMonitor) into `FlowMeter.dnsSpoof`. Sharded, only
+   * shard 0 does. Default false.
+   */
+  dnsSpoof?: boolean;
+  /**
    * Read cleartext HTTP/1.x requests and response statuses for path scans
    * (HttpMonitor) into `FlowMeter.http`. Sharded, only shard 0 does.
    * Default false.
@@ -195,6 +207,8 @@ export interface FlowMeterCounters {
   dhcp?: DhcpCounters;
   /** What the DNS monitor counted (FlowMeterOptions.dns). */
   dns?: DnsCounters;
+  /** What the DNS spoof monitor counted (FlowMeterOptions.dnsSpoof). */
+  dnsSpoof?: DnsSpoofCounters;
   /** What the HTTP monitor counted (FlowMeterOptions.http). */
   http?: HttpCounters;
   /** What the ICMP monitor counted (FlowMeterOptions.icmp). */
@@ -243,6 +257,7 @@ export const DETECTION_METER_DEFAULTS: Readonly<FlowMeterOptions> = {
   nd: true,
   dhcp: true,
   dns: true,
+  dnsSpoof: true,
   http: true,
   icmp: true,
   macFlood: true,
@@ -336,6 +351,8 @@ export class FlowMeter {
   readonly dhcp: DhcpMonitor | null;
   /** DNS tunnel analysis (FlowMeterOptions.dns), null when off. */
   readonly dns: DnsMonitor | null;
+  /** DNS spoofing analysis (FlowMeterOptions.dnsSpoof), null when off. */
+  readonly dnsSpoof: DnsSpoofMonitor | null;
   /** HTTP path scan analysis (FlowMeterOptions.http), null when off. */
   readonly http: HttpMonitor | null;
   /** ICMP tunnel analysis (FlowMeterOptions.icmp), null when off. */
@@ -394,6 +411,7 @@ export class FlowMeter {
     this.nd = options.nd && shard.index === 0 ? new NdMonitor() : null;
     this.dhcp = options.dhcp && shard.index === 0 ? new DhcpMonitor() : null;
     this.dns = options.dns && shard.index === 0 ? new DnsMonitor() : null;
+    this.dnsSpoof = options.dnsSpoof && shard.index === 0 ? new DnsSpoofMonitor() : null;
     this.http = options.http && shard.index === 0 ? new HttpMonitor() : null;
     this.icmp = options.icmp && shard.index === 0 ? new IcmpMonitor() : null;
     this.macFlood = options.macFlood && shard.index === 0 ? new MacFloodMonitor() : null;
@@ -506,7 +524,7 @@ export class FlowMeter {
     const ready = this.ready;
     const arp = this.arp, anomalies = this.anomalies, nd = this.nd, fragments = this.fragments;
     const dhcp = this.dhcp, dns = this.dns, http = this.http, icmp = this.icmp;
-    const macFlood = this.macFlood;
+    const macFlood = this.macFlood, dnsSpoof = this.dnsSpoof;
     const group = this.group, groupOutcome = this.groupOutcome, groupHash = this.groupHash;
     const groupOwned = this.groupOwned, shardCount = this.shardCount, shardIndex = this.shardIndex;
     const base = this.inputBase;
@@ -595,8 +613,9 @@ export class FlowMeter {
           (packet.dstPort === 67 || packet.dstPort === 68) &&
           (packet.srcPort === 67 || packet.srcPort === 68)
         ) dhcp.observe(batch, i, packet);
-        if (dns !== null && packet.dstPort === 53 && packet.protocol === PROTO_UDP) {
-          dns.observe(batch, i, packet);
+        if (packet.protocol === PROTO_UDP) {
+          if (dns !== null && packet.dstPort === 53) dns.observe(batch, i, packet);
+          if (dnsSpoof !== null && packet.srcPort === 53) dnsSpoof.observe(batch, i, packet);
         }
         if (http !== null && packet.payloadBytes > 0 && packet.protocol === PROTO_TCP) {
           http.observe(batch, i, packet);
@@ -788,12 +807,13 @@ export class FlowMeter {
     const nd = this.nd?.take() ?? NO_FINDINGS;
     const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
     const dns = this.dns?.take() ?? NO_FINDINGS;
+    const dnsSpoof = this.dnsSpoof?.take() ?? NO_FINDINGS;
     const http = this.http?.take() ?? NO_FINDINGS;
     const icmp = this.icmp?.take() ?? NO_FINDINGS;
     const macFlood = this.macFlood?.take() ?? NO_FINDINGS;
     const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, dns, http, icmp, macFlood, anomalies].filter((list) =>
+    const lists = [arp, nd, dhcp, dns, dnsSpoof, http, icmp, macFlood, anomalies].filter((list) =>
       list.length > 0
     );
     if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
@@ -849,6 +869,7 @@ export class FlowMeter {
       ...(this.nd ? { nd: { ...this.nd.counters } } : {}),
       ...(this.dhcp ? { dhcp: { ...this.dhcp.counters } } : {}),
       ...(this.dns ? { dns: { ...this.dns.counters } } : {}),
+      ...(this.dnsSpoof ? { dnsSpoof: { ...this.dnsSpoof.counters } } : {}),
       ...(this.http ? { http: { ...this.http.counters } } : {}),
       ...(this.icmp ? { icmp: { ...this.icmp.counters } } : {}),
       ...(this.macFlood ? { macFlood: { ...this.macFlood.counters } } : {}),

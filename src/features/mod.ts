@@ -65,6 +65,11 @@ export {
   DnsMonitor,
 } from "./dns_monitor.ts";
 export {
+  type DnsSpoofCounters,
+  type DnsSpoofFinding,
+  DnsSpoofMonitor,
+} from "./dns_spoof_monitor.ts";
+export {
   HTTP_SCAN_ERRORS,
   HTTP_SCAN_TARGETS,
   type HttpCounters,

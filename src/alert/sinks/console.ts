@@ -37,6 +37,10 @@ export function formatAlertLine(a: Alert, color = false): string {
     ? `${a.dhcp.clients} client addresses`
     : a.dns
     ? `${a.dns.names} names under ${a.dns.domain}`
+    : a.dns_spoof
+    ? `${a.dns_spoof.name}: ${a.dns_spoof.first_answer.join(" ") || "none"} then ${
+      a.dns_spoof.second_answer.join(" ") || "none"
+    }`
     : a.http
     ? `${a.http.targets} paths, ${a.http.client_errors} not found`
     : a.icmp
