@@ -627,7 +627,9 @@ function printReport(
       `  DHCP monitor: ${dhcp.leaseRequests} lease requests, ${dhcp.otherClientMessages} other ` +
         `client messages, ${dhcp.serverAnswers} offers and acknowledgements from ${dhcp.servers} ` +
         `servers (${dhcp.agreeingAnswers} from a second server agreeing with the first), ` +
-        `${dhcp.notAnalysed} not BOOTP over Ethernet or cut short; ${dhcp.findings} findings` +
+        `${dhcp.notAnalysed} not BOOTP over Ethernet or cut short` +
+        (dhcp.cutShort > 0 ? ` (${dhcp.cutShort} requests read without their options)` : "") +
+        `; ${dhcp.findings} findings` +
         (dhcp.findingsDropped > 0 ? ` (${dhcp.findingsDropped} dropped, too many at once)` : "") +
         (dhcp.slotsEvicted > 0 ? `; ${dhcp.slotsEvicted} slots evicted (table full)` : ""),
     );

@@ -44,6 +44,8 @@ const ROGUE_REPEAT_MICROS = 600e6;
 
 const LINKS = 64, PROBE = 8, SERVERS = 64;
 const BOOTP_BYTES = 240, MAGIC_COOKIE = 0x63825363;
+/** Where BOOTP's client hardware address ends (op, ..., chaddr's first 6 bytes). */
+const CHADDR_END = 34;
 const DISCOVER = 1, OFFER = 2, REQUEST = 3, ACK = 5;
 
 /** What a rogue server's answer differs in from the server seen first. */
@@ -104,8 +106,10 @@ export interface DhcpCounters {
   serverAnswers: number;
   /** NAKs and other server messages. */
   otherServerMessages: number;
-  /** Cut short, not BOOTP over Ethernet addresses, or without DHCP's magic cookie: counted, not analysed. */
+  /** Not BOOTP over Ethernet addresses, without DHCP's magic cookie, or cut before the client's address (or a server's answer cut before its options): counted, not analysed. */
   notAnalysed: number;
+  /** Client requests cut before their options by the snap length: read from BOOTP's fixed fields. */
+  cutShort: number;
   /** Servers seen answering (distinct per link, while the table holds them). */
   servers: number;
   /** Answers from a second server that named the same router, subnet and DNS as the first (failover, split scopes). */
@@ -125,6 +129,7 @@ export class DhcpMonitor {
     serverAnswers: 0,
     otherServerMessages: 0,
     notAnalysed: 0,
+    cutShort: 0,
     servers: 0,
     agreeingAnswers: 0,
     findings: 0,
@@ -169,16 +174,34 @@ export class DhcpMonitor {
     const data = batch.data;
     const at = p.payloadOffset;
     const end = batch.offset[index] + batch.capturedLength[index];
-    // BOOTP over Ethernet addresses (htype 1, hlen 6) with DHCP's magic cookie.
+    // BOOTP over Ethernet addresses (htype 1, hlen 6), up to the client's hardware address at least.
+    if (end - at < CHADDR_END || data[at + 1] !== 1 || data[at + 2] !== 6) {
+      this.counters.notAnalysed++;
+      return;
+    }
+    const op = data[at], t = batch.timestampMicros[index];
+    const macHigh = readU32(data, at + 28), macLow = (data[at + 32] << 8) | data[at + 33];
+    // DHCP's magic cookie and options, unless a short snap length cut them (a range capture's 256
+    // bytes end inside BOOTP's fixed 236): then a client's request without an address of its own is
+    // taken for a lease request (renewals, releases and informs carry one), and a server's answer,
+    // whose router and subnet are in options, cannot be read.
+    const whole = end - at >= BOOTP_BYTES;
     if (
-      end - at < BOOTP_BYTES || data[at + 1] !== 1 || data[at + 2] !== 6 ||
-      readU32(data, at + 236) !== MAGIC_COOKIE || !this.#readOptions(data, at + BOOTP_BYTES, end)
+      whole && (readU32(data, at + 236) !== MAGIC_COOKIE ||
+        !this.#readOptions(data, at + BOOTP_BYTES, end))
     ) {
       this.counters.notAnalysed++;
       return;
     }
-    const op = data[at], type = this.#type, t = batch.timestampMicros[index];
-    const macHigh = readU32(data, at + 28), macLow = (data[at + 32] << 8) | data[at + 33];
+    if (!whole) {
+      if (op !== 1) {
+        this.counters.notAnalysed++;
+        return;
+      }
+      this.counters.cutShort++;
+      this.#type = readU32(data, at + 12) === 0 ? DISCOVER : 0;
+    }
+    const type = this.#type;
     if (op === 1) {
       if (type === DISCOVER || (type === REQUEST && readU32(data, at + 12) === 0)) {
         this.counters.leaseRequests++;

@@ -71,7 +71,7 @@ Deno.test("DHCP: a server in the link's own subnet naming itself router and DNS 
   ]);
 });
 
-Deno.test("DHCP: a message cut short, without the magic cookie, or with options past its end is counted, not analysed", () => {
+Deno.test("DHCP: a message cut before its client address, without the magic cookie, or with options past its end is counted, not analysed", () => {
   const bootp = (length: number, cookie = true, options: number[] = [53, 1, 1, 255]) => {
     const b = new Uint8Array(length);
     b[0] = 1, b[1] = 1, b[2] = 6;
@@ -87,7 +87,7 @@ Deno.test("DHCP: a message cut short, without the magic cookie, or with options 
   };
   const meter = new FlowMeter({ dhcp: true });
   meter.push(batchOf([
-    { data: udp(bootp(100)), ts: 1 },
+    { data: udp(bootp(30)), ts: 1 },
     { data: udp(bootp(300, false)), ts: 2 },
     { data: udp(bootp(300, true, [53, 200, 1])), ts: 3 },
     { data: udp(bootp(300)), ts: 4 },
@@ -95,4 +95,23 @@ Deno.test("DHCP: a message cut short, without the magic cookie, or with options 
   meter.flush();
   const c = meter.counters().dhcp!;
   assertEquals([c.notAnalysed, c.leaseRequests], [3, 1]);
+});
+
+Deno.test("DHCP: cut to 128 bytes a packet (before the options), the starvation is still named from BOOTP's fixed fields; servers' answers are not read", async () => {
+  const meter = new FlowMeter({ dhcp: true });
+  const findings: DhcpFinding[] = [];
+  for await (const batch of readCaptureFile(`${FIXTURES}starvation.pcap`)) {
+    // A snap length of 128: the capture holds each packet's first 128 bytes.
+    for (let i = 0; i < batch.count; i++) {
+      batch.capturedLength[i] = Math.min(batch.capturedLength[i], 128);
+    }
+    meter.push(batch);
+    meter.drain();
+    findings.push(...(meter.takeFindings() as DhcpFinding[]));
+  }
+  meter.flush();
+  findings.push(...(meter.takeFindings() as DhcpFinding[]));
+  assertEquals(findings.map((f) => f.kind === "dhcp-starvation" && f.stage), ["first", "final"]);
+  const c = meter.counters().dhcp!;
+  assertEquals([c.leaseRequests, c.cutShort, c.serverAnswers, c.notAnalysed], [598, 598, 0, 2]);
 });
