@@ -709,7 +709,9 @@ export class HostEvidence {
     if ((exportSeqOf(batch)?.[i] ?? 0) > 0) {
       this.#stats.laterRows++;
       if (protocol === 6) {
-        if (batch.logins[i] !== 0) this.#observeLaterLogins(batch, i, now, opened);
+        if (batch.logins[i] !== 0 && !WEB_PORTS.has(batch.dstPort[i])) {
+          this.#observeLaterLogins(batch, i, now, opened);
+        }
         this.#observeLaterSlowRow(batch, i, now, opened);
       } else {
         this.#observeLaterVolumeRow(batch, i, now, opened);
@@ -913,7 +915,8 @@ export class HostEvidence {
           c[vc + V_COMPLETED]++;
           c[vc + V_COMPLETED_MICROS] += durationMicros;
         }
-        const logins = batch.logins[i];
+        // On a web port the count is the server's 408 answers (login_outcomes.ts), not logins.
+        const logins = WEB_PORTS.has(dstPort) ? 0 : batch.logins[i];
         c[vc + V_LOGIN_FAILED] += logins & 15;
         c[vc + V_LOGIN_OK] += logins >>> 4;
         // Slow DoS: a request trickling in for seconds that the server never answered, or an
@@ -1066,9 +1069,12 @@ export class HostEvidence {
   /**
    * A slow connection: to a web service, request bytes trickling in over at
    * least `slowMinSeconds` (first to last packet), slowly, and not one byte
-   * of answer. An ordinary client sends its request at once and gets an
-   * answer; keep-alive and long-poll connections send nothing more while they
-   * wait; an SSH or TLS server speaks first.
+   * of answer, or none but the server's "408 Request Timeout" (a trickle
+   * slower than the server's header timeout: Apache answers 408 after 20 s,
+   * nginx closes without a word). An ordinary client sends its request at
+   * once and gets an answer; keep-alive and long-poll connections send
+   * nothing more while they wait, and are answered 200; an SSH or TLS server
+   * speaks first.
    */
   /** SLOW_HEADERS, SLOW_READ, or 0: how (whether) this web connection is slow. */
   #slowKind(batch: FlowBatch, i: number, fwdBytes: number, bwdBytes: number): number {
@@ -1078,7 +1084,10 @@ export class HostEvidence {
       batch.protocol[i] !== 6 || !WEB_PORTS.has(batch.dstPort[i]) ||
       seconds < L.slowMinSeconds || fwdBytes <= 0
     ) return 0;
-    if (bwdBytes === 0) return fwdBytes / seconds <= L.slowMaxBytesPerSecond ? SLOW_HEADERS : 0;
+    // Unanswered, or answered 408 (REQUEST_TIMED_OUT in the failed-login count on web ports).
+    if (bwdBytes === 0 || (batch.logins[i] & 15) !== 0) {
+      return fwdBytes / seconds <= L.slowMaxBytesPerSecond ? SLOW_HEADERS : 0;
+    }
     const window = this.#feature(batch, i, this.#options.initWinFwdColumn ?? -1);
     return window > 0 && window <= L.slowReadMaxWindow &&
         bwdBytes / seconds <= L.slowReadMaxBytesPerSecond

@@ -11,8 +11,17 @@
  * (TLS, RDP) show nothing and keep the connection rule.
  */
 export const LOGIN_NONE = 0, LOGIN_FAILED = 1, LOGIN_OK = 2;
+/**
+ * On a cleartext web port the failed-login count carries something else: the
+ * server's "408 Request Timeout", its word that the client never finished its
+ * request in time (Apache's mod_reqtimeout answers so after 20-40 s). A
+ * slowloris whose headers trickle slower than that is answered 408 on every
+ * connection, and seen from the flow alone is a long-poll. The evidence reads
+ * it on web ports only, as a slow connection, never as a login.
+ */
+export const REQUEST_TIMED_OUT = LOGIN_FAILED;
 
-const FTP = 1, SMTP = 2, POP3 = 3, IMAP = 4, TELNET = 5, POSTGRES = 6, MYSQL = 7;
+const FTP = 1, SMTP = 2, POP3 = 3, IMAP = 4, TELNET = 5, POSTGRES = 6, MYSQL = 7, HTTP = 8;
 /** Server port -> protocol whose login outcome is read (0: none). */
 export const LOGIN_OUTCOME_PORTS = new Uint8Array(65536);
 LOGIN_OUTCOME_PORTS[21] = FTP;
@@ -23,6 +32,7 @@ LOGIN_OUTCOME_PORTS[143] = IMAP;
 LOGIN_OUTCOME_PORTS[23] = TELNET;
 LOGIN_OUTCOME_PORTS[5432] = POSTGRES;
 LOGIN_OUTCOME_PORTS[3306] = MYSQL;
+for (const port of [80, 8000, 8080, 8888]) LOGIN_OUTCOME_PORTS[port] = HTTP;
 
 /** Bytes of an answer looked at (a status line, or the first message). */
 const WINDOW = 96;
@@ -52,6 +62,8 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
       return find(data, at, end, LOGIN_INCORRECT, false) ? LOGIN_FAILED : LOGIN_NONE;
     case POSTGRES:
       return postgresOutcome(data, at, end);
+    case HTTP:
+      return httpTimedOut(data, at, end) ? REQUEST_TIMED_OUT : LOGIN_NONE;
     case MYSQL:
       // Packet header (3-byte length, sequence), then 0xff + error 1045 (little-endian), or
       // the OK packet (0x00) that answers the client's handshake response (sequence 2).
@@ -65,6 +77,16 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
 }
 
 const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const HTTP_408 = bytes("HTTP/1.? 408 ");
+
+/** A status line "HTTP/1.x 408 ..." at `at` (any minor version). */
+function httpTimedOut(data: Uint8Array, at: number, end: number): boolean {
+  if (end - at < HTTP_408.length || data[at] !== 0x48) return false;
+  for (let k = 0; k < HTTP_408.length; k++) {
+    if (k !== 7 && data[at + k] !== HTTP_408[k]) return false;
+  }
+  return true;
+}
 const NO_WORD = bytes(" NO "), LOGIN_INCORRECT = bytes("Login incorrect");
 const SQLSTATE_28P01 = bytes("C28P01"), SQLSTATE_28000 = bytes("C28000");
 

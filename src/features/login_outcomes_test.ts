@@ -5,6 +5,7 @@ import {
   LOGIN_OK,
   LOGIN_OUTCOME_PORTS,
   loginOutcome,
+  REQUEST_TIMED_OUT,
 } from "./login_outcomes.ts";
 import { FlowMeter } from "./mod.ts";
 import { ACK, batchOf, PSH, tcp4, type TestPacket } from "../../tests/support/flow_packets.ts";
@@ -25,6 +26,18 @@ const pgMessage = (type: string, body: number[]) => {
   return [type.charCodeAt(0), 0, 0, length >> 8, length & 255, ...body];
 };
 const cstring = (s: string) => [...Array.from(s, (c) => c.charCodeAt(0)), 0];
+
+Deno.test("login outcomes: a web server's 408 Request Timeout is counted (as REQUEST_TIMED_OUT), no other status", () => {
+  assert.equal(outcome(80, "HTTP/1.1 408 Request Timeout\r\n"), REQUEST_TIMED_OUT);
+  assert.equal(outcome(8080, "HTTP/1.0 408 Request Time-out\r\n"), REQUEST_TIMED_OUT);
+  assert.equal(outcome(8000, "HTTP/1.1 400 Bad Request\r\n"), LOGIN_NONE);
+  assert.equal(outcome(8888, "HTTP/1.1 200 OK\r\n"), LOGIN_NONE);
+  assert.equal(outcome(80, "HTTP/1.1 4080 x\r\n"), LOGIN_NONE);
+  assert.equal(outcome(80, "<p>HTTP/1.1 408 </p>"), LOGIN_NONE); // a body segment, not a status line
+  assert.equal(outcome(80, "HTTP/1.1 408"), LOGIN_NONE); // cut short
+  // TLS ports say nothing readable.
+  assert.equal(LOGIN_OUTCOME_PORTS[443], 0);
+});
 
 Deno.test("login outcomes: each protocol's failure and success, and what is neither", () => {
   assert.equal(outcome(21, "530 Login incorrect.\r\n"), LOGIN_FAILED);
@@ -69,7 +82,7 @@ Deno.test("login outcomes: each protocol's failure and success, and what is neit
   assert.equal(outcome(3306, [7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]), LOGIN_OK);
   assert.equal(outcome(3306, [7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]), LOGIN_NONE);
   // A port without a login protocol reads nothing.
-  assert.equal(LOGIN_OUTCOME_PORTS[80], 0);
+  assert.equal(LOGIN_OUTCOME_PORTS[9000], 0);
   assert.equal(LOGIN_OUTCOME_PORTS[22], 0, "SSH is encrypted");
 });
 
