@@ -321,3 +321,26 @@ Deno.test("analyze: dnsspoof racing the resolver is named as DNS spoofing of the
     stderr,
   );
 });
+
+Deno.test("analyze: slowloris against Apache, its trickle slower than the 20 s header timeout (every connection answered 408), and a slow POST body are slow HTTP DoS; long-poll, server-sent events and idle WebSocket clients raise nothing", async () => {
+  const dir = `${repoRoot}tests/fixtures/slow-http`;
+  for (const name of ["apache-slowloris-408", "apache-slow-body"]) {
+    const { alerts, stderr } = await analyze(`${dir}/${name}.pcap`);
+    const lines = new Set(
+      alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}:${a.dest_port}: ${a.alert.name}`),
+    );
+    assert.deepEqual(
+      [...lines],
+      ["10.39.0.1 -> 10.39.0.2:8080: slow HTTP DoS (slowloris)"],
+      `${name}\n${stderr}`,
+    );
+  }
+  for (const name of ["long-poll", "server-sent-events", "websocket-idle"]) {
+    const { alerts, stderr } = await analyze(`${dir}/${name}.pcap`);
+    assert.deepEqual(
+      alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}: ${a.alert.name}`),
+      [],
+      `${name}\n${stderr}`,
+    );
+  }
+});

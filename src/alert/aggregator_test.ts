@@ -722,6 +722,30 @@ Deno.test("slow DoS live: keep-alive, long-poll and one zero-window stall are no
   assert.deepEqual(names, []);
 });
 
+Deno.test("slow DoS: headers trickling slower than the server's timeout, answered 408 on every connection, are slowloris; long-polls answered 200 are not", () => {
+  // Apache (mod_reqtimeout) answers "408 Request Timeout" 20 s after a partial request that
+  // got no more bytes (slowhttptest -H -i 60); a long-poll is answered 200 as late.
+  const answered = (src: string, timedOut: boolean) =>
+    liveRows(src, 8080, 25, [1, 20.5], (age) => ({
+      fwd: 190,
+      bwd: age < 20 ? 0 : 447,
+      lastAge: age < 20 ? 0.01 : 20.4,
+    })).map((batch, seq) =>
+      batch.map((f): TestFlow => ({ ...f, loginsFailed: timedOut && seq === 1 ? 1 : 0 }))
+    );
+  const agg = aggregator();
+  const names: string[] = [];
+  for (const batch of [...answered("10.4.0.1", true), ...answered("10.5.0.2", false)]) {
+    names.push(
+      ...valid(run(agg, scored(batch, VERDICT_BENIGN, 0))).map((a) =>
+        `${a.alert.name} ${a.src_ip}`
+      ),
+    );
+  }
+  names.push(...valid(agg.flush()).map((a) => `${a.alert.name} ${a.src_ip}`));
+  assert.deepEqual([...new Set(names)], ["slow HTTP DoS (slowloris) 10.4.0.1"]);
+});
+
 Deno.test("web brute force right after a flood from the same source to the same service alerts in that window", () => {
   const classes = [...CLASSES, "http-brute-force"];
   const brute = classes.length - 1;
