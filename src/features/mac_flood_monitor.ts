@@ -66,6 +66,11 @@ export class MacFloodMonitor {
   readonly #bits = new Uint16Array(VLANS);
   readonly #reported = new Float64Array(VLANS).fill(-Infinity);
   readonly #sets = new Uint32Array(VLANS * SET_WORDS);
+  /** The latest frame's slot, VLAN and source MAC (a run's next frame is only counted). */
+  #lastSlot = -1;
+  #lastVlan = -1;
+  #lastHigh = -1;
+  #lastLow = -1;
 
   /** Counts the Ethernet source of packet `index` of `batch` (an Ethernet frame, `vlan` its outer tag or 0). */
   observe(batch: PacketBatch, index: number, vlan: number): void {
@@ -73,19 +78,23 @@ export class MacFloodMonitor {
     if (batch.capturedLength[index] < 14) return;
     this.counters.frames++;
     const t = batch.timestampMicros[index];
-    // The VLAN's slot, or the first free one (VLAN slots are never freed: a sensor sees few).
-    let s = -1;
-    for (let k = 0; k < VLANS; k++) {
-      if (this.#vlan[k] === vlan) {
-        s = k;
-        break;
+    const high =
+      ((data[at + 6] << 24) | (data[at + 7] << 16) | (data[at + 8] << 8) | data[at + 9]) >>>
+      0;
+    const low = (data[at + 10] << 8) | data[at + 11];
+    // Frames come in runs from one sender: the run's next frame changes nothing but the count.
+    let s = this.#lastSlot;
+    if (vlan === this.#lastVlan && s >= 0 && t - this.#windowStart[s] <= WINDOW_MICROS) {
+      if (high === this.#lastHigh && low === this.#lastLow) {
+        this.#frames[s]++;
+        return;
       }
-      if (s < 0 && this.#vlan[k] === -1) s = k;
-    }
+    } else s = this.#slotOf(vlan);
     if (s < 0) {
       this.counters.framesOfOtherVlans++;
       return;
     }
+    this.#lastSlot = s, this.#lastVlan = vlan, this.#lastHigh = high, this.#lastLow = low;
     if (this.#vlan[s] === -1) {
       this.#vlan[s] = vlan;
       this.#windowStart[s] = -Infinity;
@@ -97,10 +106,6 @@ export class MacFloodMonitor {
       this.#sets.fill(0, s * SET_WORDS, (s + 1) * SET_WORDS);
     }
     this.#frames[s]++;
-    const high =
-      ((data[at + 6] << 24) | (data[at + 7] << 16) | (data[at + 8] << 8) | data[at + 9]) >>>
-      0;
-    const low = (data[at + 10] << 8) | data[at + 11];
     const bit = mix32(high ^ mix32(low + 1)) & (SET_BITS - 1);
     const word = s * SET_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
     if ((this.#sets[word] & mask) !== 0) return;
@@ -117,6 +122,16 @@ export class MacFloodMonitor {
       exampleMac: macText(high, low),
       vlan,
     });
+  }
+
+  /** The VLAN's slot, or the first free one (VLAN slots are never freed: a sensor sees few); -1 when full. */
+  #slotOf(vlan: number): number {
+    let s = -1;
+    for (let k = 0; k < VLANS; k++) {
+      if (this.#vlan[k] === vlan) return k;
+      if (s < 0 && this.#vlan[k] === -1) s = k;
+    }
+    return s;
   }
 
   /** The findings since the last call. */
