@@ -344,3 +344,13 @@ Deno.test("analyze: slowloris against Apache, its trickle slower than the 20 s h
     );
   }
 });
+
+Deno.test("analyze: nmap -O's SYN-FIN probe is named OS fingerprinting", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/os-fingerprint/nmap-O.pcap`);
+  assert.ok(
+    alerts.some((a) =>
+      a.src_ip === "10.97.0.1" && a.alert.name === "TCP SYN with FIN or RST (OS fingerprinting)"
+    ),
+    stderr,
+  );
+});

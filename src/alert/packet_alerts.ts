@@ -134,6 +134,7 @@ export const IP_ANOMALY_NAMES = {
   "fragment-overlap": { name: "teardrop (overlapping IP fragments)", severity: 2 },
   "tiny-fragment": { name: "tiny IP fragments (TCP header split across fragments)", severity: 2 },
   "protocol-scan": { name: "IP protocol scan", severity: 2 },
+  "syn-fin-rst": { name: "TCP SYN with FIN or RST (OS fingerprinting)", severity: 2 },
 } as const;
 
 /** The alert line of a packet monitor's finding; `windowMicros` is the window its `window` is cut on. */

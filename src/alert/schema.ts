@@ -221,7 +221,7 @@ export const AlertSchema = z.object({
   }).optional(),
   /** IP anomaly alerts (land attack, bad fragments): what was wrong. */
   ip_anomaly: z.object({
-    /** land, fragment-overrun, fragment-overlap, tiny-fragment or protocol-scan. */
+    /** land, fragment-overrun, fragment-overlap, tiny-fragment, protocol-scan or syn-fin-rst. */
     kind: z.string(),
     /** Protocol scans: distinct IP protocols (other than TCP, UDP, ICMP, ICMPv6) when the line was made. */
     protocols: z.number().int().nonnegative().optional(),

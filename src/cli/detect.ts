@@ -698,12 +698,13 @@ function printReport(
     );
   }
   const ip = m.ipAnomalies;
-  if (ip && ip.fragments + ip.land + ip.otherProtocolPackets > 0) {
+  if (ip && ip.fragments + ip.land + ip.otherProtocolPackets + ip.synFinRst > 0) {
     lines.push(
       `  IP anomaly monitor: ${ip.fragments} IP fragments checked; land ${ip.land}, ` +
         `fragments past 65,535 bytes ${ip.fragmentOverruns}, overlapping ${ip.fragmentOverlaps}, ` +
         `tiny ${ip.tinyFragments}; ` +
         `${ip.otherProtocolPackets} packets of other protocols, ${ip.protocolScans} protocol scans; ` +
+        `TCP SYN with FIN or RST ${ip.synFinRst}; ` +
         `${ip.findings} findings` +
         (ip.findingsDropped > 0 ? ` (${ip.findingsDropped} dropped, too many at once)` : "") +
         (ip.datagramsEvicted > 0 ? `; ${ip.datagramsEvicted} datagrams evicted (table full)` : ""),

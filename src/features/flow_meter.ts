@@ -598,6 +598,13 @@ export class FlowMeter {
           if (packet.ipv4Fragment) anomalies.observeFragment(batch, i, packet.ipOffset, packet);
           else if (packet.ipv6Fragment) anomalies.observeFragment6(packet);
           if (packet.srcPort === packet.dstPort) anomalies.observeMetered(packet);
+          // SYN with FIN or RST: an OS fingerprinting probe, never a stack's own segment.
+          if (
+            packet.protocol === PROTO_TCP && (packet.tcpFlags & 0x07) > 0x02 &&
+            (packet.tcpFlags & 0x02) !== 0
+          ) {
+            anomalies.observeSynFinRst(packet);
+          }
           const protocol = packet.protocol;
           if (protocol !== 6 && protocol !== 17 && protocol !== 1 && protocol !== 58) {
             anomalies.observeOtherProtocol(packet);

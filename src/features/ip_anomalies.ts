@@ -6,9 +6,10 @@
  * fragments that overlap others of the same datagram (teardrop and the
  * evasion tricks built on it), first fragments too short to hold a TCP
  * header (RFC 1858's tiny fragments: nmap -f splits its probes so that a
- * filter reading one packet sees no ports or flags), IPv4 and IPv6; and
- * protocol scans (many IP
- * protocols from one host to another). Fixed tables, no allocation per
+ * filter reading one packet sees no ports or flags), IPv4 and IPv6;
+ * protocol scans (many IP protocols from one host to another); and TCP
+ * segments with SYN and FIN or RST together, which no stack sends and OS
+ * fingerprinting probes do (nmap -O's T3, hping3 -SF, queso). Fixed tables, no allocation per
  * packet: a repeat of a finding already made is recognised by numbers
  * before any text is made; a finding (rare) is an object for the alert path.
  */
@@ -36,7 +37,8 @@ export type IpAnomalyKind =
   | "fragment-overrun"
   | "fragment-overlap"
   | "tiny-fragment"
-  | "protocol-scan";
+  | "protocol-scan"
+  | "syn-fin-rst";
 /** A TCP header without options: a first fragment shorter than this splits it. */
 const TCP_HEADER_MIN = 20;
 /** A number per kind, for the repeat keys. */
@@ -46,6 +48,7 @@ const KIND_CODES: Record<IpAnomalyKind, number> = {
   "fragment-overlap": 3,
   "protocol-scan": 4,
   "tiny-fragment": 5,
+  "syn-fin-rst": 6,
 };
 
 /** One anomaly; addresses as text. */
@@ -78,6 +81,8 @@ export interface IpAnomalyCounters {
   /** Packets of protocols other than TCP, UDP, ICMP and ICMPv6 (counted for protocol scans). */
   otherProtocolPackets: number;
   protocolScans: number;
+  /** TCP segments with SYN and FIN or RST together. */
+  synFinRst: number;
   findings: number;
   findingsDropped: number;
   /** Datagrams whose fragments were no longer compared because the table was full. */
@@ -93,6 +98,7 @@ export class IpAnomalyMonitor {
     tinyFragments: 0,
     otherProtocolPackets: 0,
     protocolScans: 0,
+    synFinRst: 0,
     findings: 0,
     findingsDropped: 0,
     datagramsEvicted: 0,
@@ -123,6 +129,17 @@ export class IpAnomalyMonitor {
     if (!this.#firstOf("land", host, host, p.vlan, p.timeMicros)) return;
     const f = this.#finding("land", p, p.timeMicros, 6);
     f.srcPort = f.dstPort = p.srcPort;
+    this.#findings.push(f);
+  }
+
+  /** A metered TCP segment with SYN and FIN or RST together (the caller checks the flags). */
+  observeSynFinRst(p: DecodedPacket): void {
+    this.counters.synFinRst++;
+    const a = addressHash(p.srcWords, 0), b = addressHash(p.dstWords, 0);
+    if (!this.#firstOf("syn-fin-rst", a, b, p.vlan, p.timeMicros)) return;
+    const f = this.#finding("syn-fin-rst", p, p.timeMicros, 6);
+    f.srcPort = p.srcPort;
+    f.dstPort = p.dstPort;
     this.#findings.push(f);
   }
 
