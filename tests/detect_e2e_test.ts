@@ -354,3 +354,19 @@ Deno.test("analyze: nmap -O's SYN-FIN probe is named OS fingerprinting", async (
     stderr,
   );
 });
+
+Deno.test("analyze: a ping sweep by hand at 20 hosts a minute is named once it reaches 25 hosts (over the 5-minute horizon)", async () => {
+  const { alerts, stderr } = await analyze(
+    `${repoRoot}tests/fixtures/slow-sweep/ping-by-hand.pcap`,
+  );
+  const sweeps = alerts.filter((a) => a.src_ip === "10.99.0.1" && a.alert.name === "ICMP sweep");
+  assert.ok(sweeps.length > 0, stderr);
+  assert.deepEqual(alerts.filter((a) => a.src_ip !== "10.99.0.1"), [], stderr);
+});
+
+Deno.test("analyze: a TCP connect sweep by hand at 20 hosts a minute is named; a poller of 10 dead hosts is not", async () => {
+  const sweep = await analyze(`${repoRoot}tests/fixtures/slow-sweep/tcp-connect-by-hand.pcap`);
+  assert.ok(sweep.alerts.some((a) => a.alert.name === "TCP SYN sweep"), sweep.stderr);
+  const poller = await analyze(`${repoRoot}tests/fixtures/slow-sweep/dead-hosts-poller.pcap`);
+  assert.deepEqual(poller.alerts.map((a) => a.alert.name), [], poller.stderr);
+});

@@ -47,6 +47,7 @@ import {
 } from "./host_table.ts";
 import { OneSidedPairs, type OneSidedStats, SEEN_BOTH, UNSEEN_PAIR } from "./one_sided.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
+import { SweepHorizon } from "./sweep_horizon.ts";
 import { countsTowardRate, isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
@@ -59,7 +60,11 @@ const S_FLOWS = 0, S_PROBES = 1, S_PROBED_DSTS = 2, S_PROBED_SERVICES = 3, S_MAX
 const S_FIRST = 5, S_LAST = 6, S_PACKETS = 7, S_FLAGGED = 8, S_HALF_OPEN = 9, S_REJECTED = 10;
 const S_ERROR_REPLIES = 11, S_STEALTH_PROBES = 12;
 /** Of the probed targets, those that answered this source lately (`#answered`): revisited, not discovered. */
-const S_REVISITED_DSTS = 13, S_FIELDS = 14;
+const S_REVISITED_DSTS = 13;
+/** Distinct new targets of the source over this window and the 4 before (sweep_horizon.ts). */
+const S_HORIZON_DSTS = 14;
+/** The source's first new target of the window (its hash), added to the horizon with the second. */
+const S_FIRST_NEW_TARGET = 15, S_FIELDS = 16;
 // Target table (dst, proto).
 const T_FLOWS = 0, T_EVIDENCE_FLOWS = 1, T_ATTEMPT_PACKETS = 2, T_ONE_WAY_PACKETS = 3;
 const T_REFLECTED_PACKETS = 4, T_AMP_PACKETS = 5, T_AMP_PORT = 6, T_ECHO_PACKETS = 7;
@@ -107,6 +112,8 @@ export interface HostEvidenceSizes {
   horizonPairs?: number;
   /** (source, target, protocol) pairs whose probes were answered, remembered across windows (default 65,536). */
   answeredPairs?: number;
+  /** Sources whose new targets are counted over the last windows (slow sweeps; a power of two, default 4,096). */
+  sweepHorizonSources?: number;
   /** Findings open at once (default 1024); more are counted, not tracked. */
   maxFindings?: number;
   /** Host pairs whose return path is proven unseen (default 16,384): see one_sided.ts. */
@@ -336,9 +343,12 @@ function isPortUnreachable(protocol: number, type: number, code: number): boolea
 /** Seed of the answered pairs' second hash (any other than KEY_SEED). */
 const ANSWER_CHECK_SEED = 0x68e31da4;
 
-/** Targets a source probed this window that had not answered it lately: what a sweep counts. */
+/**
+ * Targets a source probed that had not answered it lately: what a sweep
+ * counts, in this window or over the horizon (a slow sweep).
+ */
 function newTargets(c: Float64Array, sc: number): number {
-  return c[sc + S_PROBED_DSTS] - c[sc + S_REVISITED_DSTS];
+  return Math.max(c[sc + S_PROBED_DSTS] - c[sc + S_REVISITED_DSTS], c[sc + S_HORIZON_DSTS]);
 }
 
 /** The host-level evidence layer. */
@@ -370,6 +380,8 @@ export class HostEvidence {
    * windows: a poller revisits them, a sweep discovers (answered_targets.ts).
    */
   readonly answered: AnsweredTargets;
+  /** New targets per source over the last windows (slow sweeps): see sweep_horizon.ts. */
+  readonly sweepHorizon: SweepHorizon;
   #stats = {
     flows: 0,
     errorReplies: 0,
@@ -413,6 +425,7 @@ export class HostEvidence {
     this.horizon = new PortHorizon(options.horizonPairs ?? 4096);
     this.oneSided = new OneSidedPairs(options.oneSidedPairs ?? 16384);
     this.answered = new AnsweredTargets(options.answeredPairs ?? 65536, ANSWER_MEMORY_MICROS);
+    this.sweepHorizon = new SweepHorizon(options.sweepHorizonSources ?? 4096);
   }
 
   /** Findings open in the current window. */
@@ -444,6 +457,14 @@ export class HostEvidence {
       capacity: h.capacity,
       bytes: h.bytes,
     };
+    const sweeps = this.sweepHorizon;
+    tables.sweepHorizon = {
+      inserted: sweeps.stats.sources,
+      evicted: sweeps.stats.evicted,
+      refused: 0,
+      capacity: sweeps.capacity,
+      bytes: sweeps.bytes,
+    };
     const oneSided = this.oneSided.stats();
     tables.oneSided = {
       inserted: oneSided.proofFlows,
@@ -461,7 +482,7 @@ export class HostEvidence {
       this.votes.bytes + this.votePorts.bytes + this.#slowFlows.bytes + this.#volumeFlows.bytes +
       this.#sourceSketch.registers.byteLength +
       this.#portSketch.registers.byteLength + this.horizon.bytes + this.oneSided.bytes +
-      this.answered.bytes;
+      this.answered.bytes + this.sweepHorizon.bytes;
   }
 
   /**
@@ -867,6 +888,14 @@ export class HostEvidence {
         // discovered: it does not count toward a sweep.
         if (this.answered.answered(pairHash, this.#pairCheck(pair.key), start)) {
           src.counters[sc + S_REVISITED_DSTS]++;
+        } else {
+          this.#addToHorizon(
+            src.counters,
+            sc,
+            sourceHash,
+            src.key,
+            foldKey(KEY_SEED, pair.key, 4, 8),
+          );
         }
       }
       pairPorts = c[pc + P_PROBED_PORTS];
@@ -978,11 +1007,11 @@ export class HostEvidence {
           if (carried.firstMicros < c[sc + S_FIRST]) c[sc + S_FIRST] = carried.firstMicros;
         }
       } else if (newTargets(src.counters, sc) >= L.sweepHosts) {
-        this.#open1("sweep", src, s, batch, i, now, opened, 0);
+        this.#openSweep(src, s, sourceHash, batch, i, now, opened);
       }
     } else if (s >= 0 && src.group[s] === 0 && probe) {
       if (newTargets(src.counters, sc) >= L.sweepHosts) {
-        this.#open1("sweep", src, s, batch, i, now, opened, 0);
+        this.#openSweep(src, s, sourceHash, batch, i, now, opened);
       }
     }
     // The flow's target, then its any-port target (no array per flow: this runs for every flow).
@@ -1023,6 +1052,49 @@ export class HostEvidence {
       this.#offerBest(this.targets, tAny, score, i);
       this.#offerBest(this.services, v, score, i);
       if (!voteDropped) this.#vote(batch, decisions, i, now, opened);
+    }
+  }
+
+  /**
+   * Counts a source's new target over the horizon (a sweep slower than 25
+   * hosts a minute). A source's first new target of a window waits for its
+   * second: a spoofed flood's sources, a probe each, never touch the horizon.
+   * The window keeps the most it saw (a named source starts again: #openSweep).
+   */
+  #addToHorizon(
+    c: Float64Array,
+    sc: number,
+    sourceHash: number,
+    sourceKey: Uint32Array,
+    targetHash: number,
+  ): void {
+    const fresh = c[sc + S_PROBED_DSTS] - c[sc + S_REVISITED_DSTS];
+    if (fresh <= 1) {
+      c[sc + S_FIRST_NEW_TARGET] = targetHash;
+      return;
+    }
+    const check = foldKey(ANSWER_CHECK_SEED, sourceKey, 0, 5), epoch = Math.max(0, this.#epoch);
+    if (fresh === 2) this.sweepHorizon.add(sourceHash, check, c[sc + S_FIRST_NEW_TARGET], epoch);
+    const distinct = this.sweepHorizon.add(sourceHash, check, targetHash, epoch);
+    if (distinct > c[sc + S_HORIZON_DSTS]) c[sc + S_HORIZON_DSTS] = distinct;
+  }
+
+  /**
+   * Names source slot `s` a sweep and clears its horizon: its next line needs
+   * 25 new targets again, as a fast sweep's next window does (a slow sweep
+   * is not named again every window).
+   */
+  #openSweep(
+    src: HostTable,
+    s: number,
+    sourceHash: number,
+    batch: FlowBatch,
+    i: number,
+    now: number,
+    opened: Finding[],
+  ): void {
+    if (this.#open1("sweep", src, s, batch, i, now, opened, 0)) {
+      this.sweepHorizon.forget(sourceHash, foldKey(ANSWER_CHECK_SEED, src.key, 0, 5));
     }
   }
 
@@ -1582,7 +1654,8 @@ export class HostEvidence {
       out.packets = c[b + S_PACKETS];
       out.firstMicros = c[b + S_FIRST];
       out.lastMicros = c[b + S_LAST];
-      out.targets = c[b + S_PROBED_DSTS];
+      // A sweep named over the horizon counts the horizon's targets.
+      out.targets = Math.max(c[b + S_PROBED_DSTS], c[b + S_HORIZON_DSTS]);
       out.distinctDestPorts = f.protocol === 6 || f.protocol === 17 || f.protocol === 132
         ? c[b + S_MAX_PORTS]
         : 0;
