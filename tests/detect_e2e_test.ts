@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { parseAttackWindows } from "../src/label/mod.ts";
 import { CLIENTS } from "../src/lab/mod.ts";
 import { repoRoot } from "./support/environment.ts";
+import { analyzeCapture } from "./support/analyze_cli.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/lab`;
 const ATTACK_SCENARIOS = [
@@ -41,31 +42,8 @@ interface AlertLine {
   alert: { verdict: string; class: string; name: string; count: number };
 }
 
-async function analyze(capture: string): Promise<{ alerts: AlertLine[]; stderr: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "ids-e2e-" });
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${repoRoot}main.ts`,
-        "analyze",
-        capture,
-        "--alerts",
-        `${dir}/alerts.jsonl`,
-        "--quiet",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    const text = await Deno.readTextFile(`${dir}/alerts.jsonl`);
-    const alerts = text.split("\n").filter((line) => line).map((line) => JSON.parse(line));
-    return { alerts, stderr };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function analyze(capture: string): Promise<{ alerts: AlertLine[]; stderr: string }> {
+  return analyzeCapture<AlertLine>(capture, ["--quiet"]);
 }
 
 for (const scenario of ATTACK_SCENARIOS) {

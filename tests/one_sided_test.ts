@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { repoRoot, toolAvailable } from "./support/environment.ts";
 import { stderrUntil } from "./support/namespace_pair.ts";
 import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
+import { analyzeCapture } from "./support/analyze_cli.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/one-sided`;
 
@@ -18,21 +19,8 @@ interface AlertLine {
   alert: { verdict: string; name: string };
 }
 
-async function analyze(capture: string): Promise<{ alerts: AlertLine[]; stderr: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "ids-one-sided-" });
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${repoRoot}main.ts`, "analyze", capture, "--alerts", `${dir}/a.jsonl`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    const text = await Deno.readTextFile(`${dir}/a.jsonl`);
-    return { alerts: text.split("\n").filter((l) => l).map((l) => JSON.parse(l)), stderr };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function analyze(capture: string): Promise<{ alerts: AlertLine[]; stderr: string }> {
+  return analyzeCapture<AlertLine>(capture);
 }
 
 for (const [file, side] of [["clients", "clients' side"], ["server", "server's side"]]) {

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { repoRoot } from "./support/environment.ts";
+import { analyzeCapture } from "./support/analyze_cli.ts";
 
 const FIXTURES = `${repoRoot}tests/fixtures/pollers`;
 
@@ -18,19 +19,7 @@ interface AlertLine {
 }
 
 async function analyze(capture: string): Promise<AlertLine[]> {
-  const dir = await Deno.makeTempDir({ prefix: "ids-pollers-" });
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${repoRoot}main.ts`, "analyze", capture, "--alerts", `${dir}/a.jsonl`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const text = await Deno.readTextFile(`${dir}/a.jsonl`);
-    return text.split("\n").filter((line) => line).map((line) => JSON.parse(line));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  return (await analyzeCapture<AlertLine>(capture)).alerts;
 }
 
 /** Class, stage and seconds after `start` of each line. */

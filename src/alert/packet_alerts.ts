@@ -92,39 +92,13 @@ export const DHCP_NAMES = {
   },
 } as const;
 
-/** Plain-words name, class and severity of a DNS tunnel. */
-export const DNS_TUNNEL_NAME = {
-  name: "DNS tunnel (data in query names)",
-  class: "dns-tunnel",
-  severity: 2,
-} as const;
-
-/** Plain-words name, class and severity of an HTTP path scan. */
-export const HTTP_SCAN_NAME = {
-  name: "HTTP path scan (many paths not found)",
-  class: "http-scan",
-  severity: 2,
-} as const;
-
-/** Plain-words name, class and severity of an ICMP tunnel. */
-export const ICMP_TUNNEL_NAME = {
-  name: "ICMP tunnel (data in echo payloads)",
-  class: "icmp-tunnel",
-  severity: 2,
-} as const;
-
-/** Plain-words name, class and severity of a MAC flood. */
-export const MAC_FLOOD_NAME = {
-  name: "MAC flooding (switch address table overflow)",
-  class: "mac-flood",
-  severity: 2,
-} as const;
-
-/** Plain-words name, class and severity of a spoofed DNS answer. */
-export const DNS_SPOOF_NAME = {
-  name: "DNS spoofing (two different answers to one query)",
-  class: "dns-spoof",
-  severity: 1,
+/** Plain-words names and severities of the single-kind monitors' findings (classes are their kinds). */
+export const MONITOR_NAMES = {
+  "dns-tunnel": { name: "DNS tunnel (data in query names)", severity: 2 },
+  "dns-spoof": { name: "DNS spoofing (two different answers to one query)", severity: 1 },
+  "http-scan": { name: "HTTP path scan (many paths not found)", severity: 2 },
+  "icmp-tunnel": { name: "ICMP tunnel (data in echo payloads)", severity: 2 },
+  "mac-flood": { name: "MAC flooding (switch address table overflow)", severity: 2 },
 } as const;
 
 /** Plain-words names and severities of IP anomalies (classes are their kinds). */
@@ -601,12 +575,12 @@ function dnsAlert(
           example: finding.example,
         },
       },
-      className: DNS_TUNNEL_NAME.class,
-      name: DNS_TUNNEL_NAME.name,
+      className: finding.kind,
+      name: MONITOR_NAMES["dns-tunnel"].name,
       score: finding.names,
       threshold: DNS_TUNNEL_NAMES,
       model: "dns-monitor",
-      severity: DNS_TUNNEL_NAME.severity,
+      severity: MONITOR_NAMES["dns-tunnel"].severity,
       targets: 1,
       behaviour: finding.kind,
     },
@@ -643,12 +617,12 @@ function httpAlert(
           example: finding.example,
         },
       },
-      className: HTTP_SCAN_NAME.class,
-      name: HTTP_SCAN_NAME.name,
+      className: finding.kind,
+      name: MONITOR_NAMES["http-scan"].name,
       score: finding.targets,
       threshold: HTTP_SCAN_TARGETS,
       model: "http-monitor",
-      severity: HTTP_SCAN_NAME.severity,
+      severity: MONITOR_NAMES["http-scan"].severity,
       targets: 1,
       behaviour: finding.kind,
     },
@@ -685,12 +659,12 @@ function icmpAlert(
           contents: finding.contents,
         },
       },
-      className: ICMP_TUNNEL_NAME.class,
-      name: ICMP_TUNNEL_NAME.name,
+      className: finding.kind,
+      name: MONITOR_NAMES["icmp-tunnel"].name,
       score: finding.payloadBytes,
       threshold: ICMP_TUNNEL_BYTES,
       model: "icmp-monitor",
-      severity: ICMP_TUNNEL_NAME.severity,
+      severity: MONITOR_NAMES["icmp-tunnel"].severity,
       targets: 1,
       behaviour: finding.kind,
     },
@@ -726,12 +700,12 @@ function macFloodAlert(
           example_mac: finding.exampleMac,
         },
       },
-      className: MAC_FLOOD_NAME.class,
-      name: MAC_FLOOD_NAME.name,
+      className: finding.kind,
+      name: MONITOR_NAMES["mac-flood"].name,
       score: finding.sources,
       threshold: MAC_FLOOD_SOURCES,
       model: "mac-flood-monitor",
-      severity: MAC_FLOOD_NAME.severity,
+      severity: MONITOR_NAMES["mac-flood"].severity,
       targets: 1,
       behaviour: finding.kind,
     },
@@ -770,12 +744,12 @@ function dnsSpoofAlert(
           apart_ms: Math.round((finding.atMicros - finding.firstMicros) / 1000),
         },
       },
-      className: DNS_SPOOF_NAME.class,
-      name: DNS_SPOOF_NAME.name,
+      className: finding.kind,
+      name: MONITOR_NAMES["dns-spoof"].name,
       score: 2,
       threshold: 2,
       model: "dns-spoof-monitor",
-      severity: DNS_SPOOF_NAME.severity,
+      severity: MONITOR_NAMES["dns-spoof"].severity,
       targets: 1,
       behaviour: finding.kind,
     },

@@ -17,6 +17,7 @@
  * short probe run; a source beyond it takes the slot least recently used,
  * counted.
  */
+import { mix32 } from "../features/mod.ts";
 import { HORIZON_WINDOWS } from "./port_horizon.ts";
 
 const WORDS = 32, SET_BITS = WORDS * 32, PROBE = 4;
@@ -96,8 +97,8 @@ export class SweepHorizon {
       }
       this.#epoch[slot] = epoch;
     }
-    // Callers' hashes of addresses can leave low bits unmixed: finish them (murmur3's fmix32).
-    const bit = fmix32(targetHash) & (SET_BITS - 1);
+    // Callers' hashes of addresses can leave low bits unmixed: finish them.
+    const bit = mix32(targetHash) & (SET_BITS - 1);
     this.#sets[base + (epoch % HORIZON_WINDOWS) * WORDS + (bit >>> 5)] |= 1 << (bit & 31);
     // The union's set bits.
     let bits = 0;
@@ -121,14 +122,6 @@ export class SweepHorizon {
       }
     }
   }
-}
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function popcount(v: number): number {

@@ -1,25 +1,15 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { DHCP_STARVATION_CLIENTS, type DhcpFinding, FlowMeter } from "./mod.ts";
 import { readCaptureFile } from "../capture/mod.ts";
+import { findingsOf } from "../../tests/support/packet_findings.ts";
 import { batchOf, ethernet, ipv4 } from "../../tests/support/flow_packets.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/dhcp/", import.meta.url).pathname;
 
 /** Meters a capture with the DHCP monitor on; its findings and counters. */
 async function monitor(file: string) {
-  const meter = new FlowMeter({ dhcp: true });
-  const findings: DhcpFinding[] = [];
-  const take = () => findings.push(...(meter.takeFindings() as DhcpFinding[]));
-  for await (const batch of readCaptureFile(`${FIXTURES}${file}`)) {
-    meter.push(batch);
-    meter.drain();
-    take();
-    while (meter.continueExpiry()) meter.drain(), take();
-  }
-  meter.flush();
-  meter.drain();
-  take();
-  return { findings, counters: meter.counters().dhcp! };
+  const { findings, meter } = await findingsOf(`${FIXTURES}${file}`, { dhcp: true });
+  return { findings: findings as DhcpFinding[], counters: meter.counters().dhcp! };
 }
 
 Deno.test("DHCP: 30 clients booting at once under two servers that agree (split scope) is no finding", async () => {

@@ -20,6 +20,7 @@ import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
 import { mix32 } from "./mix32.ts";
+import { WindowSlots } from "./window_slots.ts";
 
 /** Distinct data-carrying names one client asks for under one domain within DNS_WINDOW_MICROS for a tunnel. */
 export const DNS_TUNNEL_NAMES = 30;
@@ -87,12 +88,8 @@ export class DnsMonitor {
   };
   readonly #findings = new FindingQueue<DnsFinding>(this.counters);
 
-  // Slots (client, VLAN, domain): key hash, window start, counts, distinct names of the window.
-  readonly #key = new Uint32Array(SLOTS);
-  readonly #used = new Uint8Array(SLOTS);
-  readonly #windowStart = new Float64Array(SLOTS);
-  readonly #lastSeen = new Float64Array(SLOTS);
-  readonly #reported = new Float64Array(SLOTS).fill(-Infinity);
+  // Slots (client, VLAN, domain): their windows, counts and distinct names of the window.
+  readonly #slots = new WindowSlots(SLOTS, PROBE, DNS_WINDOW_MICROS, this.counters);
   /** Per slot: queries, subdomain characters, set bits of the window's name set. */
   readonly #queries = new Float64Array(SLOTS);
   readonly #chars = new Float64Array(SLOTS);
@@ -147,15 +144,13 @@ export class DnsMonitor {
     let key = mix32(domainHash ^ p.vlan);
     const src = p.srcWords;
     for (let k = 0; k < 4; k++) key = mix32(key ^ src[k]);
-    const s = this.#slot(key, t);
-    if (t - this.#windowStart[s] > DNS_WINDOW_MICROS) {
-      this.#windowStart[s] = t;
+    const slots = this.#slots, s = slots.slot(key, t);
+    if (slots.fresh) {
       this.#queries[s] = 0;
       this.#chars[s] = 0;
       this.#bits[s] = 0;
       this.#names.fill(0, s * SET_WORDS, (s + 1) * SET_WORDS);
     }
-    this.#lastSeen[s] = t;
     this.#queries[s]++;
     this.#chars[s] += subdomainChars > 0 ? subdomainChars : 0;
     if (!carriesData) return;
@@ -163,12 +158,12 @@ export class DnsMonitor {
     const word = s * SET_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
     if ((this.#names[word] & mask) !== 0) return;
     this.#names[word] |= mask;
-    if (++this.#bits[s] < TUNNEL_BITS || t - this.#reported[s] < REPORT_REPEAT_MICROS) return;
-    this.#reported[s] = t;
+    if (++this.#bits[s] < TUNNEL_BITS || t - slots.reported[s] < REPORT_REPEAT_MICROS) return;
+    slots.reported[s] = t;
     this.#findings.push({
       kind: "dns-tunnel",
       atMicros: t,
-      firstMicros: this.#windowStart[s],
+      firstMicros: slots.windowStart[s],
       clientIp: formatAddress(p.srcAddr, p.ipVersion),
       clientPort: p.srcPort,
       serverIp: formatAddress(p.dstAddr, p.ipVersion),
@@ -189,28 +184,6 @@ export class DnsMonitor {
 
   #skip(): void {
     this.counters.notAnalysed++;
-  }
-
-  /** The slot of `key`: its own, a free one, or the stalest of its probe run (taken over). */
-  #slot(key: number, t: number): number {
-    const home = key & (SLOTS - 1);
-    let stalest = home;
-    for (let k = 0; k < PROBE; k++) {
-      const s = (home + k) & (SLOTS - 1);
-      if (this.#used[s] === 1 && this.#key[s] === key) return s;
-      if (this.#used[s] === 0) return this.#claim(s, key);
-      if (this.#lastSeen[s] < this.#lastSeen[stalest]) stalest = s;
-    }
-    if (t - this.#lastSeen[stalest] <= DNS_WINDOW_MICROS) this.counters.slotsEvicted++;
-    return this.#claim(stalest, key);
-  }
-
-  #claim(s: number, key: number): number {
-    this.#used[s] = 1;
-    this.#key[s] = key;
-    this.#windowStart[s] = -Infinity;
-    this.#reported[s] = -Infinity;
-    return s;
   }
 }
 

@@ -1,22 +1,13 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { DNS_TUNNEL_NAMES, type DnsFinding, FlowMeter } from "./mod.ts";
-import { readCaptureFile } from "../capture/mod.ts";
+import { findingsOf } from "../../tests/support/packet_findings.ts";
 import { batchOf, ethernet, ipv4, type TestPacket } from "../../tests/support/flow_packets.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/dns/", import.meta.url).pathname;
 
 async function monitorFile(file: string) {
-  const meter = new FlowMeter({ dns: true });
-  const findings: DnsFinding[] = [];
-  for await (const batch of readCaptureFile(`${FIXTURES}${file}`)) {
-    meter.push(batch);
-    meter.drain();
-    while (meter.continueExpiry()) meter.drain();
-    findings.push(...(meter.takeFindings() as DnsFinding[]));
-  }
-  meter.flush();
-  findings.push(...(meter.takeFindings() as DnsFinding[]));
-  return { findings, counters: meter.counters().dns! };
+  const { findings, meter } = await findingsOf(`${FIXTURES}${file}`, { dns: true });
+  return { findings: findings as DnsFinding[], counters: meter.counters().dns! };
 }
 
 Deno.test("DNS: iodine's tunnel (NULL queries under t.example.com) is named once, from the client", async () => {

@@ -1,18 +1,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { type DnsSpoofFinding, FlowMeter } from "./mod.ts";
-import { readCaptureFile } from "../capture/mod.ts";
+import { findingsOf } from "../../tests/support/packet_findings.ts";
 import { batchOf, ethernet, ipv4, type TestPacket } from "../../tests/support/flow_packets.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/dns/", import.meta.url).pathname;
 
 async function monitorFile(file: string) {
-  const meter = new FlowMeter({ dnsSpoof: true });
-  for await (const batch of readCaptureFile(`${FIXTURES}${file}`)) meter.push(batch), meter.drain();
-  meter.flush();
-  return {
-    findings: meter.takeFindings() as DnsSpoofFinding[],
-    counters: meter.counters().dnsSpoof!,
-  };
+  const { findings, meter } = await findingsOf(`${FIXTURES}${file}`, { dnsSpoof: true });
+  return { findings: findings as DnsSpoofFinding[], counters: meter.counters().dnsSpoof! };
 }
 
 Deno.test("DNS spoof: dnsspoof's forged answers racing dnsmasq's are one finding with both answers", async () => {

@@ -359,6 +359,8 @@ export class FlowMeter {
   readonly icmp: IcmpMonitor | null;
   /** MAC flood analysis (FlowMeterOptions.macFlood), null when off. */
   readonly macFlood: MacFloodMonitor | null;
+  /** The packet monitors that are on, in the order their findings are taken. */
+  private readonly findingSources: { take(): PacketFinding[] }[];
   /** Land attacks and bad fragments (FlowMeterOptions.ipAnomalies), null when off. */
   readonly anomalies: IpAnomalyMonitor | null;
   /** TCP headers split across fragments (FlowMeterOptions.fragmentHeaders), null when off. */
@@ -416,6 +418,9 @@ export class FlowMeter {
     this.icmp = options.icmp && shard.index === 0 ? new IcmpMonitor() : null;
     this.macFlood = options.macFlood && shard.index === 0 ? new MacFloodMonitor() : null;
     this.anomalies = options.ipAnomalies && shard.index === 0 ? new IpAnomalyMonitor() : null;
+    // The monitors whose findings the alert path takes, in the order it always took them.
+    const monitors = [this.arp, this.nd, this.dhcp, this.dns, this.dnsSpoof, this.http, this.icmp];
+    this.findingSources = [...monitors, this.macFlood, this.anomalies].filter((m) => m !== null);
     this.fragments = options.fragmentHeaders ? new FragmentHeaders() : null;
     this.wireMtu = options.resegmentAboveBytes ?? 0;
     if (!(this.wireMtu === 0 || this.wireMtu >= 576)) {
@@ -810,21 +815,15 @@ export class FlowMeter {
 
   /** What the packet monitors (ARP, ND, IP anomalies) found since the last call. */
   takeFindings(): PacketFinding[] {
-    const arp = this.arp?.take() ?? NO_FINDINGS;
-    const nd = this.nd?.take() ?? NO_FINDINGS;
-    const dhcp = this.dhcp?.take() ?? NO_FINDINGS;
-    const dns = this.dns?.take() ?? NO_FINDINGS;
-    const dnsSpoof = this.dnsSpoof?.take() ?? NO_FINDINGS;
-    const http = this.http?.take() ?? NO_FINDINGS;
-    const icmp = this.icmp?.take() ?? NO_FINDINGS;
-    const macFlood = this.macFlood?.take() ?? NO_FINDINGS;
-    const anomalies = this.anomalies?.take() ?? NO_FINDINGS;
     // Usually all empty, or one monitor's: no new list then.
-    const lists = [arp, nd, dhcp, dns, dnsSpoof, http, icmp, macFlood, anomalies].filter((list) =>
-      list.length > 0
-    );
-    if (lists.length <= 1) return lists[0] ?? NO_FINDINGS;
-    return lists.flat();
+    let found: PacketFinding[] = NO_FINDINGS, more: PacketFinding[] | null = null;
+    for (const monitor of this.findingSources) {
+      const list = monitor.take();
+      if (list.length === 0) continue;
+      if (found.length === 0) found = list;
+      else (more ??= [...found]).push(...list);
+    }
+    return more ?? found;
   }
 
   /** Packets from inside tunnels (a shard past the first: only those it meters, as its outcomes). */

@@ -20,6 +20,7 @@ import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
 import { mix32 } from "./mix32.ts";
+import { WindowSlots } from "./window_slots.ts";
 
 /** Distinct request targets from one client to one web server within a minute for a scan. */
 export const HTTP_SCAN_TARGETS = 100;
@@ -80,11 +81,7 @@ export class HttpMonitor {
   };
   readonly #findings = new FindingQueue<HttpFinding>(this.counters);
 
-  readonly #key = new Uint32Array(SLOTS);
-  readonly #used = new Uint8Array(SLOTS);
-  readonly #windowStart = new Float64Array(SLOTS);
-  readonly #lastSeen = new Float64Array(SLOTS);
-  readonly #reported = new Float64Array(SLOTS);
+  readonly #slots = new WindowSlots(SLOTS, PROBE, WINDOW_MICROS, this.counters);
   /** Per slot: requests, responses, client errors, set bits of the window's target set. */
   readonly #requests = new Float64Array(SLOTS);
   readonly #responses = new Float64Array(SLOTS);
@@ -143,13 +140,13 @@ export class HttpMonitor {
     const errors = this.#errors[s];
     if (
       this.#bits[s] < SCAN_BITS || errors < HTTP_SCAN_ERRORS || 2 * errors < this.#responses[s] ||
-      t - this.#reported[s] < REPORT_REPEAT_MICROS
+      t - this.#slots.reported[s] < REPORT_REPEAT_MICROS
     ) return;
-    this.#reported[s] = t;
+    this.#slots.reported[s] = t;
     this.#findings.push({
       kind: "http-scan",
       atMicros: t,
-      firstMicros: this.#windowStart[s],
+      firstMicros: this.#slots.windowStart[s],
       clientIp: formatAddress(p.srcAddr, p.ipVersion),
       clientPort: p.srcPort,
       serverIp: formatAddress(p.dstAddr, p.ipVersion),
@@ -168,46 +165,18 @@ export class HttpMonitor {
     return this.#findings.take();
   }
 
-  #claim(s: number, key: number): number {
-    this.#used[s] = 1;
-    this.#key[s] = key;
-    this.#reported[s] = -Infinity;
-    this.#windowStart[s] = -Infinity;
-    return s;
-  }
-
-  /** The slot of (client, server, port, VLAN) at `t`, its window started afresh when a minute passed. */
+  /** The slot of (client, server, port, VLAN) at `t`; a fresh window's counts start from zero. */
   #slot(client: Uint32Array, server: Uint32Array, port: number, vlan: number, t: number): number {
     let key = mix32(port ^ (vlan << 16));
     for (let k = 0; k < 4; k++) key = mix32(key ^ client[k] ^ mix32(server[k]));
-    const home = key & (SLOTS - 1);
-    // Slots are never freed: a key is in its probe run before any free slot.
-    let s = -1, stalest = home;
-    for (let k = 0; k < PROBE; k++) {
-      const c = (home + k) & (SLOTS - 1);
-      if (this.#used[c] === 1 && this.#key[c] === key) {
-        s = c;
-        break;
-      }
-      if (this.#used[c] === 0) {
-        s = this.#claim(c, key);
-        break;
-      }
-      if (this.#lastSeen[c] < this.#lastSeen[stalest]) stalest = c;
-    }
-    if (s < 0) {
-      if (t - this.#lastSeen[stalest] <= WINDOW_MICROS) this.counters.slotsEvicted++;
-      s = this.#claim(stalest, key);
-    }
-    if (t - this.#windowStart[s] > WINDOW_MICROS) {
-      this.#windowStart[s] = t;
+    const s = this.#slots.slot(key, t);
+    if (this.#slots.fresh) {
       this.#requests[s] = 0;
       this.#responses[s] = 0;
       this.#errors[s] = 0;
       this.#bits[s] = 0;
       this.#targets.fill(0, s * SET_WORDS, (s + 1) * SET_WORDS);
     }
-    this.#lastSeen[s] = t;
     return s;
   }
 }

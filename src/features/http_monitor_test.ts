@@ -1,22 +1,13 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { FlowMeter, HTTP_SCAN_TARGETS, type HttpFinding } from "./mod.ts";
-import { readCaptureFile } from "../capture/mod.ts";
+import { findingsOf } from "../../tests/support/packet_findings.ts";
 import { ACK, batchOf, PSH, tcp4, type TestPacket } from "../../tests/support/flow_packets.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/http/", import.meta.url).pathname;
 
 async function monitorFile(file: string) {
-  const meter = new FlowMeter({ http: true });
-  const findings: HttpFinding[] = [];
-  for await (const batch of readCaptureFile(`${FIXTURES}${file}`)) {
-    meter.push(batch);
-    meter.drain();
-    while (meter.continueExpiry()) meter.drain();
-    findings.push(...(meter.takeFindings() as HttpFinding[]));
-  }
-  meter.flush();
-  findings.push(...(meter.takeFindings() as HttpFinding[]));
-  return { findings, counters: meter.counters().http! };
+  const { findings, meter } = await findingsOf(`${FIXTURES}${file}`, { http: true });
+  return { findings: findings as HttpFinding[], counters: meter.counters().http! };
 }
 
 for (const tool of ["dirb", "ffuf"]) {

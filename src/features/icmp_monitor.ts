@@ -21,6 +21,7 @@ import type { PacketBatch } from "../capture/mod.ts";
 import type { DecodedPacket } from "./decode.ts";
 import { formatAddress } from "./flow_meter.ts";
 import { mix32 } from "./mix32.ts";
+import { WindowSlots } from "./window_slots.ts";
 
 /** Echo payload bytes between two hosts within a minute for a tunnel. */
 export const ICMP_TUNNEL_BYTES = 32768;
@@ -72,11 +73,7 @@ export class IcmpMonitor {
   };
   readonly #findings = new FindingQueue<IcmpFinding>(this.counters);
 
-  readonly #key = new Uint32Array(SLOTS);
-  readonly #used = new Uint8Array(SLOTS);
-  readonly #windowStart = new Float64Array(SLOTS);
-  readonly #lastSeen = new Float64Array(SLOTS);
-  readonly #reported = new Float64Array(SLOTS);
+  readonly #slots = new WindowSlots(SLOTS, PROBE, WINDOW_MICROS, this.counters);
   readonly #requests = new Float64Array(SLOTS);
   readonly #replies = new Float64Array(SLOTS);
   readonly #bytes = new Float64Array(SLOTS);
@@ -97,9 +94,8 @@ export class IcmpMonitor {
     const a = p.srcWords, b = p.dstWords;
     let key = mix32(p.vlan + 1);
     for (let k = 0; k < 4; k++) key = mix32(key ^ (mix32(a[k]) + mix32(b[k])));
-    const s = this.#slot(key, t);
-    if (t - this.#windowStart[s] > WINDOW_MICROS) {
-      this.#windowStart[s] = t;
+    const slots = this.#slots, s = slots.slot(key, t);
+    if (slots.fresh) {
       this.#requests[s] = 0;
       this.#replies[s] = 0;
       this.#bytes[s] = 0;
@@ -107,7 +103,6 @@ export class IcmpMonitor {
       this.#contentBits[s] = 0;
       this.#hasClient[s] = 0;
     }
-    this.#lastSeen[s] = t;
     if (request) {
       this.#requests[s]++;
       if (this.#hasClient[s] === 0) {
@@ -136,16 +131,16 @@ export class IcmpMonitor {
     const requests = this.#requests[s], replies = this.#replies[s];
     if (
       this.#bytes[s] < ICMP_TUNNEL_BYTES || this.#contentBits[s] < TUNNEL_BITS ||
-      t - this.#reported[s] < REPORT_REPEAT_MICROS
+      t - slots.reported[s] < REPORT_REPEAT_MICROS
     ) return;
-    this.#reported[s] = t;
+    slots.reported[s] = t;
     // The client: the window's first requester; the server: the other end of this message.
     const client = this.#client.subarray(s * 16, s * 16 + 16);
     const clientIsSource = equalBytes(client, p.srcAddr);
     this.#findings.push({
       kind: "icmp-tunnel",
       atMicros: t,
-      firstMicros: this.#windowStart[s],
+      firstMicros: slots.windowStart[s],
       clientIp: formatAddress(client, p.ipVersion),
       serverIp: formatAddress(clientIsSource ? p.dstAddr : p.srcAddr, p.ipVersion),
       protocol: p.protocol,
@@ -160,28 +155,6 @@ export class IcmpMonitor {
   /** The findings since the last call. */
   take(): IcmpFinding[] {
     return this.#findings.take();
-  }
-
-  /** The slot of `key`: its own, a free one, or the stalest of its probe run (taken over). */
-  #slot(key: number, t: number): number {
-    const home = key & (SLOTS - 1);
-    let stalest = home;
-    for (let k = 0; k < PROBE; k++) {
-      const c = (home + k) & (SLOTS - 1);
-      if (this.#used[c] === 1 && this.#key[c] === key) return c;
-      if (this.#used[c] === 0) return this.#claim(c, key);
-      if (this.#lastSeen[c] < this.#lastSeen[stalest]) stalest = c;
-    }
-    if (t - this.#lastSeen[stalest] <= WINDOW_MICROS) this.counters.slotsEvicted++;
-    return this.#claim(stalest, key);
-  }
-
-  #claim(s: number, key: number): number {
-    this.#used[s] = 1;
-    this.#key[s] = key;
-    this.#reported[s] = -Infinity;
-    this.#windowStart[s] = -Infinity;
-    return s;
   }
 }
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { FlowMeter, ICMP_TUNNEL_CONTENTS, type IcmpFinding } from "./mod.ts";
-import { readCaptureFile } from "../capture/mod.ts";
+import { findingsOf } from "../../tests/support/packet_findings.ts";
 import {
   batchOf,
   ethernet,
@@ -12,17 +12,8 @@ import {
 const FIXTURES = new URL("../../tests/fixtures/icmp/", import.meta.url).pathname;
 
 async function monitorFile(file: string) {
-  const meter = new FlowMeter({ icmp: true });
-  const findings: IcmpFinding[] = [];
-  for await (const batch of readCaptureFile(`${FIXTURES}${file}`)) {
-    meter.push(batch);
-    meter.drain();
-    while (meter.continueExpiry()) meter.drain();
-    findings.push(...(meter.takeFindings() as IcmpFinding[]));
-  }
-  meter.flush();
-  findings.push(...(meter.takeFindings() as IcmpFinding[]));
-  return { findings, counters: meter.counters().icmp! };
+  const { findings, meter } = await findingsOf(`${FIXTURES}${file}`, { icmp: true });
+  return { findings: findings as IcmpFinding[], counters: meter.counters().icmp! };
 }
 
 for (const [file, what] of [["ptunnel.pcap", "a download"], ["ptunnel-upload.pcap", "an upload"]]) {

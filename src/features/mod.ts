@@ -49,6 +49,7 @@ export {
 } from "./flow_output.ts";
 export { AsciiBytes } from "./ascii_bytes.ts";
 export { ANSWER_MEMORY_MICROS, AnsweredTargets } from "./answered_targets.ts";
+export { mix32 } from "./mix32.ts";
 export { ARP_SWEEP_TARGETS, type ArpCounters, type ArpFinding, ArpMonitor } from "./arp_monitor.ts";
 export {
   DHCP_STARVATION_CLIENTS,
