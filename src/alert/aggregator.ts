@@ -143,6 +143,8 @@ export function voteThresholds(rule: UnknownAlertRule | undefined): VoteThreshol
 export interface SuppressedUnknowns {
   groups: number;
   flows: number;
+  /** Flagged bulk transfers not counted as strong or toward a rate (vote_rule.ts isBulkTransfer). */
+  bulkFlows: number;
 }
 
 /** An emitted alert with when its first flow reached the aggregator (wall clock, ms). */
@@ -289,7 +291,7 @@ export class AlertAggregator {
   /** Model vote groups that never had enough evidence (their flows still count as verdicts). */
   get suppressedUnknowns(): Readonly<SuppressedUnknowns> {
     const s = this.evidence.stats();
-    return { groups: s.weakVoteGroups, flows: s.weakVoteFlows };
+    return { groups: s.weakVoteGroups, flows: s.weakVoteFlows, bulkFlows: s.bulkVoteFlows };
   }
 
   /** Conversations seen one side only: proofs, flows and votes not counted as evidence (one_sided.ts). */

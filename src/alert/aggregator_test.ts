@@ -904,7 +904,7 @@ Deno.test("windows: evidence starts afresh in each window, and weak vote groups 
     );
   }
   assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1, bulkFlows: 0 });
 });
 
 Deno.test("open set: one flow claimed as a behaviour class is never alerted under that class, and is counted", () => {
@@ -914,7 +914,7 @@ Deno.test("open set: one flow claimed as a behaviour class is never alerted unde
   gated.decisions.nearestClass!.fill(3);
   run(agg, gated);
   assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 2, flows: 2 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 2, flows: 2, bulkFlows: 0 });
 });
 
 Deno.test("open set: a class one flow can show (SQL injection) is alerted from one flow, at once", () => {
@@ -929,7 +929,7 @@ Deno.test("unknown rule: one weak anomaly-only flow is not alerted, and is count
   const agg = aggregator();
   run(agg, scored(pairFlows("10.0.0.21", 1), VERDICT_UNKNOWN, -1, 1.1));
   assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 1, bulkFlows: 0 });
 });
 
 Deno.test("unknown rule: a few weak flows to one port (a browser's connections) are not alerted", () => {
@@ -937,7 +937,7 @@ Deno.test("unknown rule: a few weak flows to one port (a browser's connections) 
   run(agg, scored(pairFlows("10.0.0.21", 8), VERDICT_UNKNOWN, -1, 1.9));
   assert.deepEqual(agg.advance(T0 + 61 * S), []);
   assert.equal(agg.openAlerts, 0);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 8 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 8, bulkFlows: 0 });
 });
 
 Deno.test("unknown rule: weak anomaly-only flows at a rate are one unknown alert, after the grace", () => {
@@ -948,20 +948,39 @@ Deno.test("unknown rule: weak anomaly-only flows at a rate are one unknown alert
   assert.equal(alert.alert.name, "unknown TCP anomaly");
   assert.equal(alert.alert.count, 25);
   assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 0, flows: 0, bulkFlows: 0 });
 });
 
 Deno.test("unknown rule: one flow at the strong threshold alone is not alerted; two answered ones are", () => {
   const one = aggregator();
   run(one, scored(pairFlows("10.0.0.66", 1), VERDICT_UNKNOWN, -1, 2));
   assert.deepEqual(one.flush(), []);
-  assert.deepEqual(one.suppressedUnknowns, { groups: 1, flows: 1 });
+  assert.deepEqual(one.suppressedUnknowns, { groups: 1, flows: 1, bulkFlows: 0 });
   const two = aggregator();
   run(two, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
   const alert = only(two.advance(T0 + 9 * S));
   assert.equal(alert.alert.name, "unknown TCP anomaly");
   assert.equal(alert.alert.count, 2);
   assert.equal(alert.alert.score, 2);
+});
+
+Deno.test("unknown rule: strongly anomalous bulk transfers (iperf3 -R's 1.6 GB against a 37-byte cookie) are not alerted, and are counted", () => {
+  const bulk = (features: Record<number, number>) =>
+    pairFlows("10.70.1.2", 2, 5 * S).map((f): TestFlow => ({
+      ...f,
+      fwdPackets: 22363,
+      bwdPackets: 1135164,
+      features,
+    }));
+  const agg = aggregator();
+  run(agg, scored(bulk({ [FWD_BYTES]: 37, [BWD_BYTES]: 1637674880 }), VERDICT_UNKNOWN, -1, 8));
+  assert.deepEqual(agg.advance(T0 + 9 * S), []);
+  assert.deepEqual(agg.flush(), []);
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 2, bulkFlows: 2 });
+  // The same two flows with a request for every answer (a tenth of the bytes back) are.
+  const chatty = aggregator();
+  run(chatty, scored(bulk({ [FWD_BYTES]: 2e8, [BWD_BYTES]: 2e9 }), VERDICT_UNKNOWN, -1, 8));
+  assert.equal(only(chatty.advance(T0 + 9 * S)).alert.name, "unknown TCP anomaly");
 });
 
 Deno.test("unknown rule: strongly anomalous attempts nobody answered (a dead server) are not alerted", () => {
@@ -976,7 +995,7 @@ Deno.test("unknown rule: strongly anomalous attempts nobody answered (a dead ser
   run(agg, scored(unanswered, VERDICT_UNKNOWN, -1, 5));
   assert.deepEqual(agg.advance(T0 + 9 * S), []);
   assert.deepEqual(agg.flush(), []);
-  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 6 });
+  assert.deepEqual(agg.suppressedUnknowns, { groups: 1, flows: 6, bulkFlows: 0 });
 });
 
 Deno.test("volume: 200 scanners in one minute give at most the cap's lines; the rest is counted and carried", () => {

@@ -542,6 +542,13 @@ function printReport(
         `${d.unknownSuppressedGroups} vote groups, not alerted`,
     );
   }
+  if (d.unknownBulkFlows > 0) {
+    // Transfers anomalous for their size alone (vote_rule.ts isBulkTransfer).
+    lines.push(
+      `  bulk transfers (one side's payload 1 MiB or more, the other's 1/64 of it or less): ` +
+        `${d.unknownBulkFlows} flagged flows not counted as strong anomalies or toward a rate`,
+    );
+  }
   const o = d.oneSided;
   if (o.proofFlows + o.excusedFlows > 0 || verbose) {
     // Conversations whose return path this capture does not see (one_sided.ts).

@@ -163,6 +163,8 @@ export interface DetectorStats {
   unknownSuppressedFlows: number;
   /** Unknown alert groups the unknown rule kept back. */
   unknownSuppressedGroups: number;
+  /** Flagged bulk transfers (a download, a backup) not counted as strong anomalies or toward a rate. */
+  unknownBulkFlows: number;
   /** The alert path: groups, lines written, lines the volume cap held back, votes folded, evidence tables. */
   alertVolume: AlertVolumeStats;
   /** Conversations seen one side only (a one-way SPAN or tap, asymmetric routing): see one_sided.ts. */
@@ -462,6 +464,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
       ...counts,
       unknownSuppressedFlows: suppressed.flows,
       unknownSuppressedGroups: suppressed.groups,
+      unknownBulkFlows: suppressed.bulkFlows,
       alertVolume: aggregator.volume,
       oneSided: aggregator.oneSided,
       elapsedMs: (endedMs || wallMs()) - (startedMs || wallMs()),

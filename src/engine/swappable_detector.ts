@@ -64,6 +64,7 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
     alerts: sum((s) => s.alerts),
     unknownSuppressedFlows: sum((s) => s.unknownSuppressedFlows),
     unknownSuppressedGroups: sum((s) => s.unknownSuppressedGroups),
+    unknownBulkFlows: sum((s) => s.unknownBulkFlows),
     alertVolume: {
       groups: sum((s) => s.alertVolume.groups),
       lines: sum((s) => s.alertVolume.lines),

@@ -126,8 +126,9 @@ export function alertView(
     g.firstMicros = Math.min(g.firstMicros, timeline.startMicros[r]);
     g.lastMicros = Math.max(g.lastMicros, timeline.endMicros[r]);
     const answered = timeline.bwdPackets?.[r] ?? 1;
-    if (isStrongVote(decisions.score[r], answered, thresholds)) g.strongFlows++;
-    if (countsTowardRate(decisions.score[r], g.anomalyOnly, thresholds)) g.rateFlows++;
+    const bulk = timeline.bulk?.[r] === 1;
+    if (isStrongVote(decisions.score[r], answered, thresholds, bulk)) g.strongFlows++;
+    if (countsTowardRate(decisions.score[r], g.anomalyOnly, thresholds, bulk)) g.rateFlows++;
     if (isAttack[r]) g.attackFlows++;
     if (timeline.episode[r] >= 0) g.episodes.add(timeline.episode[r]);
   }

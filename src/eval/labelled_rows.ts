@@ -13,7 +13,9 @@ import {
   createFlowLabeller,
   labelCapture,
 } from "../label/mod.ts";
-import { formatAddress } from "../features/mod.ts";
+import { FEATURE_SET, formatAddress } from "../features/mod.ts";
+import { findByteColumns } from "../alert/mod.ts";
+import { isBulkTransfer } from "../evidence/mod.ts";
 
 /** Per-flow timing and episode membership, present for capture input. */
 export interface RowTimeline {
@@ -32,6 +34,8 @@ export interface RowTimeline {
   dstPorts?: Uint16Array;
   /** Packets the destination sent back in each flow (strong anomalies count only when answered). */
   bwdPackets?: Uint32Array;
+  /** 1 for a bulk transfer (never a strong anomaly: src/evidence/vote_rule.ts isBulkTransfer). */
+  bulk?: Uint8Array;
 }
 
 /** Labelled rows to evaluate a bundle on. */
@@ -120,6 +124,9 @@ export async function rowsFromCapture(
   const protocols: number[] = [];
   const dstPorts: number[] = [];
   const bwdPackets: number[] = [];
+  const bulk: number[] = [];
+  // The sensor reads payload bytes from these columns of the same rows (the aggregator's).
+  const bytes = findByteColumns(FEATURE_SET.columns.map((c) => c.name));
   const labelIndex = new Map<string, number>([[BENIGN_LABEL, 0]]);
   const labelNames = [BENIGN_LABEL];
   const y: number[] = [];
@@ -147,6 +154,18 @@ export async function rowsFromCapture(
       protocols.push(batch.protocol[i]);
       dstPorts.push(batch.dstPort[i]);
       bwdPackets.push(batch.bwdPackets[i]);
+      const row = i * width;
+      bulk.push(
+        isBulkTransfer(
+            batch.protocol[i],
+            batch.connState[i],
+            batch.bwdPackets[i],
+            bytes.fwd < 0 ? 0 : batch.features[row + bytes.fwd],
+            bytes.bwd < 0 ? 0 : batch.features[row + bytes.bwd],
+          )
+          ? 1
+          : 0,
+      );
       if (label === BENIGN_LABEL) {
         episodes.push(-1);
         continue;
@@ -188,6 +207,7 @@ export async function rowsFromCapture(
       protocols: Uint8Array.from(protocols),
       dstPorts: Uint16Array.from(dstPorts),
       bwdPackets: Uint32Array.from(bwdPackets),
+      bulk: Uint8Array.from(bulk),
     },
   };
 }

@@ -48,7 +48,13 @@ import {
 import { OneSidedPairs, type OneSidedStats, SEEN_BOTH, UNSEEN_PAIR } from "./one_sided.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
 import { SweepHorizon } from "./sweep_horizon.ts";
-import { countsTowardRate, isStrongVote, voteIsEnough, type VoteThresholds } from "./vote_rule.ts";
+import {
+  countsTowardRate,
+  isBulkTransfer,
+  isStrongVote,
+  voteIsEnough,
+  type VoteThresholds,
+} from "./vote_rule.ts";
 
 const STATE = Object.fromEntries(CONN_STATES.map((s, i) => [s, i])) as Record<string, number>;
 
@@ -240,6 +246,11 @@ export interface EvidenceStats {
   /** Vote groups that never had enough evidence, and their flows. */
   weakVoteGroups: number;
   weakVoteFlows: number;
+  /**
+   * Flagged flows that were bulk transfers (vote_rule.ts isBulkTransfer) and
+   * would otherwise have counted as strong or toward an anomaly-only rate.
+   */
+  bulkVoteFlows: number;
   /** Findings not opened because `maxFindings` were open. */
   findingsRefused: number;
   /** Interim-export rows of flows already counted on their first row (not counted again). */
@@ -388,6 +399,7 @@ export class HostEvidence {
     foldedVoteFlows: 0,
     weakVoteGroups: 0,
     weakVoteFlows: 0,
+    bulkVoteFlows: 0,
     findingsRefused: 0,
     laterRows: 0,
   };
@@ -1545,9 +1557,23 @@ export class HostEvidence {
       vp.counters[port]++;
       if (vp.created) c[mc + M_PORTS]++;
     }
-    if (isStrongVote(score, batch.bwdPackets[i], rule)) c[mc + M_STRONG]++;
     const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
-    if (countsTowardRate(score, anomalyOnly, rule)) c[mc + M_RATE]++;
+    const o = this.#options;
+    const bulk = isBulkTransfer(
+      batch.protocol[i],
+      batch.connState[i],
+      batch.bwdPackets[i],
+      this.#feature(batch, i, o.fwdBytesColumn),
+      this.#feature(batch, i, o.bwdBytesColumn),
+    );
+    const strong = isStrongVote(score, batch.bwdPackets[i], rule, bulk);
+    const rate = countsTowardRate(score, anomalyOnly, rule, bulk);
+    if (strong) c[mc + M_STRONG]++;
+    if (rate) c[mc + M_RATE]++;
+    if (
+      bulk && (strong !== isStrongVote(score, batch.bwdPackets[i], rule) ||
+        rate !== countsTowardRate(score, anomalyOnly, rule))
+    ) this.#stats.bulkVoteFlows++;
     const group = votes.group[m];
     if (score > c[mc + M_BEST]) {
       c[mc + M_BEST] = score;

@@ -32,8 +32,11 @@ export {
   oneSidedWarning,
 } from "./one_sided.ts";
 export {
+  BULK_MAX_SHARE,
+  BULK_MIN_BYTES,
   countsTowardRate,
   DEFAULT_STRONG_FLOWS,
+  isBulkTransfer,
   isStrongVote,
   type VoteEvidence,
   voteIsEnough,

@@ -31,7 +31,15 @@
  * group's rate counts only flows at the bundle's strong threshold (its
  * one-in-a-thousand score, `rateThreshold`): a flood of such flows still
  * alerts, the pace of a client of an unfamiliar service does not.
+ *
+ * A bulk transfer (see {@link isBulkTransfer}: a backup, a download, a speed
+ * test, a database dump) is neither strong nor part of an anomaly-only
+ * group's rate: the bundle never saw flows of gigabytes, and scores them by
+ * their volume alone (packet and bulk counts hundreds of times its largest),
+ * which says nothing of an attack. A group with a claimed class still counts
+ * them (the class is the model's claim, not their size's).
  */
+import { CONN_STATES } from "../features/mod.ts";
 
 /**
  * Strongly anomalous flows an anomaly-only group needs when it has neither
@@ -40,6 +48,45 @@
  * bundle's strong threshold.
  */
 export const DEFAULT_STRONG_FLOWS = 2;
+
+/**
+ * Payload one side of a bulk transfer sent, at least (1 MiB): past any
+ * request and answer of the exchanges the bundle's attack classes make, and
+ * what an interim row (1 s into a flow) holds of a transfer over 10 Mbit/s.
+ */
+export const BULK_MIN_BYTES = 1 << 20;
+/**
+ * The other side's payload as a share of it, at most: requests, protocol
+ * acknowledgements and window updates (an HTTP GET, iperf's cookie, SSH's
+ * window adjustments) are well under 1%; a conversation that answers each
+ * message (a keep-alive HTTP client, a login, a database query loop) sends
+ * at least a tenth.
+ */
+export const BULK_MAX_SHARE = 1 / 64;
+
+/**
+ * Whether a flow is a bulk transfer: TCP, established (the handshake seen,
+ * or picked up midway with both sides talking), one side's payload at least
+ * {@link BULK_MIN_BYTES} and the other's at most {@link BULK_MAX_SHARE} of
+ * it. `connState` indexes CONN_STATES.
+ */
+export function isBulkTransfer(
+  protocol: number,
+  connState: number,
+  bwdPackets: number,
+  fwdBytes: number,
+  bwdBytes: number,
+): boolean {
+  if (protocol !== 6 || ESTABLISHED[connState] !== 1 || bwdPackets === 0) return false;
+  const big = Math.max(fwdBytes, bwdBytes);
+  return big >= BULK_MIN_BYTES && Math.min(fwdBytes, bwdBytes) <= big * BULK_MAX_SHARE;
+}
+
+/** Connection states (CONN_STATES' order) in which both sides talked over an established connection. */
+const ESTABLISHED = Uint8Array.from(
+  CONN_STATES,
+  (s) => ["OTH", "S1", "SF", "S2", "S3", "RSTO", "RSTR"].includes(s) ? 1 : 0,
+);
 
 /** The thresholds of the rule. */
 export interface VoteThresholds {
@@ -84,9 +131,18 @@ export interface VoteKind {
   anomalyOnly: boolean;
 }
 
-/** Whether a flagged flow counts as strongly anomalous: answered, and scoring at the strong threshold. */
-export function isStrongVote(score: number, bwdPackets: number, rule: VoteThresholds): boolean {
-  return rule.strongThreshold !== undefined && bwdPackets > 0 && score >= rule.strongThreshold;
+/**
+ * Whether a flagged flow counts as strongly anomalous: answered, scoring at
+ * the strong threshold, and no bulk transfer (`bulk`, {@link isBulkTransfer}).
+ */
+export function isStrongVote(
+  score: number,
+  bwdPackets: number,
+  rule: VoteThresholds,
+  bulk = false,
+): boolean {
+  return rule.strongThreshold !== undefined && bwdPackets > 0 && !bulk &&
+    score >= rule.strongThreshold;
 }
 
 /** Whether a flagged flow counts toward its group's rate (see the module comment). */
@@ -94,8 +150,10 @@ export function countsTowardRate(
   score: number,
   anomalyOnly: boolean,
   rule: VoteThresholds,
+  bulk = false,
 ): boolean {
-  return !anomalyOnly || rule.rateThreshold === undefined || score >= rule.rateThreshold;
+  if (!anomalyOnly) return true;
+  return !bulk && (rule.rateThreshold === undefined || score >= rule.rateThreshold);
 }
 
 /** Whether a vote group's evidence is enough for an alert (see the module comment). */

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { CONN_STATES } from "../features/mod.ts";
 import {
   countsTowardRate,
+  isBulkTransfer,
+  isStrongVote,
   type VoteEvidence,
   voteIsEnough,
   type VoteThresholds,
@@ -60,4 +63,29 @@ Deno.test("vote rule: fan-out needs no score; two strong answered flows suffice 
   assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(10, 0, 30), ports: 10 }, RULE), true);
   assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(2, 2, 30), strongFlows: 2 }, RULE), true);
   assert.equal(voteIsEnough(ANOMALY_ONLY, { ...group(2, 2, 30), strongFlows: 1 }, RULE), false);
+});
+
+Deno.test("vote rule: a bulk transfer is neither a strong anomaly nor part of an anomaly-only rate", () => {
+  const SF = CONN_STATES.indexOf("SF"), S0 = CONN_STATES.indexOf("S0");
+  const OTH = CONN_STATES.indexOf("OTH");
+  // iperf3 -R as measured: 37 bytes of cookie one way, 1.6 GB the other.
+  assert.equal(isBulkTransfer(6, CONN_STATES.indexOf("S1"), 1135164, 37, 1637674880), true);
+  // A download picked up midway, both sides talking.
+  assert.equal(isBulkTransfer(6, OTH, 200, 300, 4 << 20), true);
+  // A keep-alive HTTP client asks for every answer (ab -k: 101 kB of requests, 279 kB of pages).
+  assert.equal(isBulkTransfer(6, SF, 1004, 101000, 278995), false);
+  assert.equal(isBulkTransfer(6, SF, 1004, 101000, 2 << 20), false);
+  // Its requests for 20 MiB of large pages are under 1/64 of them: that is a transfer (a flood of
+  // requests is named from their rate by the HTTP monitor instead).
+  assert.equal(isBulkTransfer(6, SF, 1004, 101000, 20 << 20), true);
+  // Too small, never answered, not TCP.
+  assert.equal(isBulkTransfer(6, SF, 100, 0, (1 << 20) - 1), false);
+  assert.equal(isBulkTransfer(6, S0, 0, 8 << 20, 0), false);
+  assert.equal(isBulkTransfer(6, OTH, 0, 8 << 20, 0), false);
+  assert.equal(isBulkTransfer(17, SF, 100, 8 << 20, 0), false);
+
+  assert.equal(isStrongVote(8.4, 1135164, RULE), true);
+  assert.equal(isStrongVote(8.4, 1135164, RULE, true), false);
+  assert.equal(countsTowardRate(8.4, true, RULE, true), false);
+  assert.equal(countsTowardRate(8.4, false, RULE, true), true);
 });

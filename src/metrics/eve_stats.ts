@@ -44,6 +44,8 @@ export interface StatsEvent {
       /** Rows not scored because inference fell behind live capture. */
       shed: { final_rows: number; interim_rows: number };
       unknown_suppressed_flows: number;
+      /** Flagged bulk transfers not counted as strong anomalies or toward a rate (vote_rule.ts). */
+      unknown_bulk_flows: number;
       /**
        * Conversations seen one side only (Suricata's stream.async-oneside,
        * Zeek's possible_split_routing): TCP connections that proved it, the
@@ -122,6 +124,7 @@ export function makeStatsEvent(
         },
         shed: { final_rows: d.shed?.finalRows ?? 0, interim_rows: d.shed?.interimRows ?? 0 },
         unknown_suppressed_flows: d.unknownSuppressedFlows,
+        unknown_bulk_flows: d.unknownBulkFlows ?? 0,
         one_sided: {
           tcp_one_side: d.oneSided?.proofFlows ?? 0,
           tcp_two_way: d.oneSided?.twoWayTcpFlows ?? 0,

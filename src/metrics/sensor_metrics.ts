@@ -272,6 +272,11 @@ export class SensorMetrics {
       "Unknown (anomaly-only) flows the alert rule kept back.",
       one(d?.unknownSuppressedFlows ?? 0),
     );
+    counter(
+      "unknown_bulk_flows_total",
+      "Flagged bulk transfers (a download, a backup) not counted as strong anomalies or toward a rate.",
+      one(d?.unknownBulkFlows ?? 0),
+    );
     // Conversations seen one side only (Suricata's stream.async-oneside): see one_sided.ts.
     const oneSided = d?.oneSided;
     counter("one_sided_tcp_connections_total", "TCP connections by the sides of them seen.", [
