@@ -273,6 +273,15 @@ Deno.test("analyze: dirb's path scan is named from the client; a site mirror wit
   assert.deepEqual(crawl.alerts.map((a) => a.alert.name), [], crawl.stderr);
 });
 
+Deno.test("analyze: ab -k's request flood over keep-alive connections is named from the client, and only that", async () => {
+  const { alerts, stderr } = await analyze(`${repoRoot}tests/fixtures/http/ab-keepalive.pcap`);
+  assert.deepEqual(
+    alerts.map((a) => `${a.src_ip} -> ${a.dest_ip}:${a.dest_port}: ${a.alert.name}`),
+    ["10.81.0.1 -> 10.81.0.2:80: HTTP flood (keep-alive requests)"],
+    stderr,
+  );
+});
+
 Deno.test("analyze: a ptunnel-ng ICMP tunnel is named from its client; pings of many sizes raise nothing", async () => {
   const tunnel = await analyze(`${repoRoot}tests/fixtures/icmp/ptunnel.pcap`);
   assert.deepEqual(

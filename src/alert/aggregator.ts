@@ -334,7 +334,7 @@ export class AlertAggregator {
         ? finding.solicitations
         : finding.kind === "dns-tunnel"
         ? finding.queries
-        : finding.kind === "http-scan"
+        : finding.kind === "http-scan" || finding.kind === "http-keepalive-flood"
         ? finding.requests
         : finding.kind === "icmp-tunnel"
         ? finding.requests + finding.replies

@@ -36,6 +36,7 @@ import {
   ARP_SWEEP_TARGETS,
   DHCP_STARVATION_CLIENTS,
   DNS_TUNNEL_NAMES,
+  HTTP_FLOOD_RATE,
   HTTP_SCAN_TARGETS,
   ICMP_TUNNEL_BYTES,
   MAC_FLOOD_SOURCES,
@@ -97,6 +98,7 @@ export const MONITOR_NAMES = {
   "dns-tunnel": { name: "DNS tunnel (data in query names)", severity: 2 },
   "dns-spoof": { name: "DNS spoofing (two different answers to one query)", severity: 1 },
   "http-scan": { name: "HTTP path scan (many paths not found)", severity: 2 },
+  "http-keepalive-flood": { name: "HTTP flood (keep-alive requests)", severity: 1 },
   "icmp-tunnel": { name: "ICMP tunnel (data in echo payloads)", severity: 2 },
   "mac-flood": { name: "MAC flooding (switch address table overflow)", severity: 2 },
 } as const;
@@ -133,6 +135,7 @@ export function packetFindingAlert(
     case "dns-spoof":
       return dnsSpoofAlert(finding, windowMicros, suppressed);
     case "http-scan":
+    case "http-keepalive-flood":
       return httpAlert(finding, windowMicros, suppressed);
     case "icmp-tunnel":
       return icmpAlert(finding, windowMicros, suppressed);
@@ -594,6 +597,9 @@ function httpAlert(
   windowMicros: number,
   suppressed: SuppressedLines | null,
 ): Alert {
+  const flood = finding.kind === "http-keepalive-flood";
+  // The monitor's rate is over 10 s at least (http_monitor.ts).
+  const floodSeconds = Math.max(10, (finding.atMicros - finding.firstMicros) / 1e6);
   return packetLine(
     {
       atMicros: finding.atMicros,
@@ -614,15 +620,17 @@ function httpAlert(
           targets: finding.targets,
           responses: finding.responses,
           client_errors: finding.clientErrors,
+          connections: finding.connections,
           example: finding.example,
         },
       },
       className: finding.kind,
-      name: MONITOR_NAMES["http-scan"].name,
-      score: finding.targets,
-      threshold: HTTP_SCAN_TARGETS,
+      name: MONITOR_NAMES[finding.kind].name,
+      // A scan's score is its distinct targets; a flood's its requests a second over the window.
+      score: flood ? Math.round(finding.requests / floodSeconds) : finding.targets,
+      threshold: flood ? HTTP_FLOOD_RATE : HTTP_SCAN_TARGETS,
       model: "http-monitor",
-      severity: MONITOR_NAMES["http-scan"].severity,
+      severity: MONITOR_NAMES[finding.kind].severity,
       targets: 1,
       behaviour: finding.kind,
     },

@@ -84,7 +84,7 @@ export const AlertBodySchema = z.object({
   packets: z.number().int().nonnegative().optional(),
   /** What the host-level evidence counted. */
   evidence: z.object({
-    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, dns-spoof, http-scan, icmp-tunnel, mac-flood and the IP anomalies for the packet monitors' lines. */
+    /** scan, stealth-scan, sweep, syn-flood, tcp-ack-flood, tcp-rst-flood, tcp-fin-flood, udp-flood, icmp-flood, reflection, amplification, brute-force, slow-dos, slow-read, connection-flood, model; arp-sweep, arp-spoof, nd-sweep, nd-spoof, nd-rogue-router, dhcp-starvation, dhcp-rogue-server, dns-tunnel, dns-spoof, http-scan, http-keepalive-flood, icmp-tunnel, mac-flood and the IP anomalies for the packet monitors' lines. */
     behaviour: z.string(),
     /** Evidence packets (floods) or flows per second over the evidence span. */
     rate_pps: z.number().nonnegative(),
@@ -166,7 +166,7 @@ export const AlertSchema = z.object({
     /** The name that made the line, printable ASCII (others "?"), at most 120 characters. */
     example: z.string(),
   }).optional(),
-  /** HTTP path scan alerts (model "http-monitor"): what the client asked for and was answered, within a minute. */
+  /** HTTP path scan and keep-alive flood alerts (model "http-monitor"): what the client asked for and was answered, within a minute. */
   http: z.object({
     requests: z.number().int().nonnegative(),
     /** Distinct request targets (path and query; linear counting). */
@@ -174,6 +174,8 @@ export const AlertSchema = z.object({
     responses: z.number().int().nonnegative(),
     /** Responses with a 4xx status other than 401 and 407. */
     client_errors: z.number().int().nonnegative(),
+    /** Connections the requests came on (distinct client ports; linear counting, at most 1,024 counted). */
+    connections: z.number().int().nonnegative().optional(),
     /** The request target that made the line, printable ASCII (others "?"), at most 100 characters. */
     example: z.string(),
   }).optional(),

@@ -71,6 +71,7 @@ export {
   DnsSpoofMonitor,
 } from "./dns_spoof_monitor.ts";
 export {
+  HTTP_FLOOD_RATE,
   HTTP_SCAN_ERRORS,
   HTTP_SCAN_TARGETS,
   type HttpCounters,

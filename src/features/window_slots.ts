@@ -8,7 +8,11 @@
  * are never freed, so a key is always in its run before any free slot.
  */
 export class WindowSlots {
-  /** Per slot: when its window started, when it was last seen, when its key was last reported. */
+  /**
+   * Per slot: when its window started, when it was last seen; when its key
+   * was last reported, `reports` entries per slot (one per kind of finding:
+   * slot `s`'s kind `k` at `s * reports + k`).
+   */
   readonly windowStart: Float64Array;
   readonly lastSeen: Float64Array;
   readonly reported: Float64Array;
@@ -18,16 +22,20 @@ export class WindowSlots {
   readonly #used: Uint8Array;
   readonly #mask: number;
 
-  /** `capacity`: slots (a power of two); `probe`: slots a key may sit in; `windowMicros`: a window. */
+  /**
+   * `capacity`: slots (a power of two); `probe`: slots a key may sit in;
+   * `windowMicros`: a window; `reports`: kinds of finding reported per slot.
+   */
   constructor(
     capacity: number,
     private readonly probe: number,
     private readonly windowMicros: number,
     private readonly counters: { slotsEvicted: number },
+    private readonly reports = 1,
   ) {
     this.windowStart = new Float64Array(capacity);
     this.lastSeen = new Float64Array(capacity);
-    this.reported = new Float64Array(capacity);
+    this.reported = new Float64Array(capacity * reports);
     this.#key = new Uint32Array(capacity);
     this.#used = new Uint8Array(capacity);
     this.#mask = capacity - 1;
@@ -63,7 +71,7 @@ export class WindowSlots {
     this.#used[s] = 1;
     this.#key[s] = key;
     this.windowStart[s] = -Infinity;
-    this.reported[s] = -Infinity;
+    this.reported.fill(-Infinity, s * this.reports, (s + 1) * this.reports);
     return s;
   }
 }

@@ -41,6 +41,10 @@ export function formatAlertLine(a: Alert, color = false): string {
     ? `${a.dns_spoof.name}: ${a.dns_spoof.first_answer.join(" ") || "none"} then ${
       a.dns_spoof.second_answer.join(" ") || "none"
     }`
+    : a.http && x.class === "http-keepalive-flood"
+    ? `${a.http.requests} requests on ${
+      a.http.connections ?? "?"
+    } connections, ${a.http.targets} paths`
     : a.http
     ? `${a.http.targets} paths, ${a.http.client_errors} not found`
     : a.icmp
