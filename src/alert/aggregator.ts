@@ -166,6 +166,9 @@ export interface AlertVolumeStats {
   foldedFlows: number;
   /** ICMP errors counted for the probe they answer. */
   errorReplies: number;
+  /** UDP flows sent with a traceroute's TTL, not counted as probes; their model votes not counted. */
+  pathProbes: number;
+  pathProbeVotes: number;
   /** Groups not opened because too many were open at once. */
   groupsRefused: number;
   /** Evidence table entries evicted to stay within their capacity. */
@@ -310,6 +313,8 @@ export class AlertAggregator {
       suppressedFlows: suppressed.flows,
       foldedFlows: e.foldedVoteFlows,
       errorReplies: e.errorReplies,
+      pathProbes: e.pathProbes,
+      pathProbeVotes: e.pathProbeVotes,
       groupsRefused: e.findingsRefused,
       evidenceEvictions: Object.values(e.tables).reduce((n, t) => n + t.evicted + t.refused, 0),
       evidenceBytes: this.evidence.bytes,

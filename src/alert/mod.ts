@@ -32,6 +32,6 @@ export {
   voteThresholds,
 } from "./aggregator.ts";
 export { TrafficMinutes } from "./traffic.ts";
-export { type OneSidedStats, oneSidedWarning } from "../evidence/mod.ts";
+export { type OneSidedStats, oneSidedWarning, PATH_PROBE_MAX_TTL } from "../evidence/mod.ts";
 export * from "./sinks/mod.ts";
 export { AlertVolumeCap, DEFAULT_ALERTS_PER_MINUTE, type SuppressedLines } from "./volume.ts";

@@ -20,6 +20,7 @@ import {
   createJsonlSink,
   createSqliteSink,
   oneSidedWarning,
+  PATH_PROBE_MAX_TTL,
 } from "../alert/mod.ts";
 import {
   CaptureWorkerMeters,
@@ -569,6 +570,13 @@ function printReport(
         `flagged flows folded into behaviour alerts; ${v.errorReplies} ICMP errors counted for ` +
         `the probes they answer; ${v.evidenceEvictions} evidence entries evicted ` +
         `(tables ${(v.evidenceBytes / 1048576).toFixed(0)} MiB)`,
+    );
+  }
+  if (v.pathProbes > 0) {
+    lines.push(
+      `  path probes (traceroute: UDP or TCP probes sent with a TTL of ${PATH_PROBE_MAX_TTL} or less): ` +
+        `${v.pathProbes} flows not counted as scan probes, ${v.pathProbeVotes} of their model ` +
+        `votes not counted`,
     );
   }
   if (d.unscoredProtocol > 0) {

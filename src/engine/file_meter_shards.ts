@@ -290,6 +290,7 @@ class Columns {
   readonly interim: Uint8Array;
   readonly exportSeq: Uint16Array;
   readonly logins: Uint8Array;
+  readonly firstTtl: Uint8Array;
   readonly order: Float64Array;
 
   constructor(b: FlowBatch, order: Float64Array) {
@@ -311,6 +312,7 @@ class Columns {
     this.interim = b.interim;
     this.exportSeq = b.exportSeq;
     this.logins = b.logins;
+    this.firstTtl = b.firstTtl;
     this.order = order;
   }
 }
@@ -336,6 +338,7 @@ function copyRow(from: Columns, i: number, to: Columns, j: number): void {
   to.interim[j] = from.interim[i];
   to.exportSeq[j] = from.exportSeq[i];
   to.logins[j] = from.logins[i];
+  to.firstTtl[j] = from.firstTtl[i];
   to.order[2 * j] = from.order[2 * i];
   to.order[2 * j + 1] = from.order[2 * i + 1];
 }

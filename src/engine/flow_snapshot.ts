@@ -34,6 +34,7 @@ export function snapshotFlowBatch(b: FlowBatch): FlowBatch {
     interim: b.interim.slice(0, n),
     exportSeq: b.exportSeq.slice(0, n),
     logins: b.logins.slice(0, n),
+    firstTtl: b.firstTtl.slice(0, n),
   };
 }
 
@@ -103,6 +104,7 @@ export class FlowSnapshotRing {
       interim: r.interim.subarray(start, end),
       exportSeq: r.exportSeq.subarray(start, end),
       logins: r.logins.subarray(start, end),
+      firstTtl: r.firstTtl.subarray(start, end),
     };
     this.#held.push({ batch, start, released: false });
     return batch;

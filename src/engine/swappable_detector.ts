@@ -72,6 +72,8 @@ export function mergeDetectorStats(parts: DetectorStats[]): DetectorStats {
       suppressedFlows: sum((s) => s.alertVolume.suppressedFlows),
       foldedFlows: sum((s) => s.alertVolume.foldedFlows),
       errorReplies: sum((s) => s.alertVolume.errorReplies),
+      pathProbes: sum((s) => s.alertVolume.pathProbes),
+      pathProbeVotes: sum((s) => s.alertVolume.pathProbeVotes),
       groupsRefused: sum((s) => s.alertVolume.groupsRefused),
       evidenceEvictions: sum((s) => s.alertVolume.evidenceEvictions),
       evidenceBytes: Math.max(0, ...parts.map((s) => s.alertVolume.evidenceBytes)),

@@ -84,7 +84,9 @@ const T_STRAY_RST_PACKETS = 13, T_STRAY_FIN_PACKETS = 14;
 const T_ONE_WAY_SIZE = 15, T_VARIED_PACKETS = 16;
 const T_FIELDS = 17;
 // Pair table (src, dst, proto).
-const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2, P_FIELDS = 3;
+const P_FLOWS = 0, P_PROBES = 1, P_PROBED_PORTS = 2;
+/** TTLs (bits 1-30) of the pair's probes sent with a path probe's TTL (PATH_PROBE_MAX_TTL). */
+const P_PATH_TTLS = 3, P_FIELDS = 4;
 // Service table (src, dst, proto << 16 | port).
 const V_FLOWS = 0, V_PROBES = 1, V_COMPLETED = 2, V_COMPLETED_MICROS = 3, V_FLAGGED = 4;
 const V_SLOW = 5, V_FIRST = 6, V_LAST = 7, V_PACKETS = 8, V_BRUTE_VOTES = 9;
@@ -130,6 +132,30 @@ export interface HostEvidenceSizes {
 const ANY_PORT = 0x10000;
 /** Forward packets by its first (interim) row for a one-way or echo flow to be followed on later rows. */
 const VOLUME_FLOW_PACKETS = 10;
+
+/**
+ * The highest TTL (hop limit) a UDP datagram arrives with that marks it a
+ * path probe. Stacks send 64, 128 or 255 and paths are shorter than 30 hops,
+ * so an ordinary datagram arrives with more; traceroute, mtr and tracepath
+ * send TTLs 1 to 30 (their default most hops) so that the probes expire on
+ * the way, each to the next port of a run (33434 on), and the last ones
+ * draw port unreachable from the target: as many ports as a scan's.
+ */
+export const PATH_PROBE_MAX_TTL = 30;
+/**
+ * Distinct small TTLs a pair's probes must show to be a path trace: a tracer
+ * steps through the hops, a scan sent with a small TTL to slip past keeps
+ * one. The first probes of a trace, before its third TTL, count as probes
+ * (a few ports, far below a scan's).
+ */
+export const PATH_PROBE_TTLS = 3;
+
+/** Set bits of a 32-bit word. */
+function bitCount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
 
 /** How long a model vote group waits for a behaviour of its hosts to take its votes. */
 export const VOTE_GRACE_MICROS = 2e6;
@@ -241,6 +267,9 @@ export interface EvidenceStats {
   flows: number;
   /** ICMP errors attributed to the probe they answer. */
   errorReplies: number;
+  /** UDP flows sent with a path probe's TTL (traceroute): not probes, and their model votes not counted. */
+  pathProbes: number;
+  pathProbeVotes: number;
   /** Flagged flows whose vote group was folded into a behaviour finding of the same host. */
   foldedVoteFlows: number;
   /** Vote groups that never had enough evidence, and their flows. */
@@ -396,6 +425,8 @@ export class HostEvidence {
   #stats = {
     flows: 0,
     errorReplies: 0,
+    pathProbes: 0,
+    pathProbeVotes: 0,
     foldedVoteFlows: 0,
     weakVoteGroups: 0,
     weakVoteFlows: 0,
@@ -859,6 +890,14 @@ export class HostEvidence {
       if (protocol === 17 && isServiceReply(srcPort, dstPort)) probe = false;
     }
 
+    // A traceroute's probe, sent to expire on the way (PATH_PROBE_MAX_TTL) with the TTLs of
+    // the hops in turn, probes a path: its port is the next of the tracer's run, not a port
+    // scanned. It still counts as an attempt (a SYN flood sent with a small TTL is a flood).
+    const ttl = batch.firstTtl[i];
+    const lowTtlProbe = probe && ttl !== 0 && ttl <= PATH_PROBE_MAX_TTL &&
+      (protocol === 6 || protocol === 17);
+    let pathProbe = false, scanProbe = probe;
+
     // Source.
     const src = this.sources;
     addressWords(batch.srcAddr, i * 16, src.key, 0);
@@ -894,7 +933,14 @@ export class HostEvidence {
       const c = pair.counters;
       const pc = p * P_FIELDS;
       c[pc + P_FLOWS]++;
-      if (probe && ++c[pc + P_PROBES] === 1 && s >= 0) {
+      if (lowTtlProbe) {
+        const ttls = (c[pc + P_PATH_TTLS] | (1 << ttl)) >>> 0;
+        c[pc + P_PATH_TTLS] = ttls;
+        pathProbe = bitCount(ttls) >= PATH_PROBE_TTLS;
+        scanProbe = !pathProbe;
+        if (pathProbe) this.#stats.pathProbes++;
+      }
+      if (scanProbe && ++c[pc + P_PROBES] === 1 && s >= 0) {
         src.counters[sc + S_PROBED_DSTS]++;
         // A target that answered this source's probes lately is revisited (a poller's), not
         // discovered: it does not count toward a sweep.
@@ -937,7 +983,7 @@ export class HostEvidence {
         ) c[vc + V_BRUTE_VOTES]++;
         if (start < c[vc + V_FIRST]) c[vc + V_FIRST] = start;
         if (end > c[vc + V_LAST]) c[vc + V_LAST] = end;
-        if (probe && ++c[vc + V_PROBES] === 1 && p >= 0) {
+        if (scanProbe && ++c[vc + V_PROBES] === 1 && p >= 0) {
           pairPorts = ++pair.counters[p * P_FIELDS + P_PROBED_PORTS];
           // The ports it probed in the windows before, within the horizon (slow scans).
           if (this.horizon.size > 0) {
@@ -1050,10 +1096,12 @@ export class HostEvidence {
     // A one-sided flow's model vote does not count: the model learnt flows seen both ways, and
     // one whose answers are missing is anomalous to it by that alone. A payload class
     // (one flow is enough: SQL injection) still votes: the request it names is seen.
+    // Nor does a path probe's: its ports are a traceroute's run, not a scan's (PATH_PROBE_MAX_TTL).
     let voteDropped = false;
-    if (excused && flagged) {
+    if ((excused || pathProbe) && flagged) {
       const classIndex = verdict === VERDICT_KNOWN ? decisions.classIndex[i] : -1;
       voteDropped = classIndex < 0 || o.voteRule.singleFlowClass[classIndex] !== 1;
+      if (pathProbe && voteDropped) this.#stats.pathProbeVotes++;
     }
     if (excused) this.oneSided.excused(voteDropped);
     if (flagged) {

@@ -21,6 +21,7 @@ export {
   type Finding,
   HostEvidence,
   type HostEvidenceSizes,
+  PATH_PROBE_MAX_TTL,
   type VoteRule,
 } from "./host_evidence.ts";
 export { DistinctSketches, HostTable, type HostTableStats } from "./host_table.ts";

@@ -15,6 +15,7 @@ import {
   H_BWD_RST,
   H_BWD_SYN,
   H_BWD_SYNACK,
+  H_FIRST_TTL_MASK,
   H_FWD_DATA,
   H_FWD_FIN,
   H_FWD_RST,
@@ -23,6 +24,8 @@ import {
   H_LOGIN_COUNT_MAX,
   H_LOGIN_FAILED_SHIFT,
   H_LOGIN_OK_SHIFT,
+  INIT_WIN_MASK,
+  INIT_WIN_TTL_SHIFT,
   MIN_SEG_UNSET,
   ROW,
   STATS_WORDS,
@@ -51,6 +54,7 @@ export function createFlowBatch(capacity: number, width = FEATURE_COUNT): FlowBa
     interim: new Uint8Array(capacity),
     exportSeq: new Uint16Array(capacity),
     logins: new Uint8Array(capacity),
+    firstTtl: new Uint8Array(capacity),
   };
 }
 
@@ -76,6 +80,7 @@ export const FLOW_ROW_COLUMNS = [
   ["interim", Uint8Array, 1],
   ["exportSeq", Uint16Array, 1],
   ["logins", Uint8Array, 1],
+  ["firstTtl", Uint8Array, 1],
 ] as const;
 
 /** Bytes one row of a FlowBatch of `width` feature columns takes, every column counted. */
@@ -126,6 +131,7 @@ export function copyFlowRows(from: FlowBatch, rows: ArrayLike<number>): FlowBatc
     out.interim[k] = from.interim[i];
     out.exportSeq[k] = from.exportSeq[i];
     out.logins[k] = from.logins[i];
+    out.firstTtl[k] = from.firstTtl[i];
   }
   out.count = rows.length;
   return out;
@@ -351,7 +357,8 @@ export function writeFlowRow(
   f[k++] = Math.floor(sf / subflows);
   f[k++] = Math.floor(nb / subflows);
   f[k++] = Math.floor(sb / subflows);
-  f[k++] = i32[fw + F.i32.initWinFwd];
+  const initWinFwd = i32[fw + F.i32.initWinFwd];
+  f[k++] = initWinFwd < 0 ? initWinFwd : initWinFwd & INIT_WIN_MASK;
   f[k++] = i32[fw + F.i32.initWinBwd];
   f[k++] = su32[w + W.actDataFwd];
   const minSeg = su8[b + ROW.u8.minSegFwd];
@@ -394,9 +401,16 @@ export function writeFlowRow(
   out.endMicros[row] = start + duration;
   const history = u16[fh + F.u16.tcpHistory];
   out.connState[row] = connStateOf(protocol, history, nb, nf);
-  // Failed logins in the low nibble, successful ones in the high (flow_layout.ts).
-  out.logins[row] = ((history >>> H_LOGIN_FAILED_SHIFT) & H_LOGIN_COUNT_MAX) |
-    (((history >>> H_LOGIN_OK_SHIFT) & H_LOGIN_COUNT_MAX) << 4);
+  if (protocol === PROTO_TCP) {
+    // Failed logins in the low nibble, successful ones in the high (flow_layout.ts).
+    out.logins[row] = ((history >>> H_LOGIN_FAILED_SHIFT) & H_LOGIN_COUNT_MAX) |
+      (((history >>> H_LOGIN_OK_SHIFT) & H_LOGIN_COUNT_MAX) << 4);
+    out.firstTtl[row] = (i32[fw + F.i32.initWinFwd] >>> INIT_WIN_TTL_SHIFT) & H_FIRST_TTL_MASK;
+  } else {
+    // Other flows keep their first packet's TTL there instead (flow_layout.ts).
+    out.logins[row] = 0;
+    out.firstTtl[row] = history & H_FIRST_TTL_MASK;
+  }
   out.endReason[row] = reason;
   out.fwdPackets[row] = nf;
   out.bwdPackets[row] = nb;

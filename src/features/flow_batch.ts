@@ -62,6 +62,12 @@ export interface FlowBatch {
    * (high four), each at most 7 (login_outcomes.ts); 0 for other flows.
    */
   logins: Uint8Array;
+  /**
+   * IP TTL (IPv6 hop limit) of the flow's first packet. A stack sends 64, 128 or 255, so a datagram
+   * seen with 30 or less was sent with a TTL meant to expire on the way: a
+   * traceroute's path probe (see host_evidence.ts).
+   */
+  firstTtl: Uint8Array;
 }
 
 /** Zeek's connection states, in a fixed order (the index is stored). */

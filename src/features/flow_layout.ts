@@ -27,6 +27,8 @@ export const H_FWD_SYN = 1,
  * count saturating at 7 (login_outcomes.ts).
  */
 export const H_LOGIN_FAILED_SHIFT = 10, H_LOGIN_OK_SHIFT = 13, H_LOGIN_COUNT_MAX = 7;
+/** A flow other than TCP has no history: its `tcpHistory` holds its first packet's IP TTL (FlowBatch.firstTtl; TCP's is in W_INIT_WIN_FWD). */
+export const H_FIRST_TTL_MASK = 0xff;
 
 /**
  * Layouts. Rows live in ArrayBuffers read through u8/u16/u32/i32/f64 views.
@@ -51,6 +53,11 @@ export const W_LAST_SEEN = 14;
 export const W_STATS = 15;
 // Flow row, line 1: initial windows and the packet log.
 export const W_INIT_WIN_FWD = 17, W_INIT_WIN_BWD = 18;
+/**
+ * A TCP flow's W_INIT_WIN_FWD holds the window of its first packet (16 bits)
+ * and that packet's IP TTL above it (FlowBatch.firstTtl); other flows' is -1.
+ */
+export const INIT_WIN_TTL_SHIFT = 16, INIT_WIN_MASK = 0xffff;
 /** Packets in the log (u16, low half of word 16). */
 export const H_LOG_COUNT = 32;
 /**

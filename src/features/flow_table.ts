@@ -86,6 +86,7 @@ import {
   H_VLAN,
   HEADER_SHIFT,
   INDEX_BYTES_PER_FLOW,
+  INIT_WIN_TTL_SHIFT,
   LINK_BYTES,
   LOG_PACKETS,
   LOG_WORDS,
@@ -637,6 +638,8 @@ export class FlowTable {
     u16[hw + H_SRC_PORT] = p.srcPort;
     u16[hw + H_DST_PORT] = p.dstPort;
     u16[hw + H_VLAN] = p.vlan;
+    // TCP keeps its history here; other flows their first packet's TTL (flow_layout.ts).
+    if (p.protocol !== PROTO_TCP) u16[hw + H_TCP_HISTORY] = p.ttl;
     u8[b + B_PROTOCOL] = p.protocol;
     u8[b + B_IP_VERSION] = p.ipVersion;
     this.f64[(w >> 1) + D_START] = p.timeMicros;
@@ -649,6 +652,8 @@ export class FlowTable {
     this.oneWayLive++;
     this.ssh.reset(id);
     this.update(id, true, p, 0);
+    // A TCP flow's first packet set its initial window (16 bits): its TTL goes above it.
+    if (p.protocol === PROTO_TCP) this.i32[w + W_INIT_WIN_FWD] |= p.ttl << INIT_WIN_TTL_SHIFT;
   }
 
   /**

@@ -11,12 +11,16 @@ import {
 import {
   ACK,
   batchOf,
+  ethernet,
   FIN,
+  ipv4,
   PSH,
   RST,
   SYN,
+  tcp,
   tcp4,
   type TestPacket,
+  udp,
 } from "../../tests/support/flow_packets.ts";
 
 const S = 1_000_000;
@@ -307,4 +311,40 @@ Deno.test("flow table: grows past its first allocation and still finds every flo
   for (const b of batches) {
     for (let i = 0; i < b.count; i++) assertEquals([b.fwdPackets[i], b.bwdPackets[i]], [1, 1]);
   }
+});
+
+Deno.test("flow table: a flow's first packet's TTL is kept (firstTtl), TCP's beside its initial window", () => {
+  const frame = (ttl: number, protocol: number, l4: Uint8Array, forward = true) =>
+    ethernet(
+      0x0800,
+      ipv4({
+        src: forward ? [10, 0, 0, 1] : [10, 0, 0, 2],
+        dst: forward ? [10, 0, 0, 2] : [10, 0, 0, 1],
+        protocol,
+        ttl,
+      }, l4),
+    );
+  const m = new FlowMeter();
+  m.push(batchOf([
+    { ts: 1e15, data: frame(3, 6, tcp({ sport: 40000, dport: 80, flags: SYN, window: 64240 })) },
+    {
+      ts: 1e15 + 10,
+      data: frame(64, 6, tcp({ sport: 80, dport: 40000, flags: SYN | ACK, window: 65535 }), false),
+    },
+    { ts: 1e15 + 20, data: frame(1, 17, udp(40001, 33434, 32)) },
+    { ts: 1e15 + 30, data: frame(255, 17, udp(40001, 33434, 32)) },
+  ]));
+  m.flush();
+  const seen: string[] = [];
+  for (const b of m.drain()) {
+    for (let i = 0; i < b.count; i++) {
+      const f = (name: string) => b.features[i * b.width + FEATURE_INDEX[name]];
+      seen.push(
+        `${b.protocol[i]} ttl ${b.firstTtl[i]} win ${f("Init_Win_bytes_forward")}/${
+          f("Init_Win_bytes_backward")
+        }`,
+      );
+    }
+  }
+  assertEquals(seen.sort(), ["17 ttl 1 win -1/-1", "6 ttl 3 win 64240/65535"]);
 });

@@ -62,6 +62,8 @@ export interface Ipv4Options {
   moreFragments?: boolean;
   fragmentOffset8?: number;
   totalLength?: number;
+  /** Default 64. */
+  ttl?: number;
 }
 
 /** IPv4 header (with options padded to 4 bytes) + payload. */
@@ -72,7 +74,7 @@ export function ipv4(o: Ipv4Options, payload: Uint8Array): Uint8Array {
   const total = o.totalLength ?? ihl * 4 + payload.length;
   const flags = (o.moreFragments ? 0x2000 : 0) | (o.fragmentOffset8 ?? 0);
   return concat(
-    [0x40 | ihl, 0, ...u16(total), ...u16(o.id ?? 1), ...u16(flags), 64, o.protocol, 0, 0],
+    [0x40 | ihl, 0, ...u16(total), ...u16(o.id ?? 1), ...u16(flags), o.ttl ?? 64, o.protocol, 0, 0],
     o.src ?? [10, 0, 0, 1],
     o.dst ?? [10, 0, 0, 2],
     options,
