@@ -3,8 +3,10 @@
  * protocols whose answer says it in its first bytes: FTP (530 / 230), SMTP
  * AUTH (535 / 235), POP3 (-ERR), IMAP (a tagged NO), Telnet ("Login
  * incorrect"), PostgreSQL (an ErrorResponse with SQLSTATE 28P01 or 28000 /
- * AuthenticationOk) and MySQL (error 1045 / the OK packet that ends the
- * handshake). Password guessing is many failed logins; an application that
+ * AuthenticationOk), MySQL (error 1045 / the OK packet that ends the
+ * handshake), LDAP (the resultCode of a BindResponse: an anonymous bind
+ * too is a login) and SMB (the NT status of the SESSION_SETUP response,
+ * whose header is cleartext even where SMB3 encrypts what follows). Password guessing is many failed logins; an application that
  * opens a connection per query is many successful ones, and without the
  * outcome the two look alike (short connections at a rate). SSH's outcome
  * is read from its segment sizes (ssh_auth.ts); other encrypted services
@@ -22,6 +24,7 @@ export const LOGIN_NONE = 0, LOGIN_FAILED = 1, LOGIN_OK = 2;
 export const REQUEST_TIMED_OUT = LOGIN_FAILED;
 
 const FTP = 1, SMTP = 2, POP3 = 3, IMAP = 4, TELNET = 5, POSTGRES = 6, MYSQL = 7, HTTP = 8;
+const SMB = 9, LDAP = 10;
 /** Server port -> protocol whose login outcome is read (0: none). */
 export const LOGIN_OUTCOME_PORTS = new Uint8Array(65536);
 LOGIN_OUTCOME_PORTS[21] = FTP;
@@ -32,6 +35,8 @@ LOGIN_OUTCOME_PORTS[143] = IMAP;
 LOGIN_OUTCOME_PORTS[23] = TELNET;
 LOGIN_OUTCOME_PORTS[5432] = POSTGRES;
 LOGIN_OUTCOME_PORTS[3306] = MYSQL;
+LOGIN_OUTCOME_PORTS[445] = SMB;
+LOGIN_OUTCOME_PORTS[389] = LDAP;
 for (const port of [80, 8000, 8080, 8888]) LOGIN_OUTCOME_PORTS[port] = HTTP;
 
 /** Bytes of an answer looked at (a status line, or the first message). */
@@ -64,6 +69,10 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
       return postgresOutcome(data, at, end);
     case HTTP:
       return httpTimedOut(data, at, end) ? REQUEST_TIMED_OUT : LOGIN_NONE;
+    case SMB:
+      return smbOutcome(data, at, end);
+    case LDAP:
+      return ldapOutcome(data, at, end);
     case MYSQL:
       // Packet header (3-byte length, sequence), then 0xff + error 1045 (little-endian), or
       // the OK packet (0x00) that answers the client's handshake response (sequence 2).
@@ -119,6 +128,65 @@ function postgresOutcome(data: Uint8Array, at: number, end: number): number {
   }
   return LOGIN_NONE;
 }
+
+/**
+ * LDAP (BER, RFC 4511): an LDAPMessage SEQUENCE (0x30, a length), its
+ * messageID (INTEGER), then a BindResponse ([APPLICATION 1], 0x61, a
+ * length) whose first element is the resultCode (ENUMERATED, 0x0a 0x01):
+ * 0 success, 49 invalidCredentials. Lengths may take the long form
+ * (OpenLDAP writes 0x84 and four bytes). Other operations say nothing.
+ */
+function ldapOutcome(data: Uint8Array, at: number, end: number): number {
+  if (data[at] !== 0x30) return LOGIN_NONE;
+  let p = skipLength(data, at + 1, end);
+  if (p < 0 || p + 2 > end || data[p] !== 0x02 || data[p + 1] > 4) return LOGIN_NONE;
+  p += 2 + data[p + 1];
+  if (p >= end || data[p] !== 0x61) return LOGIN_NONE;
+  p = skipLength(data, p + 1, end);
+  if (p < 0 || p + 3 > end || data[p] !== 0x0a || data[p + 1] !== 1) return LOGIN_NONE;
+  const code = data[p + 2];
+  return code === 0 ? LOGIN_OK : code === 49 ? LOGIN_FAILED : LOGIN_NONE;
+}
+
+/** The offset after a BER length at `at` (short or long form), or -1. */
+function skipLength(data: Uint8Array, at: number, end: number): number {
+  if (at >= end) return -1;
+  const first = data[at];
+  if (first < 0x80) return at + 1;
+  const bytes = first & 0x7f;
+  return bytes === 0 || bytes > 4 || at + 1 + bytes > end ? -1 : at + 1 + bytes;
+}
+
+/** NT status codes of a refused SMB login (MS-ERREF): logon failure, wrong password, no such user, account locked out or disabled. */
+const SMB_LOGIN_REFUSED = new Set([0xc000006d, 0xc000006a, 0xc0000064, 0xc0000234, 0xc0000072]);
+
+/**
+ * SMB over TCP 445: a NetBIOS session header (4 bytes), then an SMB2/3
+ * header (0xFE "SMB": status at 8, command at 12, SESSION_SETUP is 1) or an
+ * SMB1 one (0xFF "SMB": command at 4, SESSION_SETUP_ANDX is 0x73, status at
+ * 5). A SESSION_SETUP answered with status 0 is a login (a guest or
+ * anonymous one too); a refusal's status is a failed one; NTLM's
+ * intermediate STATUS_MORE_PROCESSING_REQUIRED says nothing yet.
+ */
+function smbOutcome(data: Uint8Array, at: number, end: number): number {
+  if (
+    end - at < 4 + 16 || data[at] !== 0 || data[at + 5] !== 0x53 || data[at + 6] !== 0x4d ||
+    data[at + 7] !== 0x42
+  ) return LOGIN_NONE;
+  const h = at + 4;
+  let status: number;
+  if (data[h] === 0xfe) {
+    if (data[h + 12] !== 1 || data[h + 13] !== 0) return LOGIN_NONE;
+    status = u32le(data, h + 8);
+  } else if (data[h] === 0xff) {
+    if (data[h + 4] !== 0x73) return LOGIN_NONE;
+    status = u32le(data, h + 5);
+  } else return LOGIN_NONE;
+  return status === 0 ? LOGIN_OK : SMB_LOGIN_REFUSED.has(status) ? LOGIN_FAILED : LOGIN_NONE;
+}
+
+const u32le = (data: Uint8Array, at: number) =>
+  (data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) | (data[at + 3] << 24)) >>> 0;
 
 /**
  * An FTP or SMTP reply at `at` (three digits, then a space or a hyphen):

@@ -86,6 +86,58 @@ Deno.test("login outcomes: each protocol's failure and success, and what is neit
   assert.equal(LOGIN_OUTCOME_PORTS[22], 0, "SSH is encrypted");
 });
 
+/** An SMB2 message over NetBIOS: its header with `status` and `command`, then 8 bytes of body. */
+function smb2(status: number, command: number): number[] {
+  const h = new Array(64 + 8).fill(0);
+  h.splice(0, 4, 0xfe, 0x53, 0x4d, 0x42);
+  h[4] = 64;
+  h.splice(8, 4, status & 255, (status >>> 8) & 255, (status >>> 16) & 255, status >>> 24);
+  h[12] = command;
+  return [0, 0, 0, h.length, ...h];
+}
+
+/** An SMB1 message: its header with `command` and `status`. */
+function smb1(command: number, status: number): number[] {
+  const h = new Array(32 + 3).fill(0);
+  h.splice(0, 4, 0xff, 0x53, 0x4d, 0x42);
+  h[4] = command;
+  h.splice(5, 4, status & 255, (status >>> 8) & 255, (status >>> 16) & 255, status >>> 24);
+  return [0, 0, 0, h.length, ...h];
+}
+
+Deno.test("login outcomes: SMB's SESSION_SETUP status (SMB2/3 and SMB1), never another command's", () => {
+  assert.equal(outcome(445, smb2(0, 1)), LOGIN_OK); // a guest or anonymous session too
+  assert.equal(outcome(445, smb2(0xc000006d, 1)), LOGIN_FAILED); // STATUS_LOGON_FAILURE
+  assert.equal(outcome(445, smb2(0xc000006a, 1)), LOGIN_FAILED); // STATUS_WRONG_PASSWORD
+  assert.equal(outcome(445, smb2(0xc0000016, 1)), LOGIN_NONE); // NTLM's next leg
+  assert.equal(outcome(445, smb2(0, 0)), LOGIN_NONE); // NEGOTIATE
+  assert.equal(outcome(445, smb2(0xc000006d, 5)), LOGIN_NONE); // CREATE refused: no login
+  assert.equal(outcome(445, smb1(0x73, 0)), LOGIN_OK);
+  assert.equal(outcome(445, smb1(0x73, 0xc000006d)), LOGIN_FAILED);
+  assert.equal(outcome(445, smb1(0x72, 0)), LOGIN_NONE);
+  assert.equal(outcome(445, smb2(0, 1).slice(0, 16)), LOGIN_NONE); // cut before the command
+});
+
+Deno.test("login outcomes: LDAP's BindResponse resultCode, short and long BER lengths", () => {
+  // LDAPMessage { messageID 1, BindResponse { resultCode, matchedDN "", diagnosticMessage "" } }
+  const bind = (
+    code: number,
+  ) => [0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, code, 4, 0, 4, 0];
+  assert.equal(outcome(389, bind(0)), LOGIN_OK); // an anonymous bind too
+  assert.equal(outcome(389, bind(49)), LOGIN_FAILED); // invalidCredentials
+  assert.equal(outcome(389, bind(32)), LOGIN_NONE);
+  // OpenLDAP's long form: 0x84 and four length bytes.
+  const long = [0x30, 0x84, 0, 0, 0, 0x10, 0x02, 0x01, 0x02, 0x61, 0x84, 0, 0, 0, 0x07];
+  assert.equal(outcome(389, [...long, 0x0a, 0x01, 49, 4, 0, 4, 0]), LOGIN_FAILED);
+  assert.equal(outcome(389, [...long, 0x0a, 0x01, 0, 4, 0, 4, 0]), LOGIN_OK);
+  // A SearchResultDone ([APPLICATION 5]) with success is no login.
+  assert.equal(
+    outcome(389, [0x30, 0x0c, 0x02, 0x01, 0x02, 0x65, 0x07, 0x0a, 0x01, 0, 4, 0, 4, 0]),
+    LOGIN_NONE,
+  );
+  assert.equal(outcome(389, bind(49).slice(0, 9)), LOGIN_NONE); // cut before the code
+});
+
 Deno.test("login outcomes: the meter counts a server's failed logins on the flow's row", () => {
   const text = (frame: Uint8Array, s: string) => {
     frame.set(Uint8Array.from(s, (c) => c.charCodeAt(0)), frame.length - s.length);
@@ -115,7 +167,7 @@ Deno.test("login outcomes: the meter counts a server's failed logins on the flow
 Deno.test("login outcomes: random and cut answers never read past their end", () => {
   let seed = 7;
   const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const ports = [21, 25, 110, 143, 23, 5432, 3306];
+  const ports = [21, 25, 110, 143, 23, 5432, 3306, 445, 389];
   // The bytes after `end` spell a failure for every protocol: a read past the end would see one.
   const trap = Uint8Array.from("530 -ERR a NO Login incorrect C28P01", (c) => c.charCodeAt(0));
   for (let round = 0; round < 5000; round++) {
