@@ -2,7 +2,8 @@
  * Login outcomes read from a server's answer, for the cleartext login
  * protocols whose answer says it in its first bytes: FTP (530 / 230), SMTP
  * AUTH (535 / 235), POP3 (-ERR), IMAP (a tagged NO), Telnet ("Login
- * incorrect"), PostgreSQL (an ErrorResponse with SQLSTATE 28P01 or 28000 /
+ * incorrect"), SMTP's "354" (a message taken: a delivery, counted with the
+ * logins), PostgreSQL (an ErrorResponse with SQLSTATE 28P01 or 28000 /
  * AuthenticationOk), MySQL (error 1045 / the OK packet that ends the
  * handshake), LDAP (the resultCode of a BindResponse: an anonymous bind
  * too is a login) and SMB (the NT status of the SESSION_SETUP response,
@@ -53,8 +54,16 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
   switch (protocol) {
     case FTP:
       return replyOutcome(data, at, 530, 230);
-    case SMTP:
-      return replyOutcome(data, at, 535, 235);
+    case SMTP: {
+      // A server that says "354" (send the message's data) took a message on this connection:
+      // mail delivered, with or without AUTH, is what the connection came for, not guessing.
+      const outcome = replyOutcome(data, at, 535, 235);
+      if (outcome !== LOGIN_NONE) return outcome;
+      return replyOutcome(data, at, 354, 354) !== LOGIN_NONE ||
+          find(data, at, end, SMTP_DATA_AFTER_PIPELINED, false)
+        ? LOGIN_OK
+        : LOGIN_NONE;
+    }
     case POP3: // -ERR
       return data[at] === 0x2d && data[at + 1] === 0x45 && data[at + 2] === 0x52 &&
           data[at + 3] === 0x52
@@ -96,6 +105,8 @@ function httpTimedOut(data: Uint8Array, at: number, end: number): boolean {
   }
   return true;
 }
+/** "354" after other replies in one segment (a PIPELINING client's MAIL, RCPT and DATA answered at once). */
+const SMTP_DATA_AFTER_PIPELINED = bytes("\n354 ");
 const NO_WORD = bytes(" NO "), LOGIN_INCORRECT = bytes("Login incorrect");
 const SQLSTATE_28P01 = bytes("C28P01"), SQLSTATE_28000 = bytes("C28000");
 

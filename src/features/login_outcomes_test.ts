@@ -45,6 +45,11 @@ Deno.test("login outcomes: each protocol's failure and success, and what is neit
   assert.equal(outcome(21, "220 (vsFTPd 3.0.3)\r\n"), LOGIN_NONE);
   assert.equal(outcome(587, "535 5.7.8 Error: authentication failed\r\n"), LOGIN_FAILED);
   assert.equal(outcome(25, "235 2.7.0 Authentication successful\r\n"), LOGIN_OK);
+  // A message taken (354), alone or after pipelined MAIL and RCPT answers: a delivery.
+  assert.equal(outcome(25, "354 End data with <CR><LF>.<CR><LF>\r\n"), LOGIN_OK);
+  assert.equal(outcome(25, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n"), LOGIN_OK);
+  assert.equal(outcome(25, "250 2.1.5 Ok\r\n"), LOGIN_NONE);
+  assert.equal(outcome(25, "220 mail.corp.lab ESMTP\r\n"), LOGIN_NONE);
   assert.equal(outcome(110, "-ERR [AUTH] Authentication failed.\r\n"), LOGIN_FAILED);
   assert.equal(outcome(110, "+OK Logged in.\r\n"), LOGIN_NONE);
   assert.equal(
