@@ -122,13 +122,17 @@ export function alertView(
       groups.set(key, g);
     }
     g.flows++;
-    g.ports.add(timeline.dstPorts?.[r] ?? 0);
+    // As the sensor counts it: an anomaly-only vote on a UDP exchange is no evidence.
+    const evidence = !g.anomalyOnly || timeline.exchange?.[r] !== 1;
+    if (evidence) g.ports.add(timeline.dstPorts?.[r] ?? 0);
     g.firstMicros = Math.min(g.firstMicros, timeline.startMicros[r]);
     g.lastMicros = Math.max(g.lastMicros, timeline.endMicros[r]);
     const answered = timeline.bwdPackets?.[r] ?? 1;
     const bulk = timeline.bulk?.[r] === 1;
-    if (isStrongVote(decisions.score[r], answered, thresholds, bulk)) g.strongFlows++;
-    if (countsTowardRate(decisions.score[r], g.anomalyOnly, thresholds, bulk)) g.rateFlows++;
+    if (evidence && isStrongVote(decisions.score[r], answered, thresholds, bulk)) g.strongFlows++;
+    if (evidence && countsTowardRate(decisions.score[r], g.anomalyOnly, thresholds, bulk)) {
+      g.rateFlows++;
+    }
     if (isAttack[r]) g.attackFlows++;
     if (timeline.episode[r] >= 0) g.episodes.add(timeline.episode[r]);
   }

@@ -15,7 +15,7 @@ import {
 } from "../label/mod.ts";
 import { FEATURE_SET, formatAddress } from "../features/mod.ts";
 import { findByteColumns } from "../alert/mod.ts";
-import { isBulkTransfer } from "../evidence/mod.ts";
+import { isBulkTransfer, isUdpExchange } from "../evidence/mod.ts";
 
 /** Per-flow timing and episode membership, present for capture input. */
 export interface RowTimeline {
@@ -36,6 +36,8 @@ export interface RowTimeline {
   bwdPackets?: Uint32Array;
   /** 1 for a bulk transfer (never a strong anomaly: src/evidence/vote_rule.ts isBulkTransfer). */
   bulk?: Uint8Array;
+  /** 1 for a UDP exchange (never an anomaly-only group's evidence: vote_rule.ts isUdpExchange). */
+  exchange?: Uint8Array;
 }
 
 /** Labelled rows to evaluate a bundle on. */
@@ -125,6 +127,7 @@ export async function rowsFromCapture(
   const dstPorts: number[] = [];
   const bwdPackets: number[] = [];
   const bulk: number[] = [];
+  const exchange: number[] = [];
   // The sensor reads payload bytes from these columns of the same rows (the aggregator's).
   const bytes = findByteColumns(FEATURE_SET.columns.map((c) => c.name));
   const labelIndex = new Map<string, number>([[BENIGN_LABEL, 0]]);
@@ -165,6 +168,9 @@ export async function rowsFromCapture(
           )
           ? 1
           : 0,
+      );
+      exchange.push(
+        isUdpExchange(batch.protocol[i], batch.fwdPackets[i], batch.bwdPackets[i]) ? 1 : 0,
       );
       if (label === BENIGN_LABEL) {
         episodes.push(-1);
@@ -208,6 +214,7 @@ export async function rowsFromCapture(
       dstPorts: Uint16Array.from(dstPorts),
       bwdPackets: Uint32Array.from(bwdPackets),
       bulk: Uint8Array.from(bulk),
+      exchange: Uint8Array.from(exchange),
     },
   };
 }

@@ -52,6 +52,7 @@ import {
   countsTowardRate,
   isBulkTransfer,
   isStrongVote,
+  isUdpExchange,
   voteIsEnough,
   type VoteThresholds,
 } from "./vote_rule.ts";
@@ -1597,15 +1598,19 @@ export class HostEvidence {
     c[mc + M_PACKETS] += batch.fwdPackets[i] + batch.bwdPackets[i];
     if (start < c[mc + M_FIRST]) c[mc + M_FIRST] = start;
     if (end > c[mc + M_LAST]) c[mc + M_LAST] = end;
+    const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
+    // An anomaly-only score on a UDP exchange is its length alone: the flow is in the group,
+    // never its evidence (no port, strength or rate; vote_rule.ts isUdpExchange).
+    const evidence = !anomalyOnly ||
+      !isUdpExchange(batch.protocol[i], batch.fwdPackets[i], batch.bwdPackets[i]);
     const vp = this.votePorts;
     vp.key.set(votes.key);
     vp.key[9] = (batch.protocol[i] << 16) | batch.dstPort[i];
-    const port = vp.upsert(this.#pairHash, 8);
+    const port = evidence ? vp.upsert(this.#pairHash, 8) : -1;
     if (port >= 0) {
       vp.counters[port]++;
       if (vp.created) c[mc + M_PORTS]++;
     }
-    const anomalyOnly = verdict === VERDICT_UNKNOWN && nearest < 0;
     const o = this.#options;
     const bulk = isBulkTransfer(
       batch.protocol[i],
@@ -1616,8 +1621,8 @@ export class HostEvidence {
     );
     const strong = isStrongVote(score, batch.bwdPackets[i], rule, bulk);
     const rate = countsTowardRate(score, anomalyOnly, rule, bulk);
-    if (strong) c[mc + M_STRONG]++;
-    if (rate) c[mc + M_RATE]++;
+    if (evidence && strong) c[mc + M_STRONG]++;
+    if (evidence && rate) c[mc + M_RATE]++;
     if (
       bulk && (strong !== isStrongVote(score, batch.bwdPackets[i], rule) ||
         rate !== countsTowardRate(score, anomalyOnly, rule))

@@ -38,6 +38,16 @@
  * their volume alone (packet and bulk counts hundreds of times its largest),
  * which says nothing of an attack. A group with a claimed class still counts
  * them (the class is the model's claim, not their size's).
+ *
+ * A UDP exchange (see {@link isUdpExchange}: an SNMP walk, a TFTP transfer,
+ * RTP both ways) in an anomaly-only group is in the group but never its
+ * evidence (no destination port, no strength, no rate): the bundle's UDP
+ * flows are lookups of a datagram or two each way, so a session of hundreds
+ * scores by its length alone, and a TFTP server's transfers, each from a new
+ * port to the client's, would be fan-out. A claimed class still counts them.
+ * UDP attacks show otherwise: floods are one-way, scans answered by errors or
+ * not at all, amplification is seen at its victim as answers nobody asked
+ * for; the behaviours name those.
  */
 import { CONN_STATES } from "../features/mod.ts";
 
@@ -48,6 +58,25 @@ import { CONN_STATES } from "../features/mod.ts";
  * bundle's strong threshold.
  */
 export const DEFAULT_STRONG_FLOWS = 2;
+
+/** Datagrams each way of a UDP exchange, at least: the bundle's UDP flows hold one or two. */
+export const EXCHANGE_MIN_DATAGRAMS = 10;
+
+/**
+ * Whether a flow is a UDP exchange: each side sent at least
+ * {@link EXCHANGE_MIN_DATAGRAMS} datagrams and neither more than twice the
+ * other's (the destination answered in turn). Its pace says nothing: a walk
+ * that waits for each answer runs at the round trip's pace (12,000 a second
+ * over a LAN). Flood tools vary their source port per datagram (hping3,
+ * spoofed floods), so their flows hold one or two datagrams and are no
+ * exchange; a flood from one socket that a service answers datagram for
+ * datagram still counts in a group with a claimed class.
+ */
+export function isUdpExchange(protocol: number, fwdPackets: number, bwdPackets: number): boolean {
+  if (protocol !== 17) return false;
+  const fewer = Math.min(fwdPackets, bwdPackets), more = Math.max(fwdPackets, bwdPackets);
+  return fewer >= EXCHANGE_MIN_DATAGRAMS && more <= 2 * fewer;
+}
 
 /**
  * Payload one side of a bulk transfer sent, at least (1 MiB): past any

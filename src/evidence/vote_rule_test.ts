@@ -4,6 +4,7 @@ import {
   countsTowardRate,
   isBulkTransfer,
   isStrongVote,
+  isUdpExchange,
   type VoteEvidence,
   voteIsEnough,
   type VoteThresholds,
@@ -88,4 +89,14 @@ Deno.test("vote rule: a bulk transfer is neither a strong anomaly nor part of an
   assert.equal(isStrongVote(8.4, 1135164, RULE, true), false);
   assert.equal(countsTowardRate(8.4, true, RULE, true), false);
   assert.equal(countsTowardRate(8.4, false, RULE, true), true);
+});
+
+Deno.test("vote rule: a UDP exchange is answered datagram for datagram, ten or more each way", () => {
+  // An SNMP walk: 740 requests, 740 answers, in 60 ms; a TFTP transfer: 3,937 blocks and acks.
+  assert.equal(isUdpExchange(17, 740, 740), true);
+  assert.equal(isUdpExchange(17, 3937, 3937), true);
+  assert.equal(isUdpExchange(17, 10, 20), true);
+  assert.equal(isUdpExchange(17, 9, 9), false); // a lookup or a few: the bundle's world
+  assert.equal(isUdpExchange(17, 1000, 12), false); // mostly one-way
+  assert.equal(isUdpExchange(6, 740, 740), false); // TCP is not
 });
