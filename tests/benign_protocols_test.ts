@@ -31,6 +31,11 @@ Deno.test("benign protocols: snmpbulkwalk of a whole tree (740 requests and answ
   assert.deepEqual(classes(await analyze("snmp-walk.pcap")), []);
 });
 
+Deno.test("benign protocols: 12 TFTP boot-file fetches (each answered from a new server port) are no fan-out", async () => {
+  // Before exchanges stopped counting as an anomaly-only group's ports: "unknown UDP anomaly", 12 ports.
+  assert.deepEqual(classes(await analyze("tftp-boot.pcap")), []);
+});
+
 Deno.test("benign protocols: smbclient opening a guest session about every second is no SMB brute force", async () => {
   // Before SMB's SESSION_SETUP status was read: "SMB brute force" (21 connections), 2 lines.
   assert.deepEqual(classes(await analyze("smb-sessions.pcap")), []);
