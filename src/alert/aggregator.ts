@@ -19,7 +19,12 @@
  * Groups that never get there are counted (`suppressedUnknowns`), not
  * alerted.
  */
-import type { FlowBatch, FlowRecord, PacketFinding } from "../features/mod.ts";
+import {
+  type FlowBatch,
+  type FlowRecord,
+  type PacketFinding,
+  parseAddress,
+} from "../features/mod.ts";
 import { packetFindingAlert } from "./packet_alerts.ts";
 import { alertWindow, isoTime, round } from "./line_fields.ts";
 import {
@@ -346,6 +351,8 @@ export class AlertAggregator {
         : finding.kind === "mac-flood"
         ? finding.frames
         : 1;
+      const source = votingSourceOf(finding);
+      if (source) this.evidence.markSource(source);
       if (!this.#cap.admit(finding.atMicros, packets)) continue;
       const alert = packetFindingAlert(finding, this.windowMicros, this.#cap.takeSuppressed());
       out.push({ alert, firstArrivalMs: now });
@@ -686,5 +693,25 @@ function behaviourScore(f: Finding, e: EvidenceSummary): { score: number; thresh
       return { score: e.flows, threshold: BEHAVIOUR_LIMITS.connectionFloodConnections };
     default:
       return { score: e.bestScore, threshold: e.threshold };
+  }
+}
+
+/**
+ * The client a packet monitor's finding names as the attacker, parsed, when
+ * the model's votes on its flows belong to that finding's line: the HTTP,
+ * DNS and ICMP monitors read two-way conversations, so the client is no
+ * spoofed address. Null for the others (ARP, ND, DHCP, MAC and IP anomaly
+ * findings name link-layer or forgeable senders; a DNS spoof's client is
+ * the victim).
+ */
+function votingSourceOf(finding: PacketFinding): Uint8Array | null {
+  switch (finding.kind) {
+    case "http-scan":
+    case "http-keepalive-flood":
+    case "dns-tunnel":
+    case "icmp-tunnel":
+      return parseAddress(finding.clientIp);
+    default:
+      return null;
   }
 }

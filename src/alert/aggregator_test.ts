@@ -964,6 +964,38 @@ Deno.test("unknown rule: one flow at the strong threshold alone is not alerted; 
   assert.equal(alert.alert.score, 2);
 });
 
+Deno.test("unknown rule: a client's anomalous flows fold into the HTTP monitor's line on it; another client's do not", () => {
+  const flood = (client: string) => ({
+    kind: "http-keepalive-flood" as const,
+    atMicros: T0 + 1 * S,
+    firstMicros: T0,
+    clientIp: client,
+    clientPort: 40000,
+    serverIp: "10.0.0.9",
+    serverPort: 443,
+    requests: 1000,
+    targets: 1,
+    responses: 1000,
+    clientErrors: 0,
+    connections: 10,
+    example: "/",
+    vlan: 0,
+  });
+  const named = aggregator();
+  run(named, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
+  assert.deepEqual(named.addPacketFindings([flood("10.0.0.66")]).map((e) => e.alert.alert.name), [
+    "HTTP flood (keep-alive requests)",
+  ]);
+  // The same two strongly anomalous flows alone are an unknown line (the test above).
+  assert.deepEqual(named.advance(T0 + 9 * S), []);
+  assert.deepEqual(named.flush(), []);
+  assert.equal(named.volume.foldedFlows, 2);
+  const other = aggregator();
+  run(other, scored(pairFlows("10.0.0.66", 2, 5 * S), VERDICT_UNKNOWN, -1, 2));
+  other.addPacketFindings([flood("10.0.0.67")]);
+  assert.equal(only(other.advance(T0 + 9 * S)).alert.name, "unknown TCP anomaly");
+});
+
 Deno.test("unknown rule: strongly anomalous bulk transfers (iperf3 -R's 1.6 GB against a 37-byte cookie) are not alerted, and are counted", () => {
   const bulk = (features: Record<number, number>) =>
     pairFlows("10.70.1.2", 2, 5 * S).map((f): TestFlow => ({

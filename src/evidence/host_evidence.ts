@@ -728,6 +728,17 @@ export class HostEvidence {
     }
   }
 
+  /**
+   * Marks `address` (16 bytes, IPv4 mapped) for the window as the source of a
+   * finding made elsewhere (a packet monitor's: an HTTP request flood, a DNS
+   * tunnel): the model's votes on its flows fold into that line, as into a
+   * behaviour's, instead of a line of their own for the same attack.
+   */
+  markSource(address: Uint8Array): void {
+    addressWords(address, 0, this.#words, 0);
+    this.#markHost(0);
+  }
+
   /** Marks the host in `#words[at..at+4)` for the window. */
   #markHost(at: number): void {
     const marks = this.#marks;

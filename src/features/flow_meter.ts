@@ -1067,4 +1067,35 @@ export function formatAddress(bytes: Uint8Array, ipVersion: number): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
+/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); null if malformed. */
+export function parseAddress(text: string): Uint8Array | null {
+  const out = new Uint8Array(16);
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    out[10] = 0xff;
+    out[11] = 0xff;
+    for (let k = 0; k < 4; k++) {
+      const n = Number(v4[k + 1]);
+      if (n > 255) return null;
+      out[12 + k] = n;
+    }
+    return out;
+  }
+  if (!/^[0-9a-fA-F:]+$/.test(text)) return null;
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...new Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
+  for (let k = 0; k < 8; k++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[k])) return null;
+    const g = parseInt(groups[k], 16);
+    out[2 * k] = g >> 8;
+    out[2 * k + 1] = g & 0xff;
+  }
+  return out;
+}
+
 export { FEATURE_COUNT };

@@ -117,6 +117,7 @@ export {
   LABELLED_METER_DEFAULTS,
   meterFlows,
   type PacketFinding,
+  parseAddress,
   type ShardedFlowBatch,
 } from "./flow_meter.ts";
 export {

@@ -10,5 +10,4 @@ export {
   PacketRing,
   type PacketRingOptions,
   type PacketRingStats,
-  parseAddress,
 } from "./packet_ring.ts";

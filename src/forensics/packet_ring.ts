@@ -8,7 +8,7 @@
  * ARP monitor's alert, the ARP frames it is about.
  */
 import { encodePcap, type PacketBatch, type PacketToWrite } from "../capture/mod.ts";
-import { DECODE_OUTCOMES, DecodedPacket, decodePacket } from "../features/mod.ts";
+import { DECODE_OUTCOMES, DecodedPacket, decodePacket, parseAddress } from "../features/mod.ts";
 
 const ARP_OUTCOME = DECODE_OUTCOMES.indexOf("arp");
 
@@ -66,37 +66,6 @@ export interface PacketRingStats {
   skippedPackets: number;
   /** Packets held now. */
   heldPackets: number;
-}
-
-/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); null if malformed. */
-export function parseAddress(text: string): Uint8Array | null {
-  const out = new Uint8Array(16);
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) {
-    out[10] = 0xff;
-    out[11] = 0xff;
-    for (let k = 0; k < 4; k++) {
-      const n = Number(v4[k + 1]);
-      if (n > 255) return null;
-      out[12 + k] = n;
-    }
-    return out;
-  }
-  if (!/^[0-9a-fA-F:]+$/.test(text)) return null;
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const groups = [...head, ...new Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  for (let k = 0; k < 8; k++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[k])) return null;
-    const g = parseInt(groups[k], 16);
-    out[2 * k] = g >> 8;
-    out[2 * k + 1] = g & 0xff;
-  }
-  return out;
 }
 
 /** Parses a MAC address (six colon- or dash-separated hex bytes); null if malformed. */

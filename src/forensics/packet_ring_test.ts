@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { readCaptureFile } from "../capture/mod.ts";
 import { DecodedPacket, decodePacket, formatAddress } from "../features/mod.ts";
-import { PacketRing, parseAddress } from "./packet_ring.ts";
+import { PacketRing } from "./packet_ring.ts";
+import { parseAddress } from "../features/mod.ts";
 
 const SCAN = new URL("../../tests/fixtures/lab/syn-scan/capture.pcap", import.meta.url).pathname;
 const ATTACKER = "10.66.0.66";
