@@ -174,8 +174,8 @@ for (const workers of [1, 2]) {
   });
 }
 
-// With two capture workers PACKET_FANOUT splits the packets by the kernel's flow hash, which for
-// a neighbour solicitation covers its addresses: each target's solicited-node multicast address
+// With two capture workers PACKET_FANOUT splits the packets by host pair, which for a neighbour
+// solicitation is its source and target's solicited-node multicast address: each such address
 // sends it to one worker or the other, so each worker's ND monitor sees part of the sweep (nmap's
 // 254 targets are enough for both halves).
 for (const workers of [1, 2]) {

@@ -1,9 +1,10 @@
 /**
- * Several capture workers on one interface (PACKET_FANOUT, hash mode): a real
- * capture replayed by tcpreplay across a veth pair reaches the workers
- * complete (every packet once), both workers get a share, and every flow's
- * packets, both directions, reach one worker only: what lets each worker
- * keep its own flow table.
+ * Several capture workers on one interface (PACKET_FANOUT by host pair,
+ * src/ffi/fanout_program.ts): a real capture replayed by tcpreplay across a
+ * veth pair reaches the workers complete (every packet once), both workers
+ * get a share, and every host pair's packets, both directions, every
+ * connection, reach one worker only: what lets each worker keep its own flow
+ * table and its packet monitors count a pair's connections together.
  */
 import assert from "node:assert/strict";
 import { type LivePacketBatch, openLiveCapture, readCaptureFile } from "../src/capture/mod.ts";
@@ -15,7 +16,7 @@ import {
 } from "../src/features/mod.ts";
 import { CaptureWorkerMeters } from "../src/engine/mod.ts";
 import { createVethPair, vethUnavailableReason } from "./support/veth_pair.ts";
-import { toolAvailable } from "./support/environment.ts";
+import { repoRoot, toolAvailable } from "./support/environment.ts";
 import { writeSyntheticCapture } from "../scripts/bench/synthetic_capture.ts";
 
 const reason = vethUnavailableReason() ??
@@ -23,6 +24,16 @@ const reason = vethUnavailableReason() ??
 if (reason) console.warn(`fanout live test: skipped, ${reason}`);
 
 const PACKETS = 20_000;
+
+/** The direction-free host pair of an IPv4 packet of an Ethernet frame, or null. */
+function pairKey(batch: LivePacketBatch, i: number): string | null {
+  const d = batch.data;
+  const at = batch.offset[i];
+  if (d[at + 12] !== 0x08 || d[at + 13] !== 0x00) return null;
+  const ip = at + 14;
+  const a = d.subarray(ip + 12, ip + 16).join("."), b = d.subarray(ip + 16, ip + 20).join(".");
+  return a < b ? `${a} ${b}` : `${b} ${a}`;
+}
 
 /** A direction-free key of an IPv4 TCP/UDP packet of an Ethernet frame, or null. */
 function flowKey(batch: LivePacketBatch, i: number): string | null {
@@ -41,7 +52,7 @@ function flowKey(batch: LivePacketBatch, i: number): string | null {
 }
 
 Deno.test({
-  name: "fanout: 2 capture workers on one veth share a tcpreplay'd capture by whole flows",
+  name: "fanout: 2 capture workers on one veth share a tcpreplay'd capture by whole host pairs",
   ignore: reason !== null,
   sanitizeResources: false,
   async fn() {
@@ -57,6 +68,8 @@ Deno.test({
       });
       await capture.ready;
       const workerOf = new Map<string, number>();
+      const workerOfPair = new Map<string, number>();
+      let pairSplit = 0;
       const perWorker = [0, 0];
       let packets = 0;
       let split = 0;
@@ -91,6 +104,10 @@ Deno.test({
           const seen = workerOf.get(key);
           if (seen === undefined) workerOf.set(key, batch.captureWorker);
           else if (seen !== batch.captureWorker) split++;
+          const pair = pairKey(batch, i)!;
+          const pairSeen = workerOfPair.get(pair);
+          if (pairSeen === undefined) workerOfPair.set(pair, batch.captureWorker);
+          else if (pairSeen !== batch.captureWorker) pairSplit++;
         }
         if (packets >= written.packets) capture.stop();
       }
@@ -102,11 +119,13 @@ Deno.test({
       assert.equal(dropped, 0, "kernel drops at 20 kpps");
       assert.equal(packets, written.packets, `every replayed packet once (other frames: ${other})`);
       assert.equal(split, 0, "packets of one flow reached two workers");
+      assert.equal(pairSplit, 0, "packets of one host pair reached two workers");
       assert.ok(
         perWorker[0] > 0 && perWorker[1] > 0,
         `both workers get flows: ${perWorker.join(" / ")}`,
       );
       assert.ok(workerOf.size > 100, `${workerOf.size} flows`);
+      assert.ok(workerOfPair.size > 100, `${workerOfPair.size} host pairs`);
     } finally {
       pair.remove();
       await Deno.remove(dir, { recursive: true });
@@ -244,6 +263,115 @@ Deno.test({
       const seen = await Promise.all(counted);
       clearTimeout(timer);
       assert.deepEqual(seen, [DATAGRAMS, DATAGRAMS], "datagrams seen by each capture");
+    } finally {
+      pair.remove();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fanout: 2 capture workers get IP fragments as sent, not reassembled (nmap -f's tiny fragments)",
+  ignore: reason !== null,
+  sanitizeResources: false,
+  async fn() {
+    // The kernel's flow-hash fanout needed FLAG_DEFRAG, which delivered the reassembled datagram
+    // and hid fragment attacks from the IP anomaly monitor; the host-pair hash needs no reassembly.
+    const file = `${repoRoot}tests/fixtures/ip-anomalies/nmap-fragmented-scan.pcap`;
+    let fragmentsInFile = 0, packetsInFile = 0;
+    for await (const batch of readCaptureFile(file)) {
+      for (let i = 0; i < batch.count; i++) {
+        packetsInFile++;
+        if (isFragment(batch.data, batch.offset[i])) fragmentsInFile++;
+      }
+    }
+    const pair = createVethPair();
+    try {
+      const capture = openLiveCapture({ interfaces: [pair.captureSide], workersPerInterface: 2 });
+      await capture.ready;
+      const replay = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.namespace,
+          "tcpreplay",
+          "--quiet",
+          "--topspeed",
+          "-i",
+          pair.peerSide,
+          file,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      replay.then(() => setTimeout(() => capture.stop(), 2000));
+      let fragments = 0;
+      for await (const batch of capture) {
+        for (let i = 0; i < batch.count; i++) {
+          if (isFragment(batch.data, batch.offset[i])) fragments++;
+        }
+      }
+      const replayed = await replay;
+      assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
+      assert.ok(fragmentsInFile > 100, `${fragmentsInFile} fragments of ${packetsInFile} packets`);
+      assert.equal(fragments, fragmentsInFile);
+    } finally {
+      pair.remove();
+    }
+  },
+});
+
+/** An IPv4 fragment (more fragments, or an offset) in an Ethernet frame. */
+function isFragment(d: Uint8Array, at: number): boolean {
+  if (d[at + 12] !== 0x08 || d[at + 13] !== 0x00) return false;
+  return (((d[at + 20] << 8) | d[at + 21]) & 0x3fff) !== 0;
+}
+
+Deno.test({
+  name:
+    "fanout: 2 capture workers, every connection between two hosts to one (dig's 80 queries from 80 ports)",
+  ignore: reason !== null,
+  sanitizeResources: false,
+  async fn() {
+    // The packet monitors count per host pair across connections (a DNS tunnel's queries, an HTTP
+    // path scan's connections): the kernel's flow hash split them over the workers.
+    const file = `${repoRoot}tests/fixtures/dns/dig-exfil.pcap`;
+    const pair = createVethPair();
+    try {
+      const capture = openLiveCapture({ interfaces: [pair.captureSide], workersPerInterface: 2 });
+      await capture.ready;
+      const replay = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.namespace,
+          "tcpreplay",
+          "--quiet",
+          "--topspeed",
+          "-i",
+          pair.peerSide,
+          file,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      replay.then(() => setTimeout(() => capture.stop(), 2000));
+      const workersOf = new Map<string, Set<number>>();
+      const flows = new Set<string>();
+      for await (const batch of capture) {
+        for (let i = 0; i < batch.count; i++) {
+          const hosts = pairKey(batch, i);
+          const flow = flowKey(batch, i);
+          if (hosts === null || flow === null) continue;
+          flows.add(flow);
+          if (!workersOf.has(hosts)) workersOf.set(hosts, new Set());
+          workersOf.get(hosts)!.add(batch.captureWorker);
+        }
+      }
+      const replayed = await replay;
+      assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
+      assert.ok(flows.size >= 80, `${flows.size} flows`);
+      assert.deepEqual([...workersOf.values()].map((w) => w.size), [1]);
     } finally {
       pair.remove();
     }

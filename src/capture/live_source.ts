@@ -29,8 +29,8 @@ export interface LiveCaptureOptions {
   bufferBytes?: number;
   /**
    * Capture workers per interface (default 1). With more, each interface's
-   * handles join one PACKET_FANOUT group in hash mode: the kernel gives each
-   * worker whole flows (the hash is the same both ways), each its own ring.
+   * handles join one PACKET_FANOUT group by host pair: the kernel gives each
+   * worker whole host pairs (the hash is the same both ways), each its own ring.
    */
   workersPerInterface?: number;
   /** BPF filter, tcpdump syntax. */

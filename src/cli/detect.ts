@@ -120,8 +120,8 @@ export function registerDetect(program: Command): void {
       new Option(
         "--capture-workers <n>",
         "capture workers per interface; above 1 they share its packets by PACKET_FANOUT " +
-          "(flow hash, both directions to one worker); each worker meters its own packets in " +
-          "its own flow table, with an equal share of --flow-memcap",
+          "(by host pair: a pair's packets, both directions, to one worker); each worker meters " +
+          "its own packets in its own flow table, with an equal share of --flow-memcap",
       ).argParser(positiveInteger("--capture-workers")).default(1),
     )
     .addOption(

@@ -2,7 +2,7 @@
  * Flow metering inside the capture workers. At line rate one main thread
  * cannot meter every capture worker's packets and score too: instead each
  * capture worker meters its own packets in its own flow table (with
- * PACKET_FANOUT in hash mode it sees whole flows, both directions) and posts
+ * PACKET_FANOUT by host pair it sees whole flows, both directions) and posts
  * completed flows as FlowBatch rows; the main thread only scores and alerts.
  * Each table gets an equal share of the memcap, as FlowMeterShards does.
  *

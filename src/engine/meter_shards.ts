@@ -1,6 +1,7 @@
 /**
- * One flow table per capture worker. With PACKET_FANOUT in hash mode the
- * kernel hands every packet of a flow (both directions) to the same worker,
+ * One flow table per capture worker. With PACKET_FANOUT by host pair
+ * (src/ffi/fanout_program.ts) the kernel hands every packet of a flow (both
+ * directions, every connection of its two hosts) to the same worker,
  * so each worker's packets are metered by their own FlowMeter: no flow is
  * split across tables and no table is shared. Each table gets an equal share
  * of the memcap, so the whole stays within the one the user set.

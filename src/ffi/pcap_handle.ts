@@ -3,6 +3,7 @@
  * whole batches into a `pcap_dump` target (a file, or memory through
  * fmemopen) with one FFI call per batch.
  */
+import { BPF_INSTRUCTION_BYTES, hostPairFanoutProgram } from "./fanout_program.ts";
 import {
   cString,
   errorBufferText,
@@ -45,9 +46,10 @@ export interface LiveHandleOptions {
   /** BPF filter expression, tcpdump syntax. */
   filter?: string;
   /**
-   * Joins a PACKET_FANOUT group in hash mode: the kernel spreads the
-   * interface's packets over every socket of the group by a flow hash that
-   * is the same both ways, so each handle sees whole flows.
+   * Joins a PACKET_FANOUT group: the kernel spreads the interface's packets
+   * over every socket of the group by a hash of their two IP addresses, the
+   * same both ways (fanout_program.ts), so each handle sees whole flows and
+   * every connection between two hosts; frames that are not IP go to one.
    */
   fanout?: FanoutGroup;
 }
@@ -72,9 +74,10 @@ export interface FanoutGroup {
 /** Linux socket level and option of packet sockets (linux/if_packet.h). */
 const SOL_PACKET = 263;
 const PACKET_FANOUT = 18;
-/** Fanout by the kernel's symmetric flow hash; reassemble fragments first so they hash as one. */
-const PACKET_FANOUT_HASH = 0;
-const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+/** Fanout by a classic BPF program's result (fanout_program.ts), set with PACKET_FANOUT_DATA. */
+const PACKET_FANOUT_CBPF = 6;
+const PACKET_FANOUT_DATA = 22;
+
 /** With group id 0: the kernel creates a group with an id not in use (Linux 4.2+). */
 const PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
 
@@ -160,7 +163,8 @@ export class LiveHandle {
   /** setsockopt(PACKET_FANOUT) on libpcap's socket: a few FFI calls, once, after activation. */
   #joinFanout(group: FanoutGroup): void {
     const fd = this.#pollFd[0];
-    const mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+    // By host pair (fanout_program.ts), not the kernel's flow hash (which needed FLAG_DEFRAG).
+    const mode = PACKET_FANOUT_CBPF;
     let id: number;
     if (group.create) {
       this.#setFanout(fd, 0, mode | PACKET_FANOUT_FLAG_UNIQUEID, "create a PACKET_FANOUT group");
@@ -178,6 +182,7 @@ export class LiveHandle {
         throw new PcapError("capture", `${this.interfaceName}: PACKET_FANOUT id: ${lastErrno()}`);
       }
       id = value[0] & 0xffff;
+      this.#setFanoutProgram(fd);
       publishFanoutId(group, id);
     } else {
       const word = new Int32Array(group.shared);
@@ -192,6 +197,21 @@ export class LiveHandle {
       this.#setFanout(fd, id, mode, `join PACKET_FANOUT group ${id}`);
     }
     this.fanoutGroupId = id;
+  }
+
+  /** The group's program (one per group, set by its creator): struct sock_fprog { u16 len; ptr filter; }. */
+  #setFanoutProgram(fd: number): void {
+    const program = hostPairFanoutProgram();
+    const fprog = new Uint8Array(16);
+    const view = new DataView(fprog.buffer);
+    view.setUint16(0, program.length / BPF_INSTRUCTION_BYTES, true);
+    view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(program))), true);
+    if (libc().setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, fprog, fprog.length) < 0) {
+      throw new PcapError(
+        "capture",
+        `${this.interfaceName}: cannot set the PACKET_FANOUT program: ${lastErrno()}`,
+      );
+    }
   }
 
   #setFanout(fd: number, id: number, mode: number, what: string): void {
