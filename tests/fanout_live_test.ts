@@ -285,41 +285,40 @@ Deno.test({
         if (isFragment(batch.data, batch.offset[i])) fragmentsInFile++;
       }
     }
-    const pair = createVethPair();
-    try {
-      const capture = openLiveCapture({ interfaces: [pair.captureSide], workersPerInterface: 2 });
-      await capture.ready;
-      const replay = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          pair.namespace,
-          "tcpreplay",
-          "--quiet",
-          "--topspeed",
-          "-i",
-          pair.peerSide,
-          file,
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      replay.then(() => setTimeout(() => capture.stop(), 2000));
-      let fragments = 0;
-      for await (const batch of capture) {
-        for (let i = 0; i < batch.count; i++) {
-          if (isFragment(batch.data, batch.offset[i])) fragments++;
-        }
-      }
-      const replayed = await replay;
-      assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
-      assert.ok(fragmentsInFile > 100, `${fragmentsInFile} fragments of ${packetsInFile} packets`);
-      assert.equal(fragments, fragmentsInFile);
-    } finally {
-      pair.remove();
-    }
+    let fragments = 0;
+    await replayToTwoWorkers(file, (batch, i) => {
+      if (isFragment(batch.data, batch.offset[i])) fragments++;
+    });
+    assert.ok(fragmentsInFile > 100, `${fragmentsInFile} fragments of ${packetsInFile} packets`);
+    assert.equal(fragments, fragmentsInFile);
   },
 });
+
+/** Replays `file` at top speed into a veth captured by 2 workers; `each` sees every packet captured. */
+async function replayToTwoWorkers(
+  file: string,
+  each: (batch: LivePacketBatch, i: number) => void,
+): Promise<void> {
+  const pair = createVethPair();
+  try {
+    const capture = openLiveCapture({ interfaces: [pair.captureSide], workersPerInterface: 2 });
+    await capture.ready;
+    const replay = new Deno.Command("ip", {
+      args: ["netns", "exec", pair.namespace, "tcpreplay", "--quiet", "--topspeed", "-i"]
+        .concat([pair.peerSide, file]),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    replay.then(() => setTimeout(() => capture.stop(), 2000));
+    for await (const batch of capture) {
+      for (let i = 0; i < batch.count; i++) each(batch, i);
+    }
+    const replayed = await replay;
+    assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
+  } finally {
+    pair.remove();
+  }
+}
 
 /** An IPv4 fragment (more fragments, or an offset) in an Ethernet frame. */
 function isFragment(d: Uint8Array, at: number): boolean {
@@ -336,44 +335,17 @@ Deno.test({
     // The packet monitors count per host pair across connections (a DNS tunnel's queries, an HTTP
     // path scan's connections): the kernel's flow hash split them over the workers.
     const file = `${repoRoot}tests/fixtures/dns/dig-exfil.pcap`;
-    const pair = createVethPair();
-    try {
-      const capture = openLiveCapture({ interfaces: [pair.captureSide], workersPerInterface: 2 });
-      await capture.ready;
-      const replay = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          pair.namespace,
-          "tcpreplay",
-          "--quiet",
-          "--topspeed",
-          "-i",
-          pair.peerSide,
-          file,
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      replay.then(() => setTimeout(() => capture.stop(), 2000));
-      const workersOf = new Map<string, Set<number>>();
-      const flows = new Set<string>();
-      for await (const batch of capture) {
-        for (let i = 0; i < batch.count; i++) {
-          const hosts = pairKey(batch, i);
-          const flow = flowKey(batch, i);
-          if (hosts === null || flow === null) continue;
-          flows.add(flow);
-          if (!workersOf.has(hosts)) workersOf.set(hosts, new Set());
-          workersOf.get(hosts)!.add(batch.captureWorker);
-        }
-      }
-      const replayed = await replay;
-      assert.ok(replayed.success, new TextDecoder().decode(replayed.stderr));
-      assert.ok(flows.size >= 80, `${flows.size} flows`);
-      assert.deepEqual([...workersOf.values()].map((w) => w.size), [1]);
-    } finally {
-      pair.remove();
-    }
+    const workersOf = new Map<string, Set<number>>();
+    const flows = new Set<string>();
+    await replayToTwoWorkers(file, (batch, i) => {
+      const hosts = pairKey(batch, i);
+      const flow = flowKey(batch, i);
+      if (hosts === null || flow === null) return;
+      flows.add(flow);
+      if (!workersOf.has(hosts)) workersOf.set(hosts, new Set());
+      workersOf.get(hosts)!.add(batch.captureWorker);
+    });
+    assert.ok(flows.size >= 80, `${flows.size} flows`);
+    assert.deepEqual([...workersOf.values()].map((w) => w.size), [1]);
   },
 });
