@@ -51,6 +51,21 @@ Deno.test("benign protocols: 40 messages by swaks, a connection each without AUT
   assert.deepEqual(classes(await analyze("smtp-deliveries.pcap")), []);
 });
 
+Deno.test("benign protocols: a webmail host's IMAP logins (a connection per page view, ~2 a second) are no IMAP brute force", async () => {
+  // Before IMAP's "tag OK ... Logged in" counted as a login: "IMAP brute force", 2 lines.
+  assert.deepEqual(classes(await analyze("imap-webmail.pcap")), []);
+});
+
+Deno.test("benign protocols: IMAP password guessing (4 parallel guessers, Dovecot's delay) is still named", async () => {
+  const alerts = await analyze("imap-guessing.pcap");
+  assert.deepEqual(classes(alerts), [
+    "imap-brute-force 143",
+    "imap-brute-force 143",
+    "imap-brute-force 143",
+  ]);
+  for (const a of alerts) assert.equal(a.alert.evidence?.login_successes, 0, JSON.stringify(a));
+});
+
 Deno.test("benign protocols: password guessing against the same SMB and LDAP servers is named from failed logins", async () => {
   const alerts = await analyze("smb-ldap-guessing.pcap");
   assert.deepEqual(classes(alerts), [

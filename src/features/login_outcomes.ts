@@ -1,7 +1,8 @@
 /**
  * Login outcomes read from a server's answer, for the cleartext login
  * protocols whose answer says it in its first bytes: FTP (530 / 230), SMTP
- * AUTH (535 / 235), POP3 (-ERR), IMAP (a tagged NO), Telnet ("Login
+ * AUTH (535 / 235), POP3 (-ERR), IMAP (a tagged NO / a tagged OK that
+ * says the user logged in), Telnet ("Login
  * incorrect"), SMTP's "354" (a message taken: a delivery, counted with the
  * logins), PostgreSQL (an ErrorResponse with SQLSTATE 28P01 or 28000 /
  * AuthenticationOk), MySQL (error 1045 / the OK packet that ends the
@@ -71,7 +72,8 @@ export function loginOutcome(protocol: number, data: Uint8Array, at: number, end
         : LOGIN_NONE;
     case IMAP:
       // A tagged NO on the first line ("a1 NO [AUTHENTICATIONFAILED] ..."); untagged lines start "* ".
-      return data[at] !== 0x2a && find(data, at, end, NO_WORD, true) ? LOGIN_FAILED : LOGIN_NONE;
+      if (data[at] !== 0x2a && find(data, at, end, NO_WORD, true)) return LOGIN_FAILED;
+      return imapLoggedIn(data, at, end) ? LOGIN_OK : LOGIN_NONE;
     case TELNET:
       return find(data, at, end, LOGIN_INCORRECT, false) ? LOGIN_FAILED : LOGIN_NONE;
     case POSTGRES:
@@ -138,6 +140,65 @@ function postgresOutcome(data: Uint8Array, at: number, end: number): number {
     at += 1 + length;
   }
   return LOGIN_NONE;
+}
+
+/** Bytes of an IMAP answer's first line looked at (Dovecot's CAPABILITY code before "Logged in": ~300). */
+const IMAP_LINE = 1024;
+/**
+ * The words servers answer a successful LOGIN or AUTHENTICATE with, in
+ * lower case: Dovecot "Logged in", Cyrus "User logged in", UW and Exchange
+ * "LOGIN completed" / "AUTHENTICATE completed", Courier "LOGIN Ok", Gmail
+ * "... authenticated (Success)". Other commands' OKs say "completed" after
+ * their own name (SELECT, LOGOUT, CAPABILITY).
+ */
+const IMAP_LOGGED_IN = [
+  "logged in",
+  "login completed",
+  "authenticate completed",
+  "login ok",
+  "authenticated",
+]
+  .map((w) => bytes(w));
+
+/**
+ * A tagged OK whose text (after a response code in brackets, such as the
+ * CAPABILITY list sent with a login) says the login succeeded
+ * (IMAP_LOGGED_IN, any case), on any line of the answer's first IMAP_LINE
+ * bytes: servers send the post-login CAPABILITY untagged just before it.
+ */
+function imapLoggedIn(data: Uint8Array, at: number, end: number): boolean {
+  const stop = Math.min(end, at + IMAP_LINE);
+  for (let line = at; line < stop;) {
+    let p = line;
+    while (p < stop && data[p] !== 0x20 && data[p] !== 0x0a) p++; // the tag
+    if (
+      data[line] !== 0x2a && p + 4 <= stop && data[p] === 0x20 && data[p + 1] === 0x4f &&
+      data[p + 2] === 0x4b && data[p + 3] === 0x20
+    ) {
+      p += 4;
+      if (data[p] === 0x5b) {
+        while (p < stop && data[p] !== 0x5d && data[p] !== 0x0a) p++;
+        p++;
+      }
+      return saysLoggedIn(data, p, Math.min(stop, p + 64));
+    }
+    while (p < stop && data[p] !== 0x0a) p++;
+    line = p + 1;
+  }
+  return false;
+}
+
+/** Whether one of IMAP_LOGGED_IN occurs in `data[from, to)` before the line ends. */
+function saysLoggedIn(data: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to && data[i] !== 0x0a; i++) {
+    for (const word of IMAP_LOGGED_IN) {
+      if (i + word.length > to) continue;
+      let k = 0;
+      while (k < word.length && (data[i + k] | 0x20) === word[k]) k++;
+      if (k === word.length) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -56,6 +56,26 @@ Deno.test("login outcomes: each protocol's failure and success, and what is neit
     outcome(143, "2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
     LOGIN_FAILED,
   );
+  // A tagged OK that says the user logged in (after Dovecot's long CAPABILITY code, too).
+  const caps =
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES".repeat(
+      3,
+    );
+  assert.equal(outcome(143, `a1 OK [CAPABILITY ${caps}] Logged in\r\n`), LOGIN_OK);
+  assert.equal(outcome(143, "A0001 OK LOGIN completed.\r\n"), LOGIN_OK); // Exchange, UW
+  assert.equal(outcome(143, "a OK LOGIN Ok.\r\n"), LOGIN_OK); // Courier
+  assert.equal(
+    outcome(143, "a2 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n"),
+    LOGIN_NONE,
+  );
+  assert.equal(outcome(143, "a5 OK Logout completed (0.001 + 0.000 secs).\r\n"), LOGIN_NONE);
+  assert.equal(outcome(143, "* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"), LOGIN_NONE);
+  // Dovecot after a LOGIN without SASL-IR: the post-login CAPABILITY untagged, then the tagged OK.
+  assert.equal(outcome(143, `* CAPABILITY ${caps}\r\nBGBB1 OK Logged in\r\n`), LOGIN_OK);
+  assert.equal(
+    outcome(143, `* CAPABILITY ${caps}\r\nBGBB1 OK Capability completed.\r\n`),
+    LOGIN_NONE,
+  );
   // An untagged NO is a warning, not a command's answer; a NO past the first line is another's.
   assert.equal(outcome(143, "* NO [ALERT] Mailbox almost full\r\n"), LOGIN_NONE);
   assert.equal(outcome(143, "* OK Dovecot ready.\r\nA NO x\r\n"), LOGIN_NONE);
@@ -155,7 +175,7 @@ Deno.test("login outcomes: the meter counts a server's failed logins on the flow
     packets.push({ ts: t += 1000, data: text(tcp4(1, 2, 40000, 143, ACK | PSH, ask.length), ask) });
     packets.push({ ts: t += 1000, data: text(tcp4(2, 1, 143, 40000, ACK | PSH, no.length), no) });
   }
-  // An IMAP client on another connection that logs in: no failure.
+  // An IMAP client on another connection that logs in: no failure, one login (the high four bits).
   const ok = "b1 OK Logged in\r\n";
   packets.push({ ts: t += 1000, data: text(tcp4(3, 2, 40001, 143, ACK | PSH, 10), "b1 LOGIN x") });
   packets.push({ ts: t += 1000, data: text(tcp4(2, 3, 143, 40001, ACK | PSH, ok.length), ok) });
@@ -166,7 +186,7 @@ Deno.test("login outcomes: the meter counts a server's failed logins on the flow
   for (const b of meter.drain()) {
     for (let i = 0; i < b.count; i++) logins.set(b.srcPort[i], b.logins[i]);
   }
-  assert.deepEqual(logins, new Map([[40000, 3], [40001, 0]]));
+  assert.deepEqual(logins, new Map([[40000, 3], [40001, 1 << 4]]));
 });
 
 Deno.test("login outcomes: random and cut answers never read past their end", () => {
