@@ -47,7 +47,7 @@ import {
 } from "./host_table.ts";
 import { OneSidedPairs, type OneSidedStats, SEEN_BOTH, UNSEEN_PAIR } from "./one_sided.ts";
 import { MAX_PORT_PROBES, PortHorizon, type PortHorizonStats } from "./port_horizon.ts";
-import { SweepHorizon } from "./sweep_horizon.ts";
+import { popcount, SweepHorizon } from "./sweep_horizon.ts";
 import {
   countsTowardRate,
   isBulkTransfer,
@@ -150,13 +150,6 @@ export const PATH_PROBE_MAX_TTL = 30;
  * (a few ports, far below a scan's).
  */
 export const PATH_PROBE_TTLS = 3;
-
-/** Set bits of a 32-bit word. */
-function bitCount(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
 
 /** How long a model vote group waits for a behaviour of its hosts to take its votes. */
 export const VOTE_GRACE_MICROS = 2e6;
@@ -948,7 +941,7 @@ export class HostEvidence {
       if (lowTtlProbe) {
         const ttls = (c[pc + P_PATH_TTLS] | (1 << ttl)) >>> 0;
         c[pc + P_PATH_TTLS] = ttls;
-        pathProbe = bitCount(ttls) >= PATH_PROBE_TTLS;
+        pathProbe = popcount(ttls) >= PATH_PROBE_TTLS;
         scanProbe = !pathProbe;
         if (pathProbe) this.#stats.pathProbes++;
       }

@@ -163,29 +163,17 @@ export class HttpMonitor {
       h = Math.imul(h ^ data[stop], 0x01000193);
       stop++;
     }
-    const bit = (h >>> 0) & (SET_WORDS * 32 - 1);
-    const word = s * SET_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
-    if ((this.#targets[word] & mask) === 0) {
-      this.#targets[word] |= mask;
-      this.#bits[s]++;
-    }
-    const portBit = mix32(p.srcPort) & (SET_WORDS * 32 - 1);
-    const portWord = s * SET_WORDS + (portBit >>> 5), portMask = 1 << (portBit & 31);
-    if ((this.#ports[portWord] & portMask) === 0) {
-      this.#ports[portWord] |= portMask;
-      this.#portBits[s]++;
-    }
+    addToSet(this.#targets, this.#bits, s, h);
+    addToSet(this.#ports, this.#portBits, s, mix32(p.srcPort));
     const requests = this.#requests[s];
     if (requests >= HTTP_FLOOD_RATE * FLOOD_MIN_MICROS / 1e6) {
       this.#checkFlood(s, t, p, data, start, stop);
     }
     const errors = this.#errors[s];
     if (
-      this.#bits[s] < SCAN_BITS || errors < HTTP_SCAN_ERRORS || 2 * errors < this.#responses[s] ||
-      t - this.#slots.reported[s * 2 + REPORT_SCAN] < REPORT_REPEAT_MICROS
+      this.#bits[s] < SCAN_BITS || errors < HTTP_SCAN_ERRORS || 2 * errors < this.#responses[s]
     ) return;
-    this.#slots.reported[s * 2 + REPORT_SCAN] = t;
-    this.#push("http-scan", s, t, p, data, start, stop);
+    this.#report("http-scan", REPORT_SCAN, s, t, p, data, start, stop);
   }
 
   /**
@@ -205,15 +193,15 @@ export class HttpMonitor {
     if (
       requests < HTTP_FLOOD_RATE * seconds ||
       requests < FLOOD_REPEATS * unsaturated(this.#portBits[s]) ||
-      requests < FLOOD_REPEATS * unsaturated(this.#bits[s]) ||
-      t - this.#slots.reported[s * 2 + REPORT_FLOOD] < REPORT_REPEAT_MICROS
+      requests < FLOOD_REPEATS * unsaturated(this.#bits[s])
     ) return;
-    this.#slots.reported[s * 2 + REPORT_FLOOD] = t;
-    this.#push("http-keepalive-flood", s, t, p, data, start, stop);
+    this.#report("http-keepalive-flood", REPORT_FLOOD, s, t, p, data, start, stop);
   }
 
-  #push(
+  /** Pushes a finding of `kind` for slot `s`, unless one of that kind (`which`) left lately. */
+  #report(
     kind: HttpFinding["kind"],
+    which: number,
     s: number,
     t: number,
     p: DecodedPacket,
@@ -221,6 +209,9 @@ export class HttpMonitor {
     start: number,
     stop: number,
   ): void {
+    const at = s * 2 + which;
+    if (t - this.#slots.reported[at] < REPORT_REPEAT_MICROS) return;
+    this.#slots.reported[at] = t;
     this.#findings.push({
       kind,
       atMicros: t,
@@ -284,4 +275,13 @@ function printable(data: Uint8Array, start: number, end: number, max: number): s
     out += c >= 33 && c <= 126 ? String.fromCharCode(c) : "?";
   }
   return out;
+}
+
+/** Adds `hash` to slot `s`'s set in `sets` (SET_WORDS words a slot), counting a new member in `counts`. */
+function addToSet(sets: Uint32Array, counts: Uint16Array, s: number, hash: number): void {
+  const bit = (hash >>> 0) & (SET_WORDS * 32 - 1);
+  const word = s * SET_WORDS + (bit >>> 5), mask = 1 << (bit & 31);
+  if ((sets[word] & mask) !== 0) return;
+  sets[word] |= mask;
+  counts[s]++;
 }
